@@ -1,0 +1,4 @@
+export * from "./errors.js";
+export * from "./limits.js";
+export * from "./schemas.js";
+export * from "./stream.js";

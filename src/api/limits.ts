@@ -1,0 +1,57 @@
+/** Every numeric bound of the API in one place; the README's limits table quotes these. */
+export const LIMITS = {
+  /** Runtime names: letter or digit first, then letters, digits, `_`, `.`, `-`; 63 characters at most. */
+  namePattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/,
+  nameMaxLength: 63,
+  /** vCPUs: more than 0, at most this (and at most the host's cores, checked by the engine), in steps of 0.01. */
+  vcpusMin: 0.01,
+  vcpusMax: 64,
+  /** Memory in MiB (and at most the host's memory, checked by the engine). */
+  memoryMibMin: 16,
+  memoryMibMax: 262_144,
+  defaultVcpus: 1,
+  defaultMemoryMib: 1024,
+  /** Processes (threads included) one runtime may hold at once. */
+  pidsLimit: 1024,
+  /** Size of /dev/shm inside a runtime. */
+  shmSizeMib: 64,
+  /** Environment: variable count and total bytes of names plus values. */
+  envMaxEntries: 256,
+  envMaxBytes: 128 * 1024,
+  labelsMaxEntries: 64,
+  labelKeyMaxLength: 63,
+  labelValueMaxLength: 256,
+  /** Buffered exec. */
+  execTimeoutSecsDefault: 60,
+  execTimeoutSecsMax: 3600,
+  execMaxOutputBytesDefault: 1024 * 1024,
+  execMaxOutputBytesHardMax: 16 * 1024 * 1024,
+  execArgvMaxEntries: 4096,
+  execStdinMaxBytes: 1024 * 1024,
+  /** Request bodies larger than this get 413 (JSON routes); image imports have their own cap. */
+  requestBodyMaxBytes: 2 * 1024 * 1024,
+  imageImportMaxBytes: 8 * 1024 * 1024 * 1024,
+  /** List pagination. */
+  listLimitDefault: 100,
+  listLimitMax: 1000,
+  /** Grace period of stop before SIGKILL. */
+  stopGraceSecs: 10,
+  /** Websocket: largest frame accepted, heartbeat interval, and missed heartbeats before the peer is declared dead. */
+  wsMaxPayloadBytes: 1024 * 1024,
+  wsHeartbeatMs: 5000,
+  /** Concurrent streaming sessions per daemon. */
+  wsMaxSessions: 256,
+} as const;
+
+/** The daemon's defaults (DESIGN §6). */
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 7420,
+  dataDir: "/var/lib/runta",
+  runcRoot: "/run/runta/runc",
+  cgroupParent: "runta",
+  image: "default",
+} as const;
+
+/** The default endpoint the CLI and SDK fall back to. */
+export const DEFAULT_ENDPOINT = `http://${DEFAULTS.host}:${DEFAULTS.port}`;

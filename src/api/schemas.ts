@@ -1,0 +1,184 @@
+/**
+ * Wire schemas: the single source of truth for request validation (server), wire types (SDK, CLI)
+ * and the OpenAPI document (generated from these in openapi.ts).
+ */
+import { z } from "zod";
+import { LIMITS } from "./limits.js";
+
+export const RUNTIME_STATUSES = [
+  "creating",
+  "running",
+  "paused",
+  "suspended",
+  "shutdown",
+  "deleting",
+  "error",
+  "crashed",
+] as const;
+export const RuntimeStatusSchema = z.enum(RUNTIME_STATUSES);
+/** Lifecycle status of a runtime (DESIGN §2). */
+export type RuntimeStatus = z.infer<typeof RuntimeStatusSchema>;
+
+export const NameSchema = z
+  .string()
+  .regex(LIMITS.namePattern, {
+    error:
+      "must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-63 characters)",
+  });
+
+const VcpusSchema = z
+  .number()
+  .min(LIMITS.vcpusMin, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
+  .max(LIMITS.vcpusMax, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
+  .multipleOf(0.01, { error: "must have at most two decimals (e.g. 0.25)" });
+
+const MemoryMibSchema = z
+  .number()
+  .int({ error: "must be a whole number of MiB" })
+  .min(LIMITS.memoryMibMin, { error: `must be between ${LIMITS.memoryMibMin} and ${LIMITS.memoryMibMax} MiB` })
+  .max(LIMITS.memoryMibMax, { error: `must be between ${LIMITS.memoryMibMin} and ${LIMITS.memoryMibMax} MiB` });
+
+const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be a valid variable name" });
+export const EnvSchema = z
+  .record(EnvNameSchema, z.string().refine((v) => !v.includes("\0"), { error: "must not contain NUL" }))
+  .refine((env) => Object.keys(env).length <= LIMITS.envMaxEntries, {
+    error: `at most ${LIMITS.envMaxEntries} variables`,
+  })
+  .refine(
+    (env) => Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length, 0) <= LIMITS.envMaxBytes,
+    { error: `at most ${LIMITS.envMaxBytes} bytes in all` },
+  );
+
+export const LabelsSchema = z
+  .record(
+    z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, { error: "label keys: letters, digits, '_', '.', '/', '-', 1-63 characters" }),
+    z.string().max(LIMITS.labelValueMaxLength).refine((v) => !/[\x00-\x1f\x7f]/.test(v), { error: "must not contain control characters" }),
+  )
+  .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` });
+
+export const ImageNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
+
+export const ResourceRequestsSchema = z.strictObject({
+  vcpus: VcpusSchema.optional(),
+  memory_mib: MemoryMibSchema.optional(),
+});
+
+export const CreateRuntimeRequestSchema = z.strictObject({
+  name: NameSchema.optional(),
+  image: ImageNameSchema.optional(),
+  resources: z.strictObject({ requests: ResourceRequestsSchema.optional() }).optional(),
+  env: EnvSchema.optional(),
+  labels: LabelsSchema.optional(),
+});
+/** Body of `POST /v1/runtimes`. */
+export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
+
+export const ResizeRuntimeRequestSchema = z.strictObject({
+  resources: z.strictObject({
+    requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined, {
+      error: "give memory_mib, vcpus or both",
+    }),
+  }),
+});
+/** Body of `PATCH /v1/runtimes/{rt}`. */
+export type ResizeRuntimeRequest = z.infer<typeof ResizeRuntimeRequestSchema>;
+
+export const ExecRequestSchema = z.strictObject({
+  command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
+  args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
+  cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
+  env: EnvSchema.optional(),
+  stdin: z.string().max(LIMITS.execStdinMaxBytes).optional(),
+  timeout_secs: z.number().positive().max(LIMITS.execTimeoutSecsMax, { error: `must be between 0 and ${LIMITS.execTimeoutSecsMax}` }).optional(),
+  max_output_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(LIMITS.execMaxOutputBytesHardMax, { error: `must be between 0 and ${LIMITS.execMaxOutputBytesHardMax}` })
+    .optional(),
+});
+/** Body of `POST /v1/runtimes/{rt}/exec`. */
+export type ExecRequest = z.infer<typeof ExecRequestSchema>;
+
+export const ExecResultSchema = z.object({
+  exit_code: z.number().int(),
+  signal: z.string().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  duration_ms: z.number(),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  timed_out: z.boolean(),
+  oom_killed: z.boolean(),
+});
+/** Result of a buffered exec. `exit_code` is 128+n when the command died by signal n. */
+export type ExecResult = z.infer<typeof ExecResultSchema>;
+
+export const UsageSchema = z.object({
+  memory_bytes: z.number(),
+  memory_limit_bytes: z.number(),
+  cpu_usage_ns: z.number(),
+  pids: z.number(),
+});
+/** Current usage read from a runtime's cgroup. */
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const RuntimeSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  status: RuntimeStatusSchema,
+  image: z.string(),
+  resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
+  env_names: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  revision: z.number().int(),
+  last_error: z.string().nullable(),
+  idle_timeout_secs: z.number().nullable(),
+  last_activity_at: z.string().nullable(),
+  usage: UsageSchema.nullable().optional(),
+});
+/** A runtime as the API reports it. */
+export type Runtime = z.infer<typeof RuntimeSchema>;
+
+export const ListRuntimesQuerySchema = z.strictObject({
+  status: z
+    .string()
+    .transform((s) => s.split(",").filter(Boolean))
+    .pipe(z.array(RuntimeStatusSchema))
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
+  after: z.string().max(200).optional(),
+});
+
+export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });
+export type Pagination = z.infer<typeof PaginationSchema>;
+
+export const ImageSchema = z.object({
+  name: z.string(),
+  size_bytes: z.number(),
+  created_at: z.string(),
+  source: z.string(),
+  in_use_by: z.array(z.string()),
+});
+/** A root-filesystem image. */
+export type Image = z.infer<typeof ImageSchema>;
+
+export const VersionSchema = z.object({ runta: z.string(), runc: z.string(), kernel: z.string(), node: z.string(), api: z.literal("v1") });
+export type VersionInfo = z.infer<typeof VersionSchema>;
+
+export const ErrorEnvelopeSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+  request_id: z.string(),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+/** Progress events of an image build, sent as NDJSON lines by `POST /v1/images/build`. */
+export type ImageBuildEvent =
+  | { type: "progress"; message: string; percent?: number }
+  | { type: "done"; data: Image }
+  | { type: "error"; error: { code: string; message: string } };

@@ -1,0 +1,125 @@
+/**
+ * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
+ * the CLI depends only on these, so its unit tests can hand it a fake.
+ */
+import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+
+/** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
+export interface CreateOptions {
+  vcpus?: number;
+  memoryMiB?: number;
+  image?: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Wait until the runtime is running (default true). */
+  wait?: boolean;
+  /** Sent as the Idempotency-Key header. */
+  idempotencyKey?: string;
+}
+
+/** Options of a buffered exec. Defaults: 60 s timeout, 1 MiB per stream. */
+export interface ExecOptions {
+  timeoutSecs?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string;
+  maxOutputBytes?: number;
+}
+
+/** A buffered exec result: the wire fields plus decoded text accessors. */
+export interface ExecOutput extends ExecResult {
+  readonly stdoutText: string;
+  readonly stderrText: string;
+}
+
+/** Options of a streamed exec. */
+export interface ExecStreamOptions {
+  tty?: boolean;
+  rows?: number;
+  cols?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** How a streamed command ended. */
+export interface StreamExit {
+  code: number;
+  signal?: string | null;
+  oom_killed?: boolean;
+}
+
+/** A streamed exec over the websocket (DESIGN §4). */
+export interface ExecStreamHandle {
+  on(event: "stdout" | "stderr", cb: (chunk: Buffer) => void): this;
+  on(event: "exit", cb: (exit: StreamExit) => void): this;
+  on(event: "error", cb: (err: Error) => void): this;
+  write(data: Buffer | string): void;
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  signal(sig: StreamSignal): void;
+  /** Closes the connection; the server hangs up the process. */
+  close(): void;
+  /** Resolves with the exit, rejects with a typed RuntaApiError (e.g. failed_precondition, unavailable). */
+  wait(): Promise<StreamExit>;
+}
+
+/** A handle on one runtime; `info` is the record as last fetched. */
+export interface RuntimeHandleApi {
+  readonly id: string;
+  readonly name: string;
+  readonly info: Runtime;
+  /** Same as info.status, under the seed's name. */
+  readonly cachedInfo: { status: RuntimeStatus } & Runtime;
+  exec(command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
+  execStream(command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
+  refresh(): Promise<Runtime>;
+  start(): Promise<Runtime>;
+  stop(): Promise<Runtime>;
+  pause(): Promise<Runtime>;
+  resume(): Promise<Runtime>;
+  delete(): Promise<Runtime>;
+  resizeMemory(memoryMiB: number): Promise<Runtime>;
+  resize(req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+}
+
+export interface ListOptions {
+  status?: RuntimeStatus[];
+  /** Page size; list() follows cursors until the end unless `limit` is set and `all` is false. */
+  limit?: number;
+  after?: string;
+}
+
+/** `runta.runtimes`: every verb also accepts a name or id directly. */
+export interface RuntimesApi {
+  create(name: string | undefined, opts?: CreateOptions): Promise<RuntimeHandleApi>;
+  /** All runtimes (follows pagination), as handles whose `cachedInfo.status` is the listed status. */
+  list(opts?: ListOptions): Promise<RuntimeHandleApi[]>;
+  get(nameOrId: string): Promise<RuntimeHandleApi>;
+  start(nameOrId: string): Promise<Runtime>;
+  stop(nameOrId: string): Promise<Runtime>;
+  pause(nameOrId: string): Promise<Runtime>;
+  resume(nameOrId: string): Promise<Runtime>;
+  delete(nameOrId: string): Promise<Runtime>;
+  resize(nameOrId: string, req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
+  execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
+}
+
+export interface ImagesApi {
+  list(): Promise<Image[]>;
+  /** Builds the default image; `onEvent` sees progress lines as they arrive. */
+  build(name?: string, opts?: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void }): Promise<Image>;
+  /** Uploads a root-filesystem tarball (plain or gzip). */
+  import(name: string, tarball: NodeJS.ReadableStream | Buffer): Promise<Image>;
+  remove(name: string): Promise<void>;
+}
+
+/** The client as the CLI sees it. */
+export interface RuntaApi {
+  readonly endpoint: string;
+  readonly runtimes: RuntimesApi;
+  readonly images: ImagesApi;
+  version(): Promise<VersionInfo>;
+  /** True when `/v1/health` answers. Never throws. */
+  ping(timeoutMs?: number): Promise<boolean>;
+}

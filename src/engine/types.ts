@@ -1,0 +1,103 @@
+/**
+ * The Engine interface: everything the server needs from the isolation layer, and nothing more.
+ * `RuncEngine` (engine/runc-engine.ts) implements it with runc, overlayfs and cgroups; tests of the server may use a fake.
+ * Every method throws {@link RuntaError} with a code from api/errors.ts for anything a user can cause or fix.
+ */
+import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+
+/** What a new runtime is made of (validated wire input, defaults not yet applied). */
+export interface CreateSpec {
+  name?: string;
+  image?: string;
+  vcpus?: number;
+  memoryMib?: number;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+export interface ListFilter {
+  status?: RuntimeStatus[];
+  /** Page size (default LIMITS.listLimitDefault). */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  after?: string;
+}
+
+export interface ListPage {
+  items: Runtime[];
+  nextCursor: string | null;
+}
+
+/** A buffered exec, already validated. `argv` is final: the server has turned a string command into `sh -c`. */
+export interface ExecSpec {
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: Buffer;
+  timeoutSecs?: number;
+  maxOutputBytes?: number;
+}
+
+/** A streaming exec (websocket), optionally under a pseudo-terminal. */
+export interface StreamSpec {
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  tty: boolean;
+  rows?: number;
+  cols?: number;
+}
+
+/** How a process ended. `code` is 128+n when it died by signal n. */
+export interface ProcessExit {
+  code: number;
+  signal: string | null;
+  oomKilled: boolean;
+}
+
+/** A running streamed process. Output callbacks may fire before `wait()` resolves; with a tty everything arrives on stdout. */
+export interface StreamProcess {
+  onStdout(cb: (chunk: Buffer) => void): void;
+  onStderr(cb: (chunk: Buffer) => void): void;
+  write(data: Buffer): void;
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  /** Sends a signal to the process group of the command inside the runtime. */
+  signal(sig: StreamSignal): void;
+  /** SIGHUP, then SIGKILL after a grace period (used when the client vanishes). */
+  hangup(): void;
+  wait(): Promise<ProcessExit>;
+}
+
+/** The isolation engine. Lifecycle operations on one runtime are serialised; execs run concurrently. */
+export interface Engine {
+  /** Creates a runtime. With `wait: false` it returns at `creating` and finishes in the background. */
+  create(spec: CreateSpec, opts?: { wait?: boolean }): Promise<Runtime>;
+  list(filter?: ListFilter): Promise<ListPage>;
+  /** Gets one runtime by name or id; `usage: true` adds current cgroup usage. */
+  get(ref: string, opts?: { usage?: boolean }): Promise<Runtime>;
+  /** Live resize; the returned values are read back from the cgroup. */
+  resize(ref: string, req: { vcpus?: number; memoryMib?: number }): Promise<Runtime>;
+  start(ref: string): Promise<Runtime>;
+  stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
+  pause(ref: string): Promise<Runtime>;
+  resume(ref: string): Promise<Runtime>;
+  /** Stops the runtime if needed and removes everything; returns the last record. */
+  delete(ref: string): Promise<Runtime>;
+  exec(ref: string, spec: ExecSpec): Promise<ExecResult>;
+  execStream(ref: string, spec: StreamSpec): Promise<StreamProcess>;
+
+  listImages(): Promise<Image[]>;
+  /** Builds (or rebuilds) the default image; progress events are reported as they happen. */
+  buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean }): Promise<Image>;
+  /** Imports a root-filesystem tarball (optionally gzip-compressed) as an image. */
+  importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image>;
+  removeImage(name: string): Promise<void>;
+
+  version(): Promise<Omit<VersionInfo, "api" | "runta" | "node">>;
+  /** Releases daemon-side resources. Runtimes keep running. */
+  close(): Promise<void>;
+}
