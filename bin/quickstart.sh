@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's first command: set up, then do the main job — create a runtime, run a command in it, list runtimes.
+# The first run builds the default image (Debian bookworm + python3) with debootstrap, about a minute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash bin/setup.sh
+runta() { node bin/runta.js "$@"; }
+runta inspect worker >/dev/null 2>&1 || runta run --name worker --cpus 2 --memory 2048
+runta exec worker -- sh -lc 'pwd && python3 --version'
+runta ps -a

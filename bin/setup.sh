@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything runta needs on a fresh Debian 12 machine (as root) and builds it:
+# runc, catatonit and debootstrap from Debian, the npm dependencies, the TypeScript build.
+# With --test it also installs what the test suite drives (busybox-static for the small test image, tmux, curl).
+# Idempotent: already-installed packages are skipped, so a second run takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "runta setup: runtimes need root (runc, cgroups, overlayfs) — run it as root, e.g. sudo bash bin/setup.sh" >&2
+  exit 1
+fi
+
+pkgs=(runc catatonit debootstrap tar gzip ca-certificates)
+if [ "${1:-}" = "--test" ]; then pkgs+=(busybox-static tmux curl procps); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "runta setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "runta setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "runta setup: building" >&2
+npm run --silent build
