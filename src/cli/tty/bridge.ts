@@ -1,6 +1,10 @@
-// Placeholder with the agreed signature; the TTY-bridge work replaces this file.
-import type { ExecStreamHandle } from "../../client/contract.js";
-import { RuntaError } from "../../api/index.js";
+/**
+ * The terminal end of `runta exec -i/-t`: wires local stdio, window size and signals to an exec stream and turns the
+ * way it ended into the CLI's exit code. Every listener is named and removed in one cleanup, which also restores the
+ * terminal exactly once, whatever ended the session (exit, error frame, daemon gone, network error, process exit).
+ */
+import type { ExecStreamHandle, StreamExit } from "../../client/contract.js";
+import type { StreamSignal } from "../../api/index.js";
 
 /** Terminal-ish streams the bridge drives. */
 export interface BridgeIO {
@@ -9,11 +13,147 @@ export interface BridgeIO {
   stderr: NodeJS.WritableStream;
 }
 
-/** Runs a streamed exec against local stdio; resolves with the CLI exit code (remote code, 125 on runta failure). */
-export async function bridgeExec(
-  _handle: ExecStreamHandle,
-  _io: BridgeIO,
-  _opts: { tty: boolean; interactive: boolean; signals?: NodeJS.EventEmitter },
-): Promise<number> {
-  throw new RuntaError("unavailable", "interactive exec is not available in this build yet");
+/** Exit code for runta's own failure during exec (as `docker exec`). */
+export const EXEC_FAILURE_EXIT = 125;
+
+/** A second Ctrl-C (SIGINT) within this window detaches instead of forwarding again. */
+const DETACH_WINDOW_MS = 1000;
+
+/** Signals of the CLI process that are forwarded to the remote command. */
+const FORWARDED: ReadonlyArray<[NodeJS.Signals, StreamSignal]> = [
+  ["SIGINT", "INT"],
+  ["SIGTERM", "TERM"],
+  ["SIGHUP", "HUP"],
+  ["SIGQUIT", "QUIT"],
+];
+
+/**
+ * The environment to send with a streamed exec: the caller's `-e` values plus, for tty sessions, the local TERM
+ * (xterm-256color when unset) so that full-screen programs draw correctly. An explicit `-e TERM=…` wins.
+ */
+export function streamEnv(env: Record<string, string> | undefined, tty: boolean, localEnv: NodeJS.ProcessEnv = process.env): Record<string, string> | undefined {
+  if (!tty || env?.TERM) return env;
+  return { ...env, TERM: localEnv.TERM || "xterm-256color" };
 }
+
+/** The initial terminal size to pass in the `start` frame, when stdout is a terminal that knows its size. */
+export function terminalSize(stdout: BridgeIO["stdout"]): { rows?: number; cols?: number } {
+  return stdout.isTTY && stdout.rows && stdout.columns ? { rows: stdout.rows, cols: stdout.columns } : {};
+}
+
+/** The CLI exit code for a remote exit: the remote code (already 128+n for a signal), or 128+n when only a signal is known. */
+export function exitCodeOf(exit: StreamExit): number {
+  if (Number.isInteger(exit.code) && exit.code >= 0 && exit.code <= 255) return exit.code;
+  const n = exit.signal ? SIGNAL_NUMBERS[exit.signal.replace(/^SIG/, "")] : undefined;
+  return n ? 128 + n : EXEC_FAILURE_EXIT;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, TSTP: 20 };
+
+/**
+ * Runs a streamed exec against local stdio; resolves with the CLI exit code (the remote code, 125 on runta failure
+ * with a one-line message on stderr). Raw mode only when `tty` is asked for and stdin is a terminal. With
+ * `interactive` stdin is streamed (EOF → close_stdin); without it stdin is left alone. `signals` (normally `process`)
+ * delivers SIGINT/SIGTERM/SIGHUP/SIGQUIT to forward and `exit` as a last-resort terminal restore.
+ */
+export async function bridgeExec(
+  handle: ExecStreamHandle,
+  io: BridgeIO,
+  opts: { tty: boolean; interactive: boolean; signals?: NodeJS.EventEmitter },
+): Promise<number> {
+  const { stdin, stdout, stderr } = io;
+  const signals = opts.signals;
+  const raw = opts.tty && stdin.isTTY === true && typeof stdin.setRawMode === "function";
+  let cleaned = false;
+  let lastInt = 0;
+  let detach: (() => void) | undefined;
+  const detached = new Promise<void>((r) => (detach = r));
+
+  const onStdout = (chunk: Buffer) => void stdout.write(chunk);
+  const onStderr = (chunk: Buffer) => void stderr.write(chunk);
+  const onInput = (chunk: Buffer | string) => handle.write(chunk);
+  const onInputEnd = () => handle.closeStdin();
+  const onInputError = () => handle.closeStdin();
+  const onResize = () => {
+    if (stdout.rows && stdout.columns) handle.resize(stdout.rows, stdout.columns);
+  };
+  const onSignal = new Map<NodeJS.Signals, () => void>(
+    FORWARDED.map(([local, remote]) => [
+      local,
+      () => {
+        if (local === "SIGINT") {
+          const now = Date.now();
+          if (now - lastInt < DETACH_WINDOW_MS) {
+            detach?.();
+            return;
+          }
+          lastInt = now;
+        }
+        handle.signal(remote);
+      },
+    ]),
+  );
+  const onProcessExit = () => cleanup();
+  // The contract only promises `on`; SDK handles are EventEmitters, fakes may not be.
+  const off = (ev: string, fn: (...args: never[]) => void) =>
+    (handle as unknown as { removeListener?: (e: string, f: (...args: never[]) => void) => void }).removeListener?.(ev, fn);
+
+  function cleanup(): void {
+    if (cleaned) return;
+    cleaned = true;
+    off("stdout", onStdout);
+    off("stderr", onStderr);
+    if (opts.interactive) {
+      stdin.removeListener("data", onInput);
+      stdin.removeListener("end", onInputEnd);
+      stdin.removeListener("error", onInputError);
+      stdin.pause();
+      // A paused TTY or pipe handle can still keep the event loop alive; let the CLI exit.
+      (stdin as { unref?: () => void }).unref?.();
+    }
+    stdout.removeListener("resize", onResize);
+    for (const [sig, fn] of onSignal) signals?.removeListener(sig, fn);
+    signals?.removeListener("exit", onProcessExit);
+    if (raw) stdin.setRawMode?.(false);
+  }
+
+  handle.on("stdout", onStdout);
+  handle.on("stderr", onStderr);
+  // Error events are also delivered by wait(); this listener only keeps an emitter from throwing on them.
+  handle.on("error", noop);
+  if (raw) stdin.setRawMode?.(true);
+  signals?.on("exit", onProcessExit);
+  for (const [sig, fn] of onSignal) signals?.on(sig, fn);
+  if (opts.tty) {
+    stdout.on("resize", onResize);
+    // Covers callers that did not put the size in `start`; the kernel sends no SIGWINCH when the size is unchanged.
+    onResize();
+  }
+  if (opts.interactive) {
+    stdin.on("data", onInput);
+    stdin.on("end", onInputEnd);
+    stdin.on("error", onInputError);
+    stdin.resume();
+  }
+
+  try {
+    const outcome = await Promise.race([handle.wait(), detached.then(() => "detached" as const)]);
+    cleanup();
+    if (outcome === "detached") {
+      handle.close();
+      stderr.write("runta: detached; the remote command was hung up\n");
+      return 130;
+    }
+    return exitCodeOf(outcome);
+  } catch (err) {
+    // Restore the terminal first, so the message starts on a sane line.
+    cleanup();
+    const msg = err instanceof Error ? err.message : String(err);
+    stderr.write(`${raw ? "\r\n" : ""}runta: ${msg.split("\n")[0]}\n`);
+    return EXEC_FAILURE_EXIT;
+  } finally {
+    off("error", noop);
+  }
+}
+
+function noop(): void {}

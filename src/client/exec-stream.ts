@@ -1,0 +1,273 @@
+/**
+ * The SDK end of the exec-stream websocket (DESIGN §4): one command per connection, frames as JSON text.
+ */
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import WebSocket from "ws";
+import { LIMITS, type ClientFrame, type ServerFrame, type StreamSignal } from "../api/index.js";
+import type { ExecStreamHandle, ExecStreamOptions, StreamExit } from "./contract.js";
+import { apiErrorFromCode } from "./errors.js";
+
+/** Options of {@link ExecStream}. */
+export interface ExecStreamInit {
+  /** Daemon base URL, e.g. http://127.0.0.1:7420 (http → ws, https → wss). */
+  endpoint: string;
+  /** Bearer token; sent in the Authorization header, never in the URL. */
+  token?: string;
+  /** Runtime name or id. */
+  runtime: string;
+  /** A string runs through `sh -c`; an array runs as is. */
+  command: string | string[];
+  options?: ExecStreamOptions;
+}
+
+/** One chunk of output, as yielded by async iteration over an {@link ExecStream}. */
+export interface StreamChunk {
+  stream: "stdout" | "stderr";
+  data: Buffer;
+}
+
+/** The websocket URL of a runtime's exec stream for an HTTP(S) endpoint. */
+export function execStreamUrl(endpoint: string, runtime: string): string {
+  const url = new URL(endpoint);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/runtimes/${encodeURIComponent(runtime)}/exec/stream`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+/**
+ * A streamed exec. Events: `stdout`/`stderr` (Buffer), `exit` (StreamExit), `error` (typed error; only emitted when
+ * someone listens, `wait()` always reports it). Writes made before the connection opens are queued, in order.
+ * Default: no tty; with `tty: true` the size defaults to 24x80 on the daemon side unless `rows`/`cols` are given.
+ */
+export class ExecStream extends EventEmitter implements ExecStreamHandle {
+  /** The websocket URL this stream connects to. */
+  readonly url: string;
+  private readonly ws: WebSocket;
+  private readonly endpoint: string;
+  private readonly queue: string[] = [];
+  private readonly done: Promise<StreamExit>;
+  private settle!: { resolve(exit: StreamExit): void; reject(err: Error): void };
+  private settled = false;
+  private stdinClosed = false;
+  private closedByUs = false;
+
+  constructor(opts: ExecStreamInit) {
+    super();
+    this.endpoint = opts.endpoint;
+    this.url = execStreamUrl(opts.endpoint, opts.runtime);
+    this.done = new Promise<StreamExit>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // wait() may never be called (event-only users); the rejection is still delivered to whoever awaits it.
+    this.done.catch(() => undefined);
+
+    const o = opts.options ?? {};
+    const start: ClientFrame = {
+      type: "start",
+      command: opts.command,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.cwd ? { cwd: o.cwd } : {}),
+      tty: o.tty === true,
+      ...(o.rows ? { rows: o.rows } : {}),
+      ...(o.cols ? { cols: o.cols } : {}),
+    };
+    this.queue.push(JSON.stringify(start));
+
+    this.ws = new WebSocket(this.url, {
+      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+      maxPayload: LIMITS.wsMaxPayloadBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: 30_000,
+    });
+    this.ws.on("open", () => this.flush());
+    this.ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
+    this.ws.on("unexpected-response", (_req, res) => this.onRefused(res));
+    this.ws.on("error", (err) => {
+      this.fail(apiErrorFromCode("unavailable", `cannot reach the runta daemon at ${this.endpoint}: ${err.message}`));
+    });
+    this.ws.on("close", (code, reason) => {
+      if (this.closedByUs) {
+        this.fail(apiErrorFromCode("unavailable", "the exec stream was closed before the command exited"));
+        return;
+      }
+      const why = reason.length > 0 ? `: ${reason.toString()}` : "";
+      this.fail(
+        apiErrorFromCode(
+          "unavailable",
+          `connection to the runta daemon at ${this.endpoint} closed before the command exited (code ${code}${why}); was the daemon stopped?`,
+        ),
+      );
+    });
+  }
+
+  /** Sends bytes to the command's stdin (queued until the connection is open). */
+  write(data: Buffer | string): void {
+    if (this.stdinClosed) return;
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    // Large writes are split so that no frame exceeds the daemon's maxPayload once base64-encoded.
+    const max = Math.floor((LIMITS.wsMaxPayloadBytes * 3) / 4) - 1024;
+    for (let off = 0; off < buf.length; off += max) {
+      this.sendFrame({ type: "stdin", data_base64: buf.subarray(off, off + max).toString("base64") });
+    }
+  }
+
+  /** Signals end of input to the command (EOF on its stdin). */
+  closeStdin(): void {
+    if (this.stdinClosed) return;
+    this.stdinClosed = true;
+    this.sendFrame({ type: "close_stdin" });
+  }
+
+  /** Resizes the remote terminal (tty sessions). */
+  resize(rows: number, cols: number): void {
+    if (!(rows >= 1 && cols >= 1)) return;
+    this.sendFrame({ type: "resize", rows: Math.min(1000, Math.floor(rows)), cols: Math.min(1000, Math.floor(cols)) });
+  }
+
+  /** Sends a signal to the command's process group. */
+  signal(sig: StreamSignal): void {
+    this.sendFrame({ type: "signal", signal: sig });
+  }
+
+  /** Closes the connection; the daemon hangs up the process. `wait()` then rejects unless the command had exited. */
+  close(): void {
+    this.closedByUs = true;
+    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, "client closed");
+  }
+
+  /** Resolves with the exit; rejects with a typed RuntaApiError (from the daemon's error frame, or unavailable). */
+  wait(): Promise<StreamExit> {
+    return this.done;
+  }
+
+  /** Iterates over output chunks until the command exits; throws what `wait()` would reject with. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<StreamChunk> {
+    const buffered: StreamChunk[] = [];
+    let wake: (() => void) | undefined;
+    const onOut = (data: Buffer) => {
+      buffered.push({ stream: "stdout", data });
+      wake?.();
+    };
+    const onErr = (data: Buffer) => {
+      buffered.push({ stream: "stderr", data });
+      wake?.();
+    };
+    let finished = false;
+    this.on("stdout", onOut).on("stderr", onErr);
+    this.done.then(
+      () => ((finished = true), wake?.()),
+      () => ((finished = true), wake?.()),
+    );
+    try {
+      for (;;) {
+        const next = buffered.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+      await this.done;
+    } finally {
+      this.off("stdout", onOut).off("stderr", onErr);
+    }
+  }
+
+  private sendFrame(frame: ClientFrame): void {
+    if (this.settled) return;
+    const text = JSON.stringify(frame);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    else if (this.ws.readyState === WebSocket.CONNECTING) this.queue.push(text);
+  }
+
+  private flush(): void {
+    for (const text of this.queue.splice(0)) this.ws.send(text);
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary || this.settled) return;
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(rawToString(data)) as ServerFrame;
+    } catch {
+      return this.fail(apiErrorFromCode("internal", "the daemon sent a frame that is not JSON; are client and daemon versions in step?"));
+    }
+    switch (frame.type) {
+      case "stdout":
+      case "stderr":
+        this.emit(frame.type, Buffer.from(frame.data_base64, "base64"));
+        break;
+      case "exit": {
+        const exit: StreamExit = { code: frame.code, signal: frame.signal ?? null, oom_killed: frame.oom_killed ?? false };
+        this.settled = true;
+        this.emit("exit", exit);
+        this.settle.resolve(exit);
+        this.ws.close(1000, "done");
+        break;
+      }
+      case "error":
+        this.fail(apiErrorFromCode(frame.code, frame.message));
+        this.ws.close(1000, "done");
+        break;
+    }
+  }
+
+  /** The daemon answered the upgrade with a plain HTTP error: rebuild the typed error from its JSON envelope. */
+  private onRefused(res: IncomingMessage): void {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("error", () => undefined);
+    res.on("end", () => {
+      let code = statusCode(res.statusCode ?? 0);
+      let message = `the runta daemon at ${this.endpoint} refused the exec stream (HTTP ${res.statusCode})`;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: { code?: string; message?: string } };
+        if (body.error?.code) code = body.error.code;
+        if (body.error?.message) message = body.error.message;
+      } catch {
+        // Not our envelope (a proxy, say): the status alone decides.
+      }
+      this.fail(apiErrorFromCode(code, message));
+      this.ws.terminate();
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle.reject(err);
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+  }
+}
+
+function statusCode(status: number): string {
+  switch (status) {
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "permission_denied";
+    case 404:
+      return "not_found";
+    case 409:
+      return "failed_precondition";
+    case 429:
+      return "resource_exhausted";
+    case 400:
+      return "invalid_argument";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
+  return data.toString("utf8");
+}
