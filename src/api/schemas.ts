@@ -182,3 +182,23 @@ export type ImageBuildEvent =
   | { type: "progress"; message: string; percent?: number }
   | { type: "done"; data: Image }
   | { type: "error"; error: { code: string; message: string } };
+
+/** Query of `POST /v1/runtimes`: `wait=false` returns at `creating` (default true). */
+export const CreateRuntimeQuerySchema = z.strictObject({
+  wait: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+});
+
+/** Body of the lifecycle routes (`/start`, `/stop`, `/pause`, `/resume`): empty or `{}`. */
+export const LifecycleRequestSchema = z.strictObject({});
+
+/** Body of `POST /v1/images/build`. Defaults: name "default", force false. */
+export const ImageBuildRequestSchema = z.strictObject({
+  name: ImageNameSchema.optional(),
+  force: z.boolean().optional(),
+});
+export type ImageBuildRequest = z.infer<typeof ImageBuildRequestSchema>;
+
+/** Query of `POST /v1/images/import`. */
+export const ImageImportQuerySchema = z.strictObject({ name: ImageNameSchema });
+
+export const HealthSchema = z.object({ status: z.literal("ok") });

@@ -1,0 +1,199 @@
+/**
+ * The OpenAPI 3.1 document of `/v1`, generated from the zod schemas in this directory so it can never drift from the
+ * validation the server does. Served by `GET /v1/openapi.json`.
+ */
+import { z } from "zod";
+import { LIMITS } from "./limits.js";
+import {
+  CreateRuntimeRequestSchema,
+  ErrorEnvelopeSchema,
+  ExecRequestSchema,
+  ExecResultSchema,
+  HealthSchema,
+  ImageBuildRequestSchema,
+  ImageSchema,
+  PaginationSchema,
+  ResizeRuntimeRequestSchema,
+  RuntimeSchema,
+  RUNTIME_STATUSES,
+  VersionSchema,
+  LifecycleRequestSchema,
+} from "./schemas.js";
+
+type JsonSchema = Record<string, unknown>;
+
+const req = (s: z.ZodType): JsonSchema => strip(z.toJSONSchema(s, { io: "input", unrepresentable: "any" }));
+const res = (s: z.ZodType): JsonSchema => strip(z.toJSONSchema(s, { io: "output", unrepresentable: "any" }));
+function strip(s: JsonSchema): JsonSchema {
+  const { $schema: _drop, ...rest } = s;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ "application/json": { schema } });
+const envelope = (name: string) => ({ type: "object", properties: { data: ref(name) }, required: ["data"] });
+const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    [401, 500, ...statuses].map((s) => [String(s), { description: `error (see the code table)`, content: json(ref("ErrorEnvelope")) }]),
+  );
+const rtParam = {
+  name: "rt",
+  in: "path",
+  required: true,
+  description: "runtime name or id",
+  schema: { type: "string" },
+};
+
+const runtimeOk = (status = "200", description = "the runtime") => ({ [status]: { description, content: json(envelope("Runtime")) } });
+
+const lifecycle = (verb: string, what: string) => ({
+  post: {
+    operationId: `${verb}Runtime`,
+    summary: what,
+    parameters: [rtParam],
+    requestBody: { required: false, content: json(ref("LifecycleRequest")) },
+    responses: { ...runtimeOk(), ...errorResponses(404, 409) },
+  },
+});
+
+/** Builds the OpenAPI document (a plain JSON object). */
+export function buildOpenApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "runta API",
+      version,
+      description:
+        "Self-hostable runtimes on runc. Every route but /v1/health needs 'Authorization: Bearer <token>'. " +
+        "Errors are {error:{code,message,details?},request_id}.",
+    },
+    servers: [{ url: "http://127.0.0.1:7420" }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      schemas: {
+        Runtime: res(RuntimeSchema),
+        CreateRuntimeRequest: req(CreateRuntimeRequestSchema),
+        ResizeRuntimeRequest: req(ResizeRuntimeRequestSchema),
+        LifecycleRequest: req(LifecycleRequestSchema),
+        ExecRequest: req(ExecRequestSchema),
+        ExecResult: res(ExecResultSchema),
+        Image: res(ImageSchema),
+        ImageBuildRequest: req(ImageBuildRequestSchema),
+        Pagination: res(PaginationSchema),
+        Version: res(VersionSchema),
+        Health: res(HealthSchema),
+        ErrorEnvelope: res(ErrorEnvelopeSchema),
+      },
+    },
+    paths: {
+      "/v1/health": {
+        get: {
+          operationId: "health",
+          security: [],
+          responses: { "200": { description: "liveness", content: json(envelope("Health")) } },
+        },
+      },
+      "/v1/version": {
+        get: { operationId: "version", responses: { "200": { description: "versions", content: json(envelope("Version")) }, ...errorResponses() } },
+      },
+      "/v1/openapi.json": {
+        get: { operationId: "openapi", responses: { "200": { description: "this document" }, ...errorResponses() } },
+      },
+      "/v1/runtimes": {
+        post: {
+          operationId: "createRuntime",
+          parameters: [
+            { name: "wait", in: "query", schema: { type: "boolean", default: true }, description: "false returns at status creating" },
+            { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 }, description: "same key + same body returns the same runtime; same key + other body is 409" },
+          ],
+          requestBody: { required: true, content: json(ref("CreateRuntimeRequest")) },
+          responses: { ...runtimeOk("201", "the created runtime"), ...errorResponses(400, 409, 413, 415, 422, 429) },
+        },
+        get: {
+          operationId: "listRuntimes",
+          parameters: [
+            { name: "status", in: "query", schema: { type: "string" }, description: `comma-separated: ${RUNTIME_STATUSES.join(", ")}` },
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
+            { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
+          ],
+          responses: {
+            "200": {
+              description: "one page of runtimes",
+              content: json({ type: "object", properties: { data: { type: "array", items: ref("Runtime") }, pagination: ref("Pagination") }, required: ["data", "pagination"] }),
+            },
+            ...errorResponses(400),
+          },
+        },
+      },
+      "/v1/runtimes/{rt}": {
+        get: { operationId: "getRuntime", parameters: [rtParam], responses: { ...runtimeOk("200", "the runtime with current usage"), ...errorResponses(404) } },
+        patch: {
+          operationId: "resizeRuntime",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("ResizeRuntimeRequest")) },
+          responses: { ...runtimeOk("200", "the runtime, resources read back from the cgroup"), ...errorResponses(400, 404, 409, 422) },
+        },
+        delete: { operationId: "deleteRuntime", parameters: [rtParam], responses: { ...runtimeOk("200", "the last record"), ...errorResponses(404, 409) } },
+      },
+      "/v1/runtimes/{rt}/start": lifecycle("start", "boot a shut-down runtime"),
+      "/v1/runtimes/{rt}/stop": lifecycle("stop", "shut a runtime down, keeping its filesystem"),
+      "/v1/runtimes/{rt}/pause": lifecycle("pause", "freeze every process (memory kept)"),
+      "/v1/runtimes/{rt}/resume": lifecycle("resume", "thaw a paused runtime"),
+      "/v1/runtimes/{rt}/exec": {
+        post: {
+          operationId: "execRuntime",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("ExecRequest")) },
+          responses: { "200": { description: "the finished command", content: json(envelope("ExecResult")) }, ...errorResponses(400, 404, 409, 422) },
+        },
+      },
+      "/v1/runtimes/{rt}/exec/stream": {
+        get: {
+          operationId: "execStream",
+          parameters: [rtParam],
+          description: "websocket upgrade; JSON text frames (DESIGN §4)",
+          responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404) },
+        },
+      },
+      "/v1/images": {
+        get: {
+          operationId: "listImages",
+          responses: { "200": { description: "images", content: json({ type: "object", properties: { data: { type: "array", items: ref("Image") } } }) }, ...errorResponses() },
+        },
+      },
+      "/v1/images/build": {
+        post: {
+          operationId: "buildImage",
+          requestBody: { required: false, content: json(ref("ImageBuildRequest")) },
+          responses: {
+            "200": {
+              description: "NDJSON progress lines ({type:progress|done|error}), ending in done or error",
+              content: { "application/x-ndjson": { schema: { type: "object" } } },
+            },
+            ...errorResponses(400, 409),
+          },
+        },
+      },
+      "/v1/images/import": {
+        post: {
+          operationId: "importImage",
+          parameters: [{ name: "name", in: "query", required: true, schema: { type: "string" } }],
+          requestBody: {
+            required: true,
+            description: `a root-filesystem tarball, at most ${LIMITS.imageImportMaxBytes} bytes`,
+            content: { "application/x-tar": { schema: { type: "string", format: "binary" } }, "application/gzip": { schema: { type: "string", format: "binary" } } },
+          },
+          responses: { "201": { description: "the imported image", content: json(envelope("Image")) }, ...errorResponses(400, 409, 413, 415) },
+        },
+      },
+      "/v1/images/{name}": {
+        delete: {
+          operationId: "removeImage",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { description: "removed" }, ...errorResponses(404, 409) },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The daemon's lifecycle (DESIGN §6): data dir and token, engine, HTTP + websocket server, `daemon.json`, and a
+ * graceful shutdown on SIGTERM/SIGINT. Runtimes are detached runc containers, so they keep running when the daemon
+ * stops or crashes; the next start adopts them (the engine reconciles at open).
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DEFAULTS, RuntaError, errors } from "../api/index.js";
+import type { Engine } from "../engine/types.js";
+import { RuncEngine } from "../engine/runc-engine.js";
+import { createApiServer } from "./app.js";
+import { isLoopbackHost } from "./auth.js";
+import { attachExecStream } from "./exec-stream.js";
+import { jsonLogger, type Logger } from "./logger.js";
+
+/** Options of {@link runDaemon}. */
+export interface DaemonOptions {
+  /** Where the token, the state database and daemon.json live. Default DEFAULTS.dataDir (/var/lib/runta). */
+  dataDir?: string;
+  /** host:port to listen on. Default 127.0.0.1:7420; port 0 picks a free port (tests). */
+  listen?: string;
+  /** Allow a non-loopback listen address (the API is then reachable from the network). Default false. */
+  allowRemote?: boolean;
+  /** Host names accepted in Host/Origin headers besides loopback, for remote clients. Default: the listen host. */
+  publicHosts?: string[];
+  /** runc state root. Default DEFAULTS.runcRoot. */
+  runcRoot?: string;
+  /** cgroup parent of every runtime. Default DEFAULTS.cgroupParent. */
+  cgroupParent?: string;
+  /** Image store directory. Default: the engine's (under the data dir). */
+  imagesDir?: string;
+  /** Default: JSON lines on stderr. */
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers that shut the daemon down gracefully. Default true. */
+  handleSignals?: boolean;
+  /** In-flight requests get this long to finish at shutdown before they are cut. Default 10 000 ms. */
+  shutdownGraceMs?: number;
+  /** An engine to serve instead of opening the runc engine (tests). Default: RuncEngine.open(...). */
+  engine?: Engine;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  /** The URL clients use, e.g. http://127.0.0.1:7420. */
+  endpoint: string;
+  /** Path of the token file (its content is never logged). */
+  tokenFile: string;
+  /** Graceful shutdown: stop accepting, finish in-flight requests (bounded), close websockets with 1001, close the engine. Runtimes keep running. */
+  close(): Promise<void>;
+  /** Resolves once the daemon has shut down (after close() or a signal). */
+  done: Promise<void>;
+}
+
+/** Parses "host:port" or "[v6]:port"; a bare port means the default host. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):)?(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw errors.invalid(`listen address '${listen}' is not host:port (e.g. 127.0.0.1:${DEFAULTS.port})`, { field: "listen" });
+  }
+  const host = (m[1] || DEFAULTS.host).replace(/^\[|\]$/g, "");
+  return { host, port };
+}
+
+/** Reads the token, creating a random one (32 bytes, hex) in a 0600 file on first start. */
+export async function ensureToken(dataDir: string): Promise<string> {
+  const file = join(dataDir, "token");
+  try {
+    await writeFile(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  // An existing file may have been created or copied with looser permissions; the token is a root credential.
+  await chmod(file, 0o600);
+  const token = (await readFile(file, "utf8")).trim();
+  if (!/^[A-Za-z0-9._~+/=-]{16,}$/.test(token)) {
+    throw new RuntaError("failed_precondition", `token file ${file} is empty or malformed: delete it and restart the daemon to create a new one`);
+  }
+  return token;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Starts the daemon and resolves once it is listening. */
+export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
+  const logger = opts.logger ?? jsonLogger();
+  const dataDir = opts.dataDir ?? DEFAULTS.dataDir;
+  const { host, port } = parseListen(opts.listen ?? `${DEFAULTS.host}:${DEFAULTS.port}`);
+  const wildcard = host === "0.0.0.0" || host === "::";
+  if (!isLoopbackHost(host) && !opts.allowRemote) {
+    throw errors.invalid(
+      `refusing to listen on ${host}: it is not a loopback address and anyone who can reach it could try the API; ` +
+        `pass --allow-remote to do it anyway, or listen on 127.0.0.1`,
+      { field: "listen" },
+    );
+  }
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
+  const infoFile = join(dataDir, "daemon.json");
+  const previous = await readFile(infoFile, "utf8").then((s) => JSON.parse(s) as { pid?: number; endpoint?: string }).catch(() => null);
+  if (previous?.pid && previous.pid !== process.pid && pidAlive(previous.pid)) {
+    throw errors.exists(`a runta daemon (pid ${previous.pid}) already serves ${dataDir} at ${previous.endpoint}; stop it first (runta daemon stop)`);
+  }
+  const token = await ensureToken(dataDir);
+
+  const engine =
+    opts.engine ??
+    (await RuncEngine.open({
+      dataDir,
+      runcRoot: opts.runcRoot ?? DEFAULTS.runcRoot,
+      cgroupParent: opts.cgroupParent ?? DEFAULTS.cgroupParent,
+      imagesDir: opts.imagesDir,
+      logger,
+    }));
+
+  const publicHosts = opts.publicHosts ?? (wildcard || isLoopbackHost(host) ? [] : [host]);
+  const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: (server, hooks) => attachExecStream(server, hooks) });
+  let endpoint: string;
+  try {
+    endpoint = await api.listen(host, port);
+  } catch (err) {
+    await engine.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw errors.unavailable(`${host}:${port} is already in use: is another daemon running? pick another port with --listen`);
+    throw err;
+  }
+  // Clients on this host reach a wildcard listener through loopback.
+  if (wildcard) endpoint = endpoint.replace(/\/\/[^/]+:/, `//${DEFAULTS.host}:`);
+  await writeFile(infoFile, JSON.stringify({ pid: process.pid, endpoint }) + "\n", { mode: 0o600 });
+  logger.info("daemon listening", { endpoint, data_dir: dataDir, pid: process.pid });
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let closing: Promise<void> | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    logger.info("shutting down", { signal: sig });
+    void close();
+  };
+  const close = () =>
+    (closing ??= (async () => {
+      if (opts.handleSignals !== false) {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
+      try {
+        await api.close(opts.shutdownGraceMs ?? 10_000);
+        await engine.close();
+      } catch (err) {
+        logger.error("error during shutdown", { error: err instanceof Error ? err.message : String(err) });
+      } finally {
+        // Only remove daemon.json if it is still ours (a new daemon may have replaced it).
+        const current = await readFile(infoFile, "utf8").then((s) => JSON.parse(s) as { pid?: number }).catch(() => null);
+        if (current?.pid === process.pid) await rm(infoFile, { force: true });
+        logger.info("daemon stopped", { endpoint });
+        resolveDone();
+      }
+    })());
+  if (opts.handleSignals !== false) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  return { endpoint, tokenFile: join(dataDir, "token"), close, done };
+}
+
+/** Reads `<dataDir>/daemon.json` if present: the pid and endpoint of the daemon serving that data dir. */
+export async function readDaemonInfo(dataDir: string): Promise<{ pid: number; endpoint: string } | null> {
+  try {
+    await stat(join(dataDir, "daemon.json"));
+    const info = JSON.parse(await readFile(join(dataDir, "daemon.json"), "utf8")) as { pid: number; endpoint: string };
+    return typeof info.pid === "number" && typeof info.endpoint === "string" ? info : null;
+  } catch {
+    return null;
+  }
+}

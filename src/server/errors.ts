@@ -1,0 +1,76 @@
+/**
+ * The server's one error boundary: every failure of a request becomes `{status, envelope}` here and nowhere else.
+ * RuntaError keeps its code and message; zod failures become invalid_argument naming the field and the allowed range;
+ * anything else is `internal` with a generic message (the real error is logged server-side with the request id).
+ */
+import { z } from "zod";
+import { RuntaError, httpStatusFor, type ErrorDetails, type ErrorEnvelope } from "../api/index.js";
+import type { Logger } from "./logger.js";
+
+/** A status plus the wire error envelope. */
+export interface MappedError {
+  status: number;
+  body: ErrorEnvelope;
+}
+
+/** Issue codes where the value had the right type and shape but was outside what is allowed → 422. */
+const RANGE_CODES = new Set(["too_big", "too_small", "not_multiple_of"]);
+
+function fieldPath(path: readonly PropertyKey[], prefix?: string): string {
+  const parts = path.map(String);
+  if (prefix) parts.unshift(prefix);
+  return parts.length ? parts.join(".") : "body";
+}
+
+/**
+ * Turns a zod error into one invalid_argument RuntaError: the first issue leads the message, every issue is listed in
+ * `details.issues`. `prefix` names where the value came from (e.g. "query").
+ */
+export function validationError(err: z.ZodError, prefix?: string): RuntaError {
+  const issues = err.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys.map((k) => fieldPath([...issue.path, k], prefix));
+      return { field: keys[0], message: `unknown field${keys.length > 1 ? "s" : ""} ${keys.join(", ")}: remove it`, range: false };
+    }
+    const field = fieldPath(issue.path, prefix);
+    let message = issue.message;
+    // zod's default texts ("Invalid input: expected number, received string") are replaced by ours where we know better.
+    if (issue.code === "invalid_type") {
+      message = issue.input === undefined ? `is required (${issue.expected})` : `must be of type ${issue.expected}`;
+    } else if (issue.code === "invalid_value" && "values" in issue) {
+      message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    }
+    const details: Record<string, unknown> = {};
+    if (issue.code === "too_small") details.minimum = issue.minimum;
+    if (issue.code === "too_big") details.maximum = issue.maximum;
+    return { field, message: `${field}: ${message}`, range: RANGE_CODES.has(issue.code), ...details };
+  });
+  const first = issues[0]!;
+  const allRange = issues.every((i) => i.range);
+  const details: ErrorDetails = {
+    field: first.field,
+    issues: issues.map(({ range: _range, ...rest }) => rest),
+  };
+  return new RuntaError("invalid_argument", first.message, { details, httpStatus: allRange ? 422 : 400 });
+}
+
+/** Maps any thrown value to an HTTP status and the error envelope; logs unexpected errors with the request id. */
+export function mapError(err: unknown, requestId: string, logger: Logger): MappedError {
+  let re: RuntaError;
+  if (err instanceof RuntaError) {
+    re = err;
+    if (re.code === "internal") logger.error("internal error", { request_id: requestId, error: re.message, cause: String(re.cause ?? "") });
+  } else if (err instanceof z.ZodError) {
+    re = validationError(err);
+  } else {
+    logger.error("unexpected error", {
+      request_id: requestId,
+      error: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    re = new RuntaError("internal", `internal error; the daemon log has the details under request id ${requestId}`);
+  }
+  const error: ErrorEnvelope["error"] = { code: re.code, message: re.message };
+  if (re.details !== undefined) error.details = re.details;
+  return { status: httpStatusFor(re), body: { error, request_id: requestId } };
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * Executable entry of the daemon:
+ * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]`.
+ * Prints `runta daemon listening on <endpoint>` on stdout once it serves; logs go to stderr.
+ */
+import { parseArgs } from "node:util";
+import { DEFAULTS, RuntaError } from "../api/index.js";
+import { runDaemon } from "./daemon.js";
+
+const USAGE =
+  "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
+  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR]";
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        "data-dir": { type: "string" },
+        listen: { type: "string" },
+        "allow-remote": { type: "boolean" },
+        "public-host": { type: "string", multiple: true },
+        "runc-root": { type: "string" },
+        "cgroup-parent": { type: "string" },
+        "images-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const env = process.env;
+  try {
+    const daemon = await runDaemon({
+      dataDir: values["data-dir"] ?? DEFAULTS.dataDir,
+      listen: values.listen ?? `${DEFAULTS.host}:${DEFAULTS.port}`,
+      allowRemote: values["allow-remote"] ?? false,
+      publicHosts: values["public-host"],
+      runcRoot: values["runc-root"] ?? env.RUNTA_RUNC_ROOT,
+      cgroupParent: values["cgroup-parent"] ?? env.RUNTA_CGROUP_PARENT,
+      imagesDir: values["images-dir"] ?? env.RUNTA_IMAGES_DIR,
+    });
+    process.stdout.write(`runta daemon listening on ${daemon.endpoint}\n`);
+    await daemon.done;
+    return 0;
+  } catch (err) {
+    const msg = err instanceof RuntaError ? err.message : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`runta daemon: ${msg}\n`);
+    return 1;
+  }
+}
+
+// Exit explicitly: engine handles (timers, sqlite) must not keep a stopped daemon alive.
+main().then(
+  (code) => process.exit(code),
+  () => process.exit(1),
+);
