@@ -1,0 +1,215 @@
+import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
+import { describe, expect, test } from "vitest";
+import { bridgeExec, exitCodeOf, streamEnv, terminalSize, type BridgeIO } from "../../src/cli/tty/bridge.js";
+import type { ExecStreamHandle, StreamExit } from "../../src/client/contract.js";
+import type { StreamSignal } from "../../src/api/index.js";
+
+/** A handle whose remote side the test drives by hand. */
+class FakeHandle extends EventEmitter implements ExecStreamHandle {
+  written: Buffer[] = [];
+  stdinClosed = 0;
+  resizes: Array<[number, number]> = [];
+  signals: StreamSignal[] = [];
+  closed = 0;
+  private settle!: { resolve(e: StreamExit): void; reject(e: Error): void };
+  private readonly done = new Promise<StreamExit>((resolve, reject) => (this.settle = { resolve, reject }));
+  write(data: Buffer | string) {
+    this.written.push(Buffer.from(data));
+  }
+  closeStdin() {
+    this.stdinClosed++;
+  }
+  resize(rows: number, cols: number) {
+    this.resizes.push([rows, cols]);
+  }
+  signal(sig: StreamSignal) {
+    this.signals.push(sig);
+  }
+  close() {
+    this.closed++;
+    this.settle.reject(new Error("closed"));
+  }
+  wait() {
+    return this.done;
+  }
+  exit(code: number, signal: string | null = null) {
+    this.settle.resolve({ code, signal });
+  }
+  die(message: string) {
+    this.settle.reject(new Error(message));
+  }
+}
+
+/** Local stdio: stdin/stdout as a TTY or a pipe, with raw-mode calls recorded. */
+function fakeIO(tty: boolean) {
+  const stdin = Object.assign(new PassThrough(), {
+    isTTY: tty,
+    rawCalls: [] as boolean[],
+    unrefCalls: 0,
+    setRawMode(mode: boolean) {
+      this.rawCalls.push(mode);
+      return this;
+    },
+    unref() {
+      this.unrefCalls++;
+    },
+  });
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty, rows: 30, columns: 100 });
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on("data", (c: Buffer) => out.push(c));
+  stderr.on("data", (c: Buffer) => err.push(c));
+  const io: BridgeIO = { stdin, stdout, stderr };
+  return { io, stdin, stdout, out: () => Buffer.concat(out), err: () => Buffer.concat(err).toString() };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("bridgeExec in tty mode", () => {
+  test("sets raw mode once, restores it once, and returns the remote exit code", async () => {
+    const h = new FakeHandle();
+    const { io, stdin, out } = fakeIO(true);
+    const signals = new EventEmitter();
+    const p = bridgeExec(h, io, { tty: true, interactive: true, signals });
+    h.emit("stdout", Buffer.from("$ "));
+    stdin.write(Buffer.from([0x03, 0x04, 0x1a, 0x1b, 0x5b, 0x41])); // Ctrl-C, Ctrl-D, Ctrl-Z, Up arrow
+    await tick();
+    h.exit(3);
+    expect(await p).toBe(3);
+    expect(stdin.rawCalls).toEqual([true, false]);
+    expect(Buffer.concat(h.written)).toEqual(Buffer.from([0x03, 0x04, 0x1a, 0x1b, 0x5b, 0x41]));
+    expect(out().toString()).toBe("$ ");
+    signals.emit("exit");
+    expect(stdin.rawCalls).toEqual([true, false]);
+  });
+
+  test("sends the current size at once and on every resize", async () => {
+    const h = new FakeHandle();
+    const { io, stdout } = fakeIO(true);
+    const p = bridgeExec(h, io, { tty: true, interactive: true, signals: new EventEmitter() });
+    stdout.rows = 50;
+    stdout.columns = 120;
+    stdout.emit("resize");
+    h.exit(0);
+    await p;
+    stdout.emit("resize");
+    expect(h.resizes).toEqual([
+      [30, 100],
+      [50, 120],
+    ]);
+  });
+
+  test("restores the terminal once and returns 125 with one line when the daemon goes away", async () => {
+    const h = new FakeHandle();
+    const { io, stdin, err } = fakeIO(true);
+    const signals = new EventEmitter();
+    const p = bridgeExec(h, io, { tty: true, interactive: true, signals });
+    h.die("connection to the runta daemon at http://127.0.0.1:1 closed before the command exited\nmore detail");
+    expect(await p).toBe(125);
+    expect(stdin.rawCalls).toEqual([true, false]);
+    expect(err().trim()).toBe("runta: connection to the runta daemon at http://127.0.0.1:1 closed before the command exited");
+    expect(signals.listenerCount("SIGINT") + signals.listenerCount("exit") + signals.listenerCount("SIGTERM")).toBe(0);
+    expect(stdin.listenerCount("data")).toBe(0);
+    expect(h.listenerCount("stdout") + h.listenerCount("stderr") + h.listenerCount("error")).toBe(0);
+    expect(stdin.unrefCalls).toBe(1);
+  });
+
+  test("restores the terminal if the process exits while the session is open", async () => {
+    const h = new FakeHandle();
+    const { io, stdin } = fakeIO(true);
+    const signals = new EventEmitter();
+    void bridgeExec(h, io, { tty: true, interactive: true, signals });
+    signals.emit("exit");
+    expect(stdin.rawCalls).toEqual([true, false]);
+    h.exit(0);
+    await tick();
+    expect(stdin.rawCalls).toEqual([true, false]);
+  });
+
+  test("never enables raw mode when stdin is not a terminal", async () => {
+    const h = new FakeHandle();
+    const { io, stdin } = fakeIO(false);
+    const p = bridgeExec(h, io, { tty: true, interactive: true, signals: new EventEmitter() });
+    h.exit(0);
+    expect(await p).toBe(0);
+    expect(stdin.rawCalls).toEqual([]);
+  });
+});
+
+describe("bridgeExec in -i mode", () => {
+  test("streams stdin, sends EOF as close_stdin, keeps stdout and stderr apart, binary-safe", async () => {
+    const h = new FakeHandle();
+    const { io, stdin, out, err } = fakeIO(false);
+    const p = bridgeExec(h, io, { tty: false, interactive: true, signals: new EventEmitter() });
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    stdin.end(bytes);
+    await tick();
+    await tick();
+    expect(Buffer.concat(h.written)).toEqual(bytes);
+    expect(h.stdinClosed).toBe(1);
+    h.emit("stdout", bytes);
+    h.emit("stderr", Buffer.from("warn\n"));
+    h.exit(0);
+    expect(await p).toBe(0);
+    expect(out()).toEqual(bytes);
+    expect(err()).toBe("warn\n");
+    expect(h.resizes).toEqual([]);
+  });
+
+  test("forwards SIGINT and SIGTERM as signal frames; a second Ctrl-C within a second detaches", async () => {
+    const h = new FakeHandle();
+    const { io } = fakeIO(false);
+    const signals = new EventEmitter();
+    const p = bridgeExec(h, io, { tty: false, interactive: true, signals });
+    signals.emit("SIGTERM");
+    signals.emit("SIGINT");
+    expect(h.signals).toEqual(["TERM", "INT"]);
+    signals.emit("SIGINT");
+    expect(await p).toBe(130);
+    expect(h.closed).toBe(1);
+    expect(h.signals).toEqual(["TERM", "INT"]);
+    expect(signals.listenerCount("SIGINT")).toBe(0);
+  });
+
+  test("leaves stdin alone without -i", async () => {
+    const h = new FakeHandle();
+    const { io, stdin } = fakeIO(false);
+    const p = bridgeExec(h, io, { tty: false, interactive: false, signals: new EventEmitter() });
+    stdin.end("ignored");
+    await tick();
+    h.exit(0);
+    await p;
+    expect(h.written).toEqual([]);
+    expect(h.stdinClosed).toBe(0);
+  });
+
+  test("maps a remote death by signal to 128+n", async () => {
+    const h = new FakeHandle();
+    const { io } = fakeIO(false);
+    const p = bridgeExec(h, io, { tty: false, interactive: false });
+    h.exit(137, "KILL");
+    expect(await p).toBe(137);
+  });
+});
+
+describe("helpers", () => {
+  test("exitCodeOf falls back to the signal number, then to 125", () => {
+    expect(exitCodeOf({ code: 0 })).toBe(0);
+    expect(exitCodeOf({ code: -1, signal: "SIGTERM" })).toBe(143);
+    expect(exitCodeOf({ code: -1 })).toBe(125);
+  });
+
+  test("streamEnv passes TERM through for tty sessions only, defaulting to xterm-256color", () => {
+    expect(streamEnv({ A: "1" }, true, { TERM: "screen" })).toEqual({ A: "1", TERM: "screen" });
+    expect(streamEnv(undefined, true, {})).toEqual({ TERM: "xterm-256color" });
+    expect(streamEnv({ TERM: "vt100" }, true, { TERM: "screen" })).toEqual({ TERM: "vt100" });
+    expect(streamEnv({ A: "1" }, false, { TERM: "screen" })).toEqual({ A: "1" });
+  });
+
+  test("terminalSize reads rows and columns only from a terminal", () => {
+    expect(terminalSize(fakeIO(true).io.stdout)).toEqual({ rows: 30, cols: 100 });
+    expect(terminalSize(fakeIO(false).io.stdout)).toEqual({});
+  });
+});
