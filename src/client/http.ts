@@ -1,0 +1,126 @@
+/**
+ * The SDK's HTTP transport: one place that adds the token, encodes bodies, maps errors through the one factory and
+ * retries idempotent requests (GET/HEAD/PUT/DELETE, and POSTs carrying an Idempotency-Key) on connection errors and 503.
+ */
+import { apiErrorFrom, unavailableError, RuntaApiError } from "./errors.js";
+import type { Pagination } from "../api/index.js";
+
+/** Options of {@link Transport}. */
+export interface TransportOptions {
+  endpoint: string;
+  token?: string;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Retries of idempotent requests. Default 2. */
+  maxRetries?: number;
+}
+
+/** One request. */
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  /** JSON-encoded unless `rawBody` is given. */
+  body?: unknown;
+  rawBody?: { data: BodyInit | AsyncIterable<Uint8Array>; contentType: string };
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Overrides the method-based idempotency rule. */
+  retry?: boolean;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+const BACKOFF_MS = [100, 300];
+
+/** A parsed successful JSON response. */
+export interface JsonResponse<T> {
+  data: T;
+  pagination?: Pagination;
+}
+
+/** HTTP transport bound to one endpoint and token. */
+export class Transport {
+  /** Endpoint without a trailing slash. */
+  readonly endpoint: string;
+  readonly token?: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly maxRetries: number;
+
+  constructor(opts: TransportOptions) {
+    this.endpoint = opts.endpoint.replace(/\/+$/, "");
+    this.token = opts.token;
+    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.maxRetries = Math.max(0, opts.maxRetries ?? 2);
+  }
+
+  /** Sends a request and returns the raw response once its status is a success; error statuses throw typed errors. */
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const url = new URL(this.endpoint + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let body: BodyInit | undefined;
+    let duplex: "half" | undefined;
+    if (opts.rawBody) {
+      headers["Content-Type"] = opts.rawBody.contentType;
+      body = opts.rawBody.data as BodyInit;
+      // Node's fetch needs half-duplex to send a streamed request body.
+      if (typeof (opts.rawBody.data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") duplex = "half";
+    } else if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.body);
+    }
+    const retryable = opts.retry ?? (IDEMPOTENT.has(method) || headers["Idempotency-Key"] !== undefined);
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.fetchImpl(url, { method, headers, body, signal: opts.signal, ...(duplex ? { duplex } : {}) } as RequestInit);
+      } catch (err) {
+        if (retryable && attempt < this.maxRetries && !opts.signal?.aborted) {
+          await sleep(BACKOFF_MS[attempt] ?? 500);
+          continue;
+        }
+        throw unavailableError(this.endpoint, err);
+      }
+      if (res.ok) return res;
+      if (res.status === 503 && retryable && attempt < this.maxRetries) {
+        await res.body?.cancel();
+        await sleep(BACKOFF_MS[attempt] ?? 500);
+        continue;
+      }
+      throw await errorFrom(res);
+    }
+  }
+
+  /** Sends a request and parses the `{data, pagination?}` envelope. */
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<JsonResponse<T>> {
+    const res = await this.send(method, path, opts);
+    let parsed: unknown;
+    try {
+      parsed = await res.json();
+    } catch (err) {
+      throw new RuntaApiError("internal", `the daemon at ${this.endpoint} sent a response that is not JSON; is it a runta daemon?`, {
+        status: res.status,
+        requestId: res.headers.get("x-request-id") ?? undefined,
+        cause: err,
+      });
+    }
+    return parsed as JsonResponse<T>;
+  }
+}
+
+async function errorFrom(res: Response): Promise<RuntaApiError> {
+  const requestId = res.headers.get("x-request-id") ?? undefined;
+  let body: unknown = null;
+  try {
+    body = JSON.parse(await res.text());
+  } catch {
+    // Not an envelope (a proxy's HTML page, say): the factory falls back to the status.
+  }
+  return apiErrorFrom(res.status, body, requestId);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `encodeURIComponent` for one path segment (names and ids). */
+export const seg = (s: string): string => encodeURIComponent(s);

@@ -1,0 +1,26 @@
+/** The package root (`import { Runta } from "runta"`): the SDK, its errors, and the wire types. */
+export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.js";
+export { Runtime, toExecOutput } from "./runtime.js";
+export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream.js";
+export * from "./errors.js";
+export type * from "./contract.js";
+export {
+  DEFAULT_ENDPOINT,
+  DEFAULTS,
+  ERROR_CODES,
+  LIMITS,
+  RUNTIME_STATUSES,
+  STREAM_SIGNALS,
+  type ErrorCode,
+  type ErrorDetails,
+  type ExecRequest,
+  type ExecResult,
+  type Image,
+  type ImageBuildEvent,
+  type Pagination,
+  type Runtime as RuntimeInfo,
+  type RuntimeStatus,
+  type StreamSignal,
+  type Usage,
+  type VersionInfo,
+} from "../api/index.js";

@@ -1,0 +1,230 @@
+/** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
+import { DEFAULT_ENDPOINT, type ExecResult, type Image, type ImageBuildEvent, type Runtime as RuntimeRecord, type VersionInfo } from "../api/index.js";
+import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
+import { apiErrorFromCode, RuntaApiError } from "./errors.js";
+import { ExecStream } from "./exec-stream.js";
+import { Transport, seg } from "./http.js";
+import { Runtime, toExecOutput } from "./runtime.js";
+
+/** Options of {@link Runta}. */
+export interface RuntaOptions {
+  /** Daemon URL. Default: RUNTA_ENDPOINT, else DEFAULT_ENDPOINT (http://127.0.0.1:7420). */
+  endpoint?: string;
+  /** Bearer token. Default: RUNTA_TOKEN. */
+  token?: string;
+  /** Injectable fetch (tests, proxies). Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Retries of idempotent requests on connection errors and 503. Default 2. */
+  maxRetries?: number;
+}
+
+type ResizeReq = { memoryMiB?: number; vcpus?: number };
+
+/** `runta.runtimes`: create, list and get runtimes, and every verb by name or id. */
+export class RuntimesClient implements RuntimesApi {
+  constructor(private readonly http: Transport) {}
+
+  /** Creates a runtime; waits until it is running unless `wait: false`. Defaults: 1 vCPU, 1024 MiB, image "default". */
+  async create(name: string | undefined, opts: CreateOptions = {}): Promise<Runtime> {
+    const requests: Record<string, number> = {};
+    if (opts.vcpus !== undefined) requests.vcpus = opts.vcpus;
+    if (opts.memoryMiB !== undefined) requests.memory_mib = opts.memoryMiB;
+    const body = {
+      name,
+      image: opts.image,
+      resources: Object.keys(requests).length ? { requests } : undefined,
+      env: opts.env,
+      labels: opts.labels,
+    };
+    const { data } = await this.http.json<RuntimeRecord>("POST", "/v1/runtimes", {
+      body,
+      query: { wait: opts.wait === false ? "false" : undefined },
+      headers: opts.idempotencyKey ? { "Idempotency-Key": opts.idempotencyKey } : undefined,
+    });
+    return new Runtime(this, data);
+  }
+
+  /** Lists runtimes. Without `limit` it follows cursors to the end; with `limit` it returns one page. */
+  async list(opts: ListOptions = {}): Promise<Runtime[]> {
+    const out: Runtime[] = [];
+    let after = opts.after;
+    for (;;) {
+      const { data, pagination } = await this.http.json<RuntimeRecord[]>("GET", "/v1/runtimes", {
+        query: { status: opts.status?.length ? opts.status.join(",") : undefined, limit: opts.limit, after },
+      });
+      for (const r of data) out.push(new Runtime(this, r));
+      if (opts.limit !== undefined || !pagination?.has_more || !pagination.next_cursor) return out;
+      after = pagination.next_cursor;
+    }
+  }
+
+  /** Gets one runtime by name or id, with current usage. */
+  async get(nameOrId: string): Promise<Runtime> {
+    const { data } = await this.http.json<RuntimeRecord>("GET", `/v1/runtimes/${seg(nameOrId)}`);
+    return new Runtime(this, data);
+  }
+
+  private async verb(nameOrId: string, verb: string): Promise<RuntimeRecord> {
+    // Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
+    return (await this.http.json<RuntimeRecord>("POST", `/v1/runtimes/${seg(nameOrId)}/${verb}`, { retry: true })).data;
+  }
+  /** Boots a shut-down runtime. */
+  start(nameOrId: string): Promise<RuntimeRecord> {
+    return this.verb(nameOrId, "start");
+  }
+  /** Shuts a runtime down, keeping its filesystem. */
+  stop(nameOrId: string): Promise<RuntimeRecord> {
+    return this.verb(nameOrId, "stop");
+  }
+  /** Freezes a running runtime. */
+  pause(nameOrId: string): Promise<RuntimeRecord> {
+    return this.verb(nameOrId, "pause");
+  }
+  /** Thaws a paused runtime. */
+  resume(nameOrId: string): Promise<RuntimeRecord> {
+    return this.verb(nameOrId, "resume");
+  }
+  /** Deletes a runtime; resolves with its last record. */
+  async delete(nameOrId: string): Promise<RuntimeRecord> {
+    return (await this.http.json<RuntimeRecord>("DELETE", `/v1/runtimes/${seg(nameOrId)}`)).data;
+  }
+  /** Live resize of memory (MiB) and/or vCPUs. */
+  async resize(nameOrId: string, req: ResizeReq): Promise<RuntimeRecord> {
+    const requests: Record<string, number> = {};
+    if (req.memoryMiB !== undefined) requests.memory_mib = req.memoryMiB;
+    if (req.vcpus !== undefined) requests.vcpus = req.vcpus;
+    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { resources: { requests } }, retry: true })).data;
+  }
+  /** Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream. */
+  async exec(nameOrId: string, command: string | string[], opts: ExecOptions = {}): Promise<ExecOutput> {
+    const { data } = await this.http.json<ExecResult>("POST", `/v1/runtimes/${seg(nameOrId)}/exec`, {
+      body: {
+        command,
+        cwd: opts.cwd,
+        env: opts.env,
+        stdin: opts.stdin,
+        timeout_secs: opts.timeoutSecs,
+        max_output_bytes: opts.maxOutputBytes,
+      },
+    });
+    return toExecOutput(data);
+  }
+  /** Streamed exec over the websocket. */
+  execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle {
+    return new ExecStream({ endpoint: this.http.endpoint, token: this.http.token, runtime: nameOrId, command, options: opts });
+  }
+}
+
+/** `runta.images`: root-filesystem images. */
+export class ImagesClient implements ImagesApi {
+  constructor(private readonly http: Transport) {}
+
+  /** Lists images. */
+  async list(): Promise<Image[]> {
+    return (await this.http.json<Image[]>("GET", "/v1/images")).data;
+  }
+
+  /** Builds an image (default "default"); `onEvent` sees each NDJSON progress line as it arrives. */
+  async build(name = "default", opts: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}): Promise<Image> {
+    const res = await this.http.send("POST", "/v1/images/build", { body: { name, force: opts.force } });
+    if (!res.body) throw apiErrorFromCode("internal", "the image build response had no body");
+    const decoder = new TextDecoder();
+    let buffered = "";
+    let result: Image | undefined;
+    const handle = (line: string) => {
+      if (!line.trim()) return;
+      let ev: ImageBuildEvent;
+      try {
+        ev = JSON.parse(line) as ImageBuildEvent;
+      } catch {
+        throw apiErrorFromCode("internal", "the daemon sent an image build line that is not JSON");
+      }
+      opts.onEvent?.(ev);
+      if (ev.type === "error") throw apiErrorFromCode(ev.error.code, ev.error.message);
+      if (ev.type === "done") result = ev.data;
+    };
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        handle(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    }
+    handle(buffered + decoder.decode());
+    if (!result) throw apiErrorFromCode("unavailable", "the image build stream ended before the build finished; check `runta image ls` and the daemon log");
+    return result;
+  }
+
+  /** Uploads a root-filesystem tarball (plain or gzip, detected from its first bytes) as image `name`. */
+  async import(name: string, tarball: NodeJS.ReadableStream | Buffer): Promise<Image> {
+    let data: Buffer | AsyncIterable<Uint8Array>;
+    let first: Uint8Array | undefined;
+    if (Buffer.isBuffer(tarball)) {
+      data = tarball;
+      first = tarball;
+    } else {
+      const it = (tarball as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      const head = await it.next();
+      first = head.done ? undefined : head.value;
+      data = (async function* () {
+        if (first) yield typeof first === "string" ? Buffer.from(first) : first;
+        for (let n = await it.next(); !n.done; n = await it.next()) yield typeof n.value === "string" ? Buffer.from(n.value) : n.value;
+      })();
+    }
+    const gzip = first !== undefined && first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    const { data: image } = await this.http.json<Image>("POST", "/v1/images/import", {
+      query: { name },
+      rawBody: { data: data as BodyInit | AsyncIterable<Uint8Array>, contentType: gzip ? "application/gzip" : "application/x-tar" },
+    });
+    return image;
+  }
+
+  /** Removes an image (refused while runtimes use it). */
+  async remove(name: string): Promise<void> {
+    await this.http.json("DELETE", `/v1/images/${seg(name)}`);
+  }
+}
+
+/**
+ * The runta SDK. `new Runta()` talks to RUNTA_ENDPOINT (default http://127.0.0.1:7420) with RUNTA_TOKEN;
+ * explicit options win over the environment.
+ */
+export class Runta implements RuntaApi {
+  /** The daemon URL in use. */
+  readonly endpoint: string;
+  /** Runtimes: create, list, get and every verb. */
+  readonly runtimes: RuntimesClient;
+  /** Images: list, build, import, remove. */
+  readonly images: ImagesClient;
+  private readonly http: Transport;
+
+  constructor(opts: RuntaOptions = {}) {
+    const endpoint = opts.endpoint ?? (process.env.RUNTA_ENDPOINT || DEFAULT_ENDPOINT);
+    try {
+      const u = new URL(endpoint);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(u.protocol);
+    } catch {
+      throw new RuntaApiError("invalid_argument", `endpoint '${endpoint}' is not an http(s) URL (e.g. ${DEFAULT_ENDPOINT})`);
+    }
+    this.http = new Transport({ endpoint, token: opts.token ?? (process.env.RUNTA_TOKEN || undefined), fetch: opts.fetch, maxRetries: opts.maxRetries });
+    this.endpoint = this.http.endpoint;
+    this.runtimes = new RuntimesClient(this.http);
+    this.images = new ImagesClient(this.http);
+  }
+
+  /** Versions of runta, runc, the kernel and node on the daemon's host. */
+  async version(): Promise<VersionInfo> {
+    return (await this.http.json<VersionInfo>("GET", "/v1/version")).data;
+  }
+
+  /** True when /v1/health answers within `timeoutMs` (default 1000). Never throws. */
+  async ping(timeoutMs = 1000): Promise<boolean> {
+    try {
+      await this.http.json("GET", "/v1/health", { signal: AbortSignal.timeout(timeoutMs), retry: false });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

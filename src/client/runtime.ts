@@ -1,0 +1,89 @@
+/** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
+import type { ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
+import type { ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, RuntimeHandleApi, RuntimesApi } from "./contract.js";
+
+/** Adds the decoded-text accessors to a wire exec result (non-enumerable, so JSON output stays the wire shape). */
+export function toExecOutput(result: ExecResult): ExecOutput {
+  return Object.defineProperties({ ...result }, {
+    stdoutText: { get: () => result.stdout, enumerable: false },
+    stderrText: { get: () => result.stderr, enumerable: false },
+  }) as ExecOutput;
+}
+
+/**
+ * A handle on one runtime. Verbs address it by id (stable even if names are reused) and refresh `info` from
+ * the record the daemon returns.
+ */
+export class Runtime implements RuntimeHandleApi {
+  private record: RuntimeRecord;
+
+  constructor(
+    private readonly api: RuntimesApi,
+    record: RuntimeRecord,
+  ) {
+    this.record = record;
+  }
+
+  /** The runtime's UUID. */
+  get id(): string {
+    return this.record.id;
+  }
+  /** The runtime's name. */
+  get name(): string {
+    return this.record.name;
+  }
+  /** The record as last fetched (by create, list, get, refresh or a verb). */
+  get info(): RuntimeRecord {
+    return this.record;
+  }
+  /** Same as `info`, under the seed's name: `cachedInfo.status` is the last known status. */
+  get cachedInfo(): { status: RuntimeStatus } & RuntimeRecord {
+    return this.record;
+  }
+
+  /** Runs a command and waits for it. A string runs through `sh -c`; an array runs as is. Default timeout 60 s. */
+  exec(command: string | string[], opts?: ExecOptions): Promise<ExecOutput> {
+    return this.api.exec(this.id, command, opts);
+  }
+  /** Starts a streamed command over the websocket (default: no tty). */
+  execStream(command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle {
+    return this.api.execStream(this.id, command, opts);
+  }
+  /** Re-reads the record (with current usage). */
+  async refresh(): Promise<RuntimeRecord> {
+    return this.track(this.api.get(this.id).then((h) => h.info));
+  }
+  /** Boots a shut-down runtime. */
+  start(): Promise<RuntimeRecord> {
+    return this.track(this.api.start(this.id));
+  }
+  /** Shuts it down, keeping its filesystem. */
+  stop(): Promise<RuntimeRecord> {
+    return this.track(this.api.stop(this.id));
+  }
+  /** Freezes every process. */
+  pause(): Promise<RuntimeRecord> {
+    return this.track(this.api.pause(this.id));
+  }
+  /** Thaws a paused runtime. */
+  resume(): Promise<RuntimeRecord> {
+    return this.track(this.api.resume(this.id));
+  }
+  /** Removes it and everything in it; resolves with the last record. */
+  delete(): Promise<RuntimeRecord> {
+    return this.track(this.api.delete(this.id));
+  }
+  /** Changes the memory limit live (MiB). */
+  resizeMemory(memoryMiB: number): Promise<RuntimeRecord> {
+    return this.resize({ memoryMiB });
+  }
+  /** Changes memory and/or vCPUs live; the record carries the values read back from the cgroup. */
+  resize(req: { memoryMiB?: number; vcpus?: number }): Promise<RuntimeRecord> {
+    return this.track(this.api.resize(this.id, req));
+  }
+
+  private async track(p: Promise<RuntimeRecord>): Promise<RuntimeRecord> {
+    this.record = await p;
+    return this.record;
+  }
+}
