@@ -79,7 +79,8 @@ export function attachExecStream(server: http.Server, deps: ExecStreamDeps): Exe
   const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
   const log = deps.logger;
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsMaxPayloadBytes, perMessageDeflate: false });
-  const sockets = new Set<WebSocket>();
+  /** Live sessions: each socket and the function that ends its session (hanging its process up). */
+  const sockets = new Map<WebSocket, (code: number, reason: string) => void>();
   let pending = 0;
   let closing = false;
 
@@ -117,16 +118,15 @@ export function attachExecStream(server: http.Server, deps: ExecStreamDeps): Exe
     socket.once("close", release);
     wss.handleUpgrade(req, socket, head, (ws) => {
       release();
-      sockets.add(ws);
+      sockets.set(ws, runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }));
       ws.once("close", () => sockets.delete(ws));
-      runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs });
     });
   });
 
   return {
     closeAll(code: number, reason: string) {
       closing = true;
-      for (const ws of sockets) ws.close(code, reason);
+      for (const end of sockets.values()) end(code, reason);
     },
     get sessionCount() {
       return sockets.size;
@@ -175,7 +175,8 @@ interface SessionCtx {
   startTimeoutMs: number;
 }
 
-function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): void {
+/** Runs one session; returns the function that ends it from outside (daemon shutdown). */
+function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number, reason: string) => void {
   const { log } = ctx;
   let proc: (StreamProcess & PausableProcess) | undefined;
   let phase = "awaiting_start" as Phase;
@@ -329,6 +330,17 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): void {
       proc.hangup();
     }
   });
+
+  return (code, reason) => {
+    clearInterval(heartbeat);
+    clearTimeout(startTimer);
+    // Hang up now rather than after the close handshake: the daemon may exit before the peer answers.
+    if (phase !== "done") {
+      phase = "done";
+      proc?.hangup();
+    }
+    ws.close(code, reason);
+  };
 }
 
 /** Parses and validates one client frame; returns a RuntaError that names the problem instead of throwing. */

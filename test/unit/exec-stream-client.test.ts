@@ -1,0 +1,193 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, test } from "vitest";
+import { RuntaError, type StreamSignal } from "../../src/api/index.js";
+import { ExecStream, execStreamUrl, type StreamChunk } from "../../src/client/exec-stream.js";
+import { FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError } from "../../src/client/errors.js";
+import type { Engine, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+import { attachExecStream } from "../../src/server/exec-stream.js";
+
+const TOKEN = "t0ken-value";
+
+/**
+ * A tiny "remote shell": echoes stdin to stdout, writes a line to stderr at EOF, then exits with the number of
+ * stdin bytes mod 256, or 128+n on a signal. Enough to drive the SDK end through the real server.
+ */
+class EchoProcess implements StreamProcess {
+  hangups = 0;
+  resizes: Array<[number, number]> = [];
+  private out: (c: Buffer) => void = () => undefined;
+  private err: (c: Buffer) => void = () => undefined;
+  private n = 0;
+  private settle!: (e: ProcessExit) => void;
+  private readonly done = new Promise<ProcessExit>((r) => (this.settle = r));
+  constructor(readonly spec: StreamSpec) {}
+  onStdout(cb: (c: Buffer) => void) {
+    this.out = cb;
+  }
+  onStderr(cb: (c: Buffer) => void) {
+    this.err = cb;
+  }
+  write(d: Buffer) {
+    this.n += d.length;
+    this.out(d);
+  }
+  closeStdin() {
+    this.err(Buffer.from(`read ${this.n} bytes\n`));
+    this.settle({ code: this.n % 256, signal: null, oomKilled: false });
+  }
+  resize(rows: number, cols: number) {
+    this.resizes.push([rows, cols]);
+  }
+  signal(sig: StreamSignal) {
+    const num = { INT: 2, TERM: 15, KILL: 9, HUP: 1 }[sig as string] ?? 15;
+    this.settle({ code: 128 + num, signal: `SIG${sig}`, oomKilled: false });
+  }
+  hangup() {
+    this.hangups++;
+    this.settle({ code: 129, signal: "SIGHUP", oomKilled: false });
+  }
+  wait() {
+    return this.done;
+  }
+}
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    ),
+  );
+});
+
+async function serve() {
+  const procs: EchoProcess[] = [];
+  const seen: Array<{ url?: string; authorization?: string }> = [];
+  const engine = {
+    async execStream(ref: string, spec: StreamSpec) {
+      if (ref === "paused") throw new RuntaError("failed_precondition", "runtime 'paused' is paused; resume it first");
+      if (ref === "nope") throw new RuntaError("not_found", "no runtime named 'nope'");
+      const p = new EchoProcess(spec);
+      procs.push(p);
+      return p;
+    },
+  } as unknown as Engine;
+  const server = http.createServer((_q, s) => s.writeHead(404).end());
+  servers.push(server);
+  const ctl = attachExecStream(server, {
+    engine,
+    authenticate: (req) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization });
+      return req.headers.authorization === `Bearer ${TOKEN}`;
+    },
+    checkOrigin: () => true,
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { endpoint, procs, seen, ctl };
+}
+
+describe("ExecStream", () => {
+  test("sends writes made before the connection opened, receives binary output, stderr and the exit", async () => {
+    const { endpoint, procs, seen } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "my rt", command: ["cat"], options: { env: { A: "1" }, cwd: "/tmp" } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    s.on("stdout", (c) => out.push(c)).on("stderr", (c) => err.push(c));
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 256));
+    s.write(bytes);
+    s.write("xyz");
+    s.closeStdin();
+    const exit = await s.wait();
+    expect(exit).toEqual({ code: 303 % 256, signal: null, oom_killed: false });
+    expect(Buffer.concat(out)).toEqual(Buffer.concat([bytes, Buffer.from("xyz")]));
+    expect(Buffer.concat(err).toString()).toBe("read 303 bytes\n");
+    expect(procs[0].spec).toMatchObject({ argv: ["cat"], env: { A: "1" }, cwd: "/tmp", tty: false });
+    expect(seen[0].url).toBe("/v1/runtimes/my%20rt/exec/stream");
+    expect(seen[0].url).not.toContain(TOKEN);
+    expect(seen[0].authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  test("passes tty and size in start, resizes and signals", async () => {
+    const { endpoint, procs } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "bash", options: { tty: true, rows: 33, cols: 99 } });
+    s.resize(40, 120);
+    s.signal("INT");
+    expect(await s.wait()).toEqual({ code: 130, signal: "SIGINT", oom_killed: false });
+    expect(procs[0].spec).toMatchObject({ argv: ["sh", "-c", "bash"], tty: true, rows: 33, cols: 99 });
+    expect(procs[0].resizes).toEqual([[40, 120]]);
+  });
+
+  test("an error frame rejects wait() with the typed error and emits 'error' to listeners", async () => {
+    const { endpoint } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "paused", command: "sh" });
+    const emitted: Error[] = [];
+    s.on("error", (e) => emitted.push(e));
+    const err = await s.wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FailedPreconditionError);
+    expect((err as Error).message).toBe("runtime 'paused' is paused; resume it first");
+    expect(emitted).toEqual([err]);
+    const nf = await new ExecStream({ endpoint, token: TOKEN, runtime: "nope", command: "sh" }).wait().catch((e: unknown) => e);
+    expect(nf).toBeInstanceOf(NotFoundError);
+  });
+
+  test("a wrong token is an UnauthenticatedError carrying the daemon's message", async () => {
+    const { endpoint } = await serve();
+    const err = await new ExecStream({ endpoint, token: "wrong", runtime: "rt", command: "sh" }).wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnauthenticatedError);
+    expect((err as Error).message).toMatch(/token/);
+    expect((err as Error).message).not.toContain("wrong");
+  });
+
+  test("an unreachable daemon is an UnavailableError naming the endpoint", async () => {
+    const { endpoint } = await serve();
+    await new Promise<void>((r) => servers.pop()!.close(() => r()));
+    const err = await new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "sh" }).wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toContain(endpoint);
+  });
+
+  test("a daemon that goes away mid-session is an UnavailableError, and the process was hung up", async () => {
+    const { endpoint, procs, ctl } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "sh" });
+    s.write("x");
+    await new Promise<void>((r) => s.once("stdout", () => r()));
+    ctl.closeAll(1001, "daemon shutting down");
+    const err = await s.wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toMatch(/closed before the command exited \(code 1001: daemon shutting down\)/);
+    expect(procs[0].hangups).toBe(1);
+  });
+
+  test("close() ends the session and the daemon hangs the process up", async () => {
+    const { endpoint, procs } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "sh" });
+    s.write("x");
+    await new Promise<void>((r) => s.once("stdout", () => r()));
+    s.close();
+    await expect(s.wait()).rejects.toBeInstanceOf(UnavailableError);
+    for (let i = 0; i < 100 && procs[0].hangups === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(procs[0].hangups).toBe(1);
+  });
+
+  test("async iteration yields every chunk in order, then ends at the exit", async () => {
+    const { endpoint } = await serve();
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "cat" });
+    s.write("a");
+    s.write("b");
+    s.closeStdin();
+    const chunks: StreamChunk[] = [];
+    for await (const c of s) chunks.push(c);
+    expect(chunks.map((c) => `${c.stream}:${c.data.toString()}`)).toEqual(["stdout:a", "stdout:b", "stderr:read 2 bytes\n"]);
+  });
+
+  test("execStreamUrl maps http to ws and https to wss, keeping a base path", () => {
+    expect(execStreamUrl("http://127.0.0.1:7420", "a/b")).toBe("ws://127.0.0.1:7420/v1/runtimes/a%2Fb/exec/stream");
+    expect(execStreamUrl("https://h.example/base/", "rt")).toBe("wss://h.example/base/v1/runtimes/rt/exec/stream");
+  });
+});
