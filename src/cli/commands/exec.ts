@@ -1,0 +1,75 @@
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { ExitCode, UsageError } from "../errors.js";
+import { collectKeyValue, positiveNumber } from "../parse.js";
+
+/** Flags of `runta exec`. */
+export interface ExecCommandOptions {
+  interactive?: boolean;
+  tty?: boolean;
+  env?: Record<string, string>;
+  workdir?: string;
+  timeout?: number;
+}
+
+/** Exit code for runta's own failure during exec, distinct from any code the command could return (docker's 125). */
+export const EXEC_FAILURE = 125;
+
+/** `runta exec`. */
+export function execCommand(ctx: CliContext): Command {
+  return new Command("exec")
+    .description("Run a command in a runtime; exits with the command's exit code")
+    .argument("<runtime>", "runtime name or id")
+    .argument("<command...>", "the command and its arguments (after --)")
+    .option("-i, --interactive", "stream stdin to the command")
+    .option("-t, --tty", "allocate a terminal (needs a terminal on stdin)")
+    .option("-e, --env <K=V>", "environment variable (repeatable)", collectKeyValue("-e", ctx.env))
+    .option("-w, --workdir <dir>", "working directory inside the runtime (absolute path)")
+    .option("--timeout <secs>", "kill the command after this many seconds (buffered exec; default 60)", positiveNumber("--timeout"))
+    .addHelpText(
+      "after",
+      `
+Exit status: the command's own code; 125 when runta itself failed; 126 not executable; 127 not found; 128+n killed by signal n.
+
+Examples:
+  runta exec worker -- sh -lc 'pwd && python3 --version'
+  runta exec -it worker -- bash
+  echo hello | runta exec -i worker -- cat
+  runta exec -e APP_ENV=dev -w /tmp --timeout 10 worker -- env`,
+    )
+    .action((target: string, argv: string[], opts: ExecCommandOptions) => runExec(ctx, target, argv, opts));
+}
+
+/** Runs the command buffered (plain) or streamed through the TTY bridge (-i/-t); ends with its exit code. */
+export async function runExec(ctx: CliContext, target: string, argv: string[], opts: ExecCommandOptions): Promise<void> {
+  ctx.failureExitCode = EXEC_FAILURE;
+  if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
+    throw new UsageError(`-w "${opts.workdir}" must be an absolute path inside the runtime, e.g. -w /root`);
+  }
+  if (opts.tty && ctx.io.stdin.isTTY !== true) {
+    throw new UsageError("the input device is not a TTY — drop -t (use -i alone to pipe stdin)");
+  }
+  const runta = await ctx.client();
+
+  if (opts.interactive || opts.tty) {
+    const tty = opts.tty === true;
+    const out = ctx.io.stdout;
+    const size = tty && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : {};
+    const handle = runta.runtimes.execStream(target, argv, { tty, ...size, env: opts.env, cwd: opts.workdir });
+    const bridge = ctx.deps.bridge ?? (await import("../tty/bridge.js")).bridgeExec;
+    const code = await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
+    throw new ExitCode(code);
+  }
+
+  const res = await runta.runtimes.exec(target, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout });
+  ctx.io.stdout.write(res.stdoutText);
+  ctx.io.stderr.write(res.stderrText);
+  const warn = (m: string) => ctx.io.stderr.write(`runta: warning: ${m}\n`);
+  if (res.stdout_truncated || res.stderr_truncated) {
+    const which = [res.stdout_truncated && "stdout", res.stderr_truncated && "stderr"].filter(Boolean).join(" and ");
+    warn(`${which} truncated at the output limit — use runta exec -i to stream large output`);
+  }
+  if (res.timed_out) warn(`the command timed out${opts.timeout ? ` after ${opts.timeout} s` : ""} and was killed — raise --timeout`);
+  if (res.oom_killed) warn(`the command was killed for lack of memory — raise it with runta resize --memory <MiB> ${target}`);
+  throw new ExitCode(res.exit_code);
+}

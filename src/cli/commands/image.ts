@@ -1,0 +1,134 @@
+import { createReadStream } from "node:fs";
+import { Command } from "commander";
+import { DEFAULTS } from "../../api/limits.js";
+import type { Image } from "../../api/schemas.js";
+import type { RuntaApi } from "../../client/contract.js";
+import type { CliContext } from "../context.js";
+import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
+import { forEachTarget } from "../targets.js";
+
+/** `runta image ls|build|import|rm`. */
+export function imageCommand(ctx: CliContext): Command {
+  const image = new Command("image").description("Manage root-filesystem images").addHelpText(
+    "after",
+    `
+Examples:
+  runta image ls
+  runta image build            # the default image: Debian bookworm + python3, from the host's Debian mirror
+  docker export $(docker create alpine) | runta image import alpine -
+  runta image rm alpine`,
+  );
+  image
+    .command("ls")
+    .alias("list")
+    .description("List images")
+    .option("-q, --quiet", "only print image names")
+    .option("--json", "print the images as a JSON array")
+    .addHelpText("after", "\nExamples:\n  runta image ls\n  runta image ls --json")
+    .action((opts: { quiet?: boolean; json?: boolean }) => runImageLs(ctx, opts));
+  image
+    .command("build")
+    .description(`Build an image with debootstrap (only "${DEFAULTS.image}" is known); shows progress`)
+    .argument("[name]", "image to build", DEFAULTS.image)
+    .option("--force", "rebuild even if the image exists")
+    .option("--json", "print the built image as JSON")
+    .addHelpText("after", "\nExamples:\n  runta image build\n  runta image build --force")
+    .action((name: string, opts: { force?: boolean }) => runImageBuild(ctx, name, opts));
+  image
+    .command("import")
+    .description("Import a root-filesystem tarball (plain or gzip, e.g. docker export output) as an image")
+    .argument("<name>", "name of the new image")
+    .argument("<tarball>", "path of the tarball, or - for stdin")
+    .option("--json", "print the imported image as JSON")
+    .addHelpText("after", "\nExamples:\n  runta image import busybox ./busybox.tar\n  docker export $(docker create alpine) | runta image import alpine -")
+    .action((name: string, tarball: string) => runImageImport(ctx, name, tarball));
+  image
+    .command("rm")
+    .alias("remove")
+    .description("Remove one or more images (refused while a runtime uses them)")
+    .argument("<image...>", "image names")
+    .addHelpText("after", "\nExamples:\n  runta image rm alpine")
+    .action((names: string[]) => runImageRm(ctx, names));
+  return image;
+}
+
+function imageColumns(now: Date): Column<Image>[] {
+  return [
+    { header: "NAME", value: (i) => i.name },
+    { header: "SIZE", value: (i, tty) => (tty ? humanBytes(i.size_bytes) : String(i.size_bytes)) },
+    { header: "CREATED", value: (i, tty) => timeValue(i.created_at, tty, now) },
+    { header: "SOURCE", value: (i) => i.source },
+    { header: "USED BY", value: (i) => String(i.in_use_by.length) },
+  ];
+}
+
+/** Lists images. */
+export async function runImageLs(ctx: CliContext, opts: { quiet?: boolean; json?: boolean }): Promise<void> {
+  const runta = await ctx.client();
+  const images = await runta.images.list();
+  await printList(ctx, images, { columns: imageColumns(ctx.now()), id: (i) => i.name }, listFormat(opts));
+}
+
+/** Builds an image, streaming progress to stderr. */
+export async function runImageBuild(ctx: CliContext, name: string, opts: { force?: boolean }): Promise<void> {
+  const runta = await ctx.client();
+  const image = await buildImageWithProgress(ctx, runta, name, opts.force === true);
+  if (ctx.json) printJson(ctx, image);
+  else ctx.io.stdout.write(`${image.name}\n`);
+}
+
+/** Image build with a spinner showing the latest progress line on a terminal, plain progress lines otherwise. */
+export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, name: string, force: boolean): Promise<Image> {
+  const progress = await spinner(ctx, `building image ${name}…`, { plainLines: true });
+  try {
+    const image = await runta.images.build(name, {
+      force,
+      onEvent: (ev) => {
+        if (ev.type === "progress") {
+          const pct = ev.percent === undefined ? "" : `${Math.round(ev.percent)}% `;
+          progress.update(`building image ${name}: ${pct}${ev.message}`);
+        }
+      },
+    });
+    progress.succeed(`image ${name} built (${humanBytes(image.size_bytes)})`);
+    return image;
+  } catch (err) {
+    progress.fail(`building image ${name} failed`);
+    throw err;
+  }
+}
+
+/** Imports a tarball from a file or stdin. */
+export async function runImageImport(ctx: CliContext, name: string, tarball: string): Promise<void> {
+  const runta = await ctx.client();
+  const source = tarball === "-" ? ctx.io.stdin : createReadStream(tarball);
+  const opened =
+    tarball === "-"
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          (source as ReturnType<typeof createReadStream>).once("open", () => resolve());
+          (source as ReturnType<typeof createReadStream>).once("error", (err) => reject(err));
+        });
+  try {
+    await opened;
+  } catch (err) {
+    const { UsageError } = await import("../errors.js");
+    throw new UsageError(`cannot read ${tarball}: ${(err as Error).message} — give a tarball path or - for stdin`);
+  }
+  const progress = await spinner(ctx, `importing image ${name}…`);
+  try {
+    const image = await runta.images.import(name, source);
+    progress.succeed(`image ${name} imported (${humanBytes(image.size_bytes)})`);
+    if (ctx.json) printJson(ctx, image);
+    else ctx.io.stdout.write(`${image.name}\n`);
+  } catch (err) {
+    progress.fail();
+    throw err;
+  }
+}
+
+/** Removes images, each independently. */
+export async function runImageRm(ctx: CliContext, names: string[]): Promise<void> {
+  const runta = await ctx.client();
+  await forEachTarget(ctx, names, (n) => runta.images.remove(n));
+}

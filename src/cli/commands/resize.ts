@@ -1,0 +1,36 @@
+import { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { UsageError } from "../errors.js";
+import { positiveInt, positiveNumber } from "../parse.js";
+import { printJson } from "../output.js";
+
+/** Flags of `runta resize`. */
+export interface ResizeOptions {
+  memory?: number;
+  cpus?: number;
+  json?: boolean;
+}
+
+/** `runta resize`. */
+export function resizeCommand(ctx: CliContext): Command {
+  return new Command("resize")
+    .description("Change a running runtime's memory and/or vCPUs live; prints the values read back from its cgroup")
+    .argument("<runtime>", "runtime name or id")
+    .option("--memory <MiB>", "new memory limit in MiB", positiveInt("--memory", "MiB"))
+    .option("--cpus <n>", "new vCPU count, fractions allowed", positiveNumber("--cpus"))
+    .option("--json", "print the updated runtime as JSON")
+    .addHelpText("after", "\nExamples:\n  runta resize --memory 4096 worker\n  runta resize --cpus 0.5 --memory 512 batch")
+    .action((target: string, opts: ResizeOptions) => runResize(ctx, target, opts));
+}
+
+/** Resizes one runtime and prints what the daemon read back. */
+export async function runResize(ctx: CliContext, target: string, opts: ResizeOptions): Promise<void> {
+  if (opts.memory === undefined && opts.cpus === undefined) {
+    throw new UsageError("resize needs --memory <MiB>, --cpus <n> or both — e.g. runta resize --memory 4096 worker");
+  }
+  const runta = await ctx.client();
+  const rt = await runta.runtimes.resize(target, { memoryMiB: opts.memory, vcpus: opts.cpus });
+  if (opts.json) return printJson(ctx, rt);
+  const { vcpus, memory_mib } = rt.resources.requests;
+  ctx.io.stdout.write(`${target}: memory ${memory_mib} MiB, cpus ${vcpus}\n`);
+}

@@ -1,0 +1,73 @@
+import { Command } from "commander";
+import { DEFAULTS } from "../../api/limits.js";
+import type { RuntaApi } from "../../client/contract.js";
+import type { CliContext } from "../context.js";
+import { collectKeyValue, positiveInt, positiveNumber } from "../parse.js";
+import { spinner } from "../output.js";
+import { buildImageWithProgress } from "./image.js";
+
+/** Flags of `runta run`. */
+export interface RunOptions {
+  name?: string;
+  image?: string;
+  cpus?: number;
+  memory?: number;
+  env?: Record<string, string>;
+  label?: Record<string, string>;
+  detach?: boolean;
+}
+
+/** `runta run`: create a runtime and wait until it runs. */
+export function runCommand(ctx: CliContext): Command {
+  return new Command("run")
+    .description("Create a runtime and start it (waits until it is running, then prints its id)")
+    .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted")
+    .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", positiveNumber("--cpus"))
+    .option("--memory <MiB>", "memory limit in MiB (default 1024)", positiveInt("--memory", "MiB"))
+    .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ctx.env))
+    .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label"))
+    .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
+    .option("--json", "print the created runtime as JSON instead of its id")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  runta run --name worker --cpus 2 --memory 2048
+  runta run --name web --image busybox -e APP_ENV=dev --label team=infra
+  runta run -d --name batch`,
+    )
+    .action((opts: RunOptions) => runRun(ctx, opts));
+}
+
+/** Creates the runtime (building the default image first if needed) and prints its id. */
+export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
+  const runta = await ctx.client();
+  const image = opts.image ?? DEFAULTS.image;
+  if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
+  const progress = await spinner(ctx, opts.name ? `creating runtime ${opts.name}…` : "creating runtime…");
+  try {
+    const rt = await runta.runtimes.create(opts.name, {
+      image: opts.image,
+      vcpus: opts.cpus,
+      memoryMiB: opts.memory,
+      env: opts.env,
+      labels: opts.label,
+      wait: !opts.detach,
+    });
+    progress.stop();
+    if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(rt.info, null, 2)}\n`);
+    else ctx.io.stdout.write(`${rt.id}\n`);
+  } catch (err) {
+    progress.fail();
+    throw err;
+  }
+}
+
+/** The default image is built once per host; the first `run` (or `apply`) does it with visible progress instead of failing. */
+export async function ensureDefaultImage(ctx: CliContext, runta: RuntaApi): Promise<void> {
+  const images = await runta.images.list();
+  if (images.some((i) => i.name === DEFAULTS.image)) return;
+  ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (about a minute, once per host)\n`);
+  await buildImageWithProgress(ctx, runta, DEFAULTS.image, false);
+}

@@ -1,0 +1,148 @@
+/**
+ * The CLI's one entry point and the only place where errors become text and an exit code.
+ * Kept light on purpose: `runta --version` must not load commander, chalk, ora, zod or the SDK.
+ */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { isErrorCode } from "../api/errors.js";
+import { createContext, type CliContext, type CliDeps } from "./context.js";
+import { ExitCode, MultiTargetError, UsageError } from "./errors.js";
+import { processIO } from "./io.js";
+
+export type { CliDeps } from "./context.js";
+
+/** Exit codes (DESIGN §7). exec returns the remote code and 125 for its own failures. */
+export const EXIT = { ok: 0, error: 1, usage: 2, execFailure: 125 } as const;
+
+let version: string | undefined;
+/** The client's version, from package.json. */
+export function clientVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  return version;
+}
+
+/** The dependencies of a real invocation from bin/runta.js. */
+export function realDeps(): CliDeps {
+  return { io: processIO() };
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. Never throws. */
+export async function run(argv: string[], deps: CliDeps): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    deps.io.stdout.write(`runta version ${clientVersion()}\n`);
+    return EXIT.ok;
+  }
+  const ctx = createContext(deps);
+  const dashdash = argv.indexOf("--");
+  ctx.json = (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes("--json");
+  let program: Command | undefined;
+  try {
+    const { buildProgram } = await import("./program.js");
+    program = buildProgram(ctx);
+    if (argv.length === 0) {
+      ctx.io.stdout.write(program.helpInformation());
+      return EXIT.ok;
+    }
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (err) {
+    return report(ctx, err, argv, program);
+  }
+}
+
+interface Described {
+  code: string;
+  message: string;
+  exit: number;
+}
+
+function report(ctx: CliContext, err: unknown, argv: string[], program: Command | undefined): number {
+  if (err instanceof ExitCode) return err.code;
+  if (isCommanderError(err)) {
+    // Help and version end up here through exitOverride; they are not failures.
+    if (err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
+    const usage = usageMessage(err, argv, program);
+    writeError(ctx, { code: "usage", message: usage, exit: EXIT.usage });
+    return EXIT.usage;
+  }
+  if (err instanceof MultiTargetError) {
+    for (const f of err.failures) writeError(ctx, describe(ctx, f.error, f.target));
+    return EXIT.error;
+  }
+  const d = describe(ctx, err);
+  writeError(ctx, d);
+  return d.exit;
+}
+
+function writeError(ctx: CliContext, d: Described): void {
+  const message = d.message.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\n/g, " ");
+  if (ctx.json) ctx.io.stderr.write(`${JSON.stringify({ error: { code: d.code, message } })}\n`);
+  else ctx.io.stderr.write(`runta: ${message}\n`);
+}
+
+function isCommanderError(err: unknown): err is { code: string; exitCode: number; message: string } {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return err instanceof Error && typeof code === "string" && code.startsWith("commander.");
+}
+
+/** Commander's "error: unknown option '-x'" plus which help to read; exec gets the `--` hint docker users need. */
+function usageMessage(err: { code: string; message: string }, argv: string[], program: Command | undefined): string {
+  const text = err.message.replace(/^error: /, "").replace(/\n[\s\S]*$/, "");
+  const path: string[] = [];
+  let cmd = program;
+  for (const word of argv) {
+    if (word === "--") break;
+    const sub = cmd?.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) continue;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  if (path[0] === "exec" && err.code === "commander.unknownOption") {
+    return `${text} — put the command after --, e.g. runta exec <runtime> -- ls -la`;
+  }
+  return `${text} — see runta ${[...path, "--help"].join(" ")}`;
+}
+
+/** Turns any error into one line: what was wrong and what to do. */
+function describe(ctx: CliContext, err: unknown, target?: string): Described {
+  const failure = ctx.failureExitCode;
+  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: EXIT.usage };
+  const e = err as { code?: unknown; message?: unknown; stack?: unknown };
+  if (err instanceof Error && isErrorCode(e.code)) {
+    let message = String(e.message);
+    if (target !== undefined && !message.includes(target)) message = `${target}: ${message}`;
+    return { code: e.code, message: withHint(ctx, e.code, message), exit: failure };
+  }
+  if (ctx.env.RUNTA_DEBUG === "1" && err instanceof Error) ctx.io.stderr.write(`${err.stack}\n`);
+  const detail = err instanceof Error ? err.message : String(err);
+  const prefix = target === undefined ? "" : `${target}: `;
+  return {
+    code: "internal",
+    message: `${prefix}unexpected failure: ${detail} — rerun with RUNTA_DEBUG=1 for details and report it`,
+    exit: failure,
+  };
+}
+
+function withHint(ctx: CliContext, code: string, message: string): string {
+  if (message.includes(" — ")) return message;
+  const cfg = ctx.resolvedConfig();
+  switch (code) {
+    case "not_found":
+      if (/image/i.test(message)) return `${message} — list them with runta image ls`;
+      if (/runtime/i.test(message)) return `${message} — list them with runta ps -a`;
+      return message;
+    case "unauthenticated": {
+      const origin = cfg?.token?.origin ?? cfg?.local.tokenFile;
+      return origin ? `${message} — check the token (from ${origin})` : message;
+    }
+    case "unavailable":
+      if (cfg && !message.includes(cfg.endpoint.value)) {
+        return `${message} (endpoint ${cfg.endpoint.value} from ${cfg.endpoint.origin}) — check that the daemon runs: runta daemon status`;
+      }
+      return message;
+    case "failed_precondition":
+      return message;
+    default:
+      return message;
+  }
+}

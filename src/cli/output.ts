@@ -1,0 +1,148 @@
+/**
+ * All list output, done once: a borderless table on a terminal (short ids, relative times, escaped control
+ * characters), tab-separated full values in a pipe, the raw API objects as a JSON array, or ids only.
+ */
+import type { CliContext } from "./context.js";
+
+/** How a list is printed. */
+export type ListFormat = "table" | "json" | "quiet";
+
+/** One column: commands say what it shows; this module decides how. */
+export interface Column<T> {
+  header: string;
+  /** `tty` is true when the value is for a human on a terminal (shortened, relative). */
+  value(row: T, tty: boolean): string;
+}
+
+/** Picks the format from the usual flags. */
+export function listFormat(opts: { json?: boolean; quiet?: boolean }): ListFormat {
+  return opts.json ? "json" : opts.quiet ? "quiet" : "table";
+}
+
+/** Makes runtime-supplied text safe to put in a table: control characters become visible escapes. */
+export function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** Docker-style 12-character id on a terminal, the full id in a pipe. */
+export function showId(id: string, tty: boolean): string {
+  return tty ? id.replace(/-/g, "").slice(0, 12) : id;
+}
+
+/** "3 minutes ago"-style age, as docker prints it. */
+export function relativeTime(iso: string | null | undefined, now: Date): string {
+  if (!iso) return "";
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return iso;
+  const secs = Math.max(0, Math.round((now.getTime() - then) / 1000));
+  if (secs < 1) return "Less than a second ago";
+  const units: [number, string][] = [
+    [365 * 24 * 3600, "year"],
+    [30 * 24 * 3600, "month"],
+    [7 * 24 * 3600, "week"],
+    [24 * 3600, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+    [1, "second"],
+  ];
+  for (const [size, unit] of units) {
+    const n = Math.floor(secs / size);
+    if (n >= 1) {
+      if (n === 1) return unit === "hour" ? "About an hour ago" : unit === "minute" ? "About a minute ago" : `1 ${unit} ago`;
+      return `${n} ${unit}s ago`;
+    }
+  }
+  return `${secs} seconds ago`;
+}
+
+/** A time column: relative on a terminal, ISO 8601 in a pipe. */
+export function timeValue(iso: string | null | undefined, tty: boolean, now: Date): string {
+  return tty ? relativeTime(iso, now) : (iso ?? "");
+}
+
+/** Bytes as a short human size (docker's units: kB, MB, GB). */
+export function humanBytes(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${v}B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+}
+
+/** Prints a JSON document (pretty, one trailing newline). */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Renders rows as a table (TTY: padded, borderless; pipe: tab-separated), JSON or ids. */
+export async function printList<T>(
+  ctx: CliContext,
+  rows: T[],
+  spec: { columns: Column<T>[]; id(row: T): string; raw?(row: T): unknown },
+  format: ListFormat,
+): Promise<void> {
+  const out = ctx.io.stdout;
+  if (format === "json") return printJson(ctx, rows.map((r) => (spec.raw ? spec.raw(r) : r)));
+  if (format === "quiet") {
+    for (const r of rows) out.write(`${spec.id(r)}\n`);
+    return;
+  }
+  const tty = ctx.stdoutIsTTY;
+  const cells = rows.map((r) => spec.columns.map((c) => escapeControl(c.value(r, tty))));
+  const headers = spec.columns.map((c) => c.header);
+  if (!tty) {
+    out.write(`${headers.join("\t")}\n`);
+    for (const line of cells) out.write(`${line.join("\t")}\n`);
+    return;
+  }
+  const { default: Table } = await import("cli-table3");
+  const blank = { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "",
+    "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "   " };
+  const table = new Table({
+    head: headers,
+    chars: blank,
+    style: { head: ctx.colour ? ["bold"] : [], border: [], "padding-left": 0, "padding-right": 0, compact: true },
+  });
+  table.push(...cells);
+  // cli-table3 pads the last column too; docker does not, and trailing blanks upset copy-paste.
+  out.write(`${table.toString().split("\n").map((l) => l.trimEnd()).join("\n")}\n`);
+}
+
+/** A progress indicator on stderr: an ora spinner on a decorated terminal, otherwise silent or plain lines. */
+export interface Progress {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+/**
+ * Starts a spinner. With `plainLines`, updates are printed as lines when there is no terminal, so that a long
+ * image build shows progress in CI logs too.
+ */
+export async function spinner(ctx: CliContext, text: string, opts: { plainLines?: boolean } = {}): Promise<Progress> {
+  const err = ctx.io.stderr;
+  if (!ctx.decorate) {
+    const line = (t?: string) => {
+      if (opts.plainLines && t) err.write(`${t}\n`);
+    };
+    line(text);
+    return { update: line, succeed: line, fail: () => undefined, stop: () => undefined };
+  }
+  const { default: ora } = await import("ora");
+  const s = ora({ text, stream: err as NodeJS.WritableStream & { isTTY: boolean }, isEnabled: true, discardStdin: false }).start();
+  return {
+    update: (t) => {
+      s.text = t;
+    },
+    succeed: (t) => void s.succeed(t),
+    fail: (t) => void (t ? s.fail(t) : s.stop()),
+    stop: () => void s.stop(),
+  };
+}

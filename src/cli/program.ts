@@ -1,0 +1,82 @@
+/** The command tree: declares every command and wires the global flags into the context. */
+import { Command } from "commander";
+import type { CliContext } from "./context.js";
+import { clientVersion } from "./main.js";
+import { applyCommand } from "./commands/apply.js";
+import { bootCommand } from "./commands/boot.js";
+import { completeCommand, completionCommand } from "./commands/completion.js";
+import { daemonCommand } from "./commands/daemon.js";
+import { deleteCommand } from "./commands/delete.js";
+import { execCommand } from "./commands/exec.js";
+import { imageCommand } from "./commands/image.js";
+import { inspectCommand } from "./commands/inspect.js";
+import { pauseCommand } from "./commands/pause.js";
+import { psCommand } from "./commands/ps.js";
+import { resizeCommand } from "./commands/resize.js";
+import { resumeCommand } from "./commands/resume.js";
+import { rmCommand } from "./commands/rm.js";
+import { runCommand } from "./commands/run.js";
+import { shutdownCommand } from "./commands/shutdown.js";
+import { versionCommand } from "./commands/version.js";
+
+/** Builds the whole `runta` program for one invocation. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("runta")
+    .description("Isolated Linux runtimes on runc, driven like docker")
+    .version(`runta version ${clientVersion()}`, "-V, --version", "print the client version")
+    .option("--endpoint <url>", "daemon URL (default: RUNTA_ENDPOINT, ~/.config/runta/config.json, then the local daemon)")
+    .option("--token <token>", "API token (prefer RUNTA_TOKEN: argv is visible to other users)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  runta run --name worker --cpus 2 --memory 2048
+  runta ps -a
+  runta exec worker -- sh -lc 'pwd && python3 --version'
+  runta resize --memory 4096 worker
+  runta rm worker
+
+Run 'runta <command> --help' for the flags of a command.`,
+    );
+
+  const commands = [
+    runCommand(ctx),
+    psCommand(ctx),
+    inspectCommand(ctx),
+    execCommand(ctx),
+    bootCommand(ctx),
+    pauseCommand(ctx),
+    resumeCommand(ctx),
+    shutdownCommand(ctx),
+    rmCommand(ctx),
+    resizeCommand(ctx),
+    applyCommand(ctx),
+    deleteCommand(ctx),
+    imageCommand(ctx),
+    daemonCommand(ctx),
+    versionCommand(ctx),
+    completionCommand(ctx, () => program),
+  ];
+  for (const c of commands) program.addCommand(c);
+  program.addCommand(completeCommand(ctx), { hidden: true });
+
+  program.hook("preAction", () => {
+    const opts = program.opts<{ endpoint?: string; token?: string }>();
+    ctx.flags = { endpoint: opts.endpoint, token: opts.token };
+    if (opts.token) ctx.io.stderr.write("runta: warning: --token is visible to other users of this machine (ps); prefer RUNTA_TOKEN or ~/.config/runta/config.json\n");
+  });
+
+  // Every command reports through main (exit codes, one-line errors) instead of printing and exiting itself.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+      outputError: () => undefined,
+    });
+    cmd.showSuggestionAfterError(true);
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}
