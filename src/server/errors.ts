@@ -35,15 +35,22 @@ export function validationError(err: z.ZodError, prefix?: string): RuntaError {
     const field = fieldPath(issue.path, prefix);
     let message = issue.message;
     // zod's default texts ("Invalid input: expected number, received string") are replaced by ours where we know better.
-    if (issue.code === "invalid_type") {
-      message = issue.input === undefined ? `is required (${issue.expected})` : `must be of type ${issue.expected}`;
+    if (issue.code === "invalid_type" && message.startsWith("Invalid input")) {
+      message = message.endsWith("received undefined") ? `is required (${issue.expected})` : `must be of type ${issue.expected}`;
+    } else if ((issue.code === "too_big" || issue.code === "too_small") && /^Too (big|small)/.test(message)) {
+      const unit = issue.origin === "string" ? " characters" : issue.origin === "array" || issue.origin === "set" ? " entries" : "";
+      const bound = issue.code === "too_big" ? issue.maximum : issue.minimum;
+      const word = issue.code === "too_big" ? (issue.inclusive === false ? "less than" : "at most") : issue.inclusive === false ? "more than" : "at least";
+      message = `must be ${word} ${String(bound)}${unit}`;
     } else if (issue.code === "invalid_value" && "values" in issue) {
       message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
     }
     const details: Record<string, unknown> = {};
     if (issue.code === "too_small") details.minimum = issue.minimum;
     if (issue.code === "too_big") details.maximum = issue.maximum;
-    return { field, message: `${field}: ${message}`, range: RANGE_CODES.has(issue.code), ...details };
+    // A number that is not whole where an integer is needed is well-formed but out of the allowed set, like a range.
+    const range = RANGE_CODES.has(issue.code) || (issue.code === "invalid_type" && issue.expected === "int" && !message.endsWith("received undefined"));
+    return { field, message: `${field}: ${message}`, range, ...details };
   });
   const first = issues[0]!;
   const allRange = issues.every((i) => i.range);

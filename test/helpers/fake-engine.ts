@@ -1,0 +1,284 @@
+/**
+ * An in-memory Engine for API contract tests: the DESIGN §2 state machine, names/ids, idempotent create, cursor
+ * pagination and images, without runc. Exec does not run anything: it echoes the argv it was given (so tests can see
+ * how the server built it) followed by its stdin, and `exit N` as the last argv word sets the exit code.
+ */
+import { randomUUID } from "node:crypto";
+import { release } from "node:os";
+import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus, type StreamSignal } from "../../src/api/index.js";
+import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+
+interface Rec {
+  seq: number;
+  rt: Runtime;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+/** The fake's host size: vCPU requests above this are refused like the real engine does for host cores. */
+export const FAKE_HOST_CORES = 8;
+
+export class FakeEngine implements Engine {
+  private seq = 0;
+  private readonly recs = new Map<string, Rec>();
+  private readonly images = new Map<string, Image>();
+  private readonly injected = new Map<string, unknown>();
+  /** Every ExecSpec received, in order. */
+  readonly execs: Array<{ ref: string; spec: ExecSpec }> = [];
+  /** Every CreateSpec received, in order. */
+  readonly creates: CreateSpec[] = [];
+  closed = false;
+
+  constructor() {
+    for (const name of ["default", "busybox"]) {
+      this.images.set(name, { name, size_bytes: 1 << 20, created_at: new Date().toISOString(), source: "fake", in_use_by: [] });
+    }
+  }
+
+  /** Makes the next call of `method` throw `err` (e.g. a plain Error to test the internal mapping). */
+  inject(method: keyof Engine, err: unknown): void {
+    this.injected.set(method, err);
+  }
+
+  private check(method: keyof Engine): void {
+    if (this.injected.has(method)) {
+      const err = this.injected.get(method);
+      this.injected.delete(method);
+      throw err;
+    }
+  }
+
+  private find(ref: string): Rec {
+    for (const r of this.recs.values()) if (r.rt.id === ref || r.rt.name === ref) return r;
+    throw errors.notFound(`runtime '${ref}' not found: list runtimes with 'runta ps -a'`, { runtime: ref });
+  }
+
+  private set(rec: Rec, status: RuntimeStatus): Runtime {
+    const now = new Date().toISOString();
+    rec.rt = { ...rec.rt, status, updated_at: now, revision: rec.rt.revision + 1, started_at: status === "running" && rec.rt.status !== "paused" ? now : rec.rt.started_at };
+    return this.view(rec);
+  }
+
+  private view(rec: Rec): Runtime {
+    const { usage: _u, ...rt } = rec.rt;
+    return structuredClone(rt);
+  }
+
+  private precondition(rec: Rec, op: string, fix: string): RuntaError {
+    return errors.precondition(`cannot ${op} runtime '${rec.rt.name}': it is ${rec.rt.status}; ${fix}`, { status: rec.rt.status });
+  }
+
+  async create(spec: CreateSpec, opts: { wait?: boolean } = {}): Promise<Runtime> {
+    this.check("create");
+    this.creates.push(spec);
+    if (spec.idempotencyKey) {
+      const prior = [...this.recs.values()].find((r) => r.idempotencyKey === spec.idempotencyKey);
+      if (prior) {
+        if (prior.requestHash === spec.requestHash) return this.view(prior);
+        throw errors.exists(`Idempotency-Key '${spec.idempotencyKey}' was used with a different request body`);
+      }
+    }
+    const name = spec.name ?? `rt-${randomUUID().slice(0, 8)}`;
+    if ([...this.recs.values()].some((r) => r.rt.name === name)) throw errors.exists(`a runtime named '${name}' already exists`, { name });
+    const image = spec.image ?? "default";
+    if (!this.images.has(image)) throw errors.notFound(`image '${image}' not found: build or import it first`);
+    const vcpus = spec.vcpus ?? LIMITS.defaultVcpus;
+    if (vcpus > FAKE_HOST_CORES) throw errors.outOfRange(`resources.requests.vcpus: must be at most ${FAKE_HOST_CORES} (the host's cores)`);
+    const now = new Date().toISOString();
+    const rec: Rec = {
+      seq: ++this.seq,
+      idempotencyKey: spec.idempotencyKey,
+      requestHash: spec.requestHash,
+      rt: {
+        id: randomUUID(),
+        name,
+        status: "creating",
+        image,
+        resources: { requests: { vcpus, memory_mib: spec.memoryMib ?? LIMITS.defaultMemoryMib } },
+        env_names: Object.keys(spec.env ?? {}),
+        labels: spec.labels ?? {},
+        created_at: now,
+        updated_at: now,
+        started_at: null,
+        revision: 1,
+        last_error: null,
+        idle_timeout_secs: null,
+        last_activity_at: null,
+      },
+    };
+    this.recs.set(rec.rt.id, rec);
+    if (opts.wait === false) {
+      const out = this.view(rec);
+      setTimeout(() => rec.rt.status === "creating" && this.set(rec, "running"), 20);
+      return out;
+    }
+    return this.set(rec, "running");
+  }
+
+  async list(filter: ListFilter = {}): Promise<ListPage> {
+    this.check("list");
+    const limit = filter.limit ?? LIMITS.listLimitDefault;
+    let after = 0;
+    if (filter.after !== undefined) {
+      after = Number(Buffer.from(filter.after, "base64url").toString("utf8").replace(/^seq:/, ""));
+      if (!Number.isInteger(after) || after < 0) throw errors.invalid("query.after: not a cursor from a previous page; start over without 'after'");
+    }
+    const all = [...this.recs.values()]
+      .filter((r) => r.seq > after && (!filter.status?.length || filter.status.includes(r.rt.status)))
+      .sort((a, b) => a.seq - b.seq);
+    const page = all.slice(0, limit);
+    const more = all.length > limit;
+    return { items: page.map((r) => this.view(r)), nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
+  }
+
+  async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
+    this.check("get");
+    const rec = this.find(ref);
+    const rt = this.view(rec);
+    if (opts.usage) {
+      const live = rec.rt.status === "running" || rec.rt.status === "paused";
+      rt.usage = live
+        ? { memory_bytes: 4 << 20, memory_limit_bytes: rec.rt.resources.requests.memory_mib * 1024 * 1024, cpu_usage_ns: 1_000_000, pids: 1 }
+        : null;
+    }
+    return rt;
+  }
+
+  async resize(ref: string, req: { vcpus?: number; memoryMib?: number }): Promise<Runtime> {
+    this.check("resize");
+    const rec = this.find(ref);
+    if (!["running", "paused", "shutdown"].includes(rec.rt.status)) throw this.precondition(rec, "resize", "wait until it is running");
+    if (req.vcpus !== undefined && req.vcpus > FAKE_HOST_CORES) throw errors.outOfRange(`resources.requests.vcpus: must be at most ${FAKE_HOST_CORES} (the host's cores)`);
+    const r = rec.rt.resources.requests;
+    rec.rt.resources = { requests: { vcpus: req.vcpus ?? r.vcpus, memory_mib: req.memoryMib ?? r.memory_mib } };
+    return this.set(rec, rec.rt.status);
+  }
+
+  async start(ref: string): Promise<Runtime> {
+    this.check("start");
+    const rec = this.find(ref);
+    if (rec.rt.status === "running") return this.view(rec);
+    if (rec.rt.status !== "shutdown" && rec.rt.status !== "crashed") throw this.precondition(rec, "start", rec.rt.status === "paused" ? "resume it instead" : "wait until it settles");
+    return this.set(rec, "running");
+  }
+
+  async stop(ref: string): Promise<Runtime> {
+    this.check("stop");
+    const rec = this.find(ref);
+    if (rec.rt.status === "shutdown") return this.view(rec);
+    if (!["running", "paused", "crashed", "suspended"].includes(rec.rt.status)) throw this.precondition(rec, "stop", "wait until it settles");
+    return this.set(rec, "shutdown");
+  }
+
+  async pause(ref: string): Promise<Runtime> {
+    this.check("pause");
+    const rec = this.find(ref);
+    if (rec.rt.status === "paused") return this.view(rec);
+    if (rec.rt.status !== "running") throw this.precondition(rec, "pause", "start it first ('runta boot')");
+    return this.set(rec, "paused");
+  }
+
+  async resume(ref: string): Promise<Runtime> {
+    this.check("resume");
+    const rec = this.find(ref);
+    if (rec.rt.status === "running") return this.view(rec);
+    if (rec.rt.status !== "paused" && rec.rt.status !== "suspended") throw this.precondition(rec, "resume", "start it instead ('runta boot')");
+    return this.set(rec, "running");
+  }
+
+  async delete(ref: string): Promise<Runtime> {
+    this.check("delete");
+    const rec = this.find(ref);
+    this.recs.delete(rec.rt.id);
+    return this.set(rec, "deleting");
+  }
+
+  async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
+    this.check("exec");
+    const rec = this.find(ref);
+    if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", rec.rt.status === "paused" ? "resume it first ('runta resume')" : "start it first ('runta boot')");
+    this.execs.push({ ref, spec });
+    const max = spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault;
+    const full = spec.argv.join(" ") + "\n" + (spec.stdin?.toString("utf8") ?? "");
+    const exit = /(?:^|\s)exit (\d+)$/.exec(spec.argv[spec.argv.length - 1] ?? "");
+    return {
+      exit_code: exit ? Number(exit[1]) : 0,
+      signal: null,
+      stdout: full.slice(0, max),
+      stderr: "",
+      duration_ms: 1,
+      stdout_truncated: full.length > max,
+      stderr_truncated: false,
+      timed_out: false,
+      oom_killed: false,
+    };
+  }
+
+  async execStream(ref: string, _spec: StreamSpec): Promise<StreamProcess> {
+    this.check("execStream");
+    const rec = this.find(ref);
+    if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
+    // A `cat`: stdin comes back on stdout; closing stdin exits 0, a signal exits 128+n.
+    const out: Array<(b: Buffer) => void> = [];
+    let finish!: (e: ProcessExit) => void;
+    const done = new Promise<ProcessExit>((r) => (finish = r));
+    const sigNum: Record<StreamSignal, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, TSTP: 20, WINCH: 28 };
+    return {
+      onStdout: (cb) => out.push(cb),
+      onStderr: () => {},
+      write: (data) => out.forEach((cb) => cb(data)),
+      closeStdin: () => finish({ code: 0, signal: null, oomKilled: false }),
+      resize: () => {},
+      signal: (sig) => finish({ code: 128 + sigNum[sig], signal: sig, oomKilled: false }),
+      hangup: () => finish({ code: 129, signal: "HUP", oomKilled: false }),
+      wait: () => done,
+    };
+  }
+
+  async listImages(): Promise<Image[]> {
+    this.check("listImages");
+    const used = (name: string) => [...this.recs.values()].filter((r) => r.rt.image === name).map((r) => r.rt.name);
+    return [...this.images.values()].map((i) => ({ ...i, in_use_by: used(i.name) }));
+  }
+
+  async buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+    this.check("buildImage");
+    if (name !== "default") throw errors.invalid(`only the 'default' image can be built; import other images from a tarball`);
+    const existing = this.images.get(name);
+    if (existing && !opts.force) return existing;
+    onEvent({ type: "progress", message: "debootstrap: resolving dependencies", percent: 10 });
+    await new Promise((r) => setTimeout(r, 5));
+    onEvent({ type: "progress", message: "debootstrap: installing packages", percent: 60 });
+    const img: Image = { name, size_bytes: 2 << 20, created_at: new Date().toISOString(), source: "debootstrap bookworm", in_use_by: [] };
+    this.images.set(name, img);
+    return img;
+  }
+
+  async importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image> {
+    this.check("importImage");
+    if (this.images.has(name)) throw errors.exists(`image '${name}' already exists: remove it first`);
+    let size = 0;
+    for await (const chunk of tarball as AsyncIterable<Buffer>) size += chunk.length;
+    if (size === 0) throw errors.invalid("the tarball is empty");
+    const img: Image = { name, size_bytes: size, created_at: new Date().toISOString(), source: "import", in_use_by: [] };
+    this.images.set(name, img);
+    return img;
+  }
+
+  async removeImage(name: string): Promise<void> {
+    this.check("removeImage");
+    if (!this.images.has(name)) throw errors.notFound(`image '${name}' not found`);
+    const users = [...this.recs.values()].filter((r) => r.rt.image === name).map((r) => r.rt.name);
+    if (users.length) throw errors.precondition(`image '${name}' is used by ${users.join(", ")}: delete those runtimes first`);
+    this.images.delete(name);
+  }
+
+  async version(): Promise<{ runc: string; kernel: string }> {
+    this.check("version");
+    return { runc: "1.1.5-fake", kernel: release() };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
