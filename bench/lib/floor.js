@@ -1,0 +1,248 @@
+/**
+ * The floor: raw `runc` doing each operation on a bundle shaped like a runta runtime (overlay root over the same
+ * busybox lower layer, catatonit -P as init, detached, own cgroup with CPU/memory/pids limits, cgroup namespace,
+ * a seccomp deny-list), with no daemon, no database and no HTTP. Nothing measured by runta can be cheaper than this.
+ */
+import { mkdirSync, writeFileSync, readFileSync, rmSync, rmdirSync, openSync, closeSync, existsSync, readdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { run, waitFor } from "./proc.js";
+
+const RUNC = "runc";
+const MIB = 1024 * 1024;
+const CGROUP_V1_ROOT = "/sys/fs/cgroup";
+
+/** Syscalls the runta hardening baseline denies (DESIGN §5); the floor loads the same kind of filter. */
+const DENIED_SYSCALLS = [
+  "unshare", "setns", "mount", "umount2", "pivot_root", "keyctl", "add_key", "request_key", "bpf", "perf_event_open",
+  "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "init_module", "finit_module",
+  "delete_module", "kexec_load", "kexec_file_load",
+];
+
+/**
+ * @typedef {object} FloorHandle
+ * @property {string} id
+ * @property {string} dir bundle directory (config.json, upper, work, merged)
+ * @property {number} pid host pid of the container's init while it runs
+ */
+
+/** Raw runc with its own state root and cgroup parent, both removed by {@link RuncFloor.teardown}. */
+export class RuncFloor {
+  /**
+   * @param {{workDir:string, lowerDir:string}} opts lowerDir is the read-only busybox root
+   */
+  constructor(opts) {
+    this.name = "floor";
+    this.level = "runc";
+    const tag = randomBytes(4).toString("hex");
+    this.workDir = join(opts.workDir, "floor");
+    this.lowerDir = opts.lowerDir;
+    this.runcRoot = `/run/runta-bench-${tag}/runc`;
+    this.cgroupParent = `runta-bench-floor-${tag}`;
+    /** @type {Map<string, FloorHandle>} */
+    this.live = new Map();
+    /** @type {any} */
+    this.baseSpec = undefined;
+  }
+
+  async setup() {
+    mkdirSync(this.workDir, { recursive: true });
+    mkdirSync(this.runcRoot, { recursive: true });
+    const specDir = join(this.workDir, "spec");
+    mkdirSync(specDir, { recursive: true });
+    await run(RUNC, ["spec", "--bundle", specDir]);
+    this.baseSpec = JSON.parse(readFileSync(join(specDir, "config.json"), "utf8"));
+  }
+
+  /** @param {string[]} args */
+  runc(args, opts = {}) {
+    return run(RUNC, ["--root", this.runcRoot, ...args], opts);
+  }
+
+  /**
+   * The OCI spec of one container: `runc spec` defaults plus what runta adds.
+   * @param {string} id @param {string} rootPath
+   */
+  spec(id, rootPath) {
+    const s = structuredClone(this.baseSpec);
+    s.process.terminal = false;
+    s.process.args = ["/sbin/catatonit", "-P"];
+    s.root = { path: rootPath, readonly: false };
+    s.hostname = id.slice(0, 63);
+    for (const m of s.mounts) if (m.destination === "/dev/shm") m.options = m.options.map((o) => (o.startsWith("size=") ? "size=65536k" : o));
+    s.linux.namespaces.push({ type: "cgroup" });
+    s.linux.cgroupsPath = `/${this.cgroupParent}/${id}`;
+    s.linux.resources = {
+      ...s.linux.resources,
+      memory: { limit: 1024 * MIB, swap: 1024 * MIB },
+      cpu: { quota: 100000, period: 100000 },
+      pids: { limit: 1024 },
+    };
+    s.linux.seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      syscalls: [{ names: DENIED_SYSCALLS, action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+    };
+    return s;
+  }
+
+  /** Everything runta's create does on the host: upper/work dirs, overlay mount, config.json, then `runc run -d`. */
+  async create(/** @type {string} */ name) {
+    const id = name;
+    const dir = join(this.workDir, id);
+    for (const d of ["upper", "work", "merged"]) mkdirSync(join(dir, d), { recursive: true });
+    await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lowerDir},upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(this.spec(id, join(dir, "merged"))));
+    /** @type {FloorHandle} */
+    const h = { id, dir, pid: 0 };
+    this.live.set(id, h);
+    await this.runDetached(h);
+    return h;
+  }
+
+  /** `runc run -d` alone (the figure the create target is defined against). @param {FloorHandle} h */
+  async runDetached(h) {
+    // runc -d hands its stdio to the container's init: give it a file, not a pipe, or the pipe never closes.
+    const errFile = join(h.dir, "init.log");
+    const fd = openSync(errFile, "w");
+    try {
+      await new Promise((resolve, reject) => {
+        const pidFile = join(h.dir, "init.pid");
+        const child = spawn(RUNC, ["--root", this.runcRoot, "run", "-d", "--pid-file", pidFile, "--bundle", h.dir, h.id], {
+          stdio: ["ignore", fd, fd],
+        });
+        child.on("error", reject);
+        child.on("close", (code) => {
+          if (code === 0) {
+            h.pid = Number(readFileSync(pidFile, "utf8"));
+            resolve(undefined);
+          } else reject(new Error(`runc run -d ${h.id}: exit ${code}: ${readFileSync(errFile, "utf8").trim()}`));
+        });
+      });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** @param {FloorHandle} h @param {string[]} argv @returns {Promise<number>} stdout bytes */
+  async exec(h, argv) {
+    const r = await this.runc(["exec", h.id, ...argv]);
+    return r.stdoutBytes;
+  }
+
+  /** @param {FloorHandle} h */
+  pause(h) {
+    return this.runc(["pause", h.id]);
+  }
+
+  /** @param {FloorHandle} h */
+  resume(h) {
+    return this.runc(["resume", h.id]);
+  }
+
+  /** @param {FloorHandle} h @param {number} mib */
+  resize(h, mib) {
+    return this.runc(["update", "--memory", `${mib * MIB}`, "--memory-swap", `${mib * MIB}`, h.id]);
+  }
+
+  /** Kill, wait for init to be gone, delete: `runc delete -f` would sleep 100 ms (DESIGN §10). @param {FloorHandle} h */
+  async shutdown(h) {
+    await this.runc(["kill", h.id, "KILL"]);
+    const pid = h.pid;
+    await waitFor(() => !isAlive(pid), `init ${pid} of ${h.id} to exit`, { everyMs: 1 });
+    await this.runc(["delete", h.id]);
+    h.pid = 0;
+  }
+
+  /** @param {FloorHandle} h */
+  boot(h) {
+    return this.runDetached(h);
+  }
+
+  /** Stop if running, unmount, remove the upper layer. @param {FloorHandle} h */
+  async rm(h) {
+    if (h.pid) await this.shutdown(h);
+    await run("umount", [join(h.dir, "merged")]);
+    rmSync(h.dir, { recursive: true, force: true });
+    this.live.delete(h.id);
+  }
+
+  /** `runc list` as JSON (what `ps` needs). @returns {Promise<number>} count */
+  async list() {
+    const r = await this.runc(["list", "--format", "json"], { keepStdout: true });
+    const parsed = JSON.parse(r.stdout.toString() || "null");
+    return parsed ? parsed.length : 0;
+  }
+
+  /** The command that runs `argv` under a fresh pty in the container, for the TTY echo test. @param {FloorHandle} h @param {string[]} argv */
+  ttyCommand(h, argv) {
+    return { file: RUNC, args: ["--root", this.runcRoot, "exec", "-t", h.id, ...argv], env: process.env };
+  }
+
+  /** Removes every container, mount, cgroup and directory this floor made; returns what it could not remove. */
+  async teardown() {
+    /** @type {string[]} */
+    const leaks = [];
+    for (const h of [...this.live.values()]) {
+      try {
+        await this.rm(h);
+      } catch (e) {
+        await this.runc(["delete", "-f", h.id], { allowFail: true });
+        await run("umount", ["-l", join(h.dir, "merged")], { allowFail: true });
+        rmSync(h.dir, { recursive: true, force: true });
+        this.live.delete(h.id);
+      }
+    }
+    const left = await this.runc(["list", "-q"], { keepStdout: true, allowFail: true });
+    if (left.stdout.toString().trim()) leaks.push(`runc containers left in ${this.runcRoot}: ${left.stdout.toString().trim()}`);
+    leaks.push(...removeCgroupParent(this.cgroupParent));
+    rmSync(join(this.runcRoot, ".."), { recursive: true, force: true });
+    rmSync(this.workDir, { recursive: true, force: true });
+    return leaks;
+  }
+}
+
+/** Whether a pid is a live (non-zombie) process. @param {number} pid */
+export function isAlive(pid) {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a cgroup v1 parent (and any empty children) from every controller; returns what could not be removed.
+ * @param {string} parent
+ */
+export function removeCgroupParent(parent) {
+  /** @type {string[]} */
+  const leaks = [];
+  if (!existsSync(CGROUP_V1_ROOT)) return leaks;
+  for (const controller of readdirSync(CGROUP_V1_ROOT)) {
+    const dir = join(CGROUP_V1_ROOT, controller, parent);
+    if (!existsSync(dir)) continue;
+    try {
+      for (const child of readdirSync(dir, { withFileTypes: true })) {
+        if (child.isDirectory()) rmdirQuiet(join(dir, child.name));
+      }
+      rmdirQuiet(dir);
+    } catch (e) {
+      leaks.push(`cgroup ${dir}: ${e instanceof Error ? e.message : e}`);
+    }
+    if (existsSync(dir)) leaks.push(`cgroup ${dir} still exists`);
+  }
+  return leaks;
+}
+
+/** cgroup directories go with rmdir(2) only; a busy one stays and is reported by the caller. @param {string} dir */
+function rmdirQuiet(dir) {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* reported by the caller's existence check */
+  }
+}
