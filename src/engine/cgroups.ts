@@ -1,0 +1,154 @@
+/**
+ * Reading a runtime's cgroup: usage for `inspect`, the OOM-kill counter for exec, limits read back after a resize,
+ * and the removal of cgroup directories a crash left behind. cgroup v1 (what the hosts run) with the cgroupfs
+ * layout `/sys/fs/cgroup/<controller>/<parent>/<id>`; a pure cgroup v2 host is read from the unified files.
+ */
+import { existsSync, readdirSync, realpathSync } from "node:fs";
+import { readFile, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Root of the cgroup filesystems. */
+export const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** Whether the host runs the unified hierarchy only (cgroup v2). */
+export function isCgroupV2(root = CGROUP_ROOT): boolean {
+  return existsSync(join(root, "cgroup.controllers"));
+}
+
+/** Current usage of one runtime. */
+export interface CgroupUsage {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  cpuUsageNs: number;
+  pids: number;
+}
+
+/** Limits as the kernel holds them. */
+export interface CgroupLimits {
+  memoryBytes: number;
+  memswBytes: number | null;
+  cpuQuota: number;
+  cpuPeriod: number;
+}
+
+async function readNumber(path: string): Promise<number> {
+  const text = (await readFile(path, "utf8")).trim();
+  return text === "max" ? Number.POSITIVE_INFINITY : Number(text);
+}
+
+async function readNumberOr(path: string, fallback: number): Promise<number> {
+  try {
+    return await readNumber(path);
+  } catch {
+    return fallback;
+  }
+}
+
+/** Finds `key value` in a flat-keyed cgroup file (memory.oom_control, memory.events, cpu.stat). */
+export function keyedValue(text: string, key: string): number | undefined {
+  const m = new RegExp(`^${key} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The cgroup of one runtime: `<parent>/<id>` in every hierarchy. */
+export class RuntimeCgroup {
+  readonly rel: string;
+  readonly v2: boolean;
+
+  constructor(
+    parent: string,
+    id: string,
+    private readonly root = CGROUP_ROOT,
+  ) {
+    this.rel = join(parent, id);
+    this.v2 = isCgroupV2(root);
+  }
+
+  /** Path of a file in one controller's hierarchy (v1) or the unified one (v2). */
+  file(controller: string, name: string): string {
+    return this.v2 ? join(this.root, this.rel, name) : join(this.root, controller, this.rel, name);
+  }
+
+  /** Memory, CPU and process counts now. */
+  async usage(): Promise<CgroupUsage> {
+    if (this.v2) {
+      const [memoryBytes, memoryLimitBytes, cpuStat, pids] = await Promise.all([
+        readNumberOr(this.file("", "memory.current"), 0),
+        readNumberOr(this.file("", "memory.max"), 0),
+        readFile(this.file("", "cpu.stat"), "utf8").catch(() => ""),
+        readNumberOr(this.file("", "pids.current"), 0),
+      ]);
+      return { memoryBytes, memoryLimitBytes, cpuUsageNs: (keyedValue(cpuStat, "usage_usec") ?? 0) * 1000, pids };
+    }
+    const [memoryBytes, memoryLimitBytes, cpuUsageNs, pids] = await Promise.all([
+      readNumberOr(this.file("memory", "memory.usage_in_bytes"), 0),
+      readNumberOr(this.file("memory", "memory.limit_in_bytes"), 0),
+      readNumberOr(this.file("cpuacct", "cpuacct.usage"), 0),
+      readNumberOr(this.file("pids", "pids.current"), 0),
+    ]);
+    return { memoryBytes, memoryLimitBytes, cpuUsageNs, pids };
+  }
+
+  /** How many processes the kernel's OOM killer has killed in this cgroup so far (0 if unknown). */
+  async oomKills(): Promise<number> {
+    const name = this.v2 ? "memory.events" : "memory.oom_control";
+    const text = await readFile(this.file("memory", name), "utf8").catch(() => "");
+    return keyedValue(text, "oom_kill") ?? 0;
+  }
+
+  /** The limits the kernel enforces now (what a resize reports back). */
+  async limits(): Promise<CgroupLimits> {
+    if (this.v2) {
+      const [memory, swap, cpuMax] = await Promise.all([
+        readNumber(this.file("", "memory.max")),
+        readNumberOr(this.file("", "memory.swap.max"), 0),
+        readFile(this.file("", "cpu.max"), "utf8"),
+      ]);
+      const [quota, period] = cpuMax.trim().split(/\s+/);
+      return { memoryBytes: memory, memswBytes: memory + swap, cpuQuota: quota === "max" ? -1 : Number(quota), cpuPeriod: Number(period) };
+    }
+    const [memoryBytes, memswBytes, cpuQuota, cpuPeriod] = await Promise.all([
+      readNumber(this.file("memory", "memory.limit_in_bytes")),
+      readNumberOr(this.file("memory", "memory.memsw.limit_in_bytes"), Number.NaN),
+      readNumber(this.file("cpu", "cpu.cfs_quota_us")),
+      readNumber(this.file("cpu", "cpu.cfs_period_us")),
+    ]);
+    return { memoryBytes, memswBytes: Number.isNaN(memswBytes) ? null : memswBytes, cpuQuota, cpuPeriod };
+  }
+}
+
+/** Every directory of `<parent>/<name>` across the hierarchies (v1: one per controller; v2: one). */
+export function cgroupDirs(rel: string, root = CGROUP_ROOT): string[] {
+  if (isCgroupV2(root)) return existsSync(join(root, rel)) ? [join(root, rel)] : [];
+  // `cpu` and `cpuacct` are symlinks to `cpu,cpuacct`: one directory, listed once.
+  const dirs = new Set<string>();
+  for (const controller of readdirSync(root)) {
+    const dir = join(root, controller, rel);
+    if (existsSync(dir)) dirs.add(realpathSync(dir));
+  }
+  return [...dirs];
+}
+
+/** Names of the child cgroups of a parent, across all hierarchies. */
+export function childCgroups(parent: string, root = CGROUP_ROOT): string[] {
+  const names = new Set<string>();
+  for (const dir of cgroupDirs(parent, root)) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) names.add(entry.name);
+  }
+  return [...names];
+}
+
+/**
+ * Removes the (empty) cgroup directories of `rel` in every hierarchy. rmdir on a cgroup fails while processes are
+ * in it, which is exactly the guard wanted: a live runtime's cgroup is never removed. Returns those left.
+ */
+export async function removeCgroupDirs(rel: string, root = CGROUP_ROOT): Promise<string[]> {
+  const left: string[] = [];
+  for (const dir of cgroupDirs(rel, root)) {
+    // Nested children first (runc creates none, but a runtime may have if it had cgroup write access).
+    const children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+    for (const child of children) left.push(...(await removeCgroupDirs(join(rel, child.name), root)));
+    await rmdir(dir).catch(() => left.push(dir));
+  }
+  return left;
+}

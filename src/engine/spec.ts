@@ -1,0 +1,211 @@
+/**
+ * The OCI runtime spec of a runtime and of the processes exec'd into it.
+ * The base is what `runc spec` prints (written out here so it never depends on runc's version); on top of it go the
+ * hardening and limits of DESIGN §5: a seccomp deny-list, cgroup and network namespaces, masked and read-only /proc
+ * paths, no_new_privileges, devices deny-all, capabilities close to Docker's default set, rlimits kept under the
+ * daemon's own hard limits, and catatonit as the reaping PID 1.
+ */
+import { readFileSync } from "node:fs";
+import { LIMITS } from "../api/index.js";
+import { seccompProfile } from "./seccomp.js";
+
+/** CFS period used for every runtime; the quota is vcpus × this. */
+export const CPU_PERIOD_US = 100_000;
+
+/** Where the host's catatonit is bind-mounted inside every runtime. */
+export const INIT_PATH_IN_RUNTIME = "/.runta/catatonit";
+
+/** Environment every process in a runtime starts from (a runtime's own env and an exec's env are layered on top). */
+export const DEFAULT_ENV: Readonly<Record<string, string>> = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/root",
+  LANG: "C.UTF-8",
+};
+
+/**
+ * Capabilities of processes in a runtime: Docker's default set without NET_RAW and MKNOD (no raw sockets, and
+ * device nodes are useless behind the devices deny-all). Enough for apt, chown, su and friends.
+ */
+export const CAPABILITIES = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** An OCI process object, as in config.json and in `runc exec --process`. */
+export interface OciProcess {
+  terminal: boolean;
+  user: { uid: number; gid: number };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: Record<"bounding" | "effective" | "permitted", string[]>;
+  rlimits: Array<{ type: string; hard: number; soft: number }>;
+  noNewPrivileges: boolean;
+  consoleSize?: { height: number; width: number };
+}
+
+let cachedNofileHard: number | undefined;
+
+/**
+ * The daemon's hard RLIMIT_NOFILE. runc cannot raise a limit above it without CAP_SYS_RESOURCE (which root lacks
+ * on the test machines), and a spec that asks for more fails at start with EPERM.
+ */
+export function nofileHardLimit(limitsText?: string): number {
+  if (limitsText === undefined && cachedNofileHard !== undefined) return cachedNofileHard;
+  const text = limitsText ?? readFileSync("/proc/self/limits", "utf8");
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
+  const hard = !m || m[2] === "unlimited" ? 1_048_576 : Number(m[2]);
+  if (limitsText === undefined) cachedNofileHard = hard;
+  return hard;
+}
+
+function rlimits(): OciProcess["rlimits"] {
+  const nofile = Math.min(nofileHardLimit(), 1_048_576);
+  return [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }];
+}
+
+/** `KEY=value` lines from layered maps, later maps winning. */
+export function envList(...layers: Array<Record<string, string> | undefined>): string[] {
+  const merged: Record<string, string> = {};
+  for (const layer of layers) Object.assign(merged, layer ?? {});
+  return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * The OCI process for `runc exec --process`: used by buffered exec and by the streamed exec.
+ * `imageEnv` is the runtime's environment (defaults + the runtime's env); `env` (the exec's own) wins over it.
+ */
+export function buildExecProcess(opts: {
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  tty: boolean;
+  imageEnv?: Record<string, string>;
+  rows?: number;
+  cols?: number;
+}): OciProcess {
+  const env = envList(DEFAULT_ENV, opts.imageEnv, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
+  const proc: OciProcess = {
+    terminal: opts.tty,
+    user: { uid: 0, gid: 0 },
+    args: opts.argv,
+    env,
+    cwd: opts.cwd ?? "/root",
+    capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
+    rlimits: rlimits(),
+    noNewPrivileges: true,
+  };
+  if (opts.tty && opts.rows && opts.cols) proc.consoleSize = { height: opts.rows, width: opts.cols };
+  return proc;
+}
+
+/** What the spec of one runtime depends on. */
+export interface RuntimeSpecInput {
+  /** Container id (the runtime's UUID). */
+  id: string;
+  /** Runtime name, used as the hostname. */
+  name: string;
+  /** Absolute path of the merged overlay root. */
+  rootfsPath: string;
+  vcpus: number;
+  memoryMib: number;
+  env?: Record<string, string>;
+  /** The runtime's cgroup parent; the cgroup is `<parent>/<id>`. */
+  cgroupParent: string;
+  /** The host's static catatonit (bind-mounted read-only as PID 1). */
+  initPath: string;
+}
+
+/** The standard character devices every container needs; everything else is denied. */
+const ALLOWED_DEVICES = [
+  { major: 1, minor: 3 }, // null
+  { major: 1, minor: 5 }, // zero
+  { major: 1, minor: 7 }, // full
+  { major: 1, minor: 8 }, // random
+  { major: 1, minor: 9 }, // urandom
+  { major: 5, minor: 0 }, // tty
+  { major: 5, minor: 2 }, // ptmx
+  { major: 136, minor: -1 }, // pts/*
+];
+
+/** Bytes of a memory limit in MiB. */
+export function mibToBytes(mib: number): number {
+  return mib * 1024 * 1024;
+}
+
+/** CFS quota for a number of vCPUs (fractions allowed), never below the kernel's 1 ms minimum. */
+export function cpuQuota(vcpus: number): number {
+  return Math.max(1000, Math.round(vcpus * CPU_PERIOD_US));
+}
+
+/** The full config.json of a runtime. */
+export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknown> {
+  const memory = mibToBytes(input.memoryMib);
+  const initProcess = buildExecProcess({ argv: [INIT_PATH_IN_RUNTIME, "-P"], cwd: "/", tty: false, imageEnv: input.env });
+  return {
+    ociVersion: "1.0.2-dev",
+    process: initProcess,
+    root: { path: input.rootfsPath, readonly: false },
+    hostname: input.name,
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+      },
+      {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${LIMITS.shmSizeMib * 1024}k`],
+      },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
+      { destination: INIT_PATH_IN_RUNTIME, type: "bind", source: input.initPath, options: ["bind", "ro", "nosuid", "nodev"] },
+    ],
+    linux: {
+      cgroupsPath: `${input.cgroupParent}/${input.id}`,
+      resources: {
+        devices: [
+          { allow: false, access: "rwm" },
+          // An absent minor is OCI's wildcard.
+          ...ALLOWED_DEVICES.map((d) => ({ allow: true, type: "c", major: d.major, ...(d.minor >= 0 ? { minor: d.minor } : {}), access: "rwm" })),
+        ],
+        // OCI's swap is memory+swap: equal to the limit means no swap at all.
+        memory: { limit: memory, swap: memory },
+        cpu: { quota: cpuQuota(input.vcpus), period: CPU_PERIOD_US },
+        pids: { limit: LIMITS.pidsLimit },
+      },
+      // A new network namespace gets only loopback (runc brings it up); cgroup namespace hides the host's hierarchy.
+      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
+      seccomp: seccompProfile(),
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * Durable runtime records in SQLite (better-sqlite3, WAL) at `<dataDir>/runta.db`. Every write is committed
+ * before the call returns, so a state the API reported survives a daemon crash. Reads skip (and log) a row that
+ * cannot be decoded instead of failing: one corrupt record must not hide the others.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { RuntaError, type RuntimeStatus } from "../api/index.js";
+
+/** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
+export interface RuntimeRecord {
+  id: string;
+  name: string;
+  status: RuntimeStatus;
+  image: string;
+  vcpus: number;
+  memoryMib: number;
+  /** Values are kept (a boot needs them); the API shows only the names. */
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  revision: number;
+  lastError: string | null;
+  idleTimeoutSecs: number | null;
+  lastActivityAt: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  /** Host pid of the runtime's init while it runs, and its start time (clock ticks) to detect pid reuse. */
+  initPid: number | null;
+  initStartTime: number | null;
+  /** Boot id of the host when the runtime was last started: a different one now means the host rebooted. */
+  bootId: string | null;
+}
+
+/** Fields an update may change; `revision` and `updatedAt` are set by the store. */
+export type RecordPatch = Partial<Omit<RuntimeRecord, "id" | "createdAt" | "revision" | "updatedAt">>;
+
+/** Minimal logger the store warns through. */
+export interface StoreLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A page of records. */
+export interface RecordPage {
+  items: RuntimeRecord[];
+  nextCursor: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runtimes (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  image TEXT NOT NULL,
+  vcpus REAL NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  env TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  started_at TEXT,
+  revision INTEGER NOT NULL,
+  last_error TEXT,
+  idle_timeout_secs INTEGER,
+  last_activity_at TEXT,
+  idempotency_key TEXT UNIQUE,
+  request_hash TEXT,
+  init_pid INTEGER,
+  init_start_time INTEGER,
+  boot_id TEXT
+);
+CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
+`;
+
+const COLUMNS: Record<keyof RuntimeRecord, string> = {
+  id: "id",
+  name: "name",
+  status: "status",
+  image: "image",
+  vcpus: "vcpus",
+  memoryMib: "memory_mib",
+  env: "env",
+  labels: "labels",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  startedAt: "started_at",
+  revision: "revision",
+  lastError: "last_error",
+  idleTimeoutSecs: "idle_timeout_secs",
+  lastActivityAt: "last_activity_at",
+  idempotencyKey: "idempotency_key",
+  requestHash: "request_hash",
+  initPid: "init_pid",
+  initStartTime: "init_start_time",
+  bootId: "boot_id",
+};
+const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
+
+type Row = Record<string, unknown>;
+
+function toRow(rec: Partial<RuntimeRecord>): Row {
+  const row: Row = {};
+  for (const [key, value] of Object.entries(rec) as Array<[keyof RuntimeRecord, unknown]>) {
+    if (!(key in COLUMNS)) continue;
+    row[COLUMNS[key]] = JSON_FIELDS.has(key) ? JSON.stringify(value) : value;
+  }
+  return row;
+}
+
+function asStringMap(value: unknown, field: string): Record<string, string> {
+  const parsed = JSON.parse(String(value)) as unknown;
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== "string")) {
+    throw new Error(`${field} is not a JSON object of strings`);
+  }
+  return parsed as Record<string, string>;
+}
+
+/** Decodes a row; throws on anything malformed (the caller decides whether to skip it). */
+function fromRow(row: Row): RuntimeRecord {
+  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    status: String(row.status) as RuntimeStatus,
+    image: String(row.image),
+    vcpus: Number(row.vcpus),
+    memoryMib: Number(row.memory_mib),
+    env: asStringMap(row.env, "env"),
+    labels: asStringMap(row.labels, "labels"),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    startedAt: str(row.started_at),
+    revision: Number(row.revision),
+    lastError: str(row.last_error),
+    idleTimeoutSecs: num(row.idle_timeout_secs),
+    lastActivityAt: str(row.last_activity_at),
+    idempotencyKey: str(row.idempotency_key),
+    requestHash: str(row.request_hash),
+    initPid: num(row.init_pid),
+    initStartTime: num(row.init_start_time),
+    bootId: str(row.boot_id),
+  };
+}
+
+/** Encodes a list position as an opaque cursor. */
+export function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
+}
+
+/** Decodes a cursor from {@link encodeCursor}; anything else is `invalid_argument`. */
+export function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "string")) return value as [string, string];
+  } catch {
+    // fall through to the error below
+  }
+  throw new RuntaError("invalid_argument", "after: not a cursor this server issued; pass next_cursor from the previous page");
+}
+
+/** The SQLite-backed record store. */
+export class RuntimeStore {
+  private readonly db: Database.Database;
+  private readonly logger: StoreLogger;
+
+  /** Opens (creating if needed) `<dataDir>/runta.db`. */
+  constructor(dataDir: string, logger: StoreLogger = { warn: () => {} }) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.logger = logger;
+    this.db = new Database(join(dataDir, "runta.db"));
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode still survives a process crash (only a power loss can drop the last commits).
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    this.db.prepare("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").run();
+  }
+
+  /** Inserts a new record; a taken name or idempotency key is `already_exists`. */
+  insert(rec: RuntimeRecord): void {
+    const row = toRow(rec);
+    const cols = Object.keys(row);
+    try {
+      this.db.prepare(`INSERT INTO runtimes (${cols.join(", ")}) VALUES (${cols.map((c) => "@" + c).join(", ")})`).run(row);
+    } catch (err) {
+      const msg = String((err as Error).message);
+      if (/UNIQUE constraint failed: runtimes\.name/.test(msg)) {
+        throw new RuntaError("already_exists", `a runtime named "${rec.name}" already exists; pick another name or remove it first: runta rm ${rec.name}`, {
+          details: { field: "name" },
+        });
+      }
+      if (/UNIQUE constraint failed: runtimes\.idempotency_key/.test(msg)) {
+        throw new RuntaError("already_exists", "this Idempotency-Key was already used for another request", { details: { field: "Idempotency-Key" } });
+      }
+      throw err;
+    }
+  }
+
+  /** Applies a patch, bumps the revision and returns the new record (null if the id is gone). */
+  update(id: string, patch: RecordPatch): RuntimeRecord | null {
+    const row = toRow(patch);
+    const sets = Object.keys(row).map((c) => `${c} = @${c}`);
+    sets.push("revision = revision + 1", "updated_at = @updated_at");
+    this.db.prepare(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id`).run({ ...row, updated_at: new Date().toISOString(), id });
+    return this.get(id);
+  }
+
+  /** One record by id, or null (also when the row is corrupt; a warning is logged). */
+  get(id: string): RuntimeRecord | null {
+    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
+  }
+
+  /** One record by name, or null. */
+  getByName(name: string): RuntimeRecord | null {
+    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE name = ?").get(name) as Row | undefined);
+  }
+
+  /** The record created with an idempotency key, or null. */
+  getByIdempotencyKey(key: string): RuntimeRecord | null {
+    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
+  }
+
+  /** Every decodable record, oldest first. */
+  all(): RuntimeRecord[] {
+    const rows = this.db.prepare("SELECT * FROM runtimes ORDER BY created_at, id").all() as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+  }
+
+  /** A page ordered by (created_at, id), optionally filtered by status. */
+  list(opts: { status?: RuntimeStatus[]; limit: number; after?: string }): RecordPage {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.status?.length) {
+      where.push(`status IN (${opts.status.map(() => "?").join(", ")})`);
+      params.push(...opts.status);
+    }
+    if (opts.after) {
+      const [createdAt, id] = decodeCursor(opts.after);
+      where.push("(created_at > ? OR (created_at = ? AND id > ?))");
+      params.push(createdAt, createdAt, id);
+    }
+    const sql = `SELECT * FROM runtimes ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, opts.limit + 1) as Row[];
+    const more = rows.length > opts.limit;
+    const pageRows = rows.slice(0, opts.limit);
+    const last = pageRows[pageRows.length - 1];
+    return {
+      // Corrupt rows are skipped, but still advance the cursor so a page never repeats.
+      items: pageRows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null),
+      nextCursor: more && last ? encodeCursor(String(last.created_at), String(last.id)) : null,
+    };
+  }
+
+  /** Removes a record. */
+  delete(id: string): void {
+    this.db.prepare("DELETE FROM runtimes WHERE id = ?").run(id);
+  }
+
+  /** Reads a value of the small key/value table (e.g. the boot id of the last daemon start). */
+  getMeta(key: string): string | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  /** Writes a value of the key/value table. */
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
+  /** Runs raw SQL; only for tests that need to damage a row on purpose. */
+  execRawForTests(sql: string, ...params: unknown[]): void {
+    this.db.prepare(sql).run(...params);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.db.close();
+  }
+
+  private decode(row: Row | undefined): RuntimeRecord | null {
+    if (!row) return null;
+    try {
+      return fromRow(row);
+    } catch (err) {
+      this.logger.warn("skipping a runtime record that cannot be read", { id: String(row.id), name: String(row.name), error: (err as Error).message });
+      return null;
+    }
+  }
+}
