@@ -74,7 +74,8 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   507: "resource_exhausted",
 };
 
-function make(code: ErrorCode, message: string, opts: { status?: number; details?: ErrorDetails; requestId?: string; cause?: unknown }): RuntaApiError {
+/** The typed error class for `code` with full options (status, details, request id, cause). */
+export function typedApiError(code: ErrorCode, message: string, opts: { status?: number; details?: ErrorDetails; requestId?: string; cause?: unknown }): RuntaApiError {
   const Cls = CLASSES[code];
   const err = new Cls(code, message, opts);
   err.name = Cls.name;
@@ -92,19 +93,19 @@ export function apiErrorFrom(status: number, body: unknown, requestId?: string):
   const message = typeof e?.message === "string" && e.message ? e.message : `the daemon answered HTTP ${status} without an error message`;
   const details = e?.details && typeof e.details === "object" ? (e.details as ErrorDetails) : undefined;
   const rid = typeof envelope?.request_id === "string" ? envelope.request_id : requestId;
-  return make(code, message, { status, details, requestId: rid });
+  return typedApiError(code, message, { status, details, requestId: rid });
 }
 
 /** A typed error from a code and message (websocket error frames, client-side failures). Unknown codes become `internal`. */
 export function apiErrorFromCode(code: string, message: string, details?: ErrorDetails): RuntaApiError {
-  return make(isErrorCode(code) ? code : "internal", message, { details });
+  return typedApiError(isErrorCode(code) ? code : "internal", message, { details });
 }
 
 /** Wraps a network failure (refused, DNS, timeout) as UnavailableError naming the endpoint. */
 export function unavailableError(endpoint: string, cause: unknown): UnavailableError {
   const c = cause as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
   const why = c?.name === "TimeoutError" ? "timed out" : (c?.cause?.code ?? c?.code ?? c?.cause?.message ?? c?.message ?? "connection failed");
-  return make("unavailable", `cannot reach the runta daemon at ${endpoint} (${why}): is it running? start it with 'runta daemon start'`, {
+  return typedApiError("unavailable", `cannot reach the runta daemon at ${endpoint} (${why}): is it running? start it with 'runta daemon start'`, {
     cause,
   }) as UnavailableError;
 }

@@ -2,7 +2,7 @@
  * The SDK's HTTP transport: one place that adds the token, encodes bodies, maps errors through the one factory and
  * retries idempotent requests (GET/HEAD/PUT/DELETE, and POSTs carrying an Idempotency-Key) on connection errors and 503.
  */
-import { apiErrorFrom, unavailableError, RuntaApiError } from "./errors.js";
+import { apiErrorFrom, typedApiError, unavailableError, type RuntaApiError } from "./errors.js";
 import type { Pagination } from "../api/index.js";
 
 /** Options of {@link Transport}. */
@@ -97,7 +97,7 @@ export class Transport {
     try {
       parsed = await res.json();
     } catch (err) {
-      throw new RuntaApiError("internal", `the daemon at ${this.endpoint} sent a response that is not JSON; is it a runta daemon?`, {
+      throw typedApiError("internal", `the daemon at ${this.endpoint} sent a response that is not JSON; is it a runta daemon?`, {
         status: res.status,
         requestId: res.headers.get("x-request-id") ?? undefined,
         cause: err,

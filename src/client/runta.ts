@@ -1,7 +1,7 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
 import { DEFAULT_ENDPOINT, type ExecResult, type Image, type ImageBuildEvent, type Runtime as RuntimeRecord, type VersionInfo } from "../api/index.js";
 import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
-import { apiErrorFromCode, RuntaApiError } from "./errors.js";
+import { apiErrorFromCode } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { Transport, seg } from "./http.js";
 import { Runtime, toExecOutput } from "./runtime.js";
@@ -205,7 +205,7 @@ export class Runta implements RuntaApi {
       const u = new URL(endpoint);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(u.protocol);
     } catch {
-      throw new RuntaApiError("invalid_argument", `endpoint '${endpoint}' is not an http(s) URL (e.g. ${DEFAULT_ENDPOINT})`);
+      throw apiErrorFromCode("invalid_argument", `endpoint '${endpoint}' is not an http(s) URL (e.g. ${DEFAULT_ENDPOINT})`);
     }
     this.http = new Transport({ endpoint, token: opts.token ?? (process.env.RUNTA_TOKEN || undefined), fetch: opts.fetch, maxRetries: opts.maxRetries });
     this.endpoint = this.http.endpoint;
