@@ -124,8 +124,12 @@ function describe(ctx: CliContext, err: unknown, target?: string): Described {
 }
 
 function withHint(ctx: CliContext, code: string, message: string): string {
-  if (message.includes(" — ")) return message;
   const cfg = ctx.resolvedConfig();
+  // Say where the endpoint came from wherever the message names it, so a stale RUNTA_ENDPOINT is easy to spot.
+  if (cfg && message.includes(cfg.endpoint.value) && !message.includes("(from ")) {
+    message = message.replace(cfg.endpoint.value, `${cfg.endpoint.value} (from ${cfg.endpoint.origin})`);
+  }
+  if (message.includes(" — ")) return message;
   switch (code) {
     case "not_found":
       if (/image/i.test(message)) return `${message} — list them with runta image ls`;
@@ -136,7 +140,7 @@ function withHint(ctx: CliContext, code: string, message: string): string {
       return origin ? `${message} — check the token (from ${origin})` : message;
     }
     case "unavailable":
-      if (cfg && !message.includes(cfg.endpoint.value)) {
+      if (cfg && !message.includes(cfg.endpoint.value) && !message.includes("daemon")) {
         return `${message} (endpoint ${cfg.endpoint.value} from ${cfg.endpoint.origin}) — check that the daemon runs: runta daemon status`;
       }
       return message;

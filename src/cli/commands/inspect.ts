@@ -9,6 +9,7 @@ export function inspectCommand(ctx: CliContext): Command {
   return new Command("inspect")
     .description("Print the full records of one or more runtimes as a JSON array (with current cgroup usage)")
     .argument("<runtime...>", "runtime names or ids")
+    .option("--json", "accepted for symmetry: inspect always prints JSON")
     .addHelpText("after", "\nExamples:\n  runta inspect worker\n  runta inspect worker batch | jq '.[].status'")
     .action((targets: string[]) => runInspect(ctx, targets));
 }

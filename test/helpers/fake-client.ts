@@ -1,0 +1,241 @@
+/**
+ * An in-memory RuntaApi for CLI tests: runtimes follow the lifecycle rules of DESIGN §2, errors are the SDK's
+ * typed errors, every call is recorded, and any verb can be overridden to inject failures.
+ */
+import { randomUUID } from "node:crypto";
+import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
+import type {
+  CreateOptions,
+  ExecOptions,
+  ExecOutput,
+  ExecStreamHandle,
+  ExecStreamOptions,
+  ListOptions,
+  RuntaApi,
+  RuntimeHandleApi,
+} from "../../src/client/contract.js";
+import { apiErrorFromCode } from "../../src/client/errors.js";
+
+/** A call the CLI made, for assertions. */
+export interface FakeCall {
+  method: string;
+  args: unknown[];
+}
+
+/** Hooks that replace the default behaviour of one verb. */
+export interface FakeOverrides {
+  start?(t: string): Promise<Runtime>;
+  stop?(t: string): Promise<Runtime>;
+  pause?(t: string): Promise<Runtime>;
+  resume?(t: string): Promise<Runtime>;
+  delete?(t: string): Promise<Runtime>;
+  resize?(t: string, req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  create?(name: string | undefined, opts: CreateOptions): Promise<Runtime>;
+  exec?(t: string, argv: string | string[], opts: ExecOptions): Promise<Partial<ExecResult>>;
+  execStream?(t: string, argv: string | string[], opts: ExecStreamOptions): ExecStreamHandle;
+  version?(): Promise<VersionInfo>;
+}
+
+/** Options of {@link fakeClient}. */
+export interface FakeClientOptions extends FakeOverrides {
+  runtimes?: Partial<Runtime>[];
+  images?: Partial<Image>[];
+  /** Progress events an image build emits before it finishes. */
+  buildEvents?: ImageBuildEvent[];
+  /** What ping() answers (default true). */
+  up?: boolean;
+}
+
+/** The fake plus its recorded calls and state. */
+export interface FakeClient extends RuntaApi {
+  calls: FakeCall[];
+  state: Map<string, Runtime>;
+  imageState: Map<string, Image>;
+}
+
+/** A complete runtime record with sensible defaults. */
+export function fakeRuntime(over: Partial<Runtime> = {}): Runtime {
+  const now = new Date("2026-01-01T00:00:00.000Z").toISOString();
+  return {
+    id: randomUUID(),
+    name: "rt",
+    status: "running",
+    image: "default",
+    resources: { requests: { vcpus: 1, memory_mib: 1024 } },
+    env_names: [],
+    labels: {},
+    created_at: now,
+    updated_at: now,
+    started_at: now,
+    revision: 1,
+    last_error: null,
+    idle_timeout_secs: null,
+    last_activity_at: null,
+    usage: null,
+    ...over,
+  };
+}
+
+function fakeImage(over: Partial<Image>): Image {
+  return { name: "default", size_bytes: 150_000_000, created_at: "2026-01-01T00:00:00.000Z", source: "debootstrap", in_use_by: [], ...over };
+}
+
+/** Builds the fake. */
+export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
+  const state = new Map<string, Runtime>();
+  for (const r of opts.runtimes ?? []) {
+    const rt = fakeRuntime(r);
+    state.set(rt.id, rt);
+  }
+  const imageState = new Map<string, Image>();
+  for (const i of opts.images ?? [{ name: "default" }, { name: "busybox", source: "import" }]) imageState.set(i.name!, fakeImage(i));
+  const calls: FakeCall[] = [];
+  const record = (method: string, ...args: unknown[]) => calls.push({ method, args });
+
+  const find = (t: string): Runtime => {
+    const rt = [...state.values()].find((r) => r.id === t || r.name === t);
+    if (!rt) throw apiErrorFromCode("not_found", `runtime "${t}" not found`);
+    return rt;
+  };
+  const transition = (t: string, from: RuntimeStatus[], to: RuntimeStatus, verb: string): Runtime => {
+    const rt = find(t);
+    if (rt.status === to) return rt;
+    if (!from.includes(rt.status)) {
+      throw apiErrorFromCode("failed_precondition", `cannot ${verb} runtime "${rt.name}": it is ${rt.status}`);
+    }
+    rt.status = to;
+    rt.revision++;
+    return { ...rt };
+  };
+  const handle = (rt: Runtime): RuntimeHandleApi => {
+    const h = {
+      id: rt.id,
+      name: rt.name,
+      info: { ...rt },
+      get cachedInfo() {
+        return { ...rt };
+      },
+    };
+    return h as unknown as RuntimeHandleApi;
+  };
+  const wrap = <A extends unknown[]>(name: keyof FakeOverrides, impl: (...a: A) => Runtime) =>
+    async (...a: A): Promise<Runtime> => {
+      record(name, ...a);
+      const o = opts[name] as ((...x: A) => Promise<Runtime>) | undefined;
+      return o ? o(...a) : impl(...a);
+    };
+
+  const runtimes = {
+    async create(name: string | undefined, o: CreateOptions = {}) {
+      record("create", name, o);
+      if (opts.create) return handle(await opts.create(name, o));
+      if (name && [...state.values()].some((r) => r.name === name)) throw apiErrorFromCode("already_exists", `a runtime named "${name}" already exists`);
+      const image = o.image ?? "default";
+      if (!imageState.has(image)) throw apiErrorFromCode("not_found", `image "${image}" not found`);
+      const rt = fakeRuntime({
+        name: name ?? `rt-${state.size + 1}`,
+        image,
+        status: o.wait === false ? "creating" : "running",
+        resources: { requests: { vcpus: o.vcpus ?? 1, memory_mib: o.memoryMiB ?? 1024 } },
+        env_names: Object.keys(o.env ?? {}),
+        labels: o.labels ?? {},
+      });
+      state.set(rt.id, rt);
+      return handle(rt);
+    },
+    async list(o: ListOptions = {}) {
+      record("list", o);
+      return [...state.values()].filter((r) => !o.status || o.status.includes(r.status)).map(handle);
+    },
+    async get(t: string) {
+      record("get", t);
+      return handle(find(t));
+    },
+    start: wrap("start", (t: string) => transition(t, ["shutdown", "crashed"], "running", "start")),
+    stop: wrap("stop", (t: string) => transition(t, ["running", "paused", "crashed", "error"], "shutdown", "stop")),
+    pause: wrap("pause", (t: string) => transition(t, ["running"], "paused", "pause")),
+    resume: wrap("resume", (t: string) => transition(t, ["paused", "suspended"], "running", "resume")),
+    delete: wrap("delete", (t: string) => {
+      const rt = find(t);
+      state.delete(rt.id);
+      return rt;
+    }),
+    resize: wrap("resize", (t: string, req: { memoryMiB?: number; vcpus?: number }) => {
+      const rt = find(t);
+      if (rt.status !== "running") throw apiErrorFromCode("failed_precondition", `cannot resize runtime "${rt.name}": it is ${rt.status}`);
+      rt.resources.requests = {
+        vcpus: req.vcpus ?? rt.resources.requests.vcpus,
+        memory_mib: req.memoryMiB ?? rt.resources.requests.memory_mib,
+      };
+      return { ...rt, resources: { requests: { ...rt.resources.requests } } };
+    }),
+    async exec(t: string, argv: string | string[], o: ExecOptions = {}): Promise<ExecOutput> {
+      record("exec", t, argv, o);
+      const rt = find(t);
+      if (rt.status !== "running") throw apiErrorFromCode("failed_precondition", `runtime "${rt.name}" is ${rt.status}; resume it first`);
+      const partial = opts.exec ? await opts.exec(t, argv, o) : { stdout: "", exit_code: 0 };
+      const res: ExecResult = {
+        exit_code: 0,
+        signal: null,
+        stdout: "",
+        stderr: "",
+        duration_ms: 1,
+        stdout_truncated: false,
+        stderr_truncated: false,
+        timed_out: false,
+        oom_killed: false,
+        ...partial,
+      };
+      return { ...res, stdoutText: res.stdout, stderrText: res.stderr };
+    },
+    execStream(t: string, argv: string | string[], o: ExecStreamOptions = {}): ExecStreamHandle {
+      record("execStream", t, argv, o);
+      if (!opts.execStream) throw new Error("fake: execStream not configured");
+      return opts.execStream(t, argv, o);
+    },
+  };
+
+  const images = {
+    async list() {
+      record("images.list");
+      return [...imageState.values()];
+    },
+    async build(name = "default", o: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}) {
+      record("images.build", name, { force: o.force });
+      for (const ev of opts.buildEvents ?? [{ type: "progress", message: "debootstrap: retrieving packages", percent: 10 }]) o.onEvent?.(ev);
+      const img = fakeImage({ name });
+      imageState.set(name, img);
+      return img;
+    },
+    async import(name: string, tarball: NodeJS.ReadableStream | Buffer) {
+      record("images.import", name);
+      let size = 0;
+      if (Buffer.isBuffer(tarball)) size = tarball.length;
+      else for await (const c of tarball) size += (c as Buffer).length;
+      const img = fakeImage({ name, size_bytes: size, source: "import" });
+      imageState.set(name, img);
+      return img;
+    },
+    async remove(name: string) {
+      record("images.remove", name);
+      if (!imageState.delete(name)) throw apiErrorFromCode("not_found", `image "${name}" not found`);
+    },
+  };
+
+  return {
+    endpoint: "http://fake.invalid",
+    runtimes: runtimes as unknown as RuntaApi["runtimes"],
+    images,
+    async version() {
+      record("version");
+      if (opts.version) return opts.version();
+      return { runta: "0.1.0", runc: "1.1.5", kernel: "6.1.0", node: "20.0.0", api: "v1" };
+    },
+    async ping() {
+      return opts.up ?? true;
+    },
+    calls,
+    state,
+    imageState,
+  };
+}
