@@ -1,0 +1,108 @@
+/**
+ * The REST API and SDK through the real built daemon and real runc, on the tiny busybox image:
+ * create/list/get/resize/lifecycle/exec/delete, names and ids, errors from the real engine.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FailedPreconditionError, NotFoundError, Runta, InvalidArgumentError, AlreadyExistsError } from "../../src/client/index.js";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+const execFileAsync = promisify(execFile);
+let d: TestDaemon;
+let runta: Runta;
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  runta = d.client();
+});
+
+afterAll(async () => {
+  if (!d) return;
+  await d.cleanup();
+  expect(await leaks(d)).toEqual([]);
+});
+
+describe("runtimes through the real daemon", () => {
+  test("create waits until running; list, get by name and id with usage read from the cgroup", async () => {
+    const rt = await runta.runtimes.create("api-a", { image: "busybox", vcpus: 0.5, memoryMiB: 64, env: { APP: "x" }, labels: { t: "1" } });
+    expect(rt.cachedInfo.status).toBe("running");
+    expect(rt.info).toMatchObject({ name: "api-a", image: "busybox", resources: { requests: { vcpus: 0.5, memory_mib: 64 } }, env_names: ["APP"], labels: { t: "1" } });
+    const listed = await runta.runtimes.list();
+    expect(listed.map((r) => [r.name, r.cachedInfo.status])).toContainEqual(["api-a", "running"]);
+    const byName = await runta.runtimes.get("api-a");
+    const byId = await runta.runtimes.get(rt.id);
+    expect(byId.name).toBe("api-a");
+    expect(byName.info.usage).toMatchObject({ memory_limit_bytes: 64 * 1024 * 1024 });
+    expect(byName.info.usage!.pids).toBeGreaterThanOrEqual(1);
+  });
+
+  test("exec: sh -c for a string, argv as is, env, cwd, stdin, exit codes", async () => {
+    const rt = await runta.runtimes.get("api-a");
+    const out = await rt.exec("echo $APP $FOO; pwd", { env: { FOO: "bar" }, cwd: "/tmp" });
+    expect(out.exit_code).toBe(0);
+    expect(out.stdoutText).toBe("x bar\n/tmp\n");
+    const argv = await rt.exec(["echo", "$APP", "a b"]);
+    expect(argv.stdoutText).toBe("$APP a b\n");
+    const stdin = await rt.exec("cat", { stdin: "from stdin" });
+    expect(stdin.stdoutText).toBe("from stdin");
+    expect((await rt.exec("exit 7")).exit_code).toBe(7);
+    expect((await rt.exec(["no-such-binary"])).exit_code).toBe(127);
+  });
+
+  test("resize reads the new limits back", async () => {
+    const rt = await runta.runtimes.get("api-a");
+    const after = await rt.resize({ memoryMiB: 96, vcpus: 1 });
+    expect(after.resources.requests).toEqual({ vcpus: 1, memory_mib: 96 });
+    expect((await rt.refresh()).usage!.memory_limit_bytes).toBe(96 * 1024 * 1024);
+  });
+
+  test("pause freezes (exec refused with 409), resume, stop keeps the filesystem, start", async () => {
+    const rt = await runta.runtimes.get("api-a");
+    await rt.exec("echo kept > /marker");
+    expect((await rt.pause()).status).toBe("paused");
+    const err = await rt.exec("true").catch((e) => e);
+    expect(err).toBeInstanceOf(FailedPreconditionError);
+    expect(err.message).toMatch(/paused/);
+    expect((await rt.resume()).status).toBe("running");
+    expect((await rt.stop()).status).toBe("shutdown");
+    expect((await rt.stop()).status).toBe("shutdown");
+    expect((await rt.start()).status).toBe("running");
+    expect((await rt.exec("cat /marker")).stdoutText).toBe("kept\n");
+  });
+
+  test("errors from the real engine: duplicate name, unknown image, unknown runtime, vcpus above the host", async () => {
+    await expect(runta.runtimes.create("api-a", { image: "busybox", memoryMiB: 64 })).rejects.toBeInstanceOf(AlreadyExistsError);
+    await expect(runta.runtimes.create("api-b", { image: "nosuchimage" })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(runta.runtimes.get("ghost")).rejects.toBeInstanceOf(NotFoundError);
+    const big = await runta.runtimes.create("api-c", { image: "busybox", vcpus: 64 }).catch((e) => e);
+    expect(big).toBeInstanceOf(InvalidArgumentError);
+    expect(big.status).toBe(422);
+    expect((await runta.runtimes.list()).map((r) => r.name)).toEqual(["api-a"]);
+  });
+
+  test("wait=false returns at creating and the runtime comes up", async () => {
+    const rt = await runta.runtimes.create("api-lazy", { image: "busybox", memoryMiB: 64, wait: false });
+    expect(["creating", "running"]).toContain(rt.cachedInfo.status);
+    const deadline = Date.now() + 20_000;
+    while ((await rt.refresh()).status !== "running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(rt.cachedInfo.status).toBe("running");
+    await rt.delete();
+  });
+
+  test("delete removes the container; the runtime is then 404", async () => {
+    const rt = await runta.runtimes.get("api-a");
+    const last = await rt.delete();
+    expect(last.id).toBe(rt.id);
+    await expect(runta.runtimes.get(rt.id)).rejects.toBeInstanceOf(NotFoundError);
+    const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "list", "-q"]);
+    expect(stdout.trim()).toBe("");
+  });
+
+  test("the version route reports real runc and kernel versions", async () => {
+    const v = await runta.version();
+    expect(v.runc).toMatch(/\d+\.\d+/);
+    expect(v.kernel).toBe((await execFileAsync("uname", ["-r"])).stdout.trim());
+    expect(v.api).toBe("v1");
+  });
+});
