@@ -30,27 +30,12 @@ export const SandboxSpecSchema = z.strictObject({
 /** One entry of a SandboxSet. */
 export type SandboxSpec = z.infer<typeof SandboxSpecSchema>;
 
-export const SandboxSetSchema = z
-  .strictObject({
-    apiVersion: z.literal(SANDBOX_SET_API_VERSION, { error: `must be "${SANDBOX_SET_API_VERSION}"` }),
-    kind: z.literal(SANDBOX_SET_KIND, { error: `must be "${SANDBOX_SET_KIND}"` }),
-    metadata: z.strictObject({ name: z.string().optional() }).optional(),
-    sandboxes: z.array(SandboxSpecSchema, { error: "must be an array of sandboxes" }),
-  })
-  .superRefine((set, ctx) => {
-    const first = new Map<string, number>();
-    set.sandboxes.forEach((s, i) => {
-      const seen = first.get(s.name);
-      if (seen !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["sandboxes", i, "name"], message: `duplicate name "${s.name}" (also at /sandboxes/${seen}/name)` });
-      } else first.set(s.name, i);
-      const max = s.auto_resize?.memory_max_mib;
-      const mem = s.resources?.memory_mib ?? LIMITS.defaultMemoryMib;
-      if (max !== undefined && max < mem) {
-        ctx.addIssue({ code: "custom", path: ["sandboxes", i, "auto_resize", "memory_max_mib"], message: `must be at least memory_mib (${mem})` });
-      }
-    });
-  });
+export const SandboxSetSchema = z.strictObject({
+  apiVersion: z.literal(SANDBOX_SET_API_VERSION, { error: `must be "${SANDBOX_SET_API_VERSION}"` }),
+  kind: z.literal(SANDBOX_SET_KIND, { error: `must be "${SANDBOX_SET_KIND}"` }),
+  metadata: z.strictObject({ name: z.string().optional() }).optional(),
+  sandboxes: z.array(SandboxSpecSchema, { error: "must be an array of sandboxes" }),
+});
 /** A whole declarative file. */
 export type SandboxSet = z.infer<typeof SandboxSetSchema>;
 
@@ -74,9 +59,10 @@ export function parseSandboxSet(text: string): { ok: true; set: SandboxSet } | {
     return { ok: false, problems: [{ pointer: "/", message: `not valid JSON: ${(err as Error).message}` }] };
   }
   const parsed = SandboxSetSchema.safeParse(doc);
-  if (parsed.success) return { ok: true, set: parsed.data };
-  const problems: FileProblem[] = [];
-  for (const issue of parsed.error.issues) {
+  // Cross-field rules run on the raw document so they are reported even when other fields are also wrong.
+  const problems: FileProblem[] = crossFieldProblems(doc);
+  if (parsed.success && problems.length === 0) return { ok: true, set: parsed.data };
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) problems.push({ pointer: jsonPointer([...issue.path, key]), message: "unknown field" });
     } else if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) {
@@ -85,5 +71,30 @@ export function parseSandboxSet(text: string): { ok: true; set: SandboxSet } | {
       problems.push({ pointer: jsonPointer(issue.path), message: issue.message });
     }
   }
+  // Document order, so the list reads top to bottom like the file.
+  problems.sort((a, b) => a.pointer.localeCompare(b.pointer, "en", { numeric: true }));
   return { ok: false, problems };
+}
+
+/** Duplicate names, and auto_resize.memory_max_mib below memory_mib. */
+function crossFieldProblems(doc: unknown): FileProblem[] {
+  const sandboxes = (doc as { sandboxes?: unknown } | null)?.sandboxes;
+  if (!Array.isArray(sandboxes)) return [];
+  const problems: FileProblem[] = [];
+  const first = new Map<string, number>();
+  sandboxes.forEach((raw, i) => {
+    if (typeof raw !== "object" || raw === null) return;
+    const s = raw as { name?: unknown; resources?: { memory_mib?: unknown }; auto_resize?: { memory_max_mib?: unknown } };
+    if (typeof s.name === "string") {
+      const seen = first.get(s.name);
+      if (seen !== undefined) problems.push({ pointer: `/sandboxes/${i}/name`, message: `duplicate name "${s.name}" (also at /sandboxes/${seen}/name)` });
+      else first.set(s.name, i);
+    }
+    const max = s.auto_resize?.memory_max_mib;
+    const mem = typeof s.resources?.memory_mib === "number" ? s.resources.memory_mib : LIMITS.defaultMemoryMib;
+    if (typeof max === "number" && max < mem) {
+      problems.push({ pointer: `/sandboxes/${i}/auto_resize/memory_max_mib`, message: `must be at least memory_mib (${mem})` });
+    }
+  });
+  return problems;
 }

@@ -1,0 +1,289 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { run } from "../../src/cli/main.js";
+import { plan, summarize } from "../../src/cli/apply/plan.js";
+import { parseSandboxSet } from "../../src/cli/apply/schema.js";
+import { apiErrorFromCode } from "../../src/client/errors.js";
+import { fakeClient, fakeRuntime, type FakeClient } from "../helpers/fake-client.js";
+import { testIO } from "../helpers/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "runta-apply-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(doc: unknown): string {
+  const p = join(dir, `f-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(p, typeof doc === "string" ? doc : JSON.stringify(doc));
+  return p;
+}
+const set = (sandboxes: unknown[]) => ({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes });
+
+async function cli(args: string[], client: FakeClient, input?: string) {
+  const io = testIO();
+  if (input !== undefined) io.input(input);
+  const code = await run(args, { io, client, env: { HOME: dir } });
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe("validation", () => {
+  test("accepts the documented example", () => {
+    const r = parseSandboxSet(JSON.stringify(set([{ name: "worker", resources: { vcpus: 1, memory_mib: 512 } }])));
+    expect(r.ok).toBe(true);
+  });
+
+  test("reports every problem at once, each with a JSON pointer", () => {
+    const r = parseSandboxSet(
+      JSON.stringify({
+        apiVersion: "runta/v2",
+        kind: "Deployment",
+        extra: 1,
+        sandboxes: [
+          { name: "ok", resources: { vcpus: 1, memory_mib: 512 } },
+          { name: "ok", resources: { vcpus: 0, memory_mib: 99999999 }, colour: "red" },
+          { name: "-bad name" },
+          { resources: {} },
+          { name: "ar", resources: { memory_mib: 1024 }, auto_resize: { memory_max_mib: 512 } },
+        ],
+      }),
+    );
+    expect(r.ok).toBe(false);
+    const problems = r.ok ? [] : r.problems;
+    const at = (p: string) => problems.filter((x) => x.pointer === p).map((x) => x.message).join(" | ");
+    expect(at("/apiVersion")).toContain('must be "runta/v1"');
+    expect(at("/kind")).toContain('must be "SandboxSet"');
+    expect(at("/extra")).toBe("unknown field");
+    expect(at("/sandboxes/1/colour")).toBe("unknown field");
+    expect(at("/sandboxes/1/resources/vcpus")).toContain("between");
+    expect(at("/sandboxes/1/resources/memory_mib")).toContain("between 16 and 262144 MiB");
+    expect(at("/sandboxes/2/name")).toContain("must start with a letter or digit");
+    expect(at("/sandboxes/3/name")).toBe("is required");
+    expect(at("/sandboxes/4/auto_resize/memory_max_mib")).toContain("at least memory_mib (1024)");
+  });
+
+  test("duplicate names point at the second occurrence", () => {
+    const r = parseSandboxSet(JSON.stringify(set([{ name: "a" }, { name: "b" }, { name: "a" }])));
+    expect(r.ok ? [] : r.problems).toEqual([{ pointer: "/sandboxes/2/name", message: 'duplicate name "a" (also at /sandboxes/0/name)' }]);
+  });
+
+  test("invalid JSON is one problem at the root", () => {
+    const r = parseSandboxSet("{");
+    expect(r.ok ? [] : r.problems[0]!.pointer).toBe("/");
+  });
+});
+
+describe("plan (pure)", () => {
+  const running = (name: string, vcpus = 1, memory_mib = 512, over = {}) =>
+    fakeRuntime({ name, resources: { requests: { vcpus, memory_mib } }, ...over });
+
+  test("creates what is missing with defaults applied", () => {
+    const actions = plan([{ name: "a" }, { name: "b", image: "busybox", resources: { vcpus: 2 } }], []);
+    expect(actions).toEqual([
+      { action: "create", name: "a", image: "default", resources: { vcpus: 1, memory_mib: 1024 }, notes: [] },
+      { action: "create", name: "b", image: "busybox", resources: { vcpus: 2, memory_mib: 1024 }, notes: [] },
+    ]);
+  });
+
+  test("resizes what differs and leaves equal ones unchanged", () => {
+    const a = running("a", 1, 512);
+    const b = running("b", 1, 512);
+    const actions = plan([{ name: "a", resources: { vcpus: 1, memory_mib: 1024 } }, { name: "b", resources: { vcpus: 1, memory_mib: 512 } }], [a, b]);
+    expect(actions[0]).toMatchObject({ action: "resize", id: a.id, from: { vcpus: 1, memory_mib: 512 }, to: { vcpus: 1, memory_mib: 1024 }, conflicts: [] });
+    expect(actions[1]).toMatchObject({ action: "unchanged", id: b.id, conflicts: [] });
+    expect(summarize(actions)).toEqual({ create: 0, resize: 1, unchanged: 1, conflicts: 0 });
+  });
+
+  test("image, env names and labels that differ are conflicts, never ignored", () => {
+    const rt = running("a", 1, 512, { image: "busybox", env_names: ["X"], labels: { team: "a" } });
+    const [action] = plan([{ name: "a", image: "default", env: { Y: "1" }, labels: { team: "b" }, resources: { memory_mib: 512, vcpus: 1 } }], [rt]);
+    expect(action).toMatchObject({ action: "unchanged" });
+    expect(action!.action !== "create" && action!.conflicts.map((c) => c.field)).toEqual(["image", "env", "labels"]);
+  });
+
+  test("equal env names are not a conflict (values are not reported by the API)", () => {
+    const rt = running("a", 1, 1024, { env_names: ["B", "A"] });
+    const [action] = plan([{ name: "a", env: { A: "1", B: "2" } }], [rt]);
+    expect(action).toMatchObject({ action: "unchanged", conflicts: [] });
+  });
+
+  test("auto_resize and a non-running status are reported as notes", () => {
+    const rt = running("a", 1, 1024, { status: "shutdown" });
+    const [action] = plan([{ name: "a", auto_resize: { memory_max_mib: 4096 } }], [rt]);
+    expect(action!.notes.join("\n")).toMatch(/memory_max_mib=4096 is accepted but runta does not resize automatically/);
+    expect(action!.notes.join("\n")).toContain("status is shutdown");
+  });
+
+  test("runtimes not in the file are left alone; deleting ones count as missing", () => {
+    const actions = plan([{ name: "a" }], [running("other"), running("a", 1, 1024, { status: "deleting" })]);
+    expect(actions.map((a) => a.action)).toEqual(["create"]);
+  });
+
+  test("is pure: same inputs, same output, inputs untouched", () => {
+    const actual = [running("a", 1, 512)];
+    const desired = [{ name: "a", resources: { memory_mib: 2048 } }];
+    const snapshot = JSON.stringify([actual, desired]);
+    expect(plan(desired, actual)).toEqual(plan(desired, actual));
+    expect(JSON.stringify([actual, desired])).toBe(snapshot);
+  });
+});
+
+describe("runta apply -f", () => {
+  const doc = set([
+    { name: "worker", resources: { vcpus: 1, memory_mib: 512 } },
+    { name: "batch", image: "busybox", resources: { vcpus: 0.5, memory_mib: 256 }, labels: { team: "x" } },
+  ]);
+
+  test("creates, then re-applying says no changes", async () => {
+    const c = fakeClient();
+    const f = file(doc);
+    const first = await cli(["apply", "-f", f], c);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain(`Plan for ${f}: 2 to create, 0 to resize, 0 unchanged`);
+    expect(first.out).toMatch(/\+ worker\s+create: 1 vCPU, 512 MiB, image default/);
+    expect(first.out).toMatch(/worker: created \([0-9a-f-]{36}\)/);
+    expect(c.state.size).toBe(2);
+    const again = await cli(["apply", "-f", f], c);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain(`No changes: all 2 runtimes in ${f} match.`);
+    expect(c.calls.filter((x) => x.method === "create" || x.method === "resize")).toHaveLength(2);
+  });
+
+  test("an edited memory is resized live and reported with the value read back", async () => {
+    const c = fakeClient();
+    await cli(["apply", "-f", file(doc)], c);
+    const edited = set([{ name: "worker", resources: { vcpus: 1, memory_mib: 1024 } }]);
+    const r = await cli(["apply", "-f", file(edited)], c);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/~ worker\s+resize: memory 512 → 1024 MiB/);
+    expect(r.out).toContain("worker: resized (now 1 vCPU, 1024 MiB)");
+    expect(c.calls.find((x) => x.method === "resize")!.args[1]).toEqual({ memoryMiB: 1024 });
+  });
+
+  test("--dry-run prints the plan and touches nothing", async () => {
+    const c = fakeClient();
+    const r = await cli(["apply", "-f", file(doc), "--dry-run"], c);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("2 to create");
+    expect(c.state.size).toBe(0);
+    expect(c.calls.map((x) => x.method)).toEqual(["list"]);
+  });
+
+  test("--json prints plan and results", async () => {
+    const c = fakeClient();
+    const r = await cli(["apply", "-f", file(doc), "--json"], c);
+    const j = JSON.parse(r.out);
+    expect(j.dry_run).toBe(false);
+    expect(j.plan.map((a: { action: string }) => a.action)).toEqual(["create", "create"]);
+    expect(j.results).toEqual([
+      expect.objectContaining({ name: "worker", action: "create", ok: true, resources: { vcpus: 1, memory_mib: 512 } }),
+      expect.objectContaining({ name: "batch", action: "create", ok: true }),
+    ]);
+  });
+
+  test("-f - reads stdin", async () => {
+    const c = fakeClient();
+    const r = await cli(["apply", "-f", "-"], c, JSON.stringify(doc));
+    expect(r.code).toBe(0);
+    expect(c.state.size).toBe(2);
+  });
+
+  test("an invalid file is rejected whole, one line per problem, nothing touched", async () => {
+    const c = fakeClient();
+    const f = file({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "a", resources: { memory_mib: 1 } }, { name: "a", cpu: 2 }] });
+    const r = await cli(["apply", "-f", f], c);
+    expect(r.code).toBe(1);
+    const lines = r.err.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringContaining(`${f}#/sandboxes/0/resources/memory_mib: must be between 16 and 262144 MiB`),
+      `runta: ${f}#/sandboxes/1: unknown field`.replace("/sandboxes/1:", "/sandboxes/1/cpu:"),
+      `runta: ${f}#/sandboxes/1/name: duplicate name "a" (also at /sandboxes/0/name)`,
+    ]);
+    expect(c.calls).toEqual([]);
+  });
+
+  test("a missing file says so", async () => {
+    const r = await cli(["apply", "-f", join(dir, "nope.json")], fakeClient());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("cannot read");
+    expect(r.err).toContain("ENOENT");
+  });
+
+  test("partial failure: the rest still runs, exit 1 naming what failed and why", async () => {
+    const c = fakeClient({
+      create: async (name) => {
+        if (name === "worker") throw apiErrorFromCode("resource_exhausted", "not enough memory on the host for 512 MiB");
+        return fakeRuntime({ name });
+      },
+    });
+    const r = await cli(["apply", "-f", file(doc)], c);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("batch: created");
+    expect(r.out).toContain("Apply finished with failures: 2 to create, 0 to resize, 0 unchanged, 1 failed.");
+    expect(r.err).toBe("runta: worker: create failed: not enough memory on the host for 512 MiB\n");
+  });
+
+  test("conflicts are printed in the plan and make apply exit 1 after the rest ran", async () => {
+    const c = fakeClient({ runtimes: [{ name: "worker", image: "busybox", resources: { requests: { vcpus: 1, memory_mib: 256 } } }] });
+    const r = await cli(["apply", "-f", file(set([{ name: "worker", resources: { vcpus: 1, memory_mib: 512 } }]))], c);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/! worker\s+image differs \(file "default", runtime "busybox"\)/);
+    expect(r.out).toContain("worker: resized");
+    expect(r.err).toContain("worker: image differ");
+  });
+
+  test("auto_resize is accepted and the plan says runta does not act on it", async () => {
+    const r = await cli(["apply", "--dry-run", "-f", file(set([{ name: "w", auto_resize: { memory_max_mib: 4096 } }]))], fakeClient());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("note: auto_resize.memory_max_mib=4096 is accepted but runta does not resize automatically");
+  });
+
+  test("builds the default image before creating from it", async () => {
+    const c = fakeClient({ images: [] });
+    const r = await cli(["apply", "-f", file(set([{ name: "w" }]))], c);
+    expect(r.code).toBe(0);
+    expect(c.calls.map((x) => x.method)).toEqual(["list", "images.list", "images.build", "create"]);
+  });
+});
+
+describe("runta delete -f", () => {
+  const doc = set([{ name: "worker" }, { name: "ghost" }]);
+
+  test("removes the named runtimes and reports missing ones without failing", async () => {
+    const c = fakeClient({ runtimes: [{ name: "worker" }, { name: "keep", id: "5b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }] });
+    const r = await cli(["delete", "-f", file(doc)], c);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("worker: deleted\nghost: not found, nothing to delete\n");
+    expect([...c.state.values()].map((x) => x.name)).toEqual(["keep"]);
+  });
+
+  test("--strict makes a missing runtime an error", async () => {
+    const r = await cli(["delete", "--strict", "-f", file(doc)], fakeClient({ runtimes: [{ name: "worker" }] }));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('runtime "ghost" named in');
+  });
+
+  test("--dry-run touches nothing; --json reports per runtime", async () => {
+    const c = fakeClient({ runtimes: [{ name: "worker" }] });
+    const r = await cli(["delete", "--dry-run", "--json", "-f", file(doc)], c);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).results).toEqual([
+      expect.objectContaining({ name: "worker", action: "delete", ok: true }),
+      { name: "ghost", action: "missing", ok: true },
+    ]);
+    expect(c.state.size).toBe(1);
+  });
+
+  test("a failed delete does not stop the others", async () => {
+    const c = fakeClient({
+      runtimes: [{ name: "worker" }, { name: "ghost", id: "6b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }],
+      delete: async (t) => {
+        if (t !== "6b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11") throw apiErrorFromCode("internal", "runc delete failed");
+        return fakeRuntime();
+      },
+    });
+    const r = await cli(["delete", "-f", file(doc)], c);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("ghost: deleted");
+    expect(r.err).toBe("runta: worker: runc delete failed\n");
+  });
+});
