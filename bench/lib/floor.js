@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { run, waitFor } from "./proc.js";
+import { CATATONIT } from "./rootfs.js";
 
 const RUNC = "runc";
 const MIB = 1024 * 1024;
@@ -25,6 +26,7 @@ const DENIED_SYSCALLS = [
  * @property {string} id
  * @property {string} dir bundle directory (config.json, upper, work, merged)
  * @property {number} pid host pid of the container's init while it runs
+ * @property {number} runDetachedMs how long `runc run -d` alone took at create
  */
 
 /** Raw runc with its own state root and cgroup parent, both removed by {@link RuncFloor.teardown}. */
@@ -44,6 +46,10 @@ export class RuncFloor {
     this.live = new Map();
     /** @type {any} */
     this.baseSpec = undefined;
+    /** The engine's own spec builder when the build has it, so the floor runs exactly runta's spec shape. @type {any} */
+    this.engineSpec = undefined;
+    /** Which spec the floor used, for the report. */
+    this.specSource = "";
   }
 
   async setup() {
@@ -53,6 +59,13 @@ export class RuncFloor {
     mkdirSync(specDir, { recursive: true });
     await run(RUNC, ["spec", "--bundle", specDir]);
     this.baseSpec = JSON.parse(readFileSync(join(specDir, "config.json"), "utf8"));
+    try {
+      const mod = await import(new URL("../../dist/engine/spec.js", import.meta.url).href);
+      if (typeof mod.buildRuntimeSpec === "function") this.engineSpec = mod.buildRuntimeSpec;
+    } catch {
+      /* not built yet: the bench's own equivalent spec below */
+    }
+    this.specSource = this.engineSpec ? "runta engine's buildRuntimeSpec (dist/engine/spec.js)" : "runc spec + the same limits, namespaces and seccomp deny-list";
   }
 
   /** @param {string[]} args */
@@ -65,6 +78,11 @@ export class RuncFloor {
    * @param {string} id @param {string} rootPath
    */
   spec(id, rootPath) {
+    if (this.engineSpec) {
+      return this.engineSpec({
+        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: this.cgroupParent, initPath: CATATONIT,
+      });
+    }
     const s = structuredClone(this.baseSpec);
     s.process.terminal = false;
     s.process.args = ["/sbin/catatonit", "-P"];
@@ -95,9 +113,11 @@ export class RuncFloor {
     await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lowerDir},upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
     writeFileSync(join(dir, "config.json"), JSON.stringify(this.spec(id, join(dir, "merged"))));
     /** @type {FloorHandle} */
-    const h = { id, dir, pid: 0 };
+    const h = { id, dir, pid: 0, runDetachedMs: 0 };
     this.live.set(id, h);
+    const t0 = performance.now();
     await this.runDetached(h);
+    h.runDetachedMs = performance.now() - t0;
     return h;
   }
 

@@ -1,0 +1,171 @@
+/**
+ * Turns the recorded summaries into the targets of issue 7 (PASS/MISS with the ratio), the printed tables and
+ * the JSON document. Pure functions of the data, so they can be tested without running anything.
+ */
+
+/** Columns of the main table, in order. */
+export const SYSTEMS = ["floor", "runta-api", "runta-cli", "docker", "podman"];
+
+/** Rows of the main table: metric key and label. */
+export const METRICS = [
+  ["create", "create+ready (run -d)"],
+  ["run_d", "  runc run -d alone"],
+  ["exec_true", "exec true"],
+  ["exec_1mib", "exec 1 MiB stdout"],
+  ["pause", "pause"],
+  ["resume", "resume"],
+  ["resize", "resize memory"],
+  ["shutdown", "shutdown (stop)"],
+  ["boot", "boot (start)"],
+  ["rm", "rm"],
+  ["tty_echo", "TTY keystroke echo"],
+  ["conc_exec", "50 concurrent execs (each)"],
+];
+
+/**
+ * @typedef {{n:number, errors:number, median:number, p10:number, p90:number, p99:number, min:number, max:number, lastError?:string}} Summary
+ * @typedef {Record<string, Record<string, Summary>>} Metrics
+ * @typedef {{id:string, text:string, value:number|null, limit:number, unit:string, pass:boolean|null, note?:string}} Target
+ */
+
+/** @param {Metrics} m @param {string} metric @param {string} system */
+function med(m, metric, system) {
+  const s = m[metric]?.[system];
+  return s && s.n > 0 ? s.median : null;
+}
+
+/**
+ * A ratio target `a / b ≤ limit`; `pass` is null when either side was not measured.
+ * @param {string} id @param {string} text @param {number|null} a @param {number|null} b @param {number} limit @param {string} [missing]
+ * @returns {Target}
+ */
+function ratioTarget(id, text, a, b, limit, missing) {
+  if (a === null || b === null || b === 0) return { id, text, value: null, limit, unit: "×", pass: null, note: missing ?? "not measured" };
+  const value = a / b;
+  return { id, text, value, limit, unit: "×", pass: value <= limit };
+}
+
+/**
+ * An absolute target `value ≤ limit`.
+ * @param {string} id @param {string} text @param {number|null|undefined} value @param {number} limit @param {string} unit
+ * @returns {Target}
+ */
+function absTarget(id, text, value, limit, unit) {
+  if (value === null || value === undefined || Number.isNaN(value)) return { id, text, value: null, limit, unit, pass: null, note: "not measured" };
+  return { id, text, value, limit, unit, pass: value <= limit };
+}
+
+/**
+ * The targets of issue 7, evaluated.
+ * @param {Metrics} m
+ * @param {{idleRssBytes?: number|null, idleCount?: number, skipped?: Record<string,string>, cliCaCerts?: boolean}} extra
+ * @returns {Target[]}
+ */
+export function evaluateTargets(m, extra = {}) {
+  const skipped = extra.skipped ?? {};
+  const dockerMissing = skipped.docker ? `docker skipped: ${skipped.docker}` : undefined;
+  const nodeKey = extra.cliCaCerts ? "with_ca" : "without_ca";
+  /** @type {Target[]} */
+  const t = [
+    ratioTarget("api.create", "API create+ready ≤ 1.5× runc run -d", med(m, "create", "runta-api"), med(m, "run_d", "floor"), 1.5),
+    ratioTarget("api.exec", "API exec true ≤ 1.25× runc exec", med(m, "exec_true", "runta-api"), med(m, "exec_true", "floor"), 1.25),
+    ratioTarget("api.pause", "API pause ≤ 2× runc pause", med(m, "pause", "runta-api"), med(m, "pause", "floor"), 2),
+    ratioTarget("api.resume", "API resume ≤ 2× runc resume", med(m, "resume", "runta-api"), med(m, "resume", "floor"), 2),
+    absTarget("api.list200", "API list of 200 ≤ 10 ms", med(m, "list_200", "runta-api"), 10, "ms"),
+    ratioTarget("api.listflat", "API list flat in N: list(200) ≤ 2× list(1)", med(m, "list_200", "runta-api"), med(m, "list_1", "runta-api"), 2),
+    ratioTarget("cli.exec", "CLI runta exec ≤ 0.8× docker exec", med(m, "exec_true", "runta-cli"), med(m, "exec_true", "docker"), 0.8, dockerMissing),
+    ratioTarget("cli.run", "CLI runta run ≤ 0.5× docker run -d", med(m, "create", "runta-cli"), med(m, "create", "docker"), 0.5, dockerMissing),
+    ratioTarget("cli.ps200", "CLI runta ps (200) ≤ 1.5× docker ps (200)", med(m, "list_200", "runta-cli"), med(m, "list_200", "docker"), 1.5, dockerMissing),
+    ratioTarget(
+      "cli.version",
+      `CLI runta --version ≤ 1.3× node -e 0 (${extra.cliCaCerts ? "with" : "without"} NODE_EXTRA_CA_CERTS)`,
+      med(m, `runta_version_${nodeKey}`, "node"),
+      med(m, `node_e0_${nodeKey}`, "node"),
+      1.3,
+    ),
+    absTarget("api.tty", "TTY echo ≤ 2 ms p50 (SDK stream)", med(m, "tty_echo", "runta-api"), 2, "ms"),
+    absTarget("cli.tty", "TTY echo ≤ 2 ms p50 (runta exec -it)", med(m, "tty_echo", "runta-cli"), 2, "ms"),
+  ];
+  for (const sys of ["runta-api", "runta-cli"]) {
+    const s = m.conc_exec?.[sys];
+    const level = sys === "runta-api" ? "API" : "CLI";
+    t.push(absTarget(`${level.toLowerCase()}.conc_errors`, `${level} 50 concurrent execs: 0 errors`, s ? s.errors : null, 0, "errors"));
+    t.push(ratioTarget(`${level.toLowerCase()}.conc_tail`, `${level} 50 concurrent execs: p99 ≤ 5× p50`, s && s.n ? s.p99 : null, s && s.n ? s.median : null, 5));
+  }
+  t.push(
+    absTarget(
+      "daemon.idle_rss",
+      `daemon RSS with ${extra.idleCount ?? 500} idle runtimes < 150 MB`,
+      extra.idleRssBytes == null ? null : extra.idleRssBytes / 1e6,
+      150,
+      "MB",
+    ),
+  );
+  return t;
+}
+
+/** @param {number|null|undefined} v */
+function fmt(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "-";
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** @param {string[][]} rows */
+function renderRows(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+}
+
+/** One cell: `median (p10–p90)`, with the error count when some attempts failed. @param {Summary|undefined} s */
+export function cell(s) {
+  if (!s) return "-";
+  if (s.n === 0) return s.errors ? `ERR×${s.errors}` : "-";
+  return `${fmt(s.median)} (${fmt(s.p10)}–${fmt(s.p90)})${s.errors ? ` ERR×${s.errors}` : ""}`;
+}
+
+/**
+ * The main table: one row per metric, one column per system, then the ratios.
+ * @param {Metrics} m @param {Record<string,string>} skipped systems not measured and why
+ */
+export function renderMetricsTable(m, skipped = {}) {
+  const header = ["ms: median (p10–p90)", ...SYSTEMS.map((s) => (skipped[s] ? `${s} (skipped)` : s)), "api/floor", "cli/docker", "cli/podman"];
+  const rows = [header];
+  // List sizes are configurable (BENCH_LIST_SIZES): one row per size that was measured, smallest first.
+  const listRows = Object.keys(m)
+    .filter((k) => /^list_\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .map((k) => [k, `list/ps, ${k.slice(5)} runtime${k === "list_1" ? "" : "s"}`]);
+  const at = METRICS.findIndex(([k]) => k === "tty_echo");
+  for (const [key, label] of [...METRICS.slice(0, at), ...listRows, ...METRICS.slice(at)]) {
+    const floorKey = key === "create" ? "run_d" : key;
+    const ratio = (/** @type {number|null} */ a, /** @type {number|null} */ b) => (a !== null && b ? `${fmt(a / b)}×` : "-");
+    rows.push([
+      label,
+      ...SYSTEMS.map((s) => cell(m[key]?.[s])),
+      key === "run_d" ? "" : ratio(med(m, key, "runta-api"), med(m, floorKey, "floor")),
+      key === "run_d" ? "" : ratio(med(m, key, "runta-cli"), med(m, key, "docker")),
+      key === "run_d" ? "" : ratio(med(m, key, "runta-cli"), med(m, key, "podman")),
+    ]);
+  }
+  return renderRows(rows);
+}
+
+/** Node start-up rows (`node -e 0`, `runta --version`, with and without NODE_EXTRA_CA_CERTS). @param {Metrics} m */
+export function renderStartupTable(m) {
+  const rows = [["node start-up, ms", "without NODE_EXTRA_CA_CERTS", "with NODE_EXTRA_CA_CERTS"]];
+  for (const [key, label] of [["node_e0", "node -e 0"], ["runta_version", "runta --version"]]) {
+    rows.push([label, cell(m[`${key}_without_ca`]?.node), cell(m[`${key}_with_ca`]?.node)]);
+  }
+  return renderRows(rows);
+}
+
+/** @param {Target[]} targets */
+export function renderTargets(targets) {
+  const rows = [["target", "measured", "verdict"]];
+  for (const t of targets) {
+    const measured = t.value === null ? "-" : `${fmt(t.value)}${t.unit === "×" ? "×" : ` ${t.unit}`}`;
+    const verdict = t.pass === null ? `n/a (${t.note})` : t.pass ? "PASS" : "MISS";
+    rows.push([t.text, measured, verdict]);
+  }
+  return renderRows(rows);
+}
