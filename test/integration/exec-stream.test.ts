@@ -1,0 +1,172 @@
+/**
+ * The exec stream through the real daemon (built dist/, real runc, a busybox runtime): tty and pipe sessions,
+ * signals, a paused runtime, independent sessions, and no process left behind when a client vanishes or the
+ * runtime is removed mid-session. Run `npm run build` first (startTestDaemon spawns dist/server/main.js).
+ */
+import type { Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { randomBytes } from "node:crypto";
+import type { ExecStreamHandle, RuntimeHandleApi } from "../../src/client/contract.js";
+import { FailedPreconditionError, UnavailableError } from "../../src/client/errors.js";
+import { ExecStream } from "../../src/client/exec-stream.js";
+import type { Runta } from "../../src/client/index.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+let d: TestDaemon;
+let runta: Runta;
+let rt: RuntimeHandleApi;
+const suffix = randomBytes(3).toString("hex");
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  runta = d.client();
+  rt = await runta.runtimes.create(`xs-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 128 });
+});
+
+afterAll(async () => {
+  // cleanup() deletes every runtime, stops the daemon and throws if containers, cgroups or mounts leaked.
+  await d?.cleanup();
+});
+
+/** Collects a stream's output; `until` waits for it to match. */
+function collect(s: ExecStreamHandle) {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  s.on("stdout", (c) => out.push(c));
+  s.on("stderr", (c) => err.push(c));
+  return {
+    stdout: () => Buffer.concat(out),
+    stderr: () => Buffer.concat(err),
+    async until(re: RegExp, ms = 10_000) {
+      const t0 = Date.now();
+      while (!re.test(Buffer.concat(out).toString("latin1"))) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; stdout so far: ${JSON.stringify(Buffer.concat(out).toString())}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+/** The processes in the runtime other than init and the `ps` that lists them. */
+async function strayProcesses(target: RuntimeHandleApi = rt): Promise<string[]> {
+  const res = await target.exec(["ps", "-o", "pid,args"]);
+  return res.stdoutText
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^1 /.test(l) && !/ps -o pid,args$/.test(l));
+}
+
+async function eventually(check: () => Promise<boolean>, ms: number, what: string) {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("exec stream against runc", () => {
+  test("a tty shell starts at the requested size, follows a resize and returns its exit code", async () => {
+    const s = rt.execStream(["sh"], { tty: true, rows: 33, cols: 111 });
+    const o = collect(s);
+    s.write("stty size; echo term=$TERM\n");
+    await o.until(/33 111/);
+    await o.until(/term=xterm-256color/);
+    s.resize(40, 120);
+    await new Promise((r) => setTimeout(r, 200));
+    s.write("stty size\n");
+    await o.until(/40 120/);
+    s.write("exit 3\n");
+    expect(await s.wait()).toMatchObject({ code: 3 });
+  });
+
+  test("without a tty: stdin EOF, binary data byte for byte, stdout and stderr apart", async () => {
+    const bytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 256));
+    const s = rt.execStream(["sh", "-c", "cat; echo to-stderr >&2"]);
+    const o = collect(s);
+    s.write(bytes);
+    s.closeStdin();
+    expect(await s.wait()).toMatchObject({ code: 0 });
+    expect(o.stdout().equals(bytes)).toBe(true);
+    expect(o.stderr().toString()).toBe("to-stderr\n");
+  });
+
+  test("a command that keeps running after EOF still delivers its output", async () => {
+    const s = rt.execStream(["sh", "-c", "cat >/dev/null; sleep 0.5; echo after-eof"]);
+    const o = collect(s);
+    s.write("ignored\n");
+    s.closeStdin();
+    expect(await s.wait()).toMatchObject({ code: 0 });
+    expect(o.stdout().toString()).toBe("after-eof\n");
+  });
+
+  test("a signal frame interrupts the command (128+n)", async () => {
+    const s = rt.execStream(["sleep", "100"]);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal("INT");
+    expect((await s.wait()).code).toBe(130);
+  });
+
+  test("exec on a paused runtime is a FailedPreconditionError that names the fix", async () => {
+    await rt.pause();
+    try {
+      const err = await rt.execStream(["true"]).wait().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FailedPreconditionError);
+      expect((err as Error).message).toMatch(/paused.*resume/i);
+    } finally {
+      await rt.resume();
+    }
+  });
+
+  test("several sessions on one runtime are independent", async () => {
+    const a = rt.execStream(["cat"]);
+    const b = rt.execStream(["cat"]);
+    const oa = collect(a);
+    const ob = collect(b);
+    a.write("from-a\n");
+    b.write("from-b\n");
+    await oa.until(/from-a/);
+    await ob.until(/from-b/);
+    a.close();
+    await expect(a.wait()).rejects.toBeInstanceOf(UnavailableError);
+    b.write("still-b\n");
+    await ob.until(/still-b/);
+    b.closeStdin();
+    expect(await b.wait()).toMatchObject({ code: 0 });
+    expect(oa.stdout().toString()).toBe("from-a\n");
+  });
+
+  test("a client that vanishes without a close frame leaves no process in the runtime", async () => {
+    const s = rt.execStream(["sh"], { tty: true });
+    const o = collect(s);
+    s.write("echo ready; sleep 4242\n");
+    await o.until(/ready/);
+    await eventually(async () => (await strayProcesses()).some((p) => p.includes("sleep 4242")), 5000, "sleep 4242 running");
+    // Drop the TCP connection under the websocket, like a laptop lid closing.
+    (s as unknown as { ws: { _socket: Socket } }).ws._socket.destroy();
+    await eventually(async () => (await strayProcesses()).length === 0, 10_000, "no process left after the client vanished");
+  });
+
+  test("removing the runtime mid-session ends the session instead of hanging it", async () => {
+    const other = await runta.runtimes.create(`xs-rm-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 64 });
+    const s = other.execStream(["sh"], { tty: true });
+    const o = collect(s);
+    s.write("echo ready; sleep 1000\n");
+    await o.until(/ready/);
+    await other.delete();
+    const ended = await Promise.race([
+      s.wait().then(
+        (exit) => `exit ${exit.code}`,
+        (err: Error) => `error ${err.name}`,
+      ),
+      new Promise<string>((r) => setTimeout(() => r("still open"), 15_000)),
+    ]);
+    expect(ended).not.toBe("still open");
+  });
+
+  test("a wrong token is refused during the upgrade", async () => {
+    const s = new ExecStream({ endpoint: d.endpoint, token: "not-the-token", runtime: rt.name, command: ["true"] });
+    const err = await s.wait().catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe("unauthenticated");
+  });
+});
