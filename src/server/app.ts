@@ -177,6 +177,15 @@ function parseQuery<S extends z.ZodType>(ctx: Ctx, schema: S): z.infer<S> {
   return parsed.data;
 }
 
+/** Decodes one `{rt}`/`{name}` path segment; malformed percent-escapes are the client's error, not ours. */
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw errors.invalid(`path segment '${raw}' has a malformed %-escape: encode names with encodeURIComponent`);
+  }
+}
+
 /** A string command alone runs through `sh -c`; an argv (or a string with args) runs as is. */
 export function execArgv(body: Pick<ExecRequest, "command" | "args">): string[] {
   if (typeof body.command === "string") {
@@ -198,7 +207,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   let inflight = 0;
   const idleWaiters: Array<() => void> = [];
 
-  const rt = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
+  const rt = (ctx: Ctx) => pathSegment(ctx.params[0]!);
   const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
     await readJson(ctx, LifecycleRequestSchema, true);
     send(ctx, 200, { data: await op(rt(ctx)) });
@@ -362,7 +371,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       pattern: /^\/v1\/images\/([^/]+)$/,
       auth: true,
       handler: async (ctx) => {
-        const name = decodeURIComponent(ctx.params[0]!);
+        const name = pathSegment(ctx.params[0]!);
         await engine.removeImage(name);
         send(ctx, 200, { data: { name } });
       },

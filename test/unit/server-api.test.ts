@@ -35,11 +35,11 @@ interface RawResponse {
 }
 
 /** One HTTP request with full control over headers and body (no connection reuse). */
-function raw(method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; auth?: boolean } = {}): Promise<RawResponse> {
+function raw(method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; auth?: boolean; chunked?: boolean } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...opts.headers };
     if (opts.auth !== false && !("Authorization" in headers)) headers.Authorization = `Bearer ${TOKEN}`;
-    if (opts.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(opts.body));
+    if (opts.body !== undefined && !opts.chunked) headers["Content-Length"] = String(Buffer.byteLength(opts.body));
     const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -126,8 +126,9 @@ describe("envelope, request ids, health, version, openapi", () => {
     expect(doc.components.schemas.ErrorEnvelope.properties.request_id).toBeDefined();
   });
 
-  test("unknown routes are 404 and wrong methods 405 with Allow", async () => {
+  test("unknown routes are 404, wrong methods 405 with Allow, malformed escapes 400", async () => {
     expectError(await raw("GET", "/v1/nope"), 404, "not_found");
+    expectError(await raw("GET", "/v1/runtimes/%E0%A4%A"), 400, "invalid_argument");
     const res = await raw("PUT", "/v1/runtimes");
     expectError(res, 405, "invalid_argument");
     expect(res.headers.allow).toContain("GET");
@@ -214,6 +215,9 @@ describe("request bodies", () => {
     const res = await postJson("/v1/runtimes", big);
     expectError(res, 413, "resource_exhausted");
     expect(res.json.error.details.limit_bytes).toBe(LIMITS.requestBodyMaxBytes);
+    // Without a Content-Length the limit is enforced while reading.
+    const chunked = await raw("POST", "/v1/runtimes", { body: big, chunked: true, headers: { "Content-Type": "application/json" } });
+    expectError(chunked, 413, "resource_exhausted");
   });
 
   test("a missing body on create is 400", async () => {
