@@ -209,6 +209,11 @@ export class RuntimeStore {
     return this.get(id);
   }
 
+  /** Records activity (an exec) without bumping the revision: activity is not a change of the runtime itself. */
+  touchActivity(id: string, at: string): void {
+    this.db.prepare("UPDATE runtimes SET last_activity_at = ? WHERE id = ?").run(at, id);
+  }
+
   /** One record by id, or null (also when the row is corrupt; a warning is logged). */
   get(id: string): RuntimeRecord | null {
     return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);

@@ -1,0 +1,83 @@
+/**
+ * An isolated world for tests that drive real runc: a temp data dir, a private runc state root and a private cgroup
+ * parent, so a test never touches /var/lib/runta, /run/runta or the `runta` cgroup of a daemon on the same host.
+ *
+ * ```ts
+ * const env = await makeEngineEnv();
+ * await busyboxImage(env.imagesDir);
+ * const engine = await RuncEngine.open(env);
+ * ...
+ * afterAll(async () => { await engine.close(); await env.cleanup(); expect(await env.leaks()).toEqual([]); });
+ * ```
+ * Stable API: other test files (daemon, e2e) reuse it.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { childCgroups, removeCgroupDirs } from "../../src/engine/cgroups.js";
+import { createBusyboxImage } from "../../src/engine/images.js";
+import { mountPoints } from "../../src/engine/rootfs.js";
+
+const execFileAsync = promisify(execFile);
+
+/** Paths of one isolated engine world, plus its cleanup and leak check. */
+export interface EngineEnv {
+  dataDir: string;
+  runcRoot: string;
+  cgroupParent: string;
+  imagesDir: string;
+  /** Kills and deletes every container of the private runc root, unmounts, removes the temp dirs and cgroups. */
+  cleanup(): Promise<void>;
+  /** What is left behind: runc containers, mounts under the data dir, cgroup directories under the parent. */
+  leaks(): Promise<string[]>;
+}
+
+async function runcIds(runcRoot: string): Promise<string[]> {
+  try {
+    const { stdout } = await execFileAsync("runc", ["--root", runcRoot, "list", "-q"]);
+    return stdout.split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Creates a fresh isolated world under /tmp and /run. */
+export async function makeEngineEnv(): Promise<EngineEnv> {
+  const tag = randomBytes(4).toString("hex");
+  const dataDir = await mkdtemp(join(tmpdir(), "runta-test-"));
+  const runcRoot = `/run/runta-test-${tag}/runc`;
+  const cgroupParent = `runta-test-${tag}`;
+  const imagesDir = join(dataDir, "images");
+
+  const leaks = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const id of await runcIds(runcRoot)) found.push(`runc container ${id}`);
+    for (const m of await mountPoints()) if (m.startsWith(dataDir + "/")) found.push(`mount ${m}`);
+    for (const child of childCgroups(cgroupParent)) found.push(`cgroup ${cgroupParent}/${child}`);
+    return found;
+  };
+
+  const cleanup = async (): Promise<void> => {
+    for (const id of await runcIds(runcRoot)) {
+      await execFileAsync("runc", ["--root", runcRoot, "delete", "-f", id]).catch(() => undefined);
+    }
+    // Deepest first, so nested mounts come off before their parents.
+    const mounts = (await mountPoints()).filter((m) => m.startsWith(dataDir + "/")).sort((a, b) => b.length - a.length);
+    for (const m of mounts) await execFileAsync("umount", ["-l", m]).catch(() => undefined);
+    for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));
+    await removeCgroupDirs(cgroupParent);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(`/run/runta-test-${tag}`, { recursive: true, force: true });
+  };
+
+  return { dataDir, runcRoot, cgroupParent, imagesDir, cleanup, leaks };
+}
+
+/** Creates the tiny `busybox` image (host's busybox-static) in `imagesDir`; idempotent. */
+export async function busyboxImage(imagesDir: string, name = "busybox"): Promise<string> {
+  await createBusyboxImage(imagesDir, name);
+  return name;
+}
