@@ -25,7 +25,7 @@ const SIGNUM: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM:
 
 /** Runs a command on the host, in its own process group, the way the runc engine runs it in a runtime. */
 function hostProcess(spec: StreamSpec, live: Set<number>): StreamProcess {
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...spec.env };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...spec.env };
   let exit: Promise<ProcessExit>;
   let pid: number;
   let out: (c: Buffer) => void = () => undefined;
