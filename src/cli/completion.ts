@@ -14,6 +14,8 @@ interface Node {
   description: string;
   options: { long?: string; short?: string; description: string; takesValue: boolean }[];
   runtimes: boolean;
+  /** Fixed choices of the first argument (e.g. the shells of `completion`). */
+  words: string[];
   subcommands: Node[];
 }
 
@@ -39,6 +41,7 @@ export function completionTree(program: Command): Node {
     description: firstLine(cmd.description()),
     options: [...describeOptions(cmd.options), { long: "--help", short: "-h", description: "show help", takesValue: false }],
     runtimes: cmd.registeredArguments.some((a) => a.name().startsWith("runtime")),
+    words: [...(cmd.registeredArguments[0]?.argChoices ?? [])],
     subcommands: cmd.commands.filter(visible).map(walk),
   });
   return walk(program);
@@ -49,19 +52,16 @@ function flagWords(n: Node): string {
   return n.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)).join(" ");
 }
 
-/** Flags that take a value, for shells that need to skip them when finding the subcommand. */
-function valueFlags(n: Node): string[] {
-  return n.options.filter((o) => o.takesValue).flatMap((o) => [o.long, o.short].filter((x): x is string => !!x));
-}
-
+/** Flags that take a value wherever they appear (`-f` is a value on ps but a switch on rm, so it is left out). */
 function allValueFlags(root: Node): string {
-  const set = new Set<string>();
+  const takes = new Set<string>();
+  const switches = new Set<string>();
   const visit = (n: Node) => {
-    valueFlags(n).forEach((f) => set.add(f));
+    for (const o of n.options) for (const f of [o.long, o.short]) if (f) (o.takesValue ? takes : switches).add(f);
     n.subcommands.forEach(visit);
   };
   visit(root);
-  return [...set].sort().join("|");
+  return [...takes].filter((f) => !switches.has(f)).sort().join("|");
 }
 
 function bash(root: Node): string {
@@ -76,7 +76,7 @@ function bash(root: Node): string {
         `    ${c.name})\n      if [[ -z $sub ]]; then\n        COMPREPLY=($(compgen -W "${subs} ${flagWords(c)}" -- "$cur")); return\n      fi\n      case "$sub" in\n${inner}\n      esac ;;`,
       );
     } else {
-      cases.push(`    ${c.name}) opts="${flagWords(c)}"; rt=${c.runtimes ? 1 : 0} ;;`);
+      cases.push(`    ${c.name}) opts="${flagWords(c)}"; rt=${c.runtimes ? 1 : 0}; words="${c.words.join(" ")}" ;;`);
     }
   }
   const commands = root.subcommands.map((c) => c.name).join(" ");
@@ -84,7 +84,7 @@ function bash(root: Node): string {
 # Install: runta completion bash > /etc/bash_completion.d/runta
 _runta() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local cmd="" sub="" opts="" rt=0 i w
+  local cmd="" sub="" opts="" words="" rt=0 i w
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     case "$w" in
@@ -105,6 +105,8 @@ ${cases.join("\n")}
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   elif ((rt)); then
     COMPREPLY=($(compgen -W "$(runta __complete runtimes 2>/dev/null)" -- "$cur"))
+  elif [[ -n $words ]]; then
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
   fi
 }
 complete -o default -F _runta runta
@@ -123,7 +125,7 @@ function zsh(root: Node): string {
         `    ${c.name})\n      if [[ -z $sub ]]; then\n        cmds=(${described(c.subcommands)})\n        _describe -t commands 'runta ${c.name} command' cmds; return\n      fi\n      case $sub in\n${inner}\n      esac ;;`,
       );
     } else {
-      cases.push(`    ${c.name}) opts=(${flagWords(c)}); rt=${c.runtimes ? 1 : 0} ;;`);
+      cases.push(`    ${c.name}) opts=(${flagWords(c)}); rt=${c.runtimes ? 1 : 0}; choices=(${c.words.join(" ")}) ;;`);
     }
   }
   return `#compdef runta
@@ -131,7 +133,7 @@ function zsh(root: Node): string {
 # Install: runta completion zsh > "\${fpath[1]}/_runta"   (or: source <(runta completion zsh))
 _runta() {
   local cmd="" sub="" cur="\${words[CURRENT]}" w i rt=0
-  local -a opts cmds
+  local -a opts cmds choices
   for ((i = 2; i < CURRENT; i++)); do
     w="\${words[i]}"
     case $w in
@@ -152,6 +154,8 @@ ${cases.join("\n")}
     compadd -- $opts
   elif ((rt)); then
     compadd -- \${(f)"$(runta __complete runtimes 2>/dev/null)"}
+  elif (( \${#choices} )); then
+    compadd -- $choices
   else
     _files
   fi
@@ -198,6 +202,7 @@ function fish(root: Node): string {
     } else {
       lines.push(...optLines(c, seen));
       if (c.runtimes) lines.push(`complete -c runta -n ${fq(seen)} -a '(runta __complete runtimes 2>/dev/null)'`);
+      if (c.words.length) lines.push(`complete -c runta -n ${fq(seen)} -a ${fq(c.words.join(" "))}`);
       if (c.options.some((o) => o.long === "--file")) lines.push(`complete -c runta -n ${fq(seen)} -F`);
     }
   }
