@@ -80,7 +80,8 @@ export class RuncFloor {
   spec(id, rootPath) {
     if (this.engineSpec) {
       return this.engineSpec({
-        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: this.cgroupParent, initPath: CATATONIT,
+        // Absolute: runc resolves a relative cgroupsPath against its own cgroup in each hierarchy (cgroup v1).
+        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: `/${this.cgroupParent}`, initPath: CATATONIT,
       });
     }
     const s = structuredClone(this.baseSpec);
@@ -235,27 +236,40 @@ export function isAlive(pid) {
 }
 
 /**
- * Removes a cgroup v1 parent (and any empty children) from every controller; returns what could not be removed.
+ * Removes a cgroup v1 parent (and its children) from every controller; returns what could not be removed.
+ * Looks both at the hierarchy's root and below this process's own cgroup: runc resolves a relative cgroupsPath
+ * against the cgroup of the process that runs it, so a daemon given a relative parent puts runtimes there.
  * @param {string} parent
  */
 export function removeCgroupParent(parent) {
   /** @type {string[]} */
   const leaks = [];
   if (!existsSync(CGROUP_V1_ROOT)) return leaks;
+  /** @type {Map<string, string>} controller → this process's cgroup path in it */
+  const own = new Map();
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const [, controllers, path] = line.split(":");
+    if (controllers && path) for (const c of controllers.split(",")) own.set(c.replace(/^name=/, ""), path);
+  }
   for (const controller of readdirSync(CGROUP_V1_ROOT)) {
-    const dir = join(CGROUP_V1_ROOT, controller, parent);
-    if (!existsSync(dir)) continue;
-    try {
-      for (const child of readdirSync(dir, { withFileTypes: true })) {
-        if (child.isDirectory()) rmdirQuiet(join(dir, child.name));
-      }
-      rmdirQuiet(dir);
-    } catch (e) {
-      leaks.push(`cgroup ${dir}: ${e instanceof Error ? e.message : e}`);
+    const candidates = new Set([join(CGROUP_V1_ROOT, controller, parent)]);
+    const mine = own.get(controller);
+    if (mine && mine !== "/") candidates.add(join(CGROUP_V1_ROOT, controller, mine, parent));
+    for (const dir of candidates) {
+      if (!existsSync(dir)) continue;
+      removeTree(dir);
+      if (existsSync(dir)) leaks.push(`cgroup ${dir} is still there (processes left in it?)`);
     }
-    if (existsSync(dir)) leaks.push(`cgroup ${dir} still exists`);
   }
   return leaks;
+}
+
+/** Removes a cgroup directory tree bottom-up. @param {string} dir */
+function removeTree(dir) {
+  for (const child of readdirSync(dir, { withFileTypes: true })) {
+    if (child.isDirectory()) removeTree(join(dir, child.name));
+  }
+  rmdirQuiet(dir);
 }
 
 /** cgroup directories go with rmdir(2) only; a busy one stays and is reported by the caller. @param {string} dir */
