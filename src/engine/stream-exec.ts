@@ -226,8 +226,10 @@ class StreamExec implements StreamProcess {
   }
 
   private spawnPty(args: string[], rows: number, cols: number): Promise<{ code: number; signal: string | null }> {
-    // Our side of the pty goes raw before runc starts: otherwise its line discipline echoes keystrokes and turns the
-    // container's \r\n into \r\r\n until runc gets to set raw mode itself (and runc 1.1 does not always do so).
+    // Our side of the pty goes raw before runc starts, so keystrokes sent before runc sets raw mode itself are not
+    // echoed, line-buffered or turned into signals for runc by our line discipline. (runc then keeps OPOST|ONLCR on
+    // our side and clears ONLCR on the container's console; output written in the first milliseconds, before runc
+    // clears it, arrives as \r\r\n, which a terminal renders exactly like \r\n.)
     const term = pty.spawn("/bin/sh", ["-c", 'stty raw -echo && exec "$0" "$@"', this.opts.runcPath, ...args], {
       name: "xterm-256color",
       rows,
