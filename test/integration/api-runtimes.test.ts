@@ -90,6 +90,38 @@ describe("runtimes through the real daemon", () => {
     await rt.delete();
   });
 
+  test("Idempotency-Key through the real engine: a retried create returns the same runtime, another body is 409", async () => {
+    const opts = { image: "busybox", memoryMiB: 64, idempotencyKey: "create-once" };
+    const first = await runta.runtimes.create("api-idem", opts);
+    const again = await runta.runtimes.create("api-idem", opts);
+    expect(again.id).toBe(first.id);
+    await expect(runta.runtimes.create("api-idem-2", opts)).rejects.toBeInstanceOf(AlreadyExistsError);
+    await first.delete();
+  });
+
+  test("list pages with cursors and filters by status through the real store", async () => {
+    const names = ["api-p1", "api-p2", "api-p3"];
+    for (const n of names) await runta.runtimes.create(n, { image: "busybox", memoryMiB: 64 });
+    await runta.runtimes.pause("api-p2");
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const url = new URL("/v1/runtimes", d.endpoint);
+      url.searchParams.set("limit", "1");
+      if (after) url.searchParams.set("after", after);
+      const body = (await (await fetch(url, { headers: { Authorization: `Bearer ${d.token}` } })).json()) as {
+        data: Array<{ name: string }>;
+        pagination: { next_cursor: string | null; has_more: boolean };
+      };
+      seen.push(...body.data.map((r) => r.name));
+      if (!body.pagination.has_more) break;
+      after = body.pagination.next_cursor!;
+    }
+    expect(seen.filter((n) => names.includes(n))).toEqual(names);
+    expect((await runta.runtimes.list({ status: ["paused"] })).map((r) => r.name)).toEqual(["api-p2"]);
+    for (const n of names) await runta.runtimes.delete(n);
+  });
+
   test("delete removes the container; the runtime is then 404", async () => {
     const rt = await runta.runtimes.get("api-a");
     const last = await rt.delete();
