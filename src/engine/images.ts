@@ -54,14 +54,17 @@ interface BuildJob {
 export class ImageStore {
   private readonly imagesDir: string;
   private readonly logger?: ImageLogger;
+  private readonly importMaxBytes: number;
   /** Builds in progress by name: a second request joins the first and gets its remaining events. */
   private readonly builds = new Map<string, BuildJob>();
   /** Names with a build or import in progress (so two imports of one name cannot race). */
   private readonly busy = new Set<string>();
 
-  constructor(opts: { imagesDir: string; logger?: ImageLogger }) {
+  /** `importMaxBytes` caps an import's (compressed) tarball; default {@link LIMITS.imageImportMaxBytes}. */
+  constructor(opts: { imagesDir: string; logger?: ImageLogger; importMaxBytes?: number }) {
     this.imagesDir = opts.imagesDir;
     this.logger = opts.logger;
+    this.importMaxBytes = opts.importMaxBytes ?? LIMITS.imageImportMaxBytes;
   }
 
   /** Whether a complete image of this name exists. Invalid names simply do not exist. */
@@ -174,7 +177,7 @@ export class ImageStore {
       tmp = await this.makeTemp(name);
       const rootfs = join(tmp, "rootfs");
       await mkdir(rootfs, { mode: 0o755 });
-      await extractTarball(stream, rootfs);
+      await extractTarball(stream, rootfs, this.importMaxBytes);
       await checkLooksLikeRootfs(rootfs);
       await ensureBaseDirs(rootfs);
       const meta: ImageMeta = {
@@ -510,7 +513,7 @@ async function emptyDir(dir: string, keep: (file: string) => boolean): Promise<v
  * plain) because tar cannot detect compression on a pipe. Ownership and modes are kept as numeric ids (tar's
  * default as root), which a root filesystem needs; tar itself strips leading `/` and skips `..` members.
  */
-async function extractTarball(stream: NodeJS.ReadableStream, dest: string): Promise<void> {
+async function extractTarball(stream: NodeJS.ReadableStream, dest: string, maxBytes: number): Promise<void> {
   const iterator = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   const first = await nextChunk(iterator);
   if (!first) throw errors.invalid("the image tarball is empty; send a root-filesystem tar archive (e.g. 'docker export' output)");
@@ -533,7 +536,7 @@ async function extractTarball(stream: NodeJS.ReadableStream, dest: string): Prom
   try {
     for (let chunk: Buffer | undefined = first; chunk; chunk = await nextChunk(iterator)) {
       total += chunk.length;
-      if (total > LIMITS.imageImportMaxBytes) {
+      if (total > maxBytes) {
         tooBig = true;
         break;
       }
@@ -558,8 +561,8 @@ async function extractTarball(stream: NodeJS.ReadableStream, dest: string): Prom
   if (tooBig) {
     await iterator.return?.();
     throw errors.exhausted(
-      `the image tarball is larger than the import limit of ${formatMib(LIMITS.imageImportMaxBytes)}; trim the root filesystem first`,
-      { limit_bytes: LIMITS.imageImportMaxBytes },
+      `the image tarball is larger than the import limit of ${formatMib(maxBytes)}; trim the root filesystem first`,
+      { limit_bytes: maxBytes },
       413,
     );
   }
