@@ -12,8 +12,8 @@
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
+import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -167,6 +167,33 @@ function signalNumber(sig: NodeJS.Signals): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig] ?? 0;
 }
 
+/**
+ * Every directory of the cgroup parent in every v1 hierarchy, wherever it is. runc places a relative cgroupsPath under
+ * the creating process's own cgroup, which is not always the root: on sandboxed hosts the memory hierarchy nests each
+ * process under e.g. /process_api/<id>/, so `/sys/fs/cgroup/memory/<parent>` alone would miss leaks there.
+ */
+export function parentCgroupDirs(parent: string, maxDepth = 3): string[] {
+  const found = new Set<string>(cgroupDirs(parent));
+  const walk = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const p = join(dir, e.name);
+      if (e.name === parent) found.add(realpathSync(p));
+      else if (depth < maxDepth && !/^runta/.test(e.name)) walk(p, depth + 1);
+    }
+  };
+  for (const controller of readdirSync("/sys/fs/cgroup", { withFileTypes: true })) {
+    if (controller.isDirectory()) walk(join("/sys/fs/cgroup", controller.name), 1);
+  }
+  return [...found];
+}
+
 /** What a daemon left behind: runc containers in its root, cgroups under its parent, mounts under its data dir. */
 export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dataDir">): Promise<string[]> {
   const found: string[] = [];
@@ -174,8 +201,7 @@ export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "d
     const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "list", "-q"]).catch(() => ({ stdout: "" }));
     for (const c of stdout.split("\n").filter(Boolean)) found.push(`runc container ${c}`);
   }
-  for (const dir of cgroupDirs(d.cgroupParent)) {
-    const { readdirSync } = await import("node:fs");
+  for (const dir of parentCgroupDirs(d.cgroupParent)) {
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) found.push(`cgroup ${join(dir, e.name)}`);
   }
   for (const m of await mountPoints()) if (m.startsWith(d.dataDir + "/")) found.push(`mount ${m}`);
@@ -195,5 +221,9 @@ async function forceClean(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dat
     await execFileAsync("umount", ["-l", m]).catch(() => {});
   }
   await removeCgroupDirs(d.cgroupParent).catch(() => {});
+  for (const dir of parentCgroupDirs(d.cgroupParent)) {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) await rmdir(join(dir, e.name)).catch(() => {});
+    await rmdir(dir).catch(() => {});
+  }
   await rm(resolve(d.runcRoot, ".."), { recursive: true, force: true });
 }
