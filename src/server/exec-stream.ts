@@ -86,7 +86,8 @@ export function attachExecStream(server: http.Server, deps: ExecStreamDeps): Exe
 
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client resetting the connection mid-handshake must not crash the daemon.
-    socket.on("error", (err) => log?.warn("exec stream: socket error during upgrade", { error: err.message }));
+    const onHandshakeError = (err: Error) => log?.warn("exec stream: socket error during upgrade", { error: err.message });
+    socket.on("error", onHandshakeError);
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const match = PATH_RE.exec(path);
     if (!match) return refuse(socket, 404, "not_found", `no websocket endpoint at ${path}; use /v1/runtimes/{runtime}/exec/stream`);
@@ -118,6 +119,8 @@ export function attachExecStream(server: http.Server, deps: ExecStreamDeps): Exe
     socket.once("close", release);
     wss.handleUpgrade(req, socket, head, (ws) => {
       release();
+      // From here on the websocket owns the socket and reports its errors.
+      socket.off("error", onHandshakeError);
       sockets.set(ws, runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }));
       ws.once("close", () => sockets.delete(ws));
     });

@@ -43,6 +43,16 @@ class FakeProcess implements StreamProcess {
     this.hangups++;
     this.settle({ code: 129, signal: "SIGHUP", oomKilled: false });
   }
+  pauses = 0;
+  resumes = 0;
+  pause() {
+    this.pauses++;
+    this.paused = true;
+  }
+  resume() {
+    this.resumes++;
+    this.paused = false;
+  }
   wait() {
     return this.done;
   }
@@ -343,5 +353,28 @@ describe("lifetime", () => {
     c.send({ type: "stdin", data_base64: "A".repeat(2 * 1024 * 1024) });
     expect((await c.closed).code).toBe(1009);
     await until(() => procs[0].hangups === 1);
+  });
+
+  test("a client that does not read makes the session pause a pausable process, and resume it once drained", async () => {
+    const { engine, procs } = fakeEngine();
+    const { url } = await serve(engine);
+    const c = await connect(url("rt"));
+    c.send({ type: "start", command: "yes" });
+    await until(() => procs.length === 1);
+    const p = procs[0];
+    const socket = (c.ws as unknown as { _socket: import("node:net").Socket })._socket;
+    socket.pause();
+    const chunk = Buffer.alloc(64 * 1024, 0x79);
+    // Keep producing, as a real process would until paused, while the client reads nothing.
+    for (let i = 0; i < 2000 && !p.paused; i++) {
+      p.stdout(chunk);
+      if (i % 16 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(p.pauses).toBe(1);
+    socket.resume();
+    await until(() => !p.paused, 10_000);
+    expect(p.resumes).toBe(1);
+    p.exit(0);
+    await c.closed;
   });
 });
