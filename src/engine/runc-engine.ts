@@ -643,7 +643,7 @@ export class RuncEngine implements Engine {
       const run = await runBuffered(this.runc.path, this.runc.execArgs(rec.id, processFile, pidFile), pidFile, spec.stdin, timeoutMs, cap);
       const duration_ms = Date.now() - startedAt;
       this.store.touchActivity(rec.id, new Date().toISOString());
-      if (!run.started && !run.timedOut) return this.execFailure(rec, spec, run, duration_ms);
+      if (!run.started && !run.timedOut) return await this.execFailure(rec, spec, run, duration_ms);
       const oomKilled = (await cg.oomKills()) > oomBefore;
       let exitCode = run.exitCode;
       let signal: string | null = null;

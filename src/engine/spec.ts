@@ -178,7 +178,9 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
       { destination: INIT_PATH_IN_RUNTIME, type: "bind", source: input.initPath, options: ["bind", "ro", "nosuid", "nodev"] },
     ],
     linux: {
-      cgroupsPath: `${input.cgroupParent}/${input.id}`,
+      // Absolute: runc resolves a relative cgroupsPath against the daemon's own cgroup in each hierarchy (which may
+      // differ per controller, e.g. under a supervisor); absolute puts every runtime at /<parent>/<id> everywhere.
+      cgroupsPath: `/${input.cgroupParent}/${input.id}`,
       resources: {
         devices: [
           { allow: false, access: "rwm" },
