@@ -153,7 +153,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           operationId: "execStream",
           parameters: [rtParam],
           description: "websocket upgrade; JSON text frames (DESIGN §4)",
-          responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404) },
+          responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404, 426) },
         },
       },
       "/v1/images": {

@@ -304,6 +304,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         send(ctx, 200, { data: result });
       },
     },
+    {
+      method: "GET",
+      pattern: /^\/v1\/runtimes\/([^/]+)\/exec\/stream$/,
+      auth: true,
+      handler: async () => {
+        // Upgrades are taken by the websocket attachment before reaching here; a plain GET is a client mistake.
+        throw new RuntaError("invalid_argument", "this is a websocket endpoint: connect with 'Connection: Upgrade' and 'Upgrade: websocket' (e.g. runta exec -it)", {
+          httpStatus: 426,
+        });
+      },
+    },
     { method: "GET", pattern: /^\/v1\/images$/, auth: true, handler: async (ctx) => send(ctx, 200, { data: await engine.listImages() }) },
     {
       method: "POST",

@@ -129,6 +129,9 @@ describe("envelope, request ids, health, version, openapi", () => {
   test("unknown routes are 404, wrong methods 405 with Allow, malformed escapes 400", async () => {
     expectError(await raw("GET", "/v1/nope"), 404, "not_found");
     expectError(await raw("GET", "/v1/runtimes/%E0%A4%A"), 400, "invalid_argument");
+    const plain = await raw("GET", "/v1/runtimes/x/exec/stream");
+    expectError(plain, 426, "invalid_argument");
+    expect(plain.json.error.message).toMatch(/websocket/);
     const res = await raw("PUT", "/v1/runtimes");
     expectError(res, 405, "invalid_argument");
     expect(res.headers.allow).toContain("GET");
