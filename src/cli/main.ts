@@ -129,7 +129,8 @@ function withHint(ctx: CliContext, code: string, message: string): string {
   if (cfg && message.includes(cfg.endpoint.value) && !message.includes("(from ")) {
     message = message.replace(cfg.endpoint.value, `${cfg.endpoint.value} (from ${cfg.endpoint.origin})`);
   }
-  if (message.includes(" — ")) return message;
+  // The daemon's messages often carry their own fix already ("…; list runtimes with: runta ps -a").
+  if (message.includes(" — ") || /\brunta [a-z]/.test(message)) return message;
   switch (code) {
     case "not_found":
       if (/image/i.test(message)) return `${message} — list them with runta image ls`;

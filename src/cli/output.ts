@@ -12,6 +12,8 @@ export interface Column<T> {
   header: string;
   /** `tty` is true when the value is for a human on a terminal (shortened, relative). */
   value(row: T, tty: boolean): string;
+  /** Colour of the cell on a colour terminal (never in pipes or with NO_COLOR). */
+  colour?(row: T): "green" | "yellow" | "red" | undefined;
 }
 
 /** Picks the format from the usual flags. */
@@ -100,6 +102,17 @@ export async function printList<T>(
     out.write(`${headers.join("\t")}\n`);
     for (const line of cells) out.write(`${line.join("\t")}\n`);
     return;
+  }
+  if (ctx.colour) {
+    // ctx.colour already decided (TTY, no NO_COLOR); chalk's own detection looks at process.stdout instead.
+    const { Chalk } = await import("chalk");
+    const chalk = new Chalk({ level: 1 });
+    rows.forEach((r, i) =>
+      spec.columns.forEach((c, j) => {
+        const colour = c.colour?.(r);
+        if (colour) cells[i]![j] = chalk[colour](cells[i]![j]);
+      }),
+    );
   }
   const { default: Table } = await import("cli-table3");
   const blank = { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "",

@@ -192,6 +192,11 @@ describe("ps", () => {
     expect((await cli(["run", "--name", "x"], { client: { images: [] }, tty: true, env: { NO_COLOR: "1" } })).err).not.toMatch(/\x1b\[/);
   });
 
+  test("on a colour TTY the status is coloured; the same TTY with NO_COLOR is plain", async () => {
+    expect((await cli(["ps"], { client: rows, tty: true })).out).toContain("\x1b[32mrunning\x1b[39m");
+    expect((await cli(["ps"], { client: rows, tty: true, env: { NO_COLOR: "1" } })).out).toContain("running");
+  });
+
   test("on a TTY with colour, the create spinner draws on stderr only", async () => {
     const r = await cli(["run", "--name", "x"], { tty: true });
     expect(r.code).toBe(0);

@@ -4,7 +4,6 @@ import { RuntaError } from "../../api/errors.js";
 import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { escapeControl, printJson } from "../output.js";
-import { loadSandboxSet } from "../apply/file.js";
 import { plan, summarize, type PlanAction } from "../apply/plan.js";
 import { ensureDefaultImage } from "./run.js";
 
@@ -89,6 +88,8 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
 
 /** Validates the file, plans against the live runtimes, prints the plan, executes it (unless dry-run), reports. */
 export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<void> {
+  // zod (validation) is loaded only by the commands that need it, to keep every other command's start fast.
+  const { loadSandboxSet } = await import("../apply/file.js");
   const { set, label } = await loadSandboxSet(ctx, opts.file);
   const runta = await ctx.client();
   const actual = (await runta.runtimes.list()).map((h) => h.info);

@@ -3,7 +3,6 @@ import { RuntaError } from "../../api/errors.js";
 import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { printJson } from "../output.js";
-import { loadSandboxSet } from "../apply/file.js";
 
 /** Flags of `runta delete`. */
 export interface DeleteOptions {
@@ -27,6 +26,7 @@ export function deleteCommand(ctx: CliContext): Command {
 
 /** Deletes each named runtime that exists; the rest still runs when one fails. */
 export async function runDelete(ctx: CliContext, opts: DeleteOptions): Promise<void> {
+  const { loadSandboxSet } = await import("../apply/file.js");
   const { set, label } = await loadSandboxSet(ctx, opts.file);
   const runta = await ctx.client();
   const existing = new Map((await runta.runtimes.list()).map((h) => [h.name, h.info]));

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { RUNTIME_STATUSES, type Runtime, type RuntimeStatus } from "../../api/schemas.js";
+import type { Runtime, RuntimeStatus } from "../../api/schemas.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { listFormat, printList, showId, timeValue, type Column } from "../output.js";
@@ -36,20 +36,30 @@ Examples:
     .action((opts: PsOptions) => runPs(ctx, opts));
 }
 
+const STATUS_COLOURS: Partial<Record<RuntimeStatus, "green" | "yellow" | "red">> = {
+  running: "green",
+  paused: "yellow",
+  creating: "yellow",
+  error: "red",
+  crashed: "red",
+};
+
 /** Table columns of a runtime list (docker-like). */
 export function runtimeColumns(now: Date): Column<Runtime>[] {
   return [
     { header: "RUNTIME ID", value: (r, tty) => showId(r.id, tty) },
     { header: "NAME", value: (r) => r.name },
     { header: "IMAGE", value: (r) => r.image },
-    { header: "STATUS", value: (r) => r.status },
+    { header: "STATUS", value: (r) => r.status, colour: (r) => STATUS_COLOURS[r.status] },
     { header: "CPUS", value: (r) => String(r.resources.requests.vcpus) },
     { header: "MEMORY", value: (r) => `${r.resources.requests.memory_mib}MiB` },
     { header: "CREATED", value: (r, tty) => timeValue(r.created_at, tty, now) },
   ];
 }
 
-function parseFilters(filters: string[] = []): { status?: RuntimeStatus[]; name?: string[] } {
+async function parseFilters(filters: string[] = []): Promise<{ status?: RuntimeStatus[]; name?: string[] }> {
+  // The status list lives with the zod schemas; load them only when a filter needs it.
+  const { RUNTIME_STATUSES } = filters.length ? await import("../../api/schemas.js") : { RUNTIME_STATUSES: [] as readonly string[] };
   const out: { status?: RuntimeStatus[]; name?: string[] } = {};
   for (const f of filters) {
     const eq = f.indexOf("=");
@@ -71,7 +81,7 @@ function parseFilters(filters: string[] = []): { status?: RuntimeStatus[]; name?
 
 /** Lists runtimes in the chosen format. */
 export async function runPs(ctx: CliContext, opts: PsOptions): Promise<void> {
-  const filters = parseFilters(opts.filter);
+  const filters = await parseFilters(opts.filter);
   // An explicit status filter shows what it names, even without -a (docker does the same).
   const status = filters.status ?? (opts.all ? undefined : ACTIVE_STATUSES);
   const runta = await ctx.client();
