@@ -8,7 +8,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, statfs, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -465,7 +465,7 @@ async function runDebootstrap(rootfs: string, mirror: string, emit: (ev: ImageBu
   // debootstrap mounts /proc and /sys into the target while it works; a failure can leave them behind.
   await unmountUnder(rootfs);
   const why = progress.errorLines.length > 0 ? progress.errorLines.join("; ") : tail.filter(Boolean).slice(-5).join(" | ");
-  if (/No space left on device/i.test(tail.join("\n"))) throw noSpace("building the default image");
+  if (/No space left on device/i.test(tail.join("\n")) || (await nearlyFull(rootfs))) throw noSpace("building the default image");
   throw new RuntaError(
     "unavailable",
     `debootstrap failed (${signal ? `signal ${signal}` : `exit ${code}`}) while building the default image from ${mirror}: ${why}. ` +
@@ -567,7 +567,9 @@ async function extractTarball(stream: NodeJS.ReadableStream, dest: string, maxBy
     );
   }
   if (code !== 0) {
-    if (/No space left on device/i.test(stderr)) throw noSpace("importing the image");
+    if (/No space left on device|Wrote only \d+ of \d+ bytes/i.test(stderr) || (await nearlyFull(dest))) {
+      throw noSpace("importing the image");
+    }
     const msg = stderr.trim().split("\n").slice(-3).join("; ");
     throw errors.invalid(`the image tarball could not be extracted (tar exit ${code}): ${msg || "no message"}; send a plain or gzip tar archive of a root filesystem`);
   }
@@ -591,6 +593,19 @@ async function checkLooksLikeRootfs(rootfs: string): Promise<void> {
       ? `everything is under '${entries[0]}/'; create the archive from inside the root directory (tar -C <dir> -c .)`
       : "send the archive of a whole root filesystem (e.g. 'docker export <container>')";
   throw errors.invalid(`the tarball has no /bin, /usr or /etc, so it is not a root filesystem: ${hint}`);
+}
+
+/**
+ * Whether the filesystem holding `dir` is (nearly) full: GNU tar often reports a full disk only as a short write
+ * ("Wrote only 4608 of 10240 bytes"), so a failed extraction also looks at the free space left.
+ */
+async function nearlyFull(dir: string): Promise<boolean> {
+  try {
+    const fs = await statfs(dir);
+    return fs.bfree * fs.bsize < 1024 * 1024 || fs.ffree === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Bytes used on disk by a directory tree (du, staying on one filesystem). */
