@@ -1,0 +1,148 @@
+/**
+ * Restart and reconciliation of the runc engine against real runc: runtimes are detached from the engine, so
+ * dropping the engine (as a daemon SIGKILL would) leaves them running and a new engine adopts them.
+ */
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { RuncEngine } from "../../src/engine/runc-engine.js";
+import { RuntimeStore } from "../../src/store/store.js";
+import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+
+let env: EngineEnv;
+let engine: RuncEngine;
+let logs: string[] = [];
+const logger = {
+  info: (m: string) => logs.push(`info ${m}`),
+  warn: (m: string, f?: Record<string, unknown>) => logs.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
+  error: (m: string, f?: Record<string, unknown>) => logs.push(`error ${m} ${JSON.stringify(f ?? {})}`),
+};
+
+beforeAll(async () => {
+  env = await makeEngineEnv();
+  await busyboxImage(env.imagesDir);
+  engine = await RuncEngine.open({ ...env, logger });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await env.cleanup();
+  expect(await env.leaks()).toEqual([]);
+});
+
+async function reopen(): Promise<void> {
+  await engine.close();
+  logs = [];
+  engine = await RuncEngine.open({ ...env, logger });
+}
+
+/** Edits the database directly, as a crash or a disk error might have left it. */
+function withStore(fn: (s: RuntimeStore) => void): void {
+  const store = new RuntimeStore(env.dataDir);
+  try {
+    fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+test("runtimes keep running without the engine and are adopted by the next one, paused ones too", async () => {
+  await engine.create({ name: "keep", image: "busybox", memoryMib: 32 });
+  await engine.create({ name: "frozen", image: "busybox", memoryMib: 32 });
+  await engine.exec("keep", { argv: ["sh", "-c", "echo before > /state"] });
+  await engine.pause("frozen");
+  const initPid = (await engine.store.getByName("keep"))!.initPid!;
+
+  // Dropping the engine releases only the database: nothing of the runtimes belongs to it.
+  await reopen();
+  expect(() => process.kill(initPid, 0)).not.toThrow();
+  expect((await engine.get("keep")).status).toBe("running");
+  expect((await engine.get("frozen")).status).toBe("paused");
+  expect(logs.filter((l) => l.includes("adopted")).length).toBe(2);
+  const r = await engine.exec("keep", { argv: ["cat", "/state"] });
+  expect(r.stdout).toBe("before\n");
+  expect((await engine.resume("frozen")).status).toBe("running");
+  expect((await engine.list()).items.map((x) => x.name)).toEqual(["keep", "frozen"]);
+});
+
+test("an init killed behind the engine's back is noticed as crashed, and the runtime can boot again", async () => {
+  await engine.create({ name: "victim", image: "busybox", memoryMib: 32 });
+  await engine.exec("victim", { argv: ["sh", "-c", "echo survives > /file"] });
+  process.kill((await engine.store.getByName("victim"))!.initPid!, "SIGKILL");
+  await new Promise((r) => setTimeout(r, 100));
+  const crashed = await engine.get("victim");
+  expect(crashed.status).toBe("crashed");
+  expect(crashed.last_error).toMatch(/exited unexpectedly/);
+  const booted = await engine.start("victim");
+  expect(booted.status).toBe("running");
+  expect((await engine.exec("victim", { argv: ["cat", "/file"] })).stdout).toBe("survives\n");
+});
+
+test("a container that vanished while the engine was away is crashed at open; after a host reboot it is shutdown", async () => {
+  await engine.create({ name: "gone", image: "busybox", memoryMib: 32 });
+  await engine.create({ name: "rebooted", image: "busybox", memoryMib: 32 });
+  const gone = engine.store.getByName("gone")!;
+  const rebooted = engine.store.getByName("rebooted")!;
+  await engine.close();
+  for (const rec of [gone, rebooted]) process.kill(rec.initPid!, "SIGKILL");
+  await new Promise((r) => setTimeout(r, 100));
+  // As if "rebooted" was started during an earlier boot of the host.
+  withStore((s) => s.execRawForTests("UPDATE runtimes SET boot_id = 'an-earlier-boot' WHERE id = ?", rebooted.id));
+  logs = [];
+  engine = await RuncEngine.open({ ...env, logger });
+  expect((await engine.get("gone")).status).toBe("crashed");
+  expect((await engine.get("rebooted")).status).toBe("shutdown");
+  expect((await engine.start("rebooted")).status).toBe("running");
+  await engine.delete("gone");
+  await engine.delete("rebooted");
+});
+
+test("one corrupt record does not stop the others from loading", async () => {
+  await engine.create({ name: "corrupt", image: "busybox", memoryMib: 32 });
+  const id = engine.store.getByName("corrupt")!.id;
+  await engine.close();
+  withStore((s) => s.execRawForTests("UPDATE runtimes SET labels = '{not json' WHERE id = ?", id));
+  logs = [];
+  engine = await RuncEngine.open({ ...env, logger });
+  expect(logs.some((l) => l.startsWith("warn skipping a runtime record that cannot be read") && l.includes(id))).toBe(true);
+  // The others are adopted and usable; the container of the unreadable record is reported, not adopted.
+  expect((await engine.get("keep")).status).toBe("running");
+  expect((await engine.list()).items.map((x) => x.name)).not.toContain("corrupt");
+  expect(logs.some((l) => l.includes("has no runtime record") && l.includes(id))).toBe(true);
+  // Repair the row so the runtime can be removed through the engine again.
+  await engine.close();
+  withStore((s) => s.execRawForTests("UPDATE runtimes SET labels = '{}' WHERE id = ?", id));
+  engine = await RuncEngine.open({ ...env, logger });
+  expect((await engine.get("corrupt")).status).toBe("running");
+  await engine.delete("corrupt");
+});
+
+test("a container with no record is reported and never adopted or duplicated", async () => {
+  await engine.create({ name: "orphan", image: "busybox", memoryMib: 32 });
+  const orphan = engine.store.getByName("orphan")!;
+  await engine.close();
+  withStore((s) => s.delete(orphan.id));
+  logs = [];
+  engine = await RuncEngine.open({ ...env, logger });
+  expect(logs.filter((l) => l.includes("has no runtime record") && l.includes(orphan.id)).length).toBe(1);
+  expect((await engine.list()).items.map((x) => x.id)).not.toContain(orphan.id);
+  // Its name is free again, and a new runtime of that name is a different container.
+  const again = await engine.create({ name: "orphan", image: "busybox", memoryMib: 32 });
+  expect(again.id).not.toBe(orphan.id);
+  await engine.delete("orphan");
+  // The orphan is left to the operator (the helper's cleanup removes it here); it still runs.
+  expect(() => process.kill(orphan.initPid!, 0)).not.toThrow();
+});
+
+test("a delete interrupted by a crash is finished at the next open", async () => {
+  await engine.create({ name: "half", image: "busybox", memoryMib: 32 });
+  const half = engine.store.getByName("half")!;
+  await engine.close();
+  withStore((s) => s.update(half.id, { status: "deleting" }));
+  engine = await RuncEngine.open({ ...env, logger });
+  expect(engine.store.get(half.id)).toBeNull();
+  expect((await env.leaks()).filter((l) => l.includes(half.id))).toEqual([]);
+});
+
+test("clean up every runtime this file created", async () => {
+  for (const name of ["keep", "frozen", "victim"]) await engine.delete(name);
+  expect((await engine.list()).items).toEqual([]);
+});
