@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { RuntaError } from "../../src/api/index.js";
+import { RuntimeStore, decodeCursor, encodeCursor, type RuntimeRecord } from "../../src/store/store.js";
+
+let dir: string;
+let store: RuntimeStore;
+let warnings: Array<{ msg: string; fields?: Record<string, unknown> }>;
+
+function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
+  const at = new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    name: `rt${n}`,
+    status: "running",
+    image: "busybox",
+    vcpus: 0.5,
+    memoryMib: 64,
+    env: { A: "1" },
+    labels: { team: "x" },
+    createdAt: at,
+    updatedAt: at,
+    startedAt: null,
+    revision: 1,
+    lastError: null,
+    idleTimeoutSecs: null,
+    lastActivityAt: null,
+    idempotencyKey: null,
+    requestHash: null,
+    initPid: null,
+    initStartTime: null,
+    bootId: null,
+    ...over,
+  };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "runta-store-"));
+  warnings = [];
+  store = new RuntimeStore(dir, { warn: (msg, fields) => warnings.push({ msg, fields }) });
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("round-trips a record, env values and labels included", () => {
+  store.insert(record(1));
+  expect(store.get(record(1).id)).toEqual(record(1));
+  expect(store.getByName("rt1")?.id).toBe(record(1).id);
+  expect(store.get("nope")).toBeNull();
+});
+
+test("update bumps the revision and updated_at, and survives a reopen (committed at once)", () => {
+  store.insert(record(1));
+  const updated = store.update(record(1).id, { status: "paused", lastError: "x" })!;
+  expect(updated.revision).toBe(2);
+  expect(updated.status).toBe("paused");
+  expect(updated.updatedAt > record(1).updatedAt).toBe(true);
+  store.close();
+  store = new RuntimeStore(dir);
+  expect(store.get(record(1).id)?.status).toBe("paused");
+});
+
+test("activity does not bump the revision", () => {
+  store.insert(record(1));
+  store.touchActivity(record(1).id, "2026-02-01T00:00:00.000Z");
+  expect(store.get(record(1).id)).toMatchObject({ revision: 1, lastActivityAt: "2026-02-01T00:00:00.000Z" });
+});
+
+test("a taken name or idempotency key is already_exists", () => {
+  store.insert(record(1, { idempotencyKey: "k" }));
+  expect(() => store.insert(record(2, { name: "rt1" }))).toThrowError(RuntaError);
+  expect(() => store.insert(record(2, { name: "rt1" }))).toThrowError(/already exists/);
+  expect(() => store.insert(record(3, { idempotencyKey: "k" }))).toThrowError(/Idempotency-Key/);
+  expect(store.getByIdempotencyKey("k")?.id).toBe(record(1).id);
+});
+
+test("pages in (created_at, id) order with an opaque cursor, and filters by status", () => {
+  for (let n = 1; n <= 5; n++) store.insert(record(n, { status: n % 2 ? "running" : "paused" }));
+  const first = store.list({ limit: 2 });
+  expect(first.items.map((r) => r.name)).toEqual(["rt1", "rt2"]);
+  const second = store.list({ limit: 2, after: first.nextCursor! });
+  expect(second.items.map((r) => r.name)).toEqual(["rt3", "rt4"]);
+  const third = store.list({ limit: 2, after: second.nextCursor! });
+  expect(third.items.map((r) => r.name)).toEqual(["rt5"]);
+  expect(third.nextCursor).toBeNull();
+  expect(store.list({ limit: 10, status: ["paused"] }).items.map((r) => r.name)).toEqual(["rt2", "rt4"]);
+});
+
+test("records created in the same millisecond are ordered by id and never repeated across pages", () => {
+  const at = "2026-01-01T00:00:00.000Z";
+  for (let n = 1; n <= 3; n++) store.insert(record(n, { createdAt: at }));
+  const a = store.list({ limit: 2 });
+  const b = store.list({ limit: 2, after: a.nextCursor! });
+  expect([...a.items, ...b.items].map((r) => r.name)).toEqual(["rt1", "rt2", "rt3"]);
+});
+
+test("a bad cursor is invalid_argument", () => {
+  expect(() => store.list({ limit: 1, after: "not-a-cursor" })).toThrowError(/cursor/);
+  expect(decodeCursor(encodeCursor("a", "b"))).toEqual(["a", "b"]);
+});
+
+test("a corrupt row is skipped with a warning and does not hide the others", () => {
+  for (let n = 1; n <= 3; n++) store.insert(record(n));
+  store.execRawForTests("UPDATE runtimes SET env = '{broken' WHERE name = 'rt2'");
+  store.execRawForTests("UPDATE runtimes SET labels = '[1,2]' WHERE name = 'rt3'");
+  expect(store.all().map((r) => r.name)).toEqual(["rt1"]);
+  expect(store.list({ limit: 10 }).items.map((r) => r.name)).toEqual(["rt1"]);
+  expect(store.getByName("rt2")).toBeNull();
+  expect(warnings.length).toBeGreaterThanOrEqual(2);
+  expect(warnings[0].fields?.name).toBe("rt2");
+});
+
+test("meta values persist", () => {
+  expect(store.getMeta("boot_id")).toBeNull();
+  store.setMeta("boot_id", "a");
+  store.setMeta("boot_id", "b");
+  expect(store.getMeta("boot_id")).toBe("b");
+});
