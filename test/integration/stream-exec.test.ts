@@ -118,7 +118,9 @@ beforeAll(async () => {
   config.root = { path: join(tmp, "images", "busybox", "rootfs"), readonly: true };
   config.process.terminal = false;
   config.process.args = ["sleep", "1000000"];
-  config.linux.cgroupsPath = `${cgroupParent}/${containerId}`;
+  // Absolute: runc resolves a relative cgroupsPath under the test process's own cgroup.
+  config.linux.cgroupsPath = `/${cgroupParent}/${containerId}`;
+  config.linux.resources.memory = { limit: 64 * 1024 * 1024, swap: 64 * 1024 * 1024 };
   config.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
   writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
   execFileSync(RUNC, ["--root", runcRoot, "run", "-d", "--pid-file", join(tmp, "init.pid"), containerId], {
@@ -293,6 +295,17 @@ describe("without a tty", () => {
     p.hangup();
     expect(await p.wait()).toEqual({ code: 129, signal: "HUP", oomKilled: false });
     expect(await strayProcesses()).toEqual([]);
+  });
+
+  test("a command the OOM killer ends is reported as oomKilled", async () => {
+    const oomFile = `/sys/fs/cgroup/memory/${cgroupParent}/${containerId}/memory.oom_control`;
+    const oomCount = async () => Number(/oom_kill (\d+)/.exec(readFileSync(oomFile, "utf8"))?.[1] ?? 0);
+    // dd fills a 256 MiB buffer in a runtime limited to 64 MiB.
+    const p = await startStreamExec(execOpts(["dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"], { oomCount }));
+    expect(await p.wait()).toEqual({ code: 137, signal: "KILL", oomKilled: true });
+    const killed = await startStreamExec(execOpts(["sleep", "100"], { oomCount }));
+    killed.signal("KILL");
+    expect(await killed.wait()).toEqual({ code: 137, signal: "KILL", oomKilled: false });
   });
 
   test("exit codes pass through, 255 included", async () => {
