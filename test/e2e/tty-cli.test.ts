@@ -112,6 +112,27 @@ describe("runta exec -it", () => {
     await t.until(/EXIT=0/);
   });
 
+  test("arrow keys and line editing reach the remote shell", async () => {
+    const t = terminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
+    await t.until(PROMPT);
+    // Type "echo abc", go left twice, insert X: the remote line editor must see the escape sequences.
+    t.p.write("echo abc\x1b[D\x1b[DX\r");
+    await t.until(/^aXbc\r?$/m);
+    t.p.write("exit\r");
+    await t.until(/EXIT=0/);
+  });
+
+  test("removing the runtime mid-session ends the CLI with the terminal restored", async () => {
+    const other = await d.client().runtimes.create(`tty-rm-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 64 });
+    const t = terminal(`stty sane; ${RUNTA} exec -it ${other.name} -- sh; echo "EXIT=$?"; stty -a`);
+    await t.until(PROMPT);
+    await other.delete();
+    const m = await t.until(/EXIT=(\d+)/);
+    expect(Number(m[1])).not.toBe(0);
+    await expectCooked(t);
+    expect(await t.exited).toBe(0);
+  });
+
   test("-t without a terminal on stdin is a clear usage error, not a hang", async () => {
     const t = terminal(`echo | ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
     await t.until(/EXIT=2/);
