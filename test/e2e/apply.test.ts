@@ -1,0 +1,123 @@
+/**
+ * `runta apply -f` / `runta delete -f` through the built CLI against a real daemon and runc (isolated, see
+ * test/helpers/daemon.ts): create from a file, re-apply (no change), edit memory and re-apply (live resize read back
+ * from the runtime), dry-run touches nothing, delete -f. Needs `npm run build` first.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { runtaBin } from "../helpers/cli.js";
+
+let d: TestDaemon;
+let dir: string;
+const runta = (args: string[], input?: string) => runtaBin(args, { env: { ...d.env, HOME: dir }, input });
+
+function deployment(memory: Record<string, number>, extra: Record<string, unknown> = {}): string {
+  const path = join(dir, "deployment.json");
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "runta/v1",
+      kind: "SandboxSet",
+      sandboxes: Object.entries(memory).map(([name, memory_mib]) => ({ name, image: "busybox", resources: { vcpus: 0.5, memory_mib }, ...extra })),
+    }),
+  );
+  return path;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "runta-e2e-apply-"));
+  d = await startTestDaemon();
+});
+
+afterAll(async () => {
+  try {
+    await d?.cleanup();
+    if (d) expect(await leaks(d)).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const inspect = async (name: string) => JSON.parse(String((await runta(["inspect", name])).stdout))[0];
+
+test("--dry-run prints the plan and creates nothing", async () => {
+  const r = await runta(["apply", "--dry-run", "-f", deployment({ web: 64, api: 96 })]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toContain("2 to create");
+  expect(JSON.parse(String((await runta(["ps", "-a", "--json"])).stdout))).toEqual([]);
+});
+
+test("apply creates what the file names, running, with its resources", async () => {
+  const r = await runta(["apply", "-f", deployment({ web: 64, api: 96 })]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toMatch(/web: created \([0-9a-f-]{36}\)/);
+  expect(r.stdout).toContain("Apply complete: 2 to create, 0 to resize, 0 unchanged, 0 failed.");
+  expect(await inspect("web")).toMatchObject({ status: "running", image: "busybox", resources: { requests: { vcpus: 0.5, memory_mib: 64 } } });
+  expect(await inspect("api")).toMatchObject({ status: "running", resources: { requests: { memory_mib: 96 } } });
+});
+
+test("re-applying the same file changes nothing and says so", async () => {
+  const before = (await inspect("web")).revision;
+  const r = await runta(["apply", "-f", deployment({ web: 64, api: 96 })]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toContain("No changes: all 2 runtimes in");
+  expect((await inspect("web")).revision).toBe(before);
+});
+
+test("an edited memory is resized live and read back from the runtime", async () => {
+  const id = (await inspect("web")).id;
+  const r = await runta(["apply", "-f", deployment({ web: 128, api: 96 })]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toMatch(/~ web\s+resize: memory 64 → 128 MiB/);
+  expect(r.stdout).toContain("web: resized (now 0.5 vCPUs, 128 MiB)");
+  const web = await inspect("web");
+  expect(web).toMatchObject({ id, status: "running", resources: { requests: { memory_mib: 128 } } });
+  // The limit the kernel enforces, as the daemon reads it from the runtime's cgroup.
+  expect(web.usage.memory_limit_bytes).toBe(128 * 1024 * 1024);
+});
+
+test("--json prints plan and results; auto_resize is reported plainly", async () => {
+  const r = await runta(["apply", "--json", "--dry-run", "-f", deployment({ web: 128, api: 96 }, { auto_resize: { memory_max_mib: 512 } })]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  const j = JSON.parse(String(r.stdout));
+  expect(j.plan.map((a: { action: string }) => a.action)).toEqual(["unchanged", "unchanged"]);
+  expect(j.plan[0].notes[0]).toContain("runta does not resize automatically");
+});
+
+test("an invalid file is rejected whole with JSON pointers; nothing changes", async () => {
+  const path = join(dir, "bad.json");
+  writeFileSync(path, JSON.stringify({ apiVersion: "runta/v9", kind: "SandboxSet", sandboxes: [{ name: "web", resources: { memory_mib: 1 } }, { name: "web" }] }));
+  const r = await runta(["apply", "-f", path]);
+  expect(r.exitCode).toBe(1);
+  const lines = String(r.stderr).trim().split("\n");
+  expect(lines).toEqual([
+    `runta: ${path}#/apiVersion: must be "runta/v1"`,
+    expect.stringContaining(`${path}#/sandboxes/0/resources/memory_mib: must be between`),
+    `runta: ${path}#/sandboxes/1/name: duplicate name "web" (also at /sandboxes/0/name)`,
+  ]);
+  expect((await inspect("web")).resources.requests.memory_mib).toBe(128);
+});
+
+test("-f - reads the file from stdin", async () => {
+  const doc = JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "web", image: "busybox", resources: { vcpus: 0.5, memory_mib: 128 } }] });
+  const r = await runta(["apply", "-f", "-"], doc);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toContain("No changes");
+});
+
+test("delete -f --dry-run touches nothing; delete -f removes and reports missing ones", async () => {
+  const path = deployment({ web: 128, api: 96, gone: 64 });
+  const dry = await runta(["delete", "--dry-run", "-f", path]);
+  expect(dry.exitCode).toBe(0);
+  expect(dry.stdout).toBe("web: would be deleted (running)\napi: would be deleted (running)\ngone: not found, nothing to delete\n");
+  const r = await runta(["delete", "-f", path]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(r.stdout).toBe("web: deleted\napi: deleted\ngone: not found, nothing to delete\n");
+  expect((await runta(["ps", "-a", "-q"])).stdout).toBe("");
+  const strict = await runta(["delete", "--strict", "-f", path]);
+  expect(strict.exitCode).toBe(1);
+  expect(String(strict.stderr).trim().split("\n")).toHaveLength(3);
+});
