@@ -19,6 +19,11 @@ export interface ExecStreamInit {
   /** A string runs through `sh -c`; an array runs as is. */
   command: string | string[];
   options?: ExecStreamOptions;
+  /**
+   * The daemon pings every LIMITS.wsHeartbeatMs; after this long without a ping or frame the connection is taken for
+   * dead (a network partition sends no close) and `wait()` rejects. Default 3 × LIMITS.wsHeartbeatMs.
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 /** One chunk of output, as yielded by async iteration over an {@link ExecStream}. */
@@ -53,11 +58,14 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
   private settled = false;
   private stdinClosed = false;
   private closedByUs = false;
+  private silence?: NodeJS.Timeout;
+  private readonly heartbeatTimeoutMs: number;
 
   constructor(opts: ExecStreamInit) {
     super();
     this.endpoint = opts.endpoint;
     this.url = execStreamUrl(opts.endpoint, opts.runtime);
+    this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 3 * LIMITS.wsHeartbeatMs;
     this.done = new Promise<StreamExit>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -82,13 +90,21 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
     });
-    this.ws.on("open", () => this.flush());
-    this.ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
+    this.ws.on("open", () => {
+      this.alive();
+      this.flush();
+    });
+    this.ws.on("ping", () => this.alive());
+    this.ws.on("message", (data, isBinary) => {
+      this.alive();
+      this.onMessage(data, isBinary);
+    });
     this.ws.on("unexpected-response", (_req, res) => this.onRefused(res));
     this.ws.on("error", (err) => {
       this.fail(apiErrorFromCode("unavailable", `cannot reach the runta daemon at ${this.endpoint}: ${err.message}`));
     });
     this.ws.on("close", (code, reason) => {
+      clearTimeout(this.silence);
       if (this.closedByUs) {
         this.fail(apiErrorFromCode("unavailable", "the exec stream was closed before the command exited"));
         return;
@@ -185,6 +201,22 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
     else if (this.ws.readyState === WebSocket.CONNECTING) this.queue.push(text);
   }
 
+  /** Restarts the silence timer: the daemon is still there. */
+  private alive(): void {
+    clearTimeout(this.silence);
+    if (this.settled) return;
+    this.silence = setTimeout(() => {
+      this.fail(
+        apiErrorFromCode(
+          "unavailable",
+          `no heartbeat from the runta daemon at ${this.endpoint} for ${this.heartbeatTimeoutMs} ms; the connection is lost`,
+        ),
+      );
+      this.ws.terminate();
+    }, this.heartbeatTimeoutMs);
+    this.silence.unref();
+  }
+
   private flush(): void {
     for (const text of this.queue.splice(0)) this.ws.send(text);
   }
@@ -205,6 +237,7 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
       case "exit": {
         const exit: StreamExit = { code: frame.code, signal: frame.signal ?? null, oom_killed: frame.oom_killed ?? false };
         this.settled = true;
+        clearTimeout(this.silence);
         this.emit("exit", exit);
         this.settle.resolve(exit);
         this.ws.close(1000, "done");
@@ -238,6 +271,7 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
   }
 
   private fail(err: Error): void {
+    clearTimeout(this.silence);
     if (this.settled) return;
     this.settled = true;
     this.settle.reject(err);

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
+import { WebSocketServer } from "ws";
 import { RuntaError, type StreamSignal } from "../../src/api/index.js";
 import { ExecStream, execStreamUrl, type StreamChunk } from "../../src/client/exec-stream.js";
 import { FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError } from "../../src/client/errors.js";
@@ -65,7 +66,7 @@ afterEach(async () => {
   );
 });
 
-async function serve() {
+async function serve(heartbeatMs?: number) {
   const procs: EchoProcess[] = [];
   const seen: Array<{ url?: string; authorization?: string }> = [];
   const engine = {
@@ -86,6 +87,7 @@ async function serve() {
       return req.headers.authorization === `Bearer ${TOKEN}`;
     },
     checkOrigin: () => true,
+    heartbeatMs,
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -184,6 +186,34 @@ describe("ExecStream", () => {
     const chunks: StreamChunk[] = [];
     for await (const c of s) chunks.push(c);
     expect(chunks.map((c) => `${c.stream}:${c.data.toString()}`)).toEqual(["stdout:a", "stdout:b", "stderr:read 2 bytes\n"]);
+  });
+
+  test("a daemon that goes silent (no pings, no close) is detected and reported as unavailable", async () => {
+    // A server that accepts the upgrade and then never says anything again, like a host behind a dead link.
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    const endpoint = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    try {
+      const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "sh", heartbeatTimeoutMs: 200 });
+      const t0 = Date.now();
+      const err = await s.wait().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/no heartbeat from the runta daemon at .* for 200 ms/);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+
+  test("a live daemon's pings keep a quiet session open", async () => {
+    const { endpoint, procs } = await serve(100);
+    const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "cat", heartbeatTimeoutMs: 300 });
+    await new Promise((r) => setTimeout(r, 900));
+    s.write("x");
+    s.closeStdin();
+    expect(await s.wait()).toMatchObject({ code: 1 });
+    expect(procs[0].hangups).toBe(0);
   });
 
   test("execStreamUrl maps http to ws and https to wss, keeping a base path", () => {
