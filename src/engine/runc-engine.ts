@@ -24,7 +24,7 @@ import {
   type RuntimeStatus,
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
-import { RuntimeCgroup, removeCgroupDirs } from "./cgroups.js";
+import { RuntimeCgroup, childCgroups, removeCgroupDirs } from "./cgroups.js";
 import { bootId, hostCores, hostMemoryMib, kernelVersion, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images.js";
 import { mountRootfs, removeRuntimeDir, runtimePaths, type RuntimePaths } from "./rootfs.js";
@@ -142,7 +142,8 @@ function preconditionFor(rec: RuntimeRecord, wanted: string): RuntaError {
 
 /** Maps a disk-full error to `resource_exhausted` (507); everything else unchanged. */
 function diskFull(err: unknown, dataDir: string): unknown {
-  if ((err as NodeJS.ErrnoException)?.code === "ENOSPC" || /no space left on device/i.test(String((err as Error)?.message))) {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "SQLITE_FULL" || /no space left on device|database or disk is full/i.test(String((err as Error)?.message))) {
     return errors.exhausted(`no space left on the disk holding ${dataDir}; free some space or remove runtimes and images`, { path: dataDir }, 507);
   }
   return err;
@@ -332,7 +333,11 @@ export class RuncEngine implements Engine {
       initStartTime: null,
       bootId: null,
     };
-    this.store.insert(rec);
+    try {
+      this.store.insert(rec);
+    } catch (err) {
+      throw diskFull(err, this.opts.dataDir);
+    }
     const task = this.withLock(rec.id, () => this.provision(rec, wait)).finally(() => this.creations.delete(rec.id));
     this.creations.set(rec.id, task);
     if (!wait) {
@@ -396,8 +401,20 @@ export class RuncEngine implements Engine {
     return { initPid, initStartTime: await procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
   }
 
-  /** Removes the container from runc (if any) after making sure its init is dead. */
-  private async removeContainer(id: string): Promise<void> {
+  /**
+   * Removes the container from runc (if any) after making sure its init is dead. With `initDead` (the caller just
+   * saw the init exit) it goes straight to `runc delete`, saving the `runc state` call on the hot path.
+   */
+  private async removeContainer(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
+    if (opts.initDead) {
+      try {
+        await this.runc.delete(id);
+        return;
+      } catch (err) {
+        if (err instanceof RuncError && /does not exist/.test(err.runcMessage)) return;
+        // Anything else (e.g. runc still sees it running): take the careful path below.
+      }
+    }
     const state = await this.runc.state(id);
     if (!state) return;
     if (state.status !== "stopped") {
@@ -409,8 +426,8 @@ export class RuncEngine implements Engine {
   }
 
   /** Everything of one runtime except its record: container, mount, directory, cgroups. */
-  private async teardown(id: string): Promise<void> {
-    await this.removeContainer(id);
+  private async teardown(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
+    await this.removeContainer(id, opts);
     await removeRuntimeDir(this.paths(id));
     const left = await removeCgroupDirs(join(this.opts.cgroupParent, id));
     if (left.length) this.opts.logger.warn("cgroup directories could not be removed", { id, dirs: left });
@@ -480,7 +497,7 @@ export class RuncEngine implements Engine {
       if (rec.status === "shutdown") return this.toRuntime(rec);
       if (rec.status !== "running" && rec.status !== "paused" && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
       if (rec.status !== "crashed") await this.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
-      await this.removeContainer(id);
+      await this.removeContainer(id, { initDead: rec.status !== "crashed" });
       return this.toRuntime(this.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null }));
     });
   }
@@ -538,8 +555,9 @@ export class RuncEngine implements Engine {
       if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`);
       const deleting = this.mustUpdate(id, { status: "deleting" });
       try {
-        if (rec.status === "running" || rec.status === "paused") await this.killInit(rec, 0);
-        await this.teardown(id);
+        const live = rec.status === "running" || rec.status === "paused";
+        if (live) await this.killInit(rec, 0);
+        await this.teardown(id, { initDead: live });
       } catch (err) {
         this.store.update(id, { lastError: `delete failed: ${(err as Error).message}; run 'runta rm ${rec.name}' again` });
         throw err;
@@ -775,6 +793,11 @@ export class RuncEngine implements Engine {
       } catch (err) {
         this.opts.logger.error("could not reconcile a runtime; leaving it as it is", { id: rec.id, name: rec.name, error: String((err as Error).message) });
       }
+    }
+    const known = new Set([...this.store.all().map((r) => r.id), ...containers.keys()]);
+    for (const child of childCgroups(this.opts.cgroupParent)) {
+      // Empty cgroups left by a crash between runc's cgroup setup and our cleanup; rmdir refuses non-empty ones.
+      if (!known.has(child)) await removeCgroupDirs(join(this.opts.cgroupParent, child));
     }
     for (const c of containers.values()) {
       this.opts.logger.warn("container in runc's state root has no runtime record; leaving it alone", {

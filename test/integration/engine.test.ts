@@ -2,7 +2,9 @@
  * The runc engine against real runc, overlayfs and cgroups (root only). Each test file gets its own data dir, runc
  * root and cgroup parent (test/helpers/engine-env.ts) and ends with a leak check.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -388,6 +390,42 @@ describe("images and misc", () => {
 
   test("a missing runc binary is unavailable with the fix", async () => {
     await rejectsWith(RuncEngine.open({ ...env, runcPath: "/nonexistent/runc" }), "unavailable", /apt-get install runc/);
+  });
+
+  test("a broken runc binary is unavailable, naming the path and the fix", async () => {
+    const fake = join(env.dataDir, "fake-runc");
+    writeFileSync(fake, "#!/bin/sh\necho 'segfault' >&2\nexit 2\n", { mode: 0o755 });
+    await rejectsWith(RuncEngine.open({ ...env, runcPath: fake }), "unavailable", new RegExp(`${fake}.*apt-get install runc`));
+    rmSync(fake);
+  });
+
+  test("a full disk is resource_exhausted (507) and leaves nothing behind", async () => {
+    const small = mkdtempSync(join(tmpdir(), "runta-full-"));
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", small]);
+    let full: RuncEngine | undefined;
+    try {
+      full = await RuncEngine.open({ ...env, dataDir: small, imagesDir: env.imagesDir, logger });
+      spawnSync("dd", ["if=/dev/zero", `of=${join(small, "filler")}`, "bs=64k"]);
+      const err = await rejectsWith(full.create({ name: "nospace", image: "busybox", memoryMib: 32 }), "resource_exhausted", /no space left/);
+      expect(err.httpStatus).toBe(507);
+      rmSync(join(small, "filler"));
+      await rejectsWith(full.get("nospace"), "not_found");
+      expect(await readdir(join(small, "runtimes"))).toEqual([]);
+    } finally {
+      await full?.close();
+      execFileSync("umount", [small]);
+      rmSync(small, { recursive: true, force: true });
+    }
+  });
+
+  test("resizing a shut-down runtime takes effect at its next boot", async () => {
+    const rt = await engine.create({ name: "later", image: "busybox", vcpus: 0.5, memoryMib: 32 });
+    await engine.stop("later", { graceSecs: 1 });
+    expect((await engine.resize("later", { memoryMib: 96, vcpus: 1 })).resources.requests).toEqual({ vcpus: 1, memory_mib: 96 });
+    await engine.start("later");
+    expect(cgroupFile("memory", rt.id, "memory.limit_in_bytes")).toBe(String(96 * 1048576));
+    expect(cgroupFile("cpu", rt.id, "cpu.cfs_quota_us")).toBe("100000");
+    await engine.delete("later");
   });
 
   test("a missing init is unavailable with the fix", async () => {
