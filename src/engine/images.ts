@@ -553,6 +553,11 @@ async function extractTarball(stream: NodeJS.ReadableStream, dest: string, maxBy
         });
       }
     }
+  } catch (err) {
+    // The upload broke off: stop tar before the caller deletes the directory it writes into.
+    tar.kill("SIGKILL");
+    await exited.catch(() => undefined);
+    throw errors.invalid(`the image upload ended early (${(err as Error).message}); send the whole tarball again`);
   } finally {
     if (tooBig) tar.kill("SIGKILL");
     tar.stdin.end();

@@ -13,8 +13,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { constants, readFileSync, readdirSync } from "node:fs";
+import { access, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
@@ -25,6 +25,8 @@ import type { ProcessExit, StreamProcess } from "./types.js";
 export const HANGUP_GRACE_MS = 2000;
 /** How long output may still drain after runc exits (a background child can hold the pipes open forever). */
 const DRAIN_MS = 300;
+/** How long runc may take to start the command before the exec is given up. */
+const START_TIMEOUT_MS = 30_000;
 const RUNC_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /** What {@link startStreamExec} needs. `process` is the OCI process (A1's buildExecProcess); `terminal` is set from `tty` here. */
@@ -130,6 +132,11 @@ class StreamExec implements StreamProcess {
     const { opts } = this;
     const rows = opts.rows ?? 24;
     const cols = opts.cols ?? 80;
+    try {
+      await access(opts.runcPath, constants.X_OK);
+    } catch {
+      throw errors.unavailable(`runc was not found at ${opts.runcPath} (or is not executable); install it with 'apt-get install runc'`);
+    }
     const processSpec = {
       ...(opts.process as Record<string, unknown>),
       terminal: opts.tty,
@@ -152,6 +159,12 @@ class StreamExec implements StreamProcess {
       throw errors.unavailable(`could not run runc at ${opts.runcPath}: ${(err as Error).message}; check the runc path`, err);
     }
     const pid = await this.waitForPid();
+    if (pid === null) {
+      this.killRunc();
+      await this.runcExit.catch(() => undefined);
+      await this.removeFiles();
+      throw errors.unavailable(`runc did not start the command within ${START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
+    }
     if (pid !== undefined) {
       this.pid = pid;
       this.releaseHeld();
@@ -159,7 +172,10 @@ class StreamExec implements StreamProcess {
       return;
     }
     // runc ended without starting the command: its own failure, explained in its log.
-    const exit = await this.runcExit;
+    const exit = await this.runcExit.catch(async (err: Error) => {
+      await this.removeFiles();
+      throw errors.unavailable(`could not run runc at ${opts.runcPath}: ${err.message}; check the runc path`, err);
+    });
     const message = await this.runcError(exit);
     await this.removeFiles();
     const failure = classifyRuncExecFailure(message, opts.containerId);
@@ -274,8 +290,12 @@ class StreamExec implements StreamProcess {
     for (const { to, chunk } of held) to.push(chunk);
   }
 
-  /** Polls for runc's pid file until it appears (the command runs) or runc exits without writing it (runc failed). */
-  private async waitForPid(): Promise<number | undefined> {
+  /**
+   * Polls for runc's pid file until it appears (the command runs), runc exits without writing it (runc failed:
+   * undefined) or {@link START_TIMEOUT_MS} pass (null).
+   */
+  private async waitForPid(): Promise<number | undefined | null> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
     let runcDone = false;
     void this.runcExit.then(
       () => (runcDone = true),
@@ -285,6 +305,7 @@ class StreamExec implements StreamProcess {
       const pid = await readPid(`${this.base}.pid`);
       if (pid !== undefined) return pid;
       if (runcDone) return readPid(`${this.base}.pid`);
+      if (Date.now() > deadline) return null;
       await sleep(delay);
     }
   }

@@ -124,6 +124,21 @@ describe("import", () => {
     expect(entries(dir)).toEqual(before);
   });
 
+  test("an upload that breaks off is invalid_argument and leaves nothing", async () => {
+    const before = entries(dir);
+    const tar = makeTar(ROOTFS);
+    async function* broken() {
+      yield tar.subarray(0, 1024);
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error("aborted");
+    }
+    await expect(store.import("broken", Readable.from(broken()))).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/upload ended early \(aborted\)/),
+    });
+    expect(entries(dir)).toEqual(before);
+  });
+
   test("a member escaping with .. is refused and nothing is written outside", async () => {
     const before = entries(dir);
     const tar = makeTar([...ROOTFS, { name: "../../escaped-by-test", data: "gotcha" }]);

@@ -349,6 +349,14 @@ describe("without a tty", () => {
     expect((err as RuntaError).message).toMatch(/\/nowhere does not exist/);
   });
 
+  test("a missing runc binary is unavailable with the fix, and leaves no files", async () => {
+    for (const tty of [false, true]) {
+      const err = await startStreamExec(execOpts(["true"], { tty, runcPath: "/nonexistent/runc" })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "unavailable", message: expect.stringMatching(/runc was not found at \/nonexistent\/runc/) });
+    }
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
   test("several sessions run independently", async () => {
     const a = await startStreamExec(execOpts(["sh", "-c", "sleep 0.2; echo a"]));
     const b = await startStreamExec(execOpts(["sh", "-c", "echo b; exit 4"]));
