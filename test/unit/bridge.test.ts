@@ -128,6 +128,18 @@ describe("bridgeExec in tty mode", () => {
     expect(stdin.rawCalls).toEqual([true, false]);
   });
 
+  test("-t without -i leaves the terminal cooked so a local Ctrl-C still works (and is forwarded)", async () => {
+    const h = new FakeHandle();
+    const { io, stdin } = fakeIO(true);
+    const signals = new EventEmitter();
+    const p = bridgeExec(h, io, { tty: true, interactive: false, signals });
+    signals.emit("SIGINT");
+    h.exit(130);
+    expect(await p).toBe(130);
+    expect(stdin.rawCalls).toEqual([]);
+    expect(h.signals).toEqual(["INT"]);
+  });
+
   test("never enables raw mode when stdin is not a terminal", async () => {
     const h = new FakeHandle();
     const { io, stdin } = fakeIO(false);

@@ -52,7 +52,7 @@ const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 
 
 /**
  * Runs a streamed exec against local stdio; resolves with the CLI exit code (the remote code, 125 on runta failure
- * with a one-line message on stderr). Raw mode only when `tty` is asked for and stdin is a terminal. With
+ * with a one-line message on stderr). Raw mode only with `tty` and `interactive` and when stdin is a terminal. With
  * `interactive` stdin is streamed (EOF → close_stdin); without it stdin is left alone. `signals` (normally `process`)
  * delivers SIGINT/SIGTERM/SIGHUP/SIGQUIT to forward and `exit` as a last-resort terminal restore.
  */
@@ -63,7 +63,8 @@ export async function bridgeExec(
 ): Promise<number> {
   const { stdin, stdout, stderr } = io;
   const signals = opts.signals;
-  const raw = opts.tty && stdin.isTTY === true && typeof stdin.setRawMode === "function";
+  // As docker: without -i the keyboard is not forwarded, so the local terminal keeps its Ctrl-C (forwarded as INT).
+  const raw = opts.tty && opts.interactive && stdin.isTTY === true && typeof stdin.setRawMode === "function";
   let cleaned = false;
   let lastInt = 0;
   let detach: (() => void) | undefined;
