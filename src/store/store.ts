@@ -166,6 +166,8 @@ export function decodeCursor(cursor: string): [string, string] {
 export class RuntimeStore {
   private readonly db: Database.Database;
   private readonly logger: StoreLogger;
+  /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if needed) `<dataDir>/runta.db`. */
   constructor(dataDir: string, logger: StoreLogger = { warn: () => {} }) {
@@ -177,7 +179,7 @@ export class RuntimeStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
-    this.db.prepare("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").run();
+    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
 
   /** Inserts a new record; a taken name or idempotency key is `already_exists`. */
@@ -185,7 +187,7 @@ export class RuntimeStore {
     const row = toRow(rec);
     const cols = Object.keys(row);
     try {
-      this.db.prepare(`INSERT INTO runtimes (${cols.join(", ")}) VALUES (${cols.map((c) => "@" + c).join(", ")})`).run(row);
+      this.stmt(`INSERT INTO runtimes (${cols.join(", ")}) VALUES (${cols.map((c) => "@" + c).join(", ")})`).run(row);
     } catch (err) {
       const msg = String((err as Error).message);
       if (/UNIQUE constraint failed: runtimes\.name/.test(msg)) {
@@ -205,33 +207,33 @@ export class RuntimeStore {
     const row = toRow(patch);
     const sets = Object.keys(row).map((c) => `${c} = @${c}`);
     sets.push("revision = revision + 1", "updated_at = @updated_at");
-    this.db.prepare(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id`).run({ ...row, updated_at: new Date().toISOString(), id });
+    this.stmt(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id`).run({ ...row, updated_at: new Date().toISOString(), id });
     return this.get(id);
   }
 
   /** Records activity (an exec) without bumping the revision: activity is not a change of the runtime itself. */
   touchActivity(id: string, at: string): void {
-    this.db.prepare("UPDATE runtimes SET last_activity_at = ? WHERE id = ?").run(at, id);
+    this.stmt("UPDATE runtimes SET last_activity_at = ? WHERE id = ?").run(at, id);
   }
 
   /** One record by id, or null (also when the row is corrupt; a warning is logged). */
   get(id: string): RuntimeRecord | null {
-    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
+    return this.decode(this.stmt("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
   }
 
   /** One record by name, or null. */
   getByName(name: string): RuntimeRecord | null {
-    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE name = ?").get(name) as Row | undefined);
+    return this.decode(this.stmt("SELECT * FROM runtimes WHERE name = ?").get(name) as Row | undefined);
   }
 
   /** The record created with an idempotency key, or null. */
   getByIdempotencyKey(key: string): RuntimeRecord | null {
-    return this.decode(this.db.prepare("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
+    return this.decode(this.stmt("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
   }
 
   /** Every decodable record, oldest first. */
   all(): RuntimeRecord[] {
-    const rows = this.db.prepare("SELECT * FROM runtimes ORDER BY created_at, id").all() as Row[];
+    const rows = this.stmt("SELECT * FROM runtimes ORDER BY created_at, id").all() as Row[];
     return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
@@ -249,7 +251,7 @@ export class RuntimeStore {
       params.push(createdAt, createdAt, id);
     }
     const sql = `SELECT * FROM runtimes ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, opts.limit + 1) as Row[];
+    const rows = this.stmt(sql).all(...params, opts.limit + 1) as Row[];
     const more = rows.length > opts.limit;
     const pageRows = rows.slice(0, opts.limit);
     const last = pageRows[pageRows.length - 1];
@@ -262,18 +264,18 @@ export class RuntimeStore {
 
   /** Removes a record. */
   delete(id: string): void {
-    this.db.prepare("DELETE FROM runtimes WHERE id = ?").run(id);
+    this.stmt("DELETE FROM runtimes WHERE id = ?").run(id);
   }
 
   /** Reads a value of the small key/value table (e.g. the boot id of the last daemon start). */
   getMeta(key: string): string | null {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    const row = this.stmt("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   /** Writes a value of the key/value table. */
   setMeta(key: string, value: string): void {
-    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    this.stmt("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
   }
 
   /** Runs raw SQL; only for tests that need to damage a row on purpose. */
@@ -284,6 +286,15 @@ export class RuntimeStore {
   /** Closes the database. */
   close(): void {
     this.db.close();
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   private decode(row: Row | undefined): RuntimeRecord | null {
