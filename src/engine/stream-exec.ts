@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, readFileSync, readdirSync } from "node:fs";
-import { access, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
@@ -142,6 +142,7 @@ class StreamExec implements StreamProcess {
       terminal: opts.tty,
       ...(opts.tty ? { consoleSize: { height: rows, width: cols } } : {}),
     };
+    await mkdir(opts.workDir, { recursive: true, mode: 0o700 });
     await writeFile(`${this.base}.json`, JSON.stringify(processSpec), { mode: 0o600 });
     this.oomBefore = opts.oomCount ? await opts.oomCount().catch(() => 0) : 0;
     const args = [
