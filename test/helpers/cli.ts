@@ -62,10 +62,13 @@ export function runtaBin(
   args: string[],
   opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
 ): Promise<Result> {
+  // An override of undefined removes the variable (e.g. a developer's RUNTA_ENDPOINT must not leak into a test).
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", ...opts.env })) if (v !== undefined) env[k] = v;
   return execa(process.execPath, [RUNTA_BIN, ...args], {
     reject: false,
-    env: { NO_COLOR: "1", ...opts.env },
-    extendEnv: true,
+    env,
+    extendEnv: false,
     input: opts.input,
     stdin: opts.input === undefined ? "ignore" : undefined,
     timeout: opts.timeoutMs ?? 120_000,
