@@ -147,6 +147,25 @@ describe("exec stream against runc", () => {
     await eventually(async () => (await strayProcesses()).length === 0, 10_000, "no process left after the client vanished");
   });
 
+  test("a frozen client (connection open, nothing read) is found by the heartbeat and its shell removed", async () => {
+    const s = rt.execStream(["sh"], { tty: true });
+    const o = collect(s);
+    s.write("echo ready; sleep 4444\n");
+    await o.until(/ready/);
+    // The socket stays open but is never read again, so the daemon's pings go unanswered.
+    (s as unknown as { ws: { _socket: Socket } }).ws._socket.pause();
+    await eventually(async () => (await strayProcesses()).length === 0, 25_000, "the heartbeat dropped the frozen client");
+    (s as unknown as { ws: { _socket: Socket } }).ws._socket.destroy();
+  }, 40_000);
+
+  test("a command that ignores SIGHUP is still killed after the client vanishes", async () => {
+    const s = rt.execStream(["sh", "-c", "trap '' HUP; echo ready; sleep 4343; echo survived"]);
+    const o = collect(s);
+    await o.until(/ready/);
+    (s as unknown as { ws: { _socket: Socket } }).ws._socket.destroy();
+    await eventually(async () => (await strayProcesses()).length === 0, 10_000, "the HUP-ignoring command was killed");
+  });
+
   test("removing the runtime mid-session ends the session instead of hanging it", async () => {
     const other = await runta.runtimes.create(`xs-rm-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 64 });
     const s = other.execStream(["sh"], { tty: true });
