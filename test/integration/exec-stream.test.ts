@@ -5,6 +5,7 @@
  */
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import WebSocket from "ws";
 import { randomBytes } from "node:crypto";
 import type { ExecStreamHandle, RuntimeHandleApi } from "../../src/client/contract.js";
 import { FailedPreconditionError, UnavailableError } from "../../src/client/errors.js";
@@ -181,6 +182,18 @@ describe("exec stream against runc", () => {
       new Promise<string>((r) => setTimeout(() => r("still open"), 15_000)),
     ]);
     expect(ended).not.toBe("still open");
+  });
+
+  test("a foreign Origin is refused with 403 during the upgrade, even with the right token", async () => {
+    const url = `${d.endpoint.replace(/^http/, "ws")}/v1/runtimes/${rt.name}/exec/stream`;
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${d.token}` }, origin: "http://attacker.example" });
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => reject(new Error("the daemon upgraded a request from a foreign Origin")));
+      ws.on("error", reject);
+    });
+    ws.terminate();
+    expect(status).toBe(403);
   });
 
   test("a wrong token is refused during the upgrade", async () => {
