@@ -1,11 +1,34 @@
 #!/usr/bin/env node
 // Tiny shim: everything lives in dist/cli/main.js, which loads heavy modules only when a command needs them.
-import { run, realDeps } from "../dist/cli/main.js";
+// It is CommonJS (bin/package.json) because `runta --version` is benchmarked against `node -e 0`, and node's
+// ESM entry path alone costs about a third of a bare node start.
+"use strict";
 
-// `runta ps | head` closes the pipe early; that is not an error worth a stack trace.
-process.stdout.on("error", (err) => {
-  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw err;
-});
+const argv = process.argv.slice(2);
 
-process.exitCode = await run(process.argv.slice(2), realDeps());
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+  process.stdout.write(`runta version ${require("../package.json").version}\n`);
+} else {
+  let finished = false;
+  // If node runs out of things to wait for before the command settled, that is a bug: never exit 0 silently.
+  process.on("exit", () => {
+    if (!finished) {
+      process.stderr.write("runta: the command stopped before finishing (internal error) — rerun with RUNTA_DEBUG=1 and report it\n");
+      process.exitCode = 1;
+    }
+  });
+  // `runta ps | head` closes the pipe early; that is not an error worth a stack trace.
+  process.stdout.on("error", (err) => {
+    if (err.code === "EPIPE") {
+      finished = true;
+      process.exit(process.exitCode ?? 0);
+    }
+    throw err;
+  });
+  import("../dist/cli/main.js")
+    .then(({ run, realDeps }) => run(argv, realDeps()))
+    .then((code) => {
+      finished = true;
+      process.exitCode = code;
+    });
+}
