@@ -61,6 +61,8 @@ function report(ctx: CliContext, err: unknown, argv: string[], program: Command 
   if (isCommanderError(err)) {
     // Help and version end up here through exitOverride; they are not failures.
     if (err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
+    // A command group without its subcommand (`runta image`) has just printed its help, as docker does.
+    if (err.code === "commander.help") return EXIT.ok;
     const usage = usageMessage(err, argv, program);
     writeError(ctx, { code: "usage", message: usage, exit: EXIT.usage });
     return EXIT.usage;

@@ -57,6 +57,13 @@ describe("program", () => {
     }
   });
 
+  test("a command group alone prints its help, exit 0", async () => {
+    const r = await cli(["image"]);
+    expect(r.code).toBe(0);
+    expect(r.out + r.err).toContain("Usage: runta image");
+    expect(r.err).not.toContain("runta: ");
+  });
+
   test("an unknown command or flag is a one-line usage error, exit 2", async () => {
     const r = await cli(["frobnicate"]);
     expect(r.code).toBe(2);
