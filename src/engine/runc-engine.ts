@@ -451,13 +451,10 @@ export class RuncEngine implements Engine {
   async list(filter: ListFilter = {}): Promise<ListPage> {
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
     const page = this.store.list({ status: filter.status, limit, after: filter.after });
-    const items: Runtime[] = [];
-    for (const rec of page.items) {
-      const now = await this.checkAlive(rec);
-      // A runtime found crashed just now no longer matches a filter on running/paused.
-      if (filter.status?.length && !filter.status.includes(now.status)) continue;
-      items.push(this.toRuntime(now));
-    }
+    // One /proc read per live record, all at once: a page of hundreds stays in the low milliseconds.
+    const checked = await Promise.all(page.items.map((rec) => this.checkAlive(rec)));
+    // A runtime found crashed just now no longer matches a filter on running/paused.
+    const items = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status)).map((rec) => this.toRuntime(rec));
     return { items, nextCursor: page.nextCursor };
   }
 
@@ -886,10 +883,17 @@ class CappedBuffer {
 
 /** How long output may keep arriving after the command exited (from children still holding its stdout). */
 const DRAIN_AFTER_EXIT_MS = 100;
+/** How often a running buffered exec checks whether its command is gone while runc still waits. */
+const WATCH_INTERVAL_MS = 50;
 
 /**
  * Runs `runc exec` with piped stdio. runc's init calls setsid() for exec'd processes, so the command leads its own
  * process group: killing `-pid` from the host (where the pid-file pid is valid) takes its background children too.
+ *
+ * A non-tty `runc exec` copies the command's output through its own pipes and exits only at EOF, so a background
+ * child still holding stdout (`sleep 100 &`) would hold the answer until the timeout. So once the command itself is
+ * gone (its pid vanishes: runc reaped it) and a short drain has passed, the rest of its process group is killed; runc
+ * then sees EOF and exits with the command's own status. Children that detached their stdio are not waited for.
  */
 function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: Buffer | undefined, timeoutMs: number, cap: number): Promise<BufferedRun> {
   return new Promise((resolve, reject) => {
@@ -931,12 +935,38 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: B
     const timer = setTimeout(() => {
       timedOut = true;
       void killGroup();
+      // A process that left the group (setsid) could still hold the pipes: do not wait for it past the timeout.
+      setTimeout(() => child.kill("SIGKILL"), 2000).unref();
     }, timeoutMs);
+
+    let mainPid: number | null = null;
+    let mainGoneAt: number | null = null;
+    let watching = false;
+    const watch = setInterval(async () => {
+      if (exited || watching) return;
+      watching = true;
+      try {
+        mainPid ??= await readPid();
+        if (!mainPid || (await procStart(mainPid)) !== null) return;
+        mainGoneAt ??= Date.now();
+        if (Date.now() - mainGoneAt < DRAIN_AFTER_EXIT_MS) return;
+        clearInterval(watch);
+        // The group outlives its leader's pid while members remain, and the kernel never reuses such a pid.
+        try {
+          process.kill(-mainPid, "SIGKILL");
+        } catch {
+          // Nobody left.
+        }
+      } finally {
+        watching = false;
+      }
+    }, WATCH_INTERVAL_MS);
 
     const finish = async () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearInterval(watch);
       const started = existsSync(pidFile);
       const code = exitCode ?? (exitSignal ? 128 + (osConstants.signals[exitSignal] ?? 9) : 255);
       resolve({
@@ -959,6 +989,7 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: B
     child.stderr.on("close", streamDone);
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      clearInterval(watch);
       finished = true;
       reject(runcUnavailable(runcPath, e));
     });
