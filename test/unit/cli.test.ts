@@ -9,7 +9,7 @@ import { resolveConfig } from "../../src/cli/config.js";
 import { escapeControl, relativeTime } from "../../src/cli/output.js";
 import type { ExecStreamHandle } from "../../src/client/contract.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
-import { fakeClient, type FakeClient, type FakeClientOptions } from "../helpers/fake-client.js";
+import { fakeClient, fakeRuntime, type FakeClient, type FakeClientOptions } from "../helpers/fake-client.js";
 import { testIO } from "../helpers/cli.js";
 
 const NOW = new Date("2026-01-01T00:05:00.000Z");
@@ -150,6 +150,13 @@ describe("run", () => {
       expect(r.err, args.join(" ")).toMatch(new RegExp(`^runta: (${args[0]}|-e).*\\n$`));
       expect(r.client.calls.some((c) => c.method === "create")).toBe(false);
     }
+  });
+
+  test("a runtime that ends in error is a failure with its reason, not an id", async () => {
+    const r = await cli(["run", "--name", "bad"], { client: { create: async (name) => fakeRuntime({ name, status: "error", last_error: "runc create failed: no space" }) } });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe('runta: runtime "bad" did not start (status error: runc create failed: no space) — see runta inspect bad, remove it with runta rm bad\n');
   });
 
   test("a name clash is an error naming the runtime, exit 1", async () => {

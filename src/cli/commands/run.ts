@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { RuntaError } from "../../api/errors.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
@@ -56,6 +57,11 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       wait: !opts.detach,
     });
     progress.stop();
+    if (!opts.detach && rt.info.status !== "running") {
+      // The record exists (so rm works) but the runtime did not come up: that is a failure, not an id to use.
+      const why = rt.info.last_error ? `: ${rt.info.last_error}` : "";
+      throw new RuntaError("failed_precondition", `runtime "${rt.name}" did not start (status ${rt.info.status}${why}) — see runta inspect ${rt.name}, remove it with runta rm ${rt.name}`);
+    }
     if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(rt.info, null, 2)}\n`);
     else ctx.io.stdout.write(`${rt.id}\n`);
   } catch (err) {
