@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
-import { runtaBin } from "../helpers/cli.js";
+import { execa } from "execa";
+import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
 
 let world: EngineEnv;
 let home: string;
@@ -140,4 +141,32 @@ test("a daemon that cannot start is reported in one line with the reason and its
     await new Promise((r) => squatter.close(r));
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test("daemon run serves in the foreground until SIGTERM, then exits 0", async () => {
+  const fg = await freePort();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...envFor(`127.0.0.1:${fg}`) })) if (v !== undefined) env[k] = v;
+  const child = execa(process.execPath, [RUNTA_BIN, "daemon", "run", "--data-dir", world.dataDir, "--listen", `127.0.0.1:${fg}`], {
+    env,
+    extendEnv: false,
+    reject: false,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      child.stderr!.on("data", (c: Buffer) => {
+        err += c.toString();
+        if (err.includes(`runta daemon listening on http://127.0.0.1:${fg}`)) resolve();
+      });
+      child.once("exit", () => reject(new Error(`daemon run exited early:\n${err}`)));
+    });
+    // Nothing configured: the CLI finds the foreground daemon at the local default and reads its token file.
+    const ps = await runtaBin(["ps", "-a", "-q"], { env: envFor(`127.0.0.1:${fg}`) });
+    expect(ps.exitCode, String(ps.stderr)).toBe(0);
+    expect(ps.stdout).toBe("");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  expect((await child).exitCode).toBe(0);
 });
