@@ -319,7 +319,7 @@ describe("exec", () => {
     });
     expect(r.code).toBe(42);
     expect(bridged).toMatchObject({ tty: true, interactive: true });
-    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual(["worker", ["bash"], { tty: true, rows: 40, cols: 120, env: undefined, cwd: undefined }]);
+    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: undefined, cwd: undefined }]);
   });
 
   test("-i alone streams without a tty", async () => {
@@ -347,6 +347,24 @@ describe("lifecycle verbs", () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe("worker\nb2\n");
     expect(r.err).toBe('runta: runtime "ghost" not found — list them with runta ps -a\n');
+  });
+
+  test("accepts the short id ps shows on a terminal, and any unique id prefix", async () => {
+    const c = fakeClient({ runtimes: [worker, stopped] });
+    expect((await cli(["pause", "0b3d8a4e5f8c"], { client: c })).out).toBe("0b3d8a4e5f8c\n");
+    expect(c.state.get(worker.id)!.status).toBe("paused");
+    expect((await cli(["inspect", "7c1f"], { client: c })).out).toContain(stopped.id);
+    expect((await cli(["exec", "0b3d8a4e-5f8c", "--", "true"], { client: { runtimes: [worker] } })).code).toBe(0);
+  });
+
+  test("an ambiguous prefix names the candidates; a name is never mistaken for a prefix", async () => {
+    const twin = { ...worker, id: "0b3d8a4e-ffff-4d1a-9b7e-2c6f1a0e9d11", name: "twin" };
+    const r = await cli(["pause", "0b3d"], { client: { runtimes: [worker, twin] } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('runta: "0b3d" matches 2 runtimes (worker, twin) — give more characters of the id, or the name\n');
+    const named = await cli(["pause", "abc"], { client: { runtimes: [{ ...worker, name: "abc" }, { ...stopped, id: "abcabcab-3d4e-4f5a-8b6c-9d0e1f2a3b4c", status: "running" }] } });
+    expect(named.code).toBe(0);
+    expect([...named.client.state.values()].find((x) => x.name === "abc")!.status).toBe("paused");
   });
 
   test("an impossible transition reports the status, exit 1", async () => {

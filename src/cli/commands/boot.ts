@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { forEachTarget } from "../targets.js";
+import { forEachTarget, withRuntime } from "../targets.js";
 
 /** `runta boot`. */
 export function bootCommand(ctx: CliContext): Command {
@@ -14,5 +14,5 @@ export function bootCommand(ctx: CliContext): Command {
 /** Start shut-down runtimes again, with the same filesystem; prints each runtime as given on success. */
 export async function runBoot(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, (t) => runta.runtimes.start(t));
+  await forEachTarget(ctx, targets, (t) => withRuntime(runta, t, (id) => runta.runtimes.start(id)));
 }

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { collectKeyValue, positiveNumber } from "../parse.js";
+import { withRuntime } from "../targets.js";
 
 /** Flags of `runta exec`. */
 export interface ExecCommandOptions {
@@ -55,13 +56,15 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
     const tty = opts.tty === true;
     const out = ctx.io.stdout;
     const size = tty && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : {};
-    const handle = runta.runtimes.execStream(target, argv, { tty, ...size, env: opts.env, cwd: opts.workdir });
+    // A stream reports a bad target only once connected; resolve names and id prefixes up front instead.
+    const id = (await withRuntime(runta, target, (t) => runta.runtimes.get(t))).id;
+    const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env: opts.env, cwd: opts.workdir });
     const bridge = ctx.deps.bridge ?? (await import("../tty/bridge.js")).bridgeExec;
     const code = await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
     throw new ExitCode(code);
   }
 
-  const res = await runta.runtimes.exec(target, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout });
+  const res = await withRuntime(runta, target, (t) => runta.runtimes.exec(t, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout }));
   ctx.io.stdout.write(res.stdoutText);
   ctx.io.stderr.write(res.stderrText);
   const warn = (m: string) => ctx.io.stderr.write(`runta: warning: ${m}\n`);

@@ -3,6 +3,7 @@ import type { Runtime } from "../../api/schemas.js";
 import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { printJson } from "../output.js";
+import { withRuntime } from "../targets.js";
 
 /** `runta inspect`. */
 export function inspectCommand(ctx: CliContext): Command {
@@ -21,7 +22,7 @@ export async function runInspect(ctx: CliContext, targets: string[]): Promise<vo
   const failures: { target: string; error: unknown }[] = [];
   for (const t of targets) {
     try {
-      found.push((await runta.runtimes.get(t)).info);
+      found.push((await withRuntime(runta, t, (id) => runta.runtimes.get(id))).info);
     } catch (error) {
       failures.push({ target: t, error });
     }

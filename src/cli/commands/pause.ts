@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { forEachTarget } from "../targets.js";
+import { forEachTarget, withRuntime } from "../targets.js";
 
 /** `runta pause`. */
 export function pauseCommand(ctx: CliContext): Command {
@@ -14,5 +14,5 @@ export function pauseCommand(ctx: CliContext): Command {
 /** Freeze every process in one or more runtimes (memory is kept); prints each runtime as given on success. */
 export async function runPause(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, (t) => runta.runtimes.pause(t));
+  await forEachTarget(ctx, targets, (t) => withRuntime(runta, t, (id) => runta.runtimes.pause(id)));
 }

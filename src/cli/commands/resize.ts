@@ -3,6 +3,7 @@ import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { positiveInt, positiveNumber } from "../parse.js";
 import { printJson } from "../output.js";
+import { withRuntime } from "../targets.js";
 
 /** Flags of `runta resize`. */
 export interface ResizeOptions {
@@ -29,7 +30,7 @@ export async function runResize(ctx: CliContext, target: string, opts: ResizeOpt
     throw new UsageError("resize needs --memory <MiB>, --cpus <n> or both — e.g. runta resize --memory 4096 worker");
   }
   const runta = await ctx.client();
-  const rt = await runta.runtimes.resize(target, { memoryMiB: opts.memory, vcpus: opts.cpus });
+  const rt = await withRuntime(runta, target, (id) => runta.runtimes.resize(id, { memoryMiB: opts.memory, vcpus: opts.cpus }));
   if (opts.json) return printJson(ctx, rt);
   const { vcpus, memory_mib } = rt.resources.requests;
   ctx.io.stdout.write(`${target}: memory ${memory_mib} MiB, cpus ${vcpus}\n`);

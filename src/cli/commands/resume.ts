@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { forEachTarget } from "../targets.js";
+import { forEachTarget, withRuntime } from "../targets.js";
 
 /** `runta resume`. */
 export function resumeCommand(ctx: CliContext): Command {
@@ -14,5 +14,5 @@ export function resumeCommand(ctx: CliContext): Command {
 /** Unfreeze paused or suspended runtimes; prints each runtime as given on success. */
 export async function runResume(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, (t) => runta.runtimes.resume(t));
+  await forEachTarget(ctx, targets, (t) => withRuntime(runta, t, (id) => runta.runtimes.resume(id)));
 }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { forEachTarget } from "../targets.js";
+import { forEachTarget, withRuntime } from "../targets.js";
 
 /** `runta rm`. */
 export function rmCommand(ctx: CliContext): Command {
@@ -16,5 +16,5 @@ export function rmCommand(ctx: CliContext): Command {
 /** Removes each runtime; prints each as given on success. */
 export async function runRm(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, (t) => runta.runtimes.delete(t));
+  await forEachTarget(ctx, targets, (t) => withRuntime(runta, t, (id) => runta.runtimes.delete(id)));
 }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { forEachTarget } from "../targets.js";
+import { forEachTarget, withRuntime } from "../targets.js";
 
 /** `runta shutdown`. */
 export function shutdownCommand(ctx: CliContext): Command {
@@ -14,5 +14,5 @@ export function shutdownCommand(ctx: CliContext): Command {
 /** Stops runtimes (processes end, filesystem and record kept); prints each runtime as given on success. */
 export async function runShutdown(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, (t) => runta.runtimes.stop(t));
+  await forEachTarget(ctx, targets, (t) => withRuntime(runta, t, (id) => runta.runtimes.stop(id)));
 }
