@@ -659,14 +659,15 @@ export class RuncEngine implements Engine {
       const duration_ms = Date.now() - startedAt;
       this.store.touchActivity(rec.id, new Date().toISOString());
       if (!run.started && !run.timedOut) return await this.execFailure(rec, spec, run, duration_ms);
-      const oomKilled = (await cg.oomKills()) > oomBefore;
       let exitCode = run.exitCode;
       let signal: string | null = null;
       if (exitCode > 128 && exitCode < 128 + 65) signal = signalName(exitCode - 128);
       if (run.timedOut) {
         exitCode = 128 + osConstants.signals.SIGKILL;
-        signal = "SIGKILL";
+        signal = "KILL";
       }
+      // The OOM killer sends SIGKILL; a counter that moved during another exec's death alone does not count.
+      const oomKilled = exitCode === 128 + osConstants.signals.SIGKILL && (await cg.oomKills()) > oomBefore;
       return {
         exit_code: exitCode,
         signal,
@@ -844,9 +845,9 @@ export class RuncEngine implements Engine {
   }
 }
 
-/** Signal name for a number, e.g. 9 → `SIGKILL`. */
+/** Signal name for a number without the SIG prefix, as in the stream frames: 9 → `KILL`. */
 function signalName(n: number): string | null {
-  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name;
+  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name.replace(/^SIG/, "");
   return null;
 }
 
