@@ -1,9 +1,10 @@
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
 import type { Image } from "../../api/schemas.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
+import { UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
 import { forEachTarget } from "../targets.js";
 
@@ -100,21 +101,16 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
 
 /** Imports a tarball from a file or stdin. */
 export async function runImageImport(ctx: CliContext, name: string, tarball: string): Promise<void> {
-  const runta = await ctx.client();
-  const source = tarball === "-" ? ctx.io.stdin : createReadStream(tarball);
-  const opened =
-    tarball === "-"
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          (source as ReturnType<typeof createReadStream>).once("open", () => resolve());
-          (source as ReturnType<typeof createReadStream>).once("error", (err) => reject(err));
-        });
-  try {
-    await opened;
-  } catch (err) {
-    const { UsageError } = await import("../errors.js");
-    throw new UsageError(`cannot read ${tarball}: ${(err as Error).message} — give a tarball path or - for stdin`);
+  // Open the file before talking to the daemon so a typo fails fast, as a usage error.
+  let source: NodeJS.ReadableStream = ctx.io.stdin;
+  if (tarball !== "-") {
+    try {
+      source = (await open(tarball)).createReadStream();
+    } catch (err) {
+      throw new UsageError(`cannot read ${tarball}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — give a tarball path or - for stdin`);
+    }
   }
+  const runta = await ctx.client();
   const progress = await spinner(ctx, `importing image ${name}…`);
   try {
     const image = await runta.images.import(name, source);
