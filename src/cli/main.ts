@@ -125,6 +125,7 @@ function describe(ctx: CliContext, err: unknown, target?: string): Described {
   };
 }
 
+/** Adds what to do next when the message does not say it already, and where the endpoint came from. */
 function withHint(ctx: CliContext, code: string, message: string): string {
   const cfg = ctx.resolvedConfig();
   // Say where the endpoint came from wherever the message names it, so a stale RUNTA_ENDPOINT is easy to spot.
@@ -146,8 +147,6 @@ function withHint(ctx: CliContext, code: string, message: string): string {
       if (cfg && !message.includes(cfg.endpoint.value) && !message.includes("daemon")) {
         return `${message} (endpoint ${cfg.endpoint.value} from ${cfg.endpoint.origin}) — check that the daemon runs: runta daemon status`;
       }
-      return message;
-    case "failed_precondition":
       return message;
     default:
       return message;
