@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import pty from "node-pty";
+import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
 
 let d: TestDaemon;
 let home: string;
@@ -181,5 +182,36 @@ describe("exit codes and shapes", () => {
 
   test("completion asks the CLI for runtime names", async () => {
     expect((await runta(["__complete", "runtimes"])).stdout).toBe("bb\n");
+  });
+});
+
+describe("on a real terminal", () => {
+  /** Runs the CLI under a pseudo-terminal (stdout and stderr both on it); resolves with what it showed. */
+  const onTerminal = (args: string[], extraEnv: Record<string, string> = {}) =>
+    new Promise<{ code: number; screen: string }>((resolve) => {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries({ ...process.env, ...d.env, HOME: home, TERM: "xterm-256color", ...extraEnv })) if (v !== undefined) env[k] = v;
+      delete env.NO_COLOR;
+      Object.assign(env, extraEnv);
+      const p = pty.spawn(process.execPath, [RUNTA_BIN, ...args], { cols: 160, rows: 40, env });
+      let screen = "";
+      p.onData((s) => (screen += s));
+      p.onExit(({ exitCode }) => resolve({ code: exitCode, screen }));
+    });
+
+  test("run shows a spinner on the terminal, then the id; ps shows short ids, relative times and colour", async () => {
+    const run = await onTerminal(["run", "--image", "busybox", "--memory", "64", "--name", "tty1"]);
+    expect(run.code, run.screen).toBe(0);
+    expect(run.screen).toContain("creating runtime tty1");
+    const id = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(run.screen)![1]!;
+    const ps = await onTerminal(["ps"]);
+    expect(ps.code).toBe(0);
+    expect(ps.screen).toContain(id.replace(/-/g, "").slice(0, 12));
+    expect(ps.screen).not.toContain(id);
+    expect(ps.screen).toMatch(/seconds? ago|Less than a second ago/);
+    expect(ps.screen).toContain("\x1b[32mrunning");
+    const plain = await onTerminal(["ps"], { NO_COLOR: "1" });
+    expect(plain.screen).not.toContain("\x1b[32m");
+    expect((await runta(["rm", "tty1"])).exitCode).toBe(0);
   });
 });
