@@ -9,9 +9,10 @@
  * BENCH_CONC_ROUNDS rounds of 50 concurrent execs (3), BENCH_TTY_N keystrokes (50), BENCH_NODE_N node starts (20),
  * BENCH_PEERS ("docker,podman"; "none" skips them), BENCH_CA_CERTS ("unset" or "keep": NODE_EXTRA_CA_CERTS for the
  * CLI runs), BENCH_ONLY (comma list of systems, e.g. "floor,docker" to try the harness without runta),
- * BENCH_OUT (JSON path).
+ * BENCH_OUT (JSON path), BENCH_PROFILE=1 (run the daemon under --cpu-prof and summarise where its time went).
+ * The runta CLI is always profiled once (exec, ps) after the measurements, outside of them.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hostname, cpus, release } from "node:os";
@@ -22,6 +23,7 @@ import { RuncFloor } from "./lib/floor.js";
 import { DockerPeer, PodmanPeer } from "./lib/peers.js";
 import { RuntaDaemon, RuntaApiSystem, RuntaCliSystem, CLI_BIN } from "./lib/runta.js";
 import { ECHO_ARGV, echoLoop, ptyEcho } from "./lib/tty.js";
+import { renderProfile, summarizeProfileFile } from "./lib/profile.js";
 import { evaluateTargets, renderMetricsTable, renderStartupTable, renderTargets } from "./lib/report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,6 +46,7 @@ const CFG = {
   keepCaCerts: (env.BENCH_CA_CERTS ?? "unset") === "keep",
   only: env.BENCH_ONLY ? env.BENCH_ONLY.split(",") : null,
   out: env.BENCH_OUT ?? join(here, "results", "latest.json"),
+  profileDaemon: env.BENCH_PROFILE === "1",
 };
 const EXEC_1MIB = ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' a"];
 const MIB_BYTES = 1024 * 1024;
@@ -170,6 +173,27 @@ async function ttyPhase(/** @type {System & {ttyCommand?: Function, ttySession?:
   }
 }
 
+/** One CPU profile each of `runta exec` and `runta ps`, after a warm-up run, summarised by origin. */
+async function profileCli(/** @type {RuntaCliSystem} */ cli, /** @type {System} */ creator, /** @type {string} */ work) {
+  const h = await creator.create("p-cli");
+  /** @type {{title:string, summary:ReturnType<typeof summarizeProfileFile>}[]} */
+  const out = [];
+  try {
+    for (const [title, args] of [["runta exec true (CLI process)", ["exec", h.name, "--", "true"]], ["runta ps (CLI process)", ["ps"]]]) {
+      const dir = join(work, `cli-profile-${out.length}`);
+      await cli.cli(args);
+      await run(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, CLI_BIN, ...args], { env: cli.env });
+      const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+      if (file) out.push({ title, summary: summarizeProfileFile(join(dir, file), 12) });
+    }
+  } catch (e) {
+    log(`CLI profile failed: ${e instanceof Error ? e.message : e}`);
+  } finally {
+    await creator.rm(h).catch(() => {});
+  }
+  return out;
+}
+
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("the benchmark drives runc, mounts and cgroups: run it as root");
   const work = mkdtempSync("/tmp/runta-bench-");
@@ -182,6 +206,8 @@ async function main() {
   let daemon = /** @type {RuntaDaemon|null} */ (null);
   /** @type {{count:number, rss_bytes:number}[]} */
   const rss = [];
+  /** @type {{title:string, summary:ReturnType<typeof summarizeProfileFile>}[]} */
+  const profiles = [];
   try {
     log(`work dir ${work}; config ${JSON.stringify(CFG)}`);
     const { rootfs, tarball } = await buildRootfs(work);
@@ -197,7 +223,10 @@ async function main() {
       const why = RuntaDaemon.unavailable();
       if (why) skipped["runta-api"] = skipped["runta-cli"] = why;
       else {
-        daemon = new RuntaDaemon(work);
+        daemon = new RuntaDaemon(work, {
+          profileDir: CFG.profileDaemon ? join(work, "daemon-profile") : undefined,
+          keepLogAt: join(dirname(CFG.out), "daemon.log"),
+        });
         owners.push(daemon);
         try {
           await daemon.setup(tarball);
@@ -277,6 +306,10 @@ async function main() {
       log(`tty echo: ${sys.name}`);
       await ttyPhase(/** @type {any} */ (sys));
     }
+    if (cli) {
+      log("profiling the CLI (outside the measurements)");
+      profiles.push(...(await profileCli(/** @type {RuntaCliSystem} */ (/** @type {unknown} */ (cli)), /** @type {System} */ (api ?? cli), work)));
+    }
   } finally {
     for (const o of owners.reverse()) {
       try {
@@ -284,6 +317,15 @@ async function main() {
         leaks.push(...l.map((x) => `${o.constructor.name}: ${x}`));
       } catch (e) {
         leaks.push(`${o.constructor.name} teardown failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    if (CFG.profileDaemon && daemon) {
+      const dir = join(work, "daemon-profile");
+      try {
+        const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+        if (file) profiles.push({ title: "daemon, whole run", summary: summarizeProfileFile(join(dir, file), 12) });
+      } catch (e) {
+        log(`no daemon profile: ${e instanceof Error ? e.message : e}`);
       }
     }
     rmSync(work, { recursive: true, force: true });
@@ -298,7 +340,7 @@ async function main() {
     cliCaCerts: CFG.keepCaCerts,
   });
   meta.finished_at = new Date().toISOString();
-  const doc = { meta, skipped, daemon_rss: rss, metrics, targets, leaks };
+  const doc = { meta, skipped, daemon_rss: rss, metrics, targets, profiles, leaks };
   mkdirSync(dirname(CFG.out), { recursive: true });
   writeFileSync(CFG.out, JSON.stringify(doc, null, 2) + "\n");
 
@@ -316,6 +358,8 @@ async function main() {
     `daemon RSS: ${rss.map((r) => `${r.count} runtimes → ${(r.rss_bytes / 1e6).toFixed(1)} MB`).join(", ") || "-"}`,
     "",
     renderTargets(targets),
+    "",
+    ...profiles.map((p) => renderProfile(p.title, p.summary)),
     "",
     leaks.length ? `LEAKS:\n  ${leaks.join("\n  ")}` : "leak check: nothing left behind",
     `JSON: ${CFG.out}`,

@@ -163,7 +163,8 @@ export function renderStartupTable(m) {
 export function renderTargets(targets) {
   const rows = [["target", "measured", "verdict"]];
   for (const t of targets) {
-    const measured = t.value === null ? "-" : `${fmt(t.value)}${t.unit === "×" ? "×" : ` ${t.unit}`}`;
+    const value = t.value === null ? "-" : t.unit === "errors" ? String(t.value) : fmt(t.value);
+    const measured = t.value === null ? "-" : `${value}${t.unit === "×" ? "×" : ` ${t.unit}`}`;
     const verdict = t.pass === null ? `n/a (${t.note})` : t.pass ? "PASS" : "MISS";
     rows.push([t.text, measured, verdict]);
   }

@@ -3,8 +3,8 @@
  * driven once through the SDK (API level) and once through the built CLI `node bin/runta.js` (end to end).
  */
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { run, sleep, pool } from "./proc.js";
@@ -22,8 +22,14 @@ export const BENCH_IMAGE = "bench-busybox";
 
 /** A private daemon for the run, stopped and cleaned at the end. */
 export class RuntaDaemon {
-  /** @param {string} workDir */
-  constructor(workDir) {
+  /**
+   * @param {string} workDir
+   * @param {{profileDir?: string, keepLogAt?: string}} [opts] profileDir: write the daemon's V8 CPU profile there
+   *   when it stops; keepLogAt: copy the daemon's log there before the data dir is removed
+   */
+  constructor(workDir, opts = {}) {
+    this.profileDir = opts.profileDir;
+    this.keepLogAt = opts.keepLogAt;
     const tag = randomBytes(4).toString("hex");
     this.dir = join(workDir, "runta");
     this.dataDir = join(this.dir, "data");
@@ -52,7 +58,7 @@ export class RuntaDaemon {
     const log = openSync(logPath, "w");
     const proc = spawn(
       process.execPath,
-      [DAEMON_MAIN, "--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--runc-root", this.runcRoot,
+      [...(this.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${this.profileDir}`] : []), DAEMON_MAIN, "--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--runc-root", this.runcRoot,
         "--cgroup-parent", this.cgroupParent, "--images-dir", this.imagesDir],
       { stdio: ["ignore", "pipe", log] },
     );
@@ -118,6 +124,10 @@ export class RuntaDaemon {
     }
     await unmountUnder(this.dir);
     leaks.push(...removeCgroupParent(this.cgroupParent));
+    if (this.keepLogAt && existsSync(join(this.dir, "daemon.log"))) {
+      mkdirSync(dirname(this.keepLogAt), { recursive: true });
+      copyFileSync(join(this.dir, "daemon.log"), this.keepLogAt);
+    }
     rmSync(join(this.runcRoot, ".."), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
     return leaks;
