@@ -179,7 +179,9 @@ async function profileCli(/** @type {RuntaCliSystem} */ cli, /** @type {System} 
   /** @type {{title:string, summary:ReturnType<typeof summarizeProfileFile>}[]} */
   const out = [];
   try {
-    for (const [title, args] of [["runta exec true (CLI process)", ["exec", h.name, "--", "true"]], ["runta ps (CLI process)", ["ps"]]]) {
+    /** @type {[string, string[]][]} */
+    const cases = [["runta exec true (CLI process)", ["exec", h.name, "--", "true"]], ["runta ps (CLI process)", ["ps"]]];
+    for (const [title, args] of cases) {
       const dir = join(work, `cli-profile-${out.length}`);
       await cli.cli(args);
       await run(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, CLI_BIN, ...args], { env: cli.env });
@@ -197,7 +199,7 @@ async function profileCli(/** @type {RuntaCliSystem} */ cli, /** @type {System} 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error("the benchmark drives runc, mounts and cgroups: run it as root");
   const work = mkdtempSync("/tmp/runta-bench-");
-  /** @type {{name:string, teardown():Promise<string[]>}[]} */
+  /** @type {{teardown():Promise<string[]>}[]} */
   const owners = [];
   /** @type {System[]} */
   const systems = [];

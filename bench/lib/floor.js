@@ -89,7 +89,7 @@ export class RuncFloor {
     s.process.args = ["/sbin/catatonit", "-P"];
     s.root = { path: rootPath, readonly: false };
     s.hostname = id.slice(0, 63);
-    for (const m of s.mounts) if (m.destination === "/dev/shm") m.options = m.options.map((o) => (o.startsWith("size=") ? "size=65536k" : o));
+    for (const m of s.mounts) if (m.destination === "/dev/shm") m.options = m.options.map((/** @type {string} */ o) => (o.startsWith("size=") ? "size=65536k" : o));
     s.linux.namespaces.push({ type: "cgroup" });
     s.linux.cgroupsPath = `/${this.cgroupParent}/${id}`;
     s.linux.resources = {

@@ -30,11 +30,11 @@ export function run(file, args, opts = {}) {
     const out = [];
     let outBytes = 0;
     let err = "";
-    child.stdout.on("data", (chunk) => {
+    child.stdout?.on("data", (chunk) => {
       outBytes += chunk.length;
       if (opts.keepStdout) out.push(chunk);
     });
-    child.stderr.on("data", (chunk) => {
+    child.stderr?.on("data", (chunk) => {
       if (err.length < 64 * 1024) err += chunk.toString();
     });
     if (opts.input !== undefined && child.stdin) child.stdin.end(opts.input);

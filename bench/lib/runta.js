@@ -226,6 +226,7 @@ export class RuntaCliSystem {
     this.name = "runta-cli";
     this.level = "cli";
     this.daemon = daemon;
+    /** @type {NodeJS.ProcessEnv} */
     this.env = { ...process.env, RUNTA_ENDPOINT: daemon.endpoint, RUNTA_TOKEN: daemon.token, NO_COLOR: "1" };
     if (!opts.keepCaCerts) delete this.env.NODE_EXTRA_CA_CERTS;
   }
