@@ -322,6 +322,12 @@ describe("exec", () => {
     expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: undefined, cwd: undefined }]);
   });
 
+  test("--timeout with a streamed session is refused rather than ignored", async () => {
+    const r = await cli(["exec", "-i", "--timeout", "5", "worker", "--", "cat"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--timeout applies to plain exec only");
+  });
+
   test("-i alone streams without a tty", async () => {
     const c = fakeClient({ runtimes: [worker], execStream: () => new EventEmitter() as unknown as ExecStreamHandle });
     const r = await cli(["exec", "-i", "worker", "--", "cat"], { client: c, deps: { bridge: async (_h, _io, o) => (o.tty ? 9 : 0) } });

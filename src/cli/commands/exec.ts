@@ -50,6 +50,9 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
   if (opts.tty && ctx.io.stdin.isTTY !== true) {
     throw new UsageError("the input device is not a TTY — drop -t (use -i alone to pipe stdin)");
   }
+  if ((opts.interactive || opts.tty) && opts.timeout !== undefined) {
+    throw new UsageError("--timeout applies to plain exec only; a streamed session (-i/-t) ends when you leave it — drop one of them");
+  }
   const runta = await ctx.client();
 
   if (opts.interactive || opts.tty) {
