@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -78,6 +78,27 @@ async function sameProcessAlive(pid: number | null, startTime: number | null): P
   if (!pid) return false;
   const now = await procStart(pid);
   return now !== null && (startTime === null || now === startTime);
+}
+
+/**
+ * An absolute path for a program name, searched in PATH and then the sbin directories (where Debian puts runc and
+ * which a non-login root shell may lack). Paths with a '/' and names not found are returned unchanged, so the
+ * version check reports them with the fix. Absolute paths also keep child processes independent of their PATH.
+ */
+export function resolveExecutable(name: string): string {
+  if (name.includes("/")) return name;
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // Not here; try the next directory.
+    }
+  }
+  return name;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,7 +190,7 @@ export class RuncEngine implements Engine {
       runcRoot: options.runcRoot,
       cgroupParent: options.cgroupParent,
       imagesDir: options.imagesDir ?? join(options.dataDir, "images"),
-      runcPath: options.runcPath ?? "runc",
+      runcPath: resolveExecutable(options.runcPath ?? "runc"),
       initPath: options.initPath ?? "/usr/bin/catatonit",
       logger: options.logger ?? silent,
     };

@@ -130,3 +130,10 @@ test("removeCgroupDirs reports directories it could not remove", async () => {
   expect(await removeCgroupDirs("p/full", root)).toEqual([join(root, "memory", "p", "full")]);
   rmSync(root, { recursive: true, force: true });
 });
+
+test("a bare program name is resolved to an absolute path (sbin included), so child processes do not depend on PATH", async () => {
+  const { resolveExecutable } = await import("../../src/engine/runc-engine.js");
+  expect(resolveExecutable("sh")).toMatch(/^\/.*\/sh$/);
+  expect(resolveExecutable("/opt/custom/runc")).toBe("/opt/custom/runc");
+  expect(resolveExecutable("no-such-program-xyz")).toBe("no-such-program-xyz");
+});
