@@ -1,0 +1,56 @@
+/**
+ * The hardened spec against the real default image (Debian + bash + python3): ordinary programs keep working under
+ * the seccomp deny-list and reduced capabilities. Uses the shared test image cache when a default image was built
+ * there (test/helpers/daemon.ts SHARED_IMAGES_DIR, read-only here: it is only the overlay's lower layer); skipped
+ * otherwise, since building it takes about a minute.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { RuncEngine } from "../../src/engine/runc-engine.js";
+import { makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+
+const SHARED_IMAGES_DIR = "/var/tmp/runta-test-images";
+const haveDefault = existsSync(join(SHARED_IMAGES_DIR, "default", "image.json"));
+
+describe.skipIf(!haveDefault)("the default image under the hardened spec", () => {
+  let env: EngineEnv;
+  let engine: RuncEngine;
+
+  beforeAll(async () => {
+    env = await makeEngineEnv();
+    engine = await RuncEngine.open({ ...env, imagesDir: SHARED_IMAGES_DIR });
+    await engine.create({ name: "deb", image: "default", vcpus: 1, memoryMib: 256 });
+  });
+
+  afterAll(async () => {
+    await engine?.delete("deb").catch(() => undefined);
+    await engine?.close();
+    await env.cleanup();
+    expect(await env.leaks()).toEqual([]);
+  });
+
+  test("bash, python3 with threads and subprocesses, and procps work; the default cwd is /root", async () => {
+    const r = await engine.exec("deb", {
+      argv: [
+        "bash",
+        "-lc",
+        "pwd && echo $BASH_VERSION | cut -d. -f1 && python3 -c 'import threading, subprocess; t = threading.Thread(target=print, args=(\"thread\",)); t.start(); t.join(); print(subprocess.run([\"echo\", \"child\"], capture_output=True, text=True).stdout.strip())' && ps -e -o comm= | head -1",
+      ],
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/root\n5\nthread\nchild\ncatatonit\n");
+  });
+
+  test("namespace creation is EPERM from python too", async () => {
+    const r = await engine.exec("deb", {
+      argv: ["python3", "-c", "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); rc = libc.unshare(0x10000000); print(rc, os.strerror(ctypes.get_errno()))"],
+    });
+    expect(r.stdout).toBe("-1 Operation not permitted\n");
+  });
+
+  test("the image below stays untouched: writes land in the runtime's own layer", async () => {
+    await engine.exec("deb", { argv: ["bash", "-c", "echo mine > /etc/runta-test-marker"] });
+    expect(existsSync(join(SHARED_IMAGES_DIR, "default", "rootfs", "etc", "runta-test-marker"))).toBe(false);
+  });
+});
