@@ -89,6 +89,12 @@ export class RuntimeCgroup {
     return { memoryBytes, memoryLimitBytes, cpuUsageNs, pids };
   }
 
+  /** Host pids of every process in the runtime (from the pids controller; empty if the cgroup is gone). */
+  async procs(): Promise<number[]> {
+    const text = await readFile(this.file("pids", "cgroup.procs"), "utf8").catch(() => "");
+    return text.split("\n").filter(Boolean).map(Number);
+  }
+
   /** How many processes the kernel's OOM killer has killed in this cgroup so far (0 if unknown). */
   async oomKills(): Promise<number> {
     const name = this.v2 ? "memory.events" : "memory.oom_control";

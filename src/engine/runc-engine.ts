@@ -521,24 +521,40 @@ export class RuncEngine implements Engine {
   }
 
   /**
-   * Ends the init (and with it the whole pid namespace): SIGTERM, a grace period, then SIGKILL. Signals go straight
-   * to the host pid (checked against its start time) rather than through `runc kill`, saving a process spawn.
-   * On cgroup v1 a frozen task cannot act on a signal, so a paused runtime is thawed right after the signal is queued.
+   * Ends a runtime. With a grace period, every process but the init gets SIGTERM first and the init waits until they
+   * are gone or the grace ran out: catatonit in pause mode exits at once on SIGTERM, and the kernel then SIGKILLs the
+   * rest of the pid namespace, so signalling the init alone would never let a program shut down cleanly. Then the
+   * init gets SIGKILL, which takes everything left with it. Signals go straight to host pids (the init's checked
+   * against its start time) rather than through `runc kill`, saving process spawns.
+   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused runtime is thawed before the graceful
+   * stage, and right after the SIGKILL is queued when there is no grace.
    */
   private async killInit(rec: RuntimeRecord, graceSecs: number): Promise<void> {
-    const signalInit = async (sig: NodeJS.Signals) => {
-      if (await sameProcessAlive(rec.initPid, rec.initStartTime)) {
+    const cg = this.cgroup(rec.id);
+    if (graceSecs > 0) {
+      if (rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+      const deadline = Date.now() + graceSecs * 1000;
+      let others = (await cg.procs()).filter((p) => p !== rec.initPid);
+      for (const pid of others) {
         try {
-          process.kill(rec.initPid!, sig);
+          process.kill(pid, "SIGTERM");
         } catch {
-          // Exited in between: nothing left to signal.
+          // Already gone.
         }
       }
-    };
-    await signalInit(graceSecs > 0 ? "SIGTERM" : "SIGKILL");
-    if (rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
-    if (graceSecs > 0 && (await this.waitExit(rec.initPid, rec.initStartTime, graceSecs * 1000))) return;
-    await signalInit("SIGKILL");
+      for (let delay = 2; others.length && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+        await sleep(delay);
+        others = (await cg.procs()).filter((p) => p !== rec.initPid);
+      }
+    }
+    if (await sameProcessAlive(rec.initPid, rec.initStartTime)) {
+      try {
+        process.kill(rec.initPid!, "SIGKILL");
+      } catch {
+        // Exited in between.
+      }
+    }
+    if (graceSecs <= 0 && rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
     if (!(await this.waitExit(rec.initPid, rec.initStartTime, 10_000))) {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }

@@ -209,6 +209,20 @@ describe("lifecycle", () => {
     expect((await engine.start("life")).status).toBe("running"); // no-op
   });
 
+  test("stop gives every process SIGTERM and the grace period before SIGKILL", async () => {
+    await sh("life", "(trap 'echo bye > /stopped-cleanly; exit 0' TERM; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    await engine.stop("life", { graceSecs: 5 });
+    await engine.start("life");
+    expect(await sh("life", "cat /stopped-cleanly")).toBe("bye");
+    // One that ignores SIGTERM is killed when the grace runs out.
+    await sh("life", "(trap '' TERM; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    const started = Date.now();
+    await engine.stop("life", { graceSecs: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await engine.start("life");
+  });
+
   test("stop of a paused runtime thaws it and ends it", async () => {
     await engine.pause("life");
     expect((await engine.stop("life", { graceSecs: 1 })).status).toBe("shutdown");
