@@ -61,16 +61,28 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
   };
 
   const cleanup = async (): Promise<void> => {
+    // Every step runs even if an earlier one failed, so one stuck mount does not leave the rest behind.
+    const failures: unknown[] = [];
+    const step = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
     for (const id of await runcIds(runcRoot)) {
-      await execFileAsync("runc", ["--root", runcRoot, "delete", "-f", id]).catch(() => undefined);
+      await step(() => execFileAsync("runc", ["--root", runcRoot, "delete", "-f", id]));
     }
     // Deepest first, so nested mounts come off before their parents.
     const mounts = (await mountPoints()).filter((m) => m.startsWith(dataDir + "/")).sort((a, b) => b.length - a.length);
-    for (const m of mounts) await execFileAsync("umount", ["-l", m]).catch(() => undefined);
-    for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));
-    await removeCgroupDirs(cgroupParent);
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(`/run/runta-test-${tag}`, { recursive: true, force: true });
+    for (const m of mounts) await step(() => execFileAsync("umount", ["-l", m]));
+    await step(async () => {
+      for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));
+      await removeCgroupDirs(cgroupParent);
+    });
+    await step(() => rm(dataDir, { recursive: true, force: true }));
+    await step(() => rm(`/run/runta-test-${tag}`, { recursive: true, force: true }));
+    if (failures.length) throw new AggregateError(failures, `engine test cleanup: ${failures.length} step(s) failed`);
   };
 
   return { dataDir, runcRoot, cgroupParent, imagesDir, cleanup, leaks };
