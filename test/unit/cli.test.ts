@@ -302,13 +302,14 @@ describe("exec", () => {
     expect(r.err).toContain("the input device is not a TTY");
   });
 
-  test("-it goes through the bridge with the terminal size and returns its code", async () => {
+  test("-it goes through the bridge with the terminal size and the local TERM, and returns its code", async () => {
     const handle = new EventEmitter() as unknown as ExecStreamHandle;
     let bridged: { tty: boolean; interactive: boolean } | undefined;
     const c = fakeClient({ runtimes: [worker], execStream: () => handle });
     const r = await cli(["exec", "-it", "worker", "--", "bash"], {
       client: c,
       tty: true,
+      env: { TERM: "screen" },
       deps: {
         bridge: async (h, _io, o) => {
           expect(h).toBe(handle);
@@ -319,7 +320,7 @@ describe("exec", () => {
     });
     expect(r.code).toBe(42);
     expect(bridged).toMatchObject({ tty: true, interactive: true });
-    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: undefined, cwd: undefined }]);
+    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: { TERM: "screen" }, cwd: undefined }]);
   });
 
   test("--timeout with a streamed session is refused rather than ignored", async () => {

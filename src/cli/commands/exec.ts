@@ -57,12 +57,13 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
 
   if (opts.interactive || opts.tty) {
     const tty = opts.tty === true;
-    const out = ctx.io.stdout;
-    const size = tty && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : {};
+    const { bridgeExec, streamEnv, terminalSize } = await import("../tty/bridge.js");
+    const size = tty ? terminalSize(ctx.io.stdout) : {};
     // A stream reports a bad target only once connected; resolve names and id prefixes up front instead.
     const id = (await withRuntime(runta, target, (t) => runta.runtimes.get(t))).id;
-    const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env: opts.env, cwd: opts.workdir });
-    const bridge = ctx.deps.bridge ?? (await import("../tty/bridge.js")).bridgeExec;
+    const env = streamEnv(opts.env, tty, ctx.env);
+    const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env, cwd: opts.workdir });
+    const bridge = ctx.deps.bridge ?? bridgeExec;
     const code = await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
     throw new ExitCode(code);
   }
