@@ -13,6 +13,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,8 @@ export interface EngineEnv {
 }
 
 async function runcIds(runcRoot: string): Promise<string[]> {
+  // `runc list` creates a missing root: do not call it after cleanup removed it.
+  if (!existsSync(runcRoot)) return [];
   try {
     const { stdout } = await execFileAsync("runc", ["--root", runcRoot, "list", "-q"]);
     return stdout.split("\n").filter(Boolean);
