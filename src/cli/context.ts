@@ -111,8 +111,8 @@ async function buildClient(ctx: CliContext, autoStart: boolean): Promise<RuntaAp
 
   // Nothing configured: talk to the local daemon, starting it first if it does not answer (the embedded default).
   const probe = make(config.token?.value);
-  const { ensureLocalDaemon, pingWithin } = await import("./embedded.js");
-  if (!(await pingWithin(probe, 1500))) {
+  const { ensureLocalDaemon } = await import("./embedded.js");
+  if (!(await probe.ping(1500))) {
     await ensureLocalDaemon(ctx, { autoStart, probe });
   }
   return make((config.token ?? readLocalToken(config.local)).value);

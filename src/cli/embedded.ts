@@ -18,20 +18,6 @@ export const DAEMON_START_TIMEOUT_MS = 15_000;
 export const DAEMON_STOP_TIMEOUT_MS = 20_000;
 
 /**
- * `ping` bounded by a timer that keeps the process alive: the SDK's own timeout is an unref'd signal, and a peer
- * that accepts and drops connections could otherwise leave node with nothing to wait on (exit 13, no message).
- */
-export async function pingWithin(probe: RuntaApi, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms + 250)));
-  try {
-    return await Promise.race([probe.ping(ms), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * The pid of the daemon serving the data dir: from our pid file, else from the daemon's own daemon.json (a daemon
  * started by `runta daemon run` or by hand). Undefined when neither names a live process.
  */
@@ -112,7 +98,7 @@ export async function startDaemonProcess(ctx: CliContext, local: LocalDaemonDefa
 
   const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
   while (Date.now() < deadline && exited === undefined) {
-    if (await pingWithin(probe, 1000)) return pid!;
+    if (await probe.ping(1000)) return pid!;
     await new Promise((r) => setTimeout(r, 150));
   }
   if (exited === undefined && pid !== undefined) process.kill(pid, "SIGTERM");
@@ -147,10 +133,10 @@ export async function ensureLocalDaemon(ctx: CliContext, opts: { autoStart: bool
       // A daemon we started earlier is still coming up: give it the same time instead of spawning a second one.
       const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
       while (Date.now() < deadline) {
-        if (await pingWithin(opts.probe, 1000)) break;
+        if (await opts.probe.ping(1000)) break;
         await new Promise((r) => setTimeout(r, 150));
       }
-      if (!(await pingWithin(opts.probe, 1000))) {
+      if (!(await opts.probe.ping(1000))) {
         throw new RuntaError("unavailable", `the runta daemon (pid ${pid}) does not answer at ${local.endpoint} — see its log: ${local.logFile}`);
       }
     } else {

@@ -220,11 +220,17 @@ export class Runta implements RuntaApi {
 
   /** True when /v1/health answers within `timeoutMs` (default 1000). Never throws. */
   async ping(timeoutMs = 1000): Promise<boolean> {
+    // A ref'd timer, not AbortSignal.timeout (unref'd): a peer that accepts and then stalls must not leave
+    // node with nothing keeping it alive and the caller's promise unsettled.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      await this.http.json("GET", "/v1/health", { signal: AbortSignal.timeout(timeoutMs), retry: false });
+      await this.http.json("GET", "/v1/health", { signal: abort.signal, retry: false });
       return true;
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

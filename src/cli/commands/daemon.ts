@@ -76,8 +76,8 @@ async function localProbe(ctx: CliContext) {
 export async function runDaemonStart(ctx: CliContext): Promise<void> {
   const local = localDefaults(ctx.env);
   const probe = await localProbe(ctx);
-  const { startDaemonProcess, pingWithin } = await import("../embedded.js");
-  if (await pingWithin(probe, 1500)) {
+  const { startDaemonProcess } = await import("../embedded.js");
+  if (await probe.ping(1500)) {
     ctx.io.stdout.write(`runta daemon already running at ${local.endpoint}\n`);
     return;
   }
@@ -104,10 +104,10 @@ export async function runDaemonStop(ctx: CliContext): Promise<void> {
 /** Reports the local daemon: endpoint, pid, version; exit 1 when it does not answer. */
 export async function runDaemonStatus(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
   const local = localDefaults(ctx.env);
-  const { runningPid, pingWithin } = await import("../embedded.js");
+  const { runningPid } = await import("../embedded.js");
   const pid = runningPid(local) ?? null;
   const probe = await localProbe(ctx);
-  const up = await pingWithin(probe, 1500);
+  const up = await probe.ping(1500);
   const version = up ? await probe.version().then((v) => v.runta).catch(() => null) : null;
   const status = { running: up, endpoint: local.endpoint, pid, version, data_dir: local.dataDir, log_file: local.logFile };
   if (opts.json) printJson(ctx, status);
