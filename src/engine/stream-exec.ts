@@ -237,6 +237,23 @@ class StreamExec implements StreamProcess {
     this.hangupTimer.unref();
   }
 
+  /** Stops reading output: the pipe or pty fills and the command blocks on write, as it would on a slow terminal. */
+  pause(): void {
+    if (this.term) this.term.pause();
+    else {
+      this.child?.stdout?.pause();
+      this.child?.stderr?.pause();
+    }
+  }
+
+  resume(): void {
+    if (this.term) this.term.resume();
+    else {
+      this.child?.stdout?.resume();
+      this.child?.stderr?.resume();
+    }
+  }
+
   wait(): Promise<ProcessExit> {
     if (!this.result) return Promise.reject(errors.internal("the exec has not started"));
     return this.result;

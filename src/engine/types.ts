@@ -69,6 +69,9 @@ export interface StreamProcess {
   signal(sig: StreamSignal): void;
   /** SIGHUP, then SIGKILL after a grace period (used when the client vanishes). */
   hangup(): void;
+  /** Optional flow control: stop reading the process's output while the consumer is behind, then read again. */
+  pause?(): void;
+  resume?(): void;
   wait(): Promise<ProcessExit>;
 }
 

@@ -43,15 +43,6 @@ export interface ExecStreamServer {
   readonly sessionCount: number;
 }
 
-/**
- * Optional flow control a StreamProcess may offer. The Engine interface does not require it; when present the
- * session stops reading the process while the socket's send buffer is full.
- */
-interface PausableProcess {
-  pause?(): void;
-  resume?(): void;
-}
-
 /** Above this many unsent bytes the process is paused (when it can be); below the low mark it is resumed. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
@@ -181,7 +172,7 @@ interface SessionCtx {
 /** Runs one session; returns the function that ends it from outside (daemon shutdown). */
 function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number, reason: string) => void {
   const { log } = ctx;
-  let proc: (StreamProcess & PausableProcess) | undefined;
+  let proc: StreamProcess | undefined;
   let phase = "awaiting_start" as Phase;
   let paused = false;
   const queue: ClientFrame[] = [];
@@ -267,7 +258,7 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
     phase = "starting";
     clearTimeout(startTimer);
     const spec = startSpec(frame);
-    let p: StreamProcess & PausableProcess;
+    let p: StreamProcess;
     try {
       p = await ctx.engine.execStream(ref, spec);
     } catch (err) {
