@@ -27,7 +27,9 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "runta setup: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: this npm (11.x) leaves other platforms' optional packages (rollup's) out of the
+  # lockfile and then refuses `npm ci` as out of sync. The lockfile still pins every version that is installed.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 echo "runta setup: building" >&2
 npm run --silent build
