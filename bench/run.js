@@ -173,12 +173,36 @@ async function ttyPhase(/** @type {System & {ttyCommand?: Function, ttySession?:
   }
 }
 
-/** One CPU profile each of `runta exec` and `runta ps`, after a warm-up run, summarised by origin. */
+/**
+ * The smallest thing a Node CLI could do for `exec`: start node, send one exec request with node:http, exit.
+ * `runta exec` minus this is what the CLI's own code costs.
+ */
+const NODE_HTTP_EXEC = [
+  'const http = require("node:http");',
+  'const req = http.request(new URL(`${process.env.RUNTA_ENDPOINT}/v1/runtimes/${process.argv[1]}/exec`), {',
+  '  method: "POST", headers: { authorization: `Bearer ${process.env.RUNTA_TOKEN}`, "content-type": "application/json" },',
+  "}, (res) => { res.resume(); if (res.statusCode !== 200) process.exitCode = 1; });",
+  'req.on("error", (e) => { console.error(e.message); process.exitCode = 1; });',
+  'req.end(JSON.stringify({ command: ["true"] }));',
+].join("\n");
+
+/**
+ * Where a CLI command's time goes: `runta exec` interleaved with the bare node + http request above, then one CPU
+ * profile each of `runta exec` and `runta ps` (after a warm-up run), summarised by origin.
+ */
 async function profileCli(/** @type {RuntaCliSystem} */ cli, /** @type {System} */ creator, /** @type {string} */ work) {
   const h = await creator.create("p-cli");
   /** @type {{title:string, summary:ReturnType<typeof summarizeProfileFile>}[]} */
   const out = [];
+  const suffix = CFG.keepCaCerts ? "with_ca" : "without_ca";
   try {
+    for (let i = 0; i < CFG.nodeN + 1; i++) {
+      const bare = await timed(() => run(process.execPath, ["-e", NODE_HTTP_EXEC, h.name], { env: cli.env }));
+      const full = await timed(() => cli.exec(h, ["true"]));
+      if (i === 0) continue;
+      rec.add(`node_http_exec_${suffix}`, "node", bare.ms);
+      rec.add(`runta_exec_${suffix}`, "node", full.ms);
+    }
     /** @type {[string, string[]][]} */
     const cases = [["runta exec true (CLI process)", ["exec", h.name, "--", "true"]], ["runta ps (CLI process)", ["ps"]]];
     for (const [title, args] of cases) {

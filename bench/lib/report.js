@@ -153,7 +153,12 @@ export function renderMetricsTable(m, skipped = {}) {
 /** Node start-up rows (`node -e 0`, `runta --version`, with and without NODE_EXTRA_CA_CERTS). @param {Metrics} m */
 export function renderStartupTable(m) {
   const rows = [["node start-up, ms", "without NODE_EXTRA_CA_CERTS", "with NODE_EXTRA_CA_CERTS"]];
-  for (const [key, label] of [["node_e0", "node -e 0"], ["runta_version", "runta --version"]]) {
+  for (const [key, label] of [
+    ["node_e0", "node -e 0"],
+    ["runta_version", "runta --version"],
+    ["node_http_exec", "node + one http.request exec (no CLI code)"],
+    ["runta_exec", "runta exec rt -- true (same moments)"],
+  ]) {
     rows.push([label, cell(m[`${key}_without_ca`]?.node), cell(m[`${key}_with_ca`]?.node)]);
   }
   return renderRows(rows);

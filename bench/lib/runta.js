@@ -207,10 +207,16 @@ export class RuntaApiSystem {
    */
   ttySession(h, argv) {
     const stream = h.rt.execStream(argv, { tty: true, rows: 24, cols: 80 });
-    stream.on("error", () => {});
+    /** @type {(reason: string) => void} */
+    let onEnd = () => {};
+    stream.on("error", (/** @type {Error} */ e) => onEnd(`error: ${e.message}`));
+    stream.on("exit", (/** @type {{code:number}} */ e) => onEnd(`exit code ${e.code}`));
     return {
       write: (d) => stream.write(d),
       onData: (cb) => void stream.on("stdout", (/** @type {Buffer} */ c) => cb(c.toString("latin1"))),
+      onEnd: (cb) => {
+        onEnd = cb;
+      },
       close: () => stream.close(),
     };
   }

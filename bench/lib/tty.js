@@ -13,6 +13,7 @@ export const ECHO_ARGV = ["sh", "-c", "echo READY; exec cat"];
  * @property {(data: string) => void} write
  * @property {(cb: (chunk: string) => void) => void} onData registers the one output listener
  * @property {() => void} close
+ * @property {(cb: (reason: string) => void) => void} [onEnd] registers a listener for the session ending early
  */
 
 /**
@@ -26,8 +27,14 @@ export async function echoLoop(session, n, timeoutMs = 15_000) {
   let buf = "";
   /** @type {(() => void) | null} */
   let wake = null;
+  /** Why the session ended before we were done, if it did. @type {string | null} */
+  let ended = null;
   session.onData((chunk) => {
     buf += chunk;
+    wake?.();
+  });
+  session.onEnd?.((reason) => {
+    ended = reason;
     wake?.();
   });
   /** @param {(b: string) => boolean} pred @param {string} what */
@@ -43,6 +50,10 @@ export async function echoLoop(session, n, timeoutMs = 15_000) {
           clearTimeout(timer);
           wake = null;
           resolve(undefined);
+        } else if (ended !== null) {
+          clearTimeout(timer);
+          wake = null;
+          reject(new Error(`session ended before the ${what}: ${ended} (output ${JSON.stringify(buf.slice(-200))})`));
         }
       };
     });
@@ -85,14 +96,20 @@ export async function ptyEcho(cmd, n) {
     env: /** @type {Record<string,string>} */ (cmd.env ?? process.env),
   });
   let exited = false;
-  p.onExit(() => {
+  /** @type {((reason: string) => void) | null} */
+  let endListener = null;
+  p.onExit(({ exitCode, signal }) => {
     exited = true;
+    endListener?.(`exit code ${exitCode}${signal ? `, signal ${signal}` : ""}`);
   });
   try {
     return await echoLoop(
       {
         write: (d) => p.write(d),
         onData: (cb) => void p.onData(cb),
+        onEnd: (cb) => {
+          endListener = cb;
+        },
         close: () => {
           // EOF to cat (twice: once to flush the typed line, once to end it), then make sure nothing lingers.
           p.write("\x04\x04");
