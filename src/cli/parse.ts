@@ -1,4 +1,5 @@
 /** Flag value parsers shared by commands; bad values are usage errors (exit 2) that name the flag. */
+import { LIMITS } from "../api/limits.js";
 import { UsageError } from "./errors.js";
 
 /** Collects repeated `-e K=V` / `--label k=v` flags; `-e K` alone takes K from the local environment, like docker. */
@@ -17,22 +18,27 @@ export function collectKeyValue(flag: string, env?: NodeJS.ProcessEnv) {
   };
 }
 
-/** A positive number flag (`--cpus 0.5`). */
-export function positiveNumber(flag: string) {
+/** A number flag within the API's bounds (`--cpus 0.5`, `--memory 2048`), so a bad value is a usage error naming the flag. */
+export function boundedNumber(flag: string, bounds: { min: number; max: number; unit?: string; integer?: boolean; step?: number; minExclusive?: boolean }) {
+  const { min, max, unit, integer, step, minExclusive } = bounds;
+  const range = minExclusive ? `above ${min} and at most ${max}` : `between ${min} and ${max}`;
+  const what = `${integer ? "a whole number" : "a number"}${unit ? ` of ${unit}` : ""} ${range}${step ? ` in steps of ${step}` : ""}`;
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got "${value}"`);
+    const ok =
+      value.trim() !== "" &&
+      Number.isFinite(n) &&
+      (!integer || /^\s*\d+\s*$/.test(value)) &&
+      (minExclusive ? n > min : n >= min) &&
+      n <= max &&
+      (!step || Math.abs(Math.round(n / step) * step - n) < 1e-9);
+    if (!ok) throw new UsageError(`${flag} must be ${what}, got "${value}"`);
     return n;
   };
 }
 
-/** A positive whole number flag (`--memory 2048`). */
-export function positiveInt(flag: string, unit = "") {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-      throw new UsageError(`${flag} must be a whole number${unit ? ` of ${unit}` : ""}, got "${value}"`);
-    }
-    return n;
-  };
-}
+/** `--cpus`: vCPUs as the API accepts them (the host's core count is checked by the daemon). */
+export const cpusFlag = boundedNumber("--cpus", { min: LIMITS.vcpusMin, max: LIMITS.vcpusMax, step: 0.01 });
+
+/** `--memory`: whole MiB as the API accepts them (the host's memory is checked by the daemon). */
+export const memoryFlag = boundedNumber("--memory", { min: LIMITS.memoryMibMin, max: LIMITS.memoryMibMax, unit: "MiB", integer: true });

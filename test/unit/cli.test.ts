@@ -54,6 +54,9 @@ describe("program", () => {
       const r = await cli([...c, "--help"]);
       expect(r.code, c.join(" ")).toBe(0);
       expect(r.out, c.join(" ")).toContain("Examples:");
+      // Each example is one indented command line that runs runta (comments after # allowed).
+      const examples = r.out.split("Examples:\n")[1]!.split("\n\n")[0]!.split("\n").filter((l) => l.trim() !== "");
+      for (const line of examples) expect(line, c.join(" ")).toMatch(/^ {2}(\S.* )?runta /);
     }
   });
 
@@ -150,6 +153,27 @@ describe("run", () => {
       expect(r.err, args.join(" ")).toMatch(new RegExp(`^runta: (${args[0]}|-e).*\\n$`));
       expect(r.client.calls.some((c) => c.method === "create")).toBe(false);
     }
+  });
+
+  test("--cpus and --memory outside the API's bounds are usage errors naming the flag and the bounds, nothing created", async () => {
+    const cases: [string[], string][] = [
+      [["--memory", "1"], 'runta: --memory must be a whole number of MiB between 16 and 262144, got "1"\n'],
+      [["--memory", "999999"], 'runta: --memory must be a whole number of MiB between 16 and 262144, got "999999"\n'],
+      [["--cpus", "0"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "0"\n'],
+      [["--cpus", "1000"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "1000"\n'],
+      [["--cpus", "0.001"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "0.001"\n'],
+    ];
+    for (const [args, err] of cases) {
+      for (const verb of [["run", ...args], ["resize", ...args, "worker"]]) {
+        const r = await cli(verb, { client: { runtimes: [worker] } });
+        expect(r.code, verb.join(" ")).toBe(2);
+        expect(r.err, verb.join(" ")).toBe(err);
+        expect(r.client.calls.some((c) => c.method === "create" || c.method === "resize"), verb.join(" ")).toBe(false);
+      }
+    }
+    const ok = await cli(["run", "--cpus", "0.29", "--memory", "16"]);
+    expect(ok.code).toBe(0);
+    expect(ok.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ vcpus: 0.29, memoryMiB: 16 });
   });
 
   test("a runtime that ends in error is a failure with its reason, not an id", async () => {
@@ -276,6 +300,14 @@ describe("exec", () => {
     const r = await cli(["exec", "-e", "APP_ENV=dev", "-w", "/tmp", "--timeout", "5", "worker", "--", "env"], { client: { runtimes: [worker] } });
     expect(r.client.calls.find((x) => x.method === "exec")!.args[2]).toEqual({ env: { APP_ENV: "dev" }, cwd: "/tmp", timeoutSecs: 5 });
     expect((await cli(["exec", "-w", "tmp", "worker", "--", "pwd"])).code).toBe(2);
+  });
+
+  test("--timeout beyond the API's maximum is a usage error naming the flag, not runta's failure", async () => {
+    const r = await cli(["exec", "--timeout", "99999", "worker", "--", "true"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('runta: --timeout must be a number of seconds above 0 and at most 3600, got "99999"\n');
+    expect(r.client.calls.some((c) => c.method === "exec")).toBe(false);
+    expect((await cli(["exec", "--timeout", "0.5", "worker", "--", "true"], { client: { runtimes: [worker] } })).code).toBe(0);
   });
 
   test("truncation, timeout and OOM are warned about on stderr", async () => {

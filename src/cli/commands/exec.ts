@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { ExitCode, UsageError } from "../errors.js";
-import { collectKeyValue, positiveNumber } from "../parse.js";
+import { LIMITS } from "../../api/limits.js";
+import { boundedNumber, collectKeyValue } from "../parse.js";
 import { withRuntime } from "../targets.js";
 
 /** Flags of `runta exec`. */
@@ -26,7 +27,7 @@ export function execCommand(ctx: CliContext): Command {
     .option("-t, --tty", "allocate a terminal (needs a terminal on stdin)")
     .option("-e, --env <K=V>", "environment variable (repeatable)", collectKeyValue("-e", ctx.env))
     .option("-w, --workdir <dir>", "working directory inside the runtime (absolute path)")
-    .option("--timeout <secs>", "kill the command after this many seconds (buffered exec; default 60)", positiveNumber("--timeout"))
+    .option("--timeout <secs>", "kill the command after this many seconds (buffered exec; default 60)", boundedNumber("--timeout", { min: 0, max: LIMITS.execTimeoutSecsMax, unit: "seconds", minExclusive: true }))
     .addHelpText(
       "after",
       `

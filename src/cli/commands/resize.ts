@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
-import { positiveInt, positiveNumber } from "../parse.js";
+import { cpusFlag, memoryFlag } from "../parse.js";
 import { printJson } from "../output.js";
 import { withRuntime } from "../targets.js";
 
@@ -17,8 +17,8 @@ export function resizeCommand(ctx: CliContext): Command {
   return new Command("resize")
     .description("Change a running runtime's memory and/or vCPUs live; prints the values read back from its cgroup")
     .argument("<runtime>", "runtime name or id")
-    .option("--memory <MiB>", "new memory limit in MiB", positiveInt("--memory", "MiB"))
-    .option("--cpus <n>", "new vCPU count, fractions allowed", positiveNumber("--cpus"))
+    .option("--memory <MiB>", "new memory limit in MiB", memoryFlag)
+    .option("--cpus <n>", "new vCPU count, fractions allowed", cpusFlag)
     .option("--json", "print the updated runtime as JSON")
     .addHelpText("after", "\nExamples:\n  runta resize --memory 4096 worker\n  runta resize --cpus 0.5 --memory 512 batch")
     .action((target: string, opts: ResizeOptions) => runResize(ctx, target, opts));

@@ -3,7 +3,7 @@ import { RuntaError } from "../../api/errors.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
-import { collectKeyValue, positiveInt, positiveNumber } from "../parse.js";
+import { collectKeyValue, cpusFlag, memoryFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { buildImageWithProgress } from "./image.js";
 
@@ -24,8 +24,8 @@ export function runCommand(ctx: CliContext): Command {
     .description("Create a runtime and start it (waits until it is running, then prints its id)")
     .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
-    .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", positiveNumber("--cpus"))
-    .option("--memory <MiB>", "memory limit in MiB (default 1024)", positiveInt("--memory", "MiB"))
+    .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
+    .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label"))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")

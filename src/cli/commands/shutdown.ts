@@ -7,7 +7,7 @@ export function shutdownCommand(ctx: CliContext): Command {
   return new Command("shutdown")
     .description("Stop runtimes: processes end, the filesystem and the record are kept")
     .argument("<runtime...>", "runtime names or ids")
-    .addHelpText("after", "\nExamples:\n   processes end, the filesystem and the record are kept:runta shutdown worker\n  runta ps -q | xargs runta shutdown")
+    .addHelpText("after", "\nExamples:\n  runta shutdown worker\n  runta ps -q | xargs runta shutdown")
     .action((targets: string[]) => runShutdown(ctx, targets));
 }
 
