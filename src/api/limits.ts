@@ -28,6 +28,16 @@ export const LIMITS = {
   execMaxOutputBytesHardMax: 16 * 1024 * 1024,
   execArgvMaxEntries: 4096,
   execStdinMaxBytes: 1024 * 1024,
+  /**
+   * Buffered execs running at once, per daemon and per runtime: each may hold 2 × execMaxOutputBytesHardMax of output
+   * in the daemon until it ends, so these bound that memory (64 × 32 MiB = 2 GiB at worst).
+   */
+  execBufferedMaxConcurrent: 64,
+  execBufferedMaxConcurrentPerRuntime: 16,
+  /** Runtimes (records in any status) one daemon keeps. */
+  runtimesMax: 1000,
+  /** Image builds and imports in flight at once (each extracts up to imageImportMaxBytes to disk). */
+  imageJobsMaxConcurrent: 4,
   /** Request bodies larger than this get 413 (JSON routes); image imports have their own cap. */
   requestBodyMaxBytes: 2 * 1024 * 1024,
   imageImportMaxBytes: 8 * 1024 * 1024 * 1024,

@@ -12,7 +12,7 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("start"),
     command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
-    args: z.array(z.string()).optional(),
+    args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
     env: EnvSchema.optional(),
     cwd: z.string().startsWith("/").optional(),
     tty: z.boolean().optional(),

@@ -67,6 +67,15 @@ export class ImageStore {
     this.importMaxBytes = opts.importMaxBytes ?? LIMITS.imageImportMaxBytes;
   }
 
+  /** Marks `name` busy for a new build or import, unless {@link LIMITS.imageJobsMaxConcurrent} jobs already run. */
+  private startJob(name: string): void {
+    const max = LIMITS.imageJobsMaxConcurrent;
+    if (this.busy.size >= max) {
+      throw errors.exhausted(`${max} image builds or imports are already in progress, the limit; retry when one has finished`, { limit: max });
+    }
+    this.busy.add(name);
+  }
+
   /** Whether a complete image of this name exists. Invalid names simply do not exist. */
   exists(name: string): boolean {
     if (!ImageNameSchema.safeParse(name).success) return false;
@@ -146,7 +155,7 @@ export class ImageStore {
         }
       }
     };
-    this.busy.add(name);
+    this.startJob(name);
     job.promise = this.buildDefault(name, emit, opts.force === true).finally(() => {
       this.builds.delete(name);
       this.busy.delete(name);
@@ -169,8 +178,8 @@ export class ImageStore {
     checkName(name);
     if (this.exists(name)) throw errors.exists(`image '${name}' already exists; remove it first or pick another name`, { name });
     if (this.busy.has(name)) throw errors.exists(`image '${name}' is being built or imported right now; pick another name`, { name });
+    this.startJob(name);
     this.logger?.warn(IMPORT_TRUST_WARNING, { image: name });
-    this.busy.add(name);
     const started = Date.now();
     let tmp: string | undefined;
     try {

@@ -55,7 +55,12 @@ export interface RuncEngineOptions {
   /** The static reaping init bind-mounted as PID 1 (default `/usr/bin/catatonit`). */
   initPath?: string;
   logger?: EngineLogger;
+  /** Overrides of the count and concurrency limits (tests use small ones). Default: the values in LIMITS. */
+  limits?: Partial<EngineLimits>;
 }
+
+/** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
+export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime">;
 
 const silent: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -174,10 +179,13 @@ function diskFull(err: unknown, dataDir: string): unknown {
 export class RuncEngine implements Engine {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly creations = new Map<string, Promise<RuntimeRecord>>();
+  /** Buffered execs running now: in all, and per runtime id. */
+  private bufferedExecTotal = 0;
+  private readonly bufferedExecs = new Map<string, number>();
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger">> & { logger: EngineLogger },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits">> & { logger: EngineLogger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -193,6 +201,12 @@ export class RuncEngine implements Engine {
       runcPath: resolveExecutable(options.runcPath ?? "runc"),
       initPath: options.initPath ?? "/usr/bin/catatonit",
       logger: options.logger ?? silent,
+      limits: {
+        runtimesMax: LIMITS.runtimesMax,
+        execBufferedMaxConcurrent: LIMITS.execBufferedMaxConcurrent,
+        execBufferedMaxConcurrentPerRuntime: LIMITS.execBufferedMaxConcurrentPerRuntime,
+        ...options.limits,
+      },
     };
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(opts.cgroupParent)) {
       throw errors.invalid(`cgroup parent ${shown(opts.cgroupParent)} must be a relative path of plain names, e.g. "runta"`);
@@ -330,6 +344,11 @@ export class RuncEngine implements Engine {
     }
     if (spec.name !== undefined && this.store.getByName(spec.name)) {
       throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
+    }
+    const max = this.opts.limits.runtimesMax;
+    // No await between this count and the insert below, so concurrent creates cannot overshoot.
+    if (this.store.count() >= max) {
+      throw errors.exhausted(`this daemon already holds ${max} runtimes, its limit; remove some first (runta ps -a, runta rm <runtime>)`, { limit: max });
     }
     const now = new Date().toISOString();
     const rec: RuntimeRecord = {
@@ -678,8 +697,47 @@ export class RuncEngine implements Engine {
     return existsSync(join(this.paths(id).rootfs, "root")) ? "/root" : "/";
   }
 
+  /**
+   * Counts a buffered exec in, or refuses it with resource_exhausted when the daemon or the runtime already runs as
+   * many as allowed (each holds up to twice its output cap in memory). Returns the release, to call once it ended.
+   */
+  private admitBufferedExec(rec: RuntimeRecord): () => void {
+    const { execBufferedMaxConcurrent: total, execBufferedMaxConcurrentPerRuntime: perRuntime } = this.opts.limits;
+    if (this.bufferedExecTotal >= total) {
+      throw errors.exhausted(`too many execs are running on this daemon (at most ${total} at once); retry when some have finished`, { limit: total });
+    }
+    const mine = this.bufferedExecs.get(rec.id) ?? 0;
+    if (mine >= perRuntime) {
+      throw errors.exhausted(`too many execs are running in runtime "${rec.name}" (at most ${perRuntime} at once); retry when some have finished`, {
+        limit: perRuntime,
+        runtime: rec.name,
+      });
+    }
+    this.bufferedExecTotal++;
+    this.bufferedExecs.set(rec.id, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.bufferedExecTotal--;
+      const left = (this.bufferedExecs.get(rec.id) ?? 1) - 1;
+      if (left > 0) this.bufferedExecs.set(rec.id, left);
+      else this.bufferedExecs.delete(rec.id);
+    };
+  }
+
   async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
     const rec = await this.runningFor(ref, "exec");
+    const release = this.admitBufferedExec(rec);
+    try {
+      return await this.execAdmitted(rec, spec);
+    } finally {
+      release();
+    }
+  }
+
+  /** The buffered exec proper, once counted in. */
+  private async execAdmitted(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
     const paths = this.paths(rec.id);
     const timeoutMs = (spec.timeoutSecs ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = Math.min(spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault, LIMITS.execMaxOutputBytesHardMax);

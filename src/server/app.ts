@@ -368,11 +368,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         try {
           send(ctx, 201, { data: await engine.importImage(name, capped) });
         } catch (err) {
+          // The rest of a refused upload (up to the import cap) is not worth reading: close the connection instead.
+          ctx.res.shouldKeepAlive = false;
           // An over-limit body makes the engine fail on a stream error; report the limit, not the engine's wording.
-          if (size > limit) {
-            ctx.res.shouldKeepAlive = false;
-            throw tooLarge(limit);
-          }
+          if (size > limit) throw tooLarge(limit);
           throw err;
         }
       },

@@ -237,6 +237,11 @@ export class RuntimeStore {
     return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
+  /** How many records there are, decodable or not (every row holds a runtime's resources). */
+  count(): number {
+    return (this.stmt("SELECT COUNT(*) AS n FROM runtimes").get() as { n: number }).n;
+  }
+
   /** A page ordered by (created_at, id), optionally filtered by status. */
   list(opts: { status?: RuntimeStatus[]; limit: number; after?: string }): RecordPage {
     const where: string[] = [];

@@ -6,10 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, lstatSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ImageBuildEvent } from "../../src/api/index.js";
+import { LIMITS, type ImageBuildEvent } from "../../src/api/index.js";
 import { ImageStore, IMPORT_TRUST_WARNING, createBusyboxImage } from "../../src/engine/images.js";
 
 const tmp = mkdtempSync("/tmp/runta-test-images-");
@@ -136,6 +136,27 @@ describe("import", () => {
       code: "invalid_argument",
       message: expect.stringMatching(/upload ended early \(aborted\)/),
     });
+    expect(entries(dir)).toEqual(before);
+  });
+
+  test("imports beyond the in-flight limit are resource_exhausted at once; a finished one frees its slot", async () => {
+    const before = entries(dir);
+    const tar = makeTar(ROOTFS);
+    const uploads = Array.from({ length: LIMITS.imageJobsMaxConcurrent }, () => new PassThrough());
+    const pending = uploads.map((u, i) => store.import(`slow${i}`, u));
+    for (const u of uploads) u.write(tar.subarray(0, 512));
+    await expect(store.import("one-too-many", Readable.from([tar]))).rejects.toMatchObject({
+      code: "resource_exhausted",
+      httpStatus: 429,
+      message: expect.stringMatching(new RegExp(`^${LIMITS.imageJobsMaxConcurrent} image builds or imports are already in progress`)),
+    });
+    uploads[0]!.end(tar.subarray(512));
+    await pending[0];
+    await store.import("one-more", Readable.from([tar]));
+    for (const u of uploads.slice(1)) u.destroy(new Error("aborted"));
+    await Promise.allSettled(pending);
+    await store.remove("slow0");
+    await store.remove("one-more");
     expect(entries(dir)).toEqual(before);
   });
 

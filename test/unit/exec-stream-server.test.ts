@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { RuntaError, type ServerFrame, type StreamSignal } from "../../src/api/index.js";
+import { LIMITS, RuntaError, type ServerFrame, type StreamSignal } from "../../src/api/index.js";
 import type { Engine, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import { attachExecStream, startSpec, type ExecStreamDeps } from "../../src/server/exec-stream.js";
 
@@ -247,6 +247,12 @@ describe("session", () => {
     e.ws.send("not json");
     await e.closed;
     expect(e.frames[0]).toMatchObject({ type: "error", code: "invalid_argument" });
+
+    // The argv cap of buffered exec holds for a streamed command's args too.
+    const f = await connect(url("rt"));
+    f.send({ type: "start", command: "echo", args: Array.from({ length: LIMITS.execArgvMaxEntries + 1 }, () => "x") });
+    await f.closed;
+    expect(f.frames[0]).toMatchObject({ type: "error", code: "invalid_argument", message: expect.stringMatching(/^invalid frame: args/) });
     expect(procs).toHaveLength(0);
   });
 

@@ -453,6 +453,10 @@ describe("images", () => {
     expectError(await raw("POST", "/v1/images/import?name=a", { body: "{}", headers: { "Content-Type": "application/json" } }), 415, "invalid_argument");
     expectError(await raw("POST", "/v1/images/import?name=BAD", { body: "x", headers: { "Content-Type": "application/x-tar" } }), 400, "invalid_argument");
     expectError(await raw("POST", "/v1/images/import", { body: "x", headers: { "Content-Type": "application/x-tar" } }), 400, "invalid_argument");
+    // A refused import does not read the rest of its (possibly huge) upload: the connection is closed instead.
+    const dup = await raw("POST", "/v1/images/import?name=busybox", { body: "x", headers: { "Content-Type": "application/x-tar", Connection: "keep-alive" } });
+    expectError(dup, 409, "already_exists");
+    expect(dup.headers.connection).toBe("close");
     await runta.runtimes.create("user", { image: "busybox" });
     expect(await runta.images.remove("busybox").catch((e) => e)).toBeInstanceOf(FailedPreconditionError);
   });

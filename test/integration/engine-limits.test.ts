@@ -1,0 +1,65 @@
+/**
+ * The engine's count and concurrency limits against real runc: runtimes per daemon, buffered execs per daemon and per
+ * runtime. The engine is opened with small overrides of the LIMITS values so the test stays cheap.
+ */
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { RuntaError } from "../../src/api/index.js";
+import { RuncEngine } from "../../src/engine/runc-engine.js";
+import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+
+let env: EngineEnv;
+let engine: RuncEngine;
+
+beforeAll(async () => {
+  env = await makeEngineEnv();
+  await busyboxImage(env.imagesDir);
+  engine = await RuncEngine.open({ ...env, limits: { runtimesMax: 2, execBufferedMaxConcurrent: 3, execBufferedMaxConcurrentPerRuntime: 2 } });
+});
+
+afterAll(async () => {
+  for (const name of ["a", "b"]) await engine?.delete(name).catch(() => undefined);
+  await engine?.close();
+  await env.cleanup();
+  expect(await env.leaks()).toEqual([]);
+});
+
+async function refusal(p: Promise<unknown>): Promise<RuntaError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RuntaError);
+  return err as RuntaError;
+}
+
+test("runtimes beyond the daemon's limit are resource_exhausted (429) and leave nothing behind; a delete frees a slot", async () => {
+  await engine.create({ name: "a", image: "busybox", memoryMib: 32 });
+  await engine.create({ name: "b", image: "busybox", memoryMib: 32 });
+  const err = await refusal(engine.create({ name: "c", image: "busybox", memoryMib: 32 }));
+  expect(err.code).toBe("resource_exhausted");
+  expect(err.httpStatus).toBe(429);
+  expect(err.message).toMatch(/2 runtimes, its limit; remove some first/);
+  expect((await engine.list()).items.map((r) => r.name)).toEqual(["a", "b"]);
+  await engine.delete("b");
+  await engine.create({ name: "b", image: "busybox", memoryMib: 32 });
+});
+
+test("buffered execs beyond the per-runtime and per-daemon limits are refused at once; finished ones free their slots", async () => {
+  const slow = (rt: string) => engine.exec(rt, { argv: ["sleep", "1"] });
+  const running = [slow("a"), slow("a")];
+  // Let both reach the runc stage (admission happens once the runtime is found running).
+  await new Promise((r) => setTimeout(r, 200));
+  const perRuntime = await refusal(engine.exec("a", { argv: ["true"] }));
+  expect(perRuntime.code).toBe("resource_exhausted");
+  expect(perRuntime.message).toMatch(/in runtime "a" \(at most 2 at once\)/);
+  running.push(slow("b"));
+  await new Promise((r) => setTimeout(r, 200));
+  const perDaemon = await refusal(engine.exec("b", { argv: ["true"] }));
+  expect(perDaemon.code).toBe("resource_exhausted");
+  expect(perDaemon.message).toMatch(/on this daemon \(at most 3 at once\)/);
+  expect((await Promise.all(running)).map((r) => r.exit_code)).toEqual([0, 0, 0]);
+  // A failing exec releases its slot too.
+  for (let i = 0; i < 3; i++) expect((await engine.exec("a", { argv: ["no-such-command"] })).exit_code).toBe(127);
+  const after = await Promise.all([slow("a"), slow("a"), slow("b")]);
+  expect(after.map((r) => r.exit_code)).toEqual([0, 0, 0]);
+});
