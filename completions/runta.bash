@@ -20,13 +20,13 @@ _runta() {
     run) opts="--name --image --cpus --memory --env -e --label --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
-    exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=1; words="" ;;
+    exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
     boot) opts="--help -h"; rt=1; words="" ;;
     pause) opts="--help -h"; rt=1; words="" ;;
     resume) opts="--help -h"; rt=1; words="" ;;
     shutdown) opts="--help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
-    resize) opts="--memory --cpus --json --help -h"; rt=1; words="" ;;
+    resize) opts="--memory --cpus --json --help -h"; rt=2; words="" ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;
     delete) opts="--file -f --dry-run --strict --json --help -h"; rt=0; words="" ;;
     image)
@@ -54,7 +54,7 @@ _runta() {
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-  elif ((rt)); then
+  elif ((rt == 1)) || { ((rt == 2)) && [[ -z $sub ]]; }; then
     COMPREPLY=($(compgen -W "$(runta __complete runtimes 2>/dev/null)" -- "$cur"))
   elif [[ -n $words ]]; then
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -13,7 +13,8 @@ interface Node {
   name: string;
   description: string;
   options: { long?: string; short?: string; description: string; takesValue: boolean }[];
-  runtimes: boolean;
+  /** Which arguments are runtime names: none, only the first (exec, resize), or all of them (pause a b c). */
+  runtimes: "none" | "one" | "many";
   /** Fixed choices of the first argument (e.g. the shells of `completion`). */
   words: string[];
   subcommands: Node[];
@@ -40,12 +41,21 @@ export function completionTree(program: Command): Node {
     name: cmd.name(),
     description: firstLine(cmd.description()),
     options: [...describeOptions(cmd.options), { long: "--help", short: "-h", description: "show help", takesValue: false }],
-    runtimes: cmd.registeredArguments.some((a) => a.name().startsWith("runtime")),
+    runtimes: runtimeArgs(cmd),
     words: [...(cmd.registeredArguments[0]?.argChoices ?? [])],
     subcommands: cmd.commands.filter(visible).map(walk),
   });
   return walk(program);
 }
+
+function runtimeArgs(cmd: Command): Node["runtimes"] {
+  const first = cmd.registeredArguments[0];
+  if (!first?.name().startsWith("runtime")) return "none";
+  return first.variadic ? "many" : "one";
+}
+
+/** The shells' `rt` value: 0 no runtime names, 1 for every argument, 2 for the first argument only. */
+const rtFlag = (n: Node) => (n.runtimes === "many" ? 1 : n.runtimes === "one" ? 2 : 0);
 
 /** Every long flag and short flag of a node, space-separated. */
 function flagWords(n: Node): string {
@@ -70,13 +80,13 @@ function bash(root: Node): string {
     if (c.subcommands.length) {
       const subs = c.subcommands.map((s) => s.name).join(" ");
       const inner = c.subcommands
-        .map((s) => `        ${s.name}) opts="${flagWords(s)}"; rt=${s.runtimes ? 1 : 0} ;;`)
+        .map((s) => `        ${s.name}) opts="${flagWords(s)}"; rt=${rtFlag(s)} ;;`)
         .join("\n");
       cases.push(
         `    ${c.name})\n      if [[ -z $sub ]]; then\n        COMPREPLY=($(compgen -W "${subs} ${flagWords(c)}" -- "$cur")); return\n      fi\n      case "$sub" in\n${inner}\n      esac ;;`,
       );
     } else {
-      cases.push(`    ${c.name}) opts="${flagWords(c)}"; rt=${c.runtimes ? 1 : 0}; words="${c.words.join(" ")}" ;;`);
+      cases.push(`    ${c.name}) opts="${flagWords(c)}"; rt=${rtFlag(c)}; words="${c.words.join(" ")}" ;;`);
     }
   }
   const commands = root.subcommands.map((c) => c.name).join(" ");
@@ -103,7 +113,7 @@ ${cases.join("\n")}
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-  elif ((rt)); then
+  elif ((rt == 1)) || { ((rt == 2)) && [[ -z $sub ]]; }; then
     COMPREPLY=($(compgen -W "$(runta __complete runtimes 2>/dev/null)" -- "$cur"))
   elif [[ -n $words ]]; then
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -120,12 +130,12 @@ function zsh(root: Node): string {
   const cases: string[] = [];
   for (const c of root.subcommands) {
     if (c.subcommands.length) {
-      const inner = c.subcommands.map((s) => `        ${s.name}) opts=(${flagWords(s)}); rt=${s.runtimes ? 1 : 0} ;;`).join("\n");
+      const inner = c.subcommands.map((s) => `        ${s.name}) opts=(${flagWords(s)}); rt=${rtFlag(s)} ;;`).join("\n");
       cases.push(
         `    ${c.name})\n      if [[ -z $sub ]]; then\n        cmds=(${described(c.subcommands)})\n        _describe -t commands 'runta ${c.name} command' cmds; return\n      fi\n      case $sub in\n${inner}\n      esac ;;`,
       );
     } else {
-      cases.push(`    ${c.name}) opts=(${flagWords(c)}); rt=${c.runtimes ? 1 : 0}; choices=(${c.words.join(" ")}) ;;`);
+      cases.push(`    ${c.name}) opts=(${flagWords(c)}); rt=${rtFlag(c)}; choices=(${c.words.join(" ")}) ;;`);
     }
   }
   return `#compdef runta
@@ -152,7 +162,7 @@ ${cases.join("\n")}
   esac
   if [[ $cur == -* ]]; then
     compadd -- $opts
-  elif ((rt)); then
+  elif ((rt == 1)) || { ((rt == 2)) && [[ -z $sub ]]; }; then
     compadd -- \${(f)"$(runta __complete runtimes 2>/dev/null)"}
   elif (( \${#choices} )); then
     compadd -- $choices
@@ -196,12 +206,12 @@ function fish(root: Node): string {
         lines.push(`complete -c runta -n ${fq(`${seen}; and not __fish_seen_subcommand_from ${subs}`)} -a ${s.name} -d ${fq(s.description)}`);
         const cond = `${seen}; and __fish_seen_subcommand_from ${s.name}`;
         lines.push(...optLines(s, cond));
-        if (s.runtimes) lines.push(`complete -c runta -n ${fq(cond)} -a '(runta __complete runtimes 2>/dev/null)'`);
+        if (s.runtimes !== "none") lines.push(`complete -c runta -n ${fq(cond)} -a '(runta __complete runtimes 2>/dev/null)'`);
         if (s.name === "import") lines.push(`complete -c runta -n ${fq(cond)} -F`);
       }
     } else {
       lines.push(...optLines(c, seen));
-      if (c.runtimes) lines.push(`complete -c runta -n ${fq(seen)} -a '(runta __complete runtimes 2>/dev/null)'`);
+      if (c.runtimes !== "none") lines.push(`complete -c runta -n ${fq(seen)} -a '(runta __complete runtimes 2>/dev/null)'`);
       if (c.words.length) lines.push(`complete -c runta -n ${fq(seen)} -a ${fq(c.words.join(" "))}`);
       if (c.options.some((o) => o.long === "--file")) lines.push(`complete -c runta -n ${fq(seen)} -F`);
     }

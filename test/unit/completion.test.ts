@@ -77,6 +77,14 @@ COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length 
     expect(complete(["runta", "completion", "z"])).toEqual(["zsh"]);
   });
 
+  test("exec and resize take one runtime: names are offered for it, not for the words after it", () => {
+    expect(complete(["runta", "exec", "-it", "wo"])).toEqual(["worker"]);
+    expect(complete(["runta", "exec", "worker", ""])).toEqual([]);
+    expect(complete(["runta", "exec", "-e", "A=1", "worker", "w"])).toEqual([]);
+    expect(complete(["runta", "resize", "--memory", "4096", "worker", ""])).toEqual([]);
+    expect(complete(["runta", "rm", "worker", "w"]).sort()).toEqual(["web", "worker"]);
+  });
+
   test("the hidden __complete lists names quietly, even without a daemon", async () => {
     const io = testIO();
     expect(await run(["__complete", "runtimes"], { io, client: fakeClient({ runtimes: [{ name: "a" }, { name: "b", status: "shutdown" }] }) })).toBe(0);
