@@ -91,6 +91,9 @@ function pidAlive(pid: number): boolean {
 
 /** Starts the daemon and resolves once it is listening. */
 export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
+  // Every child (runc, tar, mount, ...) inherits this environment. The daemon reads its token from the data dir only,
+  // so a RUNTA_TOKEN exported for the CLI (e.g. `runta daemon run` from such a shell) must not travel on into them.
+  delete process.env.RUNTA_TOKEN;
   const logger = opts.logger ?? jsonLogger();
   const dataDir = opts.dataDir ?? DEFAULTS.dataDir;
   const { host, port } = parseListen(opts.listen ?? `${DEFAULTS.host}:${DEFAULTS.port}`);

@@ -5,7 +5,7 @@
  * daemon, checks that nothing leaked (runc containers, cgroups, mounts), removes what is left and throws if anything did.
  *
  * API (stable; CLI e2e and TTY tests use it):
- *   const d = await startTestDaemon({ imagesDir? });   // default: a private images dir holding the `busybox` image
+ *   const d = await startTestDaemon({ imagesDir?, env? });   // default: a private images dir holding the `busybox` image; env: extra daemon env
  *   d.endpoint, d.token, d.dataDir, d.runcRoot, d.cgroupParent, d.imagesDir, d.env  // {RUNTA_ENDPOINT, RUNTA_TOKEN}
  *   await d.stop("SIGTERM")  → exit code;   await d.kill()  (SIGKILL);   await d.restart()  (new port: re-read d.endpoint / d.env)
  *   d.logs()  → the daemon's stderr so far;   await d.cleanup()
@@ -62,7 +62,7 @@ export async function ensureDefaultImage(imagesDir = SHARED_IMAGES_DIR): Promise
 }
 
 /** Starts a daemon for a test file (see the module comment). */
-export async function startTestDaemon(opts: { imagesDir?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { imagesDir?: string; env?: Record<string, string> } = {}): Promise<TestDaemon> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run 'npm run build' before the daemon tests`);
   const id = randomBytes(4).toString("hex");
   const dataDir = await mkdtemp(join(tmpdir(), "runta-test-daemon-"));
@@ -126,7 +126,7 @@ export async function startTestDaemon(opts: { imagesDir?: string } = {}): Promis
     const proc = spawn(
       process.execPath,
       [MAIN, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--runc-root", runcRoot, "--cgroup-parent", cgroupParent, "--images-dir", imagesDir],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUNTA_ENDPOINT: "", RUNTA_TOKEN: "" } },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUNTA_ENDPOINT: "", RUNTA_TOKEN: "", ...opts.env } },
     );
     child = proc;
     d.pid = proc.pid ?? null;

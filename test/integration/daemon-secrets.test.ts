@@ -1,0 +1,75 @@
+/**
+ * The token stays inside the daemon (DESIGN §6): a RUNTA_TOKEN in the daemon's own environment reaches none of its
+ * children (runc) nor any runtime, and neither that value nor the real token shows up in the daemon's logs or in
+ * error messages, whatever the requests did.
+ */
+import { randomBytes } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { Runta } from "../../src/client/index.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+const CANARY = `canary-${randomBytes(12).toString("hex")}`;
+let d: TestDaemon;
+
+beforeAll(async () => {
+  d = await startTestDaemon({ env: { RUNTA_TOKEN: CANARY } });
+});
+
+afterAll(async () => {
+  await d?.cleanup();
+});
+
+/** Environments of the daemon's direct children, by their command line. */
+async function childEnvironments(ppid: number): Promise<Array<{ args: string; environ: string }>> {
+  const found: Array<{ args: string; environ: string }> = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== ppid) continue;
+      const args = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0").join(" ");
+      found.push({ args, environ: (await readFile(`/proc/${entry}/environ`, "utf8")).split("\0").join("\n") });
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return found;
+}
+
+test("a RUNTA_TOKEN in the daemon's environment reaches neither runc nor the runtime", async () => {
+  const runta = d.client();
+  const rt = await runta.runtimes.create("secrets", { image: "busybox", memoryMiB: 32 });
+  const slow = rt.exec(["sleep", "2"]);
+  let runcChildren: Array<{ args: string; environ: string }> = [];
+  for (let i = 0; i < 100 && runcChildren.length === 0; i++) {
+    runcChildren = (await childEnvironments(d.pid!)).filter((c) => /runc .* exec /.test(c.args));
+    if (!runcChildren.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(runcChildren.length).toBeGreaterThan(0);
+  for (const c of runcChildren) {
+    expect(c.environ).not.toContain(CANARY);
+    expect(c.environ).not.toContain(d.token);
+    expect(c.args).not.toContain(d.token);
+  }
+  expect((await slow).exit_code).toBe(0);
+  const inside = await rt.exec("env; cat /proc/1/environ");
+  expect(inside.stdout).not.toContain(CANARY);
+  expect(inside.stdout).not.toContain(d.token);
+});
+
+test("the token is in no log line and no error message, even after failed and wrong requests", async () => {
+  const wrong = new Runta({ endpoint: d.endpoint, token: d.token.slice(0, -1) + "x", maxRetries: 0 });
+  const err = await wrong.runtimes.list().catch((e: Error) => e);
+  expect(String((err as Error).message)).not.toContain(d.token);
+  const runta = d.client();
+  const errors = await Promise.all([
+    runta.runtimes.get("nope").catch((e: Error) => e.message),
+    runta.runtimes.create("secrets", { image: "busybox" }).catch((e: Error) => e.message),
+    runta.runtimes.create("x", { image: "missing" }).catch((e: Error) => e.message),
+  ]);
+  for (const message of errors) expect(message).not.toContain(d.token);
+  expect(d.logs().length).toBeGreaterThan(0);
+  expect(d.logs()).not.toContain(d.token);
+  expect(d.logs()).not.toContain(CANARY);
+});
