@@ -455,6 +455,16 @@ describe("image", () => {
     expect(r.client.calls.find((c) => c.method === "images.build")!.args).toEqual(["default", { force: true }]);
   });
 
+  test("build of an existing image says how to rebuild it, in CLI terms, and builds nothing", async () => {
+    const r = await cli(["image", "build"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("default\n");
+    expect(r.err).toBe("runta: image default is already built (2026-01-01T00:00:00.000Z); rebuild it with runta image build --force default\n");
+    expect(r.client.calls.some((c) => c.method === "images.build")).toBe(false);
+    const j = await cli(["image", "build", "--json"]);
+    expect(JSON.parse(j.out).name).toBe("default");
+  });
+
   test("import reads a file or stdin", async () => {
     const dir = mkdtempSync(join(tmpdir(), "runta-img-"));
     writeFileSync(join(dir, "rootfs.tar"), Buffer.alloc(2048));

@@ -73,7 +73,10 @@ export async function runImageLs(ctx: CliContext, opts: { quiet?: boolean; json?
 /** Builds an image, streaming progress to stderr. */
 export async function runImageBuild(ctx: CliContext, name: string, opts: { force?: boolean }): Promise<void> {
   const runta = await ctx.client();
-  const image = await buildImageWithProgress(ctx, runta, name, opts.force === true);
+  // The daemon answers an existing image with a progress line naming its API field; say it in CLI terms instead.
+  const existing = opts.force ? undefined : (await runta.images.list()).find((i) => i.name === name);
+  if (existing) ctx.io.stderr.write(`runta: image ${name} is already built (${existing.created_at}); rebuild it with runta image build --force ${name}\n`);
+  const image = existing ?? (await buildImageWithProgress(ctx, runta, name, opts.force === true));
   if (ctx.json) printJson(ctx, image);
   else ctx.io.stdout.write(`${image.name}\n`);
 }
