@@ -151,12 +151,15 @@ describe("exit codes and shapes", () => {
     );
   });
 
-  test("usage errors exit 2; an out-of-range value from the server exits 1 and names the field", async () => {
+  test("usage errors exit 2 (API bounds too); beyond this host's memory the server refuses, exit 1, naming the field", async () => {
     expect((await runta(["ps", "--bogus"])).exitCode).toBe(2);
     expect((await runta(["run", "--memory", "lots"])).exitCode).toBe(2);
     const big = await runta(["resize", "--memory", "99999999", "bb"]);
-    expect(big.exitCode).toBe(1);
-    expect(String(big.stderr)).toMatch(/^runta: .*memory.*\n$/);
+    expect(big.exitCode).toBe(2);
+    expect(String(big.stderr)).toBe('runta: --memory must be a whole number of MiB between 16 and 262144, got "99999999"\n');
+    const host = await runta(["resize", "--memory", "262144", "bb"]);
+    expect(host.exitCode).toBe(1);
+    expect(String(host.stderr)).toMatch(/^runta: .*memory.*\n$/);
   });
 
   test("a wrong token is unauthenticated and says where the token came from", async () => {
