@@ -140,8 +140,11 @@ function withHint(ctx: CliContext, code: string, message: string): string {
       if (/runtime/i.test(message)) return `${message} — list them with runta ps -a`;
       return message;
     case "unauthenticated": {
-      const origin = cfg?.token?.origin ?? cfg?.local.tokenFile;
-      return origin ? `${message} — check the token (from ${origin})` : message;
+      // The daemon can only say "<data-dir>/token"; the CLI knows which token it sent and where the local one lives.
+      if (!cfg) return message;
+      const what = message.split(":")[0]!;
+      if (cfg.token) return `${what} (from ${cfg.token.origin}) — use the daemon's token (the local daemon keeps it in ${cfg.local.tokenFile})`;
+      return `${what} (read from ${cfg.local.tokenFile}) — the daemon at ${cfg.endpoint.value} uses another token: set RUNTA_TOKEN`;
     }
     case "unavailable":
       if (cfg && !message.includes(cfg.endpoint.value) && !message.includes("daemon")) {

@@ -552,6 +552,23 @@ describe("config", () => {
     expect(io.err()).not.toContain("t\n");
   });
 
+  test("a rejected token is one line naming where the token came from and where the local daemon keeps its own", async () => {
+    const denied = () => {
+      const c = fakeClient();
+      c.runtimes.list = async () => {
+        throw apiErrorFromCode("unauthenticated", "invalid API token: use the token from <data-dir>/token (RUNTA_TOKEN or --token)");
+      };
+      return c;
+    };
+    const env = await cli(["ps"], { env: { RUNTA_ENDPOINT: "http://127.0.0.1:7420", RUNTA_TOKEN: "s3cret" }, deps: { client: denied } });
+    expect(env.code).toBe(1);
+    expect(env.err).toBe("runta: invalid API token (from RUNTA_TOKEN) — use the daemon's token (the local daemon keeps it in /var/lib/runta/token)\n");
+    expect(env.err).not.toContain("s3cret");
+    const local = await cli(["ps"], { deps: { client: denied } });
+    expect(local.code).toBe(1);
+    expect(local.err).toBe("runta: invalid API token (read from /var/lib/runta/token) — the daemon at http://127.0.0.1:7420 uses another token: set RUNTA_TOKEN\n");
+  });
+
   test("a bad endpoint or config file says where it came from", async () => {
     const r = await cli(["ps"], { env: { RUNTA_ENDPOINT: "ftp://x" }, deps: { client: () => fakeClient({}) } });
     expect(r.code).toBe(1);
