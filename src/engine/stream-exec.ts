@@ -29,6 +29,17 @@ const DRAIN_MS = 300;
 const START_TIMEOUT_MS = 30_000;
 const RUNC_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
+/**
+ * Bytes node-pty still holds for the pty. It queues what the kernel does not take yet in a private
+ * `_writeStream._writeQueue` and offers neither a size nor a drain event, so this reads the queue (0 if its shape
+ * ever changes; the stream-exec integration test fails then).
+ */
+export function ptyWriteBacklog(term: pty.IPty): number {
+  const queue = (term as unknown as { _writeStream?: { _writeQueue?: Array<{ buffer: Buffer; offset: number }> } })._writeStream?._writeQueue;
+  if (!Array.isArray(queue)) return 0;
+  return queue.reduce((n, task) => n + task.buffer.byteLength - task.offset, 0);
+}
+
 /** What {@link startStreamExec} needs. `process` is the OCI process (A1's buildExecProcess); `terminal` is set from `tty` here. */
 export interface StreamExecOptions {
   runcPath: string;
@@ -200,6 +211,12 @@ class StreamExec implements StreamProcess {
     if (this.exited) return;
     if (this.term) this.term.write(data);
     else if (this.child?.stdin?.writable) this.child.stdin.write(data);
+  }
+
+  stdinBacklog(): number {
+    if (this.exited) return 0;
+    if (this.term) return ptyWriteBacklog(this.term);
+    return this.child?.stdin?.writableLength ?? 0;
   }
 
   closeStdin(): void {

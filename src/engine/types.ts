@@ -72,6 +72,8 @@ export interface StreamProcess {
   /** Optional flow control: stop reading the process's output while the consumer is behind, then read again. */
   pause?(): void;
   resume?(): void;
+  /** Optional flow control of input: bytes written to stdin that the command has not taken yet. */
+  stdinBacklog?(): number;
   wait(): Promise<ProcessExit>;
 }
 

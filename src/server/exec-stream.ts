@@ -50,6 +50,10 @@ const LOW_WATER_BYTES = 256 * 1024;
 const HARD_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Frames that may arrive between `start` and the process being ready (e.g. stdin typed ahead). */
 const MAX_QUEUED_FRAMES = 1024;
+/** Above this much stdin not yet taken by the command the socket is no longer read; below the low mark it is again. */
+const STDIN_HIGH_WATER_BYTES = 1024 * 1024;
+const STDIN_LOW_WATER_BYTES = 256 * 1024;
+const STDIN_POLL_MS = 20;
 
 const PATH_RE = /^\/v1\/runtimes\/([^/]+)\/exec\/stream\/?$/;
 
@@ -176,6 +180,18 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
   let phase = "awaiting_start" as Phase;
   let paused = false;
   const queue: ClientFrame[] = [];
+  /**
+   * Why the socket is not being read: while the command starts (frames would pile up in `queue`) and while the
+   * command has not taken its stdin (writes would pile up in the daemon). The client then meets TCP backpressure.
+   */
+  const holds = new Set<"start" | "stdin">();
+  const hold = (why: "start" | "stdin") => {
+    if (holds.size === 0) ws.pause();
+    holds.add(why);
+  };
+  const unhold = (why: "start" | "stdin") => {
+    if (holds.delete(why) && holds.size === 0) ws.resume();
+  };
 
   // The error handler goes on first: a frame over maxPayload or a broken socket is an 'error' event, never a crash.
   ws.on("error", (err) => log?.warn("exec stream: websocket error", { runtime: ref, error: err.message }));
@@ -185,6 +201,11 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
     missed = 0;
   });
   const heartbeat = setInterval(() => {
+    // Pongs are not read while the socket is held: the peer cannot be judged until reading resumes.
+    if (holds.size > 0) {
+      missed = 0;
+      return;
+    }
     if (missed >= 2) {
       log?.warn("exec stream: peer stopped answering pings; dropping it", { runtime: ref });
       ws.terminate();
@@ -229,6 +250,9 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
     const e = err instanceof RuntaError ? err : new RuntaError("internal", "the exec stream failed inside the daemon; see the daemon log");
     if (!(err instanceof RuntaError)) log?.error("exec stream: unexpected failure", { runtime: ref, error: String(err) });
     send({ type: "error", code: e.code, message: e.message });
+    // The close handshake needs the peer's close frame read.
+    unhold("start");
+    unhold("stdin");
     ws.close(httpStatusFor(e) >= 500 ? 1011 : 1000, e.code);
     proc?.hangup();
   }
@@ -238,6 +262,7 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
     switch (frame.type) {
       case "stdin":
         proc.write(Buffer.from(frame.data_base64, "base64"));
+        if ((proc.stdinBacklog?.() ?? 0) > STDIN_HIGH_WATER_BYTES) holdStdin();
         break;
       case "close_stdin":
         proc.closeStdin();
@@ -254,8 +279,22 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
     }
   }
 
+  /** Stops reading the socket until the command has taken most of its pending stdin (or the session ended). */
+  function holdStdin(): void {
+    if (holds.has("stdin")) return;
+    hold("stdin");
+    const poll = setInterval(() => {
+      if (phase === "done" || (proc?.stdinBacklog?.() ?? 0) <= STDIN_LOW_WATER_BYTES) {
+        clearInterval(poll);
+        unhold("stdin");
+      }
+    }, STDIN_POLL_MS);
+    poll.unref();
+  }
+
   async function start(frame: StartFrame): Promise<void> {
     phase = "starting";
+    hold("start");
     clearTimeout(startTimer);
     const spec = startSpec(frame);
     let p: StreamProcess;
@@ -279,11 +318,13 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
       apply(f);
       if ((phase as Phase) !== "running") return;
     }
+    unhold("start");
     p.wait().then(
       (exit) => {
         if (phase === "done") return;
         phase = "done";
         send({ type: "exit", code: exit.code, signal: exit.signal, oom_killed: exit.oomKilled });
+        unhold("stdin");
         ws.close(1000, "exited");
       },
       (err) => fail(err),
@@ -333,6 +374,8 @@ function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number,
       phase = "done";
       proc?.hangup();
     }
+    unhold("start");
+    unhold("stdin");
     ws.close(code, reason);
   };
 }

@@ -249,6 +249,24 @@ describe("with a tty", () => {
   });
 });
 
+describe("stdin backlog (what the websocket's input flow control reads)", () => {
+  for (const tty of [true, false]) {
+    test(`grows while the command does not read and falls to 0 once it does (${tty ? "tty" : "pipes"})`, async () => {
+      const p = await startStreamExec(execOpts(["sh", "-c", "sleep 1; cat >/dev/null"], { tty }));
+      expect(p.stdinBacklog!()).toBe(0);
+      // Far more than a pipe or a tty's input queue holds; printable bytes, since a tty would act on control characters.
+      for (let i = 0; i < 8; i++) p.write(Buffer.alloc(256 * 1024, 0x61));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(p.stdinBacklog!()).toBeGreaterThan(1024 * 1024);
+      const deadline = Date.now() + 10_000;
+      while (p.stdinBacklog!() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(p.stdinBacklog!()).toBe(0);
+      p.hangup();
+      await p.wait();
+    });
+  }
+});
+
 describe("without a tty", () => {
   test("honours stdin EOF: cat ends when stdin closes", async () => {
     const p = await startStreamExec(execOpts(["cat"]));

@@ -29,6 +29,12 @@ class FakeProcess implements StreamProcess {
   }
   write(d: Buffer) {
     this.stdin.push(d);
+    this.backlog += d.length;
+  }
+  /** Stdin the "command" has not read: grows with every write until the test drains it. */
+  backlog = 0;
+  stdinBacklog() {
+    return this.backlog;
   }
   closeStdin() {
     this.stdinClosed = true;
@@ -359,6 +365,29 @@ describe("lifetime", () => {
     c.send({ type: "stdin", data_base64: "A".repeat(2 * 1024 * 1024) });
     expect((await c.closed).code).toBe(1009);
     await until(() => procs[0].hangups === 1);
+  });
+
+  test("stdin the command does not take stops the socket being read (no daemon memory growth), without counting as a dead peer", async () => {
+    const { engine, procs } = fakeEngine();
+    const { url } = await serve(engine, { heartbeatMs: 30 });
+    const c = await connect(url("rt"));
+    c.send({ type: "start", command: "sleep 100" });
+    await until(() => procs.length === 1);
+    const p = procs[0];
+    const chunk = Buffer.alloc(512 * 1024, 0x61).toString("base64");
+    for (let i = 0; i < 40; i++) c.send({ type: "stdin", data_base64: chunk });
+    // 20 MiB sent; the session stops reading a little past the 1 MiB high-water mark and stays so, pings unanswered.
+    await new Promise((r) => setTimeout(r, 400));
+    const taken = p.stdin.reduce((n, b) => n + b.length, 0);
+    expect(taken).toBeGreaterThan(1024 * 1024);
+    expect(taken).toBeLessThan(4 * 1024 * 1024);
+    expect(p.hangups).toBe(0);
+    // The command reads its input: the rest flows in, in order, and the session is still alive.
+    const drain = setInterval(() => (p.backlog = 0), 5);
+    await until(() => p.stdin.reduce((n, b) => n + b.length, 0) === 40 * 512 * 1024, 10_000).finally(() => clearInterval(drain));
+    expect(p.hangups).toBe(0);
+    p.exit(0);
+    expect((await c.closed).code).toBe(1000);
   });
 
   test("a client that does not read makes the session pause a pausable process, and resume it once drained", async () => {
