@@ -176,6 +176,29 @@ describe("run", () => {
     expect(ok.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ vcpus: 0.29, memoryMiB: 16 });
   });
 
+  test("Ctrl-C while waiting says the daemon goes on creating the runtime and how to remove it, exit 130", async () => {
+    for (const [args, note] of [
+      [["--name", "slow"], "runta: interrupted — the daemon goes on creating runtime slow; see it with runta ps -a, remove it with runta rm slow\n"],
+      [[], "runta: interrupted — the daemon goes on creating the runtime; find it with runta ps -a\n"],
+    ] as const) {
+      const signals = new EventEmitter();
+      let created!: () => void;
+      const pending = cli(["run", ...args], {
+        client: { create: () => new Promise((resolve) => (created = () => resolve(fakeRuntime({ name: "slow" })))) },
+        deps: { signals },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(signals.listenerCount("SIGINT")).toBe(1);
+      signals.emit("SIGINT");
+      const r = await pending;
+      expect(r.code).toBe(130);
+      expect(r.out).toBe("");
+      expect(r.err).toBe(note);
+      expect(signals.listenerCount("SIGINT")).toBe(0);
+      created();
+    }
+  });
+
   test("a runtime that ends in error is a failure with its reason, not an id", async () => {
     const r = await cli(["run", "--name", "bad"], { client: { create: async (name) => fakeRuntime({ name, status: "error", last_error: "runc create failed: no space" }) } });
     expect(r.code).toBe(1);
