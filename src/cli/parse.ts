@@ -2,11 +2,28 @@
 import { LIMITS } from "../api/limits.js";
 import { UsageError } from "./errors.js";
 
+/** What a key must look like, as the API's schemas say (src/api/schemas.ts), kept here so commands need not load zod. */
+export interface KeyRule {
+  pattern: RegExp;
+  what: string;
+}
+
+/** Environment variable names (EnvNameSchema). */
+export const ENV_NAME: KeyRule = { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, what: "a variable name (letters, digits and _, not starting with a digit)" };
+
+/** Label keys (LabelsSchema). */
+export const LABEL_KEY: KeyRule = {
+  pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/,
+  what: "a label key (letters, digits, '_', '.', '/', '-', starting with a letter or digit, 1-63 characters)",
+};
+
 /** Collects repeated `-e K=V` / `--label k=v` flags; `-e K` alone takes K from the local environment, like docker. */
-export function collectKeyValue(flag: string, env?: NodeJS.ProcessEnv) {
+export function collectKeyValue(flag: string, key: KeyRule, env?: NodeJS.ProcessEnv) {
   return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
     const eq = value.indexOf("=");
     if (eq === 0) throw new UsageError(`${flag} "${value}": the name before "=" is empty — use ${flag} NAME=value`);
+    const name = eq < 0 ? value : value.slice(0, eq);
+    if (!key.pattern.test(name)) throw new UsageError(`${flag} "${value}": "${name}" is not ${key.what}`);
     if (eq < 0) {
       const local = env?.[value];
       if (env === undefined || local === undefined) {
@@ -14,7 +31,7 @@ export function collectKeyValue(flag: string, env?: NodeJS.ProcessEnv) {
       }
       return { ...previous, [value]: local };
     }
-    return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+    return { ...previous, [name]: value.slice(eq + 1) };
   };
 }
 

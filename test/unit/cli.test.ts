@@ -7,6 +7,8 @@ import { run, type CliDeps } from "../../src/cli/main.js";
 import type { ResolvedConfig } from "../../src/cli/config.js";
 import { resolveConfig } from "../../src/cli/config.js";
 import { escapeControl, relativeTime } from "../../src/cli/output.js";
+import { ENV_NAME, LABEL_KEY } from "../../src/cli/parse.js";
+import { EnvSchema, LabelsSchema } from "../../src/api/schemas.js";
 import type { ExecStreamHandle } from "../../src/client/contract.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import { fakeClient, fakeRuntime, type FakeClient, type FakeClientOptions } from "../helpers/fake-client.js";
@@ -174,6 +176,26 @@ describe("run", () => {
     const ok = await cli(["run", "--cpus", "0.29", "--memory", "16"]);
     expect(ok.code).toBe(0);
     expect(ok.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ vcpus: 0.29, memoryMiB: 16 });
+  });
+
+  test("env names and label keys the API would refuse are usage errors naming the flag, checked like the API's schemas", async () => {
+    for (const [args, err] of [
+      [["-e", "1BAD=x"], 'runta: -e "1BAD=x": "1BAD" is not a variable name (letters, digits and _, not starting with a digit)\n'],
+      [["-e", "A-B"], 'runta: -e "A-B": "A-B" is not a variable name (letters, digits and _, not starting with a digit)\n'],
+      [["--label", "bad key=v"], `runta: --label "bad key=v": "bad key" is not a label key (letters, digits, '_', '.', '/', '-', starting with a letter or digit, 1-63 characters)\n`],
+    ] as const) {
+      const r = await cli(["run", ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err, args.join(" ")).toBe(err);
+      expect(r.client.calls.some((c) => c.method === "create")).toBe(false);
+    }
+    const x = await cli(["exec", "-e", "9=x", "worker", "--", "env"], { client: { runtimes: [worker] } });
+    expect(x.code).toBe(2);
+    expect(x.client.calls.some((c) => c.method === "exec")).toBe(false);
+    for (const k of ["A", "_a1", "1A", "a-b", "a b", "", "é"]) expect(ENV_NAME.pattern.test(k), k).toBe(EnvSchema.safeParse({ [k]: "v" }).success);
+    for (const k of ["a", "team/x", "a.b-c_d", "-a", "a b", "x".repeat(63), "x".repeat(64), ""]) {
+      expect(LABEL_KEY.pattern.test(k), k).toBe(LabelsSchema.safeParse({ [k]: "v" }).success);
+    }
   });
 
   test("Ctrl-C while waiting says the daemon goes on creating the runtime and how to remove it, exit 130", async () => {

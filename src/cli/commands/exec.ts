@@ -2,7 +2,7 @@ import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { LIMITS } from "../../api/limits.js";
-import { boundedNumber, collectKeyValue } from "../parse.js";
+import { boundedNumber, collectKeyValue, ENV_NAME } from "../parse.js";
 import { withRuntime } from "../targets.js";
 
 /** Flags of `runta exec`. */
@@ -25,7 +25,7 @@ export function execCommand(ctx: CliContext): Command {
     .argument("<command...>", "the command and its arguments (after --)")
     .option("-i, --interactive", "stream stdin to the command")
     .option("-t, --tty", "allocate a terminal (needs a terminal on stdin)")
-    .option("-e, --env <K=V>", "environment variable (repeatable)", collectKeyValue("-e", ctx.env))
+    .option("-e, --env <K=V>", "environment variable (repeatable)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("-w, --workdir <dir>", "working directory inside the runtime (absolute path)")
     .option("--timeout <secs>", "kill the command after this many seconds (buffered exec; default 60)", boundedNumber("--timeout", { min: 0, max: LIMITS.execTimeoutSecsMax, unit: "seconds", minExclusive: true }))
     .addHelpText(

@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { ExitCode } from "../errors.js";
-import { collectKeyValue, cpusFlag, memoryFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, ENV_NAME, LABEL_KEY, memoryFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { buildImageWithProgress } from "./image.js";
 
@@ -27,8 +27,8 @@ export function runCommand(ctx: CliContext): Command {
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
-    .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ctx.env))
-    .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label"))
+    .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
+    .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText(
