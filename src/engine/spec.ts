@@ -206,6 +206,8 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         "/proc/sched_debug",
         "/sys/firmware",
         "/proc/scsi",
+        // RAPL energy counters leak what other processes compute (CVE-2020-8694, "Platypus"); absent on most VMs.
+        "/sys/devices/virtual/powercap",
       ],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },

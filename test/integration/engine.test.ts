@@ -90,6 +90,52 @@ describe("create", () => {
     expect(ro.stderr).toMatch(/Read-only file system/);
   });
 
+  test("capabilities are exactly the spec's set, none inheritable or ambient; /dev holds only the standard nodes; mknod fails", async () => {
+    const caps = await sh("limits", "grep ^Cap /proc/self/status");
+    // chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, sys_chroot, audit_write, setfcap.
+    const mask = [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 29, 31].reduce((m, bit) => m | (1n << BigInt(bit)), 0n).toString(16).padStart(16, "0");
+    expect(caps.split("\n").map((l) => l.replace(/\s+/, " "))).toEqual([
+      "CapInh: 0000000000000000",
+      `CapPrm: ${mask}`,
+      `CapEff: ${mask}`,
+      `CapBnd: ${mask}`,
+      "CapAmb: 0000000000000000",
+    ]);
+    const nodes = await sh("limits", "find /dev -xdev \\( -type c -o -type b \\) | sort | xargs ls -l | awk '{print $1, $5, $6, $NF}'");
+    expect(nodes.split("\n")).toEqual([
+      "crw-rw-rw- 1, 7 /dev/full",
+      "crw-rw-rw- 1, 3 /dev/null",
+      "crw-rw-rw- 1, 8 /dev/random",
+      "crw-rw-rw- 5, 0 /dev/tty",
+      "crw-rw-rw- 1, 9 /dev/urandom",
+      "crw-rw-rw- 1, 5 /dev/zero",
+    ]);
+    for (const node of ["c 1 1", "b 8 0"]) {
+      const r = await engine.exec("limits", { argv: ["sh", "-c", `mknod /tmp/node ${node}`] });
+      expect(r.exit_code).not.toBe(0);
+      expect(r.stderr).toMatch(/Operation not permitted/);
+    }
+    // /proc/kcore and /proc/keys are masked too (read as empty).
+    expect(await sh("limits", "wc -c < /proc/keys; cat /proc/kcore | wc -c")).toBe("0\n0");
+  });
+
+  test("a fork bomb stops at the pids limit (or the memory limit) inside its runtime, and the runtime is removed at once", async () => {
+    for (const memoryMib of [64, 512]) {
+      const rt = await engine.create({ name: `bomb${memoryMib}`, image: "busybox", memoryMib });
+      const r = await engine.exec(rt.name, { argv: ["sh", "-c", "for i in $(seq 2000); do sleep 100 & done 2>/dev/null"], timeoutSecs: 60 });
+      expect(r.timed_out).toBe(false);
+      const forksRefused = Number(/^max (\d+)$/m.exec(cgroupFile("pids", rt.id, "pids.events"))![1]);
+      // 64 MiB runs out of memory before 1024 processes; 512 MiB reaches the pids limit.
+      if (memoryMib === 64) expect(r.oom_killed || forksRefused > 0).toBe(true);
+      else expect(forksRefused).toBeGreaterThan(0);
+      expect(Number(cgroupFile("pids", rt.id, "pids.current"))).toBeLessThanOrEqual(1024);
+      const started = Date.now();
+      await engine.delete(rt.name);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    expect((await engine.exec("limits", { argv: ["true"] })).exit_code).toBe(0);
+  });
+
   test("seccomp denies namespace creation and mount with EPERM, and ordinary programs still work", async () => {
     // A user namespace needs no capability: only the seccomp filter stops it.
     const u = await engine.exec("limits", { argv: ["unshare", "-U", "true"] });

@@ -47,6 +47,7 @@ test("the runtime spec is hardened: namespaces, seccomp, no_new_privs, devices d
   expect(spec.process.capabilities.bounding).not.toContain("CAP_NET_RAW");
   expect(spec.linux.resources.devices[0]).toEqual({ allow: false, access: "rwm" });
   expect(spec.linux.maskedPaths).toContain("/proc/kcore");
+  expect(spec.linux.maskedPaths).toContain("/sys/devices/virtual/powercap");
   expect(spec.process.args).toEqual(["/.runta/catatonit", "-P"]);
   const init = spec.mounts.find((m) => m.destination === "/.runta/catatonit")!;
   expect(init.source).toBe("/usr/bin/catatonit");
