@@ -86,7 +86,7 @@ export class Transport {
         await sleep(BACKOFF_MS[attempt] ?? 500);
         continue;
       }
-      throw await errorFrom(res);
+      throw await errorFrom(res, this.endpoint);
     }
   }
 
@@ -107,7 +107,7 @@ export class Transport {
   }
 }
 
-async function errorFrom(res: Response): Promise<RuntaApiError> {
+async function errorFrom(res: Response, endpoint: string): Promise<RuntaApiError> {
   const requestId = res.headers.get("x-request-id") ?? undefined;
   let body: unknown = null;
   try {
@@ -115,7 +115,12 @@ async function errorFrom(res: Response): Promise<RuntaApiError> {
   } catch {
     // Not an envelope (a proxy's HTML page, say): the factory falls back to the status.
   }
-  return apiErrorFrom(res.status, body, requestId);
+  const err = apiErrorFrom(res.status, body, requestId);
+  // No runta error envelope: most likely the endpoint is some other web server, so say which one answered.
+  if (!(body as { error?: unknown } | null)?.error) {
+    err.message = `the server at ${endpoint} answered HTTP ${res.status} without a runta error; is it a runta daemon?`;
+  }
+  return err;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -156,6 +156,7 @@ describe("connection failures (real sockets)", () => {
   test("a server answering non-JSON is a clear internal error; a hung server makes ping false within its timeout", async () => {
     const s = createServer((req, res) => {
       if (req.url === "/v1/health") return; // never answers
+      if (req.url?.startsWith("/v1/runtimes")) return void res.writeHead(404).end();
       res.writeHead(200, { "Content-Type": "text/html" });
       res.end("<html>not runta</html>");
     });
@@ -165,6 +166,9 @@ describe("connection failures (real sockets)", () => {
     const err = await new Runta({ endpoint }).version().catch((e) => e);
     expect(err).toBeInstanceOf(InternalError);
     expect(err.message).toMatch(/not JSON/);
+    // An error status without runta's envelope (another web server on that port) names the endpoint.
+    const missing = await new Runta({ endpoint, token: "t" }).runtimes.list().catch((e) => e);
+    expect(missing.message).toBe(`the server at ${endpoint} answered HTTP 404 without a runta error; is it a runta daemon?`);
     const t0 = Date.now();
     expect(await new Runta({ endpoint }).ping(150)).toBe(false);
     expect(Date.now() - t0).toBeLessThan(1500);
