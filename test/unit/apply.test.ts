@@ -224,11 +224,14 @@ describe("runta apply -f", () => {
 
   test("conflicts are printed in the plan and make apply exit 1 after the rest ran", async () => {
     const c = fakeClient({ runtimes: [{ name: "worker", image: "busybox", resources: { requests: { vcpus: 1, memory_mib: 256 } } }] });
-    const r = await cli(["apply", "-f", file(set([{ name: "worker", resources: { vcpus: 1, memory_mib: 512 } }]))], c);
+    const path = file(set([{ name: "worker", resources: { vcpus: 1, memory_mib: 512 } }]));
+    const r = await cli(["apply", "-f", path], c);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/! worker\s+image differs \(file "default", runtime "busybox"\)/);
     expect(r.out).toContain("worker: resized");
-    expect(r.err).toContain("worker: image differ");
+    // The summary must not say "complete … 0 failed" when apply exits 1 for a conflict.
+    expect(r.out).toContain("Apply finished with failures: 0 to create, 1 to resize, 0 unchanged, 0 failed, 1 with conflicts.");
+    expect(r.err).toBe(`runta: worker: image differs from ${path} and cannot change in place — runta rm worker, then apply again\n`);
   });
 
   test("auto_resize is accepted and the plan says runta does not act on it", async () => {

@@ -40,7 +40,8 @@ File format:
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "auto_resize": {"memory_max_mib": 2048}}]}
 
 vCPUs and memory are changed live. Image, env and labels cannot change in place: differences are reported as
-conflicts (exit 1) and the runtime is left as it is. auto_resize is accepted but runta does not resize automatically.
+conflicts (exit 1) and left as they are (vCPUs and memory are still applied). auto_resize is accepted but runta does
+not resize automatically.
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -137,7 +138,8 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
   else if (!opts.dryRun) {
     const s = summarize(actions);
     const failed = results.filter((r) => !r.ok).length;
-    out(`Apply ${failed ? "finished with failures" : "complete"}: ${s.create} to create, ${s.resize} to resize, ${s.unchanged} unchanged, ${failed} failed.`);
+    const conflicts = s.conflicts ? `, ${s.conflicts} with conflicts` : "";
+    out(`Apply ${failed || s.conflicts ? "finished with failures" : "complete"}: ${s.create} to create, ${s.resize} to resize, ${s.unchanged} unchanged, ${failed} failed${conflicts}.`);
   }
 
   const failures = results
@@ -149,7 +151,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
         target: a.name,
         error: new RuntaError(
           "failed_precondition",
-          `${a.name}: ${a.conflicts.map((c) => c.field).join(", ")} differ from ${label} and cannot change in place — runta rm ${a.name}, then apply again`,
+          `${a.name}: ${a.conflicts.map((c) => c.field).join(", ")} ${a.conflicts.length === 1 ? "differs" : "differ"} from ${label} and cannot change in place — runta rm ${a.name}, then apply again`,
         ),
       });
     }
