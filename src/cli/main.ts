@@ -87,9 +87,21 @@ function isCommanderError(err: unknown): err is { code: string; exitCode: number
   return err instanceof Error && typeof code === "string" && code.startsWith("commander.");
 }
 
+/** Docker verbs that runta names differently, for the unknown-command hint. */
+const DOCKER_VERBS: Record<string, string> = {
+  start: "boot",
+  stop: "shutdown",
+  unpause: "resume",
+  images: "image ls",
+  rmi: "image rm",
+};
+
 /** Commander's "error: unknown option '-x'" plus which help to read; exec gets the `--` hint docker users need. */
 function usageMessage(err: { code: string; message: string }, argv: string[], program: Command | undefined): string {
-  const text = err.message.replace(/^error: /, "").replace(/\n[\s\S]*$/, "");
+  // Keep commander's "(Did you mean --all?)" on the one line.
+  const text = err.message.replace(/^error: /, "").replace(/\n\((Did you mean [^)]*)\)/, " ($1)").replace(/\n[\s\S]*$/, "");
+  const verb = err.code === "commander.unknownCommand" ? /unknown command '([^']*)'/.exec(text)?.[1] : undefined;
+  if (verb && Object.hasOwn(DOCKER_VERBS, verb)) return `${text} — runta calls it ${DOCKER_VERBS[verb]}; see runta --help`;
   const path: string[] = [];
   let cmd = program;
   for (const word of argv) {

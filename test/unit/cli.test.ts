@@ -78,6 +78,19 @@ describe("program", () => {
     expect(f.err).toBe("runta: unknown option '--bogus' — see runta ps --help\n");
   });
 
+  test("a near miss keeps commander's suggestion on the one line; docker's verbs name runta's", async () => {
+    const typo = await cli(["ps", "--al"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toBe("runta: unknown option '--al' (Did you mean --all?) — see runta ps --help\n");
+    const cmd = await cli(["inspcet", "worker"]);
+    expect(cmd.err).toBe("runta: unknown command 'inspcet' (Did you mean inspect?) — see runta --help\n");
+    for (const [docker, runta] of [["start", "boot"], ["stop", "shutdown"], ["unpause", "resume"], ["images", "image ls"], ["rmi", "image rm"]]) {
+      const r = await cli([docker, "worker"]);
+      expect(r.code, docker).toBe(2);
+      expect(r.err, docker).toMatch(new RegExp(`^runta: unknown command '${docker}'.* — runta calls it ${runta}; see runta --help\n$`));
+    }
+  });
+
   test("exec without -- explains where the command goes", async () => {
     const r = await cli(["exec", "worker", "ls", "-la"], { client: { runtimes: [worker] } });
     expect(r.code).toBe(2);
