@@ -111,7 +111,7 @@ function usageMessage(err: { code: string; message: string }, argv: string[], pr
     path.push(sub.name());
     cmd = sub;
   }
-  if (path[0] === "exec" && err.code === "commander.unknownOption") {
+  if (path[0] === "exec" && err.code === "commander.unknownOption" && !text.includes("(Did you mean")) {
     return `${text} — put the command after --, e.g. runta exec <runtime> -- ls -la`;
   }
   return `${text} — see runta ${[...path, "--help"].join(" ")}`;

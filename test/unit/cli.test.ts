@@ -82,6 +82,8 @@ describe("program", () => {
     const typo = await cli(["ps", "--al"]);
     expect(typo.code).toBe(2);
     expect(typo.err).toBe("runta: unknown option '--al' (Did you mean --all?) — see runta ps --help\n");
+    const flag = await cli(["exec", "--tyy", "worker", "--", "bash"]);
+    expect(flag.err).toBe("runta: unknown option '--tyy' (Did you mean --tty?) — see runta exec --help\n");
     const cmd = await cli(["inspcet", "worker"]);
     expect(cmd.err).toBe("runta: unknown command 'inspcet' (Did you mean inspect?) — see runta --help\n");
     for (const [docker, runta] of [["start", "boot"], ["stop", "shutdown"], ["unpause", "resume"], ["images", "image ls"], ["rmi", "image rm"]]) {
