@@ -51,7 +51,15 @@ export interface ApiServerOptions {
   publicHosts?: string[];
   /** The websocket attachment (the daemon passes exec-stream's `attachExecStream`). Default: no websocket. */
   attachStreams?: AttachStreams;
+  /** A connection that sends no request for this long is closed. Default {@link IDLE_CONNECTION_MS}. */
+  idleConnectionMs?: number;
 }
+
+/**
+ * How long a connection may stay silent before its first request. headersTimeout only runs once a request has begun,
+ * so without this a client could open connections that never send a byte and use up the daemon's file descriptors.
+ */
+export const IDLE_CONNECTION_MS = 20_000;
 
 /** A running API server. */
 export interface ApiServer {
@@ -439,6 +447,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    // The request has arrived: its handler may take long (an exec runs up to an hour) with a silent socket. After the
+    // response node arms the keep-alive timeout, and the next request re-arms the idle one.
+    req.socket.setTimeout(0);
     inflight++;
     res.on("close", () => {
       inflight--;
@@ -450,6 +461,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   server.headersTimeout = 20_000;
   server.requestTimeout = 15 * 60_000;
   server.keepAliveTimeout = 5_000;
+  server.timeout = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
 
   const streams = opts.attachStreams?.(server, {
     engine,

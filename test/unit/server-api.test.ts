@@ -3,6 +3,7 @@
  * HTTP (raw so tests control Host, Origin, Content-Type and malformed bodies exactly).
  */
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { ERROR_CODES, LIMITS, RuntaError, type ErrorCode } from "../../src/api/index.js";
@@ -18,6 +19,7 @@ import {
   RuntaApiError,
   UnauthenticatedError,
 } from "../../src/client/index.js";
+import type { Engine } from "../../src/engine/types.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
 
 const TOKEN = "t0ken-for-contract-tests-0123456789abcdef";
@@ -459,6 +461,26 @@ describe("images", () => {
     expect(dup.headers.connection).toBe("close");
     await runta.runtimes.create("user", { image: "busybox" });
     expect(await runta.images.remove("busybox").catch((e) => e)).toBeInstanceOf(FailedPreconditionError);
+  });
+});
+
+describe("connections", () => {
+  test("a connection that sends nothing is closed after the idle timeout; a request slower than it still completes", async () => {
+    const slow = { version: () => new Promise((r) => setTimeout(() => r({ runc: "1.1.5", kernel: "6.1" }), 800)) } as unknown as Engine;
+    const small = createApiServer({ engine: slow, token: TOKEN, idleConnectionMs: 300 });
+    const url = await small.listen("127.0.0.1", 0);
+    try {
+      const started = Date.now();
+      const idle = connect(Number(new URL(url).port), "127.0.0.1");
+      idle.on("error", () => undefined);
+      await new Promise((r) => idle.once("close", r));
+      expect(Date.now() - started).toBeLessThan(3000);
+      const res = await fetch(`${url}/v1/version`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      expect((await res.json()).data.runc).toBe("1.1.5");
+    } finally {
+      await small.close(100);
+    }
   });
 });
 
