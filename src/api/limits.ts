@@ -51,6 +51,11 @@ export const LIMITS = {
   wsHeartbeatMs: 5000,
   /** Concurrent streaming sessions per daemon. */
   wsMaxSessions: 256,
+  /**
+   * Open connections (HTTP and websocket) per daemon; more are dropped at once. Each holds a file descriptor, and the
+   * daemon's descriptor limit is shared with the pipes and ptys of every exec.
+   */
+  connectionsMax: 4096,
 } as const;
 
 /** The daemon's defaults (DESIGN §6). */

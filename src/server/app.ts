@@ -53,6 +53,8 @@ export interface ApiServerOptions {
   attachStreams?: AttachStreams;
   /** A connection that sends no request for this long is closed. Default {@link IDLE_CONNECTION_MS}. */
   idleConnectionMs?: number;
+  /** Connections beyond this many are dropped on arrival. Default LIMITS.connectionsMax. */
+  maxConnections?: number;
 }
 
 /**
@@ -462,6 +464,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   server.requestTimeout = 15 * 60_000;
   server.keepAliveTimeout = 5_000;
   server.timeout = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
+  server.maxConnections = opts.maxConnections ?? LIMITS.connectionsMax;
 
   const streams = opts.attachStreams?.(server, {
     engine,

@@ -482,6 +482,32 @@ describe("connections", () => {
       await small.close(100);
     }
   });
+
+  test("connections beyond the cap are dropped on arrival, and a slot frees up when one closes", async () => {
+    const capped = createApiServer({ engine: new FakeEngine(), token: TOKEN, maxConnections: 2 });
+    const url = await capped.listen("127.0.0.1", 0);
+    const port = Number(new URL(url).port);
+    const open = async () => {
+      const s = connect(port, "127.0.0.1");
+      s.on("error", () => undefined);
+      await new Promise((r) => s.once("connect", r));
+      return s;
+    };
+    try {
+      const held = [await open(), await open()];
+      const started = Date.now();
+      const extra = await open();
+      await new Promise((r) => extra.once("close", r));
+      // Dropped at once, not by the 20 s idle timeout.
+      expect(Date.now() - started).toBeLessThan(2000);
+      held[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await fetch(`${url}/v1/health`)).status).toBe(200);
+      held[1]!.destroy();
+    } finally {
+      await capped.close(100);
+    }
+  });
 });
 
 describe("error mapping", () => {
