@@ -2,3 +2,4 @@ export * from "./errors.js";
 export * from "./limits.js";
 export * from "./schemas.js";
 export * from "./stream.js";
+export * from "./trust.js";

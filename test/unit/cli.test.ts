@@ -539,6 +539,18 @@ describe("image", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("import warns that the daemon's runc lacks the escape fixes, and stays quiet for a fixed runc", async () => {
+    const old = await cli(["image", "import", "piped", "-"], { input: "x" });
+    expect(old.code).toBe(0);
+    expect(old.err).toMatch(/runta: warning: runc 1\.1\.5 on this host lacks fixes .*only import and run images you trust/);
+    const fixed = await cli(["image", "import", "piped", "-"], {
+      input: "x",
+      client: { version: async () => ({ runta: "0.1.0", runc: "1.3.3", kernel: "6.1.0", node: "20.0.0", api: "v1" as const }) },
+    });
+    expect(fixed.code).toBe(0);
+    expect(fixed.err).not.toContain("warning");
+  });
+
   test("rm removes each, reporting missing ones", async () => {
     const r = await cli(["image", "rm", "busybox", "ghost"]);
     expect(r.code).toBe(1);

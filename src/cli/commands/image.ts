@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
+import { runcTrustWarning } from "../../api/trust.js";
 import type { Image } from "../../api/schemas.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
@@ -118,6 +119,9 @@ export async function runImageImport(ctx: CliContext, name: string, tarball: str
   try {
     const image = await runta.images.import(name, source);
     progress.succeed(`image ${name} imported (${humanBytes(image.size_bytes)})`);
+    // The person importing decides what to trust, so they hear what the daemon's log says about its runc.
+    const warning = runcTrustWarning((await runta.version().catch(() => null))?.runc ?? "");
+    if (warning) ctx.io.stderr.write(`runta: warning: ${warning}\n`);
     if (ctx.json) printJson(ctx, image);
     else ctx.io.stdout.write(`${image.name}\n`);
   } catch (err) {
