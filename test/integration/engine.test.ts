@@ -227,7 +227,8 @@ describe("bad input leaves nothing behind", () => {
 describe("lifecycle", () => {
   test("pause freezes every process, resume thaws them", async () => {
     const rt = await engine.create({ name: "life", image: "busybox", memoryMib: 64 });
-    await sh("life", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.02; done) >/dev/null 2>&1 &");
+    // Written by rename, so a read from the host never meets the file truncated and empty (read as 0).
+    await sh("life", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter; sleep 0.02; done) >/dev/null 2>&1 &");
     const counter = () => Number(readFileSync(join(rootfsOf(rt.id), "tmp", "counter"), "utf8").trim() || "0");
     await new Promise((r) => setTimeout(r, 200));
     expect((await engine.pause("life")).status).toBe("paused");
