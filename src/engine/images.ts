@@ -39,12 +39,6 @@ interface ImageMeta {
   build_ms?: number;
 }
 
-/** Told once per import: the host's runc is old, so a hostile image could escape (see the CVEs named). */
-export const IMPORT_TRUST_WARNING =
-  "runc 1.1.5 on this host lacks fixes for container-escape bugs reachable from a hostile image " +
-  "(CVE-2024-21626, fixed in runc 1.1.12; CVE-2025-31133, CVE-2025-52565, CVE-2025-52881, fixed in 1.2.8/1.3.3): " +
-  "only import and run images you trust";
-
 interface BuildJob {
   promise: Promise<Image>;
   listeners: Set<(ev: ImageBuildEvent) => void>;
@@ -55,14 +49,19 @@ export class ImageStore {
   private readonly imagesDir: string;
   private readonly logger?: ImageLogger;
   private readonly importMaxBytes: number;
+  private readonly trustWarning: string | null;
   /** Builds in progress by name: a second request joins the first and gets its remaining events. */
   private readonly builds = new Map<string, BuildJob>();
   /** Names with a build or import in progress (so two imports of one name cannot race). */
   private readonly busy = new Set<string>();
 
-  /** `importMaxBytes` caps an import's (compressed) tarball; default {@link LIMITS.imageImportMaxBytes}. */
-  constructor(opts: { imagesDir: string; logger?: ImageLogger; importMaxBytes?: number }) {
+  /**
+   * `importMaxBytes` caps an import's (compressed) tarball; default {@link LIMITS.imageImportMaxBytes}.
+   * `trustWarning` is logged on every import (from `runcTrustWarning` of the host's runc); default none.
+   */
+  constructor(opts: { imagesDir: string; logger?: ImageLogger; importMaxBytes?: number; trustWarning?: string | null }) {
     this.imagesDir = opts.imagesDir;
+    this.trustWarning = opts.trustWarning ?? null;
     this.logger = opts.logger;
     this.importMaxBytes = opts.importMaxBytes ?? LIMITS.imageImportMaxBytes;
   }
@@ -179,7 +178,7 @@ export class ImageStore {
     if (this.exists(name)) throw errors.exists(`image '${name}' already exists; remove it first or pick another name`, { name });
     if (this.busy.has(name)) throw errors.exists(`image '${name}' is being built or imported right now; pick another name`, { name });
     this.startJob(name);
-    this.logger?.warn(IMPORT_TRUST_WARNING, { image: name });
+    if (this.trustWarning) this.logger?.warn(this.trustWarning, { image: name });
     const started = Date.now();
     let tmp: string | undefined;
     try {

@@ -25,6 +25,7 @@ import {
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { RuntimeCgroup, childCgroups, removeCgroupDirs } from "./cgroups.js";
+import { runcTrustWarning } from "../api/trust.js";
 import { bootId, hostCores, hostMemoryMib, kernelVersion, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images.js";
 import { mountRootfs, removeRuntimeDir, runtimePaths, type RuntimePaths } from "./rootfs.js";
@@ -211,7 +212,7 @@ export class RuncEngine implements Engine {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(opts.cgroupParent)) {
       throw errors.invalid(`cgroup parent ${shown(opts.cgroupParent)} must be a relative path of plain names, e.g. "runta"`);
     }
-    await runcVersion(opts.runcPath);
+    const runcRelease = await runcVersion(opts.runcPath);
     if (!existsSync(opts.initPath)) {
       throw errors.unavailable(`the init ${opts.initPath} was not found; install it with 'apt-get install catatonit'`);
     }
@@ -220,7 +221,7 @@ export class RuncEngine implements Engine {
     await mkdir(opts.runcRoot, { recursive: true, mode: 0o700 });
     const runc = new Runc({ path: opts.runcPath, root: opts.runcRoot, logDir: join(opts.dataDir, "runtimes") });
     const store = new RuntimeStore(opts.dataDir, opts.logger);
-    const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger });
+    const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
     const engine = new RuncEngine(opts, runc, store, images);
     try {
       await engine.reconcile();
