@@ -90,7 +90,11 @@ export const ExecRequestSchema = z.strictObject({
   args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
   cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
   env: EnvSchema.optional(),
-  stdin: z.string().max(LIMITS.execStdinMaxBytes).optional(),
+  // Bytes, not characters: UTF-8 text can be up to 4 bytes a character.
+  stdin: z
+    .string()
+    .refine((v) => Buffer.byteLength(v) <= LIMITS.execStdinMaxBytes, { error: `must be at most ${LIMITS.execStdinMaxBytes} bytes` })
+    .optional(),
   timeout_secs: z.number().positive().max(LIMITS.execTimeoutSecsMax, { error: `must be between 0 and ${LIMITS.execTimeoutSecsMax}` }).optional(),
   max_output_bytes: z
     .number()
