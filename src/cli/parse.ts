@@ -59,3 +59,11 @@ export const cpusFlag = boundedNumber("--cpus", { min: LIMITS.vcpusMin, max: LIM
 
 /** `--memory`: whole MiB as the API accepts them (the host's memory is checked by the daemon). */
 export const memoryFlag = boundedNumber("--memory", { min: LIMITS.memoryMibMin, max: LIMITS.memoryMibMax, unit: "MiB", integer: true });
+
+/** `--name`: a runtime name as the API accepts it. */
+export function nameFlag(value: string): string {
+  if (!LIMITS.namePattern.test(value)) {
+    throw new UsageError(`--name "${value}" must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-${LIMITS.nameMaxLength} characters)`);
+  }
+  return value;
+}

@@ -1,7 +1,7 @@
 import { RuntaError } from "../api/errors.js";
 import type { RuntaApi } from "../client/contract.js";
 import type { CliContext } from "./context.js";
-import { MultiTargetError } from "./errors.js";
+import { MultiTargetError, UsageError } from "./errors.js";
 import { escapeControl } from "./output.js";
 
 /**
@@ -36,6 +36,8 @@ export async function forEachTarget<R>(
  * look for a prefix match, so names always win and nothing runs twice.
  */
 export async function withRuntime<R>(runta: RuntaApi, target: string, act: (nameOrId: string) => Promise<R>): Promise<R> {
+  // An empty name (an unset shell variable, say) would address the collection route instead of a runtime.
+  if (target.trim() === "") throw new UsageError(`runtime "${target}" is empty — give a runtime name or id (see runta ps -a)`);
   try {
     return await act(target);
   } catch (err) {

@@ -213,6 +213,16 @@ describe("run", () => {
     }
   });
 
+  test("a --name the API would refuse is a usage error naming the flag", async () => {
+    for (const name of ["", "-x", "bad name", "a".repeat(64)]) {
+      const r = await cli(["run", "--name", name]);
+      expect(r.code, name).toBe(2);
+      expect(r.err, name).toBe(`runta: --name "${name}" must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-63 characters)\n`);
+      expect(r.client.calls.some((c) => c.method === "create")).toBe(false);
+    }
+    expect((await cli(["run", "--name", "a".repeat(63)])).code).toBe(0);
+  });
+
   test("Ctrl-C while waiting says the daemon goes on creating the runtime and how to remove it, exit 130", async () => {
     for (const [args, note] of [
       [["--name", "slow"], "runta: interrupted — the daemon goes on creating runtime slow; see it with runta ps -a, remove it with runta rm slow\n"],
@@ -464,6 +474,17 @@ describe("lifecycle verbs", () => {
     const named = await cli(["pause", "abc"], { client: { runtimes: [{ ...worker, name: "abc" }, { ...stopped, id: "abcabcab-3d4e-4f5a-8b6c-9d0e1f2a3b4c", status: "running" }] } });
     expect(named.code).toBe(0);
     expect([...named.client.state.values()].find((x) => x.name === "abc")!.status).toBe("paused");
+  });
+
+  test("an empty runtime argument is refused before any request, and the other targets still run", async () => {
+    const r = await cli(["rm", "", "worker"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("worker\n");
+    expect(r.err).toBe('runta: runtime "" is empty — give a runtime name or id (see runta ps -a)\n');
+    expect(r.client.calls.filter((c) => c.method === "delete").map((c) => c.args[0])).toEqual(["worker"]);
+    const x = await cli(["exec", " ", "--", "true"], { client: { runtimes: [worker] } });
+    expect(x.code).toBe(2);
+    expect(x.client.calls.some((c) => c.method === "exec")).toBe(false);
   });
 
   test("an impossible transition reports the status, exit 1", async () => {

@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { ExitCode } from "../errors.js";
-import { collectKeyValue, cpusFlag, ENV_NAME, LABEL_KEY, memoryFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { buildImageWithProgress } from "./image.js";
 
@@ -23,7 +23,7 @@ export interface RunOptions {
 export function runCommand(ctx: CliContext): Command {
   return new Command("run")
     .description("Create a runtime and start it (waits until it is running, then prints its id)")
-    .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted")
+    .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag)
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
