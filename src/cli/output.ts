@@ -124,7 +124,8 @@ export async function printList<T>(
   });
   table.push(...cells);
   // cli-table3 pads the last column too; docker does not, and trailing blanks upset copy-paste.
-  out.write(`${table.toString().split("\n").map((l) => l.trimEnd()).join("\n")}\n`);
+  // The bold header's last cell ends in escape codes after its padding, so trim blanks before trailing codes too.
+  out.write(`${table.toString().split("\n").map((l) => l.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1")).join("\n")}\n`);
 }
 
 /** A progress indicator on stderr: an ora spinner on a decorated terminal, otherwise silent or plain lines. */

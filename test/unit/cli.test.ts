@@ -301,7 +301,10 @@ describe("ps", () => {
   });
 
   test("on a colour TTY the status is coloured; the same TTY with NO_COLOR is plain", async () => {
-    expect((await cli(["ps"], { client: rows, tty: true })).out).toContain("\x1b[32mrunning\x1b[39m");
+    const coloured = (await cli(["ps"], { client: rows, tty: true })).out;
+    expect(coloured).toContain("\x1b[32mrunning\x1b[39m");
+    // No padding left at the end of a line, not even hidden before the header's closing escape codes.
+    for (const line of coloured.split("\n")) expect(line.replace(/\x1b\[[0-9;]*m/g, "")).toBe(line.replace(/\x1b\[[0-9;]*m/g, "").trimEnd());
     expect((await cli(["ps"], { client: rows, tty: true, env: { NO_COLOR: "1" } })).out).toContain("running");
   });
 
