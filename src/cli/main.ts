@@ -111,6 +111,11 @@ function usageMessage(err: { code: string; message: string }, argv: string[], pr
     path.push(sub.name());
     cmd = sub;
   }
+  // `runta --json ps`: a command's flag given before the command, where only the global flags are known.
+  const option = err.code === "commander.unknownOption" ? /unknown option '([^'=]*)/.exec(text)?.[1] : undefined;
+  if (option && cmd && cmd !== program && argv.indexOf(option) < argv.indexOf(path[0]!) && cmd.options.some((o) => o.long === option || o.short === option)) {
+    return `${text} — ${option} belongs to the command: put it after it, e.g. runta ${path.join(" ")} ${option}`;
+  }
   if (path[0] === "exec" && err.code === "commander.unknownOption" && !text.includes("(Did you mean")) {
     return `${text} — put the command after --, e.g. runta exec <runtime> -- ls -la`;
   }

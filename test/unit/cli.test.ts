@@ -93,6 +93,15 @@ describe("program", () => {
     }
   });
 
+  test("a command's flag given before the command says to put it after the command", async () => {
+    const r = await cli(["--json", "ps"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`${JSON.stringify({ error: { code: "usage", message: "unknown option '--json' — --json belongs to the command: put it after it, e.g. runta ps --json" } })}\n`);
+    const a = await cli(["-a", "ps"]);
+    expect(a.err).toBe("runta: unknown option '-a' — -a belongs to the command: put it after it, e.g. runta ps -a\n");
+    expect((await cli(["--bogus", "ps"])).err).toBe("runta: unknown option '--bogus' — see runta ps --help\n");
+  });
+
   test("exec without -- explains where the command goes", async () => {
     const r = await cli(["exec", "worker", "ls", "-la"], { client: { runtimes: [worker] } });
     expect(r.code).toBe(2);
