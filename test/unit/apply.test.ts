@@ -203,7 +203,7 @@ describe("runta apply -f", () => {
 
   test("a missing file says so", async () => {
     const r = await cli(["apply", "-f", join(dir, "nope.json")], fakeClient());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain("cannot read");
     expect(r.err).toContain("ENOENT");
   });

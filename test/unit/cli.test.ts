@@ -584,6 +584,19 @@ describe("image", () => {
     expect(fixed.err).not.toContain("warning");
   });
 
+  test("reading stdin that is a terminal is refused at once instead of waiting silently (import -, apply/delete -f -)", async () => {
+    const imp = await cli(["image", "import", "alpine", "-"], { stdinTTY: true });
+    expect(imp.code).toBe(2);
+    expect(imp.err).toBe("runta: - reads the tarball from stdin, which is a terminal — pipe it in (docker export $(docker create alpine) | runta image import alpine -) or give a path\n");
+    expect(imp.client.calls.some((c) => c.method === "images.import")).toBe(false);
+    for (const verb of ["apply", "delete"]) {
+      const r = await cli([verb, "-f", "-"], { stdinTTY: true });
+      expect(r.code, verb).toBe(2);
+      expect(r.err, verb).toBe("runta: -f - reads stdin, which is a terminal — pipe the file in, or give its path with -f\n");
+      expect(r.client.calls, verb).toEqual([]);
+    }
+  });
+
   test("rm removes each, reporting missing ones", async () => {
     const r = await cli(["image", "rm", "busybox", "ghost"]);
     expect(r.code).toBe(1);

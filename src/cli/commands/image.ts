@@ -107,6 +107,9 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
 export async function runImageImport(ctx: CliContext, name: string, tarball: string): Promise<void> {
   // Open the file before talking to the daemon so a typo fails fast, as a usage error.
   let source: NodeJS.ReadableStream = ctx.io.stdin;
+  if (tarball === "-" && ctx.io.stdin.isTTY === true) {
+    throw new UsageError(`- reads the tarball from stdin, which is a terminal — pipe it in (docker export $(docker create alpine) | runta image import ${name} -) or give a path`);
+  }
   if (tarball !== "-") {
     try {
       source = (await open(tarball)).createReadStream();
