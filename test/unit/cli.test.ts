@@ -548,6 +548,20 @@ describe("image", () => {
     expect(r.client.calls.find((c) => c.method === "images.build")!.args).toEqual(["default", { force: true }]);
   });
 
+  test("Ctrl-C during a build says the daemon goes on building, without a 'failed' line, exit 130", async () => {
+    const signals = new EventEmitter();
+    const c = fakeClient();
+    c.images.build = () => new Promise(() => undefined);
+    const pending = cli(["image", "build", "--force"], { client: c, deps: { signals } });
+    await new Promise((r) => setTimeout(r, 20));
+    signals.emit("SIGINT");
+    const r = await pending;
+    expect(r.code).toBe(130);
+    expect(r.out).toBe("");
+    expect(r.err).toBe("building image default…\nrunta: interrupted — the daemon goes on building image default; runta image ls lists it once built\n");
+    expect(signals.listenerCount("SIGINT")).toBe(0);
+  });
+
   test("build of an existing image says how to rebuild it, in CLI terms, and builds nothing", async () => {
     const r = await cli(["image", "build"]);
     expect(r.code).toBe(0);

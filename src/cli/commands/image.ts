@@ -5,7 +5,8 @@ import { runcTrustWarning } from "../../api/trust.js";
 import type { Image } from "../../api/schemas.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
-import { UsageError } from "../errors.js";
+import { untilInterrupted } from "../interrupt.js";
+import { ExitCode, UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
 import { forEachTarget } from "../targets.js";
 
@@ -86,7 +87,7 @@ export async function runImageBuild(ctx: CliContext, name: string, opts: { force
 export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, name: string, force: boolean): Promise<Image> {
   const progress = await spinner(ctx, `building image ${name}…`, { plainLines: true });
   try {
-    const image = await runta.images.build(name, {
+    const build = runta.images.build(name, {
       force,
       onEvent: (ev) => {
         if (ev.type === "progress") {
@@ -95,10 +96,14 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
         }
       },
     });
+    const image = await untilInterrupted(ctx, build, () => {
+      progress.stop();
+      ctx.io.stderr.write(`runta: interrupted — the daemon goes on building image ${name}; runta image ls lists it once built\n`);
+    });
     progress.succeed(`image ${name} built (${humanBytes(image.size_bytes)})`);
     return image;
   } catch (err) {
-    progress.fail(`building image ${name} failed`);
+    if (!(err instanceof ExitCode)) progress.fail(`building image ${name} failed`);
     throw err;
   }
 }

@@ -1,0 +1,26 @@
+import type { CliContext } from "./context.js";
+import { ExitCode } from "./errors.js";
+
+/**
+ * Ctrl-C while the daemon works on a request it will finish anyway: say what is left behind, then end as the shell
+ * expects from an interrupted command (killed by SIGINT for real; ExitCode 130 where signals are a test's emitter).
+ */
+export async function untilInterrupted<T>(ctx: CliContext, work: Promise<T>, onInterrupt: () => void): Promise<T> {
+  const signals = ctx.deps.signals ?? process;
+  let onInt = () => undefined as void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onInt = () => {
+      signals.removeListener("SIGINT", onInt);
+      onInterrupt();
+      // Without our listener SIGINT's default (or ora's cursor restore, which re-raises it) ends the process.
+      if (signals === process) process.kill(process.pid, "SIGINT");
+      reject(new ExitCode(128 + 2));
+    };
+  });
+  signals.on("SIGINT", onInt);
+  try {
+    return await Promise.race([work, interrupted]);
+  } finally {
+    signals.removeListener("SIGINT", onInt);
+  }
+}
