@@ -410,6 +410,20 @@ describe("exec", () => {
     expect(paused.err).toContain("is paused");
   });
 
+  test("Ctrl-C during a buffered exec says the command goes on until its timeout, exit 130", async () => {
+    const signals = new EventEmitter();
+    const pending = cli(["exec", "--timeout", "90", "worker", "--", "sleep", "100"], {
+      client: { runtimes: [worker], exec: () => new Promise(() => undefined) },
+      deps: { signals },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    signals.emit("SIGINT");
+    const r = await pending;
+    expect(r.code).toBe(130);
+    expect(r.err).toBe("runta: interrupted — the command goes on in worker until it ends or its 90 s timeout; use runta exec -i to forward Ctrl-C\n");
+    expect(signals.listenerCount("SIGINT")).toBe(0);
+  });
+
   test("-t without a terminal on stdin is a usage error, exit 2", async () => {
     const r = await cli(["exec", "-t", "worker", "--", "bash"], { client: client() });
     expect(r.code).toBe(2);

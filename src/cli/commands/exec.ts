@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { ExitCode, UsageError } from "../errors.js";
+import { untilInterrupted } from "../interrupt.js";
 import { LIMITS } from "../../api/limits.js";
 import { boundedNumber, collectKeyValue, ENV_NAME } from "../parse.js";
 import { withRuntime } from "../targets.js";
@@ -69,7 +70,12 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
     throw new ExitCode(code);
   }
 
-  const res = await withRuntime(runta, target, (t) => runta.runtimes.exec(t, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout }));
+  const exec = withRuntime(runta, target, (t) => runta.runtimes.exec(t, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout }));
+  // A buffered exec has no channel to forward the signal on: say what goes on rather than leave it unsaid.
+  const res = await untilInterrupted(ctx, exec, () => {
+    const limit = opts.timeout ?? LIMITS.execTimeoutSecsDefault;
+    ctx.io.stderr.write(`runta: interrupted — the command goes on in ${target} until it ends or its ${limit} s timeout; use runta exec -i to forward Ctrl-C\n`);
+  });
   ctx.io.stdout.write(res.stdoutText);
   ctx.io.stderr.write(res.stderrText);
   const warn = (m: string) => ctx.io.stderr.write(`runta: warning: ${m}\n`);
