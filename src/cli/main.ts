@@ -149,6 +149,10 @@ function withHint(ctx: CliContext, code: string, message: string): string {
   if (cfg && message.includes(cfg.endpoint.value) && !message.includes("(from ")) {
     message = message.replace(cfg.endpoint.value, `${cfg.endpoint.value} (from ${cfg.endpoint.origin})`);
   }
+  // `runta daemon start` starts the local daemon: no help when the configured endpoint is elsewhere.
+  if (code === "unavailable" && cfg && cfg.endpoint.value !== cfg.local.endpoint) {
+    message = message.replace(/: is it running\? start it with 'runta daemon start'$/, ": is a runta daemon running there? check the endpoint");
+  }
   // The daemon's messages often carry their own fix already ("…; list runtimes with: runta ps -a").
   if (message.includes(" — ") || /\brunta [a-z]/.test(message)) return message;
   switch (code) {

@@ -715,6 +715,27 @@ describe("config", () => {
     expect(local.err).toBe("runta: invalid API token (read from /var/lib/runta/token) — the daemon at http://127.0.0.1:7420 uses another token: set RUNTA_TOKEN\n");
   });
 
+  test("an unreachable endpoint other than the local daemon's is not answered with 'runta daemon start'", async () => {
+    const down = (msg: string) => () => {
+      const c = fakeClient();
+      c.runtimes.list = async () => {
+        throw apiErrorFromCode("unavailable", msg);
+      };
+      return c;
+    };
+    const remote = await cli(["ps"], {
+      env: { RUNTA_ENDPOINT: "http://10.0.0.9:7420", RUNTA_TOKEN: "t" },
+      deps: { client: down("cannot reach the runta daemon at http://10.0.0.9:7420 (ECONNREFUSED): is it running? start it with 'runta daemon start'") },
+    });
+    expect(remote.code).toBe(1);
+    expect(remote.err).toBe("runta: cannot reach the runta daemon at http://10.0.0.9:7420 (from RUNTA_ENDPOINT) (ECONNREFUSED): is a runta daemon running there? check the endpoint\n");
+    const local = await cli(["ps"], {
+      env: { RUNTA_ENDPOINT: "http://127.0.0.1:7420", RUNTA_TOKEN: "t" },
+      deps: { client: down("cannot reach the runta daemon at http://127.0.0.1:7420 (ECONNREFUSED): is it running? start it with 'runta daemon start'") },
+    });
+    expect(local.err).toContain("start it with 'runta daemon start'");
+  });
+
   test("a bad endpoint or config file says where it came from", async () => {
     const r = await cli(["ps"], { env: { RUNTA_ENDPOINT: "ftp://x" }, deps: { client: () => fakeClient({}) } });
     expect(r.code).toBe(1);
