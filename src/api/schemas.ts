@@ -38,9 +38,21 @@ const MemoryMibSchema = z
   .min(LIMITS.memoryMibMin, { error: `must be between ${LIMITS.memoryMibMin} and ${LIMITS.memoryMibMax} MiB` })
   .max(LIMITS.memoryMibMax, { error: `must be between ${LIMITS.memoryMibMin} and ${LIMITS.memoryMibMax} MiB` });
 
-const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be a valid variable name" });
+/**
+ * Checks every key of a record against a pattern, with our message at the key's path (zod's own key check only
+ * says "Invalid key in record").
+ */
+function keysMatch(pattern: RegExp, message: string) {
+  return (record: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const key of Object.keys(record)) {
+      if (!pattern.test(key)) ctx.addIssue({ code: "custom", path: [key], message: `${JSON.stringify(key)}: ${message}` });
+    }
+  };
+}
+
 export const EnvSchema = z
-  .record(EnvNameSchema, z.string().refine((v) => !v.includes("\0"), { error: "must not contain NUL" }))
+  .record(z.string(), z.string().refine((v) => !v.includes("\0"), { error: "must not contain NUL" }))
+  .superRefine(keysMatch(/^[A-Za-z_][A-Za-z0-9_]*$/, "variable names are letters, digits and '_', not starting with a digit"))
   .refine((env) => Object.keys(env).length <= LIMITS.envMaxEntries, {
     error: `at most ${LIMITS.envMaxEntries} variables`,
   })
@@ -51,9 +63,10 @@ export const EnvSchema = z
 
 export const LabelsSchema = z
   .record(
-    z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, { error: "label keys: letters, digits, '_', '.', '/', '-', 1-63 characters" }),
+    z.string(),
     z.string().max(LIMITS.labelValueMaxLength).refine((v) => !/[\x00-\x1f\x7f]/.test(v), { error: "must not contain control characters" }),
   )
+  .superRefine(keysMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, "label keys are letters, digits, '_', '.', '/', '-', 1-63 characters"))
   .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` });
 
 export const ImageNameSchema = z

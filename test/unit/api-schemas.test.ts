@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { ExecRequestSchema, LIMITS } from "../../src/api/index.js";
+import { CreateRuntimeRequestSchema, ExecRequestSchema, LIMITS } from "../../src/api/index.js";
 
 test("buffered exec stdin is capped in bytes, not characters", () => {
   const ascii = "a".repeat(LIMITS.execStdinMaxBytes);
@@ -9,4 +9,16 @@ test("buffered exec stdin is capped in bytes, not characters", () => {
   const r = ExecRequestSchema.safeParse({ command: "cat", stdin: wide });
   expect(r.success).toBe(false);
   expect(r.error!.issues[0]).toMatchObject({ path: ["stdin"], message: `must be at most ${LIMITS.execStdinMaxBytes} bytes` });
+});
+
+test("a bad env or label key is named with the rule, at its own path", () => {
+  const env = ExecRequestSchema.safeParse({ command: "env", env: { "1BAD": "x", GOOD: "y" } });
+  expect(env.success).toBe(false);
+  expect(env.error!.issues).toEqual([
+    expect.objectContaining({ path: ["env", "1BAD"], message: expect.stringContaining(`"1BAD": variable names are letters, digits and '_'`) }),
+  ]);
+  const labels = CreateRuntimeRequestSchema.safeParse({ labels: { "-x": "1", team: "infra" } });
+  expect(labels.success).toBe(false);
+  expect(labels.error!.issues[0]).toMatchObject({ path: ["labels", "-x"], message: expect.stringContaining("label keys are") });
+  expect(CreateRuntimeRequestSchema.safeParse({ env: { A_1: "v" }, labels: { "team/x": "infra" } }).success).toBe(true);
 });
