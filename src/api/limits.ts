@@ -13,6 +13,8 @@ export const LIMITS = {
   defaultMemoryMib: 1024,
   /** Processes (threads included) one runtime may hold at once. */
   pidsLimit: 1024,
+  /** Size of each runtime's disk, which holds its writable layer (ext4 on a loop device, sparse on the host). */
+  diskMibDefault: 10_240,
   /** Size of /dev/shm inside a runtime. */
   shmSizeMib: 64,
   /** Environment: variable count and total bytes of names plus values. */

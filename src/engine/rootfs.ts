@@ -2,22 +2,31 @@
  * The root filesystem of a runtime: an overlay of the image's rootfs (lower, never written) and the runtime's own
  * upper layer, merged at `<runtimeDir>/rootfs`, next to the bundle's config.json.
  *
- * The overlay stays mounted while the runtime is shut down (a later boot reuses it as is), and is mounted again
- * when it is missing, e.g. after a host reboot. Only delete unmounts it and removes the upper layer.
+ * The upper layer lives on the runtime's own disk (`disk.img`, see disk.ts) mounted at `<runtimeDir>/disk`; runtimes
+ * created before the disks existed keep theirs directly in `<runtimeDir>/upper`, with no size limit.
+ *
+ * The overlay and the disk stay mounted while the runtime is shut down (a later boot reuses them as they are), and
+ * are mounted again when missing, e.g. after a host reboot. Only delete unmounts them and removes the upper layer.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
+import { mountDisk, unmountPath } from "./disk.js";
 
 const execFileAsync = promisify(execFile);
 
 /** The paths of one runtime's directory. */
 export interface RuntimePaths {
   dir: string;
-  upper: string;
-  work: string;
+  /** The runtime's disk image and where it is mounted; the overlay's upper and work dirs are in it. */
+  diskImage: string;
+  disk: string;
+  /** Upper and work dirs of a runtime from before the disks (no disk.img). */
+  legacyUpper: string;
+  legacyWork: string;
   rootfs: string;
   config: string;
   pidFile: string;
@@ -29,8 +38,10 @@ export function runtimePaths(dataDir: string, id: string): RuntimePaths {
   const dir = join(dataDir, "runtimes", id);
   return {
     dir,
-    upper: join(dir, "upper"),
-    work: join(dir, "work"),
+    diskImage: join(dir, "disk.img"),
+    disk: join(dir, "disk"),
+    legacyUpper: join(dir, "upper"),
+    legacyWork: join(dir, "work"),
     rootfs: join(dir, "rootfs"),
     config: join(dir, "config.json"),
     pidFile: join(dir, "init.pid"),
@@ -57,32 +68,44 @@ export async function isMounted(path: string): Promise<boolean> {
   return (await mountPoints()).includes(path);
 }
 
-/** Creates the runtime's directories and mounts its overlay root (a no-op when already mounted). */
+/**
+ * Creates the runtime's directories and mounts its disk (when it has one) and its overlay root; each step is a no-op
+ * when already mounted.
+ */
 export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promise<void> {
-  for (const p of [lowerDir, paths.upper, paths.work]) {
+  const onDisk = existsSync(paths.diskImage);
+  const upper = onDisk ? join(paths.disk, "upper") : paths.legacyUpper;
+  const work = onDisk ? join(paths.disk, "work") : paths.legacyWork;
+  for (const p of [lowerDir, upper, work]) {
     // overlayfs separates options with ',' and lower layers with ':'.
     if (/[,:\s]/.test(p)) throw new RuntaError("invalid_argument", `path ${p} contains ',', ':' or spaces, which overlayfs cannot mount`);
   }
-  await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true }), mkdir(paths.rootfs, { recursive: true }), mkdir(paths.execDir, { recursive: true })]);
-  if (await isMounted(paths.rootfs)) return;
+  const mounted = await mountPoints();
+  if (onDisk && !mounted.includes(paths.disk)) await mountDisk(paths.diskImage, paths.disk);
+  await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(paths.rootfs, { recursive: true }), mkdir(paths.execDir, { recursive: true })]);
+  if (mounted.includes(paths.rootfs)) return;
   try {
-    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDir},upperdir=${paths.upper},workdir=${paths.work}`, paths.rootfs]);
+    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDir},upperdir=${upper},workdir=${work}`, paths.rootfs]);
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? String(err)).trim();
     throw new RuntaError("internal", `cannot mount the overlay root of ${paths.dir}: ${stderr}`, { cause: err });
   }
 }
 
-/** Unmounts the overlay root if it is mounted. */
+/**
+ * Unmounts the overlay root, then the disk under it (releasing its loop device), whichever is mounted. When busy (a
+ * stray process still holds a file) they are detached now and the kernel frees them when the last user goes.
+ */
 export async function unmountRootfs(paths: RuntimePaths): Promise<void> {
-  if (!(await isMounted(paths.rootfs))) return;
+  const mounted = await mountPoints();
+  const targets = [paths.rootfs, paths.disk].filter((p) => mounted.includes(p));
+  if (!targets.length) return;
   try {
-    await execFileAsync("umount", [paths.rootfs]);
-  } catch (err) {
-    // Busy (a stray process still holds a file): detach it now, the kernel frees it when the last user goes.
-    await execFileAsync("umount", ["-l", paths.rootfs]).catch(() => {
-      throw new RuntaError("internal", `cannot unmount ${paths.rootfs}: ${String((err as { stderr?: string }).stderr ?? err).trim()}`);
-    });
+    // One umount for both (in this order) saves a process start on every delete.
+    await execFileAsync("umount", ["-d", ...targets]);
+  } catch {
+    const left = await mountPoints();
+    for (const t of targets) if (left.includes(t)) await unmountPath(t);
   }
 }
 

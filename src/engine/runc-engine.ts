@@ -28,6 +28,7 @@ import { RuntimeCgroup, childCgroups, removeCgroupDirs } from "./cgroups.js";
 import { runcTrustWarning } from "../api/trust.js";
 import { bootId, hostCores, hostMemoryMib, kernelVersion, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images.js";
+import { DiskPool } from "./disk.js";
 import { mountRootfs, removeRuntimeDir, runtimePaths, type RuntimePaths } from "./rootfs.js";
 import { Runc, RuncError, runcErrorMessage, runcUnavailable } from "./runc.js";
 import { startStreamExec } from "./stream-exec.js";
@@ -56,12 +57,18 @@ export interface RuncEngineOptions {
   /** The static reaping init bind-mounted as PID 1 (default `/usr/bin/catatonit`). */
   initPath?: string;
   logger?: EngineLogger;
-  /** Overrides of the count and concurrency limits (tests use small ones). Default: the values in LIMITS. */
+  /** Overrides of the count, concurrency and size limits (tests use small ones). Default: the values in LIMITS. */
   limits?: Partial<EngineLimits>;
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
-export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime">;
+export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime"> & {
+  /** Size of each new runtime's disk (its writable layer), in MiB; default LIMITS.diskMibDefault. */
+  diskMib: number;
+};
+
+/** Formatted disks kept ready for the next creates. */
+const DISK_POOL_SIZE = 2;
 
 const silent: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -190,6 +197,7 @@ export class RuncEngine implements Engine {
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
+    private readonly disks: DiskPool,
   ) {}
 
   /** Opens the store and images, checks runc and the init, and reconciles with what still runs. */
@@ -206,6 +214,7 @@ export class RuncEngine implements Engine {
         runtimesMax: LIMITS.runtimesMax,
         execBufferedMaxConcurrent: LIMITS.execBufferedMaxConcurrent,
         execBufferedMaxConcurrentPerRuntime: LIMITS.execBufferedMaxConcurrentPerRuntime,
+        diskMib: LIMITS.diskMibDefault,
         ...options.limits,
       },
     };
@@ -222,10 +231,13 @@ export class RuncEngine implements Engine {
     const runc = new Runc({ path: opts.runcPath, root: opts.runcRoot, logDir: join(opts.dataDir, "runtimes") });
     const store = new RuntimeStore(opts.dataDir, opts.logger);
     const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
-    const engine = new RuncEngine(opts, runc, store, images);
+    const disks = new DiskPool(join(opts.dataDir, "runtimes", ".pool"), opts.limits.diskMib, DISK_POOL_SIZE, opts.logger);
+    const engine = new RuncEngine(opts, runc, store, images, disks);
     try {
       await engine.reconcile();
+      await disks.open();
     } catch (err) {
+      await disks.close();
       store.close();
       throw err;
     }
@@ -379,7 +391,11 @@ export class RuncEngine implements Engine {
     } catch (err) {
       throw diskFull(err, this.opts.dataDir);
     }
-    const task = this.withLock(rec.id, () => this.provision(rec, wait)).finally(() => this.creations.delete(rec.id));
+    const task = this.withLock(rec.id, () => this.provision(rec, wait)).finally(() => {
+      this.creations.delete(rec.id);
+      // After the create, not during it: a format would compete with its mounts and runc for the CPU.
+      this.disks.refill();
+    });
     this.creations.set(rec.id, task);
     if (!wait) {
       task.catch((err) => this.opts.logger.error("background create failed", { id: rec.id, name: rec.name, error: String((err as Error).message) }));
@@ -397,6 +413,9 @@ export class RuncEngine implements Engine {
           if (ev.type === "progress") this.opts.logger.info(`default image: ${ev.message}`, { percent: ev.percent });
         });
       }
+      const paths = this.paths(rec.id);
+      await mkdir(paths.dir, { recursive: true });
+      await this.disks.take(paths.diskImage);
       const started = await this.bootContainer(rec);
       return this.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
@@ -867,6 +886,7 @@ export class RuncEngine implements Engine {
     this.closed = true;
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await Promise.allSettled([...this.locks.values()]);
+    await this.disks.close();
     this.store.close();
   }
 

@@ -32,7 +32,7 @@ export interface EngineEnv {
   imagesDir: string;
   /** Kills and deletes every container of the private runc root, unmounts, removes the temp dirs and cgroups. */
   cleanup(): Promise<void>;
-  /** What is left behind: runc containers, mounts under the data dir, cgroup directories under the parent. */
+  /** What is left behind: runc containers, mounts and loop devices under the data dir, cgroup directories under the parent. */
   leaks(): Promise<string[]>;
 }
 
@@ -47,6 +47,16 @@ async function runcIds(runcRoot: string): Promise<string[]> {
   }
 }
 
+/** Loop devices whose backing file is under `dir`, as `/dev/loopN <file>`. */
+async function loopDevices(dir: string): Promise<string[]> {
+  const { stdout } = await execFileAsync("losetup", ["--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"]);
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.replace(/\\x20/g, " "))
+    .filter((line) => line.slice(line.indexOf(" ") + 1).startsWith(dir + "/"));
+}
+
 /** Creates a fresh isolated world under /tmp and /run. */
 export async function makeEngineEnv(): Promise<EngineEnv> {
   const tag = randomBytes(4).toString("hex");
@@ -59,6 +69,7 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
     const found: string[] = [];
     for (const id of await runcIds(runcRoot)) found.push(`runc container ${id}`);
     for (const m of await mountPoints()) if (m.startsWith(dataDir + "/")) found.push(`mount ${m}`);
+    for (const loop of await loopDevices(dataDir)) found.push(`loop device ${loop}`);
     for (const child of childCgroups(cgroupParent)) found.push(`cgroup ${cgroupParent}/${child}`);
     return found;
   };
@@ -79,6 +90,7 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
     // Deepest first, so nested mounts come off before their parents.
     const mounts = (await mountPoints()).filter((m) => m.startsWith(dataDir + "/")).sort((a, b) => b.length - a.length);
     for (const m of mounts) await step(() => execFileAsync("umount", ["-l", m]));
+    for (const loop of await loopDevices(dataDir)) await step(() => execFileAsync("losetup", ["-d", loop.split(" ")[0]]));
     await step(async () => {
       for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));
       await removeCgroupDirs(cgroupParent);

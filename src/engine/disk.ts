@@ -1,0 +1,167 @@
+/**
+ * The disk of a runtime: a sparse file formatted ext4 (`<runtimeDir>/disk.img`), mounted through a loop device at
+ * `<runtimeDir>/disk`, holding the overlay's upper and work dirs. Its size bounds what one runtime can write, so a
+ * runtime that fills it gets ENOSPC inside while the host's disk stays free. The file is sparse and mounted with
+ * `discard`, so it takes only what the runtime really holds, and deleted files give their space back to the host.
+ *
+ * `mount -o loop` attaches a loop device with the autoclear flag: the kernel releases it when the filesystem is
+ * unmounted (even lazily, once the last user goes), so there is no loop device to track or detach by hand.
+ *
+ * A few disks are formatted ahead of time ({@link DiskPool}) so a create only renames a file into place.
+ */
+import { execFile } from "node:child_process";
+import { setPriority } from "node:os";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { RuntaError, errors } from "../api/index.js";
+
+const execFileAsync = promisify(execFile);
+
+/** Fastest format measured here (≈ 18 ms for 10 GiB, ≈ 4 MiB written): no discard pass, inode tables and journal zeroed lazily. The journal stays: a runtime's files survive a host crash. */
+const MKFS_ARGS = ["-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"];
+
+function stderrOf(err: unknown): string {
+  return String((err as { stderr?: string }).stderr || (err as Error).message || err).trim();
+}
+
+/**
+ * Creates `path` as a sparse file of `sizeMib` MiB and formats it ext4; removes it on failure. `background` runs
+ * mkfs at the lowest CPU priority, so a pool refill does not slow down the creates and execs running meanwhile.
+ */
+export async function formatDisk(path: string, sizeMib: number, opts: { background?: boolean } = {}): Promise<void> {
+  try {
+    await writeFile(path, "", { mode: 0o600 });
+    await truncate(path, sizeMib * 1024 * 1024);
+    const mkfs = execFileAsync("mkfs.ext4", [...MKFS_ARGS, path]);
+    if (opts.background && mkfs.child.pid !== undefined) {
+      try {
+        setPriority(mkfs.child.pid, 19);
+      } catch {
+        // Already exited: nothing to lower.
+      }
+    }
+    await mkfs;
+  } catch (err) {
+    await rm(path, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT" && e.syscall === "spawn mkfs.ext4") {
+      throw errors.unavailable("mkfs.ext4 was not found, so a runtime's disk cannot be formatted; install it with 'apt-get install e2fsprogs'", err);
+    }
+    // Errors of the file itself (ENOSPC on the host...) go up as they are; a failed mkfs says why.
+    if (typeof e.code === "string") throw err;
+    throw new RuntaError("internal", `cannot format the runtime disk ${path}: ${stderrOf(err)}`, { cause: err });
+  }
+}
+
+/** Mounts the disk image at `mountPoint` through a loop device (the caller checked it is not mounted yet). */
+export async function mountDisk(image: string, mountPoint: string): Promise<void> {
+  await mkdir(mountPoint, { recursive: true });
+  try {
+    // noinit_itable: the inode tables of a sparse file already read as zeros, so the kernel's background zeroing
+    // of them (≈ 170 MB of writes per 10 GiB disk, right after each create) would only cost I/O.
+    await execFileAsync("mount", ["-t", "ext4", "-o", "loop,discard,nodev,nosuid,noinit_itable", image, mountPoint]);
+  } catch (err) {
+    const msg = stderrOf(err);
+    if (/loop device|\/dev\/loop|loop-control/i.test(msg)) {
+      throw errors.unavailable(`loop devices are unavailable, so the runtime's disk ${image} cannot be mounted (${msg}); load the loop module ('modprobe loop') or give the daemon access to /dev/loop-control`, err);
+    }
+    throw new RuntaError("internal", `cannot mount the runtime disk ${image}: ${msg}`, { cause: err });
+  }
+}
+
+/** Unmounts `mountPoint` (lazily when busy: the kernel frees it, and its loop device, when the last user goes). */
+export async function unmountPath(mountPoint: string): Promise<void> {
+  try {
+    await execFileAsync("umount", ["-d", mountPoint]);
+  } catch (err) {
+    await execFileAsync("umount", ["-l", "-d", mountPoint]).catch(() => {
+      throw new RuntaError("internal", `cannot unmount ${mountPoint}: ${stderrOf(err)}`);
+    });
+  }
+}
+
+interface PoolLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * A few disks formatted ahead of time in `<dataDir>/runtimes/.pool/`, so a create takes one with a rename. The
+ * engine calls {@link DiskPool.refill} once a create is done (one mkfs at a time, at the lowest priority, never
+ * awaited by a request, and not competing with the create's own mounts and runc); an empty pool falls back to
+ * formatting inline. Files are named after their size, so a pool made for another size is thrown away at open.
+ */
+export class DiskPool {
+  private readonly ready: string[] = [];
+  private filling: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly sizeMib: number,
+    private readonly target: number,
+    private readonly logger: PoolLogger,
+  ) {}
+
+  private get suffix(): string {
+    return `-${this.sizeMib}m.img`;
+  }
+
+  /**
+   * Adopts the ready disks left by a previous daemon, removes disks of another size and formats a crash left half
+   * done (older than a minute: a format takes milliseconds), and starts a refill.
+   */
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(this.dir)) {
+      const file = join(this.dir, name);
+      if (name.endsWith(this.suffix)) {
+        if (this.ready.length < this.target) this.ready.push(file);
+        continue;
+      }
+      const mtime = await stat(file).then((st) => st.mtimeMs, () => Date.now());
+      if (!name.endsWith(".tmp") || Date.now() - mtime > 60_000) await rm(file, { force: true });
+    }
+    this.refill();
+  }
+
+  /** Puts a formatted disk at `dest`: a pooled one when there is one, else one formatted now. */
+  async take(dest: string): Promise<void> {
+    for (let pooled = this.ready.shift(); pooled; pooled = this.ready.shift()) {
+      try {
+        await rename(pooled, dest);
+        return;
+      } catch (err) {
+        // ENOENT: removed by hand, try the next one; anything else is worth a word.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.logger.warn("could not take a pooled disk", { file: pooled, error: String(err) });
+        await rm(pooled, { force: true });
+      }
+    }
+    await formatDisk(dest, this.sizeMib);
+  }
+
+  /** Formats disks in the background, one at a time, until the pool is full again; a no-op while one runs. */
+  refill(): void {
+    if (this.filling || this.closed || this.ready.length >= this.target) return;
+    this.filling = (async () => {
+      while (!this.closed && this.ready.length < this.target) {
+        const tmp = join(this.dir, `${randomBytes(6).toString("hex")}.tmp`);
+        await formatDisk(tmp, this.sizeMib, { background: true });
+        const file = tmp.replace(/\.tmp$/, this.suffix);
+        await rename(tmp, file);
+        this.ready.push(file);
+      }
+    })()
+      .catch((err) => this.logger.warn("could not refill the pool of formatted runtime disks; creates will format their own", { error: String((err as Error).message) }))
+      .finally(() => {
+        this.filling = null;
+      });
+  }
+
+  /** Stops refilling and waits for a format in flight (the pooled files stay for the next daemon). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.filling;
+  }
+}
