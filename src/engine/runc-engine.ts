@@ -770,7 +770,12 @@ export class RuncEngine implements Engine {
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();
     try {
-      const run = await runBuffered(this.runc.path, this.runc.execArgs(rec.id, processFile, pidFile), pidFile, spec.stdin, timeoutMs, cap);
+      const run = await runBuffered(this.runc.path, this.runc.execArgs(rec.id, processFile, pidFile), pidFile, {
+        stdin: spec.stdin,
+        timeoutMs,
+        cap,
+        signal: spec.signal,
+      });
       const duration_ms = Date.now() - startedAt;
       this.store.touchActivity(rec.id, new Date().toISOString());
       if (!run.started && !run.timedOut) return await this.execFailure(rec, spec, run, duration_ms);
@@ -1012,7 +1017,16 @@ const WATCH_INTERVAL_MS = 50;
  * gone (its pid vanishes: runc reaped it) and a short drain has passed, the rest of its process group is killed; runc
  * then sees EOF and exits with the command's own status. Children that detached their stdio are not waited for.
  */
-function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: Buffer | undefined, timeoutMs: number, cap: number): Promise<BufferedRun> {
+/** How a buffered exec runs: stdin to feed, when to give up, the per-stream cap, and an abort for a caller that left. */
+interface BufferedOptions {
+  stdin?: Buffer;
+  timeoutMs: number;
+  cap: number;
+  signal?: AbortSignal;
+}
+
+function runBuffered(runcPath: string, args: string[], pidFile: string, opts: BufferedOptions): Promise<BufferedRun> {
+  const { stdin, timeoutMs, cap, signal } = opts;
   return new Promise((resolve, reject) => {
     const child = spawn(runcPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out = new CappedBuffer(cap);
@@ -1049,12 +1063,18 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: B
       }
       child.kill("SIGKILL");
     };
+    const killAll = () => {
+      void killGroup();
+      // A process that left the group (setsid) could still hold the pipes: do not wait for it past this point.
+      setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      void killGroup();
-      // A process that left the group (setsid) could still hold the pipes: do not wait for it past the timeout.
-      setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+      killAll();
     }, timeoutMs);
+    // The caller went away (e.g. Ctrl-C on `runta exec`): nobody will read the result, so the command ends now.
+    signal?.addEventListener("abort", killAll, { once: true });
+    if (signal?.aborted) killAll();
 
     let mainPid: number | null = null;
     let mainGoneAt: number | null = null;
@@ -1084,6 +1104,7 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: B
       finished = true;
       clearTimeout(timer);
       clearInterval(watch);
+      signal?.removeEventListener("abort", killAll);
       const started = existsSync(pidFile);
       const code = exitCode ?? (exitSignal ? 128 + (osConstants.signals[exitSignal] ?? 9) : 255);
       resolve({
@@ -1107,6 +1128,7 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, stdin: B
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       clearInterval(watch);
+      signal?.removeEventListener("abort", killAll);
       finished = true;
       reject(runcUnavailable(runcPath, e));
     });

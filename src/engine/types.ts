@@ -39,6 +39,8 @@ export interface ExecSpec {
   stdin?: Buffer;
   timeoutSecs?: number;
   maxOutputBytes?: number;
+  /** Aborted when the caller went away: the command's process group is killed, as on timeout. */
+  signal?: AbortSignal;
 }
 
 /** A streaming exec (websocket), optionally under a pseudo-terminal. */

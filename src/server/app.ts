@@ -303,15 +303,27 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       auth: true,
       handler: async (ctx) => {
         const body = await readJson(ctx, ExecRequestSchema);
-        const result = await engine.exec(rt(ctx), {
-          argv: execArgv(body),
-          cwd: body.cwd,
-          env: body.env,
-          stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "utf8"),
-          timeoutSecs: body.timeout_secs,
-          maxOutputBytes: body.max_output_bytes,
-        });
-        send(ctx, 200, { data: result });
+        // A client that goes away (Ctrl-C on `runta exec`) takes its command with it, instead of leaving it to run
+        // unattended until its timeout.
+        const gone = new AbortController();
+        const onClose = () => {
+          if (!ctx.res.writableFinished) gone.abort();
+        };
+        ctx.res.once("close", onClose);
+        try {
+          const result = await engine.exec(rt(ctx), {
+            argv: execArgv(body),
+            cwd: body.cwd,
+            env: body.env,
+            stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "utf8"),
+            timeoutSecs: body.timeout_secs,
+            maxOutputBytes: body.max_output_bytes,
+            signal: gone.signal,
+          });
+          send(ctx, 200, { data: result });
+        } finally {
+          ctx.res.off("close", onClose);
+        }
       },
     },
     {

@@ -1,0 +1,47 @@
+/**
+ * A buffered exec whose client goes away (Ctrl-C on `runta exec`) is killed with its process group, through the
+ * real daemon and runc, instead of running unattended until its timeout.
+ */
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import type { Runtime } from "../../src/client/index.js";
+
+let d: TestDaemon;
+let rt: Runtime;
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  rt = await d.client().runtimes.create("abort-a", { image: "busybox", memoryMiB: 64 });
+});
+
+afterAll(async () => {
+  if (!d) return;
+  await d.cleanup();
+  expect(await leaks(d)).toEqual([]);
+});
+
+const sleepers = async () => (await rt.exec(["sh", "-c", "ps -o args | grep -c '^sleep 31[3]'"])).stdoutText.trim();
+
+test("a client that disconnects mid-exec takes the command and its background children with it", async () => {
+  const abort = new AbortController();
+  const pending = fetch(`${d.endpoint}/v1/runtimes/abort-a/exec`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ command: "sleep 313 & sleep 313", timeout_secs: 600 }),
+    signal: abort.signal,
+  });
+  const deadline = Date.now() + 10_000;
+  while ((await sleepers()) !== "2") {
+    if (Date.now() > deadline) throw new Error("the exec did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  abort.abort();
+  await expect(pending).rejects.toThrow();
+  const gone = Date.now() + 5_000;
+  while ((await sleepers()) !== "0") {
+    if (Date.now() > gone) throw new Error("the aborted exec's processes are still running");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // The runtime itself is unharmed.
+  expect((await rt.exec(["echo", "ok"])).stdoutText).toBe("ok\n");
+});
