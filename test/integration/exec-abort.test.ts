@@ -45,3 +45,26 @@ test("a client that disconnects mid-exec takes the command and its background ch
   // The runtime itself is unharmed.
   expect((await rt.exec(["echo", "ok"])).stdoutText).toBe("ok\n");
 });
+
+test("Ctrl-C on the built `runta exec` ends it with 130 and the daemon kills the command", async () => {
+  const { execa } = await import("execa");
+  const { RUNTA_BIN } = await import("../helpers/cli.js");
+  const cli = execa(process.execPath, [RUNTA_BIN, "exec", "abort-a", "--", "sh", "-c", "sleep 313 & sleep 313"], {
+    env: { ...d.env, NO_COLOR: "1" },
+    reject: false,
+  });
+  const deadline = Date.now() + 10_000;
+  while ((await sleepers()) !== "2") {
+    if (Date.now() > deadline) throw new Error("the exec did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  cli.kill("SIGINT");
+  const r = await cli;
+  expect(r.signal ?? r.exitCode).toSatisfy((v: unknown) => v === "SIGINT" || v === 130);
+  expect(r.stderr).toContain("runta: interrupted — the command in abort-a is killed with its children");
+  const gone = Date.now() + 5_000;
+  while ((await sleepers()) !== "0") {
+    if (Date.now() > gone) throw new Error("the interrupted exec's processes are still running");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});

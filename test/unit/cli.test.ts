@@ -410,7 +410,7 @@ describe("exec", () => {
     expect(paused.err).toContain("is paused");
   });
 
-  test("Ctrl-C during a buffered exec says the command goes on until its timeout, exit 130", async () => {
+  test("Ctrl-C during a buffered exec says the command is killed with it, exit 130", async () => {
     const signals = new EventEmitter();
     const pending = cli(["exec", "--timeout", "90", "worker", "--", "sleep", "100"], {
       client: { runtimes: [worker], exec: () => new Promise(() => undefined) },
@@ -420,7 +420,7 @@ describe("exec", () => {
     signals.emit("SIGINT");
     const r = await pending;
     expect(r.code).toBe(130);
-    expect(r.err).toBe("runta: interrupted — the command goes on in worker until it ends or its 90 s timeout; use runta exec -i to forward Ctrl-C\n");
+    expect(r.err).toBe("runta: interrupted — the command in worker is killed with its children\n");
     expect(signals.listenerCount("SIGINT")).toBe(0);
   });
 

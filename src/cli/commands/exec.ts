@@ -71,10 +71,9 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
   }
 
   const exec = withRuntime(runta, target, (t) => runta.runtimes.exec(t, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout }));
-  // A buffered exec has no channel to forward the signal on: say what goes on rather than leave it unsaid.
+  // Our exit closes the request, and the daemon kills a buffered exec whose client left (its whole process group).
   const res = await untilInterrupted(ctx, exec, () => {
-    const limit = opts.timeout ?? LIMITS.execTimeoutSecsDefault;
-    ctx.io.stderr.write(`runta: interrupted — the command goes on in ${target} until it ends or its ${limit} s timeout; use runta exec -i to forward Ctrl-C\n`);
+    ctx.io.stderr.write(`runta: interrupted — the command in ${target} is killed with its children\n`);
   });
   ctx.io.stdout.write(res.stdoutText);
   ctx.io.stderr.write(res.stderrText);
