@@ -252,7 +252,9 @@ describe("with a tty", () => {
 describe("stdin backlog (what the websocket's input flow control reads)", () => {
   for (const tty of [true, false]) {
     test(`grows while the command does not read and falls to 0 once it does (${tty ? "tty" : "pipes"})`, async () => {
-      const p = await startStreamExec(execOpts(["sh", "-c", "sleep 1; cat >/dev/null"], { tty }));
+      // In canonical mode a tty discards input past 4095 bytes a line and so never pushes back: make it non-canonical.
+      const script = tty ? "stty -icanon -echo; sleep 1; cat >/dev/null" : "sleep 1; cat >/dev/null";
+      const p = await startStreamExec(execOpts(["sh", "-c", script], { tty }));
       expect(p.stdinBacklog!()).toBe(0);
       // Far more than a pipe or a tty's input queue holds; printable bytes, since a tty would act on control characters.
       for (let i = 0; i < 8; i++) p.write(Buffer.alloc(256 * 1024, 0x61));
