@@ -1,5 +1,6 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
-import { DEFAULT_ENDPOINT, type ExecResult, type Image, type ImageBuildEvent, type Runtime as RuntimeRecord, type VersionInfo } from "../api/index.js";
+import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
+import { DEFAULT_ENDPOINT, LIMITS } from "../api/limits.js";
 import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
 import { apiErrorFromCode } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
@@ -50,7 +51,8 @@ export class RuntimesClient implements RuntimesApi {
     let after = opts.after;
     for (;;) {
       const { data, pagination } = await this.http.json<RuntimeRecord[]>("GET", "/v1/runtimes", {
-        query: { status: opts.status?.length ? opts.status.join(",") : undefined, limit: opts.limit, after },
+        // Following cursors: ask for the largest page, so a fleet of 200 is one request, not two.
+        query: { status: opts.status?.length ? opts.status.join(",") : undefined, limit: opts.limit ?? LIMITS.listLimitMax, after },
       });
       for (const r of data) out.push(new Runtime(this, r));
       if (opts.limit !== undefined || !pagination?.has_more || !pagination.next_cursor) return out;

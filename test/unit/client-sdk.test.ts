@@ -100,6 +100,15 @@ describe("configuration", () => {
     await new Runta({ endpoint: "http://h:1", fetch: fn }).runtimes.get("a/b?c");
     expect(calls[0]!.url).toBe("http://h:1/v1/runtimes/a%2Fb%3Fc");
   });
+
+  test("list follows cursors with the largest page, so a big fleet takes few requests", async () => {
+    const { fn, calls } = scriptedFetch([
+      json(200, { data: [RECORD], pagination: { next_cursor: "c1", has_more: true } }),
+      json(200, { data: [RECORD], pagination: { next_cursor: null, has_more: false } }),
+    ]);
+    expect(await new Runta({ endpoint: "http://h:1", fetch: fn }).runtimes.list()).toHaveLength(2);
+    expect(calls.map((c) => c.url)).toEqual(["http://h:1/v1/runtimes?limit=1000", "http://h:1/v1/runtimes?limit=1000&after=c1"]);
+  });
 });
 
 describe("retries", () => {
