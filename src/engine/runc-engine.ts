@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { accessSync, constants as fsConstants, existsSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -72,11 +72,15 @@ const DISK_POOL_SIZE = 2;
 
 const silent: EngineLogger = { info() {}, warn() {}, error() {} };
 
-/** Host pid and start time of a process, from /proc (null when gone or a zombie). */
-async function procStart(pid: number): Promise<number | null> {
+/**
+ * Host pid and start time of a process, from /proc (null when gone or a zombie). Synchronous on purpose: procfs
+ * never waits on a disk, and `list` makes one read per live runtime — through libuv's 4-thread pool 200 of them took
+ * 13–39 ms, read directly about 2 ms.
+ */
+function procStart(pid: number): number | null {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/stat`, "utf8");
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return null;
   }
@@ -87,9 +91,9 @@ async function procStart(pid: number): Promise<number | null> {
 }
 
 /** Whether the process is still the one recorded (same pid and start time, not a zombie). */
-async function sameProcessAlive(pid: number | null, startTime: number | null): Promise<boolean> {
+function sameProcessAlive(pid: number | null, startTime: number | null): boolean {
   if (!pid) return false;
-  const now = await procStart(pid);
+  const now = procStart(pid);
   return now !== null && (startTime === null || now === startTime);
 }
 
@@ -307,11 +311,11 @@ export class RuncEngine implements Engine {
    */
   private async checkAlive(rec: RuntimeRecord): Promise<RuntimeRecord> {
     if (rec.status !== "running" && rec.status !== "paused") return rec;
-    if (await sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
+    if (sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
       if (!now || (now.status !== "running" && now.status !== "paused")) return now ?? rec;
-      if (await sameProcessAlive(now.initPid, now.initStartTime)) return now;
+      if (sameProcessAlive(now.initPid, now.initStartTime)) return now;
       this.opts.logger.warn("runtime's init exited behind the daemon's back: marking it crashed", { id: now.id, name: now.name });
       await this.removeContainer(now.id);
       return this.mustUpdate(now.id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
@@ -458,7 +462,7 @@ export class RuncEngine implements Engine {
       await this.runc.run(rec.id, paths.dir, paths.pidFile);
     }
     const initPid = Number((await readFile(paths.pidFile, "utf8")).trim());
-    return { initPid, initStartTime: await procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
+    return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
   }
 
   /**
@@ -497,7 +501,7 @@ export class RuncEngine implements Engine {
   private async waitExit(pid: number | null, startTime: number | null, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let delay = 1;
-    while (await sameProcessAlive(pid, startTime)) {
+    while (sameProcessAlive(pid, startTime)) {
       if (Date.now() >= deadline) return false;
       await sleep(delay);
       delay = Math.min(delay * 2, 50);
@@ -511,7 +515,7 @@ export class RuncEngine implements Engine {
   async list(filter: ListFilter = {}): Promise<ListPage> {
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
     const page = this.store.list({ status: filter.status, limit, after: filter.after });
-    // One /proc read per live record, all at once: a page of hundreds stays in the low milliseconds.
+    // One /proc read per live record: a page of hundreds stays in the low milliseconds.
     const checked = await Promise.all(page.items.map((rec) => this.checkAlive(rec)));
     // A runtime found crashed just now no longer matches a filter on running/paused.
     const items = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status)).map((rec) => this.toRuntime(rec));
@@ -586,7 +590,7 @@ export class RuncEngine implements Engine {
         others = (await cg.procs()).filter((p) => p !== rec.initPid);
       }
     }
-    if (await sameProcessAlive(rec.initPid, rec.initStartTime)) {
+    if (sameProcessAlive(rec.initPid, rec.initStartTime)) {
       try {
         process.kill(rec.initPid!, "SIGKILL");
       } catch {
@@ -644,7 +648,7 @@ export class RuncEngine implements Engine {
   private async current(id: string): Promise<RuntimeRecord> {
     const rec = this.store.get(id);
     if (!rec) throw errors.notFound(`runtime ${id} not found; list runtimes with: runta ps -a`);
-    if ((rec.status === "running" || rec.status === "paused") && !(await sameProcessAlive(rec.initPid, rec.initStartTime))) {
+    if ((rec.status === "running" || rec.status === "paused") && !sameProcessAlive(rec.initPid, rec.initStartTime)) {
       await this.removeContainer(id);
       return this.mustUpdate(id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
     }
@@ -937,7 +941,7 @@ export class RuncEngine implements Engine {
     }
     if (c && (c.status === "running" || c.status === "paused")) {
       const status: RuntimeStatus = c.status === "paused" ? "paused" : "running";
-      const initStartTime = await procStart(c.pid);
+      const initStartTime = procStart(c.pid);
       if (status !== rec.status || c.pid !== rec.initPid || initStartTime !== rec.initStartTime) {
         this.mustUpdate(rec.id, { status, initPid: c.pid, initStartTime, lastError: null });
       }
@@ -1084,7 +1088,7 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, opts: Bu
       watching = true;
       try {
         mainPid ??= await readPid();
-        if (!mainPid || (await procStart(mainPid)) !== null) return;
+        if (!mainPid || procStart(mainPid) !== null) return;
         mainGoneAt ??= Date.now();
         if (Date.now() - mainGoneAt < DRAIN_AFTER_EXIT_MS) return;
         clearInterval(watch);
