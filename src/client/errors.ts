@@ -2,7 +2,7 @@
  * Typed SDK errors: one class per API error code, built by ONE factory from a status and an error envelope.
  * `err instanceof NotFoundError` or `err.code === "not_found"` both work.
  */
-import { isErrorCode, type ErrorCode, type ErrorDetails } from "../api/index.js";
+import { isErrorCode, type ErrorCode, type ErrorDetails } from "../api/errors.js";
 
 /** Any error the API reported (or the SDK inferred, e.g. `unavailable` when the daemon cannot be reached). */
 export class RuntaApiError extends Error {

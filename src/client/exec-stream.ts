@@ -3,8 +3,9 @@
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
-import WebSocket from "ws";
-import { LIMITS, type ClientFrame, type ServerFrame, type StreamSignal } from "../api/index.js";
+import type WebSocket from "ws";
+import { LIMITS } from "../api/limits.js";
+import type { ClientFrame, ServerFrame, StreamSignal } from "../api/stream.js";
 import type { ExecStreamHandle, ExecStreamOptions, StreamExit } from "./contract.js";
 import { apiErrorFromCode } from "./errors.js";
 
@@ -50,7 +51,8 @@ export function execStreamUrl(endpoint: string, runtime: string): string {
 export class ExecStream extends EventEmitter implements ExecStreamHandle {
   /** The websocket URL this stream connects to. */
   readonly url: string;
-  private readonly ws: WebSocket;
+  /** Set once `ws` is loaded (a microtask after construction): frames sent before then wait in `queue`. */
+  private ws?: WebSocket;
   private readonly endpoint: string;
   private readonly queue: string[] = [];
   private readonly done: Promise<StreamExit>;
@@ -84,26 +86,39 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
     };
     this.queue.push(JSON.stringify(start));
 
-    this.ws = new WebSocket(this.url, {
-      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+    // `ws` is loaded on the first stream, not at import: a CLI command that never execs does not pay for it (~35 ms).
+    import("ws")
+      .then(({ default: WebSocketClass }) => this.connect(WebSocketClass, opts.token))
+      .catch((err: Error) => this.fail(apiErrorFromCode("unavailable", `cannot open the exec stream to ${this.endpoint}: ${err.message}`)));
+  }
+
+  private connect(WebSocketClass: typeof WebSocket, token: string | undefined): void {
+    if (this.settled) return;
+    if (this.closedByUs) {
+      this.fail(apiErrorFromCode("unavailable", "the exec stream was closed before the command exited"));
+      return;
+    }
+    const ws = new WebSocketClass(this.url, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
       maxPayload: LIMITS.wsMaxPayloadBytes,
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
     });
-    this.ws.on("open", () => {
+    this.ws = ws;
+    ws.on("open", () => {
       this.alive();
       this.flush();
     });
-    this.ws.on("ping", () => this.alive());
-    this.ws.on("message", (data, isBinary) => {
+    ws.on("ping", () => this.alive());
+    ws.on("message", (data, isBinary) => {
       this.alive();
       this.onMessage(data, isBinary);
     });
-    this.ws.on("unexpected-response", (_req, res) => this.onRefused(res));
-    this.ws.on("error", (err) => {
+    ws.on("unexpected-response", (_req, res) => this.onRefused(res));
+    ws.on("error", (err) => {
       this.fail(apiErrorFromCode("unavailable", `cannot reach the runta daemon at ${this.endpoint}: ${err.message}`));
     });
-    this.ws.on("close", (code, reason) => {
+    ws.on("close", (code, reason) => {
       clearTimeout(this.silence);
       if (this.closedByUs) {
         this.fail(apiErrorFromCode("unavailable", "the exec stream was closed before the command exited"));
@@ -151,7 +166,8 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
   /** Closes the connection; the daemon hangs up the process. `wait()` then rejects unless the command had exited. */
   close(): void {
     this.closedByUs = true;
-    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, "client closed");
+    const ws = this.ws;
+    if (ws && (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN)) ws.close(1000, "client closed");
   }
 
   /** Resolves with the exit; rejects with a typed RuntaApiError (from the daemon's error frame, or unavailable). */
@@ -197,8 +213,8 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
   private sendFrame(frame: ClientFrame): void {
     if (this.settled) return;
     const text = JSON.stringify(frame);
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
-    else if (this.ws.readyState === WebSocket.CONNECTING) this.queue.push(text);
+    if (!this.ws || this.ws.readyState === this.ws.CONNECTING) this.queue.push(text);
+    else if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
   /** Restarts the silence timer: the daemon is still there. */
@@ -212,13 +228,13 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
           `no heartbeat from the runta daemon at ${this.endpoint} for ${this.heartbeatTimeoutMs} ms; the connection is lost`,
         ),
       );
-      this.ws.terminate();
+      this.ws?.terminate();
     }, this.heartbeatTimeoutMs);
     this.silence.unref();
   }
 
   private flush(): void {
-    for (const text of this.queue.splice(0)) this.ws.send(text);
+    for (const text of this.queue.splice(0)) this.ws?.send(text);
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
@@ -240,12 +256,12 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
         clearTimeout(this.silence);
         this.emit("exit", exit);
         this.settle.resolve(exit);
-        this.ws.close(1000, "done");
+        this.ws?.close(1000, "done");
         break;
       }
       case "error":
         this.fail(apiErrorFromCode(frame.code, frame.message));
-        this.ws.close(1000, "done");
+        this.ws?.close(1000, "done");
         break;
     }
   }
@@ -266,7 +282,7 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
         // Not our envelope (a proxy, say): the status alone decides.
       }
       this.fail(apiErrorFromCode(code, message));
-      this.ws.terminate();
+      this.ws?.terminate();
     });
   }
 
@@ -305,3 +321,4 @@ function rawToString(data: WebSocket.RawData): string {
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
   return data.toString("utf8");
 }
+

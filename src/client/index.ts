@@ -2,6 +2,7 @@
 export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.js";
 export { Runtime, toExecOutput } from "./runtime.js";
 export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream.js";
+export { nodeFetch } from "./node-fetch.js";
 export * from "./errors.js";
 export type * from "./contract.js";
 export {
