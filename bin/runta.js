@@ -30,5 +30,17 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     .then((code) => {
       finished = true;
       process.exitCode = code;
+      // The answer is out: exit once stdout and stderr have flushed, rather than when node runs out of handles (a
+      // WebSocket's closing handshake, a keep-alive socket, a timer). An empty write's callback runs after every
+      // earlier write to that stream was handed to the OS, so output to a slow pipe is never cut short. The tty
+      // bridge restored the terminal before run() settled.
+      let pending = 2;
+      const flushed = () => {
+        if (--pending === 0) process.exit(code);
+      };
+      for (const stream of [process.stdout, process.stderr]) {
+        if (stream.destroyed || stream.writableEnded) flushed();
+        else stream.write("", flushed);
+      }
     });
 }
