@@ -8,7 +8,6 @@
  */
 import http from "node:http";
 import type https from "node:https";
-import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 
 type BodySource = string | Uint8Array | AsyncIterable<Uint8Array | string> | undefined;
@@ -17,13 +16,13 @@ type BodySource = string | Uint8Array | AsyncIterable<Uint8Array | string> | und
 const httpAgent = new http.Agent({ keepAlive: true });
 let httpsModule: { mod: typeof https; agent: https.Agent } | undefined;
 
-function transportFor(url: URL): { request: typeof http.request; agent: http.Agent } {
+async function transportFor(url: URL): Promise<{ request: typeof http.request; agent: http.Agent }> {
   if (url.protocol === "http:") return { request: http.request, agent: httpAgent };
   if (url.protocol === "https:") {
     // node:https (and tls) only when an https endpoint is used.
     if (!httpsModule) {
-      const mod = createRequire(import.meta.url)("node:https") as typeof https;
-      httpsModule = { mod, agent: new mod.Agent({ keepAlive: true }) };
+      const { default: mod } = await import("node:https");
+      httpsModule ??= { mod, agent: new mod.Agent({ keepAlive: true }) };
     }
     return { request: httpsModule.mod.request as typeof http.request, agent: httpsModule.agent };
   }
@@ -160,25 +159,16 @@ class NodeResponse {
 }
 
 /** A fetch-compatible function on node:http/https, without undici's start-up cost. Default agent: keep-alive, unref'd idle sockets. */
-export function nodeFetch(input: string | URL | Request, init: RequestInit & { duplex?: "half" } = {}): Promise<Response> {
+export async function nodeFetch(input: string | URL | Request, init: RequestInit & { duplex?: "half" } = {}): Promise<Response> {
+  if (typeof input !== "string" && !(input instanceof URL)) throw new TypeError("nodeFetch: pass a URL or string, not a Request");
+  const url = new URL(input);
+  const { request, agent } = await transportFor(url);
+  const headers = headerRecord(init.headers);
+  const source = bodySource(init.body as RequestInit["body"], headers);
+  const method = (init.method ?? "GET").toUpperCase();
   return new Promise<Response>((resolve, reject) => {
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
-    let url: URL;
-    let request: typeof http.request;
-    let agent: http.Agent;
-    let headers: Record<string, string>;
-    let source: BodySource;
-    const method = (init.method ?? "GET").toUpperCase();
-    try {
-      if (typeof input !== "string" && !(input instanceof URL)) throw new TypeError("nodeFetch: pass a URL or string, not a Request");
-      url = new URL(input);
-      ({ request, agent } = transportFor(url));
-      headers = headerRecord(init.headers);
-      source = bodySource(init.body as RequestInit["body"], headers);
-    } catch (err) {
-      return reject(err);
-    }
     if (typeof source === "string" || source instanceof Uint8Array) headers["content-length"] = String(Buffer.byteLength(source));
     else if (source === undefined && (method === "POST" || method === "PUT" || method === "PATCH")) headers["content-length"] = "0";
 

@@ -160,3 +160,12 @@ test("the SDK through nodeFetch: list, typed errors, NDJSON build stream and a s
   expect(await runta.images.import("x", Readable.from(tar()))).toEqual({ name: "x" });
   expect(imported).toBe(2000);
 });
+
+test("https URLs go through node:https (here: a TLS handshake with a plain-HTTP server fails like fetch does)", async () => {
+  const base = await serve((_req, res) => res.end("{}"));
+  const err = (await nodeFetch(base.replace("http:", "https:")).catch((e: unknown) => e)) as TypeError & { cause?: { code?: string } };
+  expect(err).toBeInstanceOf(TypeError);
+  expect(err.message).toBe("fetch failed");
+  expect(err.cause?.code).toMatch(/SSL|EPROTO/);
+  await expect(nodeFetch("ftp://127.0.0.1/x")).rejects.toThrow(/unsupported protocol ftp:/);
+});
