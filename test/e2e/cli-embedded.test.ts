@@ -170,3 +170,12 @@ test("daemon run serves in the foreground until SIGTERM, then exits 0", async ()
   }
   expect((await child).exitCode).toBe(0);
 });
+
+test("daemon run with a non-loopback or malformed --listen is a usage error (exit 2) naming the fix", async () => {
+  const wide = await runtaBin(["daemon", "run", "--data-dir", world.dataDir, "--listen", "0.0.0.0:0"], { env: envFor("127.0.0.1:1") });
+  expect(wide.exitCode).toBe(2);
+  expect(wide.stderr).toContain("pass --allow-remote");
+  const bad = await runtaBin(["daemon", "run", "--data-dir", world.dataDir, "--listen", "nonsense"], { env: envFor("127.0.0.1:1") });
+  expect(bad.exitCode).toBe(2);
+  expect(bad.stderr).toMatch(/^runta: .*listen/m);
+});

@@ -1,5 +1,7 @@
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
+import { RuntaError } from "../../api/errors.js";
+import { UsageError } from "../errors.js";
 import { localDefaults, readLocalToken } from "../config.js";
 import type { CliContext } from "../context.js";
 import { printJson, spinner } from "../output.js";
@@ -54,7 +56,11 @@ Examples:
 export async function runDaemonRun(ctx: CliContext, opts: DaemonRunOptions): Promise<void> {
   const { runDaemon } = await import("../../server/daemon.js");
   const d = await runDaemon({ dataDir: opts.dataDir, listen: opts.listen, allowRemote: opts.allowRemote === true,
-    runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR });
+    runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR }).catch((err: unknown) => {
+    // What runDaemon refuses as invalid comes from these flags (a malformed or non-loopback --listen): a usage error.
+    if (err instanceof RuntaError && err.code === "invalid_argument") throw new UsageError(err.message);
+    throw err;
+  });
   ctx.io.stderr.write(`runta daemon listening on ${d.endpoint}\n`);
   await d.done;
 }
