@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { ImageNameSchema, LIMITS, RuntaError, errors, type Image, type ImageBuildEvent } from "../api/index.js";
 import { debianMirror } from "./host.js";
+import { pidAlive } from "./proc.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -267,7 +268,7 @@ export class ImageStore {
   private async sweepStale(): Promise<void> {
     for (const entry of await readdir(this.imagesDir)) {
       const m = /^\.(?:tmp|rm|old)-.+-(\d+)-[0-9a-f]{8}$/.exec(entry);
-      if (!m || isAlive(Number(m[1]))) continue;
+      if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
       this.logger?.warn("removing leftovers of an interrupted image operation", { dir: entry });
       await removeTree(join(this.imagesDir, entry));
     }
@@ -655,16 +656,6 @@ async function unmountUnder(dir: string): Promise<void> {
 async function removeTree(dir: string): Promise<void> {
   await unmountUnder(dir);
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function checkName(name: string): void {

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { accessSync, constants as fsConstants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -31,6 +31,7 @@ import { DEFAULT_IMAGE, ImageStore } from "./images.js";
 import { DiskPool } from "./disk.js";
 import { mountRootfs, removeRuntimeDir, runtimePaths, type RuntimePaths } from "./rootfs.js";
 import { Runc, RuncError, runcErrorMessage, runcUnavailable } from "./runc.js";
+import { procStart, readPidFile, signalName, sleep } from "./proc.js";
 import { startStreamExec } from "./stream-exec.js";
 import { buildExecProcess, buildRuntimeSpec, cpuQuota, CPU_PERIOD_US, mibToBytes } from "./spec.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
@@ -72,24 +73,6 @@ const DISK_POOL_SIZE = 2;
 
 const silent: EngineLogger = { info() {}, warn() {}, error() {} };
 
-/**
- * Host pid and start time of a process, from /proc (null when gone or a zombie). Synchronous on purpose: procfs
- * never waits on a disk, and `list` makes one read per live runtime — through libuv's 4-thread pool 200 of them took
- * 13–39 ms, read directly about 2 ms.
- */
-function procStart(pid: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // The command name may contain spaces and parentheses: fields start after the last ')'.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return null;
-  return Number(fields[19]);
-}
-
 /** Whether the process is still the one recorded (same pid and start time, not a zombie). */
 function sameProcessAlive(pid: number | null, startTime: number | null): boolean {
   if (!pid) return false;
@@ -117,8 +100,6 @@ export function resolveExecutable(name: string): string {
   }
   return name;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ADJECTIVES = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quirky", "sharp", "swift", "tender", "vivid", "witty", "zen", "bold"];
 const NOUNS = ["turing", "hopper", "lovelace", "curie", "noether", "knuth", "ritchie", "thompson", "torvalds", "liskov", "dijkstra", "hamilton", "babbage", "shannon", "wozniak", "kay", "pike", "lamport", "perlman", "goldberg"];
@@ -970,12 +951,6 @@ export class RuncEngine implements Engine {
   }
 }
 
-/** Signal name for a number without the SIG prefix, as in the stream frames: 9 → `KILL`. */
-function signalName(n: number): string | null {
-  for (const [name, num] of Object.entries(osConstants.signals)) if (num === n) return name.replace(/^SIG/, "");
-  return null;
-}
-
 /** Output and outcome of one buffered `runc exec`. */
 interface BufferedRun {
   /** Whether the command started (runc wrote the pid file). */
@@ -1042,15 +1017,8 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, opts: Bu
     let finished = false;
     let openStreams = 2;
 
-    const readPid = async (): Promise<number | null> => {
-      try {
-        const pid = Number((await readFile(pidFile, "utf8")).trim());
-        return pid > 0 ? pid : null;
-      } catch {
-        return null;
-      }
-    };
-    const killGroup = async () => {
+    const readPid = () => readPidFile(pidFile);
+    const killCommand = async () => {
       // The pid file appears once the process started; wait for it briefly rather than orphan the command.
       for (let i = 0; i < 50; i++) {
         const pid = await readPid();
@@ -1068,7 +1036,7 @@ function runBuffered(runcPath: string, args: string[], pidFile: string, opts: Bu
       child.kill("SIGKILL");
     };
     const killAll = () => {
-      void killGroup();
+      void killCommand();
       // A process that left the group (setsid) could still hold the pipes: do not wait for it past this point.
       setTimeout(() => child.kill("SIGKILL"), 2000).unref();
     };

@@ -13,13 +13,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, readFileSync, readdirSync } from "node:fs";
+import { constants, readdirSync } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
+import { killGroup, procStatFields, readPidFile, signalName, signalNumber, sleep } from "./proc.js";
 
 /** How long hangup() waits after SIGHUP before it kills the command's whole session. */
 export const HANGUP_GRACE_MS = 2000;
@@ -337,9 +337,9 @@ class StreamExec implements StreamProcess {
       () => (runcDone = true),
     );
     for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
-      const pid = await readPid(`${this.base}.pid`);
+      const pid = await readPidFile(`${this.base}.pid`);
       if (pid !== undefined) return pid;
-      if (runcDone) return readPid(`${this.base}.pid`);
+      if (runcDone) return readPidFile(`${this.base}.pid`);
       if (Date.now() > deadline) return null;
       await sleep(delay);
     }
@@ -398,15 +398,6 @@ class StreamExec implements StreamProcess {
   }
 }
 
-/** Sends a signal to a process group; a group that is already gone is fine. */
-function killGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // ESRCH: the group already ended, which is what the caller wanted.
-  }
-}
-
 /**
  * Sends a signal to every process of a session (the exec'd command is a session leader, so its session holds all it
  * started, background jobs in other process groups included). Found by scanning /proc: the host sees container pids.
@@ -429,26 +420,11 @@ export function sessionMembers(sid: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp session ...
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[3]) === sid) members.push(Number(entry));
+    // Fields after the command name: state ppid pgrp session ...
+    const fields = procStatFields(entry);
+    if (fields && Number(fields[3]) === sid) members.push(Number(entry));
   }
   return members;
-}
-
-async function readPid(path: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(path, "utf8")).trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Waits for the pipes to reach EOF, but not for ever: a background child of the command may keep them open. */
@@ -462,15 +438,3 @@ async function drainPipes(child: ChildProcess): Promise<void> {
   child.stdin?.destroy();
 }
 
-function signalName(n: number): string | null {
-  const entry = Object.entries(os.constants.signals).find(([, v]) => v === n);
-  return entry ? entry[0].replace(/^SIG/, "") : null;
-}
-
-function signalNumber(sig: NodeJS.Signals | null): number {
-  return sig ? (os.constants.signals[sig] ?? 0) : 0;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { DEFAULTS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
 import { RuncEngine } from "../engine/runc-engine.js";
+import { pidAlive } from "../engine/proc.js";
 import { createApiServer } from "./app.js";
 import { isLoopbackHost } from "./auth.js";
 import { attachExecStream } from "./exec-stream.js";
@@ -78,15 +79,6 @@ export async function ensureToken(dataDir: string): Promise<string> {
     throw new RuntaError("failed_precondition", `token file ${file} is empty or malformed: delete it and restart the daemon to create a new one`);
   }
   return token;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Starts the daemon and resolves once it is listening. */
