@@ -338,8 +338,8 @@ class StreamExec implements StreamProcess {
     );
     for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
       const pid = await readPidFile(`${this.base}.pid`);
-      if (pid !== undefined) return pid;
-      if (runcDone) return readPidFile(`${this.base}.pid`);
+      if (pid !== null) return pid;
+      if (runcDone) return (await readPidFile(`${this.base}.pid`)) ?? undefined;
       if (Date.now() > deadline) return null;
       await sleep(delay);
     }
