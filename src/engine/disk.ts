@@ -16,6 +16,7 @@ import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/p
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError, errors } from "../api/index.js";
+import type { Logger } from "../log.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -82,10 +83,6 @@ export async function unmountPath(mountPoint: string): Promise<void> {
   }
 }
 
-interface PoolLogger {
-  warn(msg: string, fields?: Record<string, unknown>): void;
-}
-
 /**
  * A few disks formatted ahead of time in `<dataDir>/runtimes/.pool/`, so a create takes one with a rename. The
  * engine calls {@link DiskPool.refill} once a create is done (one mkfs at a time, at the lowest priority, never
@@ -101,7 +98,7 @@ export class DiskPool {
     private readonly dir: string,
     private readonly sizeMib: number,
     private readonly target: number,
-    private readonly logger: PoolLogger,
+    private readonly logger: Logger,
   ) {}
 
   private get suffix(): string {

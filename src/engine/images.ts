@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { ImageNameSchema, LIMITS, RuntaError, errors, type Image, type ImageBuildEvent } from "../api/index.js";
 import { debianMirror } from "./host.js";
 import { pidAlive } from "./proc.js";
+import type { Logger } from "../log.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -23,13 +24,6 @@ export const DEFAULT_IMAGE = "default";
 /** Debian release and packages of the default image. */
 export const DEFAULT_IMAGE_SUITE = "bookworm";
 export const DEFAULT_IMAGE_PACKAGES = ["python3", "ca-certificates", "procps", "bash"] as const;
-
-/** Logger the store reports to (the daemon's structured logger fits). */
-export interface ImageLogger {
-  info(msg: string, fields?: object): void;
-  warn(msg: string, fields?: object): void;
-  error(msg: string, fields?: object): void;
-}
 
 /** What `image.json` holds. `build_ms` is how long a build or import took. */
 interface ImageMeta {
@@ -48,7 +42,7 @@ interface BuildJob {
 /** Images on disk under one directory. */
 export class ImageStore {
   private readonly imagesDir: string;
-  private readonly logger?: ImageLogger;
+  private readonly logger?: Logger;
   private readonly importMaxBytes: number;
   private readonly trustWarning: string | null;
   /** Builds in progress by name: a second request joins the first and gets its remaining events. */
@@ -60,7 +54,7 @@ export class ImageStore {
    * `importMaxBytes` caps an import's (compressed) tarball; default {@link LIMITS.imageImportMaxBytes}.
    * `trustWarning` is logged on every import (from `runcTrustWarning` of the host's runc); default none.
    */
-  constructor(opts: { imagesDir: string; logger?: ImageLogger; importMaxBytes?: number; trustWarning?: string | null }) {
+  constructor(opts: { imagesDir: string; logger?: Logger; importMaxBytes?: number; trustWarning?: string | null }) {
     this.imagesDir = opts.imagesDir;
     this.trustWarning = opts.trustWarning ?? null;
     this.logger = opts.logger;

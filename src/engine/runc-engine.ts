@@ -35,13 +35,7 @@ import { procStart, readPidFile, signalName, sleep } from "./proc.js";
 import { startStreamExec } from "./stream-exec.js";
 import { buildExecProcess, buildRuntimeSpec, cpuQuota, CPU_PERIOD_US, mibToBytes } from "./spec.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
-
-/** The logger the engine reports to (the daemon's structured logger fits). */
-export interface EngineLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+import { silentLogger, type Logger } from "../log.js";
 
 /** Options of {@link RuncEngine.open}. */
 export interface RuncEngineOptions {
@@ -57,7 +51,7 @@ export interface RuncEngineOptions {
   runcPath?: string;
   /** The static reaping init bind-mounted as PID 1 (default `/usr/bin/catatonit`). */
   initPath?: string;
-  logger?: EngineLogger;
+  logger?: Logger;
   /** Overrides of the count, concurrency and size limits (tests use small ones). Default: the values in LIMITS. */
   limits?: Partial<EngineLimits>;
 }
@@ -71,7 +65,6 @@ export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxC
 /** Formatted disks kept ready for the next creates. */
 const DISK_POOL_SIZE = 2;
 
-const silent: EngineLogger = { info() {}, warn() {}, error() {} };
 
 /** Whether the process is still the one recorded (same pid and start time, not a zombie). */
 function sameProcessAlive(pid: number | null, startTime: number | null): boolean {
@@ -178,7 +171,7 @@ export class RuncEngine implements Engine {
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits">> & { logger: EngineLogger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -194,7 +187,7 @@ export class RuncEngine implements Engine {
       imagesDir: options.imagesDir ?? join(options.dataDir, "images"),
       runcPath: resolveExecutable(options.runcPath ?? "runc"),
       initPath: options.initPath ?? "/usr/bin/catatonit",
-      logger: options.logger ?? silent,
+      logger: options.logger ?? silentLogger,
       limits: {
         runtimesMax: LIMITS.runtimesMax,
         execBufferedMaxConcurrent: LIMITS.execBufferedMaxConcurrent,

@@ -26,7 +26,7 @@ import { buildOpenApiDocument } from "../api/openapi.js";
 import type { Engine } from "../engine/types.js";
 import { bearerAuthenticator, forbiddenOrigin, hostChecker, originChecker, unauthenticated } from "./auth.js";
 import { mapError, validationError } from "./errors.js";
-import { silentLogger, type Logger } from "./logger.js";
+import { silentLogger, type Logger } from "../log.js";
 import { runtaVersion } from "./version.js";
 
 /** What a websocket attachment (exec-stream.ts) gets from the server, and what it hands back. */

@@ -13,7 +13,7 @@ import { pidAlive } from "../engine/proc.js";
 import { createApiServer } from "./app.js";
 import { isLoopbackHost } from "./auth.js";
 import { attachExecStream } from "./exec-stream.js";
-import { jsonLogger, type Logger } from "./logger.js";
+import { jsonLogger, type Logger } from "../log.js";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {

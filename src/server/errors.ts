@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { RuntaError, httpStatusFor, type ErrorDetails, type ErrorEnvelope } from "../api/index.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../log.js";
 
 /** A status plus the wire error envelope. */
 export interface MappedError {

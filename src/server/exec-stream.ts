@@ -11,13 +11,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import { ClientFrameSchema, LIMITS, RuntaError, httpStatusFor, type ClientFrame, type ErrorCode, type ServerFrame, type StartFrame } from "../api/index.js";
 import type { Engine, StreamProcess, StreamSpec } from "../engine/types.js";
-
-/** Structured logger the daemon hands in; fields never carry the token. */
-export interface ExecStreamLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+import type { Logger } from "../log.js";
 
 /** What the exec-stream endpoint needs from the daemon. */
 export interface ExecStreamDeps {
@@ -26,7 +20,7 @@ export interface ExecStreamDeps {
   authenticate(req: http.IncomingMessage): boolean;
   /** True when Host and Origin are acceptable (DNS-rebinding protection). */
   checkOrigin(req: http.IncomingMessage): boolean;
-  logger?: ExecStreamLogger;
+  logger?: Logger;
   /** Ping interval; a peer that misses 2 pongs in a row is terminated. Default LIMITS.wsHeartbeatMs. */
   heartbeatMs?: number;
   /** Concurrent sessions (including handshakes in progress). Default LIMITS.wsMaxSessions. */
@@ -168,7 +162,7 @@ type Phase = "awaiting_start" | "starting" | "running" | "done";
 
 interface SessionCtx {
   engine: Engine;
-  log?: ExecStreamLogger;
+  log?: Logger;
   heartbeatMs: number;
   startTimeoutMs: number;
 }

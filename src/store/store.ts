@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntaError, type RuntimeStatus } from "../api/index.js";
+import { silentLogger, type Logger } from "../log.js";
 
 /** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
 export interface RuntimeRecord {
@@ -37,11 +38,6 @@ export interface RuntimeRecord {
 
 /** Fields an update may change; `revision` and `updatedAt` are set by the store. */
 export type RecordPatch = Partial<Omit<RuntimeRecord, "id" | "createdAt" | "revision" | "updatedAt">>;
-
-/** Minimal logger the store warns through. */
-export interface StoreLogger {
-  warn(msg: string, fields?: Record<string, unknown>): void;
-}
 
 /** A page of records. */
 export interface RecordPage {
@@ -165,12 +161,12 @@ export function decodeCursor(cursor: string): [string, string] {
 /** The SQLite-backed record store. */
 export class RuntimeStore {
   private readonly db: Database.Database;
-  private readonly logger: StoreLogger;
+  private readonly logger: Logger;
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
   private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if needed) `<dataDir>/runta.db`. */
-  constructor(dataDir: string, logger: StoreLogger = { warn: () => {} }) {
+  constructor(dataDir: string, logger: Logger = silentLogger) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.logger = logger;
     this.db = new Database(join(dataDir, "runta.db"));

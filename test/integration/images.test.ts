@@ -58,7 +58,7 @@ const ROOTFS = [
 function capture() {
   const lines: string[] = [];
   const log = (m: string) => lines.push(m);
-  return { lines, logger: { info: log, warn: log, error: log } };
+  return { lines, logger: { debug: log, info: log, warn: log, error: log } };
 }
 
 /** Entries of an images dir, hidden temp dirs included: what a failed import must not leave. */

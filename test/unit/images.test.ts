@@ -188,7 +188,7 @@ describe("image names and metadata", () => {
   test("list reads image.json, skips corrupt metadata with a warning and hidden temp dirs", async () => {
     const dir = join(tmp, "list-images");
     const warnings: string[] = [];
-    const s = new ImageStore({ imagesDir: dir, logger: { info() {}, warn: (m) => warnings.push(m), error() {} } });
+    const s = new ImageStore({ imagesDir: dir, logger: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} } });
     expect(await s.list()).toEqual([]);
     for (const name of ["good", "corrupt", ".tmp-x-1-abcdef01"]) mkdirSync(join(dir, name, "rootfs"), { recursive: true });
     writeFileSync(

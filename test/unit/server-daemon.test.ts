@@ -11,7 +11,7 @@ import type { ExecResult } from "../../src/api/index.js";
 import type { ExecSpec } from "../../src/engine/types.js";
 import { Runta, UnavailableError } from "../../src/client/index.js";
 import { parseListen, runDaemon, type Daemon } from "../../src/server/daemon.js";
-import type { Logger } from "../../src/server/logger.js";
+import type { Logger } from "../../src/log.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
 
 /** A FakeEngine whose exec takes `delayMs`. */

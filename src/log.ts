@@ -1,9 +1,9 @@
-/** Structured one-line logs for the daemon: one JSON object per line on stderr (easy to grep, easy to ship). */
+/** The one logger type of the daemon, engine and store, and its JSON-lines implementation: one JSON object per line on stderr (easy to grep, easy to ship). */
 
 /** Fields attached to a log line. Never put the API token here. */
 export type LogFields = Record<string, unknown>;
 
-/** The logger the server and daemon write to; the engine receives the same object. */
+/** The logger the server, engine and store write to (the daemon builds one and hands it down). */
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
