@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { StreamSignal } from "../../src/api/index.js";
 import type { Engine, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import { attachExecStream, type ExecStreamServer } from "../../src/server/exec-stream.js";
+import { terminal } from "../helpers/terminal.js";
 
 const PROMPT = /[#$] $/m;
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -67,28 +68,6 @@ function hostProcess(spec: StreamSpec, live: Set<number>): StreamProcess {
       setTimeout(() => kill("SIGKILL"), 500).unref();
     },
     wait: () => exit,
-  };
-}
-
-/** A terminal with a program in it; `until` waits for the screen text to match. */
-function terminal(cmd: string, env: Record<string, string>, size = { cols: 100, rows: 30 }) {
-  const p = pty.spawn("sh", ["-c", cmd], { name: "xterm-256color", ...size, cwd: ROOT, env: { ...process.env, ...env } as Record<string, string> });
-  let screen = "";
-  p.onData((d) => (screen += d));
-  const exited = new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));
-  return {
-    p,
-    exited,
-    text: () => screen,
-    async until(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
-      const t0 = Date.now();
-      for (;;) {
-        const m = screen.match(re);
-        if (m) return m;
-        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re} on the terminal; it shows:\n${JSON.stringify(screen)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
   };
 }
 
@@ -148,7 +127,10 @@ afterAll(async () => {
 
 function run(argv: string[], o: { tty: boolean; i: boolean; wrap?: (cmd: string) => string; size?: { cols: number; rows: number } }) {
   const cmd = `node ${driver}`;
-  return terminal(o.wrap ? o.wrap(cmd) : cmd, { D_ENDPOINT: endpoint, D_TOKEN: TOKEN, D_ARGV: JSON.stringify(argv), D_TTY: o.tty ? "1" : "0", D_I: o.i ? "1" : "0" }, o.size);
+  return terminal(o.wrap ? o.wrap(cmd) : cmd, {
+    env: { D_ENDPOINT: endpoint, D_TOKEN: TOKEN, D_ARGV: JSON.stringify(argv), D_TTY: o.tty ? "1" : "0", D_I: o.i ? "1" : "0" },
+    size: o.size,
+  });
 }
 
 describe("exec -it under a real terminal", () => {

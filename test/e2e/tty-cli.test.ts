@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RuntimeHandleApi } from "../../src/client/contract.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { terminal, type Terminal } from "../helpers/terminal.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const RUNTA = `node ${join(ROOT, "bin/runta.js")}`;
@@ -36,35 +36,13 @@ afterAll(async () => {
   await d?.cleanup();
 });
 
-/** A terminal running `cmd` under sh; `until` waits for the screen to match. */
-function terminal(cmd: string, size = { cols: 100, rows: 30 }, term = "xterm-256color") {
-  const p = pty.spawn("sh", ["-c", cmd], {
-    name: term,
-    ...size,
-    cwd: ROOT,
-    env: { ...process.env, ...d.env, TERM: term, NO_COLOR: "1" } as Record<string, string>,
-  });
-  let screen = "";
-  p.onData((s) => (screen += s));
-  const exited = new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));
-  return {
-    p,
-    exited,
-    text: () => screen,
-    async until(re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
-      const t0 = Date.now();
-      for (;;) {
-        const m = screen.match(re);
-        if (m) return m;
-        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; the terminal shows:\n${JSON.stringify(screen.slice(-3000))}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
+/** A terminal running `cmd` with the test daemon's endpoint and token. */
+function cliTerminal(cmd: string, size?: { cols: number; rows: number }, term?: string): Terminal {
+  return terminal(cmd, { env: { ...d.env, NO_COLOR: "1" }, size, term });
 }
 
 /** Asserts `stty -a` (printed after the CLI) shows canonical mode and echo: raw mode was undone. */
-async function expectCooked(t: ReturnType<typeof terminal>) {
+async function expectCooked(t: Terminal) {
   const m = await t.until(STTY_ECHO);
   expect(m[0]).toMatch(/(?<!-)icanon/);
   expect(m[0]).toMatch(/(?<!-)echo\b/);
@@ -72,7 +50,7 @@ async function expectCooked(t: ReturnType<typeof terminal>) {
 
 describe("runta exec -it", () => {
   test("a typed command runs, the size is right at the first prompt, TERM passes through, exit 3 gives 3", async () => {
-    const t = terminal(`stty sane; ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"; stty -a`, { cols: 111, rows: 33 }, "screen");
+    const t = cliTerminal(`stty sane; ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"; stty -a`, { cols: 111, rows: 33 }, "screen");
     await t.until(PROMPT);
     t.p.write("echo hello-$((6*7)); stty size; echo term=$TERM\r");
     await t.until(/hello-42/);
@@ -85,7 +63,7 @@ describe("runta exec -it", () => {
   });
 
   test("a window resize reaches the remote terminal", async () => {
-    const t = terminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`, { cols: 80, rows: 24 });
+    const t = cliTerminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`, { cols: 80, rows: 24 });
     await t.until(PROMPT);
     t.p.write("stty size\r");
     await t.until(/^24 80\r?$/m);
@@ -98,7 +76,7 @@ describe("runta exec -it", () => {
   });
 
   test("Ctrl-C interrupts sleep 100 on the remote side, and the session goes on", async () => {
-    const t = terminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
+    const t = cliTerminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
     await t.until(PROMPT);
     t.p.write("sleep 100\r");
     await new Promise((r) => setTimeout(r, 500));
@@ -113,7 +91,7 @@ describe("runta exec -it", () => {
   });
 
   test("arrow keys and line editing reach the remote shell", async () => {
-    const t = terminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
+    const t = cliTerminal(`${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
     await t.until(PROMPT);
     // Type "echo abc", go left twice, insert X: the remote line editor must see the escape sequences.
     t.p.write("echo abc\x1b[D\x1b[DX\r");
@@ -124,7 +102,7 @@ describe("runta exec -it", () => {
 
   test("removing the runtime mid-session ends the CLI with the terminal restored", async () => {
     const other = await d.client().runtimes.create(`tty-rm-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 64 });
-    const t = terminal(`stty sane; ${RUNTA} exec -it ${other.name} -- sh; echo "EXIT=$?"; stty -a`);
+    const t = cliTerminal(`stty sane; ${RUNTA} exec -it ${other.name} -- sh; echo "EXIT=$?"; stty -a`);
     await t.until(PROMPT);
     await other.delete();
     const m = await t.until(/EXIT=(\d+)/);
@@ -134,7 +112,7 @@ describe("runta exec -it", () => {
   });
 
   test("-t without a terminal on stdin is a clear usage error, not a hang", async () => {
-    const t = terminal(`echo | ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
+    const t = cliTerminal(`echo | ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"`);
     await t.until(/EXIT=2/);
     expect(t.text()).toMatch(/not a TTY/i);
   });
@@ -142,7 +120,7 @@ describe("runta exec -it", () => {
 
 describe("runta exec -i with pipes", () => {
   test("echo hi | runta exec -i rt -- cat prints hi and exits 0", async () => {
-    const t = terminal(`echo hi | ${RUNTA} exec -i ${rt.name} -- cat; echo "EXIT=$?"`);
+    const t = cliTerminal(`echo hi | ${RUNTA} exec -i ${rt.name} -- cat; echo "EXIT=$?"`);
     await t.until(/EXIT=0/);
     expect(t.text()).toMatch(/^hi\r?$/m);
   });
@@ -150,7 +128,7 @@ describe("runta exec -i with pipes", () => {
   test("binary data round-trips, stderr stays apart, output after EOF arrives, the remote code comes back", async () => {
     const bin = join(dir, "bytes.bin");
     writeFileSync(bin, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) % 256)));
-    const t = terminal(
+    const t = cliTerminal(
       `${RUNTA} exec -i ${rt.name} -- sh -c 'cat; sleep 0.5; echo late >&2; exit 5' < ${bin} 2>${dir}/err | cmp - ${bin} && echo SAME; ` +
         `echo "EXIT=$(${RUNTA} exec -i ${rt.name} -- sh -c 'exit 5' </dev/null; echo $?)"; cat ${dir}/err`,
     );
@@ -163,7 +141,7 @@ describe("runta exec -i with pipes", () => {
 describe("runta exec -it when the daemon goes away", () => {
   // Last: it kills the daemon (cleanup restarts it to delete the runtime).
   test("the terminal is restored and the exit is 125 with a one-line message", async () => {
-    const t = terminal(`stty sane; ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"; stty -a`);
+    const t = cliTerminal(`stty sane; ${RUNTA} exec -it ${rt.name} -- sh; echo "EXIT=$?"; stty -a`);
     await t.until(PROMPT);
     await d.kill();
     await t.until(/EXIT=125/);

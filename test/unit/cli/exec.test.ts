@@ -1,0 +1,110 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, test } from "vitest";
+import { fakeClient } from "../../helpers/fake-client.js";
+import { cli, stopped, worker } from "../../helpers/cli-harness.js";
+import type { ExecStreamHandle } from "../../../src/client/contract.js";
+
+describe("exec", () => {
+  const client = () => fakeClient({ runtimes: [worker, { ...stopped, name: "sleepy", status: "paused", id: "2b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }] });
+
+  test("the seed line passes argv after -- as is and writes output raw", async () => {
+    const r = await cli(["exec", "worker", "--", "sh", "-lc", "pwd && python3 --version"], { client: fakeClient({ runtimes: [worker], exec: async () => ({ stdout: "/root\nPython 3.11.2\n", stderr: "warn\n" }) }) });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("/root\nPython 3.11.2\n");
+    expect(r.err).toBe("warn\n");
+    expect(r.client.calls.find((x) => x.method === "exec")!.args.slice(0, 2)).toEqual(["worker", ["sh", "-lc", "pwd && python3 --version"]]);
+  });
+
+  test("returns the remote exit code: plain, 126/127 and 128+n on signal", async () => {
+    for (const code of [3, 126, 127, 137]) {
+      const r = await cli(["exec", "worker", "--", "x"], { client: { runtimes: [worker], exec: async () => ({ exit_code: code }) } });
+      expect(r.code).toBe(code);
+    }
+  });
+
+  test("-e, -w and --timeout reach the API", async () => {
+    const r = await cli(["exec", "-e", "APP_ENV=dev", "-w", "/tmp", "--timeout", "5", "worker", "--", "env"], { client: { runtimes: [worker] } });
+    expect(r.client.calls.find((x) => x.method === "exec")!.args[2]).toEqual({ env: { APP_ENV: "dev" }, cwd: "/tmp", timeoutSecs: 5 });
+    expect((await cli(["exec", "-w", "tmp", "worker", "--", "pwd"])).code).toBe(2);
+  });
+
+  test("--timeout beyond the API's maximum is a usage error naming the flag, not runta's failure", async () => {
+    const r = await cli(["exec", "--timeout", "99999", "worker", "--", "true"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('runta: --timeout must be a number of seconds above 0 and at most 3600, got "99999"\n');
+    expect(r.client.calls.some((c) => c.method === "exec")).toBe(false);
+    expect((await cli(["exec", "--timeout", "0.5", "worker", "--", "true"], { client: { runtimes: [worker] } })).code).toBe(0);
+  });
+
+  test("truncation, timeout and OOM are warned about on stderr", async () => {
+    const r = await cli(["exec", "worker", "--", "yes"], {
+      client: { runtimes: [worker], exec: async () => ({ stdout: "y\n", stdout_truncated: true, timed_out: true, exit_code: 137 }) },
+    });
+    expect(r.code).toBe(137);
+    expect(r.err).toContain("runta: warning: stdout truncated");
+    expect(r.err).toContain("timed out");
+  });
+
+  test("runta's own failure is 125 (missing or paused runtime)", async () => {
+    const missing = await cli(["exec", "ghost", "--", "true"], { client: client() });
+    expect(missing.code).toBe(125);
+    expect(missing.err).toContain('runtime "ghost" not found');
+    const paused = await cli(["exec", "sleepy", "--", "true"], { client: client() });
+    expect(paused.code).toBe(125);
+    expect(paused.err).toContain("is paused");
+  });
+
+  test("Ctrl-C during a buffered exec says the command is killed with it, exit 130", async () => {
+    const signals = new EventEmitter();
+    const pending = cli(["exec", "--timeout", "90", "worker", "--", "sleep", "100"], {
+      client: { runtimes: [worker], exec: () => new Promise(() => undefined) },
+      deps: { signals },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    signals.emit("SIGINT");
+    const r = await pending;
+    expect(r.code).toBe(130);
+    expect(r.err).toBe("runta: interrupted — the command in worker is killed with its children\n");
+    expect(signals.listenerCount("SIGINT")).toBe(0);
+  });
+
+  test("-t without a terminal on stdin is a usage error, exit 2", async () => {
+    const r = await cli(["exec", "-t", "worker", "--", "bash"], { client: client() });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("the input device is not a TTY");
+  });
+
+  test("-it goes through the bridge with the terminal size and the local TERM, and returns its code", async () => {
+    const handle = new EventEmitter() as unknown as ExecStreamHandle;
+    let bridged: { tty: boolean; interactive: boolean } | undefined;
+    const c = fakeClient({ runtimes: [worker], execStream: () => handle });
+    const r = await cli(["exec", "-it", "worker", "--", "bash"], {
+      client: c,
+      tty: true,
+      env: { TERM: "screen" },
+      deps: {
+        bridge: async (h, _io, o) => {
+          expect(h).toBe(handle);
+          bridged = o;
+          return 42;
+        },
+      },
+    });
+    expect(r.code).toBe(42);
+    expect(bridged).toMatchObject({ tty: true, interactive: true });
+    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: { TERM: "screen" }, cwd: undefined }]);
+  });
+
+  test("--timeout with a streamed session is refused rather than ignored", async () => {
+    const r = await cli(["exec", "-i", "--timeout", "5", "worker", "--", "cat"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--timeout applies to plain exec only");
+  });
+
+  test("-i alone streams without a tty", async () => {
+    const c = fakeClient({ runtimes: [worker], execStream: () => new EventEmitter() as unknown as ExecStreamHandle });
+    const r = await cli(["exec", "-i", "worker", "--", "cat"], { client: c, deps: { bridge: async (_h, _io, o) => (o.tty ? 9 : 0) } });
+    expect(r.code).toBe(0);
+    expect(c.calls.find((x) => x.method === "execStream")!.args[2]).toMatchObject({ tty: false });
+  });
+});

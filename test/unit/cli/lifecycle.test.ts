@@ -1,0 +1,64 @@
+import { describe, expect, test } from "vitest";
+import { fakeClient } from "../../helpers/fake-client.js";
+import { cli, stopped, worker } from "../../helpers/cli-harness.js";
+
+describe("lifecycle verbs", () => {
+  test("the seed sequence boot/pause/resume/shutdown/rm works and prints each name", async () => {
+    const c = fakeClient({ runtimes: [worker] });
+    for (const verb of ["shutdown", "boot", "pause", "resume", "shutdown", "rm"]) {
+      const r = await cli([verb, "worker"], { client: c });
+      expect(r.code, verb).toBe(0);
+      expect(r.out, verb).toBe("worker\n");
+    }
+    expect(c.state.size).toBe(0);
+  });
+
+  test("keeps going past a missing runtime, then exits 1", async () => {
+    const c = fakeClient({ runtimes: [worker, { ...worker, id: "3b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11", name: "b2" }] });
+    const r = await cli(["pause", "worker", "ghost", "b2"], { client: c });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("worker\nb2\n");
+    expect(r.err).toBe('runta: runtime "ghost" not found — list them with runta ps -a\n');
+  });
+
+  test("accepts the short id ps shows on a terminal, and any unique id prefix", async () => {
+    const c = fakeClient({ runtimes: [worker, stopped] });
+    expect((await cli(["pause", "0b3d8a4e5f8c"], { client: c })).out).toBe("0b3d8a4e5f8c\n");
+    expect(c.state.get(worker.id)!.status).toBe("paused");
+    expect((await cli(["inspect", "7c1f"], { client: c })).out).toContain(stopped.id);
+    expect((await cli(["exec", "0b3d8a4e-5f8c", "--", "true"], { client: { runtimes: [worker] } })).code).toBe(0);
+  });
+
+  test("an ambiguous prefix names the candidates; a name is never mistaken for a prefix", async () => {
+    const twin = { ...worker, id: "0b3d8a4e-ffff-4d1a-9b7e-2c6f1a0e9d11", name: "twin" };
+    const r = await cli(["pause", "0b3d"], { client: { runtimes: [worker, twin] } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('runta: "0b3d" matches 2 runtimes (worker, twin) — give more characters of the id, or the name\n');
+    const named = await cli(["pause", "abc"], { client: { runtimes: [{ ...worker, name: "abc" }, { ...stopped, id: "abcabcab-3d4e-4f5a-8b6c-9d0e1f2a3b4c", status: "running" }] } });
+    expect(named.code).toBe(0);
+    expect([...named.client.state.values()].find((x) => x.name === "abc")!.status).toBe("paused");
+  });
+
+  test("an empty runtime argument is refused before any request, and the other targets still run", async () => {
+    const r = await cli(["rm", "", "worker"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("worker\n");
+    expect(r.err).toBe('runta: runtime "" is empty — give a runtime name or id (see runta ps -a)\n');
+    expect(r.client.calls.filter((c) => c.method === "delete").map((c) => c.args[0])).toEqual(["worker"]);
+    const x = await cli(["exec", " ", "--", "true"], { client: { runtimes: [worker] } });
+    expect(x.code).toBe(2);
+    expect(x.client.calls.some((c) => c.method === "exec")).toBe(false);
+  });
+
+  test("an impossible transition reports the status, exit 1", async () => {
+    const r = await cli(["pause", "old"], { client: { runtimes: [stopped] } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('runta: cannot pause runtime "old": it is shutdown\n');
+  });
+
+  test("rm accepts -f and removes a runtime in any state", async () => {
+    const r = await cli(["rm", "-f", "old", "worker"], { client: { runtimes: [worker, stopped] } });
+    expect(r.code).toBe(0);
+    expect(r.client.state.size).toBe(0);
+  });
+});

@@ -1,0 +1,19 @@
+import { describe, expect, test } from "vitest";
+import { escapeControl, relativeTime } from "../../../src/cli/output.js";
+import { NOW } from "../../helpers/cli-harness.js";
+
+describe("output helpers", () => {
+  test("relative times read like docker's", () => {
+    const at = (secs: number) => new Date(NOW.getTime() - secs * 1000).toISOString();
+    expect(relativeTime(at(0), NOW)).toBe("Less than a second ago");
+    expect(relativeTime(at(30), NOW)).toBe("30 seconds ago");
+    expect(relativeTime(at(70), NOW)).toBe("About a minute ago");
+    expect(relativeTime(at(180), NOW)).toBe("3 minutes ago");
+    expect(relativeTime(at(2 * 3600), NOW)).toBe("2 hours ago");
+    expect(relativeTime(at(3 * 86400), NOW)).toBe("3 days ago");
+  });
+
+  test("escapeControl makes control characters visible", () => {
+    expect(escapeControl("a\tb\nc\x1b[0m\x7f")).toBe("a\\tb\\nc\\x1b[0m\\x7f");
+  });
+});
