@@ -1,3 +1,4 @@
+export * from "./command.js";
 export * from "./errors.js";
 export * from "./limits.js";
 export * from "./schemas.js";

@@ -392,6 +392,9 @@ describe("exec", () => {
     await runta.runtimes.create("ex");
     await runta.runtimes.exec("ex", "echo hi | wc -c");
     expect(engine.execs.at(-1)!.spec.argv).toEqual(["sh", "-c", "echo hi | wc -c"]);
+    // An empty args list is no args: the same rule as the exec stream (src/api/command.ts).
+    await postJson("/v1/runtimes/ex/exec", { command: "echo hi | wc -c", args: [] });
+    expect(engine.execs.at(-1)!.spec.argv).toEqual(["sh", "-c", "echo hi | wc -c"]);
     await postJson("/v1/runtimes/ex/exec", { command: "ls", args: ["-l", "/"] });
     expect(engine.execs.at(-1)!.spec.argv).toEqual(["ls", "-l", "/"]);
     await postJson("/v1/runtimes/ex/exec", { command: ["sh", "-lc"], args: ["pwd"] });

@@ -1,0 +1,153 @@
+/**
+ * The HTTP toolkit the route modules share: the request context, the route type, JSON envelopes, body limits and
+ * validated reads. Handlers throw; the server (app.ts) turns every failure into the one error mapping (errors.ts).
+ */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { z } from "zod";
+import { LIMITS, RuntaError, errors } from "../api/index.js";
+import type { Engine } from "../engine/types.js";
+import type { Logger } from "../log.js";
+import { validationError } from "./errors.js";
+
+/** One request being handled. `params` holds the decoded `{name}` segments of the route's path. */
+export interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  url: URL;
+  params: Record<string, string>;
+}
+
+/** Handles one request; writes the response or throws (the server maps what it throws). */
+export type Handler = (ctx: Ctx) => Promise<void>;
+
+/** One route. `path` is a template: `{name}` matches one segment, `{name*}` the rest of the path (may be empty). */
+export interface Route {
+  method: string;
+  path: string;
+  /** Default true: every route but /v1/health needs the bearer token. */
+  auth?: boolean;
+  handler: Handler;
+}
+
+/** What a route module is given. */
+export interface RouteDeps {
+  engine: Engine;
+  logger: Logger;
+}
+
+/** A route module (routes/*.ts): a function from the server's dependencies to its routes. */
+export type RouteModule = (deps: RouteDeps) => Route[];
+
+export const JSON_TYPE = "application/json; charset=utf-8";
+
+/** A fresh request id; it is sent as X-Request-Id, in every error envelope, and in the daemon log. */
+export function newRequestId(): string {
+  return "req_" + randomBytes(9).toString("base64url");
+}
+
+/** Sends `body` as JSON with `status`. */
+export function send(ctx: Ctx, status: number, body: unknown): void {
+  sendText(ctx, status, JSON.stringify(body));
+}
+
+/** Sends already-serialized JSON. */
+export function sendText(ctx: Ctx, status: number, payload: string): void {
+  ctx.res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(payload) });
+  ctx.res.end(payload);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  if (len !== undefined) return Number(len) > 0;
+  return req.headers["transfer-encoding"] !== undefined;
+}
+
+/** The request's media type, lower-cased without parameters ("" when none). */
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** The 413 for a body over `limit` bytes. */
+export function tooLarge(limit: number): RuntaError {
+  return new RuntaError("resource_exhausted", `request body is larger than the ${limit}-byte limit`, {
+    httpStatus: 413,
+    details: { limit_bytes: limit },
+  });
+}
+
+/** The 415 for a body of the wrong type; the rest of the body is not read, so the connection is closed after it. */
+export function unsupportedMediaType(ctx: Ctx, message: string): RuntaError {
+  ctx.res.shouldKeepAlive = false;
+  return new RuntaError("invalid_argument", message, { httpStatus: 415 });
+}
+
+/** Throws 413 (closing the connection after it) when the declared Content-Length is over `limit`. */
+export function checkDeclaredLength(ctx: Ctx, limit: number): void {
+  if (Number(ctx.req.headers["content-length"] ?? 0) > limit) {
+    ctx.res.shouldKeepAlive = false;
+    throw tooLarge(limit);
+  }
+}
+
+/** Reads the whole body up to `limit` bytes; past it the connection is marked for closing and 413 is thrown. */
+async function readBody(ctx: Ctx, limit: number): Promise<Buffer> {
+  checkDeclaredLength(ctx, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      ctx.res.shouldKeepAlive = false;
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads and validates a JSON body. `optional` routes accept no body at all (treated as `{}`).
+ * Parser messages never reach the client: bad JSON gets one plain sentence.
+ */
+export async function readJson<S extends z.ZodType>(ctx: Ctx, schema: S, optional = false): Promise<z.infer<S>> {
+  let value: unknown = {};
+  if (hasBody(ctx.req)) {
+    const type = mediaType(ctx.req);
+    if (type !== "application/json" && !(type === "" && optional)) {
+      throw unsupportedMediaType(ctx, `request body must be JSON: send 'Content-Type: application/json' (got '${type || "none"}')`);
+    }
+    const raw = await readBody(ctx, LIMITS.requestBodyMaxBytes);
+    if (raw.length > 0) {
+      try {
+        value = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw errors.invalid("request body is not valid JSON");
+      }
+    } else if (!optional) {
+      throw errors.invalid("request body is empty: send a JSON object");
+    }
+  } else if (!optional) {
+    throw errors.invalid("request body is required: send a JSON object with 'Content-Type: application/json'");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
+/** Validates the query string against `schema`; failures name the field as `query.<name>`. */
+export function parseQuery<S extends z.ZodType>(ctx: Ctx, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(Object.fromEntries(ctx.url.searchParams));
+  if (!parsed.success) throw validationError(parsed.error, "query");
+  return parsed.data;
+}
+
+/** Decodes one path segment; malformed percent-escapes are the client's error, not ours. */
+export function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw errors.invalid(`path segment '${raw}' has a malformed %-escape: encode names with encodeURIComponent`);
+  }
+}

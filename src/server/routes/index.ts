@@ -1,0 +1,14 @@
+/**
+ * Every route module the API server serves, in match order. To add one: write `routes/<noun>.ts` exporting a
+ * {@link RouteModule} (see runtimes.ts), then add it to this list.
+ */
+import type { RouteModule } from "../http.js";
+import { imageRoutes } from "./images.js";
+import { metaRoutes } from "./meta.js";
+import { runtimeRoutes } from "./runtimes.js";
+
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  metaRoutes,
+  runtimeRoutes,
+  imageRoutes,
+];

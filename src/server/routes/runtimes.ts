@@ -1,0 +1,125 @@
+/** Runtime routes: create, list, get, resize, delete, the lifecycle verbs, and buffered exec. */
+import { createHash } from "node:crypto";
+import {
+  CreateRuntimeQuerySchema,
+  CreateRuntimeRequestSchema,
+  ExecRequestSchema,
+  LifecycleRequestSchema,
+  ListRuntimesQuerySchema,
+  ResizeRuntimeRequestSchema,
+  RuntaError,
+  commandArgv,
+  errors,
+} from "../../api/index.js";
+import { readJson, parseQuery, send, type Handler, type RouteModule } from "../http.js";
+
+const IDEMPOTENCY_KEY_MAX = 255;
+
+/** Stable JSON (sorted keys) so two equal bodies hash the same whatever their key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export const runtimeRoutes: RouteModule = ({ engine }) => {
+  const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
+    await readJson(ctx, LifecycleRequestSchema, true);
+    send(ctx, 200, { data: await op(ctx.params.rt) });
+  };
+
+  return [
+    {
+      method: "POST",
+      path: "/v1/runtimes",
+      handler: async (ctx) => {
+        const query = parseQuery(ctx, CreateRuntimeQuerySchema);
+        const body = await readJson(ctx, CreateRuntimeRequestSchema);
+        const key = ctx.req.headers["idempotency-key"];
+        if (Array.isArray(key) || (typeof key === "string" && (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX))) {
+          throw errors.invalid(`Idempotency-Key header: must be one value of 1-${IDEMPOTENCY_KEY_MAX} characters`, { field: "Idempotency-Key" });
+        }
+        const runtime = await engine.create(
+          {
+            name: body.name,
+            image: body.image,
+            vcpus: body.resources?.requests?.vcpus,
+            memoryMib: body.resources?.requests?.memory_mib,
+            env: body.env,
+            labels: body.labels,
+            idempotencyKey: key,
+            requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(body)).digest("hex"),
+          },
+          { wait: query.wait !== "false" },
+        );
+        send(ctx, 201, { data: runtime });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/runtimes",
+      handler: async (ctx) => {
+        const q = parseQuery(ctx, ListRuntimesQuerySchema);
+        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after });
+        send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
+      },
+    },
+    { method: "GET", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.get(ctx.params.rt, { usage: true }) }) },
+    {
+      method: "PATCH",
+      path: "/v1/runtimes/{rt}",
+      handler: async (ctx) => {
+        const body = await readJson(ctx, ResizeRuntimeRequestSchema);
+        const r = body.resources.requests;
+        send(ctx, 200, { data: await engine.resize(ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib }) });
+      },
+    },
+    { method: "DELETE", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.delete(ctx.params.rt) }) },
+    { method: "POST", path: "/v1/runtimes/{rt}/start", handler: lifecycle((r) => engine.start(r)) },
+    { method: "POST", path: "/v1/runtimes/{rt}/stop", handler: lifecycle((r) => engine.stop(r)) },
+    { method: "POST", path: "/v1/runtimes/{rt}/pause", handler: lifecycle((r) => engine.pause(r)) },
+    { method: "POST", path: "/v1/runtimes/{rt}/resume", handler: lifecycle((r) => engine.resume(r)) },
+    {
+      method: "POST",
+      path: "/v1/runtimes/{rt}/exec",
+      handler: async (ctx) => {
+        const body = await readJson(ctx, ExecRequestSchema);
+        // A client that goes away (Ctrl-C on `runta exec`) takes its command with it, instead of leaving it to run
+        // unattended until its timeout.
+        const gone = new AbortController();
+        const onClose = () => {
+          if (!ctx.res.writableFinished) gone.abort();
+        };
+        ctx.res.once("close", onClose);
+        try {
+          const result = await engine.exec(ctx.params.rt, {
+            argv: commandArgv(body.command, body.args),
+            cwd: body.cwd,
+            env: body.env,
+            stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, "utf8"),
+            timeoutSecs: body.timeout_secs,
+            maxOutputBytes: body.max_output_bytes,
+            signal: gone.signal,
+          });
+          send(ctx, 200, { data: result });
+        } finally {
+          ctx.res.off("close", onClose);
+        }
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/runtimes/{rt}/exec/stream",
+      handler: async () => {
+        // Upgrades are taken by the websocket attachment before reaching here; a plain GET is a client mistake.
+        throw new RuntaError("invalid_argument", "this is a websocket endpoint: connect with 'Connection: Upgrade' and 'Upgrade: websocket' (e.g. runta exec -it)", {
+          httpStatus: 426,
+        });
+      },
+    },
+  ];
+};
