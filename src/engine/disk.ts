@@ -72,17 +72,6 @@ export async function mountDisk(image: string, mountPoint: string): Promise<void
   }
 }
 
-/** Unmounts `mountPoint` (lazily when busy: the kernel frees it, and its loop device, when the last user goes). */
-export async function unmountPath(mountPoint: string): Promise<void> {
-  try {
-    await execFileAsync("umount", ["-d", mountPoint]);
-  } catch (err) {
-    await execFileAsync("umount", ["-l", "-d", mountPoint]).catch(() => {
-      throw new RuntaError("internal", `cannot unmount ${mountPoint}: ${stderrOf(err)}`);
-    });
-  }
-}
-
 /**
  * A few disks formatted ahead of time in `<dataDir>/runtimes/.pool/`, so a create takes one with a rename. The
  * engine calls {@link DiskPool.refill} once a create is done (one mkfs at a time, at the lowest priority, never

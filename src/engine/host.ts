@@ -3,7 +3,7 @@
  * `version`, to tell a daemon restart from a host reboot (boot id) and to pick the Debian mirror for image builds.
  */
 import { execFile } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { accessSync, constants as fsConstants, readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -177,4 +177,25 @@ function isDebianArchive(uri: string, suite: string | undefined, components: str
 
 function stripSlash(uri: string): string {
   return uri.replace(/\/+$/, "");
+}
+
+/**
+ * An absolute path for a program name, searched in PATH and then the sbin directories (where Debian puts runc and
+ * which a non-login root shell may lack). Paths with a '/' and names not found are returned unchanged, so the
+ * version check reports them with the fix. Absolute paths also keep child processes independent of their PATH.
+ */
+export function resolveExecutable(name: string): string {
+  if (name.includes("/")) return name;
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // Not here; try the next directory.
+    }
+  }
+  return name;
 }

@@ -71,3 +71,22 @@ export function signalName(n: number): string | null {
 export function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? (osConstants.signals[sig] ?? 0) : 0;
 }
+
+/** Whether the process is still the one recorded (same pid and start time, not a zombie). */
+export function sameProcessAlive(pid: number | null, startTime: number | null): boolean {
+  if (!pid) return false;
+  const now = procStart(pid);
+  return now !== null && (startTime === null || now === startTime);
+}
+
+/** Polls until the process is gone (or a zombie); false after `timeoutMs`. Short sleeps first: an init usually dies within a few ms. */
+export async function waitProcessExit(pid: number | null, startTime: number | null, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  while (sameProcessAlive(pid, startTime)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  return true;
+}

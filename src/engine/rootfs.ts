@@ -10,11 +10,12 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
-import { mountDisk, unmountPath } from "./disk.js";
+import { mountDisk } from "./disk.js";
+import { mountPoints, unmount } from "./mounts.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -49,25 +50,6 @@ export function runtimePaths(dataDir: string, id: string): RuntimePaths {
   };
 }
 
-/** Undoes the octal escapes mountinfo uses for spaces and other special characters in paths. */
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** Mount points currently in the daemon's mount namespace. */
-export async function mountPoints(): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => unescapeMountPath(line.split(" ")[4]));
-}
-
-/** Whether `path` is a mount point. */
-export async function isMounted(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
-}
-
 /**
  * Creates the runtime's directories and mounts its disk (when it has one) and its overlay root; each step is a no-op
  * when already mounted.
@@ -93,20 +75,11 @@ export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promis
 }
 
 /**
- * Unmounts the overlay root, then the disk under it (releasing its loop device), whichever is mounted. When busy (a
- * stray process still holds a file) they are detached now and the kernel frees them when the last user goes.
+ * Unmounts the overlay root, then the disk under it (releasing its loop device), whichever is mounted; lazily when
+ * busy (see mounts.ts `unmount`).
  */
-export async function unmountRootfs(paths: RuntimePaths): Promise<void> {
-  const mounted = await mountPoints();
-  const targets = [paths.rootfs, paths.disk].filter((p) => mounted.includes(p));
-  if (!targets.length) return;
-  try {
-    // One umount for both (in this order) saves a process start on every delete.
-    await execFileAsync("umount", ["-d", ...targets]);
-  } catch {
-    const left = await mountPoints();
-    for (const t of targets) if (left.includes(t)) await unmountPath(t);
-  }
+export function unmountRootfs(paths: RuntimePaths): Promise<void> {
+  return unmount([paths.rootfs, paths.disk]);
 }
 
 /** Unmounts and removes everything of one runtime on disk (upper layer, bundle, exec files). */

@@ -1,12 +1,30 @@
 /**
  * A thin wrapper of the runc binary in the manner of containerd's go-runc: one method per verb, a private state
- * root, JSON logs so a failure carries runc's own message. Nothing here knows about runtimes, names or the store.
+ * root, JSON logs so a failure carries runc's own message. Every runc command line is built here, `exec` included
+ * (go-runc's `Exec`): buffered and streamed exec both start their process through {@link Runc.exec} and read its
+ * failure through {@link classifyExecFailure}. Nothing here knows about runtimes, names or the store.
+ *
+ * How `runc exec` behaves (runc 1.1): in the foreground it stays alive until the command ends and exits with its
+ * status (128+n for death by signal n). Every exec'd process is made a session leader by runc (setsid), so its pid,
+ * written to `--pid-file` once it runs, is also its process group: the host sees container pids, so `kill(-pid, sig)`
+ * reaches the command and its children. With `terminal: true` (`-t`) runc allocates the container's console, copies
+ * it to and from runc's own stdio (our pty), puts our side in raw mode and forwards SIGWINCH: resizing our pty
+ * resizes the container's. Without a terminal runc hands its own stdin/stdout/stderr to the command, so our pipes
+ * are the command's pipes. runc's own failures (exit 255, no pid file) go to its `--log` file, apart from output.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { RuntaError } from "../api/index.js";
+import type { Readable, Writable } from "node:stream";
+import * as pty from "node-pty";
+import { RuntaError, errors } from "../api/index.js";
+import { signalName, signalNumber } from "./proc.js";
+import type { OciProcess } from "./spec.js";
+
+/** The environment runc itself runs with (the command's own comes from its process spec). */
+const RUNC_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 /** A container as `runc list --format json` reports it. */
 export interface RuncContainer {
@@ -38,7 +56,7 @@ export interface RuncOptions {
   logDir?: string;
 }
 
-/** The message of the last error-level line of runc's JSON log output; falls back to the raw text. */
+/** The message of the last error-level line of runc's JSON log output; falls back to the raw text. The one parser of runc's log. */
 export function runcErrorMessage(text: string): string {
   let message = "";
   for (const line of text.split("\n")) {
@@ -139,9 +157,64 @@ export class Runc {
     await this.call("update", [...args, id]);
   }
 
-  /** The argv of `runc exec` for a process file; the caller spawns it with the stdio it needs. */
-  execArgs(id: string, processFile: string, pidFile: string, opts: { tty?: boolean; logFile?: string } = {}): string[] {
-    return [...this.globalArgs(opts.logFile), "exec", ...(opts.tty ? ["-t"] : []), "--process", processFile, "--pid-file", pidFile, id];
+  /**
+   * Starts `runc exec` of one process in container `id`, in the foreground, and returns once runc runs (not once the
+   * command does: its pid file appears then). The process spec decides everything about the command: `terminal`
+   * gives `-t` and a pty of `consoleSize` (runc needs a terminal on its own stdio), else the command gets our pipes.
+   * The process JSON, pid file and runc's log are files under `dir`, removed by {@link RuncExec.removeFiles}.
+   */
+  async exec(id: string, proc: OciProcess, dir: string): Promise<RuncExec> {
+    try {
+      await access(this.path, constants.X_OK);
+    } catch {
+      throw errors.unavailable(`runc was not found at ${this.path} (or is not executable); install it with 'apt-get install runc'`);
+    }
+    const base = join(dir, `exec-${randomBytes(6).toString("hex")}`);
+    const files = { process: `${base}.json`, pid: `${base}.pid`, log: `${base}.log` };
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(files.process, JSON.stringify(proc), { mode: 0o600 });
+    const args = [...this.globalArgs(files.log), "exec", ...(proc.terminal ? ["-t"] : []), "--process", files.process, "--pid-file", files.pid, id];
+    try {
+      return proc.terminal ? this.execPty(args, files, proc.consoleSize) : this.execPipes(args, files);
+    } catch (err) {
+      await removeExecFiles(files);
+      throw errors.unavailable(`could not run runc at ${this.path}: ${(err as Error).message}; check the runc path`, err);
+    }
+  }
+
+  private execPipes(args: string[], files: ExecFiles): RuncExec {
+    // detached: runc leads its own process group, so a Ctrl-C at the daemon's terminal does not reach it.
+    const child = spawn(this.path, args, { stdio: ["pipe", "pipe", "pipe"], env: RUNC_ENV, detached: true });
+    // Writing to a command that already closed its stdin is not an error worth crashing for.
+    child.stdin.on("error", () => {});
+    const exited = new Promise<RuncExit>((resolve, reject) => {
+      child.once("error", (err: NodeJS.ErrnoException) => reject(runcUnavailable(this.path, err)));
+      child.once("exit", (code, signal) => resolve({ code: code ?? 128 + signalNumber(signal), signal: signal ? signalName(signalNumber(signal)) : null }));
+    });
+    return new RuncExec(files, exited, { pipes: child }, () => child.kill("SIGKILL"));
+  }
+
+  private execPty(args: string[], files: ExecFiles, size: OciProcess["consoleSize"]): RuncExec {
+    // Our side of the pty goes raw before runc starts, so keystrokes sent before runc sets raw mode itself are not
+    // echoed, line-buffered or turned into signals for runc by our line discipline. (runc then keeps OPOST|ONLCR on
+    // our side and clears ONLCR on the container's console; output written in the first milliseconds, before runc
+    // clears it, arrives as \r\r\n, which a terminal renders exactly like \r\n.)
+    const term = pty.spawn("/bin/sh", ["-c", 'stty raw -echo && exec "$0" "$@"', this.path, ...args], {
+      name: "xterm-256color",
+      rows: size?.height ?? 24,
+      cols: size?.width ?? 80,
+      cwd: "/",
+      env: RUNC_ENV,
+      // Buffers, not strings: a program's output is bytes and must not be re-encoded.
+      encoding: null,
+    });
+    const exited = new Promise<RuncExit>((resolve) => {
+      term.onExit(({ exitCode, signal }) => {
+        // runc killed by a signal (a hangup's last resort) has no exit code of its own: report it the shell way.
+        resolve(signal ? { code: 128 + signal, signal: signalName(signal) } : { code: exitCode, signal: null });
+      });
+    });
+    return new RuncExec(files, exited, { pty: term }, () => term.kill("SIGKILL"));
   }
 
   /** `runc --version` output. */
@@ -169,6 +242,96 @@ export class Runc {
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+}
+
+/** runc's exit: the command's status (128+n for death by signal n), or runc's own failure (255). */
+export interface RuncExit {
+  code: number;
+  signal: string | null;
+}
+
+interface ExecFiles {
+  process: string;
+  pid: string;
+  log: string;
+}
+
+async function removeExecFiles(files: ExecFiles): Promise<void> {
+  await Promise.all([files.process, files.pid, files.log].map((f) => rm(f, { force: true })));
+}
+
+/** One `runc exec` in the foreground, as {@link Runc.exec} started it. */
+export class RuncExec {
+  /** Where runc writes the command's host pid (also its process group) once it runs. */
+  readonly pidFile: string;
+  /** Without a terminal: runc's pipes, which are the command's own stdin, stdout and stderr. */
+  readonly pipes?: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** With a terminal: the pty runc copies the container's console to and from. */
+  readonly pty?: pty.IPty;
+
+  constructor(
+    private readonly files: ExecFiles,
+    /** When runc exits; rejects when runc could not be started at all. */
+    readonly exited: Promise<RuncExit>,
+    io: { pipes?: ChildProcessByStdio<Writable, Readable, Readable>; pty?: pty.IPty },
+    private readonly killRunc: () => void,
+  ) {
+    this.pidFile = files.pid;
+    this.pipes = io.pipes;
+    this.pty = io.pty;
+  }
+
+  /** SIGKILLs runc itself: the last resort, when the command (reached through its process group) does not end it. */
+  kill(): void {
+    try {
+      this.killRunc();
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /**
+   * Why runc ended without starting the command: its log's error, else what it printed (`output`), classified by
+   * {@link classifyExecFailure}. `runtime` names the runtime in the messages (e.g. `runtime "web"`).
+   */
+  async failure(runtime: string, output = ""): Promise<ExecFailure> {
+    const [log, exit] = await Promise.all([readFile(this.files.log, "utf8").catch(() => ""), this.exited.catch(() => null)]);
+    const text = `${log}\n${output}`.trim();
+    const message = text ? runcErrorMessage(text) : `runc exited with ${exit?.signal ?? exit?.code ?? "an error"} before starting the command`;
+    return classifyExecFailure(message, runtime);
+  }
+
+  /** Removes the process JSON, the pid file and runc's log. */
+  removeFiles(): Promise<void> {
+    return removeExecFiles(this.files);
+  }
+}
+
+/** A command runc could not start: the exit code and message a shell would give, or the error to throw. */
+export type ExecFailure = { exitCode: 127 | 126; message: string } | RuntaError;
+
+/**
+ * What runc's exec error means for the caller: the 127/126 exit codes a shell would give for a command that is not
+ * found or not executable, or the error to throw for runc's other failures (paused or stopped container, bad cwd).
+ * The one classifier of exec failures: buffered and streamed exec report the same codes and messages.
+ */
+export function classifyExecFailure(message: string, runtime = "the runtime"): ExecFailure {
+  const exec = /exec: "([^"]*)": (.*)$/m.exec(message);
+  if (exec) {
+    if (/not found|no such file or directory/i.test(exec[2])) {
+      return { exitCode: 127, message: `${exec[1]}: command not found` };
+    }
+    if (/permission denied|exec format error|is a directory/i.test(exec[2])) {
+      return { exitCode: 126, message: `${exec[1]}: ${exec[2]}` };
+    }
+  }
+  if (/paused container/i.test(message)) return errors.precondition(`${runtime} is paused; resume it before exec`);
+  if (/container that has stopped|not running|container does not exist/i.test(message)) {
+    return errors.precondition(`${runtime} is not running; start it before exec`);
+  }
+  const cwd = /chdir to cwd \("([^"]*)"\)/.exec(message);
+  if (cwd) return errors.invalid(`the working directory ${cwd[1]} does not exist in ${runtime}; pass an existing cwd`, { field: "cwd" });
+  return errors.internal(`runc exec failed in ${runtime}: ${message || "no error message (is runc installed and working?)"}`);
 }
 
 /** The error for a runc binary that cannot be started at all. */

@@ -5,7 +5,8 @@
  * paths, no_new_privileges, devices deny-all, capabilities close to Docker's default set, rlimits kept under the
  * daemon's own hard limits, and catatonit as the reaping PID 1.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { LIMITS } from "../api/index.js";
 import { seccompProfile } from "./seccomp.js";
 
@@ -82,8 +83,11 @@ export function envList(...layers: Array<Record<string, string> | undefined>): s
 }
 
 /**
- * The OCI process for `runc exec --process`: used by buffered exec and by the streamed exec.
- * `imageEnv` is the runtime's environment (defaults + the runtime's env); `env` (the exec's own) wins over it.
+ * The OCI process for `runc exec --process`, used by buffered and streamed exec alike: every default of an exec'd
+ * process is decided here and nowhere else. `imageEnv` is the runtime's environment (defaults + the runtime's env);
+ * `env` (the exec's own) wins over it, and a tty adds `TERM=xterm-256color` under it. The working directory defaults
+ * to /root when the runtime's root (`rootfs`) has one (Debian does), else /. A tty gets a console of `rows`×`cols`
+ * (default 24×80), which runc also gives the pty it copies the console to.
  */
 export function buildExecProcess(opts: {
   argv: string[];
@@ -93,6 +97,8 @@ export function buildExecProcess(opts: {
   imageEnv?: Record<string, string>;
   rows?: number;
   cols?: number;
+  /** The runtime's merged root on the host, to pick the default cwd. */
+  rootfs?: string;
 }): OciProcess {
   const env = envList(DEFAULT_ENV, opts.imageEnv, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
   const proc: OciProcess = {
@@ -100,13 +106,18 @@ export function buildExecProcess(opts: {
     user: { uid: 0, gid: 0 },
     args: opts.argv,
     env,
-    cwd: opts.cwd ?? "/root",
+    cwd: opts.cwd ?? defaultCwd(opts.rootfs),
     capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
     rlimits: rlimits(),
     noNewPrivileges: true,
   };
-  if (opts.tty && opts.rows && opts.cols) proc.consoleSize = { height: opts.rows, width: opts.cols };
+  if (opts.tty) proc.consoleSize = { height: opts.rows ?? 24, width: opts.cols ?? 80 };
   return proc;
+}
+
+/** /root when the root filesystem has it (or is not given), else /. */
+function defaultCwd(rootfs: string | undefined): string {
+  return rootfs === undefined || existsSync(join(rootfs, "root")) ? "/root" : "/";
 }
 
 /** What the spec of one runtime depends on. */

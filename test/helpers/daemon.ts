@@ -19,8 +19,9 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Runta } from "../../src/client/index.js";
 import { cgroupDirs, removeCgroupDirs } from "../../src/engine/cgroups.js";
-import { createBusyboxImage, ImageStore } from "../../src/engine/images.js";
-import { mountPoints } from "../../src/engine/rootfs.js";
+import { ImageStore } from "../../src/engine/images/store.js";
+import { createBusyboxImage } from "./busybox-image.js";
+import { mountPoints } from "../../src/engine/mounts.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");

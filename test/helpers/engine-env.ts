@@ -19,8 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { childCgroups, removeCgroupDirs } from "../../src/engine/cgroups.js";
-import { createBusyboxImage } from "../../src/engine/images.js";
-import { mountPoints } from "../../src/engine/rootfs.js";
+import { createBusyboxImage } from "./busybox-image.js";
+import { mountPoints } from "../../src/engine/mounts.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, statfsSyn
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
-import { mountPoints } from "../../src/engine/rootfs.js";
+import { mountPoints } from "../../src/engine/mounts.js";
 import { RuncEngine } from "../../src/engine/runc-engine.js";
 import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
 

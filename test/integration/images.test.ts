@@ -10,7 +10,8 @@ import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
 import { LIMITS, type ImageBuildEvent } from "../../src/api/index.js";
-import { ImageStore, createBusyboxImage } from "../../src/engine/images.js";
+import { ImageStore } from "../../src/engine/images/store.js";
+import { createBusyboxImage } from "../helpers/busybox-image.js";
 import { runcTrustWarning } from "../../src/api/trust.js";
 
 const tmp = mkdtempSync("/tmp/runta-test-images-");

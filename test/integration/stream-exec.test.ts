@@ -8,9 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
-import { createBusyboxImage } from "../../src/engine/images.js";
+import { createBusyboxImage } from "../helpers/busybox-image.js";
 import { sessionMembers, startStreamExec as startExec, type StreamExecOptions } from "../../src/engine/stream-exec.js";
 import type { StreamProcess } from "../../src/engine/types.js";
+import { Runc } from "../../src/engine/runc.js";
+import { buildExecProcess } from "../../src/engine/spec.js";
 
 const RUNC = "/usr/bin/runc";
 const tag = randomBytes(4).toString("hex");
@@ -40,20 +42,17 @@ function runc(...args: string[]): string {
   return execFileSync(RUNC, ["--root", runcRoot, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-function execOpts(args: string[], extra: Partial<StreamExecOptions> = {}): StreamExecOptions {
+/** The options of one exec: the process the engine would build (spec.ts), against this file's container and runc. */
+function execOpts(
+  args: string[],
+  extra: { tty?: boolean; rows?: number; cols?: number; runcPath?: string; oomCount?: () => Promise<number> } = {},
+): StreamExecOptions {
   return {
-    runcPath: RUNC,
-    runcRoot,
+    runc: new Runc({ path: extra.runcPath ?? RUNC, root: runcRoot }),
     containerId,
     workDir,
-    tty: false,
-    process: {
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ["PATH=/bin", "TERM=xterm-256color", "HOME=/root", "PS1=$ "],
-      cwd: "/",
-    },
-    ...extra,
+    oomCount: extra.oomCount,
+    process: buildExecProcess({ argv: args, cwd: "/", env: { PS1: "$ " }, tty: extra.tty ?? false, rows: extra.rows, cols: extra.cols }),
   };
 }
 

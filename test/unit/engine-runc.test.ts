@@ -132,7 +132,7 @@ test("removeCgroupDirs reports directories it could not remove", async () => {
 });
 
 test("a bare program name is resolved to an absolute path (sbin included), so child processes do not depend on PATH", async () => {
-  const { resolveExecutable } = await import("../../src/engine/runc-engine.js");
+  const { resolveExecutable } = await import("../../src/engine/host.js");
   expect(resolveExecutable("sh")).toMatch(/^\/.*\/sh$/);
   expect(resolveExecutable("/opt/custom/runc")).toBe("/opt/custom/runc");
   expect(resolveExecutable("no-such-program-xyz")).toBe("no-such-program-xyz");

@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { LIMITS, RuntaError } from "../../src/api/index.js";
 import { runcErrorMessage } from "../../src/engine/runc.js";
-import { validateName } from "../../src/engine/runc-engine.js";
+import { validateName } from "../../src/engine/names.js";
 import { DENIED_SYSCALLS, seccompProfile } from "../../src/engine/seccomp.js";
 import { buildExecProcess, buildRuntimeSpec, cpuQuota, envList, nofileHardLimit } from "../../src/engine/spec.js";
 

@@ -9,7 +9,8 @@ import {
   mirrorFromDeb822,
   mirrorFromSourcesList,
 } from "../../src/engine/host.js";
-import { DebootstrapProgress, ImageStore } from "../../src/engine/images.js";
+import { DebootstrapProgress } from "../../src/engine/images/debootstrap.js";
+import { ImageStore } from "../../src/engine/images/store.js";
 
 const tmp = mkdtempSync("/tmp/runta-test-images-unit-");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,0 +1,168 @@
+/**
+ * The container of one runtime, below its record: mount the root and start it detached (`runc run -d` with /dev/null
+ * stdio, so the daemon holds nothing of it and it keeps running when the daemon stops), end its init, remove it from
+ * runc, and tear down everything it has on the host. The engine calls these under the runtime's lock.
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { RuntaError, errors } from "../api/index.js";
+import type { RuntimeRecord } from "../store/store.js";
+import type { Logger } from "../log.js";
+import { RuntimeCgroup, removeCgroupDirs } from "./cgroups.js";
+import { bootId } from "./host.js";
+import type { ImageStore } from "./images/store.js";
+import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
+import { mountRootfs, removeRuntimeDir, runtimePaths } from "./rootfs.js";
+import { RuncError, type Runc } from "./runc.js";
+import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
+
+/** What a started container adds to its record. */
+export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
+
+export class Containers {
+  constructor(
+    private readonly runc: Runc,
+    private readonly images: ImageStore,
+    private readonly opts: { dataDir: string; cgroupParent: string; initPath: string; logger: Logger },
+  ) {}
+
+  /** Mounts the overlay, writes the bundle and starts the container detached. */
+  async boot(rec: RuntimeRecord): Promise<StartedContainer> {
+    const paths = runtimePaths(this.opts.dataDir, rec.id);
+    await mountRootfs(paths, this.images.rootfsPath(rec.image));
+    const spec = buildRuntimeSpec({
+      id: rec.id,
+      name: rec.name,
+      rootfsPath: paths.rootfs,
+      vcpus: rec.vcpus,
+      memoryMib: rec.memoryMib,
+      env: rec.env,
+      cgroupParent: this.opts.cgroupParent,
+      initPath: this.opts.initPath,
+    });
+    await writeFile(paths.config, JSON.stringify(spec));
+    await rm(paths.pidFile, { force: true });
+    try {
+      await this.runc.run(rec.id, paths.dir, paths.pidFile);
+    } catch (err) {
+      // A stopped container of the same id (e.g. left by a crash) blocks a new one: remove it and try once more.
+      if (!(err instanceof RuncError) || !/already exists/.test(err.runcMessage)) throw err;
+      await this.remove(rec.id);
+      await this.runc.run(rec.id, paths.dir, paths.pidFile);
+    }
+    const initPid = Number((await readFile(paths.pidFile, "utf8")).trim());
+    return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
+  }
+
+  /**
+   * Removes the container from runc (if any) after making sure its init is dead. With `initDead` (the caller just
+   * saw the init exit) it goes straight to `runc delete`, saving the `runc state` call on the hot path.
+   */
+  async remove(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
+    if (opts.initDead) {
+      try {
+        await this.runc.delete(id);
+        return;
+      } catch (err) {
+        if (err instanceof RuncError && /does not exist/.test(err.runcMessage)) return;
+        // Anything else (e.g. runc still sees it running): take the careful path below.
+      }
+    }
+    const state = await this.runc.state(id);
+    if (!state) return;
+    if (state.status !== "stopped") {
+      await this.runc.kill(id, "KILL").catch(() => undefined);
+      if (state.status === "paused") await this.runc.resume(id).catch(() => undefined);
+      await waitProcessExit(state.pid, null, 10_000);
+    }
+    await this.runc.delete(id);
+  }
+
+  /** Everything of one runtime except its record: container, mount, directory, cgroups. */
+  async teardown(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
+    await this.remove(id, opts);
+    await removeRuntimeDir(runtimePaths(this.opts.dataDir, id));
+    const left = await removeCgroupDirs(join(this.opts.cgroupParent, id));
+    if (left.length) this.opts.logger.warn("cgroup directories could not be removed", { id, dirs: left });
+  }
+
+  /**
+   * Ends a runtime. With a grace period, every process but the init gets SIGTERM first and the init waits until they
+   * are gone or the grace ran out: catatonit in pause mode exits at once on SIGTERM, and the kernel then SIGKILLs the
+   * rest of the pid namespace, so signalling the init alone would never let a program shut down cleanly. Then the
+   * init gets SIGKILL, which takes everything left with it. Signals go straight to host pids (the init's checked
+   * against its start time) rather than through `runc kill`, saving process spawns.
+   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused runtime is thawed before the graceful
+   * stage, and right after the SIGKILL is queued when there is no grace.
+   */
+  async killInit(rec: RuntimeRecord, graceSecs: number): Promise<void> {
+    const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
+    if (graceSecs > 0) {
+      if (rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+      const deadline = Date.now() + graceSecs * 1000;
+      let others = (await cg.procs()).filter((p) => p !== rec.initPid);
+      for (const pid of others) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          // Already gone.
+        }
+      }
+      for (let delay = 2; others.length && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+        await sleep(delay);
+        others = (await cg.procs()).filter((p) => p !== rec.initPid);
+      }
+    }
+    if (sameProcessAlive(rec.initPid, rec.initStartTime)) {
+      try {
+        process.kill(rec.initPid!, "SIGKILL");
+      } catch {
+        // Exited in between.
+      }
+    }
+    if (graceSecs <= 0 && rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+    if (!(await waitProcessExit(rec.initPid, rec.initStartTime, 10_000))) {
+      throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
+    }
+  }
+
+  /**
+   * Changes the limits of a running or paused container and answers what the kernel now holds (read back from the
+   * cgroup). Shrinking memory below what is in use is refused before anything changes.
+   */
+  async resize(rec: RuntimeRecord, req: { vcpus?: number; memoryMib?: number }): Promise<{ vcpus: number; memoryMib: number }> {
+    const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
+    if (req.memoryMib !== undefined && req.memoryMib < rec.memoryMib) {
+      const { memoryBytes } = await cg.usage();
+      if (memoryBytes > mibToBytes(req.memoryMib)) {
+        throw new RuntaError(
+          "failed_precondition",
+          `runtime "${rec.name}" uses ${Math.ceil(memoryBytes / 1048576)} MiB now, more than the ${req.memoryMib} MiB asked for; ` +
+            `the limit stays at ${rec.memoryMib} MiB — free memory inside it or ask for at least ${Math.ceil(memoryBytes / 1048576)} MiB`,
+          { details: { field: "memory_mib", usage_bytes: memoryBytes } },
+        );
+      }
+    }
+    try {
+      // runc orders the cgroup v1 writes: growing sets memory+swap before memory, shrinking memory before
+      // memory+swap, because the kernel refuses a memory limit above memsw at every step.
+      await this.runc.update(rec.id, {
+        memoryBytes: req.memoryMib !== undefined ? mibToBytes(req.memoryMib) : undefined,
+        cpuQuota: req.vcpus !== undefined ? cpuQuota(req.vcpus) : undefined,
+        cpuPeriod: req.vcpus !== undefined ? CPU_PERIOD_US : undefined,
+      });
+    } catch (err) {
+      if (err instanceof RuncError && /device or resource busy|EBUSY/i.test(err.runcMessage)) {
+        throw errors.precondition(
+          `the kernel could not shrink runtime "${rec.name}" to ${req.memoryMib} MiB (memory in use cannot be reclaimed); the limit stays at ${rec.memoryMib} MiB`,
+          { field: "memory_mib" },
+        );
+      }
+      throw err;
+    }
+    const limits = await cg.limits();
+    const memoryMib = Math.round(limits.memoryBytes / 1048576);
+    const vcpus = limits.cpuQuota > 0 ? Math.round((limits.cpuQuota / limits.cpuPeriod) * 100) / 100 : (req.vcpus ?? rec.vcpus);
+    return { vcpus, memoryMib };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Reconciliation at open: brings the store in line with what runs. Still-running containers are adopted, records
+ * whose container vanished become `crashed` (or `shutdown` when the host rebooted since they started), unfinished
+ * creates become `error`, unfinished deletes are finished, and containers with no record are reported, never adopted
+ * twice or touched. One bad record is logged and skipped.
+ */
+import { join } from "node:path";
+import { errors, type RuntimeStatus } from "../api/index.js";
+import type { Logger } from "../log.js";
+import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import { childCgroups, removeCgroupDirs } from "./cgroups.js";
+import type { Containers } from "./containers.js";
+import { bootId } from "./host.js";
+import { procStart } from "./proc.js";
+import type { Runc } from "./runc.js";
+
+/** What reconciliation needs of the engine. */
+export interface ReconcileDeps {
+  runc: Runc;
+  store: RuntimeStore;
+  containers: Containers;
+  cgroupParent: string;
+  logger: Logger;
+}
+
+/** Reconciles every record with runc's state root and sweeps empty cgroups nobody owns. */
+export async function reconcile(deps: ReconcileDeps): Promise<void> {
+  const { runc, store, cgroupParent, logger } = deps;
+  const containers = new Map((await runc.list()).map((c) => [c.id, c]));
+  const nowBoot = bootId();
+  for (const rec of store.all()) {
+    try {
+      const c = containers.get(rec.id);
+      containers.delete(rec.id);
+      await reconcileOne(deps, rec, c ?? null, nowBoot);
+    } catch (err) {
+      logger.error("could not reconcile a runtime; leaving it as it is", { id: rec.id, name: rec.name, error: String((err as Error).message) });
+    }
+  }
+  const known = new Set([...store.all().map((r) => r.id), ...containers.keys()]);
+  for (const child of childCgroups(cgroupParent)) {
+    // Empty cgroups left by a crash between runc's cgroup setup and our cleanup; rmdir refuses non-empty ones.
+    if (!known.has(child)) await removeCgroupDirs(join(cgroupParent, child));
+  }
+  for (const c of containers.values()) {
+    logger.warn("container in runc's state root has no runtime record; leaving it alone", {
+      id: c.id,
+      status: c.status,
+      fix: `runc --root ${runc.root} delete -f ${c.id}`,
+    });
+  }
+}
+
+async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: number; status: string } | null, nowBoot: string): Promise<void> {
+  const { store, containers, logger: log } = deps;
+  const update = (patch: Parameters<RuntimeStore["update"]>[1]) => {
+    if (!store.update(rec.id, patch)) throw errors.notFound(`runtime ${rec.id} vanished from the store while being reconciled`);
+  };
+  if (rec.status === "deleting") {
+    await containers.teardown(rec.id);
+    store.delete(rec.id);
+    log.info("finished deleting a runtime", { id: rec.id, name: rec.name });
+    return;
+  }
+  if (c && (c.status === "running" || c.status === "paused")) {
+    const status: RuntimeStatus = c.status === "paused" ? "paused" : "running";
+    const initStartTime = procStart(c.pid);
+    if (status !== rec.status || c.pid !== rec.initPid || initStartTime !== rec.initStartTime) {
+      update({ status, initPid: c.pid, initStartTime, lastError: null });
+    }
+    log.info("adopted a running runtime", { id: rec.id, name: rec.name, status });
+    return;
+  }
+  if (c) await containers.remove(rec.id);
+  if (rec.status === "creating") {
+    await containers.teardown(rec.id);
+    update({ status: "error", initPid: null, initStartTime: null, lastError: "the daemon stopped while creating this runtime; remove it: runta rm " + rec.name });
+    return;
+  }
+  if (rec.status === "running" || rec.status === "paused") {
+    const rebooted = rec.bootId !== null && rec.bootId !== nowBoot;
+    update({
+      status: rebooted ? "shutdown" : "crashed",
+      initPid: null,
+      initStartTime: null,
+      lastError: rebooted ? null : "the runtime's init exited while the daemon was not running",
+    });
+    log.warn(rebooted ? "runtime stopped by a host reboot: now shutdown" : "runtime's container vanished: now crashed", { id: rec.id, name: rec.name });
+    return;
+  }
+  // shutdown / crashed / error: no processes may remain; clear stale cgroup directories.
+  await removeCgroupDirs(join(deps.cgroupParent, rec.id));
+}

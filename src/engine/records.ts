@@ -1,0 +1,101 @@
+/**
+ * The records of runtimes as the engine sees them: found by name or id, changed under a per-runtime lock (one
+ * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
+ * `Runtime`.
+ */
+import { errors, type Runtime } from "../api/index.js";
+import type { Logger } from "../log.js";
+import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { Containers } from "./containers.js";
+import { shown } from "./names.js";
+import { sameProcessAlive } from "./proc.js";
+
+export class RuntimeRecords {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: RuntimeStore,
+    private readonly containers: Containers,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Waits for every lifecycle operation in flight (before the store closes). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  toRuntime(rec: RuntimeRecord, usage?: Runtime["usage"]): Runtime {
+    const rt: Runtime = {
+      id: rec.id,
+      name: rec.name,
+      status: rec.status,
+      image: rec.image,
+      resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib } },
+      env_names: Object.keys(rec.env),
+      labels: rec.labels,
+      created_at: rec.createdAt,
+      updated_at: rec.updatedAt,
+      started_at: rec.startedAt,
+      revision: rec.revision,
+      last_error: rec.lastError,
+      idle_timeout_secs: rec.idleTimeoutSecs,
+      last_activity_at: rec.lastActivityAt,
+    };
+    if (usage !== undefined) rt.usage = usage;
+    return rt;
+  }
+
+  /** Finds a record by name or id; `not_found` with the fix otherwise. */
+  find(ref: string): RuntimeRecord {
+    const rec = this.store.getByName(ref) ?? this.store.get(ref);
+    if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`, { runtime: ref });
+    return rec;
+  }
+
+  mustUpdate(id: string, patch: Parameters<RuntimeStore["update"]>[1]): RuntimeRecord {
+    const rec = this.store.update(id, patch);
+    if (!rec) throw errors.notFound(`runtime ${id} vanished from the store while being changed`);
+    return rec;
+  }
+
+  /** Runs `fn` after every earlier lifecycle operation on the same runtime has finished. */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  /**
+   * A running or paused record whose init died behind the daemon's back becomes `crashed` (its stopped container is
+   * removed so a boot can start a fresh one). Cheap: one read of /proc per record.
+   */
+  async checkAlive(rec: RuntimeRecord): Promise<RuntimeRecord> {
+    if (rec.status !== "running" && rec.status !== "paused") return rec;
+    if (sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
+    return this.withLock(rec.id, async () => {
+      const now = this.store.get(rec.id);
+      if (!now || (now.status !== "running" && now.status !== "paused")) return now ?? rec;
+      if (sameProcessAlive(now.initPid, now.initStartTime)) return now;
+      this.logger.warn("runtime's init exited behind the daemon's back: marking it crashed", { id: now.id, name: now.name });
+      await this.containers.remove(now.id);
+      return this.mustUpdate(now.id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
+    });
+  }
+
+
+  /** The record as it is now (inside a lock), with a crash noticed. */
+  async current(id: string): Promise<RuntimeRecord> {
+    const rec = this.store.get(id);
+    if (!rec) throw errors.notFound(`runtime ${id} not found; list runtimes with: runta ps -a`);
+    if ((rec.status === "running" || rec.status === "paused") && !sameProcessAlive(rec.initPid, rec.initStartTime)) {
+      await this.containers.remove(id);
+      return this.mustUpdate(id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
+    }
+    return rec;
+  }
+}
