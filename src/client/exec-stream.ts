@@ -7,7 +7,7 @@ import type WebSocket from "ws";
 import { LIMITS } from "../api/limits.js";
 import type { ClientFrame, ServerFrame, StreamSignal } from "../api/stream.js";
 import type { ExecStreamHandle, ExecStreamOptions, StreamExit } from "./contract.js";
-import { apiErrorFromCode } from "./errors.js";
+import { apiErrorFrom, apiErrorFromCode, unavailableError } from "./errors.js";
 
 /** Options of {@link ExecStream}. */
 export interface ExecStreamInit {
@@ -115,9 +115,8 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
       this.onMessage(data, isBinary);
     });
     ws.on("unexpected-response", (_req, res) => this.onRefused(res));
-    ws.on("error", (err) => {
-      this.fail(apiErrorFromCode("unavailable", `cannot reach the runta daemon at ${this.endpoint}: ${err.message}`));
-    });
+    // The same UnavailableError (and wording) as a REST request to a daemon that is not there.
+    ws.on("error", (err) => this.fail(unavailableError(this.endpoint, err)));
     ws.on("close", (code, reason) => {
       clearTimeout(this.silence);
       if (this.closedByUs) {
@@ -266,22 +265,20 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
     }
   }
 
-  /** The daemon answered the upgrade with a plain HTTP error: rebuild the typed error from its JSON envelope. */
+  /** The daemon answered the upgrade with a plain HTTP error: the one factory rebuilds the typed error from it. */
   private onRefused(res: IncomingMessage): void {
     const chunks: Buffer[] = [];
     res.on("data", (c: Buffer) => chunks.push(c));
     res.on("error", () => undefined);
     res.on("end", () => {
-      let code = statusCode(res.statusCode ?? 0);
-      let message = `the runta daemon at ${this.endpoint} refused the exec stream (HTTP ${res.statusCode})`;
+      let body: unknown;
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: { code?: string; message?: string } };
-        if (body.error?.code) code = body.error.code;
-        if (body.error?.message) message = body.error.message;
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {
         // Not our envelope (a proxy, say): the status alone decides.
       }
-      this.fail(apiErrorFromCode(code, message));
+      const requestId = res.headers["x-request-id"];
+      this.fail(apiErrorFrom(res.statusCode ?? 0, body, typeof requestId === "string" ? requestId : undefined));
       this.ws?.terminate();
     });
   }
@@ -292,27 +289,6 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
     this.settled = true;
     this.settle.reject(err);
     if (this.listenerCount("error") > 0) this.emit("error", err);
-  }
-}
-
-function statusCode(status: number): string {
-  switch (status) {
-    case 401:
-      return "unauthenticated";
-    case 403:
-      return "permission_denied";
-    case 404:
-      return "not_found";
-    case 409:
-      return "failed_precondition";
-    case 429:
-      return "resource_exhausted";
-    case 400:
-      return "invalid_argument";
-    case 503:
-      return "unavailable";
-    default:
-      return "internal";
   }
 }
 

@@ -118,7 +118,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     }));
 
   const publicHosts = opts.publicHosts ?? (wildcard || isLoopbackHost(host) ? [] : [host]);
-  const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: (server, hooks) => attachExecStream(server, hooks) });
+  const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: attachExecStream });
   let endpoint: string;
   try {
     endpoint = await api.listen(host, port);

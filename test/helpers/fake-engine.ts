@@ -5,8 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { release } from "node:os";
-import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus, type StreamSignal } from "../../src/api/index.js";
-import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
+import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+import { FakeStreamProcess } from "./fake-stream.js";
 
 interface Rec {
   seq: number;
@@ -214,25 +215,12 @@ export class FakeEngine implements Engine {
     };
   }
 
-  async execStream(ref: string, _spec: StreamSpec): Promise<StreamProcess> {
+  async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
     this.check("execStream");
     const rec = this.find(ref);
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
-    // A `cat`: stdin comes back on stdout; closing stdin exits 0, a signal exits 128+n.
-    const out: Array<(b: Buffer) => void> = [];
-    let finish!: (e: ProcessExit) => void;
-    const done = new Promise<ProcessExit>((r) => (finish = r));
-    const sigNum: Record<StreamSignal, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, TSTP: 20, WINCH: 28 };
-    return {
-      onStdout: (cb) => out.push(cb),
-      onStderr: () => {},
-      write: (data) => out.forEach((cb) => cb(data)),
-      closeStdin: () => finish({ code: 0, signal: null, oomKilled: false }),
-      resize: () => {},
-      signal: (sig) => finish({ code: 128 + sigNum[sig], signal: sig, oomKilled: false }),
-      hangup: () => finish({ code: 129, signal: "HUP", oomKilled: false }),
-      wait: () => done,
-    };
+    // A `cat`: stdin comes back on stdout; closing stdin or a signal ends it.
+    return new FakeStreamProcess(spec, { echo: true });
   }
 
   async listImages(): Promise<Image[]> {

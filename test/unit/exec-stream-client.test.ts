@@ -2,56 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { WebSocketServer } from "ws";
-import { RuntaError, type StreamSignal } from "../../src/api/index.js";
+import { RuntaError } from "../../src/api/index.js";
 import { ExecStream, execStreamUrl, type StreamChunk } from "../../src/client/exec-stream.js";
 import { FailedPreconditionError, NotFoundError, UnauthenticatedError, UnavailableError } from "../../src/client/errors.js";
-import type { Engine, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+import type { Engine, StreamSpec } from "../../src/engine/types.js";
 import { attachExecStream } from "../../src/server/exec-stream.js";
+import { FakeStreamProcess } from "../helpers/fake-stream.js";
 
 const TOKEN = "t0ken-value";
-
-/**
- * A tiny "remote shell": echoes stdin to stdout, writes a line to stderr at EOF, then exits with the number of
- * stdin bytes mod 256, or 128+n on a signal. Enough to drive the SDK end through the real server.
- */
-class EchoProcess implements StreamProcess {
-  hangups = 0;
-  resizes: Array<[number, number]> = [];
-  private out: (c: Buffer) => void = () => undefined;
-  private err: (c: Buffer) => void = () => undefined;
-  private n = 0;
-  private settle!: (e: ProcessExit) => void;
-  private readonly done = new Promise<ProcessExit>((r) => (this.settle = r));
-  constructor(readonly spec: StreamSpec) {}
-  onStdout(cb: (c: Buffer) => void) {
-    this.out = cb;
-  }
-  onStderr(cb: (c: Buffer) => void) {
-    this.err = cb;
-  }
-  write(d: Buffer) {
-    this.n += d.length;
-    this.out(d);
-  }
-  closeStdin() {
-    this.err(Buffer.from(`read ${this.n} bytes\n`));
-    this.settle({ code: this.n % 256, signal: null, oomKilled: false });
-  }
-  resize(rows: number, cols: number) {
-    this.resizes.push([rows, cols]);
-  }
-  signal(sig: StreamSignal) {
-    const num = { INT: 2, TERM: 15, KILL: 9, HUP: 1 }[sig as string] ?? 15;
-    this.settle({ code: 128 + num, signal: `SIG${sig}`, oomKilled: false });
-  }
-  hangup() {
-    this.hangups++;
-    this.settle({ code: 129, signal: "SIGHUP", oomKilled: false });
-  }
-  wait() {
-    return this.done;
-  }
-}
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -67,13 +25,14 @@ afterEach(async () => {
 });
 
 async function serve(heartbeatMs?: number) {
-  const procs: EchoProcess[] = [];
+  const procs: FakeStreamProcess[] = [];
   const seen: Array<{ url?: string; authorization?: string }> = [];
   const engine = {
     async execStream(ref: string, spec: StreamSpec) {
       if (ref === "paused") throw new RuntaError("failed_precondition", "runtime 'paused' is paused; resume it first");
       if (ref === "nope") throw new RuntaError("not_found", "no runtime named 'nope'");
-      const p = new EchoProcess(spec);
+      // A tiny remote `cat` (see FakeStreamProcess): enough to drive the SDK end through the real server.
+      const p = new FakeStreamProcess(spec, { echo: true });
       procs.push(p);
       return p;
     },
@@ -120,7 +79,7 @@ describe("ExecStream", () => {
     const s = new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "bash", options: { tty: true, rows: 33, cols: 99 } });
     s.resize(40, 120);
     s.signal("INT");
-    expect(await s.wait()).toEqual({ code: 130, signal: "SIGINT", oom_killed: false });
+    expect(await s.wait()).toEqual({ code: 130, signal: "INT", oom_killed: false });
     expect(procs[0].spec).toMatchObject({ argv: ["sh", "-c", "bash"], tty: true, rows: 33, cols: 99 });
     expect(procs[0].resizes).toEqual([[40, 120]]);
   });
@@ -142,6 +101,7 @@ describe("ExecStream", () => {
     const { endpoint } = await serve();
     const err = await new ExecStream({ endpoint, token: "wrong", runtime: "rt", command: "sh" }).wait().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnauthenticatedError);
+    expect(err).toMatchObject({ status: 401, requestId: expect.stringMatching(/^req_/) });
     expect((err as Error).message).toMatch(/token/);
     expect((err as Error).message).not.toContain("wrong");
   });
@@ -152,6 +112,8 @@ describe("ExecStream", () => {
     const err = await new ExecStream({ endpoint, token: TOKEN, runtime: "rt", command: "sh" }).wait().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as Error).message).toContain(endpoint);
+    // The wording of a REST request to a daemon that is not there (the CLI keys its hint on it).
+    expect((err as Error).message).toMatch(/\(ECONNREFUSED\): is it running\?/);
   });
 
   test("a daemon that goes away mid-session is an UnavailableError, and the process was hung up", async () => {

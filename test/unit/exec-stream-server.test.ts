@@ -2,87 +2,24 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { LIMITS, RuntaError, type ServerFrame, type StreamSignal } from "../../src/api/index.js";
-import type { Engine, ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
-import { attachExecStream, startSpec, type ExecStreamDeps } from "../../src/server/exec-stream.js";
+import { LIMITS, RuntaError, type ServerFrame } from "../../src/api/index.js";
+import type { Engine, StreamProcess, StreamSpec } from "../../src/engine/types.js";
+import { startSpec } from "../../src/server/exec-session.js";
+import { attachExecStream, type ExecStreamDeps } from "../../src/server/exec-stream.js";
+import { FakeStreamProcess } from "../helpers/fake-stream.js";
 
 const TOKEN = "s3cret";
 
-/** A streamed process the test drives: it records what the session did to it. */
-class FakeProcess implements StreamProcess {
-  stdin: Buffer[] = [];
-  stdinClosed = false;
-  resizes: Array<[number, number]> = [];
-  signals: StreamSignal[] = [];
-  hangups = 0;
-  paused = false;
-  private out?: (c: Buffer) => void;
-  private err?: (c: Buffer) => void;
-  private settle!: (e: ProcessExit) => void;
-  private readonly done = new Promise<ProcessExit>((r) => (this.settle = r));
-  constructor(readonly spec: StreamSpec) {}
-  onStdout(cb: (c: Buffer) => void) {
-    this.out = cb;
-  }
-  onStderr(cb: (c: Buffer) => void) {
-    this.err = cb;
-  }
-  write(d: Buffer) {
-    this.stdin.push(d);
-    this.backlog += d.length;
-  }
-  /** Stdin the "command" has not read: grows with every write until the test drains it. */
-  backlog = 0;
-  stdinBacklog() {
-    return this.backlog;
-  }
-  closeStdin() {
-    this.stdinClosed = true;
-  }
-  resize(rows: number, cols: number) {
-    this.resizes.push([rows, cols]);
-  }
-  signal(sig: StreamSignal) {
-    this.signals.push(sig);
-  }
-  hangup() {
-    this.hangups++;
-    this.settle({ code: 129, signal: "SIGHUP", oomKilled: false });
-  }
-  pauses = 0;
-  resumes = 0;
-  pause() {
-    this.pauses++;
-    this.paused = true;
-  }
-  resume() {
-    this.resumes++;
-    this.paused = false;
-  }
-  wait() {
-    return this.done;
-  }
-  stdout(s: string | Buffer) {
-    this.out?.(Buffer.from(s));
-  }
-  stderr(s: string) {
-    this.err?.(Buffer.from(s));
-  }
-  exit(code: number) {
-    this.settle({ code, signal: null, oomKilled: false });
-  }
-}
-
 /** Only execStream matters here; the runtime "paused" behaves like a paused runtime in the real engine. */
 function fakeEngine(opts: { delayMs?: number } = {}) {
-  const procs: FakeProcess[] = [];
+  const procs: FakeStreamProcess[] = [];
   const engine = {
     async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (ref === "paused") throw new RuntaError("failed_precondition", "runtime 'paused' is paused; run 'runta resume paused' first");
       if (ref === "missing") throw new RuntaError("not_found", "no runtime named 'missing'");
       if (ref === "broken") throw new Error("EIO: something low-level");
-      const p = new FakeProcess(spec);
+      const p = new FakeStreamProcess(spec);
       procs.push(p);
       return p;
     },
@@ -175,6 +112,8 @@ describe("upgrade checks", () => {
     const none = await upgradeStatus(port, "/v1/runtimes/rt/exec/stream", {});
     expect(none.status).toBe(401);
     expect(JSON.parse(none.body).error.code).toBe("unauthenticated");
+    // The REST envelope, from the same mapping: a request id to find in the daemon log.
+    expect(JSON.parse(none.body).request_id).toMatch(/^req_/);
     const wrong = await upgradeStatus(port, "/v1/runtimes/rt/exec/stream", { Authorization: "Bearer nope" });
     expect(wrong.status).toBe(401);
     expect(wrong.body).not.toContain(TOKEN);
@@ -219,7 +158,8 @@ describe("session", () => {
     c.send({ type: "close_stdin" });
     await until(() => procs.length === 1 && procs[0].stdinClosed);
     const p = procs[0];
-    expect(p.spec).toEqual({ argv: ["cat"], cwd: undefined, env: { A: "1", TERM: "xterm-256color" }, tty: true, rows: 40, cols: 132 });
+    // Passed through as sent: TERM for a tty is the engine spec builder's default (engine-spec.test.ts).
+    expect(p.spec).toEqual({ argv: ["cat"], cwd: undefined, env: { A: "1" }, tty: true, rows: 40, cols: 132 });
     expect(Buffer.concat(p.stdin)).toEqual(Buffer.from([0, 255, 10]));
     expect(p.resizes).toEqual([[50, 160]]);
     expect(p.signals).toEqual(["INT"]);
@@ -281,6 +221,7 @@ describe("session", () => {
 
   test("a string command without args runs through sh -c; with args it is the argv head", () => {
     expect(startSpec({ type: "start", command: "echo $HOME" }).argv).toEqual(["sh", "-c", "echo $HOME"]);
+    expect(startSpec({ type: "start", command: "echo $HOME", args: [] }).argv).toEqual(["sh", "-c", "echo $HOME"]);
     expect(startSpec({ type: "start", command: "ls", args: ["-l"] }).argv).toEqual(["ls", "-l"]);
     expect(startSpec({ type: "start", command: ["ls"], args: ["-a"] }).argv).toEqual(["ls", "-a"]);
     expect(startSpec({ type: "start", command: "sh", tty: false }).env).toBeUndefined();

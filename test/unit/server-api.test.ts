@@ -77,7 +77,7 @@ const createBody = (name: string, extra: Record<string, unknown> = {}) => ({ nam
 
 beforeAll(async () => {
   engine = new FakeEngine();
-  api = createApiServer({ engine, token: TOKEN, attachStreams: (server, hooks) => attachExecStream(server, hooks) });
+  api = createApiServer({ engine, token: TOKEN, attachStreams: attachExecStream });
   endpoint = await api.listen("127.0.0.1", 0);
   port = Number(new URL(endpoint).port);
   runta = new Runta({ endpoint, token: TOKEN });
