@@ -49,8 +49,6 @@ export interface CliContext {
   flags: ConfigFlags;
   /** `--json` was given: errors become JSON too. */
   json: boolean;
-  /** Exit code for runta's own failures; exec raises it to 125 so it cannot be mistaken for the remote code. */
-  failureExitCode: number;
   /** Endpoint/token and their sources, resolved once on first use. */
   config(): ResolvedConfig;
   /** Whether the config has been resolved (main uses it to name sources in errors). */
@@ -77,7 +75,6 @@ export function createContext(deps: CliDeps): CliContext {
     now: deps.now ?? (() => new Date()),
     flags: {},
     json: false,
-    failureExitCode: 1,
     config() {
       resolved ??= resolveConfig(ctx.flags, env);
       return resolved;

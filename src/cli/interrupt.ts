@@ -1,9 +1,9 @@
 import type { CliContext } from "./context.js";
-import { ExitCode } from "./errors.js";
+import { EXIT, StatusError } from "./errors.js";
 
 /**
  * Ctrl-C while the daemon works on a request it will finish anyway: say what is left behind, then end as the shell
- * expects from an interrupted command (killed by SIGINT for real; ExitCode 130 where signals are a test's emitter).
+ * expects from an interrupted command (killed by SIGINT for real; StatusError 130 where signals are a test's emitter).
  */
 export async function untilInterrupted<T>(ctx: CliContext, work: Promise<T>, onInterrupt: () => void): Promise<T> {
   const signals = ctx.deps.signals ?? process;
@@ -14,7 +14,7 @@ export async function untilInterrupted<T>(ctx: CliContext, work: Promise<T>, onI
       onInterrupt();
       // Without our listener SIGINT's default (or ora's cursor restore, which re-raises it) ends the process.
       if (signals === process) process.kill(process.pid, "SIGINT");
-      reject(new ExitCode(128 + 2));
+      reject(new StatusError(EXIT.interrupted));
     };
   });
   signals.on("SIGINT", onInt);

@@ -6,13 +6,10 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { isErrorCode } from "../api/errors.js";
 import { createContext, type CliContext, type CliDeps } from "./context.js";
-import { ExitCode, MultiTargetError, UsageError } from "./errors.js";
+import { EXIT, MultiTargetError, StatusError, UsageError } from "./errors.js";
 import { processIO } from "./io.js";
 
 export type { CliDeps } from "./context.js";
-
-/** Exit codes (DESIGN §7). exec returns the remote code and 125 for its own failures. */
-export const EXIT = { ok: 0, error: 1, usage: 2, execFailure: 125 } as const;
 
 let version: string | undefined;
 /** The client's version, from package.json. */
@@ -46,34 +43,39 @@ export async function run(argv: string[], deps: CliDeps): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
-    return report(ctx, err, argv, program);
+    report(ctx, err, argv, program);
+    return exitCodeFor(err);
   }
+}
+
+/** The one mapping from how a command failed to the exit code (DESIGN §7). */
+function exitCodeFor(err: unknown): number {
+  if (err instanceof StatusError) return err.status;
+  if (isCommanderError(err)) return isHelp(err) ? EXIT.ok : EXIT.usage;
+  if (err instanceof UsageError) return EXIT.usage;
+  return EXIT.error;
 }
 
 interface Described {
   code: string;
   message: string;
-  exit: number;
 }
 
-function report(ctx: CliContext, err: unknown, argv: string[], program: Command | undefined): number {
-  if (err instanceof ExitCode) return err.code;
+/** Writes what went wrong to stderr: one line per failure; nothing for help, version or a bare status. */
+function report(ctx: CliContext, err: unknown, argv: string[], program: Command | undefined): void {
+  if (err instanceof StatusError) {
+    if (err.cause !== undefined) report(ctx, err.cause, argv, program);
+    return;
+  }
   if (isCommanderError(err)) {
-    // Help and version end up here through exitOverride; they are not failures.
-    if (err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
-    // A command group without its subcommand (`runta image`) has just printed its help, as docker does.
-    if (err.code === "commander.help") return EXIT.ok;
-    const usage = usageMessage(err, argv, program);
-    writeError(ctx, { code: "usage", message: usage, exit: EXIT.usage });
-    return EXIT.usage;
+    if (!isHelp(err)) writeError(ctx, { code: "usage", message: usageMessage(err, argv, program) });
+    return;
   }
   if (err instanceof MultiTargetError) {
     for (const f of err.failures) writeError(ctx, describe(ctx, f.error, f.target));
-    return EXIT.error;
+    return;
   }
-  const d = describe(ctx, err);
-  writeError(ctx, d);
-  return d.exit;
+  writeError(ctx, describe(ctx, err));
 }
 
 function writeError(ctx: CliContext, d: Described): void {
@@ -85,6 +87,14 @@ function writeError(ctx: CliContext, d: Described): void {
 function isCommanderError(err: unknown): err is { code: string; exitCode: number; message: string } {
   const code = (err as { code?: unknown } | undefined)?.code;
   return err instanceof Error && typeof code === "string" && code.startsWith("commander.");
+}
+
+/**
+ * Help and version end up in the catch through exitOverride; they are not failures. Nor is a command group without
+ * its subcommand (`runta image`): it has just printed its help, as docker does.
+ */
+function isHelp(err: { code: string; exitCode: number }): boolean {
+  return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
 }
 
 /** Docker verbs that runta names differently, for the unknown-command hint. */
@@ -124,13 +134,12 @@ function usageMessage(err: { code: string; message: string }, argv: string[], pr
 
 /** Turns any error into one line: what was wrong and what to do. */
 function describe(ctx: CliContext, err: unknown, target?: string): Described {
-  const failure = ctx.failureExitCode;
-  if (err instanceof UsageError) return { code: "usage", message: err.message, exit: EXIT.usage };
+  if (err instanceof UsageError) return { code: "usage", message: err.message };
   const e = err as { code?: unknown; message?: unknown; stack?: unknown };
   if (err instanceof Error && isErrorCode(e.code)) {
     let message = String(e.message);
     if (target !== undefined && !message.includes(target)) message = `${target}: ${message}`;
-    return { code: e.code, message: withHint(ctx, e.code, message), exit: failure };
+    return { code: e.code, message: withHint(ctx, e.code, message) };
   }
   if (ctx.env.RUNTA_DEBUG === "1" && err instanceof Error) ctx.io.stderr.write(`${err.stack}\n`);
   const detail = err instanceof Error ? err.message : String(err);
@@ -138,7 +147,6 @@ function describe(ctx: CliContext, err: unknown, target?: string): Described {
   return {
     code: "internal",
     message: `${prefix}unexpected failure: ${detail} — rerun with RUNTA_DEBUG=1 for details and report it`,
-    exit: failure,
   };
 }
 

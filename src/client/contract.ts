@@ -89,12 +89,18 @@ export interface ListOptions {
   after?: string;
 }
 
+/** Options of `runtimes.get`. */
+export interface GetOptions {
+  /** Default true: the record carries current cgroup usage. `false` asks for the record alone (a lookup by name). */
+  usage?: boolean;
+}
+
 /** `runta.runtimes`: every verb also accepts a name or id directly. */
 export interface RuntimesApi {
   create(name: string | undefined, opts?: CreateOptions): Promise<RuntimeHandleApi>;
   /** All runtimes (follows pagination), as handles whose `cachedInfo.status` is the listed status. */
   list(opts?: ListOptions): Promise<RuntimeHandleApi[]>;
-  get(nameOrId: string): Promise<RuntimeHandleApi>;
+  get(nameOrId: string, opts?: GetOptions): Promise<RuntimeHandleApi>;
   start(nameOrId: string): Promise<Runtime>;
   stop(nameOrId: string): Promise<Runtime>;
   pause(nameOrId: string): Promise<Runtime>;

@@ -1,7 +1,7 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
 import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { DEFAULT_ENDPOINT, LIMITS } from "../api/limits.js";
-import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
+import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
 import { apiErrorFromCode } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { Transport, seg } from "./http.js";
@@ -60,9 +60,9 @@ export class RuntimesClient implements RuntimesApi {
     }
   }
 
-  /** Gets one runtime by name or id, with current usage. */
-  async get(nameOrId: string): Promise<Runtime> {
-    const { data } = await this.http.json<RuntimeRecord>("GET", `/v1/runtimes/${seg(nameOrId)}`);
+  /** Gets one runtime by name or id, with current usage unless `usage: false`. */
+  async get(nameOrId: string, opts: GetOptions = {}): Promise<Runtime> {
+    const { data } = await this.http.json<RuntimeRecord>("GET", `/v1/runtimes/${seg(nameOrId)}`, { query: { usage: opts.usage === false ? "false" : undefined } });
     return new Runtime(this, data);
   }
 

@@ -1,7 +1,7 @@
 /**
  * The TTY bridge end to end under a real pseudo-terminal, without runc: the real exec-stream server and SDK stream,
  * with an engine that runs commands on the host (node-pty for tty sessions, pipes otherwise). A small driver program
- * (the SDK + bridgeExec, as `runta exec -i/-t` uses them) runs under node-pty and is checked from the outside:
+ * (the CLI's run() of `runta exec -i/-t` with the SDK's stream) runs under node-pty and is checked from the outside:
  * what the terminal shows, its exit status, and `stty -a` afterwards (raw mode must be off again).
  * test/e2e/tty-cli.test.ts does the same through the built `bin/runta` against a real daemon and runc.
  */
@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -81,17 +82,22 @@ let driver: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "runta-tty-e2e-"));
-  // What `runta exec -i/-t` does with the SDK, minus argument parsing.
+  // `runta exec [-i] [-t] host -- <argv>` through the CLI's own run(), with the SDK's stream; the one runtime is "host".
   const source = join(dir, "driver.ts");
   writeFileSync(
     source,
-    `import { bridgeExec, streamEnv, terminalSize } from ${JSON.stringify(join(ROOT, "src/cli/tty/bridge.js"))};
+    `import { run } from ${JSON.stringify(join(ROOT, "src/cli/main.js"))};
+import { processIO } from ${JSON.stringify(join(ROOT, "src/cli/io.js"))};
+import type { RuntaApi, ExecStreamOptions } from ${JSON.stringify(join(ROOT, "src/client/contract.js"))};
 import { ExecStream } from ${JSON.stringify(join(ROOT, "src/client/exec-stream.js"))};
 void (async () => {
-  const tty = process.env.D_TTY === "1";
-  const handle = new ExecStream({ endpoint: process.env.D_ENDPOINT!, token: process.env.D_TOKEN, runtime: "host",
-    command: JSON.parse(process.env.D_ARGV!), options: { tty, ...(tty ? terminalSize(process.stdout) : {}), env: streamEnv(undefined, tty) } });
-  process.exitCode = await bridgeExec(handle, process, { tty, interactive: process.env.D_I === "1", signals: process });
+  const runtimes = {
+    get: async (id: string) => ({ id }),
+    execStream: (id: string, command: string[], options: ExecStreamOptions) =>
+      new ExecStream({ endpoint: process.env.D_ENDPOINT!, token: process.env.D_TOKEN, runtime: id, command, options }),
+  };
+  const flags = [process.env.D_I === "1" ? "-i" : "", process.env.D_TTY === "1" ? "-t" : ""].filter(Boolean);
+  process.exitCode = await run(["exec", ...flags, "host", "--", ...JSON.parse(process.env.D_ARGV!)], { io: processIO(), client: { runtimes } as unknown as RuntaApi });
   // Node resets the terminal when it exits anyway; this shows the bridge restored it before returning.
   if (process.stdin.isTTY) process.stderr.write("raw-after=" + process.stdin.isRaw + "\\n");
 })();
@@ -99,7 +105,9 @@ void (async () => {
   );
   // One self-contained file that plain node runs; it must exit on its own, so a dangling handle fails the tests.
   driver = join(dir, "driver.cjs");
-  await build({ entryPoints: [source], bundle: true, platform: "node", format: "cjs", outfile: driver, external: ["bufferutil", "utf-8-validate"], logLevel: "error" });
+  // import.meta.url as in src/cli/main.ts, where the CLI finds package.json for its version.
+  const define = { "import.meta.url": JSON.stringify(pathToFileURL(join(ROOT, "src/cli/main.ts")).href) };
+  await build({ entryPoints: [source], bundle: true, platform: "node", format: "cjs", outfile: driver, define, external: ["bufferutil", "utf-8-validate"], logLevel: "error" });
   const engine = { execStream: async (_ref: string, spec: StreamSpec) => hostProcess(spec, live) } as unknown as Engine;
   server = http.createServer((_q, s) => s.writeHead(404).end());
   server.on("connection", (s) => {
@@ -206,9 +214,10 @@ describe("exec -i with pipes", () => {
   });
 
   test("SIGTERM on the CLI is forwarded to the remote command", async () => {
+    // -i, as a streamed session without a terminal takes it (stdin is /dev/null in the background: EOF at once).
     const t = run(["sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.1; done"], {
       tty: false,
-      i: false,
+      i: true,
       wrap: (c) => `${c} & pid=$!; sleep 2; kill -TERM $pid; wait $pid; echo "EXIT=$?"`,
     });
     await t.until(/ready/);

@@ -10,6 +10,7 @@ import type {
   ExecOutput,
   ExecStreamHandle,
   ExecStreamOptions,
+  GetOptions,
   ListOptions,
   RuntaApi,
   RuntimeHandleApi,
@@ -147,8 +148,8 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       record("list", o);
       return [...state.values()].filter((r) => !o.status || o.status.includes(r.status)).map(handle);
     },
-    async get(t: string) {
-      record("get", t);
+    async get(t: string, o?: GetOptions) {
+      record("get", t, o);
       return handle(find(t));
     },
     start: wrap("start", (t: string) => transition(t, ["shutdown", "crashed"], "running", "start")),

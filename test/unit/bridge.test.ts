@@ -2,44 +2,8 @@ import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
 import { bridgeExec, exitCodeOf, streamEnv, terminalSize, type BridgeIO } from "../../src/cli/tty/bridge.js";
-import type { ExecStreamHandle, StreamExit } from "../../src/client/contract.js";
-import type { StreamSignal } from "../../src/api/index.js";
-
-/** A handle whose remote side the test drives by hand. */
-class FakeHandle extends EventEmitter implements ExecStreamHandle {
-  written: Buffer[] = [];
-  stdinClosed = 0;
-  resizes: Array<[number, number]> = [];
-  signals: StreamSignal[] = [];
-  closed = 0;
-  private settle!: { resolve(e: StreamExit): void; reject(e: Error): void };
-  private readonly done = new Promise<StreamExit>((resolve, reject) => (this.settle = { resolve, reject }));
-  write(data: Buffer | string) {
-    this.written.push(Buffer.from(data));
-  }
-  closeStdin() {
-    this.stdinClosed++;
-  }
-  resize(rows: number, cols: number) {
-    this.resizes.push([rows, cols]);
-  }
-  signal(sig: StreamSignal) {
-    this.signals.push(sig);
-  }
-  close() {
-    this.closed++;
-    this.settle.reject(new Error("closed"));
-  }
-  wait() {
-    return this.done;
-  }
-  exit(code: number, signal: string | null = null) {
-    this.settle.resolve({ code, signal });
-  }
-  die(message: string) {
-    this.settle.reject(new Error(message));
-  }
-}
+import { UnavailableError } from "../../src/client/errors.js";
+import { FakeHandle } from "../helpers/fake-exec-stream.js";
 
 /** Local stdio: stdin/stdout as a TTY or a pipe, with raw-mode calls recorded. */
 function fakeIO(tty: boolean) {
@@ -101,15 +65,18 @@ describe("bridgeExec in tty mode", () => {
     ]);
   });
 
-  test("restores the terminal once and returns 125 with one line when the daemon goes away", async () => {
+  test("restores the terminal once and passes the stream's typed error on when the daemon goes away", async () => {
     const h = new FakeHandle();
     const { io, stdin, err } = fakeIO(true);
     const signals = new EventEmitter();
     const p = bridgeExec(h, io, { tty: true, interactive: true, signals });
-    h.die("connection to the runta daemon at http://127.0.0.1:1 closed before the command exited\nmore detail");
-    expect(await p).toBe(125);
+    h.die("connection to the runta daemon at http://127.0.0.1:1 closed before the command exited");
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(UnavailableError);
+    expect((e as UnavailableError).message).toBe("connection to the runta daemon at http://127.0.0.1:1 closed before the command exited");
     expect(stdin.rawCalls).toEqual([true, false]);
-    expect(err().trim()).toBe("runta: connection to the runta daemon at http://127.0.0.1:1 closed before the command exited");
+    // The remote's last line is ended; the message itself is main's to write (test/unit/cli/exec.test.ts).
+    expect(err()).toBe("\r\n");
     expect(signals.listenerCount("SIGINT") + signals.listenerCount("exit") + signals.listenerCount("SIGTERM")).toBe(0);
     expect(stdin.listenerCount("data")).toBe(0);
     expect(h.listenerCount("stdout") + h.listenerCount("stderr") + h.listenerCount("error")).toBe(0);

@@ -95,6 +95,14 @@ describe("configuration", () => {
     expect(() => new Runta({ endpoint: "ftp://x" })).toThrow(InvalidArgumentError);
   });
 
+  test("get with usage: false asks for the record without cgroup usage", async () => {
+    const { fn, calls } = scriptedFetch([json(200, { data: RECORD }), json(200, { data: RECORD })]);
+    const r = new Runta({ endpoint: "http://h:1", fetch: fn });
+    await r.runtimes.get("w", { usage: false });
+    await r.runtimes.get("w", { usage: true });
+    expect(calls.map((c) => c.url)).toEqual(["http://h:1/v1/runtimes/w?usage=false", "http://h:1/v1/runtimes/w"]);
+  });
+
   test("names with odd characters are path-encoded", async () => {
     const { fn, calls } = scriptedFetch([json(200, { data: RECORD })]);
     await new Runta({ endpoint: "http://h:1", fetch: fn }).runtimes.get("a/b?c");

@@ -1,6 +1,7 @@
 import { Command } from "commander";
+import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
-import { ExitCode, UsageError } from "../errors.js";
+import { EXIT, StatusError, UsageError } from "../errors.js";
 import { untilInterrupted } from "../interrupt.js";
 import { LIMITS } from "../../api/limits.js";
 import { boundedNumber, collectKeyValue, ENV_NAME } from "../parse.js";
@@ -14,9 +15,6 @@ export interface ExecCommandOptions {
   workdir?: string;
   timeout?: number;
 }
-
-/** Exit code for runta's own failure during exec, distinct from any code the command could return (docker's 125). */
-export const EXEC_FAILURE = 125;
 
 /** `runta exec`. */
 export function execCommand(ctx: CliContext): Command {
@@ -32,7 +30,7 @@ export function execCommand(ctx: CliContext): Command {
     .addHelpText(
       "after",
       `
-Exit status: the command's own code; 125 when runta itself failed; 126 not executable; 127 not found; 128+n killed by signal n.
+Exit status: the command's own code; ${EXIT.execFailure} when runta itself failed; 126 not executable; 127 not found; 128+n killed by signal n.
 
 Examples:
   runta exec worker -- sh -lc 'pwd && python3 --version'
@@ -43,9 +41,12 @@ Examples:
     .action((target: string, argv: string[], opts: ExecCommandOptions) => runExec(ctx, target, argv, opts));
 }
 
-/** Runs the command buffered (plain) or streamed through the TTY bridge (-i/-t); ends with its exit code. */
+/**
+ * Runs the command buffered (plain) or streamed through the TTY bridge (-i/-t) and ends with its exit code as a
+ * StatusError; runta's own failure (no such runtime, daemon gone, …) becomes a StatusError of EXIT.execFailure with
+ * the failure as its cause, so main reports it and exits with a code the command could not have returned.
+ */
 export async function runExec(ctx: CliContext, target: string, argv: string[], opts: ExecCommandOptions): Promise<void> {
-  ctx.failureExitCode = EXEC_FAILURE;
   if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
     throw new UsageError(`-w "${opts.workdir}" must be an absolute path inside the runtime, e.g. -w /root`);
   }
@@ -55,21 +56,33 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
   if ((opts.interactive || opts.tty) && opts.timeout !== undefined) {
     throw new UsageError("--timeout applies to plain exec only; a streamed session (-i/-t) ends when you leave it — drop one of them");
   }
-  const runta = await ctx.client();
-
-  if (opts.interactive || opts.tty) {
-    const tty = opts.tty === true;
-    const { bridgeExec, streamEnv, terminalSize } = await import("../tty/bridge.js");
-    const size = tty ? terminalSize(ctx.io.stdout) : {};
-    // A stream reports a bad target only once connected; resolve names and id prefixes up front instead.
-    const id = (await withRuntime(runta, target, (t) => runta.runtimes.get(t))).id;
-    const env = streamEnv(opts.env, tty, ctx.env);
-    const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env, cwd: opts.workdir });
-    const bridge = ctx.deps.bridge ?? bridgeExec;
-    const code = await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
-    throw new ExitCode(code);
+  let code: number;
+  try {
+    const runta = await ctx.client();
+    code = opts.interactive || opts.tty ? await streamed(ctx, runta, target, argv, opts) : await buffered(ctx, runta, target, argv, opts);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof StatusError) throw err;
+    throw new StatusError(EXIT.execFailure, err);
   }
+  if (code !== EXIT.ok) throw new StatusError(code);
+}
 
+/** A session through the TTY bridge; resolves with the remote exit code. */
+async function streamed(ctx: CliContext, runta: RuntaApi, target: string, argv: string[], opts: ExecCommandOptions): Promise<number> {
+  const tty = opts.tty === true;
+  const { bridgeExec, streamEnv, terminalSize } = await import("../tty/bridge.js");
+  const size = tty ? terminalSize(ctx.io.stdout) : {};
+  // A stream reports a bad target only once connected; resolve names and id prefixes up front instead, without
+  // asking the daemon for the cgroup usage a lookup does not need.
+  const id = (await withRuntime(runta, target, (t) => runta.runtimes.get(t, { usage: false }))).id;
+  const env = streamEnv(opts.env, tty, ctx.env);
+  const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env, cwd: opts.workdir });
+  const bridge = ctx.deps.bridge ?? bridgeExec;
+  return bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
+}
+
+/** A buffered exec: output written as it came back, with warnings for what was cut short; resolves with the exit code. */
+async function buffered(ctx: CliContext, runta: RuntaApi, target: string, argv: string[], opts: ExecCommandOptions): Promise<number> {
   const exec = withRuntime(runta, target, (t) => runta.runtimes.exec(t, argv, { env: opts.env, cwd: opts.workdir, timeoutSecs: opts.timeout }));
   // Our exit closes the request, and the daemon kills a buffered exec whose client left (its whole process group).
   const res = await untilInterrupted(ctx, exec, () => {
@@ -84,5 +97,5 @@ export async function runExec(ctx: CliContext, target: string, argv: string[], o
   }
   if (res.timed_out) warn(`the command timed out${opts.timeout ? ` after ${opts.timeout} s` : ""} and was killed — raise --timeout`);
   if (res.oom_killed) warn(`the command was killed for lack of memory — raise it with runta resize --memory <MiB> ${target}`);
-  throw new ExitCode(res.exit_code);
+  return res.exit_code;
 }

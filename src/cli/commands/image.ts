@@ -6,7 +6,7 @@ import type { Image } from "../../api/schemas.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { ExitCode, UsageError } from "../errors.js";
+import { StatusError, UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
 import { forEachTarget } from "../targets.js";
 
@@ -103,7 +103,7 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
     progress.succeed(`image ${name} built (${humanBytes(image.size_bytes)})`);
     return image;
   } catch (err) {
-    if (!(err instanceof ExitCode)) progress.fail(`building image ${name} failed`);
+    if (!(err instanceof StatusError)) progress.fail(`building image ${name} failed`);
     throw err;
   }
 }

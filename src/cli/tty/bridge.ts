@@ -1,10 +1,12 @@
 /**
  * The terminal end of `runta exec -i/-t`: wires local stdio, window size and signals to an exec stream and turns the
- * way it ended into the CLI's exit code. Every listener is named and removed in one cleanup, which also restores the
- * terminal exactly once, whatever ended the session (exit, error frame, daemon gone, network error, process exit).
+ * way it ended into the CLI's exit code, or passes on the stream's typed error (src/client/errors.ts) for main to
+ * report. Every listener is named and removed in one cleanup, which also restores the terminal exactly once, whatever
+ * ended the session (exit, error frame, daemon gone, network error, process exit).
  */
 import type { ExecStreamHandle, StreamExit } from "../../client/contract.js";
 import type { StreamSignal } from "../../api/index.js";
+import { EXIT } from "../errors.js";
 
 /** Terminal-ish streams the bridge drives. */
 export interface BridgeIO {
@@ -12,9 +14,6 @@ export interface BridgeIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number; on(ev: "resize", cb: () => void): unknown };
   stderr: NodeJS.WritableStream;
 }
-
-/** Exit code for runta's own failure during exec (as `docker exec`). */
-export const EXEC_FAILURE_EXIT = 125;
 
 /** A second Ctrl-C (SIGINT) within this window detaches instead of forwarding again. */
 const DETACH_WINDOW_MS = 1000;
@@ -41,18 +40,22 @@ export function terminalSize(stdout: BridgeIO["stdout"]): { rows?: number; cols?
   return stdout.isTTY && stdout.rows && stdout.columns ? { rows: stdout.rows, cols: stdout.columns } : {};
 }
 
-/** The CLI exit code for a remote exit: the remote code (already 128+n for a signal), or 128+n when only a signal is known. */
+/**
+ * The CLI exit code for a remote exit: the remote code (already 128+n for a signal), or 128+n when only a signal is
+ * known; an exit that carries neither is runta's failure to report it.
+ */
 export function exitCodeOf(exit: StreamExit): number {
   if (Number.isInteger(exit.code) && exit.code >= 0 && exit.code <= 255) return exit.code;
   const n = exit.signal ? SIGNAL_NUMBERS[exit.signal.replace(/^SIG/, "")] : undefined;
-  return n ? 128 + n : EXEC_FAILURE_EXIT;
+  return n ? 128 + n : EXIT.execFailure;
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, TSTP: 20 };
 
 /**
- * Runs a streamed exec against local stdio; resolves with the CLI exit code (the remote code, 125 on runta failure
- * with a one-line message on stderr). Raw mode only with `tty` and `interactive` and when stdin is a terminal. With
+ * Runs a streamed exec against local stdio; resolves with the CLI exit code (the remote code, 130 after a detach) and
+ * rejects with the stream's typed error (RuntaApiError: the daemon's error frame, or unavailable when the connection
+ * is lost) once the terminal is restored. Raw mode only with `tty` and `interactive` and when stdin is a terminal. With
  * `interactive` stdin is streamed (EOF → close_stdin); without it stdin is left alone. `signals` (normally `process`)
  * delivers SIGINT/SIGTERM/SIGHUP/SIGQUIT to forward and `exit` as a last-resort terminal restore.
  */
@@ -143,15 +146,14 @@ export async function bridgeExec(
     if (outcome === "detached") {
       handle.close();
       stderr.write("runta: detached; the remote command was hung up\n");
-      return 130;
+      return EXIT.interrupted;
     }
     return exitCodeOf(outcome);
   } catch (err) {
-    // Restore the terminal first, so the message starts on a sane line.
+    // Restore the terminal first, and end the remote's last line, so main's message starts on a sane line of its own.
     cleanup();
-    const msg = err instanceof Error ? err.message : String(err);
-    stderr.write(`${raw ? "\r\n" : ""}runta: ${msg.split("\n")[0]}\n`);
-    return EXEC_FAILURE_EXIT;
+    if (raw) stderr.write("\r\n");
+    throw err;
   } finally {
     off("error", noop);
   }

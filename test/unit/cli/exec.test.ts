@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { fakeClient } from "../../helpers/fake-client.js";
 import { cli, stopped, worker } from "../../helpers/cli-harness.js";
 import type { ExecStreamHandle } from "../../../src/client/contract.js";
+import { FakeHandle } from "../../helpers/fake-exec-stream.js";
 
 describe("exec", () => {
   const client = () => fakeClient({ runtimes: [worker, { ...stopped, name: "sleepy", status: "paused", id: "2b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }] });
@@ -93,6 +94,27 @@ describe("exec", () => {
     expect(r.code).toBe(42);
     expect(bridged).toMatchObject({ tty: true, interactive: true });
     expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: { TERM: "screen" }, cwd: undefined }]);
+  });
+
+  test("runta's own failure in a session (the daemon gone) is 125 with one line after the restored terminal", async () => {
+    const h = new FakeHandle();
+    const c = fakeClient({ runtimes: [worker], execStream: () => (setImmediate(() => h.die("connection to the runta daemon at http://127.0.0.1:1 closed before the command exited\nmore detail")), h) });
+    const signals = new EventEmitter();
+    const r = await cli(["exec", "-it", "worker", "--", "sh"], { client: c, tty: true, deps: { signals } });
+    expect(r.code).toBe(125);
+    expect(r.err).toBe("\r\nrunta: connection to the runta daemon at http://127.0.0.1:1 closed before the command exited more detail\n");
+    expect(signals.listenerCount("SIGINT") + signals.listenerCount("exit")).toBe(0);
+    const missing = await cli(["exec", "-it", "ghost", "--", "sh"], { client: c, tty: true, deps: { signals } });
+    expect(missing.code).toBe(125);
+    expect(missing.err).toContain('runtime "ghost" not found');
+    expect(c.calls.filter((x) => x.method === "execStream")).toHaveLength(1);
+  });
+
+  test("-it looks its target up without asking for cgroup usage", async () => {
+    const c = fakeClient({ runtimes: [worker], execStream: () => new EventEmitter() as unknown as ExecStreamHandle });
+    await cli(["exec", "-it", worker.id.slice(0, 12), "--", "sh"], { client: c, tty: true, deps: { bridge: async () => 0 } });
+    expect(c.calls.filter((x) => x.method === "get").map((x) => x.args[1])).toEqual([{ usage: false }, { usage: false }]);
+    expect(c.calls.find((x) => x.method === "execStream")!.args[0]).toBe(worker.id);
   });
 
   test("--timeout with a streamed session is refused rather than ignored", async () => {
