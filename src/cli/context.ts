@@ -4,17 +4,12 @@
  */
 import type { EventEmitter } from "node:events";
 import type { RuntaApi } from "../client/contract.js";
-import type { ExecStreamHandle } from "../client/contract.js";
-import type { BridgeIO } from "./tty/bridge.js";
+import type { bridgeExec } from "./tty/bridge.js";
 import type { CliIO } from "./io.js";
 import { resolveConfig, readLocalToken, type ConfigFlags, type ResolvedConfig } from "./config.js";
 
-/** Signature of the TTY bridge (src/cli/tty/bridge.ts), injectable for tests. */
-export type BridgeFn = (
-  handle: ExecStreamHandle,
-  io: BridgeIO,
-  opts: { tty: boolean; interactive: boolean; signals?: NodeJS.EventEmitter },
-) => Promise<number>;
+/** The TTY bridge's signature, so tests can hand in their own. */
+export type BridgeFn = typeof bridgeExec;
 
 /** Everything the outside world provides to `run()`. Only `io` is required. */
 export interface CliDeps {
@@ -25,7 +20,7 @@ export interface CliDeps {
   client?: RuntaApi | ((config: ResolvedConfig) => RuntaApi | Promise<RuntaApi>);
   /** Defaults to the real TTY bridge, loaded lazily. */
   bridge?: BridgeFn;
-  /** Where SIGWINCH/SIGINT come from for the bridge; defaults to process. */
+  /** Where SIGINT, SIGTERM, SIGHUP, SIGQUIT and `exit` come from (the TTY bridge, Ctrl-C during a wait); defaults to process. */
   signals?: EventEmitter;
   /** Clock for relative times; defaults to Date.now. */
   now?: () => Date;
