@@ -164,11 +164,10 @@ export class Runc {
    * The process JSON, pid file and runc's log are files under `dir`, removed by {@link RuncExec.removeFiles}.
    */
   async exec(id: string, proc: OciProcess, dir: string): Promise<RuncExec> {
-    try {
-      await access(this.path, constants.X_OK);
-    } catch {
-      throw errors.unavailable(`runc was not found at ${this.path} (or is not executable); install it with 'apt-get install runc'`);
-    }
+    // Checked first: a pty would start its shell anyway and only then fail to exec runc, with a worse message.
+    await access(this.path, constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+      throw runcUnavailable(this.path, err);
+    });
     const base = join(dir, `exec-${randomBytes(6).toString("hex")}`);
     const files = { process: `${base}.json`, pid: `${base}.pid`, log: `${base}.log` };
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -201,8 +200,9 @@ export class Runc {
     // clears it, arrives as \r\r\n, which a terminal renders exactly like \r\n.)
     const term = pty.spawn("/bin/sh", ["-c", 'stty raw -echo && exec "$0" "$@"', this.path, ...args], {
       name: "xterm-256color",
-      rows: size?.height ?? 24,
-      cols: size?.width ?? 80,
+      // The spec builder sized the console; runc gives the container's console our pty's size.
+      rows: size?.height,
+      cols: size?.width,
       cwd: "/",
       env: RUNC_ENV,
       // Buffers, not strings: a program's output is bytes and must not be re-encoded.
@@ -337,7 +337,7 @@ export function classifyExecFailure(message: string, runtime = "the runtime"): E
 /** The error for a runc binary that cannot be started at all. */
 export function runcUnavailable(path: string, err: NodeJS.ErrnoException): RuntaError {
   const why = err.code === "ENOENT" ? "was not found" : err.code === "EACCES" ? "is not executable" : `cannot be started (${err.message})`;
-  return new RuntaError("unavailable", `runc at ${path} ${why}; install it with 'apt-get install runc' or pass the right runc path`, {
+  return new RuntaError("unavailable", `runc ${why} at ${path}; install it with 'apt-get install runc' or pass the right runc path`, {
     cause: err,
   });
 }

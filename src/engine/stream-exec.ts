@@ -85,7 +85,6 @@ class StreamExec implements StreamProcess {
   private readonly stdout = new Channel();
   private readonly stderr = new Channel();
   private runc?: RuncExec;
-  private tty = false;
   private pid?: number;
   private exited = false;
   /** Output held back until the command is known to run: before that, what arrives may be runc's own error text. */
@@ -104,7 +103,6 @@ class StreamExec implements StreamProcess {
     this.oomBefore = opts.oomCount ? await opts.oomCount().catch(() => 0) : 0;
     const runc = await opts.runc.exec(opts.containerId, opts.process, opts.workDir);
     this.runc = runc;
-    this.tty = !!runc.pty;
     if (runc.pty) runc.pty.onData((data) => this.output(this.stdout, Buffer.from(data as unknown as Buffer)));
     else {
       runc.pipes!.stdout.on("data", (d: Buffer) => this.output(this.stdout, d));
@@ -135,7 +133,8 @@ class StreamExec implements StreamProcess {
     this.held = null;
     this.exited = true;
     const text = `runta: ${failure.message}\n`;
-    (this.tty ? this.stdout : this.stderr).push(Buffer.from(this.tty ? text.replace(/\n/g, "\r\n") : text));
+    // Under a tty everything arrives on the terminal, whose lines end in \r\n.
+    (this.term ? this.stdout : this.stderr).push(Buffer.from(this.term ? text.replace(/\n/g, "\r\n") : text));
     this.result = Promise.resolve({ code: failure.exitCode, signal: null, oomKilled: false });
   }
 

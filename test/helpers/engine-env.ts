@@ -9,7 +9,8 @@
  * ...
  * afterAll(async () => { await engine.close(); await env.cleanup(); expect(await env.leaks()).toEqual([]); });
  * ```
- * Stable API: other test files (daemon, e2e) reuse it.
+ * Stable API: other test files (daemon, e2e) reuse it. A test file of the engine itself takes the whole set-up,
+ * engine and leak check included, from {@link engineSuite}.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll, expect } from "vitest";
+import type { Logger } from "../../src/log.js";
+import { RuncEngine, type RuncEngineOptions } from "../../src/engine/runc-engine.js";
 import { childCgroups, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
@@ -107,4 +111,56 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
 export async function busyboxImage(imagesDir: string, name = "busybox"): Promise<string> {
   await createBusyboxImage(imagesDir, name);
   return name;
+}
+
+/** One engine test file's world, engine and log; see {@link engineSuite}. */
+export interface EngineSuite {
+  /** The file's isolated world (set in beforeAll). */
+  env: EngineEnv;
+  /** The engine open now (set in beforeAll, replaced by {@link EngineSuite.open}). */
+  engine: RuncEngine;
+  /** What the engine logged since it was last opened, as `level message {fields}` lines. */
+  readonly logs: string[];
+  readonly logger: Logger;
+  /** Opens a new engine on the same world (a daemon restart, after {@link EngineSuite.close}), with a fresh log. */
+  open(): Promise<RuncEngine>;
+  /** Closes the engine; its runtimes keep running. */
+  close(): Promise<void>;
+}
+
+/**
+ * The set-up every engine test file shares: in beforeAll an isolated world with the busybox image and an engine
+ * opened on it (with `options`, e.g. small limits) that logs into `logs`; in afterAll the engine closed, the world
+ * cleaned up and the leak check. Hooks a file registers after this call run before its afterAll (vitest's stack
+ * order), so a file can still remove its runtimes through the engine.
+ */
+export function engineSuite(options: Partial<Omit<RuncEngineOptions, "dataDir" | "runcRoot" | "cgroupParent" | "imagesDir">> = {}): EngineSuite {
+  const logs: string[] = [];
+  const line = (level: string) => (msg: string, fields?: Record<string, unknown>) => void logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  const logger: Logger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+  const suite: EngineSuite = {
+    env: undefined as unknown as EngineEnv,
+    engine: undefined as unknown as RuncEngine,
+    logs,
+    logger,
+    async open() {
+      logs.length = 0;
+      suite.engine = await RuncEngine.open({ ...suite.env, logger, ...options });
+      return suite.engine;
+    },
+    async close() {
+      await suite.engine?.close();
+    },
+  };
+  beforeAll(async () => {
+    suite.env = await makeEngineEnv();
+    await busyboxImage(suite.env.imagesDir);
+    await suite.open();
+  });
+  afterAll(async () => {
+    await suite.close();
+    await suite.env?.cleanup();
+    expect(await suite.env.leaks()).toEqual([]);
+  });
+  return suite;
 }

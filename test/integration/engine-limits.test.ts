@@ -4,23 +4,15 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
-import { RuncEngine } from "../../src/engine/runc-engine.js";
-import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+import type { RuncEngine } from "../../src/engine/runc-engine.js";
+import { engineSuite } from "../helpers/engine-env.js";
 
-let env: EngineEnv;
+const suite = engineSuite({ limits: { runtimesMax: 2, execBufferedMaxConcurrent: 3, execBufferedMaxConcurrentPerRuntime: 2 } });
 let engine: RuncEngine;
-
-beforeAll(async () => {
-  env = await makeEngineEnv();
-  await busyboxImage(env.imagesDir);
-  engine = await RuncEngine.open({ ...env, limits: { runtimesMax: 2, execBufferedMaxConcurrent: 3, execBufferedMaxConcurrentPerRuntime: 2 } });
-});
+beforeAll(() => void ({ engine } = suite));
 
 afterAll(async () => {
   for (const name of ["a", "b"]) await engine?.delete(name).catch(() => undefined);
-  await engine?.close();
-  await env.cleanup();
-  expect(await env.leaks()).toEqual([]);
 });
 
 async function refusal(p: Promise<unknown>): Promise<RuntaError> {

@@ -2,36 +2,21 @@
  * Restart and reconciliation of the runc engine against real runc: runtimes are detached from the engine, so
  * dropping the engine (as a daemon SIGKILL would) leaves them running and a new engine adopts them.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { RuncEngine } from "../../src/engine/runc-engine.js";
+import { beforeAll, expect, test } from "vitest";
+import type { RuncEngine } from "../../src/engine/runc-engine.js";
 import { RuntimeStore } from "../../src/store/store.js";
-import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+import { engineSuite, type EngineEnv } from "../helpers/engine-env.js";
 
+const suite = engineSuite();
+const { logs } = suite;
 let env: EngineEnv;
 let engine: RuncEngine;
-let logs: string[] = [];
-const logger = {
-  info: (m: string) => logs.push(`info ${m}`),
-  warn: (m: string, f?: Record<string, unknown>) => logs.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
-  error: (m: string, f?: Record<string, unknown>) => logs.push(`error ${m} ${JSON.stringify(f ?? {})}`),
-};
+beforeAll(() => void ({ env, engine } = suite));
 
-beforeAll(async () => {
-  env = await makeEngineEnv();
-  await busyboxImage(env.imagesDir);
-  engine = await RuncEngine.open({ ...env, logger });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await env.cleanup();
-  expect(await env.leaks()).toEqual([]);
-});
-
+/** Drops the engine (as a daemon restart would) and opens a new one on the same world, with a fresh log. */
 async function reopen(): Promise<void> {
-  await engine.close();
-  logs = [];
-  engine = await RuncEngine.open({ ...env, logger });
+  await suite.close();
+  engine = await suite.open();
 }
 
 /** Edits the database directly, as a crash or a disk error might have left it. */
@@ -86,8 +71,7 @@ test("a container that vanished while the engine was away is crashed at open; af
   await new Promise((r) => setTimeout(r, 100));
   // As if "rebooted" was started during an earlier boot of the host.
   withStore((s) => s.execRawForTests("UPDATE runtimes SET boot_id = 'an-earlier-boot' WHERE id = ?", rebooted.id));
-  logs = [];
-  engine = await RuncEngine.open({ ...env, logger });
+  engine = await suite.open();
   expect((await engine.get("gone")).status).toBe("crashed");
   expect((await engine.get("rebooted")).status).toBe("shutdown");
   expect((await engine.start("rebooted")).status).toBe("running");
@@ -100,8 +84,7 @@ test("one corrupt record does not stop the others from loading", async () => {
   const id = engine.store.getByName("corrupt")!.id;
   await engine.close();
   withStore((s) => s.execRawForTests("UPDATE runtimes SET labels = '{not json' WHERE id = ?", id));
-  logs = [];
-  engine = await RuncEngine.open({ ...env, logger });
+  engine = await suite.open();
   expect(logs.some((l) => l.startsWith("warn skipping a runtime record that cannot be read") && l.includes(id))).toBe(true);
   // The others are adopted and usable; the container of the unreadable record is reported, not adopted.
   expect((await engine.get("keep")).status).toBe("running");
@@ -110,7 +93,7 @@ test("one corrupt record does not stop the others from loading", async () => {
   // Repair the row so the runtime can be removed through the engine again.
   await engine.close();
   withStore((s) => s.execRawForTests("UPDATE runtimes SET labels = '{}' WHERE id = ?", id));
-  engine = await RuncEngine.open({ ...env, logger });
+  engine = await suite.open();
   expect((await engine.get("corrupt")).status).toBe("running");
   await engine.delete("corrupt");
 });
@@ -120,8 +103,7 @@ test("a container with no record is reported and never adopted or duplicated", a
   const orphan = engine.store.getByName("orphan")!;
   await engine.close();
   withStore((s) => s.delete(orphan.id));
-  logs = [];
-  engine = await RuncEngine.open({ ...env, logger });
+  engine = await suite.open();
   expect(logs.filter((l) => l.includes("has no runtime record") && l.includes(orphan.id)).length).toBe(1);
   expect((await engine.list()).items.map((x) => x.id)).not.toContain(orphan.id);
   // Its name is free again, and a new runtime of that name is a different container.
@@ -137,7 +119,7 @@ test("a delete interrupted by a crash is finished at the next open", async () =>
   const half = engine.store.getByName("half")!;
   await engine.close();
   withStore((s) => s.update(half.id, { status: "deleting" }));
-  engine = await RuncEngine.open({ ...env, logger });
+  engine = await suite.open();
   expect(engine.store.get(half.id)).toBeNull();
   expect((await env.leaks()).filter((l) => l.includes(half.id))).toEqual([]);
 });

@@ -7,27 +7,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { RuncEngine } from "../../src/engine/runc-engine.js";
-import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-env.js";
+import { engineSuite, type EngineEnv } from "../helpers/engine-env.js";
 
+const suite = engineSuite();
+const { logger } = suite;
 let env: EngineEnv;
 let engine: RuncEngine;
-const logs: string[] = [];
-const logger = { info: (m: string) => logs.push(`info ${m}`), warn: (m: string) => logs.push(`warn ${m}`), error: (m: string) => logs.push(`error ${m}`) };
-
-beforeAll(async () => {
-  env = await makeEngineEnv();
-  await busyboxImage(env.imagesDir);
-  engine = await RuncEngine.open({ ...env, logger });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await env.cleanup();
-  expect(await env.leaks()).toEqual([]);
-});
+beforeAll(() => void ({ env, engine } = suite));
 
 /** Runs a shell line in a runtime and returns trimmed stdout; fails the test on a non-zero exit. */
 async function sh(rt: string, line: string): Promise<string> {
