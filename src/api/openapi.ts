@@ -127,7 +127,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         },
       },
       "/v1/runtimes/{rt}": {
-        get: { operationId: "getRuntime", parameters: [rtParam], responses: { ...runtimeOk("200", "the runtime with current usage"), ...errorResponses(404) } },
+        get: {
+          operationId: "getRuntime",
+          parameters: [rtParam, { name: "usage", in: "query", schema: { type: "boolean", default: true }, description: "false skips reading current usage (a cheap lookup)" }],
+          responses: { ...runtimeOk("200", "the runtime with current usage"), ...errorResponses(400, 404) },
+        },
         patch: {
           operationId: "resizeRuntime",
           parameters: [rtParam],

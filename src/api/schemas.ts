@@ -205,6 +205,11 @@ export const CreateRuntimeQuerySchema = z.strictObject({
   wait: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 
+/** Query of `GET /v1/runtimes/{rt}`: `usage=false` skips reading the cgroup (a lookup by name; default true). */
+export const GetRuntimeQuerySchema = z.strictObject({
+  usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+});
+
 /** Body of the lifecycle routes (`/start`, `/stop`, `/pause`, `/resume`): empty or `{}`. */
 export const LifecycleRequestSchema = z.strictObject({});
 

@@ -287,6 +287,16 @@ describe("runtimes", () => {
     expect(res.json.error.message).toMatch(/^query\.wait/);
   });
 
+  test("get carries current usage; usage=false is the record alone (the SDK's cheap lookup); bad values are 400", async () => {
+    await runta.runtimes.create("looked-up");
+    expect((await raw("GET", "/v1/runtimes/looked-up")).json.data.usage).toMatchObject({ pids: 1 });
+    expect((await raw("GET", "/v1/runtimes/looked-up?usage=false")).json.data.usage).toBeUndefined();
+    expect((await runta.runtimes.get("looked-up", { usage: false })).info.usage).toBeUndefined();
+    const res = await raw("GET", "/v1/runtimes/looked-up?usage=no");
+    expectError(res, 400, "invalid_argument");
+    expect(res.json.error.message).toMatch(/^query\.usage/);
+  });
+
   test("a taken name is 409 already_exists", async () => {
     await runta.runtimes.create("dup");
     const err = await runta.runtimes.create("dup").catch((e) => e);

@@ -4,6 +4,7 @@ import {
   CreateRuntimeQuerySchema,
   CreateRuntimeRequestSchema,
   ExecRequestSchema,
+  GetRuntimeQuerySchema,
   LifecycleRequestSchema,
   ListRuntimesQuerySchema,
   ResizeRuntimeRequestSchema,
@@ -68,7 +69,14 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
       },
     },
-    { method: "GET", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.get(ctx.params.rt, { usage: true }) }) },
+    {
+      method: "GET",
+      path: "/v1/runtimes/{rt}",
+      handler: async (ctx) => {
+        const q = parseQuery(ctx, GetRuntimeQuerySchema);
+        send(ctx, 200, { data: await engine.get(ctx.params.rt, { usage: q.usage !== "false" }) });
+      },
+    },
     {
       method: "PATCH",
       path: "/v1/runtimes/{rt}",
