@@ -1,6 +1,9 @@
 /**
  * All list output, done once: a borderless table on a terminal (short ids, relative times, escaped control
- * characters), tab-separated full values in a pipe, the raw API objects as a JSON array, or ids only.
+ * characters), tab-separated full values in a pipe, JSON, or ids only.
+ *
+ * The JSON rule for every list: an object keyed by the plural noun, `{"runtimes": [...]}`, `{"images": [...]}`, as
+ * Runta's shipped CLI prints them, so scripts written for it run unchanged and a list can gain sibling keys later.
  */
 import type { CliContext } from "./context.js";
 
@@ -82,15 +85,26 @@ export function printJson(ctx: CliContext, value: unknown): void {
   ctx.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** What a list command tells {@link printList}: its noun, its columns and how to name a row. */
+export interface ListSpec<T> {
+  /** Plural noun, the key of the JSON object (`runtimes` → `{"runtimes": [...]}`). */
+  noun: string;
+  columns: Column<T>[];
+  /** What `-q` prints for a row. */
+  id(row: T): string;
+  /** The API object of a row for `--json` (default: the row itself). */
+  raw?(row: T): unknown;
+}
+
+/** The `--json` document of a list: `{ [noun]: rows }` (the one rule for every list). */
+export function listJson<T>(noun: string, rows: T[], raw?: (row: T) => unknown): Record<string, unknown[]> {
+  return { [noun]: rows.map((r) => (raw ? raw(r) : r)) };
+}
+
 /** Renders rows as a table (TTY: padded, borderless; pipe: tab-separated), JSON or ids. */
-export async function printList<T>(
-  ctx: CliContext,
-  rows: T[],
-  spec: { columns: Column<T>[]; id(row: T): string; raw?(row: T): unknown },
-  format: ListFormat,
-): Promise<void> {
+export async function printList<T>(ctx: CliContext, rows: T[], spec: ListSpec<T>, format: ListFormat): Promise<void> {
   const out = ctx.io.stdout;
-  if (format === "json") return printJson(ctx, rows.map((r) => (spec.raw ? spec.raw(r) : r)));
+  if (format === "json") return printJson(ctx, listJson(spec.noun, rows, spec.raw));
   if (format === "quiet") {
     for (const r of rows) out.write(`${spec.id(r)}\n`);
     return;

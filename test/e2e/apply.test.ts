@@ -47,7 +47,7 @@ test("--dry-run prints the plan and creates nothing", async () => {
   const r = await runta(["apply", "--dry-run", "-f", deployment({ web: 64, api: 96 })]);
   expect(r.exitCode, String(r.stderr)).toBe(0);
   expect(r.stdout).toContain("2 to create");
-  expect(JSON.parse(String((await runta(["ps", "-a", "--json"])).stdout))).toEqual([]);
+  expect(JSON.parse(String((await runta(["ps", "-a", "--json"])).stdout))).toEqual({ runtimes: [] });
 });
 
 test("apply creates what the file names, running, with its resources", async () => {

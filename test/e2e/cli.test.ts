@@ -73,7 +73,7 @@ describe("the seed, line by line", () => {
 
   test("runta pause worker ; runta resume worker", async () => {
     expect((await runta(["pause", "worker"])).stdout).toBe("worker\n");
-    expect(JSON.parse(String((await runta(["ps", "--json"])).stdout))[0].status).toBe("paused");
+    expect(JSON.parse(String((await runta(["ps", "--json"])).stdout)).runtimes[0].status).toBe("paused");
     const onPaused = await runta(["exec", "worker", "--", "true"]);
     expect(onPaused.exitCode).toBe(125);
     expect(String(onPaused.stderr)).toMatch(/^runta: .*paused.*\n$/);
@@ -84,7 +84,7 @@ describe("the seed, line by line", () => {
     const down = await runta(["shutdown", "worker"]);
     expect(down.stdout, String(down.stderr)).toBe("worker\n");
     expect((await runta(["ps", "-q"])).stdout).toBe("");
-    expect(JSON.parse(String((await runta(["ps", "-a", "--json"])).stdout))[0].status).toBe("shutdown");
+    expect(JSON.parse(String((await runta(["ps", "-a", "--json"])).stdout)).runtimes[0].status).toBe("shutdown");
     const r = await runta(["boot", "worker"]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe("worker\n");
@@ -139,14 +139,15 @@ describe("exit codes and shapes", () => {
     expect((await runta(["resume", "bb"])).exitCode).toBe(0);
   });
 
-  test("--json: lists are arrays of API objects; errors are {error:{code,message}}", async () => {
-    const list = JSON.parse(String((await runta(["ps", "--json"])).stdout));
-    expect(Array.isArray(list)).toBe(true);
+  test("--json: lists are objects keyed by the noun; errors are {error:{code,message}}", async () => {
+    const doc = JSON.parse(String((await runta(["ps", "--json"])).stdout));
+    expect(Object.keys(doc)).toEqual(["runtimes"]);
+    const list = doc.runtimes;
     expect(list[0]).toMatchObject({ name: "bb", image: "busybox", env_names: ["GREETING"], labels: { team: "e2e" } });
     const err = await runta(["inspect", "ghost", "--json"]);
     expect(err.exitCode).toBe(1);
     expect(JSON.parse(String(err.stderr).trim())).toEqual({ error: { code: "not_found", message: expect.any(String) } });
-    expect(JSON.parse(String((await runta(["image", "ls", "--json"])).stdout)).map((i: { name: string }) => i.name)).toEqual(
+    expect(JSON.parse(String((await runta(["image", "ls", "--json"])).stdout)).images.map((i: { name: string }) => i.name)).toEqual(
       expect.arrayContaining(["busybox", "default"]),
     );
   });

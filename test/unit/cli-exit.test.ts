@@ -90,7 +90,7 @@ test("a large --json list to a slow pipe arrives whole before the process exits"
   const { code, stdout, stderr } = await runCli(endpoint, ["ps", "--json"], 500);
   expect(code, stderr).toBe(0);
   expect(stdout.length).toBeGreaterThan(1_000_000);
-  const list = JSON.parse(stdout.toString()) as { name: string }[];
+  const list = (JSON.parse(stdout.toString()) as { runtimes: { name: string }[] }).runtimes;
   expect(list).toHaveLength(3000);
   expect(list[2999]!.name).toBe("rt-2999");
 }, 20_000);

@@ -26,7 +26,7 @@ Examples:
     .alias("list")
     .description("List images")
     .option("-q, --quiet", "only print image names")
-    .option("--json", "print the images as a JSON array")
+    .option("--json", "print {\"images\": [...]} with the API objects")
     .addHelpText("after", "\nExamples:\n  runta image ls\n  runta image ls --json")
     .action((opts: { quiet?: boolean; json?: boolean }) => runImageLs(ctx, opts));
   image
@@ -69,7 +69,7 @@ function imageColumns(now: Date): Column<Image>[] {
 export async function runImageLs(ctx: CliContext, opts: { quiet?: boolean; json?: boolean }): Promise<void> {
   const runta = await ctx.client();
   const images = await runta.images.list();
-  await printList(ctx, images, { columns: imageColumns(ctx.now()), id: (i) => i.name }, listFormat(opts));
+  await printList(ctx, images, { noun: "images", columns: imageColumns(ctx.now()), id: (i) => i.name }, listFormat(opts));
 }
 
 /** Builds an image, streaming progress to stderr. */

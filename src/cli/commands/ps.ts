@@ -22,7 +22,7 @@ export function psCommand(ctx: CliContext): Command {
     .description("List runtimes (running, paused and creating ones; -a for all)")
     .option("-a, --all", "show runtimes in every status")
     .option("-q, --quiet", "only print runtime ids")
-    .option("--json", "print the runtimes as a JSON array of API objects")
+    .option("--json", "print {\"runtimes\": [...]} with the API objects")
     .option("-f, --filter <key=value>", "filter: status=<status> or name=<substring> (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addHelpText(
       "after",
@@ -88,5 +88,5 @@ export async function runPs(ctx: CliContext, opts: PsOptions): Promise<void> {
   const handles = await runta.runtimes.list(status ? { status } : {});
   let rows = handles.map((h) => h.info);
   if (filters.name) rows = rows.filter((r) => filters.name!.some((n) => r.name.includes(n)));
-  await printList(ctx, rows, { columns: runtimeColumns(ctx.now()), id: (r) => r.id }, listFormat(opts));
+  await printList(ctx, rows, { noun: "runtimes", columns: runtimeColumns(ctx.now()), id: (r) => r.id }, listFormat(opts));
 }

@@ -11,7 +11,7 @@ describe("image", () => {
     const r = await cli(["image", "ls"]);
     expect(r.out.split("\n")[0]).toBe("NAME\tSIZE\tCREATED\tSOURCE\tUSED BY");
     expect(r.out).toContain("default\t150000000\t2026-01-01T00:00:00.000Z\tdebootstrap\t0");
-    expect(JSON.parse((await cli(["image", "ls", "--json"])).out).map((i: { name: string }) => i.name)).toEqual(["default", "busybox"]);
+    expect(JSON.parse((await cli(["image", "ls", "--json"])).out).images.map((i: { name: string }) => i.name)).toEqual(["default", "busybox"]);
   });
 
   test("build shows progress and prints the name", async () => {

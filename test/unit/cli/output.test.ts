@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { escapeControl, relativeTime } from "../../../src/cli/output.js";
+import { escapeControl, listJson, relativeTime } from "../../../src/cli/output.js";
 import { NOW } from "../../helpers/cli-harness.js";
 
 describe("output helpers", () => {
@@ -15,5 +15,13 @@ describe("output helpers", () => {
 
   test("escapeControl makes control characters visible", () => {
     expect(escapeControl("a\tb\nc\x1b[0m\x7f")).toBe("a\\tb\\nc\\x1b[0m\\x7f");
+  });
+});
+
+describe("list JSON", () => {
+  test("every list is an object keyed by its noun", () => {
+    expect(listJson("runtimes", [{ id: "a" }])).toEqual({ runtimes: [{ id: "a" }] });
+    expect(listJson("images", [] as { name: string }[])).toEqual({ images: [] });
+    expect(listJson("secrets", [{ n: 1 }], (r) => ({ name: String(r.n) }))).toEqual({ secrets: [{ name: "1" }] });
   });
 });

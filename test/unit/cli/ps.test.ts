@@ -56,12 +56,12 @@ describe("ps", () => {
     expect(r.err).toContain("creating runtime x…");
   });
 
-  test("-q prints full ids only; --json prints the raw API objects as an array", async () => {
+  test(`-q prints full ids only; --json prints {"runtimes": [...]} with the raw API objects`, async () => {
     const q = await cli(["ps", "-a", "-q"], { client: rows, tty: true });
     expect(q.out.trim().split("\n")).toEqual([worker.id, stopped.id, rows.runtimes[2]!.id]);
     const j = await cli(["ps", "--json"], { client: { runtimes: [stopped] } });
-    expect(JSON.parse(j.out)).toEqual([]);
-    const all = JSON.parse((await cli(["ps", "-a", "--json"], { client: rows })).out);
+    expect(JSON.parse(j.out)).toEqual({ runtimes: [] });
+    const all = JSON.parse((await cli(["ps", "-a", "--json"], { client: rows })).out).runtimes;
     expect(all).toHaveLength(3);
     expect(all[0]).toMatchObject({ id: worker.id, name: "worker", status: "running", resources: { requests: { vcpus: 1, memory_mib: 1024 } } });
   });
