@@ -15,6 +15,9 @@ export const LIMITS = {
   pidsLimit: 1024,
   /** Size of each runtime's disk, which holds its writable layer (ext4 on a loop device, sparse on the host). */
   diskMibDefault: 10_240,
+  /** `--disk-size-gib` bounds (the file is sparse: the host gives only what the runtime writes). */
+  diskGibMin: 1,
+  diskGibMax: 1024,
   /** Size of /dev/shm inside a runtime. */
   shmSizeMib: 64,
   /** Environment: variable count and total bytes of names plus values. */
