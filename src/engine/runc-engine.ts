@@ -197,6 +197,8 @@ export class RuncEngine implements Engine {
       initPid: null,
       initStartTime: null,
       bootId: null,
+      diskMib: null,
+      checkpointId: null,
     };
     try {
       this.store.insert(rec);

@@ -34,6 +34,10 @@ export interface RuntimeRecord {
   initStartTime: number | null;
   /** Boot id of the host when the runtime was last started: a different one now means the host rebooted. */
   bootId: string | null;
+  /** Size of the runtime's disk in MiB; null for a runtime from before disks had a chosen size (the default then). */
+  diskMib: number | null;
+  /** The checkpoint this runtime was restored from (its layers lie under the runtime's own), or null. */
+  checkpointId: string | null;
 }
 
 /** Fields an update may change; `revision` and `updatedAt` are set by the store. */
@@ -66,7 +70,9 @@ CREATE TABLE IF NOT EXISTS runtimes (
   request_hash TEXT,
   init_pid INTEGER,
   init_start_time INTEGER,
-  boot_id TEXT
+  boot_id TEXT,
+  disk_mib INTEGER,
+  checkpoint_id TEXT
 );
 CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
 `;
@@ -92,7 +98,15 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   initPid: "init_pid",
   initStartTime: "init_start_time",
   bootId: "boot_id",
+  diskMib: "disk_mib",
+  checkpointId: "checkpoint_id",
 };
+
+/** Columns added after the first release, with their types: added to an older database at open. */
+const ADDED_COLUMNS: Array<[string, string]> = [
+  ["disk_mib", "INTEGER"],
+  ["checkpoint_id", "TEXT"],
+];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
 type Row = Record<string, unknown>;
@@ -139,6 +153,8 @@ function fromRow(row: Row): RuntimeRecord {
     initPid: num(row.init_pid),
     initStartTime: num(row.init_start_time),
     bootId: str(row.boot_id),
+    diskMib: num(row.disk_mib),
+    checkpointId: str(row.checkpoint_id),
   };
 }
 
@@ -160,7 +176,8 @@ export function decodeCursor(cursor: string): [string, string] {
 
 /** The SQLite-backed record store. */
 export class RuntimeStore {
-  private readonly db: Database.Database;
+  /** Also holds the checkpoint table (store/checkpoints.ts). */
+  readonly db: Database.Database;
   private readonly logger: Logger;
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
   private readonly statements = new Map<string, Database.Statement>();
@@ -175,6 +192,8 @@ export class RuntimeStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    const have = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [col, type] of ADDED_COLUMNS) if (!have.has(col)) this.db.exec(`ALTER TABLE runtimes ADD COLUMN ${col} ${type}`);
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
 

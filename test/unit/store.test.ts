@@ -32,6 +32,8 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     initPid: null,
     initStartTime: null,
     bootId: null,
+    diskMib: null,
+    checkpointId: null,
     ...over,
   };
 }
