@@ -2,7 +2,6 @@
  * Wire schemas of files (`runta cp`), disk sizes and checkpoints.
  */
 import { z } from "zod";
-import { LIMITS } from "./limits.js";
 import { NameSchema } from "./schemas.js";
 
 const InsidePathSchema = z
@@ -75,10 +74,3 @@ export const CreateCheckpointRequestSchema = z.strictObject({
   kind: z.enum(CHECKPOINT_KINDS).optional(),
 });
 export type CreateCheckpointRequest = z.infer<typeof CreateCheckpointRequestSchema>;
-
-/** Disk size of a runtime in GiB (its writable layer), as `run --disk-size-gib` and `resize --disk-size-gib` take it. */
-export const DiskSizeGibSchema = z
-  .number()
-  .int({ error: "must be a whole number of GiB" })
-  .min(LIMITS.diskGibMin, { error: `must be between ${LIMITS.diskGibMin} and ${LIMITS.diskGibMax} GiB` })
-  .max(LIMITS.diskGibMax, { error: `must be between ${LIMITS.diskGibMin} and ${LIMITS.diskGibMax} GiB` });

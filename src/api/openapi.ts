@@ -19,6 +19,7 @@ import {
   VersionSchema,
   LifecycleRequestSchema,
 } from "./schemas.js";
+import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -43,6 +44,11 @@ const rtParam = {
   description: "runtime name or id",
   schema: { type: "string" },
 };
+
+const pathParam = { name: "path", in: "query", required: true, description: "absolute path inside the runtime", schema: { type: "string" } };
+const formatParam = { name: "format", in: "query", schema: { type: "string", enum: ["tar", "raw"], default: "tar" } };
+const cpParam = { name: "cp", in: "path", required: true, description: "checkpoint name or id", schema: { type: "string" } };
+const binary = { schema: { type: "string", format: "binary" } };
 
 const runtimeOk = (status = "200", description = "the runtime") => ({ [status]: { description, content: json(envelope("Runtime")) } });
 
@@ -84,6 +90,10 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         Version: res(VersionSchema),
         Health: res(HealthSchema),
         ErrorEnvelope: res(ErrorEnvelopeSchema),
+        FileStat: res(FileStatSchema),
+        FilesWritten: res(FilesWrittenSchema),
+        Checkpoint: res(CheckpointSchema),
+        CreateCheckpointRequest: req(CreateCheckpointRequestSchema),
       },
     },
     paths: {
@@ -158,6 +168,69 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: [rtParam],
           description: "websocket upgrade; JSON text frames (DESIGN §4)",
           responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404, 426) },
+        },
+      },
+      "/v1/runtimes/{rt}/files": {
+        get: {
+          operationId: "readFiles",
+          summary: "a tar stream of a path inside the runtime (format=raw: one regular file's bytes)",
+          parameters: [rtParam, pathParam, formatParam],
+          responses: {
+            "200": { description: "the archive or the file", content: { "application/x-tar": binary, "application/octet-stream": binary } },
+            ...errorResponses(400, 404, 409),
+          },
+        },
+        put: {
+          operationId: "writeFiles",
+          summary: "unpack a tar stream into an existing directory (format=raw: write one file at path)",
+          parameters: [
+            rtParam,
+            pathParam,
+            formatParam,
+            { name: "mode", in: "query", schema: { type: "string" }, description: "format=raw: octal file mode (default 0644)" },
+            { name: "keep_owner", in: "query", schema: { type: "boolean", default: false }, description: "keep the archive's uid/gid instead of root" },
+          ],
+          requestBody: { required: true, content: { "application/x-tar": binary, "application/octet-stream": binary } },
+          responses: { "200": { description: "what was written", content: json(envelope("FilesWritten")) }, ...errorResponses(400, 404, 409, 415, 507) },
+        },
+      },
+      "/v1/runtimes/{rt}/files/stat": {
+        get: {
+          operationId: "statFile",
+          parameters: [rtParam, pathParam],
+          responses: { "200": { description: "what is at the path", content: json(envelope("FileStat")) }, ...errorResponses(400, 404, 409) },
+        },
+      },
+      "/v1/runtimes/{rt}/checkpoints": {
+        post: {
+          operationId: "createCheckpoint",
+          summary: "freeze the runtime's filesystem as a checkpoint (a running runtime is paused for the copy)",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("CreateCheckpointRequest")) },
+          responses: { "201": { description: "the ready checkpoint", content: json(envelope("Checkpoint")) }, ...errorResponses(400, 404, 409, 501, 507) },
+        },
+      },
+      "/v1/checkpoints": {
+        get: {
+          operationId: "listCheckpoints",
+          responses: { "200": { description: "checkpoints", content: json({ type: "object", properties: { data: { type: "array", items: ref("Checkpoint") } } }) }, ...errorResponses() },
+        },
+      },
+      "/v1/checkpoints/{cp}": {
+        get: { operationId: "getCheckpoint", parameters: [cpParam], responses: { "200": { description: "the checkpoint", content: json(envelope("Checkpoint")) }, ...errorResponses(404) } },
+        delete: {
+          operationId: "removeCheckpoint",
+          parameters: [cpParam],
+          responses: { "200": { description: "the removed checkpoint", content: json(envelope("Checkpoint")) }, ...errorResponses(404, 409) },
+        },
+      },
+      "/v1/checkpoints/{cp}/restore": {
+        post: {
+          operationId: "restoreCheckpoint",
+          summary: "create a runtime standing on the checkpoint's layers (a fork); body as createRuntime without image",
+          parameters: [cpParam],
+          requestBody: { required: false, content: json(ref("CreateRuntimeRequest")) },
+          responses: { ...runtimeOk("201", "the restored runtime"), ...errorResponses(400, 404, 409, 422, 429) },
         },
       },
       "/v1/images": {

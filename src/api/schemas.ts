@@ -73,9 +73,17 @@ export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
 
+/** Disk size of a runtime in GiB (its writable layer), as `run --disk-size-gib` and `resize --disk-size-gib` take it. */
+export const DiskSizeGibSchema = z
+  .number()
+  .int({ error: "must be a whole number of GiB" })
+  .min(LIMITS.diskGibMin, { error: `must be between ${LIMITS.diskGibMin} and ${LIMITS.diskGibMax} GiB` })
+  .max(LIMITS.diskGibMax, { error: `must be between ${LIMITS.diskGibMin} and ${LIMITS.diskGibMax} GiB` });
+
 export const ResourceRequestsSchema = z.strictObject({
   vcpus: VcpusSchema.optional(),
   memory_mib: MemoryMibSchema.optional(),
+  disk_size_gib: DiskSizeGibSchema.optional(),
 });
 
 export const CreateRuntimeRequestSchema = z.strictObject({
@@ -90,8 +98,8 @@ export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
 
 export const ResizeRuntimeRequestSchema = z.strictObject({
   resources: z.strictObject({
-    requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined, {
-      error: "give memory_mib, vcpus or both",
+    requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined || r.disk_size_gib !== undefined, {
+      error: "give memory_mib, vcpus, disk_size_gib or several",
     }),
   }),
 });
@@ -138,8 +146,11 @@ export const UsageSchema = z.object({
   memory_limit_bytes: z.number(),
   cpu_usage_ns: z.number(),
   pids: z.number(),
+  /** The runtime's disk: bytes in use and its size (absent for a runtime from before per-runtime disks). */
+  disk_used_bytes: z.number().optional(),
+  disk_size_bytes: z.number().optional(),
 });
-/** Current usage read from a runtime's cgroup. */
+/** Current usage read from a runtime's cgroup (and its disk). */
 export type Usage = z.infer<typeof UsageSchema>;
 
 export const RuntimeSchema = z.object({
@@ -147,7 +158,16 @@ export const RuntimeSchema = z.object({
   name: z.string(),
   status: RuntimeStatusSchema,
   image: z.string(),
-  resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
+  resources: z.object({
+    requests: z.object({
+      vcpus: z.number(),
+      memory_mib: z.number(),
+      /** Size of its disk; null for a runtime from before per-runtime disks (no limit of its own). */
+      disk_size_gib: z.number().nullable().optional(),
+    }),
+  }),
+  /** The checkpoint it was restored from, or null. */
+  checkpoint: z.string().nullable().optional(),
   env_names: z.array(z.string()),
   labels: z.record(z.string(), z.string()),
   created_at: z.string(),

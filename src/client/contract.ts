@@ -2,12 +2,14 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
   vcpus?: number;
   memoryMiB?: number;
+  /** Size of the runtime's disk (its writable layer) in GiB. Default 10. */
+  diskSizeGiB?: number;
   image?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
@@ -79,7 +81,42 @@ export interface RuntimeHandleApi {
   resume(): Promise<Runtime>;
   delete(): Promise<Runtime>;
   resizeMemory(memoryMiB: number): Promise<Runtime>;
-  resize(req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  resize(req: ResizeRequest): Promise<Runtime>;
+  /** Its files (paths inside the runtime, resolved within its root). */
+  readonly files: RuntimeFilesApi;
+  /** Freezes its filesystem as checkpoint `name`. */
+  checkpoint(name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
+}
+
+/** A resize: memory and vCPUs live, the disk grown (never shrunk). */
+export interface ResizeRequest {
+  memoryMiB?: number;
+  vcpus?: number;
+  diskSizeGiB?: number;
+}
+
+/** Files of one runtime: tar streams for trees, raw bytes for one file. */
+export interface RuntimeFilesApi {
+  stat(path: string): Promise<FileStat>;
+  download(path: string, opts?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
+  upload(dir: string, tar: Buffer | Uint8Array | string | AsyncIterable<Uint8Array> | NodeJS.ReadableStream, opts?: { keepOwner?: boolean; signal?: AbortSignal }): Promise<FilesWritten>;
+  read(path: string): Promise<Buffer>;
+  readStream(path: string, opts?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
+  write(path: string, data: Buffer | Uint8Array | string | AsyncIterable<Uint8Array> | NodeJS.ReadableStream, opts?: { mode?: number; signal?: AbortSignal }): Promise<FilesWritten>;
+}
+
+/** Options of a checkpoint. `kind` "full" (default) is the filesystem; "live" would add processes (CRIU), where the host allows it. */
+export interface CheckpointOptions {
+  kind?: Checkpoint["kind"];
+}
+
+/** `runta.checkpoints`. */
+export interface CheckpointsApi {
+  create(runtime: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
+  list(): Promise<Checkpoint[]>;
+  get(ref: string): Promise<Checkpoint>;
+  restore(ref: string, name: string | undefined, opts?: Omit<CreateOptions, "image" | "wait" | "idempotencyKey">): Promise<RuntimeHandleApi>;
+  remove(ref: string): Promise<Checkpoint>;
 }
 
 export interface ListOptions {
@@ -106,7 +143,9 @@ export interface RuntimesApi {
   pause(nameOrId: string): Promise<Runtime>;
   resume(nameOrId: string): Promise<Runtime>;
   delete(nameOrId: string): Promise<Runtime>;
-  resize(nameOrId: string, req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  resize(nameOrId: string, req: ResizeRequest): Promise<Runtime>;
+  files(nameOrId: string): RuntimeFilesApi;
+  checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
 }
@@ -125,6 +164,7 @@ export interface RuntaApi {
   readonly endpoint: string;
   readonly runtimes: RuntimesApi;
   readonly images: ImagesApi;
+  readonly checkpoints: CheckpointsApi;
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;

@@ -1,6 +1,8 @@
 /** The package root (`import { Runta } from "runta"`): the SDK, its errors, and the wire types. */
 export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.js";
 export { Runtime, toExecOutput } from "./runtime.js";
+export { RuntimeFiles, type UploadBody } from "./files.js";
+export { CheckpointsClient, type RestoreOptions } from "./checkpoints.js";
 export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream.js";
 export { nodeFetch } from "./node-fetch.js";
 export * from "./errors.js";
@@ -12,6 +14,9 @@ export {
   LIMITS,
   RUNTIME_STATUSES,
   STREAM_SIGNALS,
+  type Checkpoint,
+  type FileStat,
+  type FilesWritten,
   type ErrorCode,
   type ErrorDetails,
   type ExecRequest,

@@ -1,7 +1,10 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
 import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { DEFAULT_ENDPOINT, LIMITS } from "../api/limits.js";
-import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
+import type { Checkpoint } from "../api/index.js";
+import type { CheckpointOptions, CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi } from "./contract.js";
+import { CheckpointsClient, createBody } from "./checkpoints.js";
+import { RuntimeFiles } from "./files.js";
 import { apiErrorFromCode } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { Transport, seg } from "./http.js";
@@ -19,24 +22,13 @@ export interface RuntaOptions {
   maxRetries?: number;
 }
 
-type ResizeReq = { memoryMiB?: number; vcpus?: number };
-
 /** `runta.runtimes`: create, list and get runtimes, and every verb by name or id. */
 export class RuntimesClient implements RuntimesApi {
   constructor(private readonly http: Transport) {}
 
   /** Creates a runtime; waits until it is running unless `wait: false`. Defaults: 1 vCPU, 1024 MiB, image "default". */
   async create(name: string | undefined, opts: CreateOptions = {}): Promise<Runtime> {
-    const requests: Record<string, number> = {};
-    if (opts.vcpus !== undefined) requests.vcpus = opts.vcpus;
-    if (opts.memoryMiB !== undefined) requests.memory_mib = opts.memoryMiB;
-    const body = {
-      name,
-      image: opts.image,
-      resources: Object.keys(requests).length ? { requests } : undefined,
-      env: opts.env,
-      labels: opts.labels,
-    };
+    const body = createBody(name, opts);
     const { data } = await this.http.json<RuntimeRecord>("POST", "/v1/runtimes", {
       body,
       query: { wait: opts.wait === false ? "false" : undefined },
@@ -90,11 +82,12 @@ export class RuntimesClient implements RuntimesApi {
   async delete(nameOrId: string): Promise<RuntimeRecord> {
     return (await this.http.json<RuntimeRecord>("DELETE", `/v1/runtimes/${seg(nameOrId)}`)).data;
   }
-  /** Live resize of memory (MiB) and/or vCPUs. */
-  async resize(nameOrId: string, req: ResizeReq): Promise<RuntimeRecord> {
+  /** Live resize of memory (MiB) and/or vCPUs, and growing the disk (GiB). */
+  async resize(nameOrId: string, req: ResizeRequest): Promise<RuntimeRecord> {
     const requests: Record<string, number> = {};
     if (req.memoryMiB !== undefined) requests.memory_mib = req.memoryMiB;
     if (req.vcpus !== undefined) requests.vcpus = req.vcpus;
+    if (req.diskSizeGiB !== undefined) requests.disk_size_gib = req.diskSizeGiB;
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { resources: { requests } }, retry: true })).data;
   }
   /** Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream. */
@@ -110,6 +103,14 @@ export class RuntimesClient implements RuntimesApi {
       },
     });
     return toExecOutput(data);
+  }
+  /** The files of a runtime: tar streams in and out, one file as raw bytes. */
+  files(nameOrId: string): RuntimeFiles {
+    return new RuntimeFiles(this.http, nameOrId);
+  }
+  /** Freezes a runtime's filesystem as checkpoint `name` (see `runta.checkpoints`). */
+  async checkpoint(nameOrId: string, name: string, opts: CheckpointOptions = {}): Promise<Checkpoint> {
+    return (await this.http.json<Checkpoint>("POST", `/v1/runtimes/${seg(nameOrId)}/checkpoints`, { body: { name, kind: opts.kind } })).data;
   }
   /** Streamed exec over the websocket. */
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle {
@@ -199,6 +200,8 @@ export class Runta implements RuntaApi {
   readonly runtimes: RuntimesClient;
   /** Images: list, build, import, remove. */
   readonly images: ImagesClient;
+  /** Checkpoints: create, list, get, restore (fork), remove. */
+  readonly checkpoints: CheckpointsClient;
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
@@ -213,6 +216,7 @@ export class Runta implements RuntaApi {
     this.endpoint = this.http.endpoint;
     this.runtimes = new RuntimesClient(this.http);
     this.images = new ImagesClient(this.http);
+    this.checkpoints = new CheckpointsClient(this.http, this.runtimes);
   }
 
   /** Versions of runta, runc, the kernel and node on the daemon's host. */

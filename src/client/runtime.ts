@@ -1,6 +1,6 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
-import type { ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
-import type { ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, RuntimeHandleApi, RuntimesApi } from "./contract.js";
+import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
+import type { CheckpointOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi } from "./contract.js";
 
 /** Adds the decoded-text accessors to a wire exec result (non-enumerable, so JSON output stays the wire shape). */
 export function toExecOutput(result: ExecResult): ExecOutput {
@@ -77,9 +77,17 @@ export class Runtime implements RuntimeHandleApi {
   resizeMemory(memoryMiB: number): Promise<RuntimeRecord> {
     return this.resize({ memoryMiB });
   }
-  /** Changes memory and/or vCPUs live; the record carries the values read back from the cgroup. */
-  resize(req: { memoryMiB?: number; vcpus?: number }): Promise<RuntimeRecord> {
+  /** Changes memory and/or vCPUs live, or grows the disk; the record carries the values read back. */
+  resize(req: ResizeRequest): Promise<RuntimeRecord> {
     return this.track(this.api.resize(this.id, req));
+  }
+  /** Its files: `stat`, `download`/`upload` (tar), `read`/`write` (one file). */
+  get files(): RuntimeFilesApi {
+    return this.api.files(this.id);
+  }
+  /** Freezes its filesystem as checkpoint `name` (paused for the copy when running). Default kind "full". */
+  checkpoint(name: string, opts?: CheckpointOptions): Promise<Checkpoint> {
+    return this.api.checkpoint(this.id, name, opts);
   }
 
   private async track(p: Promise<RuntimeRecord>): Promise<RuntimeRecord> {

@@ -3,7 +3,8 @@
  * `RuncEngine` (engine/runc-engine.ts) implements it with runc, overlayfs and cgroups; tests of the server may use a fake.
  * Every method throws {@link RuntaError} with a code from api/errors.ts for anything a user can cause or fix.
  */
-import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Readable } from "node:stream";
+import type { Checkpoint, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -13,6 +14,10 @@ export interface CreateSpec {
   memoryMib?: number;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Size of the runtime's disk in GiB (default LIMITS.diskMibDefault). */
+  diskSizeGib?: number;
+  /** Restore: the checkpoint (name or id) whose layers the runtime stands on; its image is the checkpoint's. */
+  checkpoint?: string;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;
@@ -87,7 +92,7 @@ export interface Engine {
   /** Gets one runtime by name or id; `usage: true` adds current cgroup usage. */
   get(ref: string, opts?: { usage?: boolean }): Promise<Runtime>;
   /** Live resize; the returned values are read back from the cgroup. */
-  resize(ref: string, req: { vcpus?: number; memoryMib?: number }): Promise<Runtime>;
+  resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime>;
   start(ref: string): Promise<Runtime>;
   stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
   pause(ref: string): Promise<Runtime>;
@@ -96,6 +101,24 @@ export interface Engine {
   delete(ref: string): Promise<Runtime>;
   exec(ref: string, spec: ExecSpec): Promise<ExecResult>;
   execStream(ref: string, spec: StreamSpec): Promise<StreamProcess>;
+
+  /** What is at `path` inside the runtime (resolved within its root; a symlink at the end is not followed). */
+  statFile(ref: string, path: string): Promise<FileStat>;
+  /** A tar stream of `path` (a directory recursively). Errors found before the first byte are thrown. */
+  readFiles(ref: string, path: string): Promise<Readable>;
+  /** One regular file's bytes. */
+  readFile(ref: string, path: string): Promise<{ size: number; stream: Readable }>;
+  /** Unpacks a tar stream into the existing directory `dir`; owners become root unless `keepOwner`. */
+  writeFiles(ref: string, dir: string, archive: Readable, opts?: { keepOwner?: boolean }): Promise<FilesWritten>;
+  /** Writes one file from raw bytes (its directory must exist), replacing it atomically. */
+  writeFile(ref: string, path: string, data: Readable, opts?: { mode?: number }): Promise<FilesWritten>;
+
+  /** Freezes the runtime's filesystem as checkpoint `name` (pausing a running runtime for the copy). */
+  createCheckpoint(ref: string, name: string, opts?: { kind?: Checkpoint["kind"] }): Promise<Checkpoint>;
+  listCheckpoints(): Promise<Checkpoint[]>;
+  getCheckpoint(ref: string): Promise<Checkpoint>;
+  /** Removes a checkpoint (refused while runtimes or checkpoints stand on it). */
+  removeCheckpoint(ref: string): Promise<Checkpoint>;
 
   listImages(): Promise<Image[]>;
   /** Builds (or rebuilds) the default image; progress events are reported as they happen. */

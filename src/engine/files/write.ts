@@ -11,7 +11,6 @@ import { randomBytes } from "node:crypto";
 import { constants as fsc } from "node:fs";
 import { chmod, chown, link, lchown, lutimes, mkdir, open, rename, symlink, unlink, utimes } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { RuntaError, errors, tarMemberParts, type FilesWritten } from "../../api/index.js";
 import { at, type Location, type Scope } from "./scope.js";
@@ -57,7 +56,9 @@ export async function writeFileAt(loc: Location, data: Readable, mode: number, o
   const fh = await open(tmp, NEW_FILE, 0o600);
   let bytes = 0;
   try {
-    for await (const chunk of data) {
+    // Leaving the loop early (a full disk) must not destroy the source: it may be an HTTP request still owed an answer.
+    const chunks = typeof data.iterator === "function" ? data.iterator({ destroyOnReturn: false }) : data;
+    for await (const chunk of chunks) {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
       bytes += buf.length;
@@ -184,6 +185,11 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
   };
 
   const done = new Promise<void>((resolve, reject) => {
+    // Not pipeline(): on failure it would destroy the source, which may be an HTTP request still owed an answer.
+    archive.on("error", (err) => extract.destroy(err));
+    archive.on("close", () => {
+      if (!archive.readableEnded) extract.destroy(new Error("the upload broke off before the archive ended"));
+    });
     extract.on("entry", (h, body, next) => {
       place(h, body).then(
         () => next(),
@@ -197,7 +203,8 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
     extract.on("error", reject);
   });
   try {
-    await Promise.all([pipeline(archive, extract), done]);
+    archive.pipe(extract);
+    await done;
     for (const { parts, mtime } of dirTimes.reverse()) {
       const loc = await target.locate(parts.join("/"));
       try {
@@ -207,6 +214,7 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
       }
     }
   } catch (err) {
+    archive.unpipe(extract);
     if (err instanceof RuntaError) throw err;
     const full = diskFullInside(err);
     if (full !== err) throw full;

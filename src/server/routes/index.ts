@@ -3,6 +3,8 @@
  * {@link RouteModule} (see runtimes.ts), then add it to this list.
  */
 import type { RouteModule } from "../http.js";
+import { checkpointRoutes } from "./checkpoints.js";
+import { fileRoutes } from "./files.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
@@ -10,5 +12,7 @@ import { runtimeRoutes } from "./runtimes.js";
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
+  fileRoutes,
+  checkpointRoutes,
   imageRoutes,
 ];

@@ -50,6 +50,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             image: body.image,
             vcpus: body.resources?.requests?.vcpus,
             memoryMib: body.resources?.requests?.memory_mib,
+            diskSizeGib: body.resources?.requests?.disk_size_gib,
             env: body.env,
             labels: body.labels,
             idempotencyKey: key,
@@ -83,7 +84,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       handler: async (ctx) => {
         const body = await readJson(ctx, ResizeRuntimeRequestSchema);
         const r = body.resources.requests;
-        send(ctx, 200, { data: await engine.resize(ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib }) });
+        send(ctx, 200, { data: await engine.resize(ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib, diskSizeGib: r.disk_size_gib }) });
       },
     },
     { method: "DELETE", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.delete(ctx.params.rt) }) },
