@@ -23,13 +23,26 @@ export class Containers {
   constructor(
     private readonly runc: Runc,
     private readonly images: ImageStore,
-    private readonly opts: { dataDir: string; cgroupParent: string; initPath: string; logger: Logger },
+    private readonly opts: {
+      dataDir: string;
+      cgroupParent: string;
+      initPath: string;
+      logger: Logger;
+      /** The frozen layers (top first) of the checkpoint a restored runtime stands on. */
+      checkpointLayers: (checkpointId: string) => string[];
+    },
   ) {}
+
+  /** Mounts the runtime's disk and overlay root (no-ops when mounted): its layers, then its image, under its own. */
+  async mountRoot(rec: RuntimeRecord): Promise<void> {
+    const layers = rec.checkpointId ? this.opts.checkpointLayers(rec.checkpointId) : [];
+    await mountRootfs(runtimePaths(this.opts.dataDir, rec.id), [...layers, this.images.rootfsPath(rec.image)]);
+  }
 
   /** Mounts the overlay, writes the bundle and starts the container detached. */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
-    await mountRootfs(paths, this.images.rootfsPath(rec.image));
+    await this.mountRoot(rec);
     const spec = buildRuntimeSpec({
       id: rec.id,
       name: rec.name,

@@ -7,12 +7,13 @@
  * `mount -o loop` attaches a loop device with the autoclear flag: the kernel releases it when the filesystem is
  * unmounted (even lazily, once the last user goes), so there is no loop device to track or detach by hand.
  *
- * A few disks are formatted ahead of time ({@link DiskPool}) so a create only renames a file into place.
+ * A few disks of the default size are formatted ahead of time ({@link DiskPool}) so a create only renames a file into
+ * place; another size (`--disk-size-gib`) is formatted at create. A disk grows while mounted ({@link growDisk}).
  */
 import { execFile } from "node:child_process";
 import { setPriority } from "node:os";
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat, statfs, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError, errors } from "../api/index.js";
@@ -72,6 +73,52 @@ export async function mountDisk(image: string, mountPoint: string): Promise<void
   }
 }
 
+/** Bytes used and the size of the mounted disk at `mountPoint` (what `df` shows). */
+export async function diskUsage(mountPoint: string): Promise<{ usedBytes: number; sizeBytes: number }> {
+  const st = await statfs(mountPoint);
+  return { usedBytes: (st.blocks - st.bfree) * st.bsize, sizeBytes: st.blocks * st.bsize };
+}
+
+/** The loop device holding `image`, or null when none does (it is not mounted, not even lazily). */
+export async function loopDeviceOf(image: string): Promise<string | null> {
+  const { stdout } = await execFileAsync("losetup", ["-j", image, "-n", "-O", "NAME"]);
+  return stdout.split("\n")[0]?.trim() || null;
+}
+
+/**
+ * Grows a runtime's disk image to `sizeMib`; the sparse file is extended (nothing is written). Mounted (the runtime
+ * runs): the loop device is told its new capacity and ext4 grown online, which needs CAP_SYS_RESOURCE; without it
+ * the answer says to shut the runtime down first. Not mounted: checked and grown offline (the caller unmounted it).
+ */
+export async function growDisk(image: string, sizeMib: number): Promise<void> {
+  const device = await loopDeviceOf(image);
+  const before = (await stat(image)).size;
+  try {
+    await truncate(image, sizeMib * 1024 * 1024);
+    if (device) {
+      await execFileAsync("losetup", ["-c", device]);
+      await execFileAsync("resize2fs", [device]);
+    } else {
+      // resize2fs insists on a freshly checked filesystem when offline; -p repairs only what is safe to.
+      await execFileAsync("e2fsck", ["-f", "-p", image]);
+      await execFileAsync("resize2fs", [image]);
+    }
+  } catch (err) {
+    // The filesystem did not grow: give the file (and the loop device) their old size back, so the size the file
+    // shows stays the size the runtime has.
+    await truncate(image, before).catch(() => undefined);
+    if (device) await execFileAsync("losetup", ["-c", device]).catch(() => undefined);
+    const msg = stderrOf(err);
+    if (device && /Permission denied to resize/i.test(msg)) {
+      throw errors.precondition(
+        "growing the disk of a running runtime needs CAP_SYS_RESOURCE (ext4 online resize), which this daemon does not have; shut the runtime down, grow it, then boot it",
+        { field: "disk_size_gib" },
+      );
+    }
+    throw new RuntaError("internal", `cannot grow the runtime disk ${image}: ${msg}`, { cause: err });
+  }
+}
+
 /**
  * A few disks formatted ahead of time in `<dataDir>/runtimes/.pool/`, so a create takes one with a rename. The
  * engine calls {@link DiskPool.refill} once a create is done (one mkfs at a time, at the lowest priority, never
@@ -112,8 +159,9 @@ export class DiskPool {
     this.refill();
   }
 
-  /** Puts a formatted disk at `dest`: a pooled one when there is one, else one formatted now. */
-  async take(dest: string): Promise<void> {
+  /** Puts a formatted disk of `sizeMib` at `dest`: a pooled one when there is one of that size, else one formatted now. */
+  async take(dest: string, sizeMib = this.sizeMib): Promise<void> {
+    if (sizeMib !== this.sizeMib) return formatDisk(dest, sizeMib);
     for (let pooled = this.ready.shift(); pooled; pooled = this.ready.shift()) {
       try {
         await rename(pooled, dest);

@@ -17,6 +17,8 @@ export class RuntimeRecords {
     private readonly store: RuntimeStore,
     private readonly containers: Containers,
     private readonly logger: Logger,
+    /** The name of a checkpoint (for a restored runtime's `checkpoint`). */
+    private readonly checkpointName: (id: string) => string | null = () => null,
   ) {}
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
@@ -30,7 +32,8 @@ export class RuntimeRecords {
       name: rec.name,
       status: rec.status,
       image: rec.image,
-      resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib } },
+      resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib, disk_size_gib: rec.diskMib === null ? null : rec.diskMib / 1024 } },
+      checkpoint: rec.checkpointId ? (this.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
       env_names: Object.keys(rec.env),
       labels: rec.labels,
       created_at: rec.createdAt,

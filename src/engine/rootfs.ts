@@ -5,6 +5,9 @@
  * The upper layer lives on the runtime's own disk (`disk.img`, see disk.ts) mounted at `<runtimeDir>/disk`; runtimes
  * created before the disks existed keep theirs directly in `<runtimeDir>/upper`, with no size limit.
  *
+ * A runtime restored from a checkpoint has more lower dirs: the checkpoint's frozen layers (checkpoints/), top first,
+ * above the image's rootfs.
+ *
  * The overlay and the disk stay mounted while the runtime is shut down (a later boot reuses them as they are), and
  * are mounted again when missing, e.g. after a host reboot. Only delete unmounts them and removes the upper layer.
  */
@@ -50,15 +53,20 @@ export function runtimePaths(dataDir: string, id: string): RuntimePaths {
   };
 }
 
+/** The runtime's writable layer (the overlay's upper dir): on its disk, or in its directory for a runtime from before. */
+export function upperDir(paths: RuntimePaths): string {
+  return existsSync(paths.diskImage) ? join(paths.disk, "upper") : paths.legacyUpper;
+}
+
 /**
- * Creates the runtime's directories and mounts its disk (when it has one) and its overlay root; each step is a no-op
- * when already mounted.
+ * Creates the runtime's directories and mounts its disk (when it has one) and its overlay root over `lowerDirs` (top
+ * first); each step is a no-op when already mounted.
  */
-export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promise<void> {
+export async function mountRootfs(paths: RuntimePaths, lowerDirs: string[]): Promise<void> {
   const onDisk = existsSync(paths.diskImage);
-  const upper = onDisk ? join(paths.disk, "upper") : paths.legacyUpper;
+  const upper = upperDir(paths);
   const work = onDisk ? join(paths.disk, "work") : paths.legacyWork;
-  for (const p of [lowerDir, upper, work]) {
+  for (const p of [...lowerDirs, upper, work]) {
     // overlayfs separates options with ',' and lower layers with ':'.
     if (/[,:\s]/.test(p)) throw new RuntaError("invalid_argument", `path ${p} contains ',', ':' or spaces, which overlayfs cannot mount`);
   }
@@ -67,7 +75,7 @@ export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promis
   await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(paths.rootfs, { recursive: true }), mkdir(paths.execDir, { recursive: true })]);
   if (mounted.includes(paths.rootfs)) return;
   try {
-    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDir},upperdir=${upper},workdir=${work}`, paths.rootfs]);
+    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDirs.join(":")},upperdir=${upper},workdir=${work}`, paths.rootfs]);
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? String(err)).trim();
     throw new RuntaError("internal", `cannot mount the overlay root of ${paths.dir}: ${stderr}`, { cause: err });

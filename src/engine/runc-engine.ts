@@ -2,14 +2,15 @@
  * `RuncEngine`: the {@link Engine} on runc. runc knows containers; this adds what it lacks: names, records and their
  * statuses, per-runtime serialisation, images and reconciliation after a daemon restart. The parts live in rooms of
  * their own: containers.ts (boot, kill, remove, teardown of one container), exec.ts (buffered and streamed exec),
- * reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * files/ (`runta cp`), checkpoints/, reconcile.ts, names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import { join } from "node:path";
 import {
   DEFAULTS,
@@ -17,7 +18,10 @@ import {
   LIMITS,
   RuntaError,
   errors,
+  type Checkpoint,
   type ExecResult,
+  type FileStat,
+  type FilesWritten,
   type Image,
   type ImageBuildEvent,
   type Runtime,
@@ -27,14 +31,17 @@ import { RuntimeCgroup } from "./cgroups.js";
 import { runcTrustWarning } from "../api/trust.js";
 import { kernelVersion, resolveExecutable, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
-import { DiskPool } from "./disk.js";
+import { DiskPool, diskUsage, growDisk, loopDeviceOf } from "./disk.js";
+import { CheckpointStore } from "../store/checkpoints.js";
+import { CheckpointManager } from "./checkpoints/manager.js";
+import { RuntimeFiles } from "./files/runtime-files.js";
 import { Containers } from "./containers.js";
 import { Execs } from "./exec.js";
 import { generateName, shown, validateName } from "./names.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
-import { runtimePaths } from "./rootfs.js";
+import { runtimePaths, unmountRootfs, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -73,6 +80,8 @@ export class RuncEngine implements Engine {
   private readonly containers: Containers;
   private readonly records: RuntimeRecords;
   private readonly execs: Execs;
+  private readonly files: RuntimeFiles;
+  readonly checkpoints: CheckpointManager;
   private closed = false;
 
   private constructor(
@@ -82,8 +91,22 @@ export class RuncEngine implements Engine {
     readonly images: ImageStore,
     private readonly disks: DiskPool,
   ) {
-    this.containers = new Containers(runc, images, opts);
-    this.records = new RuntimeRecords(store, this.containers, opts.logger);
+    this.containers = new Containers(runc, images, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
+    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id));
+    this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
+    this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
+      dataDir: opts.dataDir,
+      logger: opts.logger,
+      withRuntime: (ref, fn) => {
+        const { id } = this.records.find(ref);
+        return this.records.withLock(id, async () => fn(await this.records.current(id)));
+      },
+      upperDir: (rec) => upperDir(runtimePaths(opts.dataDir, rec.id)),
+      freeze: (id) => runc.pause(id),
+      thaw: (id) => runc.resume(id),
+      thawAfterCrash: (id) => this.thawAfterCrash(id),
+      runtimes: () => store.all(),
+    });
     this.execs = new Execs({
       runc,
       store,
@@ -157,7 +180,9 @@ export class RuncEngine implements Engine {
       }
     }
     if (spec.name !== undefined) validateName(spec.name);
-    const image = spec.image ?? DEFAULTS.image;
+    // A restore stands on the checkpoint's layers, which only fit the image they were made on.
+    const checkpoint = spec.checkpoint === undefined ? null : this.checkpoints.forRestore(spec.checkpoint);
+    const image = checkpoint?.image ?? spec.image ?? DEFAULTS.image;
     if (!ImageNameSchema.safeParse(image).success) {
       throw errors.invalid(`invalid image name ${shown(image)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
     }
@@ -197,8 +222,8 @@ export class RuncEngine implements Engine {
       initPid: null,
       initStartTime: null,
       bootId: null,
-      diskMib: null,
-      checkpointId: null,
+      diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : this.opts.limits.diskMib,
+      checkpointId: checkpoint?.id ?? null,
     };
     try {
       this.store.insert(rec);
@@ -229,7 +254,7 @@ export class RuncEngine implements Engine {
       }
       const paths = runtimePaths(this.opts.dataDir, rec.id);
       await mkdir(paths.dir, { recursive: true });
-      await this.disks.take(paths.diskImage);
+      await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
       const started = await this.containers.boot(rec);
       return this.records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
@@ -265,7 +290,13 @@ export class RuncEngine implements Engine {
     if (!opts.usage) return this.records.toRuntime(rec);
     if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
     const u = await new RuntimeCgroup(this.opts.cgroupParent, rec.id).usage();
-    return this.records.toRuntime(rec, { memory_bytes: u.memoryBytes, memory_limit_bytes: u.memoryLimitBytes, cpu_usage_ns: u.cpuUsageNs, pids: u.pids });
+    const usage: NonNullable<Runtime["usage"]> = { memory_bytes: u.memoryBytes, memory_limit_bytes: u.memoryLimitBytes, cpu_usage_ns: u.cpuUsageNs, pids: u.pids };
+    const paths = runtimePaths(this.opts.dataDir, rec.id);
+    if (existsSync(paths.diskImage)) {
+      const disk = await diskUsage(paths.disk).catch(() => null);
+      if (disk) Object.assign(usage, { disk_used_bytes: disk.usedBytes, disk_size_bytes: disk.sizeBytes });
+    }
+    return this.records.toRuntime(rec, usage);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -347,10 +378,12 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Resize
 
-  async resize(ref: string, req: { vcpus?: number; memoryMib?: number }): Promise<Runtime> {
+  async resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime> {
     const { id } = this.records.find(ref);
     return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+      let rec = await this.records.current(id);
+      if (req.diskSizeGib !== undefined) rec = await this.growDisk(rec, req.diskSizeGib);
+      if (req.vcpus === undefined && req.memoryMib === undefined) return this.records.toRuntime(rec);
       const vcpus = req.vcpus ?? rec.vcpus;
       const memoryMib = req.memoryMib ?? rec.memoryMib;
       validateResources(vcpus, memoryMib);
@@ -361,6 +394,91 @@ export class RuncEngine implements Engine {
       if (rec.status !== "running" && rec.status !== "paused") throw preconditionFor(rec, "resize");
       const applied = await this.containers.resize(rec, req);
       return this.records.toRuntime(this.records.mustUpdate(id, applied));
+    });
+  }
+
+  /** Grows a runtime's disk to `gib` (inside its lock); shrinking is refused, the same size is a no-op. */
+  private async growDisk(rec: RuntimeRecord, gib: number): Promise<RuntimeRecord> {
+    const paths = runtimePaths(this.opts.dataDir, rec.id);
+    if (!existsSync(paths.diskImage)) {
+      throw errors.precondition(`runtime "${rec.name}" was created before runtimes had disks of their own, so it has no disk to grow (it writes to the host's disk)`, { field: "disk_size_gib" });
+    }
+    if (!["running", "paused", "suspended", "shutdown", "crashed"].includes(rec.status)) throw preconditionFor(rec, "grow its disk");
+    // The file's own size: records from before sizes were chosen do not hold it.
+    const current = Math.round((await stat(paths.diskImage)).size / 1048576);
+    const wanted = gib * 1024;
+    if (wanted < current) {
+      throw errors.outOfRange(`runtime "${rec.name}" has a ${current / 1024} GiB disk; disks only grow (shrinking an ext4 disk in use is not supported) — ask for at least ${Math.ceil(current / 1024)} GiB`, {
+        field: "disk_size_gib",
+        min: Math.ceil(current / 1024),
+      });
+    }
+    if (wanted === current) return rec.diskMib === wanted ? rec : this.records.mustUpdate(rec.id, { diskMib: wanted });
+    const live = rec.status !== "shutdown" && rec.status !== "crashed";
+    if (live) {
+      await this.containers.mountRoot(rec);
+    } else {
+      // Offline: nothing runs, so the root and disk come off; a copy still holding files keeps the disk busy.
+      await unmountRootfs(paths);
+      if (await loopDeviceOf(paths.diskImage)) throw errors.precondition(`runtime "${rec.name}"'s disk is busy (a copy in progress?); try again when it is done`);
+    }
+    try {
+      await growDisk(paths.diskImage, wanted);
+    } finally {
+      if (!live) await this.containers.mountRoot(rec);
+    }
+    return this.records.mustUpdate(rec.id, { diskMib: wanted });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Files (files/)
+
+  statFile(ref: string, path: string): Promise<FileStat> {
+    return this.files.stat(ref, path);
+  }
+
+  readFiles(ref: string, path: string): Promise<Readable> {
+    return this.files.readTree(ref, path);
+  }
+
+  readFile(ref: string, path: string): Promise<{ size: number; stream: Readable }> {
+    return this.files.readFile(ref, path);
+  }
+
+  writeFiles(ref: string, dir: string, archive: Readable, opts?: { keepOwner?: boolean }): Promise<FilesWritten> {
+    return this.files.writeTree(ref, dir, archive, opts);
+  }
+
+  writeFile(ref: string, path: string, data: Readable, opts?: { mode?: number }): Promise<FilesWritten> {
+    return this.files.writeFile(ref, path, data, opts);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Checkpoints (checkpoints/)
+
+  createCheckpoint(ref: string, name: string, opts: { kind?: Checkpoint["kind"] } = {}): Promise<Checkpoint> {
+    return this.checkpoints.create(ref, name, opts.kind);
+  }
+
+  async listCheckpoints(): Promise<Checkpoint[]> {
+    return this.checkpoints.list();
+  }
+
+  async getCheckpoint(ref: string): Promise<Checkpoint> {
+    return this.checkpoints.get(ref);
+  }
+
+  removeCheckpoint(ref: string): Promise<Checkpoint> {
+    return this.checkpoints.remove(ref);
+  }
+
+  /** A runtime a checkpoint paused when the daemon died: thawed and recorded running again. */
+  private async thawAfterCrash(id: string): Promise<void> {
+    await this.records.withLock(id, async () => {
+      const state = await this.runc.state(id);
+      if (state?.status !== "paused") return;
+      await this.runc.resume(id);
+      this.records.mustUpdate(id, { status: "running" });
     });
   }
 
@@ -406,6 +524,12 @@ export class RuncEngine implements Engine {
         in_use_by: users,
       });
     }
+    const checkpoints = this.checkpoints.imageUsers(name);
+    if (checkpoints.length) {
+      throw errors.precondition(`image "${name}" is under checkpoint(s) ${checkpoints.join(", ")}; remove them first: runta checkpoint rm ${checkpoints.join(" ")}`, {
+        checkpoints,
+      });
+    }
     await this.images.remove(name);
   }
 
@@ -417,8 +541,10 @@ export class RuncEngine implements Engine {
   }
 
   /** Brings the store in line with what runs (reconcile.ts); done at open. */
-  reconcile(): Promise<void> {
-    return reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+  async reconcile(): Promise<void> {
+    await reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+    // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
+    await this.checkpoints.reconcile();
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,11 @@ export class CheckpointManager {
     return rec;
   }
 
+  /** A checkpoint's name, or null when it is gone. */
+  nameOf(id: string): string | null {
+    return this.store.get(id)?.name ?? null;
+  }
+
   /** The checkpoint ids from `id` down to the first one (its parents), `id` first. */
   private chain(id: string): string[] {
     const ids: string[] = [];
