@@ -7,26 +7,37 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --cpus|--data-dir|--endpoint|--env|--file|--filter|--image|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
+      --cpus|--data-dir|--disk-size-gib|--endpoint|--env|--file|--filter|--image|--kind|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --cpus|--data-dir|--endpoint|--env|--file|--filter|--image|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) return ;;
+    --cpus|--data-dir|--disk-size-gib|--endpoint|--env|--file|--filter|--image|--kind|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec boot pause resume shutdown rm resize apply delete image daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --image --cpus --memory --env -e --label --detach -d --json --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec cp boot pause resume shutdown rm resize checkpoint apply delete image daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --image --cpus --memory --disk-size-gib --env -e --label --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
+    cp) opts="--archive -a --help -h"; rt=0; words="" ;;
     boot) opts="--help -h"; rt=1; words="" ;;
     pause) opts="--help -h"; rt=1; words="" ;;
     resume) opts="--help -h"; rt=1; words="" ;;
     shutdown) opts="--help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
-    resize) opts="--memory --cpus --json --help -h"; rt=2; words="" ;;
+    resize) opts="--memory --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
+    checkpoint)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "create ls restore rm --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        create) opts="--kind --json --help -h"; rt=2 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
+        restore) opts="--cpus --memory --disk-size-gib --env -e --label --json --help -h"; rt=0 ;;
+        rm) opts="--help -h"; rt=0 ;;
+      esac ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;
     delete) opts="--file -f --dry-run --strict --json --help -h"; rt=0; words="" ;;
     image)

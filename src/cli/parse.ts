@@ -60,6 +60,9 @@ export const cpusFlag = boundedNumber("--cpus", { min: LIMITS.vcpusMin, max: LIM
 /** `--memory`: whole MiB as the API accepts them (the host's memory is checked by the daemon). */
 export const memoryFlag = boundedNumber("--memory", { min: LIMITS.memoryMibMin, max: LIMITS.memoryMibMax, unit: "MiB", integer: true });
 
+/** `--disk-size-gib`: whole GiB as the API accepts them. */
+export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
+
 /** `--name`: a runtime name as the API accepts it. */
 export function nameFlag(value: string): string {
   if (!LIMITS.namePattern.test(value)) {

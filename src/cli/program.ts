@@ -4,7 +4,9 @@ import type { CliContext } from "./context.js";
 import { clientVersion } from "./main.js";
 import { applyCommand } from "./commands/apply.js";
 import { bootCommand } from "./commands/boot.js";
+import { checkpointCommand } from "./commands/checkpoint.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
+import { cpCommand } from "./commands/cp.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { deleteCommand } from "./commands/delete.js";
 import { execCommand } from "./commands/exec.js";
@@ -44,12 +46,14 @@ Run 'runta <command> --help' for the flags of a command.`,
     psCommand(ctx),
     inspectCommand(ctx),
     execCommand(ctx),
+    cpCommand(ctx),
     bootCommand(ctx),
     pauseCommand(ctx),
     resumeCommand(ctx),
     shutdownCommand(ctx),
     rmCommand(ctx),
     resizeCommand(ctx),
+    checkpointCommand(ctx),
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),

@@ -84,7 +84,7 @@ test("version with no daemon reports the server as unavailable and starts nothin
 test("the first command starts the local daemon in the background and goes on", async () => {
   const r = await runta(["ps"]);
   expect(r.exitCode, String(r.stderr)).toBe(0);
-  expect(r.stdout).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tCREATED\n");
+  expect(r.stdout).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tDISK\tCREATED\n");
   const pid = daemonPid();
   expect(pid).toBeGreaterThan(0);
   expect(existsSync(join(world.dataDir, "daemon.log"))).toBe(true);

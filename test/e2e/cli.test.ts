@@ -46,8 +46,8 @@ describe("the seed, line by line", () => {
     const r = await runta(["ps", "-a"]);
     expect(r.exitCode).toBe(0);
     const lines = String(r.stdout).trim().split("\n");
-    expect(lines[0]).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tCREATED");
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${id}\tworker\tdefault\trunning\t2\t2048MiB\t\\d{4}-\\d\\d-\\d\\dT`)));
+    expect(lines[0]).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tDISK\tCREATED");
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${id}\tworker\tdefault\trunning\t2\t2048MiB\t10GiB\t\\d{4}-\\d\\d-\\d\\dT`)));
   });
 
   test("runta inspect worker", async () => {

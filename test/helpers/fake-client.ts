@@ -3,7 +3,7 @@
  * typed errors, every call is recorded, and any verb can be overridden to inject failures.
  */
 import { randomUUID } from "node:crypto";
-import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
+import type { Checkpoint, ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
 import type {
   CreateOptions,
   ExecOptions,
@@ -41,6 +41,7 @@ export interface FakeOverrides {
 export interface FakeClientOptions extends FakeOverrides {
   runtimes?: Partial<Runtime>[];
   images?: Partial<Image>[];
+  checkpoints?: Partial<Checkpoint>[];
   /** Progress events an image build emits before it finishes. */
   buildEvents?: ImageBuildEvent[];
   /** What ping() answers (default true). */
@@ -52,6 +53,26 @@ export interface FakeClient extends RuntaApi {
   calls: FakeCall[];
   state: Map<string, Runtime>;
   imageState: Map<string, Image>;
+  checkpointState: Map<string, Checkpoint>;
+}
+
+/** A complete checkpoint record with sensible defaults. */
+export function fakeCheckpoint(over: Partial<Checkpoint> = {}): Checkpoint {
+  return {
+    id: randomUUID(),
+    display_name: "golden",
+    state: "ready",
+    kind: "full",
+    source_runtime: "worker",
+    source_runtime_id: randomUUID(),
+    image: "default",
+    parent: null,
+    created_at: "2026-01-01T00:00:00.000Z",
+    size_bytes: 4096,
+    in_use_by: [],
+    error: null,
+    ...over,
+  };
 }
 
 /** A complete runtime record with sensible defaults. */
@@ -62,7 +83,7 @@ export function fakeRuntime(over: Partial<Runtime> = {}): Runtime {
     name: "rt",
     status: "running",
     image: "default",
-    resources: { requests: { vcpus: 1, memory_mib: 1024 } },
+    resources: { requests: { vcpus: 1, memory_mib: 1024, disk_size_gib: 10 } },
     env_names: [],
     labels: {},
     created_at: now,
@@ -90,6 +111,8 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
   }
   const imageState = new Map<string, Image>();
   for (const i of opts.images ?? [{ name: "default" }, { name: "busybox", source: "import" }]) imageState.set(i.name!, fakeImage(i));
+  const checkpointState = new Map<string, Checkpoint>();
+  for (const c of opts.checkpoints ?? []) checkpointState.set(c.display_name ?? "golden", fakeCheckpoint(c));
   const calls: FakeCall[] = [];
   const record = (method: string, ...args: unknown[]) => calls.push({ method, args });
 
@@ -223,10 +246,50 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     },
   };
 
+  const findCheckpoint = (ref: string): Checkpoint => {
+    const cp = [...checkpointState.values()].find((c) => c.display_name === ref || c.id === ref);
+    if (!cp) throw apiErrorFromCode("not_found", `checkpoint "${ref}" not found`);
+    return cp;
+  };
+  const checkpoints = {
+    async create(rt: string, name: string, o: { kind?: Checkpoint["kind"] } = {}) {
+      record("checkpoints.create", rt, name, o);
+      const source = find(rt);
+      if (checkpointState.has(name)) throw apiErrorFromCode("already_exists", `a checkpoint named "${name}" already exists`);
+      const cp = fakeCheckpoint({ display_name: name, source_runtime: source.name, source_runtime_id: source.id, image: source.image, kind: o.kind ?? "full" });
+      checkpointState.set(name, cp);
+      return cp;
+    },
+    async list() {
+      record("checkpoints.list");
+      return [...checkpointState.values()];
+    },
+    async get(ref: string) {
+      record("checkpoints.get", ref);
+      return findCheckpoint(ref);
+    },
+    async restore(ref: string, name: string | undefined, o: CreateOptions = {}) {
+      record("checkpoints.restore", ref, name, o);
+      const cp = findCheckpoint(ref);
+      const rt = fakeRuntime({ name: name ?? `rt-${state.size + 1}`, image: cp.image, checkpoint: cp.display_name });
+      state.set(rt.id, rt);
+      cp.in_use_by.push(rt.name);
+      return handle(rt);
+    },
+    async remove(ref: string) {
+      record("checkpoints.remove", ref);
+      const cp = findCheckpoint(ref);
+      if (cp.in_use_by.length) throw apiErrorFromCode("failed_precondition", `checkpoint "${cp.display_name}" is in use by runtime(s) ${cp.in_use_by.join(", ")}`);
+      checkpointState.delete(cp.display_name);
+      return cp;
+    },
+  };
+
   return {
     endpoint: "http://fake.invalid",
     runtimes: runtimes as unknown as RuntaApi["runtimes"],
     images,
+    checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],
     async version() {
       record("version");
       if (opts.version) return opts.version();
@@ -238,5 +301,6 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     calls,
     state,
     imageState,
+    checkpointState,
   };
 }

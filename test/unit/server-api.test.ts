@@ -363,7 +363,7 @@ describe("runtimes", () => {
     expect((await h.resize({ vcpus: 2 })).resources.requests).toEqual({ vcpus: 2, memory_mib: 2048 });
     const empty = await raw("PATCH", "/v1/runtimes/r1", { body: JSON.stringify({ resources: { requests: {} } }), headers: { "Content-Type": "application/json" } });
     expectError(empty, 400, "invalid_argument");
-    expect(empty.json.error.message).toContain("memory_mib, vcpus or both");
+    expect(empty.json.error.message).toContain("memory_mib, vcpus, disk_size_gib or several");
     const tooMuch = await runta.runtimes.resize("r1", { vcpus: 9 }).catch((e) => e);
     expect(tooMuch).toBeInstanceOf(InvalidArgumentError);
     expect(tooMuch.status).toBe(422);

@@ -53,6 +53,7 @@ export function runtimeColumns(now: Date): Column<Runtime>[] {
     { header: "STATUS", value: (r) => r.status, colour: (r) => STATUS_COLOURS[r.status] },
     { header: "CPUS", value: (r) => String(r.resources.requests.vcpus) },
     { header: "MEMORY", value: (r) => `${r.resources.requests.memory_mib}MiB` },
+    { header: "DISK", value: (r) => (r.resources.requests.disk_size_gib ? `${r.resources.requests.disk_size_gib}GiB` : "-") },
     { header: "CREATED", value: (r, tty) => timeValue(r.created_at, tty, now) },
   ];
 }

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
-import { cpusFlag, memoryFlag } from "../parse.js";
+import { cpusFlag, diskSizeFlag, memoryFlag } from "../parse.js";
 import { printJson } from "../output.js";
 import { withRuntime } from "../targets.js";
 
@@ -9,29 +9,32 @@ import { withRuntime } from "../targets.js";
 export interface ResizeOptions {
   memory?: number;
   cpus?: number;
+  diskSizeGib?: number;
   json?: boolean;
 }
 
 /** `runta resize`. */
 export function resizeCommand(ctx: CliContext): Command {
   return new Command("resize")
-    .description("Change a running runtime's memory and/or vCPUs live; prints the values read back from its cgroup")
+    .description("Change a runtime's memory and/or vCPUs live, or grow its disk; prints the values read back")
     .argument("<runtime>", "runtime name or id")
     .option("--memory <MiB>", "new memory limit in MiB", memoryFlag)
     .option("--cpus <n>", "new vCPU count, fractions allowed", cpusFlag)
+    .option("--disk-size-gib <GiB>", "grow the runtime's disk to this size (disks never shrink)", diskSizeFlag)
     .option("--json", "print the updated runtime as JSON")
-    .addHelpText("after", "\nExamples:\n  runta resize --memory 4096 worker\n  runta resize --cpus 0.5 --memory 512 batch")
+    .addHelpText("after", "\nExamples:\n  runta resize --memory 4096 worker\n  runta resize --cpus 0.5 --memory 512 batch\n  runta resize --disk-size-gib 20 worker")
     .action((target: string, opts: ResizeOptions) => runResize(ctx, target, opts));
 }
 
 /** Resizes one runtime and prints what the daemon read back. */
 export async function runResize(ctx: CliContext, target: string, opts: ResizeOptions): Promise<void> {
-  if (opts.memory === undefined && opts.cpus === undefined) {
-    throw new UsageError("resize needs --memory <MiB>, --cpus <n> or both — e.g. runta resize --memory 4096 worker");
+  if (opts.memory === undefined && opts.cpus === undefined && opts.diskSizeGib === undefined) {
+    throw new UsageError("resize needs --memory <MiB>, --cpus <n>, --disk-size-gib <GiB> or several — e.g. runta resize --memory 4096 worker");
   }
   const runta = await ctx.client();
-  const rt = await withRuntime(runta, target, (id) => runta.runtimes.resize(id, { memoryMiB: opts.memory, vcpus: opts.cpus }));
+  const rt = await withRuntime(runta, target, (id) => runta.runtimes.resize(id, { memoryMiB: opts.memory, vcpus: opts.cpus, diskSizeGiB: opts.diskSizeGib }));
   if (opts.json) return printJson(ctx, rt);
-  const { vcpus, memory_mib } = rt.resources.requests;
-  ctx.io.stdout.write(`${target}: memory ${memory_mib} MiB, cpus ${vcpus}\n`);
+  const { vcpus, memory_mib, disk_size_gib } = rt.resources.requests;
+  const disk = disk_size_gib === null || disk_size_gib === undefined ? "" : `, disk ${disk_size_gib} GiB`;
+  ctx.io.stdout.write(`${target}: memory ${memory_mib} MiB, cpus ${vcpus}${disk}\n`);
 }

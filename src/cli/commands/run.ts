@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { buildImageWithProgress } from "./image.js";
 
@@ -14,6 +14,7 @@ export interface RunOptions {
   image?: string;
   cpus?: number;
   memory?: number;
+  diskSizeGib?: number;
   env?: Record<string, string>;
   label?: Record<string, string>;
   detach?: boolean;
@@ -27,6 +28,7 @@ export function runCommand(ctx: CliContext): Command {
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
+    .option("--disk-size-gib <GiB>", "size of the runtime's disk, its writable layer (default 10; sparse: the host gives only what is written)", diskSizeFlag)
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
@@ -36,6 +38,7 @@ export function runCommand(ctx: CliContext): Command {
       `
 Examples:
   runta run --name worker --cpus 2 --memory 2048
+  runta run --name big --disk-size-gib 50
   runta run --name web --image busybox -e APP_ENV=dev --label team=infra
   runta run -d --name batch`,
     )
@@ -56,6 +59,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       image: opts.image,
       vcpus: opts.cpus,
       memoryMiB: opts.memory,
+      diskSizeGiB: opts.diskSizeGib,
       env: opts.env,
       labels: opts.label,
       wait: !opts.detach,

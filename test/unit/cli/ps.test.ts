@@ -14,16 +14,16 @@ describe("ps", () => {
   test("in a pipe: header, tab-separated full ids and ISO times", async () => {
     const r = await cli(["ps", "-a"], { client: rows });
     const lines = r.out.trim().split("\n");
-    expect(lines[0]).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tCREATED");
-    expect(lines).toContain(`${worker.id}\tworker\tdefault\trunning\t1\t1024MiB\t2026-01-01T00:02:00.000Z`);
+    expect(lines[0]).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tDISK\tCREATED");
+    expect(lines).toContain(`${worker.id}\tworker\tdefault\trunning\t1\t1024MiB\t10GiB\t2026-01-01T00:02:00.000Z`);
     expect(lines.some((l) => l.startsWith(`${stopped.id}\told\tdefault\tshutdown`))).toBe(true);
   });
 
   test("on a TTY: borderless table, 12-character ids, relative times", async () => {
     const r = await cli(["ps", "-a"], { client: rows, tty: true, env: { NO_COLOR: "1" } });
     const lines = r.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^RUNTIME ID\s+NAME\s+IMAGE\s+STATUS\s+CPUS\s+MEMORY\s+CREATED$/);
-    expect(r.out).toMatch(/0b3d8a4e5f8c\s+worker\s+default\s+running\s+1\s+1024MiB\s+3 minutes ago/);
+    expect(lines[0]).toMatch(/^RUNTIME ID\s+NAME\s+IMAGE\s+STATUS\s+CPUS\s+MEMORY\s+DISK\s+CREATED$/);
+    expect(r.out).toMatch(/0b3d8a4e5f8c\s+worker\s+default\s+running\s+1\s+1024MiB\s+10GiB\s+3 minutes ago/);
     expect(r.out).not.toContain(worker.id);
     expect(r.out).not.toMatch(/[│┌─]/);
   });
