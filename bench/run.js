@@ -9,6 +9,7 @@
  * BENCH_CONC_ROUNDS rounds of 50 concurrent execs (3), BENCH_TTY_N keystrokes (50), BENCH_NODE_N node starts (20),
  * BENCH_PEERS ("docker,podman"; "none" skips them), BENCH_CA_CERTS ("unset" or "keep": NODE_EXTRA_CA_CERTS for the
  * CLI runs), BENCH_ONLY (comma list of systems, e.g. "floor,docker" to try the harness without runta),
+ * BENCH_CP_ROUNDS restores per checkpoint size (10; 0 skips; `node bench/checkpoints.js` runs only that phase),
  * BENCH_OUT (JSON path), BENCH_PROFILE=1 (run the daemon under --cpu-prof and summarise where its time went).
  * The runta CLI is always profiled once (exec, ps) after the measurements, outside of them.
  */
@@ -23,6 +24,7 @@ import { RuncFloor } from "./lib/floor.js";
 import { DockerPeer, PodmanPeer } from "./lib/peers.js";
 import { RuntaDaemon, RuntaApiSystem, RuntaCliSystem, CLI_BIN } from "./lib/runta.js";
 import { ECHO_ARGV, echoLoop, ptyEcho } from "./lib/tty.js";
+import { checkpointPhase } from "./lib/checkpoints.js";
 import { renderProfile, summarizeProfileFile } from "./lib/profile.js";
 import { evaluateTargets, renderMetricsTable, renderStartupTable, renderTargets } from "./lib/report.js";
 
@@ -47,6 +49,7 @@ const CFG = {
   only: env.BENCH_ONLY ? env.BENCH_ONLY.split(",") : null,
   out: env.BENCH_OUT ?? join(here, "results", "latest.json"),
   profileDaemon: env.BENCH_PROFILE === "1",
+  cpRounds: int("BENCH_CP_ROUNDS", 10),
 };
 const EXEC_1MIB = ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' a"];
 const MIB_BYTES = 1024 * 1024;
@@ -331,6 +334,10 @@ async function main() {
     for (const sys of systems) {
       log(`tty echo: ${sys.name}`);
       await ttyPhase(/** @type {any} */ (sys));
+    }
+    if (daemon && api && CFG.cpRounds > 0) {
+      log("checkpoint restores vs creates (1 MiB and 1 GiB checkpoints)");
+      await checkpointPhase(daemon.client, rec, log, CFG.cpRounds);
     }
     if (cli) {
       log("profiling the CLI (outside the measurements)");

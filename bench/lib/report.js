@@ -20,6 +20,11 @@ export const METRICS = [
   ["rm", "rm"],
   ["tty_echo", "TTY keystroke echo"],
   ["conc_exec", "50 concurrent execs (each)"],
+  ["restore_create", "create (checkpoint phase)"],
+  ["restore_1mib", "restore a 1 MiB checkpoint"],
+  ["restore_1gib", "restore a 1 GiB checkpoint"],
+  ["checkpoint_1mib", "checkpoint 1 MiB of changes"],
+  ["checkpoint_1gib", "checkpoint 1 GiB of changes"],
 ];
 
 /**

@@ -2,7 +2,8 @@
  * Files resolved inside a root (src/engine/files) on plain temp directories: symlink and tar escapes stay inside,
  * a tree with modes and a symlink survives pack → unpack byte for byte, writes are atomic.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -130,5 +131,21 @@ test("a failed write leaves the old file and no temporary file behind", async ()
   });
   await expect(writeFile(scope, "/etc/keep", broken)).rejects.toThrow(/upload broke off/);
   expect(readFileSync(join(root, "etc", "keep"), "utf8")).toBe("old");
-  expect((await import("node:fs")).readdirSync(join(root, "etc")).filter((n) => n.startsWith(".runta-cp-"))).toEqual([]);
+  expect(readdirSync(join(root, "etc")).filter((n) => n.startsWith(".runta-cp-"))).toEqual([]);
+});
+
+test("a full disk fails the unpack with 507 and leaves no partial file (tar-stream entries end while a write is pending)", async () => {
+  const small = join(base, "small");
+  mkdirSync(small);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]);
+  const full = await Scope.open(small);
+  try {
+    const tarball = await collect(archive([{ name: "big", type: "file", body: "x".repeat(4 << 20) }]));
+    await expect(unpackInto(full, Readable.from([tarball]))).rejects.toMatchObject({ code: "resource_exhausted", httpStatus: 507 });
+    await expect(writeFile(full, "/raw", Readable.from([Buffer.alloc(4 << 20)]))).rejects.toMatchObject({ code: "resource_exhausted" });
+    expect(readdirSync(small)).toEqual([]);
+  } finally {
+    await full.close();
+    execFileSync("umount", [small]);
+  }
 });

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import tar from "tar-stream";
-import { tarMemberParts } from "../../api/tar.js";
+import { forEachChunk, tarMemberParts } from "../../api/tar.js";
 
 /** Resolves when `w` takes more, or is gone (its own error is reported by whoever listens for it). */
 function roomIn(w: Writable): Promise<void> {
@@ -120,11 +120,9 @@ export async function unpackLocal(archive: AsyncIterable<Uint8Array>, dest: stri
       const tmp = join(dirname(target), `.runta-cp-${randomBytes(6).toString("hex")}`);
       const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
       try {
-        for await (const chunk of body) {
-          const buf = chunk as Buffer;
+        result.bytes += await forEachChunk(body, async (buf) => {
           for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-          result.bytes += buf.length;
-        }
+        });
         if (opts.keepOwner) await fh.chown(h.uid ?? 0, h.gid ?? 0);
         await fh.chmod(mode);
         if (h.mtime) await fh.utimes(h.mtime, h.mtime);

@@ -12,7 +12,7 @@ import { constants as fsc } from "node:fs";
 import { chmod, chown, link, lchown, lutimes, mkdir, open, rename, symlink, unlink, utimes } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
-import { RuntaError, errors, tarMemberParts, type FilesWritten } from "../../api/index.js";
+import { RuntaError, errors, forEachChunk, tarMemberParts, type FilesWritten } from "../../api/index.js";
 import { at, type Location, type Scope } from "./scope.js";
 
 const O_PATH = 0o10000000;
@@ -53,16 +53,14 @@ async function finishInode(fd: number, mode: number, owner: Owner, mtime: Date |
 export async function writeFileAt(loc: Location, data: Readable, mode: number, owner: Owner = ROOT, mtime?: Date): Promise<number> {
   if (loc.stat?.isDirectory()) throw errors.invalid(`cannot replace the directory ${JSON.stringify(loc.name)} with a file`);
   const tmp = at(loc.dirFd, tmpName());
-  const fh = await open(tmp, NEW_FILE, 0o600);
+  const fh = await open(tmp, NEW_FILE, 0o600).catch((err) => {
+    throw diskFullInside(err);
+  });
   let bytes = 0;
   try {
-    // Leaving the loop early (a full disk) must not destroy the source: it may be an HTTP request still owed an answer.
-    const chunks = typeof data.iterator === "function" ? data.iterator({ destroyOnReturn: false }) : data;
-    for await (const chunk of chunks) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    bytes = await forEachChunk(data, async (buf) => {
       for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      bytes += buf.length;
-    }
+    });
     await finishInode(fh.fd, mode, owner, mtime);
     await fh.close();
     await rename(tmp, loc.path);

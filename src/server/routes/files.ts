@@ -27,28 +27,25 @@ function stream(ctx: Ctx, type: string, body: NodeJS.ReadableStream & { destroy(
   });
 }
 
-/** How much of a refused upload is read (and dropped) so the client gets to read the error before the socket closes. */
-const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+/** How long a refused upload is read (and dropped) before the connection is cut. */
+const DRAIN_MAX_MS = 120_000;
 
 /**
- * Reads the rest of a refused upload up to {@link DRAIN_MAX_BYTES}: a client still sending when the connection closes
- * may see a reset instead of the error; past the cap the connection is closed after the error anyway.
+ * Reads (and drops) the rest of a refused upload, so the client, which reads the answer only once it has sent its
+ * body, gets the error instead of a connection that stops reading; past {@link DRAIN_MAX_MS} the socket is cut.
  */
 async function drainRefused(ctx: Ctx): Promise<void> {
   if (ctx.req.readableEnded || ctx.req.destroyed) return;
   ctx.res.shouldKeepAlive = false;
-  let left = DRAIN_MAX_BYTES;
   await new Promise<void>((resolve) => {
-    const onData = (chunk: Buffer) => {
-      left -= chunk.length;
-      if (left < 0) done();
-    };
+    const timer = setTimeout(() => {
+      ctx.req.socket.destroy();
+      resolve();
+    }, DRAIN_MAX_MS);
     const done = () => {
-      ctx.req.off("data", onData);
-      ctx.req.pause();
+      clearTimeout(timer);
       resolve();
     };
-    ctx.req.on("data", onData);
     ctx.req.once("end", done);
     ctx.req.once("close", done);
     ctx.req.once("error", done);
