@@ -1,8 +1,8 @@
 /**
  * `RuncEngine`: the {@link Engine} on runc. runc knows containers; this adds what it lacks: names, records and their
  * statuses, per-runtime serialisation, images and reconciliation after a daemon restart. The parts live in rooms of
- * their own: containers.ts (boot, kill, remove, teardown of one container), exec.ts (buffered and streamed exec),
- * reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * their own: records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize, teardown of one
+ * container), exec.ts (buffered and streamed exec), reconcile.ts, names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
