@@ -106,7 +106,8 @@ async function buildClient(ctx: CliContext, autoStart: boolean): Promise<RuntaAp
   // Nothing configured: talk to the local daemon, starting it first if it does not answer (the embedded default).
   const probe = make(config.token?.value);
   const { ensureLocalDaemon } = await import("./embedded.js");
-  if (!(await probe.ping(1500))) {
+  // 1 s: a daemon's /v1/health answers in milliseconds, and a hung one must be reported in under 2 s in all.
+  if (!(await probe.ping(1000))) {
     await ensureLocalDaemon(ctx, { autoStart, probe });
   }
   return make((config.token ?? readLocalToken(config.local)).value);
