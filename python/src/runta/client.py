@@ -1,0 +1,446 @@
+"""``Runta``: the Python client of the daemon's REST API v1 (the TypeScript SDK's shape, in Python style)."""
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+
+from ._config import resolve
+from ._http import Transport, seg
+from .errors import InternalError, RuntaError, UnavailableError, error_for_code
+from .exec_stream import ExecStream
+from .models import ExecResult, Image, RuntimeInfo, RuntimeStatus, VersionInfo
+
+#: Page size when following cursors: the largest the API allows, so a fleet of 200 is one request.
+LIST_PAGE_MAX = 1000
+#: Extra seconds the client waits beyond an exec's own timeout before it gives up on the answer.
+EXEC_TIMEOUT_MARGIN_SECS = 30.0
+#: The daemon's default exec timeout (src/api/limits.ts execTimeoutSecsDefault).
+EXEC_TIMEOUT_DEFAULT_SECS = 60.0
+
+Command = Union[str, Sequence[str]]
+
+
+def _command(command: Command) -> Union[str, list[str]]:
+    """A string runs through ``sh -c``; a sequence runs as is."""
+    return command if isinstance(command, str) else list(command)
+
+
+class Page:
+    """One page of ``GET /v1/runtimes``: its runtimes and the cursor of the next page."""
+
+    def __init__(self, items: list["Runtime"], next_cursor: Optional[str], has_more: bool) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+        self.has_more = has_more
+
+    def __iter__(self) -> Iterator["Runtime"]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page({len(self.items)} runtimes, has_more={self.has_more})"
+
+
+class Runtimes:
+    """``runta.runtimes``: create, list and get runtimes, and every verb by name or id."""
+
+    def __init__(self, http: Transport) -> None:
+        self._http = http
+
+    def create(
+        self,
+        name: Optional[str] = None,
+        *,
+        vcpus: Optional[float] = None,
+        memory_mib: Optional[int] = None,
+        image: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        wait: bool = True,
+        idempotency_key: Optional[str] = None,
+    ) -> "Runtime":
+        """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
+
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name. ``idempotency_key`` is sent as
+        the Idempotency-Key header: the same key and body return the same runtime (and make the request retryable).
+        """
+        requests: dict[str, float] = {}
+        if vcpus is not None:
+            requests["vcpus"] = vcpus
+        if memory_mib is not None:
+            requests["memory_mib"] = memory_mib
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if image is not None:
+            body["image"] = image
+        if requests:
+            body["resources"] = {"requests": requests}
+        if env is not None:
+            body["env"] = dict(env)
+        if labels is not None:
+            body["labels"] = dict(labels)
+        data = self._http.json(
+            "POST",
+            "/v1/runtimes",
+            json_body=body,
+            query={"wait": None if wait else False},
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
+        )["data"]
+        return Runtime(self, RuntimeInfo.from_wire(data))
+
+    def list(
+        self,
+        *,
+        status: Union[RuntimeStatus, Sequence[RuntimeStatus], None] = None,
+        page_size: int = LIST_PAGE_MAX,
+        after: Optional[str] = None,
+    ) -> Iterator["Runtime"]:
+        """Iterates over runtimes (optionally only those in ``status``), following cursors page by page.
+
+        Each page is fetched when the previous one is used up; ``page_size`` (1–1000, default 1000) is per request.
+        """
+        cursor = after
+        while True:
+            page = self.list_page(status=status, limit=page_size, after=cursor)
+            yield from page.items
+            if not page.has_more or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def list_page(
+        self,
+        *,
+        status: Union[RuntimeStatus, Sequence[RuntimeStatus], None] = None,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+    ) -> Page:
+        """One page of runtimes (default size 100, at most 1000); pass ``page.next_cursor`` as ``after`` for the next."""
+        statuses = [status] if isinstance(status, str) else list(status or [])
+        env = self._http.json(
+            "GET", "/v1/runtimes", query={"status": ",".join(statuses) or None, "limit": limit, "after": after}
+        )
+        pagination = env.get("pagination") or {}
+        items = [Runtime(self, RuntimeInfo.from_wire(r)) for r in env["data"]]
+        return Page(items, pagination.get("next_cursor"), bool(pagination.get("has_more")))
+
+    def get(self, runtime: str) -> "Runtime":
+        """One runtime by name or id, with current usage."""
+        return Runtime(self, RuntimeInfo.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}")["data"]))
+
+    def _verb(self, runtime: str, verb: str) -> RuntimeInfo:
+        # Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
+        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", retry=True)["data"])
+
+    def start(self, runtime: str) -> RuntimeInfo:
+        """Boots a shut-down runtime."""
+        return self._verb(runtime, "start")
+
+    def stop(self, runtime: str) -> RuntimeInfo:
+        """Shuts a runtime down, keeping its filesystem (10 s grace, then SIGKILL)."""
+        return self._verb(runtime, "stop")
+
+    def pause(self, runtime: str) -> RuntimeInfo:
+        """Freezes every process of a running runtime (memory kept)."""
+        return self._verb(runtime, "pause")
+
+    def resume(self, runtime: str) -> RuntimeInfo:
+        """Thaws a paused runtime."""
+        return self._verb(runtime, "resume")
+
+    def delete(self, runtime: str) -> RuntimeInfo:
+        """Stops (if needed) and removes a runtime; returns its last record."""
+        return RuntimeInfo.from_wire(self._http.json("DELETE", f"/v1/runtimes/{seg(runtime)}")["data"])
+
+    def resize(self, runtime: str, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
+        """Live resize of memory (MiB) and/or vCPUs; the record carries the values read back from the cgroup."""
+        requests: dict[str, float] = {}
+        if memory_mib is not None:
+            requests["memory_mib"] = memory_mib
+        if vcpus is not None:
+            requests["vcpus"] = vcpus
+        data = self._http.json(
+            "PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"resources": {"requests": requests}}, retry=True
+        )["data"]
+        return RuntimeInfo.from_wire(data)
+
+    def exec(
+        self,
+        runtime: str,
+        command: Command,
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stdin: Union[str, bytes, None] = None,
+        max_output_bytes: Optional[int] = None,
+    ) -> ExecResult:
+        """Runs a command and waits for it (buffered). A string runs through ``sh -c``; a sequence runs as is.
+
+        Defaults (the daemon's): ``timeout`` 60 s (at most 3600; on timeout the whole process group is killed and
+        ``timed_out`` is set), 1 MiB of output per stream (``max_output_bytes``, at most 16 MiB; beyond it
+        ``stdout_truncated``/``stderr_truncated``), no stdin (at most 1 MiB, UTF-8 text).
+        """
+        body: dict[str, Any] = {"command": _command(command)}
+        if cwd is not None:
+            body["cwd"] = cwd
+        if env is not None:
+            body["env"] = dict(env)
+        if stdin is not None:
+            body["stdin"] = stdin.decode("utf-8") if isinstance(stdin, bytes) else stdin
+        if timeout is not None:
+            body["timeout_secs"] = timeout
+        if max_output_bytes is not None:
+            body["max_output_bytes"] = max_output_bytes
+        wait_secs = (timeout if timeout is not None else EXEC_TIMEOUT_DEFAULT_SECS) + EXEC_TIMEOUT_MARGIN_SECS
+        data = self._http.json(
+            "POST", f"/v1/runtimes/{seg(runtime)}/exec", json_body=body, timeout=max(wait_secs, self._http.timeout)
+        )["data"]
+        return ExecResult.from_wire(data)
+
+    def exec_stream(
+        self,
+        runtime: str,
+        command: Command,
+        *,
+        tty: bool = False,
+        rows: Optional[int] = None,
+        cols: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+    ) -> ExecStream:
+        """Starts a command over the exec-stream websocket (DESIGN §4) and returns its open stream.
+
+        Without a tty stdout and stderr stay apart and ``close_stdin()`` sends EOF; with ``tty=True`` the command gets
+        a terminal of ``rows`` x ``cols`` (the daemon's default 24x80). See :class:`runta.ExecStream`.
+        """
+        return ExecStream.open(self._http, runtime, _command(command), tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
+
+
+class Runtime:
+    """A handle on one runtime. Verbs address it by id (stable even if names are reused) and refresh ``info``."""
+
+    def __init__(self, runtimes: Runtimes, info: RuntimeInfo) -> None:
+        self._runtimes = runtimes
+        self._info = info
+
+    def __repr__(self) -> str:
+        return f"Runtime(id={self.id!r}, name={self.name!r}, status={self._info.status!r})"
+
+    @property
+    def id(self) -> str:
+        """The runtime's UUID."""
+        return self._info.id
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def info(self) -> RuntimeInfo:
+        """The record as last fetched (by create, list, get, refresh or a verb)."""
+        return self._info
+
+    @property
+    def cached_info(self) -> RuntimeInfo:
+        """Same as ``info``, under the seed's name: ``cached_info.status`` is the last known status."""
+        return self._info
+
+    @property
+    def status(self) -> RuntimeStatus:
+        return self._info.status
+
+    def exec(self, command: Command, **kwargs: Any) -> ExecResult:
+        """Buffered exec; see :meth:`Runtimes.exec` for the options and defaults."""
+        return self._runtimes.exec(self.id, command, **kwargs)
+
+    def exec_stream(self, command: Command, **kwargs: Any) -> ExecStream:
+        """Streamed exec; see :meth:`Runtimes.exec_stream`."""
+        return self._runtimes.exec_stream(self.id, command, **kwargs)
+
+    def refresh(self) -> RuntimeInfo:
+        """Re-reads the record (with current usage)."""
+        self._info = self._runtimes.get(self.id).info
+        return self._info
+
+    def start(self) -> RuntimeInfo:
+        """Boots it after a shutdown."""
+        return self._track(self._runtimes.start(self.id))
+
+    def stop(self) -> RuntimeInfo:
+        """Shuts it down, keeping its filesystem."""
+        return self._track(self._runtimes.stop(self.id))
+
+    def pause(self) -> RuntimeInfo:
+        """Freezes every process."""
+        return self._track(self._runtimes.pause(self.id))
+
+    def resume(self) -> RuntimeInfo:
+        """Thaws it."""
+        return self._track(self._runtimes.resume(self.id))
+
+    def delete(self) -> RuntimeInfo:
+        """Removes it and everything in it; returns the last record."""
+        return self._track(self._runtimes.delete(self.id))
+
+    def resize_memory(self, memory_mib: int) -> RuntimeInfo:
+        """Changes the memory limit live (MiB)."""
+        return self.resize(memory_mib=memory_mib)
+
+    def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
+        """Changes memory and/or vCPUs live."""
+        return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus))
+
+    def _track(self, info: RuntimeInfo) -> RuntimeInfo:
+        self._info = info
+        return info
+
+
+class Images:
+    """``runta.images``: root-filesystem images."""
+
+    def __init__(self, http: Transport) -> None:
+        self._http = http
+
+    def list(self) -> list[Image]:
+        """Every image, with the runtimes using it."""
+        return [Image.from_wire(i) for i in self._http.json("GET", "/v1/images")["data"]]
+
+    def build(
+        self,
+        name: str = "default",
+        *,
+        force: bool = False,
+        on_event: Optional[Callable[[dict[str, Any]], None]] = None,
+        timeout: float = 600.0,
+    ) -> Image:
+        """Builds an image with debootstrap on the daemon's host (about a minute; once per host).
+
+        ``on_event`` sees each progress line (``{"type": "progress", "message", "percent"?}``) as it arrives.
+        ``timeout`` (default 600 s) bounds the wait for each line, not the whole build.
+        """
+        result: Optional[Image] = None
+        with self._http.open("POST", "/v1/images/build", json_body={"name": name, "force": force}, timeout=timeout) as res:
+            try:
+                for line in res.lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        ev = json.loads(line)
+                    except ValueError:
+                        raise InternalError("the daemon sent an image build line that is not JSON") from None
+                    if on_event is not None:
+                        on_event(ev)
+                    if ev.get("type") == "error":
+                        raise error_for_code(ev["error"]["code"], ev["error"]["message"])
+                    if ev.get("type") == "done":
+                        result = Image.from_wire(ev["data"])
+            except (OSError, TimeoutError) as e:
+                raise self._http.unreachable(e) from None
+        if result is None:
+            raise UnavailableError("the image build stream ended before the build finished; check `runta image ls` and the daemon log")
+        return result
+
+    def import_(self, name: str, tarball: Union[bytes, IO[bytes], "os.PathLike[str]", str], *, timeout: float = 600.0) -> Image:
+        """Uploads a root-filesystem tarball (plain or gzip, told apart by its first bytes) as image ``name``.
+
+        ``tarball`` is the bytes, an open binary file, or a path. Named ``import_`` because ``import`` is a keyword.
+        """
+        if isinstance(tarball, (str, os.PathLike)):
+            with open(tarball, "rb") as f:
+                return self.import_(name, f, timeout=timeout)
+        if isinstance(tarball, bytes):
+            head = tarball[:2]
+        else:
+            peek = getattr(tarball, "peek", None)
+            head = peek(2)[:2] if peek else b""
+            if not head and tarball.seekable():
+                head = tarball.read(2)
+                tarball.seek(-len(head), os.SEEK_CUR)
+        gzip = head == b"\x1f\x8b"
+        data = self._http.json(
+            "POST",
+            "/v1/images/import",
+            query={"name": name},
+            body=tarball,
+            content_type="application/gzip" if gzip else "application/x-tar",
+            timeout=timeout,
+        )["data"]
+        return Image.from_wire(data)
+
+    def remove(self, name: str) -> None:
+        """Removes an image (refused while runtimes use it)."""
+        self._http.json("DELETE", f"/v1/images/{seg(name)}")
+
+
+class Runta:
+    """The runta client. ``Runta()`` resolves the endpoint and token as the CLI does: arguments, then
+    ``RUNTA_ENDPOINT``/``RUNTA_TOKEN``, then ``~/.config/runta/config.json``, then the local daemon
+    (``http://127.0.0.1:7420`` with the token in ``/var/lib/runta/token``).
+
+    ``timeout`` (default 60 s) bounds the connect and each read of every request (a buffered exec waits its own
+    timeout plus 30 s). ``max_retries`` (default 2) applies to idempotent requests only, on connection failures and
+    503. The token never appears in ``repr()`` or in errors. Use it as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        token: Optional[str] = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+    ) -> None:
+        self._http = Transport(resolve(endpoint, token), timeout=timeout, max_retries=max_retries)
+        #: Runtimes: create, list, get and every verb.
+        self.runtimes = Runtimes(self._http)
+        #: Images: list, build, import, remove.
+        self.images = Images(self._http)
+
+    @property
+    def endpoint(self) -> str:
+        """The daemon URL in use."""
+        return self._http.endpoint
+
+    @property
+    def endpoint_origin(self) -> str:
+        """Where the endpoint came from (e.g. "RUNTA_ENDPOINT", "the local daemon default")."""
+        return self._http.resolved.endpoint_origin
+
+    def __repr__(self) -> str:
+        return f"Runta(endpoint={self.endpoint!r}, from={self.endpoint_origin!r})"
+
+    def version(self) -> VersionInfo:
+        """Versions of runta, runc, the kernel and node on the daemon's host."""
+        return VersionInfo.from_wire(self._http.json("GET", "/v1/version")["data"])
+
+    def health(self, timeout: float = 1.0) -> bool:
+        """True when ``/v1/health`` answers within ``timeout`` seconds (default 1). Never raises."""
+        try:
+            self._http.json("GET", "/v1/health", retry=False, timeout=timeout)
+            return True
+        except RuntaError:
+            return False
+
+    def openapi(self) -> dict[str, Any]:
+        """The daemon's OpenAPI document (generated from src/api)."""
+        res = self._http.request("GET", "/v1/openapi.json")
+        try:
+            doc = json.loads(res.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise InternalError("the daemon's OpenAPI document is not JSON", request_id=res.request_id) from None
+        if not isinstance(doc, dict):
+            raise InternalError("the daemon's OpenAPI document is not a JSON object", request_id=res.request_id)
+        return doc
+
+    def close(self) -> None:
+        """Releases the client. Connections are per request, so nothing stays open; kept for ``with`` and symmetry."""
+
+    def __enter__(self) -> "Runta":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
