@@ -2,7 +2,7 @@
 # Installs everything runta needs on a fresh Debian 12 machine (as root) and builds it:
 # runc, catatonit and debootstrap from Debian, the npm dependencies, the TypeScript build.
 # With --test it also installs what the test suite drives (busybox-static for the small test image, tmux, curl) and
-# what the Python SDK's tests need: Debian's python3 with venv, pip, setuptools, wheel and pytest, so that
+# what the Python SDK's tests need: Debian's python3 with venv, pip, setuptools, wheel, pytest and mypy, so that
 # bin/test-python.sh installs ./python offline (no package index) and runs pytest.
 # Idempotent: already-installed packages are skipped, so a second run takes a few seconds.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 pkgs=(runc catatonit debootstrap tar gzip ca-certificates)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(busybox-static tmux curl procps python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest)
+  pkgs+=(busybox-static tmux curl procps python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-mypy)
 fi
 
 missing=()

@@ -94,6 +94,8 @@ def test_exec_buffered(new_runtime: NewRuntime) -> None:
     assert rt.exec("echo $((6 * 7))").stdout_text == "42\n"  # a string runs through sh -c
     assert rt.exec(["cat"], stdin="häj\n").stdout == "häj\n".encode()
     assert rt.exec(["cat"], stdin=b"bytes in").stdout_text == "bytes in"
+    with pytest.raises(runta.InvalidArgumentError, match="exec_stream"):
+        rt.exec(["cat"], stdin=b"\xff\xfe")
     big = rt.exec(["sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x"], max_output_bytes=1000)
     assert big.stdout_truncated and len(big.stdout) == 1000
     slow = rt.exec(["sleep", "30"], timeout=1)

@@ -21,3 +21,12 @@ def test_builds_a_typed_wheel_offline(tmp_path: Path) -> None:
     assert {"runta/py.typed", *sources} <= names
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "Requires-Python: >=3.10" in metadata and "Requires-Dist" not in metadata
+
+
+def test_the_package_type_checks_strictly() -> None:
+    # Debian's mypy (python3-mypy, installed by bin/setup.sh --test), against the oldest supported Python.
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.10", "--no-incremental", str(PYTHON_DIR / "src" / "runta")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

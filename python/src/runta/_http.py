@@ -99,23 +99,10 @@ class Transport:
         q = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         return self._base_path + path + (f"?{urlencode(q)}" if q else "")
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Optional[Mapping[str, Any]] = None,
-        json_body: Any = None,
-        body: Body = None,
-        content_type: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        retry: Optional[bool] = None,
-        timeout: Optional[float] = None,
-    ) -> Response:
-        """Sends a request and reads the whole response; error statuses raise typed errors."""
-        with self.open(method, path, query=query, json_body=json_body, body=body, content_type=content_type,
-                       headers=headers, retry=retry, timeout=timeout) as res:
-            return Response(res.status, res.getheader("X-Request-Id"), self._read(res, timeout))
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        """Sends a request (the options of :meth:`open`) and reads the whole response; error statuses raise typed errors."""
+        with self.open(method, path, **kwargs) as res:
+            return Response(res.status, res.getheader("X-Request-Id"), self._read(res, kwargs.get("timeout")))
 
     def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Sends a request and returns the parsed ``{"data", "pagination"?}`` envelope."""

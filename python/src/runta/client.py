@@ -7,7 +7,7 @@ from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Uni
 
 from ._config import resolve
 from ._http import Transport, seg
-from .errors import InternalError, RuntaError, UnavailableError, error_for_code
+from .errors import InternalError, InvalidArgumentError, RuntaError, UnavailableError, error_for_code
 from .exec_stream import ExecStream
 from .models import ExecResult, Image, RuntimeInfo, RuntimeStatus, VersionInfo
 
@@ -189,8 +189,16 @@ class Runtimes:
             body["cwd"] = cwd
         if env is not None:
             body["env"] = dict(env)
+        if isinstance(stdin, bytes):
+            try:
+                stdin = stdin.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidArgumentError(
+                    "stdin of a buffered exec must be UTF-8 text (the API carries it as a JSON string); "
+                    "send binary input with exec_stream"
+                ) from None
         if stdin is not None:
-            body["stdin"] = stdin.decode("utf-8") if isinstance(stdin, bytes) else stdin
+            body["stdin"] = stdin
         if timeout is not None:
             body["timeout_secs"] = timeout
         if max_output_bytes is not None:

@@ -168,8 +168,11 @@ def error_from_response(status: int, body: bytes, request_id: Optional[str], end
             status=status,
             request_id=request_id,
         )
-    code = err.get("code") if isinstance(err.get("code"), str) else error_for_status(status)
-    message = err.get("message") if isinstance(err.get("message"), str) and err.get("message") else f"the daemon answered HTTP {status} without an error message"
+    code, message = err.get("code"), err.get("message")
+    if not isinstance(code, str):
+        code = error_for_status(status)
+    if not isinstance(message, str) or not message:
+        message = f"the daemon answered HTTP {status} without an error message"
     details = err.get("details") if isinstance(err.get("details"), dict) else None
     rid = envelope.get("request_id") if isinstance(envelope.get("request_id"), str) else request_id
     return error_for_code(code, message, status=status, request_id=rid, details=details)
