@@ -261,13 +261,31 @@ class Runtime:
     def status(self) -> RuntimeStatus:
         return self._info.status
 
-    def exec(self, command: Command, **kwargs: Any) -> ExecResult:
-        """Buffered exec; see :meth:`Runtimes.exec` for the options and defaults."""
-        return self._runtimes.exec(self.id, command, **kwargs)
+    def exec(
+        self,
+        command: Command,
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stdin: Union[str, bytes, None] = None,
+        max_output_bytes: Optional[int] = None,
+    ) -> ExecResult:
+        """Runs a command and waits for it. Defaults: 60 s timeout, 1 MiB per stream (see :meth:`Runtimes.exec`)."""
+        return self._runtimes.exec(self.id, command, timeout=timeout, env=env, cwd=cwd, stdin=stdin, max_output_bytes=max_output_bytes)
 
-    def exec_stream(self, command: Command, **kwargs: Any) -> ExecStream:
-        """Streamed exec; see :meth:`Runtimes.exec_stream`."""
-        return self._runtimes.exec_stream(self.id, command, **kwargs)
+    def exec_stream(
+        self,
+        command: Command,
+        *,
+        tty: bool = False,
+        rows: Optional[int] = None,
+        cols: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+    ) -> ExecStream:
+        """Starts a streamed command, with a terminal when ``tty=True`` (see :meth:`Runtimes.exec_stream`)."""
+        return self._runtimes.exec_stream(self.id, command, tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
 
     def refresh(self) -> RuntimeInfo:
         """Re-reads the record (with current usage)."""
