@@ -22,6 +22,7 @@ import pytest
 import runta
 
 REPO = Path(__file__).resolve().parents[2]
+# vite-node runs the TypeScript helper as vitest runs the tests (it comes with vitest, the same resolver and transforms).
 VITE_NODE = REPO / "node_modules" / ".bin" / "vite-node"
 DAEMON_PROCESS = REPO / "test" / "helpers" / "daemon-process.ts"
 # The first run on a machine builds the default image with debootstrap (about a minute, longer on a busy machine).
