@@ -8,7 +8,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RuntaError } from "../api/errors.js";
 import type { RuntaApi } from "../client/contract.js";
-import type { LocalDaemonDefaults } from "./config.js";
+import type { LocalDaemonDefaults } from "../client/config.js";
 import type { CliContext } from "./context.js";
 import { spinner } from "./output.js";
 

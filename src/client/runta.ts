@@ -1,18 +1,21 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
 import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
-import { DEFAULT_ENDPOINT, LIMITS } from "../api/limits.js";
+import { LIMITS } from "../api/limits.js";
 import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
-import { apiErrorFromCode } from "./errors.js";
+import { resolveConfig, readLocalToken } from "./config.js";
+import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { Transport, seg } from "./http.js";
 import { Runtime, toExecOutput } from "./runtime.js";
 
 /** Options of {@link Runta}. */
 export interface RuntaOptions {
-  /** Daemon URL. Default: RUNTA_ENDPOINT, else DEFAULT_ENDPOINT (http://127.0.0.1:7420). */
+  /** Daemon URL. Default: RUNTA_ENDPOINT, else "endpoint" in ~/.config/runta/config.json, else DEFAULT_ENDPOINT (http://127.0.0.1:7420). */
   endpoint?: string;
-  /** Bearer token. Default: RUNTA_TOKEN. */
+  /** Bearer token. Default: RUNTA_TOKEN, else "token" in the config file, else (local daemon only) its token file. */
   token?: string;
+  /** The environment endpoint and token are resolved from. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Injectable fetch (tests, proxies). Default: the global fetch. */
   fetch?: typeof fetch;
   /** Retries of idempotent requests on connection errors and 503. Default 2. */
@@ -189,8 +192,9 @@ export class ImagesClient implements ImagesApi {
 }
 
 /**
- * The runta SDK. `new Runta()` talks to RUNTA_ENDPOINT (default http://127.0.0.1:7420) with RUNTA_TOKEN;
- * explicit options win over the environment.
+ * The runta SDK. `new Runta()` finds the daemon and its token exactly as the CLI does (explicit options, then
+ * RUNTA_ENDPOINT/RUNTA_TOKEN, then ~/.config/runta/config.json, then the local daemon and its token file), so a
+ * script works in any shell where `runta ps` does. Without a token, requests fail with one line saying where to get one.
  */
 export class Runta implements RuntaApi {
   /** The daemon URL in use. */
@@ -202,14 +206,23 @@ export class Runta implements RuntaApi {
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
-    const endpoint = opts.endpoint ?? (process.env.RUNTA_ENDPOINT || DEFAULT_ENDPOINT);
-    try {
-      const u = new URL(endpoint);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(u.protocol);
-    } catch {
-      throw apiErrorFromCode("invalid_argument", `endpoint '${endpoint}' is not an http(s) URL (e.g. ${DEFAULT_ENDPOINT})`);
+    const config = resolveConfig({ endpoint: opts.endpoint, token: opts.token }, opts.env ?? process.env);
+    let token = config.token?.value;
+    let noToken: RuntaApiError | undefined;
+    if (token === undefined && config.endpoint.source === "default") {
+      try {
+        token = readLocalToken(config.local).value;
+      } catch (err) {
+        // Not fatal here: ping needs no token, and the daemon may be about to create it. Requests say why.
+        noToken = err as RuntaApiError;
+      }
+    } else if (token === undefined) {
+      noToken = apiErrorFromCode(
+        "unauthenticated",
+        `no token for ${config.endpoint.value} (from ${config.endpoint.origin}) — set RUNTA_TOKEN, put "token" in ${config.configFile}, or pass { token }`,
+      );
     }
-    this.http = new Transport({ endpoint, token: opts.token ?? (process.env.RUNTA_TOKEN || undefined), fetch: opts.fetch, maxRetries: opts.maxRetries });
+    this.http = new Transport({ endpoint: config.endpoint.value, token, noToken, fetch: opts.fetch, maxRetries: opts.maxRetries });
     this.endpoint = this.http.endpoint;
     this.runtimes = new RuntimesClient(this.http);
     this.images = new ImagesClient(this.http);
