@@ -7,17 +7,17 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --cpus|--data-dir|--endpoint|--env|--file|--filter|--image|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --cpus|--data-dir|--endpoint|--env|--file|--filter|--image|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec boot pause resume shutdown rm resize apply delete image daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --image --cpus --memory --env -e --label --detach -d --json --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec boot pause resume shutdown rm resize apply delete image egress daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --image --cpus --memory --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
@@ -38,6 +38,16 @@ _runta() {
         build) opts="--force --json --help -h"; rt=0 ;;
         import) opts="--json --help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
+      esac ;;
+    egress)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls describe events --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--mode --allow --deny --json --help -h"; rt=2 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
+        describe) opts="--json --help -h"; rt=2 ;;
+        events) opts="--limit --follow -f --json --help -h"; rt=2 ;;
       esac ;;
     daemon)
       if [[ -z $sub ]]; then

@@ -1,55 +1,13 @@
 /**
- * Wire schemas of a runtime's network and egress policy (DESIGN §11, Network): the policy language, the audit events
- * and the create-time fields. Shared by the server (validation), the SDK/CLI (types) and the OpenAPI document.
+ * Wire schemas of a runtime's network and egress policy (DESIGN §11, Network): the policy request, the audit events
+ * and the create-time fields. The language itself (entries, modes, limits) is in egress-policy.ts, free of zod.
  */
 import { z } from "zod";
+import { EGRESS_LIMITS, EGRESS_MODES, ENTRY_ERROR, NETWORK_MODES, parseEgressEntry, type EgressPolicy } from "./egress-policy.js";
 
-/** Bounds of the egress policy and its audit trail (the README quotes these). */
-export const EGRESS_LIMITS = {
-  /** Entries in one policy (allow or deny). */
-  entriesMax: 256,
-  /** Longest hostname pattern (DNS names are at most 253 characters). */
-  hostMaxLength: 253,
-  /** Audit events kept per runtime; older ones are dropped first. */
-  eventsKeptPerRuntime: 1000,
-  /** Events one `GET …/egress/events` returns at most, and by default. */
-  eventsLimitMax: 1000,
-  eventsLimitDefault: 100,
-} as const;
+export * from "./egress-policy.js";
 
-export const EGRESS_MODES = ["open", "allowlist", "denylist"] as const;
 export const EgressModeSchema = z.enum(EGRESS_MODES);
-/** `open`: anything may be reached; `allowlist`: only the `allow` entries; `denylist`: everything but the `deny` entries. */
-export type EgressMode = z.infer<typeof EgressModeSchema>;
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-const HOST = new RegExp(`^(\\*\\.)?(${HOST_LABEL}\\.)*${HOST_LABEL}$`);
-
-/** What an entry is: an IPv4 CIDR (a bare address is a /32) or a hostname, `*.` matching any subdomain. */
-export type EgressTarget = { kind: "cidr"; cidr: string } | { kind: "host"; host: string };
-
-/**
- * Reads one policy entry: `10.10.10.0/24`, `10.1.2.3` (= /32), `api.example.com` or `*.example.com` (any name under
- * example.com, not example.com itself). Hostnames are case-insensitive and kept lowercase. Null when it is neither.
- */
-export function parseEgressEntry(raw: string): EgressTarget | null {
-  const entry = raw.trim().toLowerCase().replace(/\.$/, "");
-  const cidr = /^([0-9.]+)(?:\/(\d{1,2}))?$/.exec(entry);
-  if (cidr) {
-    if (!IPV4.test(cidr[1]!)) return null;
-    const bits = cidr[2] === undefined ? 32 : Number(cidr[2]);
-    if (bits > 32) return null;
-    return { kind: "cidr", cidr: `${cidr[1]}/${bits}` };
-  }
-  if (entry.length > EGRESS_LIMITS.hostMaxLength || !HOST.test(entry)) return null;
-  // A name of digits and dots only would be an IP address that failed the check above.
-  if (/^[0-9.*]+$/.test(entry)) return null;
-  return { kind: "host", host: entry };
-}
-
-const ENTRY_ERROR =
-  "must be a hostname (api.example.com), a wildcard (*.example.com) or an IPv4 address or CIDR (10.10.10.0/24); IPv6 is not supported";
 
 const EgressEntrySchema = z
   .string()
@@ -79,37 +37,9 @@ export const EgressPolicySchema = z.object({
   mode: EgressModeSchema,
   allow: z.array(z.string()),
   deny: z.array(z.string()),
-});
-/** A runtime's egress policy, entries normalised (lowercase, bare addresses as /32). */
-export type EgressPolicy = z.infer<typeof EgressPolicySchema>;
+}) satisfies z.ZodType<EgressPolicy>;
 
-/** The policy every runtime starts with unless told otherwise. */
-export const OPEN_POLICY: EgressPolicy = Object.freeze({ mode: "open", allow: [], deny: [] }) as EgressPolicy;
-
-/** A request turned into the stored form (normalised entries, both lists present). */
-export function normalizePolicy(p: EgressPolicyRequest): EgressPolicy {
-  const norm = (list: string[] | undefined) => [
-    ...new Set((list ?? []).map((e) => {
-      const t = parseEgressEntry(e)!;
-      return t.kind === "cidr" ? t.cidr : t.host;
-    })),
-  ];
-  return { mode: p.mode, allow: norm(p.allow), deny: norm(p.deny) };
-}
-
-/**
- * Seed 000's `whitelist` ("decides the reachable destination of this runtime", CIDRs): any non-empty entry makes the
- * runtime an allowlist of those entries; a list of only empty strings (the seed's sample sends `[""]`) restricts nothing.
- */
-export function policyFromWhitelist(whitelist: string[]): EgressPolicyRequest | undefined {
-  const entries = whitelist.map((e) => e.trim()).filter(Boolean);
-  return entries.length ? { mode: "allowlist", allow: entries } : undefined;
-}
-
-export const NETWORK_MODES = ["nat", "none"] as const;
-/** `nat`: an address, NAT, DNS and the egress policy (default); `none`: loopback only. */
 export const NetworkModeSchema = z.enum(NETWORK_MODES);
-export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
 export const RuntimeEgressSchema = z.object({
   runtime: z.string(),

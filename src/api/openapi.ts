@@ -3,6 +3,7 @@
  * validation the server does. Served by `GET /v1/openapi.json`.
  */
 import { z } from "zod";
+import { EGRESS_LIMITS, EgressEventSchema, EgressPolicyRequestSchema, RuntimeEgressSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 import {
   CreateRuntimeRequestSchema,
@@ -84,6 +85,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         Version: res(VersionSchema),
         Health: res(HealthSchema),
         ErrorEnvelope: res(ErrorEnvelopeSchema),
+        RuntimeEgress: res(RuntimeEgressSchema),
+        EgressPolicyRequest: req(EgressPolicyRequestSchema),
+        EgressEvent: res(EgressEventSchema),
       },
     },
     paths: {
@@ -158,6 +162,30 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: [rtParam],
           description: "websocket upgrade; JSON text frames (DESIGN §4)",
           responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404, 426) },
+        },
+      },
+      "/v1/runtimes/{rt}/egress": {
+        get: { operationId: "getEgress", parameters: [rtParam], responses: { "200": { description: "the runtime's network and egress policy", content: json(envelope("RuntimeEgress")) }, ...errorResponses(404) } },
+        put: {
+          operationId: "setEgress",
+          summary: "replace the egress policy (applies at once, live connections included)",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("EgressPolicyRequest")) },
+          responses: { "200": { description: "the new policy", content: json(envelope("RuntimeEgress")) }, ...errorResponses(400, 404, 409) },
+        },
+      },
+      "/v1/runtimes/{rt}/egress/events": {
+        get: {
+          operationId: "listEgressEvents",
+          parameters: [
+            rtParam,
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: EGRESS_LIMITS.eventsLimitMax, default: EGRESS_LIMITS.eventsLimitDefault }, description: "the last N events" },
+            { name: "after", in: "query", schema: { type: "integer", minimum: 0 }, description: "only events with a larger seq (to follow)" },
+          ],
+          responses: {
+            "200": { description: "audit events, oldest first", content: json({ type: "object", properties: { data: { type: "array", items: ref("EgressEvent") } }, required: ["data"] }) },
+            ...errorResponses(400, 404),
+          },
         },
       },
       "/v1/images": {

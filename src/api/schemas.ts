@@ -3,6 +3,7 @@
  * and the OpenAPI document (generated from these in openapi.ts).
  */
 import { z } from "zod";
+import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 
 export const RUNTIME_STATUSES = [
@@ -84,6 +85,12 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   resources: z.strictObject({ requests: ResourceRequestsSchema.optional() }).optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
+  network: NetworkModeSchema.optional(),
+  /** The runtime's egress policy from the start (default open). */
+  egress: EgressPolicyRequestSchema.optional(),
+  /** Seed 000's field: CIDRs (or hostnames) the runtime may reach; an allowlist unless every entry is empty. */
+  whitelist: z.array(z.string().max(300)).max(256).optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;

@@ -7,6 +7,7 @@ import { bootCommand } from "./commands/boot.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { deleteCommand } from "./commands/delete.js";
+import { egressCommand } from "./commands/egress.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -53,6 +54,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),
+    egressCommand(ctx),
     daemonCommand(ctx),
     versionCommand(ctx),
     completionCommand(ctx, () => program),

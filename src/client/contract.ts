@@ -3,6 +3,7 @@
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
 import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
@@ -15,6 +16,18 @@ export interface CreateOptions {
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
   idempotencyKey?: string;
+  /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
+  network?: NetworkMode;
+  /** The egress policy from the start (default: open). */
+  egress?: EgressPolicyInput;
+}
+
+/** Options of `egressEvents`. Defaults: the last 100 events. */
+export interface EgressEventsOptions {
+  /** The last N events (1-1000, default 100). */
+  limit?: number;
+  /** Only events with a larger `seq` (to follow). */
+  after?: number;
 }
 
 /** Options of a buffered exec. Defaults: 60 s timeout, 1 MiB per stream. */
@@ -80,6 +93,9 @@ export interface RuntimeHandleApi {
   delete(): Promise<Runtime>;
   resizeMemory(memoryMiB: number): Promise<Runtime>;
   resize(req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  egress(): Promise<RuntimeEgress>;
+  setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]>;
 }
 
 export interface ListOptions {
@@ -109,6 +125,12 @@ export interface RuntimesApi {
   resize(nameOrId: string, req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
+  /** The runtime's network (mode, address) and egress policy. */
+  egress(nameOrId: string): Promise<RuntimeEgress>;
+  /** Replaces the egress policy; it applies at once, live connections included. */
+  setEgress(nameOrId: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  /** Egress audit events, oldest first. */
+  egressEvents(nameOrId: string, opts?: EgressEventsOptions): Promise<EgressEvent[]>;
 }
 
 export interface ImagesApi {

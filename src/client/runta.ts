@@ -1,7 +1,8 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
 import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
-import type { CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
+import type { CreateOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
@@ -39,6 +40,8 @@ export class RuntimesClient implements RuntimesApi {
       resources: Object.keys(requests).length ? { requests } : undefined,
       env: opts.env,
       labels: opts.labels,
+      network: opts.network,
+      egress: opts.egress,
     };
     const { data } = await this.http.json<RuntimeRecord>("POST", "/v1/runtimes", {
       body,
@@ -117,6 +120,18 @@ export class RuntimesClient implements RuntimesApi {
   /** Streamed exec over the websocket. */
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle {
     return new ExecStream({ endpoint: this.http.endpoint, token: this.http.token, runtime: nameOrId, command, options: opts });
+  }
+  /** The runtime's network (mode, address) and egress policy. */
+  async egress(nameOrId: string): Promise<RuntimeEgress> {
+    return (await this.http.json<RuntimeEgress>("GET", `/v1/runtimes/${seg(nameOrId)}/egress`)).data;
+  }
+  /** Replaces the whole egress policy (PUT: safe to retry); it applies at once, live connections included. */
+  async setEgress(nameOrId: string, policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    return (await this.http.json<RuntimeEgress>("PUT", `/v1/runtimes/${seg(nameOrId)}/egress`, { body: policy, retry: true })).data;
+  }
+  /** Egress audit events, oldest first: the last `limit` (default 100), or those after `after`. */
+  async egressEvents(nameOrId: string, opts: EgressEventsOptions = {}): Promise<EgressEvent[]> {
+    return (await this.http.json<EgressEvent[]>("GET", `/v1/runtimes/${seg(nameOrId)}/egress/events`, { query: { limit: opts.limit, after: opts.after } })).data;
   }
 }
 

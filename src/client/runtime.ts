@@ -1,6 +1,7 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
 import type { ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
-import type { ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, RuntimeHandleApi, RuntimesApi } from "./contract.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
+import type { EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, RuntimeHandleApi, RuntimesApi } from "./contract.js";
 
 /** Adds the decoded-text accessors to a wire exec result (non-enumerable, so JSON output stays the wire shape). */
 export function toExecOutput(result: ExecResult): ExecOutput {
@@ -80,6 +81,19 @@ export class Runtime implements RuntimeHandleApi {
   /** Changes memory and/or vCPUs live; the record carries the values read back from the cgroup. */
   resize(req: { memoryMiB?: number; vcpus?: number }): Promise<RuntimeRecord> {
     return this.track(this.api.resize(this.id, req));
+  }
+
+  /** Its network (mode, address) and egress policy. */
+  egress(): Promise<RuntimeEgress> {
+    return this.api.egress(this.id);
+  }
+  /** Replaces its egress policy, e.g. `{ mode: "allowlist", allow: ["deb.debian.org", "10.0.0.0/8"] }`. */
+  setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    return this.api.setEgress(this.id, policy);
+  }
+  /** Its egress audit events, oldest first (default the last 100). */
+  egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]> {
+    return this.api.egressEvents(this.id, opts);
   }
 
   private async track(p: Promise<RuntimeRecord>): Promise<RuntimeRecord> {
