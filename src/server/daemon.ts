@@ -31,6 +31,8 @@ export interface DaemonOptions {
   cgroupParent?: string;
   /** Image store directory. Default: the engine's (under the data dir). */
   imagesDir?: string;
+  /** Runtime networking: the address range and a hosts file of the resolver (see RuncEngineOptions.network). */
+  network?: { cidr?: string; hostsFile?: string };
   /** Default: JSON lines on stderr. */
   logger?: Logger;
   /** Install SIGTERM/SIGINT handlers that shut the daemon down gracefully. Default true. */
@@ -123,6 +125,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       runcRoot: opts.runcRoot ?? DEFAULTS.runcRoot,
       cgroupParent: opts.cgroupParent ?? DEFAULTS.cgroupParent,
       imagesDir: opts.imagesDir,
+      network: opts.network,
       logger,
     }));
 

@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { release } from "node:os";
 import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
+import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import { FakeStreamProcess } from "./fake-stream.js";
 
@@ -108,6 +110,8 @@ export class FakeEngine implements Engine {
       },
     };
     this.recs.set(rec.rt.id, rec);
+    const policy = createPolicy(spec);
+    if (policy) this.policies.set(rec.rt.id, policy);
     if (opts.wait === false) {
       const out = this.view(rec);
       setTimeout(() => rec.rt.status === "creating" && this.set(rec, "running"), 20);
@@ -221,6 +225,28 @@ export class FakeEngine implements Engine {
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
     // A `cat`: stdin comes back on stdout; closing stdin or a signal ends it.
     return new FakeStreamProcess(spec, { echo: true });
+  }
+
+  private readonly policies = new Map<string, RuntimeEgress["policy"]>();
+  /** Egress events served per runtime id (tests push into it). */
+  readonly egressLog = new Map<string, EgressEvent[]>();
+
+  async egress(ref: string): Promise<RuntimeEgress> {
+    this.check("egress");
+    const rt = this.find(ref).rt;
+    return { runtime: rt.name, runtime_id: rt.id, network: "nat", address: "10.64.0.2", policy: this.policies.get(rt.id) ?? { mode: "open", allow: [], deny: [] } };
+  }
+
+  async setEgress(ref: string, policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    this.check("setEgress");
+    this.policies.set(this.find(ref).rt.id, checkedPolicy(policy));
+    return this.egress(ref);
+  }
+
+  async egressEvents(ref: string, opts: { limit?: number; after?: number } = {}): Promise<EgressEvent[]> {
+    this.check("egressEvents");
+    const all = (this.egressLog.get(this.find(ref).rt.id) ?? []).filter((e) => e.seq > (opts.after ?? 0));
+    return all.slice(-(opts.limit ?? 100));
   }
 
   async listImages(): Promise<Image[]> {

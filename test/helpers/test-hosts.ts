@@ -1,6 +1,6 @@
 /**
  * Local destinations for network tests: a network namespace the test creates, wired to the host by a veth, running
- * an HTTP server on port 80 and an HTTPS server on 443 (self-signed) that answer `hello <Host> from <address>`.
+ * an HTTP server on ports 80 and 8080 and an HTTPS server on 443 (self-signed) that answer `hello <Host> from <address>`.
  * Tests send traffic only here, to loopback and to the configured Debian mirror (the traffic rule of the issue).
  * Each test host gets a /24 in 10.250.0.0/16, well outside every daemon's range (10.64.0.0/10).
  */
@@ -29,6 +29,7 @@ const SERVER = `
 const http = require("node:http"), https = require("node:https"), fs = require("node:fs");
 const dir = process.argv[1], addr = process.argv[2];
 const handler = (req, res) => { res.end("hello " + req.headers.host + " from " + addr + (req.socket.encrypted ? " over tls" : "") + "\\n"); };
+http.createServer(handler).listen(8080, addr);
 http.createServer(handler).listen(80, addr, () => {
   https.createServer({ key: fs.readFileSync(dir + "/key.pem"), cert: fs.readFileSync(dir + "/cert.pem") }, handler).listen(443, addr, () => console.log("ready"));
 });

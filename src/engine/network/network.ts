@@ -11,7 +11,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
   EGRESS_LIMITS,
@@ -91,7 +91,7 @@ export class RuntimeNetworks {
     private readonly opts: RuntimeNetworksOptions & { logger: Logger },
     readonly store: NetworkStore,
   ) {
-    this.names = networkNames(opts.identity ?? opts.dataDir, opts.cidr);
+    this.names = networkNames(opts.identity ?? resolve(opts.dataDir), opts.cidr);
     this.resolver = new Resolver(opts.hostsFile);
   }
 

@@ -3,7 +3,8 @@
  * addresses it dials) and the resolver (names asked for). nftables enforces the CIDR entries for every other port
  * (plan.ts); both read the same policy, so the two never disagree.
  */
-import type { EgressPolicy } from "../../api/egress.js";
+import { ENTRY_ERROR, normalizePolicy, parseEgressEntry, policyFromWhitelist, type EgressPolicy, type EgressPolicyInput } from "../../api/egress-policy.js";
+import { errors } from "../../api/index.js";
 import { cidrContains } from "./ipv4.js";
 
 /** The verdict and the rule that decided it (an entry, or `mode:<mode>` when none matched). */
@@ -59,4 +60,27 @@ export function decideName(policy: EgressPolicy, host: string): Decision {
     return byName ? { allowed: true, rule: byName } : { allowed: false, rule: "mode:allowlist" };
   }
   return decide(policy, host);
+}
+
+/**
+ * A policy as the engine takes it: every entry checked (the server's schema already did; other callers may not have),
+ * entries fitting the mode, normalised. `invalid_argument` naming the field otherwise.
+ */
+export function checkedPolicy(input: EgressPolicyInput, field = "egress"): EgressPolicy {
+  for (const list of ["allow", "deny"] as const) {
+    for (const e of input[list] ?? []) {
+      if (!parseEgressEntry(e)) throw errors.invalid(`${field}.${list}: ${JSON.stringify(e)} ${ENTRY_ERROR}`, { field: `${field}.${list}` });
+    }
+  }
+  if (input.mode !== "allowlist" && input.allow?.length) throw errors.invalid(`${field}.allow needs mode "allowlist" (mode is "${input.mode}")`, { field: `${field}.allow` });
+  if (input.mode !== "denylist" && input.deny?.length) throw errors.invalid(`${field}.deny needs mode "denylist" (mode is "${input.mode}")`, { field: `${field}.deny` });
+  return normalizePolicy(input);
+}
+
+/** The policy a create asks for: `egress`, else seed 000's `whitelist`, else none (open). Both at once is refused. */
+export function createPolicy(spec: { egress?: EgressPolicyInput; whitelist?: string[] }): EgressPolicy | undefined {
+  const fromWhitelist = spec.whitelist ? policyFromWhitelist(spec.whitelist) : undefined;
+  if (spec.egress && fromWhitelist) throw errors.invalid("give egress or whitelist, not both", { field: "whitelist" });
+  const input = spec.egress ?? fromWhitelist;
+  return input ? checkedPolicy(input, spec.egress ? "egress" : "whitelist") : undefined;
 }

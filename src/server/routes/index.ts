@@ -3,6 +3,7 @@
  * {@link RouteModule} (see runtimes.ts), then add it to this list.
  */
 import type { RouteModule } from "../http.js";
+import { egressRoutes } from "./egress.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
@@ -10,5 +11,6 @@ import { runtimeRoutes } from "./runtimes.js";
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
+  egressRoutes,
   imageRoutes,
 ];
