@@ -22,8 +22,7 @@ import { cgroupDirs, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { ImageStore } from "../../src/engine/images/store.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
-import { networkNames } from "../../src/engine/network/plan.js";
-import { FORWARDING_MARKERS_DIR, releaseForwarding } from "../../src/engine/network/forwarding.js";
+import { networkLeaks, removeNetworkLeftovers } from "./network-leaks.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -197,25 +196,12 @@ export function parentCgroupDirs(parent: string, maxDepth = 3): string[] {
   return [...found];
 }
 
-/** The network a daemon with this data dir owns: namespaces and links by prefix, its nft table, its forwarding marker. */
-async function networkLeftovers(dataDir: string): Promise<{ netns: string[]; links: string[]; table: string | null; marker: boolean }> {
-  const names = networkNames(resolve(dataDir));
-  const ours = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(`${names.ifPrefix}-`)) : []);
-  const table = await execFileAsync("nft", ["list", "table", "inet", names.table]).then(() => names.table, () => null);
-  return { netns: ours("/run/netns"), links: ours("/sys/class/net"), table, marker: existsSync(join(FORWARDING_MARKERS_DIR, names.table)) };
-}
-
 /**
  * What a daemon left behind: runc containers in its root, cgroups under its parent, mounts under its data dir, and
  * its network (namespaces, links, nft table, forwarding marker).
  */
 export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dataDir">): Promise<string[]> {
-  const found: string[] = [];
-  const net = await networkLeftovers(d.dataDir);
-  for (const n of net.netns) found.push(`network namespace ${n}`);
-  for (const l of net.links) found.push(`link ${l}`);
-  if (net.table) found.push(`nft table inet ${net.table}`);
-  if (net.marker) found.push(`ip_forward marker ${join(FORWARDING_MARKERS_DIR, networkNames(resolve(d.dataDir)).table)}`);
+  const found: string[] = await networkLeaks(d.dataDir);
   if (existsSync(d.runcRoot)) {
     const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "list", "-q"]).catch(() => ({ stdout: "" }));
     for (const c of stdout.split("\n").filter(Boolean)) found.push(`runc container ${c}`);
@@ -245,9 +231,5 @@ async function forceClean(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dat
     await rmdir(dir).catch(() => {});
   }
   await rm(resolve(d.runcRoot, ".."), { recursive: true, force: true });
-  const net = await networkLeftovers(d.dataDir);
-  for (const l of net.links) await execFileAsync("ip", ["link", "del", l]).catch(() => {});
-  for (const n of net.netns) await execFileAsync("ip", ["netns", "del", n]).catch(() => {});
-  if (net.table) await execFileAsync("nft", ["delete", "table", "inet", net.table]).catch(() => {});
-  releaseForwarding(networkNames(resolve(d.dataDir)).table);
+  await removeNetworkLeftovers(d.dataDir);
 }
