@@ -5,8 +5,8 @@
  * forwarding between non-runta interfaces, so turning forwarding on opens nothing else. When forwarding was already on
  * (another router, Docker), runta neither marks, restricts nor restores it.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const SYSCTL = "/proc/sys/net/ipv4/ip_forward";
 /** Markers of the daemons relying on runta having turned forwarding on (one file per nftables table). */
@@ -40,5 +40,10 @@ export function releaseForwarding(table: string, dir = FORWARDING_MARKERS_DIR): 
   if (entries.length === 1) {
     writeFileSync(SYSCTL, "0\n");
     rmSync(dir, { recursive: true, force: true });
+    try {
+      rmdirSync(dirname(dir));
+    } catch {
+      // Not empty (something else of runta's lives there) or already gone.
+    }
   }
 }
