@@ -67,7 +67,7 @@ Examples:
     .alias("list")
     .description("List every runtime's network and egress policy")
     .option("-q, --quiet", "only print runtime names")
-    .option("--json", "print the policies as a JSON array")
+    .option("--json", 'print the policies as JSON ({"egress": [...]})')
     .addHelpText("after", "\nExamples:\n  runta egress ls\n  runta egress ls --json")
     .action((opts: { quiet?: boolean; json?: boolean }) => runEgressLs(ctx, opts));
   egress
@@ -84,8 +84,8 @@ Examples:
     .argument("<runtime>", "runtime name or id")
     .option("--limit <n>", `the last N events (default ${EGRESS_LIMITS.eventsLimitDefault})`, boundedNumber("--limit", { min: 1, max: EGRESS_LIMITS.eventsLimitMax, integer: true }))
     .option("-f, --follow", "keep printing new events until interrupted")
-    .option("--json", "print the events as a JSON array (with --follow: one JSON object a line)")
-    .addHelpText("after", "\nExamples:\n  runta egress events worker\n  runta egress events worker --follow\n  runta egress events worker --json --limit 1000 | jq '.[] | select(.verdict == \"denied\")'")
+    .option("--json", 'print the events as JSON ({"events": [...]}; with --follow one event object a line)')
+    .addHelpText("after", "\nExamples:\n  runta egress events worker\n  runta egress events worker --follow\n  runta egress events worker --json --limit 1000 | jq '.events[] | select(.verdict == \"denied\")'")
     .action((target: string, opts: { limit?: number; follow?: boolean; json?: boolean }) => runEgressEvents(ctx, target, opts));
   return egress;
 }
@@ -134,7 +134,7 @@ export async function runEgressLs(ctx: CliContext, opts: { quiet?: boolean; json
   for (let i = 0; i < handles.length; i += 8) {
     rows.push(...(await Promise.all(handles.slice(i, i + 8).map((h) => runta.runtimes.egress(h.id)))));
   }
-  await printList(ctx, rows, { columns: policyColumns, id: (e) => e.runtime }, listFormat(opts));
+  await printList(ctx, rows, { noun: "egress", columns: policyColumns, id: (e) => e.runtime }, listFormat(opts));
 }
 
 function eventColumns(now: Date): Column<EgressEvent>[] {
@@ -161,7 +161,7 @@ function eventLine(ctx: CliContext, e: EgressEvent): string {
 export async function runEgressEvents(ctx: CliContext, target: string, opts: { limit?: number; follow?: boolean; json?: boolean }): Promise<void> {
   const runta = await ctx.client();
   const events = await withRuntime(runta, target, (id) => runta.runtimes.egressEvents(id, { limit: opts.limit }));
-  if (!opts.follow) return printList(ctx, events, { columns: eventColumns(ctx.now()), id: (e) => String(e.seq) }, listFormat(opts));
+  if (!opts.follow) return printList(ctx, events, { noun: "events", columns: eventColumns(ctx.now()), id: (e) => String(e.seq) }, listFormat(opts));
   const id = (await withRuntime(runta, target, (ref) => runta.runtimes.egress(ref))).runtime_id;
   for (const e of events) ctx.io.stdout.write(`${eventLine(ctx, e)}\n`);
   let after = events.at(-1)?.seq ?? 0;

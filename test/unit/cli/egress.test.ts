@@ -39,12 +39,12 @@ describe("egress", () => {
     expect(empty.out).toContain("(nothing: every destination is refused)");
   });
 
-  test("ls lists every runtime's policy (table in a pipe, JSON array with --json)", async () => {
+  test("ls lists every runtime's policy (table in a pipe, {egress: [...]} with --json)", async () => {
     const r = await cli(["egress", "ls"], { client: { runtimes: [worker, stopped] } });
     expect(r.out.split("\n")[0]).toBe("RUNTIME\tNETWORK\tADDRESS\tMODE\tENTRIES");
     expect(r.out).toContain("worker\tnat\t10.64.0.2\topen\t");
     const j = await cli(["egress", "ls", "--json"], { client: { runtimes: [worker] } });
-    expect(JSON.parse(j.out)).toEqual([{ runtime: "worker", runtime_id: worker.id, network: "nat", address: "10.64.0.2", policy: { mode: "open", allow: [], deny: [] } }]);
+    expect(JSON.parse(j.out)).toEqual({ egress: [{ runtime: "worker", runtime_id: worker.id, network: "nat", address: "10.64.0.2", policy: { mode: "open", allow: [], deny: [] } }] });
   });
 
   test("describe of an unknown runtime fails with exit 1", async () => {
