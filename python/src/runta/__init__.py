@@ -26,10 +26,15 @@ from .errors import (
 )
 from .exec_stream import ExecStream
 from .models import (
+    EgressEvent,
+    EgressMode,
+    EgressPolicy,
     ExecResult,
     Image,
+    NetworkMode,
     ResourceRequests,
     Resources,
+    RuntimeEgress,
     RuntimeInfo,
     RuntimeStatus,
     StreamChunk,
@@ -43,6 +48,7 @@ __all__ = [
     "Runta", "Runtimes", "Runtime", "Images", "Page", "ExecStream",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo",
     "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
+    "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",
     "RuntaError", "InvalidArgumentError", "UnauthenticatedError", "PermissionDeniedError", "NotFoundError",
     "AlreadyExistsError", "FailedPreconditionError", "ResourceExhaustedError", "DeadlineExceededError",
     "InternalError", "UnavailableError", "ERROR_CLASSES",

@@ -1,6 +1,7 @@
 """``Runta``: the Python client of the daemon's REST API v1 (the TypeScript SDK's shape, in Python style)."""
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
@@ -9,7 +10,17 @@ from ._config import resolve
 from ._http import Transport, seg
 from .errors import InternalError, InvalidArgumentError, RuntaError, UnavailableError, error_for_code
 from .exec_stream import ExecStream
-from .models import ExecResult, Image, RuntimeInfo, RuntimeStatus, VersionInfo
+from .models import (
+    EgressEvent,
+    EgressMode,
+    ExecResult,
+    Image,
+    NetworkMode,
+    RuntimeEgress,
+    RuntimeInfo,
+    RuntimeStatus,
+    VersionInfo,
+)
 
 #: Page size when following cursors: the largest the API allows, so a fleet of 200 is one request.
 LIST_PAGE_MAX = 1000
@@ -61,11 +72,15 @@ class Runtimes:
         labels: Optional[Mapping[str, str]] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
+        network: Optional[NetworkMode] = None,
+        egress: Optional[Mapping[str, Any]] = None,
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
-        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name. ``idempotency_key`` is sent as
-        the Idempotency-Key header: the same key and body return the same runtime (and make the request retryable).
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name, ``network="nat"`` (an address,
+        NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
+        ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
+        the same key and body return the same runtime (and make the request retryable).
         """
         requests: dict[str, float] = {}
         if vcpus is not None:
@@ -83,6 +98,10 @@ class Runtimes:
             body["env"] = dict(env)
         if labels is not None:
             body["labels"] = dict(labels)
+        if network is not None:
+            body["network"] = network
+        if egress is not None:
+            body["egress"] = dict(egress)
         data = self._http.json(
             "POST",
             "/v1/runtimes",
@@ -227,6 +246,33 @@ class Runtimes:
         """
         return ExecStream.open(self._http, runtime, _command(command), tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
 
+    def egress(self, runtime: str) -> RuntimeEgress:
+        """A runtime's network (mode, address) and egress policy."""
+        return RuntimeEgress.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/egress")["data"])
+
+    def set_egress(
+        self, runtime: str, mode: EgressMode, *, allow: Optional[Sequence[str]] = None, deny: Optional[Sequence[str]] = None
+    ) -> RuntimeEgress:
+        """Replaces a runtime's whole egress policy; it applies at once, open connections included.
+
+        ``allow`` entries need ``mode="allowlist"``, ``deny`` entries ``mode="denylist"``; an entry is a hostname
+        (``api.example.com``, ``*.example.com``) or an IPv4 address or CIDR (``10.10.10.0/24``). Retried (a PUT).
+        """
+        body: dict[str, Any] = {"mode": mode}
+        if allow is not None:
+            body["allow"] = list(allow)
+        if deny is not None:
+            body["deny"] = list(deny)
+        data = self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/egress", json_body=body, retry=True)["data"]
+        return RuntimeEgress.from_wire(data)
+
+    # builtins.list: inside this class `list` is the runtimes' list method.
+    def egress_events(self, runtime: str, *, limit: Optional[int] = None, after: Optional[int] = None) -> "builtins.list[EgressEvent]":
+        """A runtime's egress audit events, oldest first: the last ``limit`` (default 100, at most 1000), or only
+        those with ``seq`` above ``after`` (to follow)."""
+        env = self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/egress/events", query={"limit": limit, "after": after})
+        return [EgressEvent.from_wire(e) for e in env["data"]]
+
 
 class Runtime:
     """A handle on one runtime. Verbs address it by id (stable even if names are reused) and refresh ``info``."""
@@ -319,6 +365,20 @@ class Runtime:
     def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
         """Changes memory and/or vCPUs live."""
         return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus))
+
+    def egress(self) -> RuntimeEgress:
+        """Its network (mode, address) and egress policy."""
+        return self._runtimes.egress(self.id)
+
+    def set_egress(
+        self, mode: EgressMode, *, allow: Optional[Sequence[str]] = None, deny: Optional[Sequence[str]] = None
+    ) -> RuntimeEgress:
+        """Replaces its egress policy, e.g. ``set_egress("allowlist", allow=["deb.debian.org", "10.0.0.0/8"])``."""
+        return self._runtimes.set_egress(self.id, mode, allow=allow, deny=deny)
+
+    def egress_events(self, *, limit: Optional[int] = None, after: Optional[int] = None) -> list[EgressEvent]:
+        """Its egress audit events, oldest first (default the last 100)."""
+        return self._runtimes.egress_events(self.id, limit=limit, after=after)
 
     def _track(self, info: RuntimeInfo) -> RuntimeInfo:
         self._info = info

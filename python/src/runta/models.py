@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Optional
 
+EgressMode = Literal["open", "allowlist", "denylist"]
+NetworkMode = Literal["nat", "none"]
 RuntimeStatus = Literal["creating", "running", "paused", "suspended", "shutdown", "deleting", "error", "crashed"]
 #: Signals a streamed command can be sent (src/api/stream.ts STREAM_SIGNALS).
 StreamSignal = Literal["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"]
@@ -175,3 +177,57 @@ class StreamChunk:
 
     stream: Literal["stdout", "stderr"]
     data: bytes
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Where a runtime may connect: ``open``, or an ``allowlist``/``denylist`` of hostnames and IPv4 CIDRs."""
+
+    mode: EgressMode
+    allow: list[str]
+    deny: list[str]
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "EgressPolicy":
+        return cls(d["mode"], list(d.get("allow", [])), list(d.get("deny", [])))
+
+
+@dataclass(frozen=True)
+class RuntimeEgress:
+    """A runtime's network (``nat`` with its address, or ``none``) and its egress policy."""
+
+    runtime: str
+    runtime_id: str
+    network: NetworkMode
+    address: Optional[str]
+    policy: EgressPolicy
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "RuntimeEgress":
+        return cls(d["runtime"], d["runtime_id"], d["network"], d.get("address"), EgressPolicy.from_wire(d["policy"]), dict(d))
+
+
+@dataclass(frozen=True)
+class EgressEvent:
+    """One audit event of the egress proxy or resolver: a connection (allowed or denied) or a refused DNS name."""
+
+    seq: int
+    time: str
+    protocol: str
+    host: Optional[str]
+    ip: Optional[str]
+    port: int
+    verdict: Literal["allowed", "denied"]
+    rule: str
+    reason: Optional[str]
+    bytes_out: int
+    bytes_in: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "EgressEvent":
+        return cls(
+            d["seq"], d["time"], d["protocol"], d.get("host"), d.get("ip"), d["port"], d["verdict"], d["rule"],
+            d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d),
+        )
