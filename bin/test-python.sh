@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=python/.venv
+if ! /usr/bin/python3 -c 'import ensurepip, pytest, setuptools, wheel, mypy' 2>/dev/null; then
+  echo "runta: the Python SDK's tests need Debian's python3 with venv, pytest, setuptools, wheel and mypy: bash bin/setup.sh --test" >&2
+  exit 1
+fi
 if [ ! -x "$venv/bin/python" ]; then
   /usr/bin/python3 -m venv --system-site-packages "$venv"
 fi
