@@ -7,6 +7,7 @@ import { EGRESS_LIMITS, EgressEventSchema, EgressPolicyRequestSchema, RuntimeEgr
 import { LIMITS } from "./limits.js";
 import {
   CreateRuntimeRequestSchema,
+  DashboardLoginSchema,
   ErrorEnvelopeSchema,
   ExecRequestSchema,
   ExecResultSchema,
@@ -84,6 +85,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         Pagination: res(PaginationSchema),
         Version: res(VersionSchema),
         Health: res(HealthSchema),
+        DashboardLogin: res(DashboardLoginSchema),
         ErrorEnvelope: res(ErrorEnvelopeSchema),
         RuntimeEgress: res(RuntimeEgressSchema),
         EgressPolicyRequest: req(EgressPolicyRequestSchema),
@@ -100,6 +102,13 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       },
       "/v1/version": {
         get: { operationId: "version", responses: { "200": { description: "versions", content: json(envelope("Version")) }, ...errorResponses() } },
+      },
+      "/v1/dashboard/login": {
+        post: {
+          operationId: "dashboardLogin",
+          summary: "a one-time login code for the dashboard at /ui/ (bearer token only; a dashboard session gets 403)",
+          responses: { "201": { description: "the code and the path to open", content: json(envelope("DashboardLogin")) }, ...errorResponses(403) },
+        },
       },
       "/v1/openapi.json": {
         get: { operationId: "openapi", responses: { "200": { description: "this document" }, ...errorResponses() } },

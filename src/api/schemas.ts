@@ -231,3 +231,12 @@ export type ImageBuildRequest = z.infer<typeof ImageBuildRequestSchema>;
 export const ImageImportQuerySchema = z.strictObject({ name: ImageNameSchema });
 
 export const HealthSchema = z.object({ status: z.literal("ok") });
+
+/** Result of `POST /v1/dashboard/login`: a one-time code for the dashboard's login link (bearer token only). */
+export const DashboardLoginSchema = z.object({
+  code: z.string(),
+  /** Open `<endpoint><login_path>` in a browser once, before `expires_at`. */
+  login_path: z.string(),
+  expires_at: z.string(),
+});
+export type DashboardLogin = z.infer<typeof DashboardLoginSchema>;

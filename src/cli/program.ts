@@ -6,6 +6,7 @@ import { applyCommand } from "./commands/apply.js";
 import { bootCommand } from "./commands/boot.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { daemonCommand } from "./commands/daemon.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { deleteCommand } from "./commands/delete.js";
 import { egressCommand } from "./commands/egress.js";
 import { execCommand } from "./commands/exec.js";
@@ -56,6 +57,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     imageCommand(ctx),
     egressCommand(ctx),
     daemonCommand(ctx),
+    dashboardCommand(ctx),
     versionCommand(ctx),
     completionCommand(ctx, () => program),
   ];

@@ -2,7 +2,7 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
@@ -150,4 +150,11 @@ export interface RuntaApi {
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** A one-time dashboard login link (`url`: the endpoint plus `login_path`). */
+  dashboardLogin(): Promise<DashboardLink>;
+}
+
+/** A dashboard login link: open `url` once, before `expires_at`. */
+export interface DashboardLink extends DashboardLogin {
+  url: string;
 }

@@ -18,6 +18,7 @@ export {
   type ErrorDetails,
   type ExecRequest,
   type ExecResult,
+  type DashboardLogin,
   type Image,
   type ImageBuildEvent,
   type Pagination,

@@ -1,8 +1,8 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
-import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
+import type { DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CreateOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
+import type { CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, RuntaApi, RuntimesApi } from "./contract.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
@@ -246,6 +246,12 @@ export class Runta implements RuntaApi {
   /** Versions of runta, runc, the kernel and node on the daemon's host. */
   async version(): Promise<VersionInfo> {
     return (await this.http.json<VersionInfo>("GET", "/v1/version")).data;
+  }
+
+  /** A one-time login link for the dashboard at `<endpoint>/ui/` (works once, for two minutes). */
+  async dashboardLogin(): Promise<DashboardLink> {
+    const { data } = await this.http.json<DashboardLogin>("POST", "/v1/dashboard/login");
+    return { ...data, url: this.endpoint + data.login_path };
   }
 
   /** True when /v1/health answers within `timeoutMs` (default 1000). Never throws. */

@@ -263,6 +263,11 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     async ping() {
       return opts.up ?? true;
     },
+    async dashboardLogin() {
+      record("dashboardLogin");
+      const code = "fake-code";
+      return { code, login_path: `/ui/login?code=${code}`, expires_at: "2026-01-01T00:02:00.000Z", url: `http://fake.invalid/ui/login?code=${code}` };
+    },
     calls,
     state,
     imageState,

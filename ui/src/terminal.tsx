@@ -66,7 +66,14 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
     const fit = new FitAddon();
     term.loadAddon(fit);
     withStyleNonce(() => term.open(host.current!));
+    // The size is also shown on the element, for people (tooltip) and for the browser tests that check `stty size`.
+    const showSize = () => {
+      host.current!.dataset.rows = String(term.rows);
+      host.current!.dataset.cols = String(term.cols);
+      host.current!.title = `${term.cols}×${term.rows}`;
+    };
     fit.fit();
+    showSize();
 
     const url = new URL(`/v1/runtimes/${encodeURIComponent(runtime)}/exec/stream`, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -95,7 +102,10 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
     // A refused upgrade (401/403/409…) only shows as a close without a reason in browsers.
     ws.onclose = (ev) => end({ kind: "failed", message: `connection closed before the command ended (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""})` });
     const input = term.onData((d) => send({ type: "stdin", data_base64: toBase64(encoder.encode(d)) }));
-    const resized = term.onResize(({ rows, cols }) => send({ type: "resize", rows, cols }));
+    const resized = term.onResize(({ rows, cols }) => {
+      showSize();
+      send({ type: "resize", rows, cols });
+    });
     // Copy with Ctrl+Shift+C (Ctrl+C goes to the program, as in a terminal emulator); paste is the browser's own.
     term.attachCustomKeyEventHandler((e) => {
       if (e.type === "keydown" && e.ctrlKey && e.shiftKey && e.code === "KeyC") {

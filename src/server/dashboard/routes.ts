@@ -2,7 +2,8 @@
  * The dashboard's own paths under /ui (DESIGN §11): the page and its two files, the login-link exchange, the session
  * (CSRF token) and logout. The dashboard's data comes from the ordinary /v1 API, authenticated by the session cookie.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { RuntaError, errors } from "../../api/index.js";
+import { JSON_TYPE, type Ctx } from "../http.js";
 import { DashboardAssets, htmlPage, pageHeaders } from "./assets.js";
 import { DashboardSessions } from "./session.js";
 
@@ -12,43 +13,32 @@ export interface DashboardDeps {
   assets: DashboardAssets;
 }
 
-/** Whether a path belongs to the dashboard. */
-export const isDashboardPath = (pathname: string) => pathname === "/ui" || pathname.startsWith("/ui/");
-
-function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+function json(ctx: Ctx, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
-  res.writeHead(status, { ...pageHeaders(), ...extra, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(payload) });
-  res.end(payload);
+  ctx.res.writeHead(status, { ...pageHeaders(), "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(payload) });
+  ctx.res.end(payload);
 }
 
-function noSession(res: ServerResponse, requestId: string): void {
-  json(res, 401, {
-    error: { code: "unauthenticated", message: "no dashboard session: run 'runta dashboard' and open the link it prints" },
-    request_id: requestId,
-  });
-}
+const noSession = () => new RuntaError("unauthenticated", "no dashboard session: run 'runta dashboard' and open the link it prints");
 
 /**
- * Serves a /ui request (Host and Origin already checked by the server). Returns after the response is written.
+ * Serves a /ui request (Host and Origin already checked by the server).
  * GET /ui/login?code=… is the only way in: it spends the code, sets the cookie and moves on to /ui/ with a
  * same-origin refresh, so the SameSite=Strict cookie goes with that first load even when the link was opened from
  * another application, and the login URL is replaced in the history.
  */
-export async function serveDashboard(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, deps: DashboardDeps): Promise<void> {
+export async function serveDashboard(ctx: Ctx, deps: DashboardDeps): Promise<void> {
   const { sessions, assets } = deps;
-  const path = url.pathname;
-  const method = req.method ?? "GET";
-  if (method === "POST" && path === "/ui/logout") {
+  const { req, res } = ctx;
+  const path = ctx.url.pathname;
+  if (req.method === "POST") {
+    // The only POST route here is /ui/logout.
     const session = sessions.fromRequest(req);
-    if (!session || !sessions.allows(req)) return noSession(res, requestId);
+    if (!session || !sessions.allows(req)) throw noSession();
     sessions.end(session);
     res.writeHead(204, { ...pageHeaders(), "Set-Cookie": DashboardSessions.clearCookie() });
     res.end();
     return;
-  }
-  if (method !== "GET" && method !== "HEAD") {
-    res.setHeader("Allow", "GET, HEAD");
-    return json(res, 405, { error: { code: "invalid_argument", message: `method ${method} is not allowed on ${path}` }, request_id: requestId });
   }
   if (path === "/ui") {
     res.writeHead(308, { ...pageHeaders(), Location: "/ui/" });
@@ -57,7 +47,7 @@ export async function serveDashboard(req: IncomingMessage, res: ServerResponse, 
   }
   if (path === "/ui/") return assets.index(res);
   if (path === "/ui/login") {
-    const session = sessions.redeem(url.searchParams.get("code") ?? "");
+    const session = sessions.redeem(ctx.url.searchParams.get("code") ?? "");
     if (!session) {
       return htmlPage(
         res,
@@ -72,9 +62,9 @@ export async function serveDashboard(req: IncomingMessage, res: ServerResponse, 
   }
   if (path === "/ui/session") {
     const session = sessions.fromRequest(req);
-    if (!session || !sessions.allows(req)) return noSession(res, requestId);
-    return json(res, 200, { data: { csrf_token: sessions.csrfToken(session), expires_at: new Date(session.expiresAt).toISOString() } });
+    if (!session || !sessions.allows(req)) throw noSession();
+    return json(ctx, 200, { data: { csrf_token: sessions.csrfToken(session), expires_at: new Date(session.expiresAt).toISOString() } });
   }
   if (await assets.file(res, path.slice("/ui/".length))) return;
-  json(res, 404, { error: { code: "not_found", message: `no dashboard file ${path}` }, request_id: requestId });
+  throw errors.notFound(`no dashboard file ${path}`);
 }

@@ -3,6 +3,7 @@
  * {@link RouteModule} (see runtimes.ts), then add it to this list.
  */
 import type { RouteModule } from "../http.js";
+import { dashboardRoutes } from "./dashboard.js";
 import { egressRoutes } from "./egress.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
@@ -13,4 +14,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   runtimeRoutes,
   egressRoutes,
   imageRoutes,
+  dashboardRoutes,
 ];
