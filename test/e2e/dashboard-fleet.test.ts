@@ -13,7 +13,7 @@ import { Runta } from "../../src/client/index.js";
 import { createApiServer, type ApiServer } from "../../src/server/app.js";
 import { DashboardAssets } from "../../src/server/dashboard/assets.js";
 import { DashboardSessions } from "../../src/server/dashboard/session.js";
-import { launchBrowser } from "../helpers/browser.js";
+import { launchBrowser, screenshot } from "../helpers/browser.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
 
 const FLEET = 500;
@@ -63,10 +63,15 @@ test(`the fleet view renders ${FLEET} runtimes, follows changes live and stays r
   for (let i = 0; i < 50; i++) await engine.pause(`agent-${String(i * 10).padStart(3, "0")}`);
   await expect.poll(() => page.locator('tbody tr[data-status="paused"]').count(), { timeout: 10_000, intervals: [20] }).toBe(50);
   const updateSeenMs = Date.now() - changed;
-  // Let a few more polls go by with nothing changed (the steady state of a watched fleet).
-  await page.waitForTimeout(5000);
-  const renders = (await measures(page)).slice(before);
+  // A few more polls. Every runtime is seconds old, so every poll changes every row's age column: the worst case
+  // (rows of older runtimes are memoised and only re-render when the runtime changes).
+  await page.waitForTimeout(4000);
+  const polls = (await measures(page)).slice(before);
   const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+  for (let i = 0; i < 25; i++) await engine.stop(`agent-${String(i * 20 + 5).padStart(3, "0")}`);
+  await page.selectOption('select[aria-label="Status"]', "all");
+  await expect.poll(() => page.locator('tbody tr[data-status="shutdown"]').count()).toBe(25);
+  await screenshot(page, "dashboard-fleet");
 
   // Typing in the filter narrows 500 rows to 100 at once.
   const typed = Date.now();
@@ -75,13 +80,16 @@ test(`the fleet view renders ${FLEET} runtimes, follows changes live and stays r
   const filterMs = Date.now() - typed;
 
   const max = (xs: number[]) => Math.max(0, ...xs);
+  const summary = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? -1), max: Math.round(max(xs)), n: xs.length };
+  };
   const figures = {
     runtimes: FLEET,
     first_load_ms: firstLoadMs,
     first_render_ms: Math.round(firstRender ?? -1),
     update_seen_ms: updateSeenMs,
-    poll_render_ms_max: Math.round(max(renders)),
-    poll_render_ms_median: Math.round(renders.sort((a, b) => a - b)[Math.floor(renders.length / 2)] ?? -1),
+    poll_render_ms_every_row_changing: summary(polls),
     long_tasks: longTasks.length,
     long_task_ms_max: Math.round(max(longTasks)),
     filter_ms: filterMs,
@@ -91,7 +99,8 @@ test(`the fleet view renders ${FLEET} runtimes, follows changes live and stays r
   // Bounds with room for a loaded 2-core CI machine; the figures above are what to read.
   expect(firstRender!).toBeLessThan(1500);
   expect(updateSeenMs).toBeLessThan(5000);
-  expect(max(renders)).toBeLessThan(500);
+  expect(polls.length).toBeGreaterThan(2);
+  expect(max(polls)).toBeLessThan(500);
   expect(max(longTasks)).toBeLessThan(500);
   expect(filterMs).toBeLessThan(1500);
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { launchPersistent, loginLink } from "../helpers/browser.js";
+import { launchPersistent, loginLink, screenshot } from "../helpers/browser.js";
 import { runtaBin } from "../helpers/cli.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
@@ -122,10 +122,16 @@ describe("dashboard in Chromium", () => {
     await expect.poll(size).not.toBe(before);
     const after = await size();
     await typeAndWait("clear; stty size\n", new RegExp(`^${after}$`, "m"));
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByRole("button", { name: "Dark" }).click();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await page.locator(".xterm-host").click();
+    await typeAndWait("clear; uname -sm; ls /; echo $((6*7))\n", /^42$/m);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "dashboard-terminal");
 
     await page.keyboard.type("exit 3\n");
     await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("exited with code 3");
-    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   test("creating from the page shows the API's message for a bad name, then creates", async () => {

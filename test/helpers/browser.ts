@@ -3,7 +3,8 @@
  * driven by playwright-core, which downloads nothing. `--no-sandbox` because the tests run as root.
  */
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type BrowserContext, type LaunchOptions } from "playwright-core";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from "playwright-core";
 import { runtaBin } from "./cli.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -29,4 +30,10 @@ export async function loginLink(env: Record<string, string>): Promise<string> {
   const m = /(http:\/\/\S+\/ui\/login\?code=\S+)/.exec(String(r.stdout));
   if (!m) throw new Error(`no login link in: ${String(r.stdout)}`);
   return m[1]!;
+}
+
+/** With RUNTA_SCREENSHOTS=<dir>, saves a PNG of the page there (how the README's pictures in docs/ are made). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.RUNTA_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `${name}.png`) });
 }

@@ -114,6 +114,9 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
       }
       return true;
     });
+    // The theme switch restyles the page through CSS variables; the terminal's colours are options, so follow it.
+    const themeWatch = new MutationObserver(() => (term.options.theme = terminalTheme()));
+    themeWatch.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
     const observer = new ResizeObserver(() => {
       try {
         fit.fit();
@@ -124,6 +127,7 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
     observer.observe(host.current!);
     return () => {
       observer.disconnect();
+      themeWatch.disconnect();
       input.dispose();
       resized.dispose();
       ws.onclose = null;
