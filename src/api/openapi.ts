@@ -129,6 +129,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "status", in: "query", schema: { type: "string" }, description: `comma-separated: ${RUNTIME_STATUSES.join(", ")}` },
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
             { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
+            { name: "usage", in: "query", schema: { type: "boolean", default: false }, description: "true adds current usage to running and paused runtimes" },
           ],
           responses: {
             "200": {

@@ -177,6 +177,8 @@ export const ListRuntimesQuerySchema = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
   after: z.string().max(200).optional(),
+  /** `usage=true` adds each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 
 export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });

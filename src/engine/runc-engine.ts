@@ -269,13 +269,18 @@ export class RuncEngine implements Engine {
     // One /proc read per live record: a page of hundreds stays in the low milliseconds.
     const checked = await Promise.all(page.items.map((rec) => this.records.checkAlive(rec)));
     // A runtime found crashed just now no longer matches a filter on running/paused.
-    const items = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status)).map((rec) => this.records.toRuntime(rec));
+    const matching = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status));
+    const items = filter.usage ? await Promise.all(matching.map((rec) => this.withUsage(rec))) : matching.map((rec) => this.records.toRuntime(rec));
     return { items, nextCursor: page.nextCursor };
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     const rec = await this.records.checkAlive(this.records.find(ref));
-    if (!opts.usage) return this.records.toRuntime(rec);
+    return opts.usage ? this.withUsage(rec) : this.records.toRuntime(rec);
+  }
+
+  /** The record with current cgroup usage (null when nothing runs: no cgroup to read). */
+  private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
     if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
     const u = await new RuntimeCgroup(this.opts.cgroupParent, rec.id).usage();
     return this.records.toRuntime(rec, { memory_bytes: u.memoryBytes, memory_limit_bytes: u.memoryLimitBytes, cpu_usage_ns: u.cpuUsageNs, pids: u.pids });

@@ -31,6 +31,8 @@ export interface ListFilter {
   limit?: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
   after?: string;
+  /** Add current cgroup usage to running and paused runtimes (as `get` does). Default false. */
+  usage?: boolean;
 }
 
 export interface ListPage {

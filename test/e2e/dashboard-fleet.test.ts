@@ -70,13 +70,13 @@ test(`the fleet view renders ${FLEET} runtimes, follows changes live and stays r
   const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
   for (let i = 0; i < 25; i++) await engine.stop(`agent-${String(i * 20 + 5).padStart(3, "0")}`);
   await page.selectOption('select[aria-label="Status"]', "all");
-  await expect.poll(() => page.locator('tbody tr[data-status="shutdown"]').count()).toBe(25);
+  await expect.poll(() => page.locator('tbody tr[data-status="shutdown"]').count(), { timeout: 10_000 }).toBe(25);
   await screenshot(page, "dashboard-fleet");
 
   // Typing in the filter narrows 500 rows to 100 at once.
   const typed = Date.now();
   await page.fill("input.filter", "team=t3");
-  await expect.poll(() => page.locator("tbody tr").count(), { intervals: [10] }).toBe(100);
+  await expect.poll(() => page.locator("tbody tr").count(), { timeout: 10_000, intervals: [10] }).toBe(100);
   const filterMs = Date.now() - typed;
 
   const max = (xs: number[]) => Math.max(0, ...xs);

@@ -54,7 +54,7 @@ describe("dashboard in Chromium", () => {
     const link = await loginLink(d.env);
     await page.goto(link);
     await page.waitForURL(/\/ui\/$/);
-    await expect.poll(() => page.locator("table.grid").count()).toBe(1);
+    await expect.poll(() => page.locator("table.grid").count(), { timeout: 10_000 }).toBe(1);
     const cookies = await browser.cookies();
     const session = cookies.find((c) => c.name === "runta_session");
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" });
@@ -72,19 +72,22 @@ describe("dashboard in Chromium", () => {
     await run(["run", "--name", "web1", "--image", "busybox", "--label", "team=ui"]);
     await expect.poll(() => row("web1").getAttribute("data-status"), { timeout: 10_000 }).toBe("running");
     expect(await row("web1").innerText()).toContain("team=ui");
+    // Live usage from the runtime's cgroup: memory used of the limit, and CPU % once two polls have been seen.
+    await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+(\.\d)? (B|KiB|MiB) \/ 1 GiB/);
+    await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+\.\d%/);
 
     await run(["pause", "web1"]);
     await expect.poll(() => row("web1").getAttribute("data-status"), { timeout: 10_000 }).toBe("paused");
-    await expect.poll(() => row("web1").locator(".status").innerText()).toBe("paused");
+    await expect.poll(() => row("web1").locator(".status").innerText(), { timeout: 10_000 }).toBe("paused");
 
     // Filters: by status and by label.
     await page.selectOption('select[aria-label="Status"]', "running");
-    await expect.poll(() => row("web1").count()).toBe(0);
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(0);
     await page.selectOption('select[aria-label="Status"]', "all");
     await page.fill("input.filter", "team=nope");
-    await expect.poll(() => row("web1").count()).toBe(0);
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(0);
     await page.fill("input.filter", "team=ui");
-    await expect.poll(() => row("web1").count()).toBe(1);
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
@@ -98,11 +101,11 @@ describe("dashboard in Chromium", () => {
     await page.fill('form.resize input[name="memory_mib"]', "300");
     await page.click('form.resize button[type="submit"]');
     await expect.poll(async () => (await d.client().runtimes.get("web1")).info.resources.requests.memory_mib, { timeout: 10_000 }).toBe(300);
-    await expect.poll(() => page.locator("dl.record").innerText()).toContain("300 MiB");
+    await expect.poll(() => page.locator("dl.record").innerText(), { timeout: 10_000 }).toContain("300 MiB");
 
     await page.fill('form.resize input[name="memory_mib"]', "5");
     await page.click('form.resize button[type="submit"]');
-    await expect.poll(() => page.locator('[role="alert"]').innerText()).toContain("must be between 16 and 262144 MiB");
+    await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be between 16 and 262144 MiB");
   });
 
   test("a terminal over the exec websocket: echo, resize followed by stty size, the exit status", async () => {
@@ -119,12 +122,12 @@ describe("dashboard in Chromium", () => {
     const before = await size();
     await typeAndWait("stty size\n", new RegExp(`^${before}$`, "m"));
     await page.setViewportSize({ width: 760, height: 700 });
-    await expect.poll(size).not.toBe(before);
+    await expect.poll(size, { timeout: 10_000 }).not.toBe(before);
     const after = await size();
     await typeAndWait("clear; stty size\n", new RegExp(`^${after}$`, "m"));
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole("button", { name: "Dark" }).click();
-    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme), { timeout: 10_000 }).toBe("dark");
     await page.locator(".xterm-host").click();
     await typeAndWait("clear; uname -sm; ls /; echo $((6*7))\n", /^42$/m);
     await page.evaluate(() => window.scrollTo(0, 0));
@@ -138,8 +141,8 @@ describe("dashboard in Chromium", () => {
     await page.goto(page.url().replace(/#.*$/, "#/new"));
     await page.fill('input[name="name"]', "-bad");
     await page.click('button[type="submit"]');
-    await expect.poll(() => page.locator('[role="alert"]').innerText()).toContain("must start with a letter or digit");
-    await expect.poll(() => page.locator(".field-error").first().innerText()).toContain("must start with a letter or digit");
+    await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must start with a letter or digit");
+    await expect.poll(() => page.locator(".field-error").first().innerText(), { timeout: 10_000 }).toContain("must start with a letter or digit");
     await page.fill('input[name="name"]', "made-in-ui");
     await page.selectOption('select[name="image"]', "busybox");
     await page.fill('textarea[name="labels"]', "from=ui");
@@ -152,14 +155,14 @@ describe("dashboard in Chromium", () => {
   test("delete asks for confirmation; Cancel keeps the runtime, Delete removes it", async () => {
     await page.getByRole("button", { name: "Delete…" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
-    await expect.poll(() => page.getByRole("dialog").isVisible()).toBe(false);
+    await expect.poll(() => page.getByRole("dialog").isVisible(), { timeout: 10_000 }).toBe(false);
     expect((await d.client().runtimes.get("made-in-ui")).info.status).toBe("running");
 
     await page.getByRole("button", { name: "Delete…" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
     await page.waitForURL(/#\/$/, { timeout: 15_000 });
-    await expect.poll(async () => (await d.client().runtimes.list()).map((r) => r.name)).not.toContain("made-in-ui");
-    await expect.poll(() => row("made-in-ui").count()).toBe(0);
+    await expect.poll(async () => (await d.client().runtimes.list()).map((r) => r.name), { timeout: 10_000 }).not.toContain("made-in-ui");
+    await expect.poll(() => row("made-in-ui").count(), { timeout: 10_000 }).toBe(0);
   });
 
   test("a page on another origin cannot use the session: cross-site POSTs, form posts and websockets are refused", async () => {

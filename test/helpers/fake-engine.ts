@@ -133,19 +133,21 @@ export class FakeEngine implements Engine {
       .sort((a, b) => a.seq - b.seq);
     const page = all.slice(0, limit);
     const more = all.length > limit;
-    return { items: page.map((r) => this.view(r)), nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
+    const items = page.map((r) => (filter.usage ? this.withUsage(r) : this.view(r)));
+    return { items, nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     this.check("get");
     const rec = this.find(ref);
+    return opts.usage ? this.withUsage(rec) : this.view(rec);
+  }
+
+  /** A made-up usage: 4 MiB of memory, 1 ms of CPU, one process (null when nothing runs). */
+  private withUsage(rec: Rec): Runtime {
     const rt = this.view(rec);
-    if (opts.usage) {
-      const live = rec.rt.status === "running" || rec.rt.status === "paused";
-      rt.usage = live
-        ? { memory_bytes: 4 << 20, memory_limit_bytes: rec.rt.resources.requests.memory_mib * 1024 * 1024, cpu_usage_ns: 1_000_000, pids: 1 }
-        : null;
-    }
+    const live = rec.rt.status === "running" || rec.rt.status === "paused";
+    rt.usage = live ? { memory_bytes: 4 << 20, memory_limit_bytes: rec.rt.resources.requests.memory_mib * 1024 * 1024, cpu_usage_ns: 1_000_000, pids: 1 } : null;
     return rt;
   }
 

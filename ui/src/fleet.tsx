@@ -5,7 +5,7 @@
 import { memo } from "preact/compat";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { listRuntimes, type Runtime } from "./api.js";
-import { age, labelPairs, mib, shortId } from "./format.js";
+import { age, bytes, labelPairs, mib, shortId } from "./format.js";
 import { usePoll } from "./poll.js";
 import { STATUSES, StatusBadge } from "./status.js";
 import { go } from "./route.js";
@@ -78,6 +78,20 @@ export function Fleet() {
     return () => window.removeEventListener("keydown", onKey);
   }, [rows, cursor]);
 
+  // CPU % as `docker stats` shows it (100% = one core busy), from the usage counters of two successive polls.
+  const samples = useRef(new Map<string, { ns: number; at: number }>());
+  const cpu = useMemo(() => {
+    const out = new Map<string, string>();
+    for (const rt of data ?? []) {
+      const ns = rt.usage?.cpu_usage_ns;
+      if (ns === undefined) continue;
+      const prev = samples.current.get(rt.id);
+      if (prev && at > prev.at) out.set(rt.id, `${Math.max(0, ((ns - prev.ns) / ((at - prev.at) * 1e6)) * 100).toFixed(1)}%`);
+      samples.current.set(rt.id, { ns, at });
+    }
+    return out;
+  }, [data]);
+
   const now = at || Date.now();
   const total = data?.length ?? 0;
   return (
@@ -120,6 +134,7 @@ export function Fleet() {
               <th>STATUS</th>
               <th class="narrow-hide">IMAGE</th>
               <th class="num">CPUS</th>
+              <th class="num">CPU %</th>
               <th class="num">MEMORY</th>
               <th class="narrow-hide">LABELS</th>
               <th class="num">CREATED</th>
@@ -127,7 +142,7 @@ export function Fleet() {
           </thead>
           <tbody>
             {rows.map((rt, i) => (
-              <Row key={rt.id} rt={rt} selected={i === cursor} created={age(rt.created_at, now)} />
+              <Row key={rt.id} rt={rt} selected={i === cursor} created={age(rt.created_at, now)} cpu={cpu.get(rt.id) ?? "—"} />
             ))}
           </tbody>
         </table>
@@ -140,7 +155,7 @@ export function Fleet() {
 }
 
 const Row = memo(
-  function Row({ rt, selected, created }: { rt: Runtime; selected: boolean; created: string }) {
+  function Row({ rt, selected, created, cpu }: { rt: Runtime; selected: boolean; created: string; cpu: string }) {
     return (
       <tr class={selected ? "selected" : ""} data-name={rt.name} data-status={rt.status} onClick={() => go(`/rt/${rt.id}`)}>
         <td class="name">
@@ -152,7 +167,11 @@ const Row = memo(
         </td>
         <td class="narrow-hide">{rt.image}</td>
         <td class="num">{rt.resources.requests.vcpus}</td>
-        <td class="num">{mib(rt.resources.requests.memory_mib)}</td>
+        <td class="num">{cpu}</td>
+        <td class="num">
+          {rt.usage ? <span class="used">{bytes(rt.usage.memory_bytes)} / </span> : null}
+          {mib(rt.resources.requests.memory_mib)}
+        </td>
         <td class="labels narrow-hide">
           {labelPairs(rt.labels).map((l) => (
             <span class="label">{l}</span>
@@ -162,5 +181,12 @@ const Row = memo(
       </tr>
     );
   },
-  (a, b) => a.rt.revision === b.rt.revision && a.rt.updated_at === b.rt.updated_at && a.rt.status === b.rt.status && a.selected === b.selected && a.created === b.created,
+  (a, b) =>
+    a.rt.revision === b.rt.revision &&
+    a.rt.updated_at === b.rt.updated_at &&
+    a.rt.status === b.rt.status &&
+    a.rt.usage?.memory_bytes === b.rt.usage?.memory_bytes &&
+    a.selected === b.selected &&
+    a.created === b.created &&
+    a.cpu === b.cpu,
 );

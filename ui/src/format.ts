@@ -21,7 +21,7 @@ export function bytes(n: number): string {
     n /= 1024;
     i++;
   }
-  return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+  return `${n < 10 && i > 0 ? n.toFixed(1).replace(/\.0$/, "") : Math.round(n)} ${units[i]}`;
 }
 
 /** MiB as the CLI shows memory limits ("512 MiB", "2 GiB"). */
