@@ -79,6 +79,12 @@ test(`the fleet view renders ${FLEET} runtimes, follows changes live and stays r
   await expect.poll(() => page.locator("tbody tr").count(), { timeout: 10_000, intervals: [10] }).toBe(100);
   const filterMs = Date.now() - typed;
 
+  // A narrow window: secondary columns hide, and the page itself never scrolls sideways.
+  await page.setViewportSize({ width: 420, height: 800 });
+  await expect.poll(() => page.locator("th.narrow-hide").first().isVisible(), { timeout: 10_000 }).toBe(false);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+  await screenshot(page, "dashboard-narrow");
+
   const max = (xs: number[]) => Math.max(0, ...xs);
   const summary = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);

@@ -133,7 +133,7 @@ export function Fleet() {
               <th class="narrow-hide">ID</th>
               <th>STATUS</th>
               <th class="narrow-hide">IMAGE</th>
-              <th class="num">CPUS</th>
+              <th class="num narrow-hide">CPUS</th>
               <th class="num">CPU %</th>
               <th class="num">MEMORY</th>
               <th class="narrow-hide">LABELS</th>
@@ -166,7 +166,7 @@ const Row = memo(
           <StatusBadge rt={rt} />
         </td>
         <td class="narrow-hide">{rt.image}</td>
-        <td class="num">{rt.resources.requests.vcpus}</td>
+        <td class="num narrow-hide">{rt.resources.requests.vcpus}</td>
         <td class="num">{cpu}</td>
         <td class="num">
           {rt.usage ? <span class="used">{bytes(rt.usage.memory_bytes)} / </span> : null}
