@@ -24,6 +24,22 @@ def test_version_health_and_openapi(client: runta.Runta) -> None:
     assert client.openapi()["openapi"].startswith("3.")
 
 
+def test_dashboard_login_link_works_once(client: runta.Runta) -> None:
+    import urllib.error
+    import urllib.request
+
+    link = client.dashboard_login()
+    assert link.url == client.endpoint + f"/ui/login?code={link.code}"
+    with urllib.request.urlopen(link.url) as res:
+        assert res.status == 200
+        assert "HttpOnly; SameSite=Strict" in res.headers["Set-Cookie"]
+    try:
+        urllib.request.urlopen(link.url)
+        raise AssertionError("a login link must work only once")
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
+
+
 def test_create_get_and_records(new_runtime: NewRuntime, client: runta.Runta) -> None:
     rt = new_runtime(vcpus=0.5, memory_mib=256, env={"APP_ENV": "dev"}, labels={"team": "py"})
     assert rt.status == "running" and rt.cached_info.status == "running"

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .exec_stream import ExecStream
 from .models import (
+    DashboardLink,
     EgressEvent,
     EgressMode,
     EgressPolicy,
@@ -46,7 +47,7 @@ from .models import (
 
 __all__ = [
     "Runta", "Runtimes", "Runtime", "Images", "Page", "ExecStream",
-    "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo",
+    "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
     "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
     "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",
     "RuntaError", "InvalidArgumentError", "UnauthenticatedError", "PermissionDeniedError", "NotFoundError",

@@ -11,6 +11,7 @@ from ._http import Transport, seg
 from .errors import InternalError, InvalidArgumentError, RuntaError, UnavailableError, error_for_code
 from .exec_stream import ExecStream
 from .models import (
+    DashboardLink,
     EgressEvent,
     EgressMode,
     ExecResult,
@@ -502,6 +503,10 @@ class Runta:
     def version(self) -> VersionInfo:
         """Versions of runta, runc, the kernel and node on the daemon's host."""
         return VersionInfo.from_wire(self._http.json("GET", "/v1/version")["data"])
+
+    def dashboard_login(self) -> DashboardLink:
+        """A one-time login link to the web dashboard at ``<endpoint>/ui/`` (what ``runta dashboard`` prints)."""
+        return DashboardLink.from_wire(self._http.json("POST", "/v1/dashboard/login")["data"], self.endpoint)
 
     def health(self, timeout: float = 1.0) -> bool:
         """True when ``/v1/health`` answers within ``timeout`` seconds (default 1). Never raises."""

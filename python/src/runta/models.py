@@ -161,6 +161,21 @@ class VersionInfo:
 
 
 @dataclass(frozen=True)
+class DashboardLink:
+    """A one-time login link to the dashboard: open ``url`` once, before ``expires_at`` (two minutes)."""
+
+    url: str
+    code: str
+    login_path: str
+    expires_at: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any], endpoint: str) -> "DashboardLink":
+        return cls(endpoint.rstrip("/") + d["login_path"], d["code"], d["login_path"], d["expires_at"], dict(d))
+
+
+@dataclass(frozen=True)
 class StreamExit:
     """How a streamed command ended. Output not read by iterating the stream is collected in ``stdout``/``stderr``."""
 

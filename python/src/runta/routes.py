@@ -12,6 +12,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/health"): "Runta.health",
     ("GET", "/v1/version"): "Runta.version",
     ("GET", "/v1/openapi.json"): "Runta.openapi",
+    ("POST", "/v1/dashboard/login"): "Runta.dashboard_login",
     ("POST", "/v1/runtimes"): "Runtimes.create",
     ("GET", "/v1/runtimes"): "Runtimes.list",
     ("GET", "/v1/runtimes/{rt}"): "Runtimes.get",
