@@ -16,7 +16,7 @@ _runta() {
     --allow|--cpus|--data-dir|--deny|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec boot pause resume shutdown rm resize apply delete image egress daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec boot pause resume shutdown rm resize apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
     run) opts="--name --image --cpus --memory --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
@@ -59,6 +59,7 @@ _runta() {
         stop) opts="--help -h"; rt=0 ;;
         status) opts="--json --help -h"; rt=0 ;;
       esac ;;
+    dashboard) opts="--no-open --json --help -h"; rt=0; words="" ;;
     version) opts="--json --help -h"; rt=0; words="" ;;
     completion) opts="--help -h"; rt=0; words="bash zsh fish" ;;
   esac
