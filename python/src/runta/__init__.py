@@ -9,7 +9,9 @@
 """
 __version__ = "0.1.0"
 
-from .client import Images, Page, Runta, Runtime, Runtimes
+from .client import Runta
+from .images import Images
+from .runtimes import Page, Runtime, Runtimes
 from .errors import (
     ERROR_CLASSES,
     AlreadyExistsError,
