@@ -7,17 +7,17 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --cpus|--data-dir|--disk-size-gib|--endpoint|--env|--file|--filter|--image|--kind|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --cpus|--data-dir|--disk-size-gib|--endpoint|--env|--file|--filter|--image|--kind|--label|--listen|--memory|--name|--timeout|--token|--workdir|-e|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec cp boot pause resume shutdown rm resize checkpoint apply delete image daemon version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --image --cpus --memory --disk-size-gib --env -e --label --detach -d --json --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec cp boot pause resume shutdown rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --image --cpus --memory --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
@@ -50,6 +50,16 @@ _runta() {
         import) opts="--json --help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
       esac ;;
+    egress)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls describe events --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--mode --allow --deny --json --help -h"; rt=2 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
+        describe) opts="--json --help -h"; rt=2 ;;
+        events) opts="--limit --follow -f --json --help -h"; rt=2 ;;
+      esac ;;
     daemon)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "run start stop status --help -h" -- "$cur")); return
@@ -60,6 +70,7 @@ _runta() {
         stop) opts="--help -h"; rt=0 ;;
         status) opts="--json --help -h"; rt=0 ;;
       esac ;;
+    dashboard) opts="--no-open --json --help -h"; rt=0; words="" ;;
     version) opts="--json --help -h"; rt=0; words="" ;;
     completion) opts="--help -h"; rt=0; words="bash zsh fish" ;;
   esac

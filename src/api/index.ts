@@ -1,4 +1,5 @@
 export * from "./command.js";
+export * from "./egress.js";
 export * from "./errors.js";
 export * from "./limits.js";
 export * from "./schemas.js";

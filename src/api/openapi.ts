@@ -3,9 +3,11 @@
  * validation the server does. Served by `GET /v1/openapi.json`.
  */
 import { z } from "zod";
+import { EGRESS_LIMITS, EgressEventSchema, EgressPolicyRequestSchema, RuntimeEgressSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 import {
   CreateRuntimeRequestSchema,
+  DashboardLoginSchema,
   ErrorEnvelopeSchema,
   ExecRequestSchema,
   ExecResultSchema,
@@ -89,11 +91,15 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         Pagination: res(PaginationSchema),
         Version: res(VersionSchema),
         Health: res(HealthSchema),
+        DashboardLogin: res(DashboardLoginSchema),
         ErrorEnvelope: res(ErrorEnvelopeSchema),
         FileStat: res(FileStatSchema),
         FilesWritten: res(FilesWrittenSchema),
         Checkpoint: res(CheckpointSchema),
         CreateCheckpointRequest: req(CreateCheckpointRequestSchema),
+        RuntimeEgress: res(RuntimeEgressSchema),
+        EgressPolicyRequest: req(EgressPolicyRequestSchema),
+        EgressEvent: res(EgressEventSchema),
       },
     },
     paths: {
@@ -106,6 +112,13 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       },
       "/v1/version": {
         get: { operationId: "version", responses: { "200": { description: "versions", content: json(envelope("Version")) }, ...errorResponses() } },
+      },
+      "/v1/dashboard/login": {
+        post: {
+          operationId: "dashboardLogin",
+          summary: "a one-time login code for the dashboard at /ui/ (bearer token only; a dashboard session gets 403)",
+          responses: { "201": { description: "the code and the path to open", content: json(envelope("DashboardLogin")) }, ...errorResponses(403) },
+        },
       },
       "/v1/openapi.json": {
         get: { operationId: "openapi", responses: { "200": { description: "this document" }, ...errorResponses() } },
@@ -126,6 +139,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "status", in: "query", schema: { type: "string" }, description: `comma-separated: ${RUNTIME_STATUSES.join(", ")}` },
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
             { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
+            { name: "usage", in: "query", schema: { type: "boolean", default: false }, description: "true adds current usage to running and paused runtimes" },
           ],
           responses: {
             "200": {
@@ -231,6 +245,30 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: [cpParam],
           requestBody: { required: false, content: json(ref("CreateRuntimeRequest")) },
           responses: { ...runtimeOk("201", "the restored runtime"), ...errorResponses(400, 404, 409, 422, 429) },
+        },
+      },
+      "/v1/runtimes/{rt}/egress": {
+        get: { operationId: "getEgress", parameters: [rtParam], responses: { "200": { description: "the runtime's network and egress policy", content: json(envelope("RuntimeEgress")) }, ...errorResponses(404) } },
+        put: {
+          operationId: "setEgress",
+          summary: "replace the egress policy (applies at once, live connections included)",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("EgressPolicyRequest")) },
+          responses: { "200": { description: "the new policy", content: json(envelope("RuntimeEgress")) }, ...errorResponses(400, 404, 409) },
+        },
+      },
+      "/v1/runtimes/{rt}/egress/events": {
+        get: {
+          operationId: "listEgressEvents",
+          parameters: [
+            rtParam,
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: EGRESS_LIMITS.eventsLimitMax, default: EGRESS_LIMITS.eventsLimitDefault }, description: "the last N events" },
+            { name: "after", in: "query", schema: { type: "integer", minimum: 0 }, description: "only events with a larger seq (to follow)" },
+          ],
+          responses: {
+            "200": { description: "audit events, oldest first", content: json({ type: "object", properties: { data: { type: "array", items: ref("EgressEvent") } }, required: ["data"] }) },
+            ...errorResponses(400, 404),
+          },
         },
       },
       "/v1/images": {

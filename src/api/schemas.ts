@@ -3,6 +3,7 @@
  * and the OpenAPI document (generated from these in openapi.ts).
  */
 import { z } from "zod";
+import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 
 export const RUNTIME_STATUSES = [
@@ -92,6 +93,12 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   resources: z.strictObject({ requests: ResourceRequestsSchema.optional() }).optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
+  network: NetworkModeSchema.optional(),
+  /** The runtime's egress policy from the start (default open). */
+  egress: EgressPolicyRequestSchema.optional(),
+  /** Seed 000's field: CIDRs (or hostnames) the runtime may reach; an allowlist unless every entry is empty. */
+  whitelist: z.array(z.string().max(300)).max(256).optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -190,6 +197,8 @@ export const ListRuntimesQuerySchema = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
   after: z.string().max(200).optional(),
+  /** `usage=true` adds each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 
 export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });
@@ -244,3 +253,12 @@ export type ImageBuildRequest = z.infer<typeof ImageBuildRequestSchema>;
 export const ImageImportQuerySchema = z.strictObject({ name: ImageNameSchema });
 
 export const HealthSchema = z.object({ status: z.literal("ok") });
+
+/** Result of `POST /v1/dashboard/login`: a one-time code for the dashboard's login link (bearer token only). */
+export const DashboardLoginSchema = z.object({
+  code: z.string(),
+  /** Open `<endpoint><login_path>` in a browser once, before `expires_at`. */
+  login_path: z.string(),
+  expires_at: z.string(),
+});
+export type DashboardLogin = z.infer<typeof DashboardLoginSchema>;

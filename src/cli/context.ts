@@ -6,7 +6,7 @@ import type { EventEmitter } from "node:events";
 import type { RuntaApi } from "../client/contract.js";
 import type { bridgeExec } from "./tty/bridge.js";
 import type { CliIO } from "./io.js";
-import { resolveConfig, readLocalToken, type ConfigFlags, type ResolvedConfig } from "./config.js";
+import { resolveConfig, readLocalToken, type ConfigFlags, type ResolvedConfig } from "../client/config.js";
 
 /** The TTY bridge's signature, so tests can hand in their own. */
 export type BridgeFn = typeof bridgeExec;
@@ -100,13 +100,14 @@ async function buildClient(ctx: CliContext, autoStart: boolean): Promise<RuntaAp
   // The client class and the node:http fetch directly: the package root would load the API's zod schemas, and the
   // global fetch initialises undici (together ~250 ms of every command).
   const [{ Runta }, { nodeFetch }] = await Promise.all([import("../client/runta.js"), import("../client/node-fetch.js")]);
-  const make = (token?: string): RuntaApi => new Runta({ endpoint: config.endpoint.value, token, fetch: nodeFetch });
+  const make = (token?: string): RuntaApi => new Runta({ endpoint: config.endpoint.value, token, env: ctx.env, fetch: nodeFetch });
   if (config.endpoint.source !== "default") return make(config.token?.value);
 
   // Nothing configured: talk to the local daemon, starting it first if it does not answer (the embedded default).
   const probe = make(config.token?.value);
   const { ensureLocalDaemon } = await import("./embedded.js");
-  if (!(await probe.ping(1500))) {
+  // 1 s: a daemon's /v1/health answers in milliseconds, and a hung one must be reported in under 2 s in all.
+  if (!(await probe.ping(1000))) {
     await ensureLocalDaemon(ctx, { autoStart, probe });
   }
   return make((config.token ?? readLocalToken(config.local)).value);

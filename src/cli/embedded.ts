@@ -8,7 +8,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RuntaError } from "../api/errors.js";
 import type { RuntaApi } from "../client/contract.js";
-import type { LocalDaemonDefaults } from "./config.js";
+import type { LocalDaemonDefaults } from "../client/config.js";
 import type { CliContext } from "./context.js";
 import { spinner } from "./output.js";
 
@@ -17,32 +17,76 @@ export const DAEMON_START_TIMEOUT_MS = 15_000;
 /** How long `daemon stop` waits after SIGTERM. */
 export const DAEMON_STOP_TIMEOUT_MS = 20_000;
 
+/** A live runta daemon process as /proc shows it. */
+export interface DaemonProcess {
+  pid: number;
+  /** How long ago it started (ms): a young daemon may still be opening its engine; an old one that does not answer hangs. */
+  ageMs: number;
+  /** It has written daemon.json, i.e. it got as far as listening. */
+  listening: boolean;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's start time: 100 on every architecture runta runs on. */
+const CLK_TCK = 100;
+
 /**
- * The pid of the daemon serving the data dir: from our pid file, else from the daemon's own daemon.json (a daemon
- * started by `runta daemon run` or by hand). Undefined when neither names a live process.
+ * Whether `pid` is really a runta daemon, not a zombie left by `kill -9` (kill(pid, 0) succeeds on one until it is
+ * reaped) nor an unrelated process that got the pid after a reboot: it must be alive by its /proc state, run the
+ * daemon (its command line), and, when daemon.json recorded it, have the same start time. Returns its age, or
+ * undefined when it is none of ours.
  */
-export function runningPid(local: LocalDaemonDefaults): number | undefined {
-  const candidates: number[] = [];
+export function daemonProcess(pid: number, startTime?: number): { ageMs: number } | undefined {
+  let stat: string;
+  let cmdline: string;
+  let uptime: string;
   try {
-    candidates.push(Number.parseInt(readFileSync(local.pidFile, "utf8").trim(), 10));
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    uptime = readFileSync("/proc/uptime", "utf8");
+  } catch {
+    return undefined;
+  }
+  // The command name may contain spaces and parentheses: fields start after the last ')'. Start time is field 22.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (fields[0] === "Z" || fields[0] === "X") return undefined;
+  const started = Number(fields[19]);
+  if (startTime !== undefined && started !== startTime) return undefined;
+  const argv = cmdline.split("\0");
+  const isDaemon = argv.some((a) => a.endsWith("/server/main.js")) || (argv.some((a) => /(^|\/)runta(\.js)?$/.test(a)) && argv.includes("daemon") && argv.includes("run"));
+  if (!isDaemon) return undefined;
+  return { ageMs: Math.max(0, (Number(uptime.split(" ")[0]) - started / CLK_TCK) * 1000) };
+}
+
+/**
+ * The daemon serving the data dir: named by our pid file, else by the daemon's own daemon.json (a daemon started by
+ * `runta daemon run` or by hand). Undefined when neither names a live runta daemon.
+ */
+export function runningDaemon(local: LocalDaemonDefaults): DaemonProcess | undefined {
+  let info: { pid?: number; start_time?: number } = {};
+  try {
+    info = JSON.parse(readFileSync(join(local.dataDir, "daemon.json"), "utf8")) as typeof info;
+  } catch {
+    // no daemon.json: not started, still starting, or stopped cleanly
+  }
+  const candidates: { pid: number; startTime?: number }[] = [];
+  try {
+    candidates.push({ pid: Number.parseInt(readFileSync(local.pidFile, "utf8").trim(), 10) });
   } catch {
     // no pid file
   }
-  try {
-    candidates.push((JSON.parse(readFileSync(join(local.dataDir, "daemon.json"), "utf8")) as { pid: number }).pid);
-  } catch {
-    // no daemon.json
+  if (typeof info.pid === "number") candidates.push({ pid: info.pid, startTime: info.start_time });
+  for (const c of candidates) {
+    if (!Number.isInteger(c.pid) || c.pid <= 0) continue;
+    const startTime = c.startTime ?? (c.pid === info.pid ? info.start_time : undefined);
+    const proc = daemonProcess(c.pid, startTime);
+    if (proc) return { pid: c.pid, ageMs: proc.ageMs, listening: c.pid === info.pid };
   }
-  return candidates.find((pid) => Number.isInteger(pid) && pid > 0 && isAlive(pid));
+  return undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The pid of the daemon serving the data dir, or undefined (see {@link runningDaemon}). */
+export function runningPid(local: LocalDaemonDefaults): number | undefined {
+  return runningDaemon(local)?.pid;
 }
 
 function onPath(binary: string, env: NodeJS.ProcessEnv): boolean {
@@ -126,18 +170,16 @@ export async function ensureLocalDaemon(ctx: CliContext, opts: { autoStart: bool
       `no runta daemon answers at ${local.endpoint} (the local default) — start one with runta daemon start`,
     );
   }
-  const pid = runningPid(local);
+  const running = runningDaemon(local);
+  if (running && (running.listening || running.ageMs >= DAEMON_START_TIMEOUT_MS)) throw hungDaemon(running.pid, local);
   const progress = await spinner(ctx, "starting runta daemon…");
   try {
-    if (pid !== undefined) {
-      // A daemon we started earlier is still coming up: give it the same time instead of spawning a second one.
-      const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
-      while (Date.now() < deadline) {
-        if (await opts.probe.ping(1000)) break;
+    if (running) {
+      // A daemon started moments ago is still coming up: give it the rest of its start time instead of spawning a second.
+      const deadline = Date.now() + DAEMON_START_TIMEOUT_MS - running.ageMs;
+      while (!(await opts.probe.ping(1000))) {
+        if (Date.now() >= deadline || !daemonProcess(running.pid)) throw hungDaemon(running.pid, local);
         await new Promise((r) => setTimeout(r, 150));
-      }
-      if (!(await opts.probe.ping(1000))) {
-        throw new RuntaError("unavailable", `the runta daemon (pid ${pid}) does not answer at ${local.endpoint} — see its log: ${local.logFile}`);
       }
     } else {
       await startDaemonProcess(ctx, local, opts.probe);
@@ -147,6 +189,15 @@ export async function ensureLocalDaemon(ctx: CliContext, opts: { autoStart: bool
     progress.fail();
     throw err;
   }
+}
+
+/** A daemon process that is alive but does not answer: say so at once, with what to do (never wait it out). */
+function hungDaemon(pid: number, local: LocalDaemonDefaults): RuntaError {
+  const state = daemonProcess(pid) ? "is running but does not answer" : "ended before it answered";
+  return new RuntaError(
+    "unavailable",
+    `the runta daemon (pid ${pid}) ${state} at ${local.endpoint} — see its log ${local.logFile}; restart it: runta daemon stop (kill -9 ${pid} if that hangs), then runta daemon start`,
+  );
 }
 
 /** Stops the background daemon: SIGTERM, then wait for it to exit. Returns the pid, or undefined if none ran. */
@@ -159,7 +210,7 @@ export async function stopDaemonProcess(local: LocalDaemonDefaults): Promise<num
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + DAEMON_STOP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) {
+    if (!daemonProcess(pid)) {
       rmSync(local.pidFile, { force: true });
       return pid;
     }

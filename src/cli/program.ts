@@ -8,7 +8,9 @@ import { checkpointCommand } from "./commands/checkpoint.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { cpCommand } from "./commands/cp.js";
 import { daemonCommand } from "./commands/daemon.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { deleteCommand } from "./commands/delete.js";
+import { egressCommand } from "./commands/egress.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -57,7 +59,9 @@ Run 'runta <command> --help' for the flags of a command.`,
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),
+    egressCommand(ctx),
     daemonCommand(ctx),
+    dashboardCommand(ctx),
     versionCommand(ctx),
     completionCommand(ctx, () => program),
   ];

@@ -19,6 +19,8 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     resources: Object.keys(requests).length ? { requests } : undefined,
     env: opts.env,
     labels: opts.labels,
+    network: opts.network,
+    egress: opts.egress,
   };
 }
 

@@ -2,7 +2,8 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { Checkpoint, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
@@ -17,6 +18,18 @@ export interface CreateOptions {
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
   idempotencyKey?: string;
+  /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
+  network?: NetworkMode;
+  /** The egress policy from the start (default: open). */
+  egress?: EgressPolicyInput;
+}
+
+/** Options of `egressEvents`. Defaults: the last 100 events. */
+export interface EgressEventsOptions {
+  /** The last N events (1-1000, default 100). */
+  limit?: number;
+  /** Only events with a larger `seq` (to follow). */
+  after?: number;
 }
 
 /** Options of a buffered exec. Defaults: 60 s timeout, 1 MiB per stream. */
@@ -82,6 +95,9 @@ export interface RuntimeHandleApi {
   delete(): Promise<Runtime>;
   resizeMemory(memoryMiB: number): Promise<Runtime>;
   resize(req: ResizeRequest): Promise<Runtime>;
+  egress(): Promise<RuntimeEgress>;
+  setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]>;
   /** Its files (paths inside the runtime, resolved within its root). */
   readonly files: RuntimeFilesApi;
   /** Freezes its filesystem as checkpoint `name`. */
@@ -148,6 +164,12 @@ export interface RuntimesApi {
   checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
+  /** The runtime's network (mode, address) and egress policy. */
+  egress(nameOrId: string): Promise<RuntimeEgress>;
+  /** Replaces the egress policy; it applies at once, live connections included. */
+  setEgress(nameOrId: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  /** Egress audit events, oldest first. */
+  egressEvents(nameOrId: string, opts?: EgressEventsOptions): Promise<EgressEvent[]>;
 }
 
 export interface ImagesApi {
@@ -168,4 +190,11 @@ export interface RuntaApi {
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** A one-time dashboard login link (`url`: the endpoint plus `login_path`). */
+  dashboardLogin(): Promise<DashboardLink>;
+}
+
+/** A dashboard login link: open `url` once, before `expires_at`. */
+export interface DashboardLink extends DashboardLogin {
+  url: string;
 }

@@ -9,6 +9,8 @@ import type { Pagination } from "../api/index.js";
 export interface TransportOptions {
   endpoint: string;
   token?: string;
+  /** With no token, what a 401 is reported as (it says where to get one). Default: the daemon's own message. */
+  noToken?: RuntaApiError;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
   /** Retries of idempotent requests. Default 2. */
@@ -41,12 +43,14 @@ export class Transport {
   /** Endpoint without a trailing slash. */
   readonly endpoint: string;
   readonly token?: string;
+  private readonly noToken?: RuntaApiError;
   private readonly fetchImpl: typeof fetch;
   private readonly maxRetries: number;
 
   constructor(opts: TransportOptions) {
     this.endpoint = opts.endpoint.replace(/\/+$/, "");
     this.token = opts.token;
+    this.noToken = opts.noToken;
     this.fetchImpl = opts.fetch ?? globalThis.fetch;
     this.maxRetries = Math.max(0, opts.maxRetries ?? 2);
   }
@@ -85,6 +89,10 @@ export class Transport {
         await res.body?.cancel();
         await sleep(BACKOFF_MS[attempt] ?? 500);
         continue;
+      }
+      if (res.status === 401 && !this.token && this.noToken) {
+        await res.body?.cancel();
+        throw this.noToken;
       }
       throw await errorFrom(res, this.endpoint);
     }

@@ -7,6 +7,8 @@ export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream
 export { nodeFetch } from "./node-fetch.js";
 export * from "./errors.js";
 export type * from "./contract.js";
+export { EGRESS_LIMITS, EGRESS_MODES, NETWORK_MODES, type EgressMode, type EgressPolicy, type EgressPolicyInput, type NetworkMode } from "../api/egress-policy.js";
+export type { EgressEvent, RuntimeEgress } from "../api/egress.js";
 export {
   DEFAULT_ENDPOINT,
   DEFAULTS,
@@ -21,6 +23,7 @@ export {
   type ErrorDetails,
   type ExecRequest,
   type ExecResult,
+  type DashboardLogin,
   type Image,
   type ImageBuildEvent,
   type Pagination,

@@ -1,21 +1,24 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
-import type { ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
-import { DEFAULT_ENDPOINT, LIMITS } from "../api/limits.js";
-import type { Checkpoint } from "../api/index.js";
-import type { CheckpointOptions, CreateOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi } from "./contract.js";
+import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
+import { LIMITS } from "../api/limits.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { RuntimeFiles } from "./files.js";
-import { apiErrorFromCode } from "./errors.js";
+import { resolveConfig, readLocalToken } from "./config.js";
+import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { Transport, seg } from "./http.js";
 import { Runtime, toExecOutput } from "./runtime.js";
 
 /** Options of {@link Runta}. */
 export interface RuntaOptions {
-  /** Daemon URL. Default: RUNTA_ENDPOINT, else DEFAULT_ENDPOINT (http://127.0.0.1:7420). */
+  /** Daemon URL. Default: RUNTA_ENDPOINT, else "endpoint" in ~/.config/runta/config.json, else DEFAULT_ENDPOINT (http://127.0.0.1:7420). */
   endpoint?: string;
-  /** Bearer token. Default: RUNTA_TOKEN. */
+  /** Bearer token. Default: RUNTA_TOKEN, else "token" in the config file, else (local daemon only) its token file. */
   token?: string;
+  /** The environment endpoint and token are resolved from. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Injectable fetch (tests, proxies). Default: the global fetch. */
   fetch?: typeof fetch;
   /** Retries of idempotent requests on connection errors and 503. Default 2. */
@@ -116,6 +119,18 @@ export class RuntimesClient implements RuntimesApi {
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle {
     return new ExecStream({ endpoint: this.http.endpoint, token: this.http.token, runtime: nameOrId, command, options: opts });
   }
+  /** The runtime's network (mode, address) and egress policy. */
+  async egress(nameOrId: string): Promise<RuntimeEgress> {
+    return (await this.http.json<RuntimeEgress>("GET", `/v1/runtimes/${seg(nameOrId)}/egress`)).data;
+  }
+  /** Replaces the whole egress policy (PUT: safe to retry); it applies at once, live connections included. */
+  async setEgress(nameOrId: string, policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    return (await this.http.json<RuntimeEgress>("PUT", `/v1/runtimes/${seg(nameOrId)}/egress`, { body: policy, retry: true })).data;
+  }
+  /** Egress audit events, oldest first: the last `limit` (default 100), or those after `after`. */
+  async egressEvents(nameOrId: string, opts: EgressEventsOptions = {}): Promise<EgressEvent[]> {
+    return (await this.http.json<EgressEvent[]>("GET", `/v1/runtimes/${seg(nameOrId)}/egress/events`, { query: { limit: opts.limit, after: opts.after } })).data;
+  }
 }
 
 /** `runta.images`: root-filesystem images. */
@@ -190,8 +205,9 @@ export class ImagesClient implements ImagesApi {
 }
 
 /**
- * The runta SDK. `new Runta()` talks to RUNTA_ENDPOINT (default http://127.0.0.1:7420) with RUNTA_TOKEN;
- * explicit options win over the environment.
+ * The runta SDK. `new Runta()` finds the daemon and its token exactly as the CLI does (explicit options, then
+ * RUNTA_ENDPOINT/RUNTA_TOKEN, then ~/.config/runta/config.json, then the local daemon and its token file), so a
+ * script works in any shell where `runta ps` does. Without a token, requests fail with one line saying where to get one.
  */
 export class Runta implements RuntaApi {
   /** The daemon URL in use. */
@@ -205,14 +221,23 @@ export class Runta implements RuntaApi {
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
-    const endpoint = opts.endpoint ?? (process.env.RUNTA_ENDPOINT || DEFAULT_ENDPOINT);
-    try {
-      const u = new URL(endpoint);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(u.protocol);
-    } catch {
-      throw apiErrorFromCode("invalid_argument", `endpoint '${endpoint}' is not an http(s) URL (e.g. ${DEFAULT_ENDPOINT})`);
+    const config = resolveConfig({ endpoint: opts.endpoint, token: opts.token }, opts.env ?? process.env);
+    let token = config.token?.value;
+    let noToken: RuntaApiError | undefined;
+    if (token === undefined && config.endpoint.source === "default") {
+      try {
+        token = readLocalToken(config.local).value;
+      } catch (err) {
+        // Not fatal here: ping needs no token, and the daemon may be about to create it. Requests say why.
+        noToken = err as RuntaApiError;
+      }
+    } else if (token === undefined) {
+      noToken = apiErrorFromCode(
+        "unauthenticated",
+        `no token for ${config.endpoint.value} (from ${config.endpoint.origin}) — set RUNTA_TOKEN, put "token" in ${config.configFile}, or pass { token }`,
+      );
     }
-    this.http = new Transport({ endpoint, token: opts.token ?? (process.env.RUNTA_TOKEN || undefined), fetch: opts.fetch, maxRetries: opts.maxRetries });
+    this.http = new Transport({ endpoint: config.endpoint.value, token, noToken, fetch: opts.fetch, maxRetries: opts.maxRetries });
     this.endpoint = this.http.endpoint;
     this.runtimes = new RuntimesClient(this.http);
     this.images = new ImagesClient(this.http);
@@ -222,6 +247,12 @@ export class Runta implements RuntaApi {
   /** Versions of runta, runc, the kernel and node on the daemon's host. */
   async version(): Promise<VersionInfo> {
     return (await this.http.json<VersionInfo>("GET", "/v1/version")).data;
+  }
+
+  /** A one-time login link for the dashboard at `<endpoint>/ui/` (works once, for two minutes). */
+  async dashboardLogin(): Promise<DashboardLink> {
+    const { data } = await this.http.json<DashboardLogin>("POST", "/v1/dashboard/login");
+    return { ...data, url: this.endpoint + data.login_path };
   }
 
   /** True when /v1/health answers within `timeoutMs` (default 1000). Never throws. */

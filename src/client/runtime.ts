@@ -1,6 +1,7 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
 import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
-import type { CheckpointOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi } from "./contract.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
+import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi } from "./contract.js";
 
 /** Adds the decoded-text accessors to a wire exec result (non-enumerable, so JSON output stays the wire shape). */
 export function toExecOutput(result: ExecResult): ExecOutput {
@@ -88,6 +89,19 @@ export class Runtime implements RuntimeHandleApi {
   /** Freezes its filesystem as checkpoint `name` (paused for the copy when running). Default kind "full". */
   checkpoint(name: string, opts?: CheckpointOptions): Promise<Checkpoint> {
     return this.api.checkpoint(this.id, name, opts);
+  }
+
+  /** Its network (mode, address) and egress policy. */
+  egress(): Promise<RuntimeEgress> {
+    return this.api.egress(this.id);
+  }
+  /** Replaces its egress policy, e.g. `{ mode: "allowlist", allow: ["deb.debian.org", "10.0.0.0/8"] }`. */
+  setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    return this.api.setEgress(this.id, policy);
+  }
+  /** Its egress audit events, oldest first (default the last 100). */
+  egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]> {
+    return this.api.egressEvents(this.id, opts);
   }
 
   private async track(p: Promise<RuntimeRecord>): Promise<RuntimeRecord> {

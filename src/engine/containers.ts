@@ -11,6 +11,7 @@ import type { Logger } from "../log.js";
 import { RuntimeCgroup, removeCgroupDirs } from "./cgroups.js";
 import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
+import type { RuntimeNetworks } from "./network/network.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
 import { mountRootfs, removeRuntimeDir, runtimePaths } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
@@ -23,6 +24,7 @@ export class Containers {
   constructor(
     private readonly runc: Runc,
     private readonly images: ImageStore,
+    private readonly networks: RuntimeNetworks,
     private readonly opts: {
       dataDir: string;
       cgroupParent: string;
@@ -39,10 +41,15 @@ export class Containers {
     await mountRootfs(runtimePaths(this.opts.dataDir, rec.id), [...layers, this.images.rootfsPath(rec.image)]);
   }
 
-  /** Mounts the overlay, writes the bundle and starts the container detached. */
+  /**
+   * Mounts the overlay, makes sure the runtime's network is there (a host reboot takes namespaces with it), writes
+   * the bundle and starts the container detached.
+   */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
+    const net = await this.networks.ensure(rec.id);
+    const etcMounts = await this.networks.etcFiles(rec.id, rec.name, join(paths.dir, "etc"));
     const spec = buildRuntimeSpec({
       id: rec.id,
       name: rec.name,
@@ -52,6 +59,8 @@ export class Containers {
       env: rec.env,
       cgroupParent: this.opts.cgroupParent,
       initPath: this.opts.initPath,
+      netnsPath: net.netnsPath,
+      etcMounts,
     });
     await writeFile(paths.config, JSON.stringify(spec));
     await rm(paths.pidFile, { force: true });
@@ -91,12 +100,13 @@ export class Containers {
     await this.runc.delete(id);
   }
 
-  /** Everything of one runtime except its record: container, mount, directory, cgroups. */
+  /** Everything of one runtime except its record: container, mount, directory, cgroups, network. */
   async teardown(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
     await this.remove(id, opts);
     await removeRuntimeDir(runtimePaths(this.opts.dataDir, id));
     const left = await removeCgroupDirs(join(this.opts.cgroupParent, id));
     if (left.length) this.opts.logger.warn("cgroup directories could not be removed", { id, dirs: left });
+    await this.networks.remove(id);
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * `RuncEngine`: the {@link Engine} on runc. runc knows containers; this adds what it lacks: names, records and their
  * statuses, per-runtime serialisation, images and reconciliation after a daemon restart. The parts live in rooms of
- * their own: containers.ts (boot, kill, remove, teardown of one container), exec.ts (buffered and streamed exec),
- * files/ (`runta cp`), checkpoints/, reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * their own: records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize, teardown of one
+ * container), exec.ts (buffered and streamed exec), files/ (`runta cp`), checkpoints/, reconcile.ts, names.ts,
+ * refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -43,6 +44,9 @@ import { RuntimeRecords } from "./records.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, unmountRootfs, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
+import { RuntimeNetworks } from "./network/network.js";
+import { checkedPolicy, createPolicy } from "./network/policy.js";
+import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
 
@@ -63,6 +67,11 @@ export interface RuncEngineOptions {
   logger?: Logger;
   /** Overrides of the count, concurrency and size limits (tests use small ones). Default: the values in LIMITS. */
   limits?: Partial<EngineLimits>;
+  /**
+   * Runtime networking: `cidr` is the address range the daemon owns (default: a /20 in 10.64.0.0/10 derived from the
+   * data dir), `hostsFile` a hosts(5) file the runtimes' resolver and egress proxy consult before DNS.
+   */
+  network?: { cidr?: string; hostsFile?: string };
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
@@ -85,13 +94,14 @@ export class RuncEngine implements Engine {
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
     private readonly disks: DiskPool,
+    readonly networks: RuntimeNetworks,
   ) {
-    this.containers = new Containers(runc, images, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
+    this.containers = new Containers(runc, images, networks, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
     this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id));
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
@@ -149,16 +159,19 @@ export class RuncEngine implements Engine {
     const store = new RuntimeStore(opts.dataDir, opts.logger);
     const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
     const disks = new DiskPool(join(opts.dataDir, "runtimes", ".pool"), opts.limits.diskMib, DISK_POOL_SIZE, opts.logger);
-    const engine = new RuncEngine(opts, runc, store, images, disks);
+    let networks: RuntimeNetworks | undefined;
     try {
+      networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger });
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks);
       await engine.reconcile();
       await disks.open();
+      return engine;
     } catch (err) {
       await disks.close();
+      await networks?.close();
       store.close();
       throw err;
     }
-    return engine;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -195,6 +208,8 @@ export class RuncEngine implements Engine {
     if (spec.name !== undefined && this.store.getByName(spec.name)) {
       throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
     }
+    const policy = createPolicy(spec);
+    if (policy && spec.network === "none") throw errors.invalid("an egress policy needs a network: drop network \"none\"", { field: "network" });
     const max = this.opts.limits.runtimesMax;
     // No await between this count and the insert below, so concurrent creates cannot overshoot.
     if (this.store.count() >= max) {
@@ -230,7 +245,7 @@ export class RuncEngine implements Engine {
     } catch (err) {
       throw diskFull(err, this.opts.dataDir);
     }
-    const task = this.records.withLock(rec.id, () => this.provision(rec, wait)).finally(() => {
+    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, { mode: spec.network ?? "nat", policy })).finally(() => {
       this.creations.delete(rec.id);
       // After the create, not during it: a format would compete with its mounts and runc for the CPU.
       this.disks.refill();
@@ -243,8 +258,8 @@ export class RuncEngine implements Engine {
     return this.records.toRuntime(await task);
   }
 
-  /** Builds the default image if needed, mounts the root, starts the container; undoes everything on failure. */
-  private async provision(rec: RuntimeRecord, wait: boolean): Promise<RuntimeRecord> {
+  /** Builds the default image if needed, wires the network, mounts the root, starts the container; undoes everything on failure. */
+  private async provision(rec: RuntimeRecord, wait: boolean, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
     try {
       if (!this.images.exists(rec.image) && rec.image === DEFAULT_IMAGE) {
         this.opts.logger.info("building the default image first (about a minute, once per host)", { runtime: rec.name });
@@ -255,6 +270,7 @@ export class RuncEngine implements Engine {
       const paths = runtimePaths(this.opts.dataDir, rec.id);
       await mkdir(paths.dir, { recursive: true });
       await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
+      await this.networks.create(rec.id, net.mode, net.policy);
       const started = await this.containers.boot(rec);
       return this.records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
@@ -281,13 +297,18 @@ export class RuncEngine implements Engine {
     // One /proc read per live record: a page of hundreds stays in the low milliseconds.
     const checked = await Promise.all(page.items.map((rec) => this.records.checkAlive(rec)));
     // A runtime found crashed just now no longer matches a filter on running/paused.
-    const items = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status)).map((rec) => this.records.toRuntime(rec));
+    const matching = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status));
+    const items = filter.usage ? await Promise.all(matching.map((rec) => this.withUsage(rec))) : matching.map((rec) => this.records.toRuntime(rec));
     return { items, nextCursor: page.nextCursor };
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     const rec = await this.records.checkAlive(this.records.find(ref));
-    if (!opts.usage) return this.records.toRuntime(rec);
+    return opts.usage ? this.withUsage(rec) : this.records.toRuntime(rec);
+  }
+
+  /** The record with current cgroup usage (null when nothing runs: no cgroup to read). */
+  private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
     if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
     const u = await new RuntimeCgroup(this.opts.cgroupParent, rec.id).usage();
     const usage: NonNullable<Runtime["usage"]> = { memory_bytes: u.memoryBytes, memory_limit_bytes: u.memoryLimitBytes, cpu_usage_ns: u.cpuUsageNs, pids: u.pids };
@@ -501,6 +522,36 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Egress (network/)
+
+  private egressOf(rec: RuntimeRecord): RuntimeEgress {
+    const net = this.networks.describe(rec.id);
+    return { runtime: rec.name, runtime_id: rec.id, network: net.mode, address: net.address, policy: net.policy };
+  }
+
+  async egress(ref: string): Promise<RuntimeEgress> {
+    return this.egressOf(this.records.find(ref));
+  }
+
+  async setEgress(ref: string, input: EgressPolicyInput): Promise<RuntimeEgress> {
+    const policy = checkedPolicy(input);
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "change its egress policy");
+      if (this.networks.describe(id).mode === "none") {
+        throw errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): there is no egress to control`, { network: "none" });
+      }
+      await this.networks.setPolicy(id, policy);
+      return this.egressOf(rec);
+    });
+  }
+
+  async egressEvents(ref: string, opts: { limit?: number; after?: number } = {}): Promise<EgressEvent[]> {
+    return this.networks.events(this.records.find(ref).id, opts);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Images
 
   async listImages(): Promise<Image[]> {
@@ -540,9 +591,12 @@ export class RuncEngine implements Engine {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
   }
 
-  /** Brings the store in line with what runs (reconcile.ts); done at open. */
+  /** Brings the store in line with what runs (reconcile.ts), then drops networks whose runtime is gone; done at open. */
   async reconcile(): Promise<void> {
     await reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+    for (const net of this.networks.store.all()) {
+      if (!this.store.get(net.runtimeId)) await this.networks.remove(net.runtimeId);
+    }
     // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
     await this.checkpoints.reconcile();
   }
@@ -553,6 +607,7 @@ export class RuncEngine implements Engine {
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     await this.disks.close();
+    await this.networks.close();
     this.store.close();
   }
 }

@@ -199,6 +199,7 @@ export class Runc {
     // our side and clears ONLCR on the container's console; output written in the first milliseconds, before runc
     // clears it, arrives as \r\r\n, which a terminal renders exactly like \r\n.)
     const term = pty.spawn("/bin/sh", ["-c", 'stty raw -echo && exec "$0" "$@"', this.path, ...args], {
+      // TERM of runc and stty on our side of the pty only; the command's TERM is in its process spec.
       name: "xterm-256color",
       // The spec builder sized the console; runc gives the container's console our pty's size.
       rows: size?.height,

@@ -135,6 +135,10 @@ export interface RuntimeSpecInput {
   cgroupParent: string;
   /** The host's static catatonit (bind-mounted read-only as PID 1). */
   initPath: string;
+  /** The network namespace to join (made by the network room); absent: runc makes one with loopback only. */
+  netnsPath?: string | null;
+  /** Files of the daemon bind-mounted over the image's (/etc/resolv.conf, /etc/hosts, /etc/hostname). */
+  etcMounts?: Array<{ destination: string; source: string }>;
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -187,6 +191,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
       { destination: INIT_PATH_IN_RUNTIME, type: "bind", source: input.initPath, options: ["bind", "ro", "nosuid", "nodev"] },
+      ...(input.etcMounts ?? []).map((m) => ({ destination: m.destination, type: "bind", source: m.source, options: ["bind", "nosuid", "nodev", "noexec"] })),
     ],
     linux: {
       // Absolute: runc resolves a relative cgroupsPath against the daemon's own cgroup in each hierarchy (which may
@@ -203,8 +208,16 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         cpu: { quota: cpuQuota(input.vcpus), period: CPU_PERIOD_US },
         pids: { limit: LIMITS.pidsLimit },
       },
-      // A new network namespace gets only loopback (runc brings it up); cgroup namespace hides the host's hierarchy.
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
+      // The runtime joins the namespace the network room wired (or, without one, runc makes a loopback-only one);
+      // the cgroup namespace hides the host's hierarchy.
+      namespaces: [
+        { type: "pid" },
+        input.netnsPath ? { type: "network", path: input.netnsPath } : { type: "network" },
+        { type: "ipc" },
+        { type: "uts" },
+        { type: "mount" },
+        { type: "cgroup" },
+      ],
       seccomp: seccompProfile(),
       maskedPaths: [
         "/proc/acpi",

@@ -4,6 +4,7 @@
  * Every method throws {@link RuntaError} with a code from api/errors.ts for anything a user can cause or fix.
  */
 import type { Readable } from "node:stream";
+import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { Checkpoint, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
@@ -21,6 +22,12 @@ export interface CreateSpec {
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;
+  /** "nat" (default) or "none" (loopback only). */
+  network?: NetworkMode;
+  /** The egress policy from the start (default open). */
+  egress?: EgressPolicyInput;
+  /** Seed 000's CIDR list: an allowlist unless every entry is empty. */
+  whitelist?: string[];
 }
 
 export interface ListFilter {
@@ -29,6 +36,8 @@ export interface ListFilter {
   limit?: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
   after?: string;
+  /** Add current cgroup usage to running and paused runtimes (as `get` does). Default false. */
+  usage?: boolean;
 }
 
 export interface ListPage {
@@ -101,6 +110,13 @@ export interface Engine {
   delete(ref: string): Promise<Runtime>;
   exec(ref: string, spec: ExecSpec): Promise<ExecResult>;
   execStream(ref: string, spec: StreamSpec): Promise<StreamProcess>;
+
+  /** A runtime's network and egress policy. */
+  egress(ref: string): Promise<RuntimeEgress>;
+  /** Replaces a runtime's egress policy; it applies at once, live connections included. */
+  setEgress(ref: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  /** A runtime's egress audit events, oldest first (the last `limit`, or those after `after`). */
+  egressEvents(ref: string, opts?: { limit?: number; after?: number }): Promise<EgressEvent[]>;
 
   /** What is at `path` inside the runtime (resolved within its root; a symlink at the end is not followed). */
   statFile(ref: string, path: string): Promise<FileStat>;

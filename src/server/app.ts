@@ -13,6 +13,9 @@ import type { ExecStreamDeps } from "./exec-stream.js";
 import { newRequestId, send, type Ctx } from "./http.js";
 import { decodeParams, Router } from "./router.js";
 import { ROUTE_MODULES } from "./routes/index.js";
+import { DashboardAssets } from "./dashboard/assets.js";
+import type { DashboardDeps } from "./dashboard/routes.js";
+import { DashboardSessions } from "./dashboard/session.js";
 import { silentLogger, type Logger } from "../log.js";
 
 /** Attaches the exec-stream websocket to the server; `closeAll` ends every session (1001 at shutdown). */
@@ -33,6 +36,8 @@ export interface ApiServerOptions {
   idleConnectionMs?: number;
   /** Connections beyond this many are dropped on arrival. Default LIMITS.connectionsMax. */
   maxConnections?: number;
+  /** The dashboard's sessions and files. Default: sessions bound to `token`, files from dist/ui. */
+  dashboard?: DashboardDeps;
 }
 
 /**
@@ -62,7 +67,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   let inflight = 0;
   const idleWaiters: Array<() => void> = [];
 
-  const router = new Router(ROUTE_MODULES.flatMap((routes) => routes({ engine, logger })));
+  const dashboard = opts.dashboard ?? { sessions: new DashboardSessions({ token: () => opts.token }), assets: new DashboardAssets() };
+  /** The bearer token (CLI, SDK) or a dashboard session cookie, with the session's own Origin and CSRF rules. */
+  const authVia = (req: IncomingMessage, websocket = false): Ctx["auth"] =>
+    authenticate(req) ? "token" : dashboard.sessions.allows(req, { websocket }) ? "session" : undefined;
+  const router = new Router(ROUTE_MODULES.flatMap((routes) => routes({ engine, logger, dashboard })));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
@@ -76,7 +85,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!checkHost(req)) throw forbiddenOrigin("Host");
       if (!checkOriginHeader(req)) throw forbiddenOrigin("Origin");
       const found = router.match(req.method ?? "GET", url.pathname);
-      if (found.route?.auth !== false && !authenticate(req)) {
+      if (found.route?.auth !== false && !(ctx.auth = authVia(req))) {
         res.setHeader("WWW-Authenticate", 'Bearer realm="runta"');
         throw unauthenticated(req);
       }
@@ -123,7 +132,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const streams = opts.attachStreams?.(server, {
     engine,
-    authenticate,
+    authenticate: (req) => authVia(req, true) !== undefined,
     checkOrigin: (req) => checkHost(req) && checkOriginHeader(req),
     logger,
   });

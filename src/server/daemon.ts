@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DEFAULTS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
 import { RuncEngine } from "../engine/runc-engine.js";
-import { pidAlive } from "../engine/proc.js";
+import { procStart, sameProcessAlive } from "../engine/proc.js";
 import { createApiServer } from "./app.js";
 import { isLoopbackHost } from "./auth.js";
 import { attachExecStream } from "./exec-stream.js";
@@ -31,6 +31,8 @@ export interface DaemonOptions {
   cgroupParent?: string;
   /** Image store directory. Default: the engine's (under the data dir). */
   imagesDir?: string;
+  /** Runtime networking: the address range and a hosts file of the resolver (see RuncEngineOptions.network). */
+  network?: { cidr?: string; hostsFile?: string };
   /** Default: JSON lines on stderr. */
   logger?: Logger;
   /** Install SIGTERM/SIGINT handlers that shut the daemon down gracefully. Default true. */
@@ -51,6 +53,14 @@ export interface Daemon {
   close(): Promise<void>;
   /** Resolves once the daemon has shut down (after close() or a signal). */
   done: Promise<void>;
+}
+
+/** `<dataDir>/daemon.json`: which process serves the data dir; pid and start time name it for good (pids get reused). */
+interface DaemonInfo {
+  pid: number;
+  /** /proc/<pid>/stat start time (clock ticks since boot). */
+  start_time?: number;
+  endpoint: string;
 }
 
 /** Parses "host:port" or "[v6]:port"; a bare port means the default host. */
@@ -101,8 +111,9 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700);
   const infoFile = join(dataDir, "daemon.json");
-  const previous = await readFile(infoFile, "utf8").then((s) => JSON.parse(s) as { pid?: number; endpoint?: string }).catch(() => null);
-  if (previous?.pid && previous.pid !== process.pid && pidAlive(previous.pid)) {
+  const previous = await readFile(infoFile, "utf8").then((s) => JSON.parse(s) as DaemonInfo).catch(() => null);
+  // A daemon killed by -9 leaves daemon.json behind; its pid may now be a zombie or, after a reboot, someone else.
+  if (previous?.pid && previous.pid !== process.pid && sameProcessAlive(previous.pid, previous.start_time ?? null)) {
     throw errors.exists(`a runta daemon (pid ${previous.pid}) already serves ${dataDir} at ${previous.endpoint}; stop it first (runta daemon stop)`);
   }
   const token = await ensureToken(dataDir);
@@ -114,6 +125,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       runcRoot: opts.runcRoot ?? DEFAULTS.runcRoot,
       cgroupParent: opts.cgroupParent ?? DEFAULTS.cgroupParent,
       imagesDir: opts.imagesDir,
+      network: opts.network,
       logger,
     }));
 
@@ -130,7 +142,8 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   }
   // Clients on this host reach a wildcard listener through loopback.
   if (wildcard) endpoint = endpoint.replace(/\/\/[^/]+:/, `//${DEFAULTS.host}:`);
-  await writeFile(infoFile, JSON.stringify({ pid: process.pid, endpoint }) + "\n", { mode: 0o600 });
+  const info: DaemonInfo = { pid: process.pid, start_time: procStart(process.pid) ?? undefined, endpoint };
+  await writeFile(infoFile, JSON.stringify(info) + "\n", { mode: 0o600 });
   logger.info("daemon listening", { endpoint, data_dir: dataDir, pid: process.pid });
 
   let resolveDone!: () => void;

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { LIMITS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "../log.js";
+import type { DashboardDeps } from "./dashboard/routes.js";
 import { validationError } from "./errors.js";
 
 /** One request being handled. `params` holds the decoded `{name}` segments of the route's path. */
@@ -17,6 +18,8 @@ export interface Ctx {
   requestId: string;
   url: URL;
   params: Record<string, string>;
+  /** How the request was authenticated: the bearer token, a dashboard session cookie, or not at all (auth: false). */
+  auth?: "token" | "session";
 }
 
 /** Handles one request; writes the response or throws (the server maps what it throws). */
@@ -35,6 +38,8 @@ export interface Route {
 export interface RouteDeps {
   engine: Engine;
   logger: Logger;
+  /** The dashboard's sessions and files (routes/dashboard.ts). */
+  dashboard: DashboardDeps;
 }
 
 /** A route module (routes/*.ts): a function from the server's dependencies to its routes. */

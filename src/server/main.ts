@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Executable entry of the daemon:
- * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]`.
+ * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]
+ *  [--network-cidr CIDR] [--network-hosts FILE]`.
  * Prints `runta daemon listening on <endpoint>` on stdout once it serves; logs go to stderr.
  */
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import { runDaemon } from "./daemon.js";
 
 const USAGE =
   "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
-  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR]";
+  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE]";
 
 async function main(): Promise<number> {
   let values;
@@ -24,6 +25,8 @@ async function main(): Promise<number> {
         "runc-root": { type: "string" },
         "cgroup-parent": { type: "string" },
         "images-dir": { type: "string" },
+        "network-cidr": { type: "string" },
+        "network-hosts": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -46,6 +49,10 @@ async function main(): Promise<number> {
       runcRoot: values["runc-root"] ?? env.RUNTA_RUNC_ROOT,
       cgroupParent: values["cgroup-parent"] ?? env.RUNTA_CGROUP_PARENT,
       imagesDir: values["images-dir"] ?? env.RUNTA_IMAGES_DIR,
+      network: {
+        cidr: values["network-cidr"] ?? env.RUNTA_NETWORK_CIDR,
+        hostsFile: values["network-hosts"] ?? env.RUNTA_NETWORK_HOSTS,
+      },
     });
     process.stdout.write(`runta daemon listening on ${daemon.endpoint}\n`);
     await daemon.done;

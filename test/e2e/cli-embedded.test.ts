@@ -4,7 +4,7 @@
  * dir on a free port (hidden RUNTA_DATA_DIR / RUNTA_LISTEN), with its own runc root and cgroup parent, so the
  * developer's real daemon (/var/lib/runta, port 7420) is never touched. Needs `npm run build` first.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -120,6 +120,49 @@ test("daemon stop ends it; status then says not running (exit 1); daemon start b
   expect((await runta(["daemon", "start"])).stdout).toBe(`runta daemon already running at http://127.0.0.1:${port}\n`);
   expect((await runta(["daemon", "stop"])).exitCode).toBe(0);
   expect((await runta(["daemon", "stop"])).stdout).toBe("runta daemon is not running\n");
+});
+
+test("a pid file naming a zombie, or daemon.json naming another process, is not taken for the daemon: one starts at once", async () => {
+  // A zombie: bash forks a child that exits after bash has exec'd sleep, which never reaps it. kill(pid, 0) succeeds on it.
+  const holder = execa("bash", ["-c", "sleep 0.2 & echo $!; exec sleep 60"], { reject: false });
+  const zombie = await new Promise<number>((r) => holder.stdout!.once("data", (d: Buffer) => r(Number.parseInt(d.toString(), 10))));
+  for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${zombie}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(readFileSync(`/proc/${zombie}/stat`, "utf8")).toMatch(/\) Z /);
+  // After a reboot daemon.json's pid may be anyone: the start time it recorded (in the last boot's clock) tells.
+  const stranger = execa("sleep", ["60"], { reject: false });
+  try {
+    writeFileSync(join(world.dataDir, "daemon.pid"), `${zombie}\n`);
+    writeFileSync(join(world.dataDir, "daemon.json"), JSON.stringify({ pid: stranger.pid, start_time: 1, endpoint: `http://127.0.0.1:${port}` }));
+    const t0 = Date.now();
+    const r = await runta(["ps"]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(daemonPid()).not.toBe(zombie);
+    expect(daemonPid()).not.toBe(stranger.pid);
+  } finally {
+    holder.kill("SIGKILL");
+    stranger.kill("SIGKILL");
+  }
+});
+
+test("a daemon that hangs is reported in under 2 s with what to do", async () => {
+  const pid = daemonPid()!;
+  process.kill(pid, "SIGSTOP");
+  try {
+    const t0 = Date.now();
+    const r = await runta(["ps"]);
+    const ms = Date.now() - t0;
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toBe(
+      `runta: the runta daemon (pid ${pid}) is running but does not answer at http://127.0.0.1:${port} (from the local daemon default) — see its log ${join(world.dataDir, "daemon.log")}; ` +
+        `restart it: runta daemon stop (kill -9 ${pid} if that hangs), then runta daemon start\n`,
+    );
+    expect(ms).toBeLessThan(2000);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  expect((await runta(["ps", "-q"])).exitCode).toBe(0);
+  expect((await runta(["daemon", "stop"])).exitCode).toBe(0);
 });
 
 test("a daemon that cannot start is reported in one line with the reason and its log path", async () => {

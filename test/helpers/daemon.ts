@@ -22,6 +22,7 @@ import { cgroupDirs, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { ImageStore } from "../../src/engine/images/store.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
+import { networkLeaks, removeNetworkLeftovers } from "./network-leaks.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -195,9 +196,12 @@ export function parentCgroupDirs(parent: string, maxDepth = 3): string[] {
   return [...found];
 }
 
-/** What a daemon left behind: runc containers in its root, cgroups under its parent, mounts under its data dir. */
+/**
+ * What a daemon left behind: runc containers in its root, cgroups under its parent, mounts under its data dir, and
+ * its network (namespaces, links, nft table, forwarding marker).
+ */
 export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dataDir">): Promise<string[]> {
-  const found: string[] = [];
+  const found: string[] = await networkLeaks(d.dataDir);
   if (existsSync(d.runcRoot)) {
     const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "list", "-q"]).catch(() => ({ stdout: "" }));
     for (const c of stdout.split("\n").filter(Boolean)) found.push(`runc container ${c}`);
@@ -209,7 +213,7 @@ export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "d
   return found;
 }
 
-/** Removes whatever is left (after a failed test): containers, mounts, cgroups, the runc root. */
+/** Removes whatever is left (after a failed test): containers, mounts, cgroups, the runc root, the network. */
 async function forceClean(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dataDir">): Promise<void> {
   if (existsSync(d.runcRoot)) {
     const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "list", "-q"]).catch(() => ({ stdout: "" }));
@@ -227,4 +231,5 @@ async function forceClean(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dat
     await rmdir(dir).catch(() => {});
   }
   await rm(resolve(d.runcRoot, ".."), { recursive: true, force: true });
+  await removeNetworkLeftovers(d.dataDir);
 }

@@ -18,6 +18,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { networkLeaks, removeNetworkLeftovers } from "./network-leaks.js";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Logger } from "../../src/log.js";
@@ -75,6 +76,7 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
     for (const m of await mountPoints()) if (m.startsWith(dataDir + "/")) found.push(`mount ${m}`);
     for (const loop of await loopDevices(dataDir)) found.push(`loop device ${loop}`);
     for (const child of childCgroups(cgroupParent)) found.push(`cgroup ${cgroupParent}/${child}`);
+    found.push(...(await networkLeaks(dataDir)));
     return found;
   };
 
@@ -99,6 +101,7 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
       for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));
       await removeCgroupDirs(cgroupParent);
     });
+    await step(() => removeNetworkLeftovers(dataDir));
     await step(() => rm(dataDir, { recursive: true, force: true }));
     await step(() => rm(`/run/runta-test-${tag}`, { recursive: true, force: true }));
     if (failures.length) throw new AggregateError(failures, `engine test cleanup: ${failures.length} step(s) failed`);

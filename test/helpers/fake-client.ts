@@ -16,6 +16,7 @@ import type {
   RuntimeHandleApi,
 } from "../../src/client/contract.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
 
 /** A call the CLI made, for assertions. */
 export interface FakeCall {
@@ -46,6 +47,8 @@ export interface FakeClientOptions extends FakeOverrides {
   buildEvents?: ImageBuildEvent[];
   /** What ping() answers (default true). */
   up?: boolean;
+  /** Egress events by runtime name (what egressEvents serves, filtered by `after` and cut to `limit`). */
+  egressEvents?: Record<string, EgressEvent[]>;
 }
 
 /** The fake plus its recorded calls and state. */
@@ -149,7 +152,32 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       return o ? o(...a) : impl(...a);
     };
 
+  const policies = new Map<string, RuntimeEgress["policy"]>();
+  const egressOf = (rt: Runtime): RuntimeEgress => ({
+    runtime: rt.name,
+    runtime_id: rt.id,
+    network: "nat",
+    address: "10.64.0.2",
+    policy: policies.get(rt.id) ?? { mode: "open", allow: [], deny: [] },
+  });
+
   const runtimes = {
+    async egress(t: string) {
+      record("egress", t);
+      return egressOf(find(t));
+    },
+    async setEgress(t: string, p: EgressPolicyInput) {
+      record("setEgress", t, p);
+      const rt = find(t);
+      policies.set(rt.id, { mode: p.mode, allow: p.allow ?? [], deny: p.deny ?? [] });
+      return egressOf(rt);
+    },
+    async egressEvents(t: string, o: { limit?: number; after?: number } = {}) {
+      record("egressEvents", t, o);
+      const rt = find(t);
+      const all = (opts.egressEvents?.[rt.name] ?? []).filter((e) => e.seq > (o.after ?? 0));
+      return all.slice(-(o.limit ?? 100));
+    },
     async create(name: string | undefined, o: CreateOptions = {}) {
       record("create", name, o);
       if (opts.create) return handle(await opts.create(name, o));
@@ -297,6 +325,11 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     },
     async ping() {
       return opts.up ?? true;
+    },
+    async dashboardLogin() {
+      record("dashboardLogin");
+      const code = "fake-code";
+      return { code, login_path: `/ui/login?code=${code}`, expires_at: "2026-01-01T00:02:00.000Z", url: `http://fake.invalid/ui/login?code=${code}` };
     },
     calls,
     state,

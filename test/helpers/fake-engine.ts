@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { release } from "node:os";
 import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
+import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import { FakeStreamProcess } from "./fake-stream.js";
 
@@ -108,6 +110,8 @@ export class FakeEngine implements Engine {
       },
     };
     this.recs.set(rec.rt.id, rec);
+    const policy = createPolicy(spec);
+    if (policy) this.policies.set(rec.rt.id, policy);
     if (opts.wait === false) {
       const out = this.view(rec);
       setTimeout(() => rec.rt.status === "creating" && this.set(rec, "running"), 20);
@@ -129,19 +133,21 @@ export class FakeEngine implements Engine {
       .sort((a, b) => a.seq - b.seq);
     const page = all.slice(0, limit);
     const more = all.length > limit;
-    return { items: page.map((r) => this.view(r)), nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
+    const items = page.map((r) => (filter.usage ? this.withUsage(r) : this.view(r)));
+    return { items, nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     this.check("get");
     const rec = this.find(ref);
+    return opts.usage ? this.withUsage(rec) : this.view(rec);
+  }
+
+  /** A made-up usage: 4 MiB of memory, 1 ms of CPU, one process (null when nothing runs). */
+  private withUsage(rec: Rec): Runtime {
     const rt = this.view(rec);
-    if (opts.usage) {
-      const live = rec.rt.status === "running" || rec.rt.status === "paused";
-      rt.usage = live
-        ? { memory_bytes: 4 << 20, memory_limit_bytes: rec.rt.resources.requests.memory_mib * 1024 * 1024, cpu_usage_ns: 1_000_000, pids: 1 }
-        : null;
-    }
+    const live = rec.rt.status === "running" || rec.rt.status === "paused";
+    rt.usage = live ? { memory_bytes: 4 << 20, memory_limit_bytes: rec.rt.resources.requests.memory_mib * 1024 * 1024, cpu_usage_ns: 1_000_000, pids: 1 } : null;
     return rt;
   }
 
@@ -221,6 +227,28 @@ export class FakeEngine implements Engine {
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
     // A `cat`: stdin comes back on stdout; closing stdin or a signal ends it.
     return new FakeStreamProcess(spec, { echo: true });
+  }
+
+  private readonly policies = new Map<string, RuntimeEgress["policy"]>();
+  /** Egress events served per runtime id (tests push into it). */
+  readonly egressLog = new Map<string, EgressEvent[]>();
+
+  async egress(ref: string): Promise<RuntimeEgress> {
+    this.check("egress");
+    const rt = this.find(ref).rt;
+    return { runtime: rt.name, runtime_id: rt.id, network: "nat", address: "10.64.0.2", policy: this.policies.get(rt.id) ?? { mode: "open", allow: [], deny: [] } };
+  }
+
+  async setEgress(ref: string, policy: EgressPolicyInput): Promise<RuntimeEgress> {
+    this.check("setEgress");
+    this.policies.set(this.find(ref).rt.id, checkedPolicy(policy));
+    return this.egress(ref);
+  }
+
+  async egressEvents(ref: string, opts: { limit?: number; after?: number } = {}): Promise<EgressEvent[]> {
+    this.check("egressEvents");
+    const all = (this.egressLog.get(this.find(ref).rt.id) ?? []).filter((e) => e.seq > (opts.after ?? 0));
+    return all.slice(-(opts.limit ?? 100));
   }
 
   async listImages(): Promise<Image[]> {

@@ -55,11 +55,11 @@ describe("create", () => {
     expect(await sh("limits", "df -k /dev/shm | tail -1 | awk '{print $2}'")).toBe(String(64 * 1024));
   });
 
-  test("PID 1 is catatonit, the hostname is the name, the network is loopback only", async () => {
+  test("PID 1 is catatonit, the hostname is the name, the network is loopback and its own veth", async () => {
     expect(await sh("limits", "tr '\\0' ' ' < /proc/1/cmdline")).toBe("/.runta/catatonit -P");
     expect(await sh("limits", "hostname")).toBe("limits");
     const ifaces = await sh("limits", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
-    expect(ifaces.split("\n")).toEqual(["lo"]);
+    expect(ifaces.split("\n").sort()).toEqual(["eth0", "lo"]);
   });
 
   test("hardening: seccomp filter, no_new_privs, reduced capabilities, cgroup namespace, masked paths", async () => {

@@ -2,7 +2,10 @@
  * SDK behaviour that does not need the API server: the error factory, env defaults, retries (only for idempotent
  * requests) and connection failures. Uses an injected fetch or a tiny real HTTP server on port 0.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { DEFAULT_ENDPOINT } from "../../src/api/index.js";
@@ -93,6 +96,44 @@ describe("configuration", () => {
     expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBe("Bearer envtoken");
     expect(new Runta({ endpoint: "http://localhost:9" }).endpoint).toBe("http://localhost:9");
     expect(() => new Runta({ endpoint: "ftp://x" })).toThrow(InvalidArgumentError);
+  });
+
+  test("resolves like the CLI (one resolver): the config file, then the local daemon and its token file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "runta-sdk-config-"));
+    try {
+      mkdirSync(join(dir, "xdg", "runta"), { recursive: true });
+      writeFileSync(join(dir, "token"), "localtoken\n");
+      const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, "xdg"), RUNTA_DATA_DIR: dir, RUNTA_LISTEN: "127.0.0.1:1" };
+      const local = scriptedFetch([json(200, { data: RECORD })]);
+      const r = new Runta({ env, fetch: local.fn });
+      expect(r.endpoint).toBe("http://127.0.0.1:1");
+      await r.runtimes.get("w");
+      expect((local.calls[0]!.init.headers as Record<string, string>).Authorization).toBe("Bearer localtoken");
+      writeFileSync(join(dir, "xdg", "runta", "config.json"), JSON.stringify({ endpoint: "http://h:2", token: "filetoken" }));
+      const file = scriptedFetch([json(200, { data: RECORD })]);
+      const f = new Runta({ env, fetch: file.fn });
+      await f.runtimes.get("w");
+      expect(file.calls[0]!.url).toBe("http://h:2/v1/runtimes/w");
+      expect((file.calls[0]!.init.headers as Record<string, string>).Authorization).toBe("Bearer filetoken");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("without any token, a 401 is one line saying where to get one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "runta-sdk-config-"));
+    try {
+      const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, "xdg"), RUNTA_DATA_DIR: dir, RUNTA_LISTEN: "127.0.0.1:1" };
+      const unauth = () => json(401, { error: { code: "unauthenticated", message: "missing bearer token" } });
+      const local = scriptedFetch([unauth()]);
+      const err = await new Runta({ env, fetch: local.fn }).runtimes.list().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "unauthenticated", message: `no token: ${join(dir, "token")} is missing or empty — start the local daemon (runta daemon start) or set RUNTA_TOKEN` });
+      const remote = scriptedFetch([unauth()]);
+      const err2 = await new Runta({ env: { ...env, RUNTA_ENDPOINT: "http://h:3" }, fetch: remote.fn }).runtimes.list().catch((e: unknown) => e);
+      expect((err2 as Error).message).toBe(`no token for http://h:3 (from RUNTA_ENDPOINT) — set RUNTA_TOKEN, put "token" in ${join(dir, "xdg", "runta", "config.json")}, or pass { token }`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("get with usage: false asks for the record without cgroup usage", async () => {

@@ -297,6 +297,19 @@ describe("runtimes", () => {
     expect(res.json.error.message).toMatch(/^query\.usage/);
   });
 
+  test("list carries usage only when asked (usage=true), and null for a runtime that is not running", async () => {
+    await runta.runtimes.create("listed-live");
+    await runta.runtimes.create("listed-down");
+    await runta.runtimes.stop("listed-down");
+    const find = (items: { name: string; usage?: unknown }[], name: string) => items.find((r) => r.name === name)!;
+    const plain = (await raw("GET", "/v1/runtimes?limit=1000")).json.data;
+    expect(find(plain, "listed-live").usage).toBeUndefined();
+    const withUsage = (await raw("GET", "/v1/runtimes?limit=1000&usage=true")).json.data;
+    expect(find(withUsage, "listed-live").usage).toMatchObject({ pids: 1, memory_limit_bytes: 1024 * 1024 * 1024 });
+    expect(find(withUsage, "listed-down").usage).toBeNull();
+    expectError(await raw("GET", "/v1/runtimes?usage=yes"), 400, "invalid_argument");
+  });
+
   test("a taken name is 409 already_exists", async () => {
     await runta.runtimes.create("dup");
     const err = await runta.runtimes.create("dup").catch((e) => e);

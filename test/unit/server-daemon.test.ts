@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
+import { procStart } from "../../src/engine/proc.js";
 import WebSocket from "ws";
 import type { ExecResult } from "../../src/api/index.js";
 import type { ExecSpec } from "../../src/engine/types.js";
@@ -54,7 +55,7 @@ describe("files", () => {
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dataDir, "token"))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dataDir, "daemon.json"))).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(join(dataDir, "daemon.json"), "utf8"))).toEqual({ pid: process.pid, endpoint: daemon.endpoint });
+    expect(JSON.parse(await readFile(join(dataDir, "daemon.json"), "utf8"))).toEqual({ pid: process.pid, start_time: procStart(process.pid), endpoint: daemon.endpoint });
     await daemon.close();
     await expect(stat(join(dataDir, "daemon.json"))).rejects.toMatchObject({ code: "ENOENT" });
     expect(logger.lines.join("\n")).not.toContain(token);
@@ -78,6 +79,14 @@ describe("files", () => {
       code: "already_exists",
       message: expect.stringContaining(`pid ${process.ppid}`),
     });
+  });
+
+  test("daemon.json naming a pid that now belongs to another process (a reboot) does not block a start", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "runta-daemon-unit-"));
+    dirs.push(dataDir);
+    await writeFile(join(dataDir, "daemon.json"), JSON.stringify({ pid: process.ppid, start_time: procStart(process.ppid)! + 1, endpoint: "http://127.0.0.1:1" }));
+    const d = await runDaemon({ dataDir, listen: "127.0.0.1:0", handleSignals: false, engine: new FakeEngine(), logger: captureLogger() });
+    await d.close();
   });
 
   test("a stale daemon.json from a crashed daemon does not block a start", async () => {

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
 import { RuntaError } from "../../api/errors.js";
 import { UsageError } from "../errors.js";
-import { localDefaults, readLocalToken } from "../config.js";
+import { localDefaults, readLocalToken } from "../../client/config.js";
 import type { CliContext } from "../context.js";
 import { printJson, spinner } from "../output.js";
 

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { RuntaError } from "../../api/errors.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
@@ -6,6 +6,9 @@ import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
 import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
+import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
+import { UsageError } from "../errors.js";
+import { collectEntry, policyFromFlags } from "./egress.js";
 import { buildImageWithProgress } from "./image.js";
 
 /** Flags of `runta run`. */
@@ -18,6 +21,9 @@ export interface RunOptions {
   env?: Record<string, string>;
   label?: Record<string, string>;
   detach?: boolean;
+  network?: NetworkMode;
+  egressAllow?: string[];
+  egressDeny?: string[];
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -31,6 +37,9 @@ export function runCommand(ctx: CliContext): Command {
     .option("--disk-size-gib <GiB>", "size of the runtime's disk, its writable layer (default 10; sparse: the host gives only what is written)", diskSizeFlag)
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
+    .addOption(new Option("--network <mode>", "nat: an address, NAT and DNS (default); none: loopback only").choices(NETWORK_MODES))
+    .option("--egress-allow <HOST_OR_CIDR>", "reach only these destinations (repeatable; see runta egress --help)", collectEntry("--egress-allow"))
+    .option("--egress-deny <HOST_OR_CIDR>", "reach anything but these destinations (repeatable)", collectEntry("--egress-deny"))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText(
@@ -40,6 +49,8 @@ Examples:
   runta run --name worker --cpus 2 --memory 2048
   runta run --name big --disk-size-gib 50
   runta run --name web --image busybox -e APP_ENV=dev --label team=infra
+  runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
+  runta run --name sealed --network none
   runta run -d --name batch`,
     )
     .action((opts: RunOptions) => runRun(ctx, opts));
@@ -47,6 +58,8 @@ Examples:
 
 /** Creates the runtime (building the default image first if needed) and prints its id. */
 export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
+  const egress = policyFromFlags({ allow: opts.egressAllow, deny: opts.egressDeny }, { allow: "--egress-allow", deny: "--egress-deny" });
+  if (egress && opts.network === "none") throw new UsageError("--egress-allow/--egress-deny need a network: drop --network none");
   const runta = await ctx.client();
   const image = opts.image ?? DEFAULTS.image;
   if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
@@ -62,6 +75,8 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       diskSizeGiB: opts.diskSizeGib,
       env: opts.env,
       labels: opts.label,
+      network: opts.network,
+      egress,
       wait: !opts.detach,
     });
     const rt = await untilInterrupted(ctx, create, () => {

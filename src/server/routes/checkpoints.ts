@@ -30,6 +30,9 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         diskSizeGib: r?.disk_size_gib,
         env: body.env,
         labels: body.labels,
+        network: body.network,
+        egress: body.egress,
+        whitelist: body.whitelist,
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });

@@ -5,6 +5,8 @@
 import type { RouteModule } from "../http.js";
 import { checkpointRoutes } from "./checkpoints.js";
 import { fileRoutes } from "./files.js";
+import { dashboardRoutes } from "./dashboard.js";
+import { egressRoutes } from "./egress.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
@@ -12,7 +14,9 @@ import { runtimeRoutes } from "./runtimes.js";
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
+  egressRoutes,
   fileRoutes,
   checkpointRoutes,
   imageRoutes,
+  dashboardRoutes,
 ];

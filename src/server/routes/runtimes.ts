@@ -53,6 +53,9 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             diskSizeGib: body.resources?.requests?.disk_size_gib,
             env: body.env,
             labels: body.labels,
+            network: body.network,
+            egress: body.egress,
+            whitelist: body.whitelist,
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(body)).digest("hex"),
           },
@@ -66,7 +69,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       path: "/v1/runtimes",
       handler: async (ctx) => {
         const q = parseQuery(ctx, ListRuntimesQuerySchema);
-        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after });
+        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true" });
         send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
       },
     },

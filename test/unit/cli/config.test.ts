@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { run } from "../../../src/cli/main.js";
-import { resolveConfig, type ResolvedConfig } from "../../../src/cli/config.js";
+import { resolveConfig, type ResolvedConfig } from "../../../src/client/config.js";
 import { apiErrorFromCode } from "../../../src/client/errors.js";
 import { fakeClient } from "../../helpers/fake-client.js";
 import { testIO } from "../../helpers/cli.js";

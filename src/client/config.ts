@@ -1,12 +1,13 @@
 /**
- * Endpoint and token resolution (DESIGN §6): flag > RUNTA_ENDPOINT/RUNTA_TOKEN > config file > local daemon defaults.
+ * Endpoint and token resolution (DESIGN §6), the one resolver of the SDK (`new Runta()`) and the CLI:
+ * option/flag > RUNTA_ENDPOINT/RUNTA_TOKEN > config file > local daemon defaults (and its token file).
  * Every value remembers where it came from so that errors can say "(from RUNTA_ENDPOINT)".
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { RuntaError } from "../api/errors.js";
 import { DEFAULTS } from "../api/limits.js";
+import { apiErrorFromCode } from "./errors.js";
 
 /** Where a configuration value came from. */
 export type ConfigSource = "flag" | "env" | "config" | "default";
@@ -71,22 +72,22 @@ function readConfigFile(path: string): { endpoint?: string; token?: string } {
     text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new RuntaError("invalid_argument", `cannot read ${path}: ${(err as Error).message} — fix its permissions or remove it`);
+    throw apiErrorFromCode("invalid_argument", `cannot read ${path}: ${(err as Error).message} — fix its permissions or remove it`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new RuntaError("invalid_argument", `${path} is not valid JSON — expected {"endpoint": "...", "token": "..."}`);
+    throw apiErrorFromCode("invalid_argument", `${path} is not valid JSON — expected {"endpoint": "...", "token": "..."}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new RuntaError("invalid_argument", `${path} must hold a JSON object like {"endpoint": "...", "token": "..."}`);
+    throw apiErrorFromCode("invalid_argument", `${path} must hold a JSON object like {"endpoint": "...", "token": "..."}`);
   }
   const out: { endpoint?: string; token?: string } = {};
   for (const key of ["endpoint", "token"] as const) {
     const v = (parsed as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    if (typeof v !== "string" || v === "") throw new RuntaError("invalid_argument", `"${key}" in ${path} must be a non-empty string`);
+    if (typeof v !== "string" || v === "") throw apiErrorFromCode("invalid_argument", `"${key}" in ${path} must be a non-empty string`);
     out[key] = v;
   }
   return out;
@@ -97,10 +98,10 @@ function validEndpoint(value: string, origin: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new RuntaError("invalid_argument", `endpoint "${value}" (from ${origin}) is not a URL — use e.g. ${DEFAULT_HINT}`);
+    throw apiErrorFromCode("invalid_argument", `endpoint "${value}" (from ${origin}) is not a URL — use e.g. ${DEFAULT_HINT}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new RuntaError("invalid_argument", `endpoint "${value}" (from ${origin}) must be http:// or https:// — use e.g. ${DEFAULT_HINT}`);
+    throw apiErrorFromCode("invalid_argument", `endpoint "${value}" (from ${origin}) must be http:// or https:// — use e.g. ${DEFAULT_HINT}`);
   }
   return value.replace(/\/+$/, "");
 }
@@ -136,14 +137,14 @@ export function readLocalToken(local: LocalDaemonDefaults): Sourced<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "EPERM") {
-      throw new RuntaError(
+      throw apiErrorFromCode(
         "permission_denied",
         `cannot read the daemon token ${local.tokenFile} (root only) — run as root (sudo runta …) or set RUNTA_TOKEN`,
       );
     }
-    if (code !== "ENOENT") throw new RuntaError("internal", `cannot read ${local.tokenFile}: ${(err as Error).message}`);
+    if (code !== "ENOENT") throw apiErrorFromCode("internal", `cannot read ${local.tokenFile}: ${(err as Error).message}`);
   }
-  throw new RuntaError(
+  throw apiErrorFromCode(
     "unauthenticated",
     `no token: ${local.tokenFile} is missing or empty — start the local daemon (runta daemon start) or set RUNTA_TOKEN`,
   );

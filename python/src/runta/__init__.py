@@ -1,0 +1,58 @@
+"""runta: the Python SDK of runta's daemon (REST API v1 and the exec-stream websocket).
+
+    from runta import Runta
+
+    with Runta() as runta:        # RUNTA_ENDPOINT / RUNTA_TOKEN, then ~/.config/runta/config.json, then the local daemon
+        runtime = runta.runtimes.create("worker", vcpus=2, memory_mib=2048)
+        print(runtime.exec(["python3", "--version"]).stdout_text)
+        runtime.delete()
+"""
+__version__ = "0.1.0"
+
+from .client import Runta
+from .images import Images
+from .runtimes import Page, Runtime, Runtimes
+from .errors import (
+    ERROR_CLASSES,
+    AlreadyExistsError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    RuntaError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from .exec_stream import ExecStream
+from .models import (
+    DashboardLink,
+    EgressEvent,
+    EgressMode,
+    EgressPolicy,
+    ExecResult,
+    Image,
+    NetworkMode,
+    ResourceRequests,
+    Resources,
+    RuntimeEgress,
+    RuntimeInfo,
+    RuntimeStatus,
+    StreamChunk,
+    StreamExit,
+    StreamSignal,
+    Usage,
+    VersionInfo,
+)
+
+__all__ = [
+    "Runta", "Runtimes", "Runtime", "Images", "Page", "ExecStream",
+    "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
+    "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
+    "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",
+    "RuntaError", "InvalidArgumentError", "UnauthenticatedError", "PermissionDeniedError", "NotFoundError",
+    "AlreadyExistsError", "FailedPreconditionError", "ResourceExhaustedError", "DeadlineExceededError",
+    "InternalError", "UnavailableError", "ERROR_CLASSES",
+]

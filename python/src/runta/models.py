@@ -1,0 +1,248 @@
+"""Records as the API reports them (src/api/schemas.ts), as frozen dataclasses.
+
+Field names are the wire names. Each record keeps the whole wire object in ``raw`` (not shown in ``repr``), so fields a
+newer daemon adds are readable before this SDK names them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Optional
+
+EgressMode = Literal["open", "allowlist", "denylist"]
+NetworkMode = Literal["nat", "none"]
+RuntimeStatus = Literal["creating", "running", "paused", "suspended", "shutdown", "deleting", "error", "crashed"]
+#: Signals a streamed command can be sent (src/api/stream.ts STREAM_SIGNALS).
+StreamSignal = Literal["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"]
+
+
+@dataclass(frozen=True)
+class ResourceRequests:
+    """What a runtime asked for: vCPUs and memory in MiB."""
+
+    vcpus: float
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class Resources:
+    requests: ResourceRequests
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Current usage read from a runtime's cgroup (only on ``get``)."""
+
+    memory_bytes: int
+    memory_limit_bytes: int
+    cpu_usage_ns: int
+    pids: int
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "Usage":
+        return cls(d["memory_bytes"], d["memory_limit_bytes"], d["cpu_usage_ns"], d["pids"])
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """A runtime as the API reports it. Times are ISO 8601 strings, as on the wire."""
+
+    id: str
+    name: str
+    status: RuntimeStatus
+    image: str
+    resources: Resources
+    env_names: list[str]
+    labels: dict[str, str]
+    created_at: str
+    updated_at: str
+    started_at: Optional[str]
+    revision: int
+    last_error: Optional[str]
+    idle_timeout_secs: Optional[float]
+    last_activity_at: Optional[str]
+    usage: Optional[Usage] = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "RuntimeInfo":
+        req = d["resources"]["requests"]
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            status=d["status"],
+            image=d["image"],
+            resources=Resources(ResourceRequests(req["vcpus"], req["memory_mib"])),
+            env_names=list(d.get("env_names", [])),
+            labels=dict(d.get("labels", {})),
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            started_at=d.get("started_at"),
+            revision=d["revision"],
+            last_error=d.get("last_error"),
+            idle_timeout_secs=d.get("idle_timeout_secs"),
+            last_activity_at=d.get("last_activity_at"),
+            usage=Usage.from_wire(d["usage"]) if d.get("usage") else None,
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """A finished buffered exec. ``exit_code`` is 128+n when the command died by signal n.
+
+    ``stdout``/``stderr`` are bytes (UTF-8 of what the daemon sent); ``stdout_text``/``stderr_text`` are the text.
+    """
+
+    exit_code: int
+    signal: Optional[str]
+    stdout_text: str
+    stderr_text: str
+    duration_ms: float
+    stdout_truncated: bool
+    stderr_truncated: bool
+    timed_out: bool
+    oom_killed: bool
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def stdout(self) -> bytes:
+        return self.stdout_text.encode("utf-8")
+
+    @property
+    def stderr(self) -> bytes:
+        return self.stderr_text.encode("utf-8")
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "ExecResult":
+        return cls(
+            exit_code=d["exit_code"],
+            signal=d.get("signal"),
+            stdout_text=d["stdout"],
+            stderr_text=d["stderr"],
+            duration_ms=d["duration_ms"],
+            stdout_truncated=d["stdout_truncated"],
+            stderr_truncated=d["stderr_truncated"],
+            timed_out=d["timed_out"],
+            oom_killed=d["oom_killed"],
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class Image:
+    """A root-filesystem image; ``in_use_by`` lists the runtimes on it."""
+
+    name: str
+    size_bytes: int
+    created_at: str
+    source: str
+    in_use_by: list[str]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "Image":
+        return cls(d["name"], d["size_bytes"], d["created_at"], d["source"], list(d.get("in_use_by", [])), dict(d))
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Versions on the daemon's host."""
+
+    runta: str
+    runc: str
+    kernel: str
+    node: str
+    api: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "VersionInfo":
+        return cls(d["runta"], d["runc"], d["kernel"], d["node"], d["api"], dict(d))
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    """A one-time login link to the dashboard: open ``url`` once, before ``expires_at`` (two minutes)."""
+
+    url: str
+    code: str
+    login_path: str
+    expires_at: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any], endpoint: str) -> "DashboardLink":
+        return cls(endpoint.rstrip("/") + d["login_path"], d["code"], d["login_path"], d["expires_at"], dict(d))
+
+
+@dataclass(frozen=True)
+class StreamExit:
+    """How a streamed command ended. Output not read by iterating the stream is collected in ``stdout``/``stderr``."""
+
+    code: int
+    signal: Optional[str] = None
+    oom_killed: bool = False
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """One piece of a streamed command's output."""
+
+    stream: Literal["stdout", "stderr"]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Where a runtime may connect: ``open``, or an ``allowlist``/``denylist`` of hostnames and IPv4 CIDRs."""
+
+    mode: EgressMode
+    allow: list[str]
+    deny: list[str]
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "EgressPolicy":
+        return cls(d["mode"], list(d.get("allow", [])), list(d.get("deny", [])))
+
+
+@dataclass(frozen=True)
+class RuntimeEgress:
+    """A runtime's network (``nat`` with its address, or ``none``) and its egress policy."""
+
+    runtime: str
+    runtime_id: str
+    network: NetworkMode
+    address: Optional[str]
+    policy: EgressPolicy
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "RuntimeEgress":
+        return cls(d["runtime"], d["runtime_id"], d["network"], d.get("address"), EgressPolicy.from_wire(d["policy"]), dict(d))
+
+
+@dataclass(frozen=True)
+class EgressEvent:
+    """One audit event of the egress proxy or resolver: a connection (allowed or denied) or a refused DNS name."""
+
+    seq: int
+    time: str
+    protocol: str
+    host: Optional[str]
+    ip: Optional[str]
+    port: int
+    verdict: Literal["allowed", "denied"]
+    rule: str
+    reason: Optional[str]
+    bytes_out: int
+    bytes_in: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "EgressEvent":
+        return cls(
+            d["seq"], d["time"], d["protocol"], d.get("host"), d.get("ip"), d["port"], d["verdict"], d["rule"],
+            d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d),
+        )

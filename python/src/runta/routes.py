@@ -1,0 +1,37 @@
+"""Every REST route of the daemon and the Python method that calls it: the one table to extend when a route is added.
+
+tests/test_surface.py compares this table with the daemon's OpenAPI document (GET /v1/openapi.json): a route the
+document lists and this table lacks fails the test, and so does an entry whose route is gone or whose method does not
+exist. A route that is not for API clients (a browser's login, say) goes into NOT_IN_SDK instead, with the reason.
+See python/README.md, "Adding a route".
+"""
+from __future__ import annotations
+
+#: (HTTP method, OpenAPI path) → "Class.method" in this package (classes as exported by ``runta``).
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/v1/health"): "Runta.health",
+    ("GET", "/v1/version"): "Runta.version",
+    ("GET", "/v1/openapi.json"): "Runta.openapi",
+    ("POST", "/v1/dashboard/login"): "Runta.dashboard_login",
+    ("POST", "/v1/runtimes"): "Runtimes.create",
+    ("GET", "/v1/runtimes"): "Runtimes.list",
+    ("GET", "/v1/runtimes/{rt}"): "Runtimes.get",
+    ("PATCH", "/v1/runtimes/{rt}"): "Runtimes.resize",
+    ("DELETE", "/v1/runtimes/{rt}"): "Runtimes.delete",
+    ("POST", "/v1/runtimes/{rt}/start"): "Runtimes.start",
+    ("POST", "/v1/runtimes/{rt}/stop"): "Runtimes.stop",
+    ("POST", "/v1/runtimes/{rt}/pause"): "Runtimes.pause",
+    ("POST", "/v1/runtimes/{rt}/resume"): "Runtimes.resume",
+    ("POST", "/v1/runtimes/{rt}/exec"): "Runtimes.exec",
+    ("GET", "/v1/runtimes/{rt}/exec/stream"): "Runtimes.exec_stream",
+    ("GET", "/v1/runtimes/{rt}/egress"): "Runtimes.egress",
+    ("PUT", "/v1/runtimes/{rt}/egress"): "Runtimes.set_egress",
+    ("GET", "/v1/runtimes/{rt}/egress/events"): "Runtimes.egress_events",
+    ("GET", "/v1/images"): "Images.list",
+    ("POST", "/v1/images/build"): "Images.build",
+    ("POST", "/v1/images/import"): "Images.import_",
+    ("DELETE", "/v1/images/{name}"): "Images.remove",
+}
+
+#: Routes the daemon serves that the SDK deliberately leaves out: (HTTP method, OpenAPI path) → why.
+NOT_IN_SDK: dict[tuple[str, str], str] = {}

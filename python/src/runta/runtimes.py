@@ -1,0 +1,372 @@
+"""``runta.runtimes`` and the ``Runtime`` handle: create, list, get, lifecycle, resize, exec, egress."""
+from __future__ import annotations
+
+import builtins
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+
+from ._http import Transport, seg
+from .errors import InvalidArgumentError
+from .exec_stream import ExecStream
+from .models import EgressEvent, EgressMode, ExecResult, NetworkMode, RuntimeEgress, RuntimeInfo, RuntimeStatus
+
+#: Page size when following cursors: the largest the API allows, so a fleet of 200 is one request.
+LIST_PAGE_MAX = 1000
+#: Extra seconds the client waits beyond an exec's own timeout before it gives up on the answer.
+EXEC_TIMEOUT_MARGIN_SECS = 30.0
+#: The daemon's default exec timeout (src/api/limits.ts execTimeoutSecsDefault).
+EXEC_TIMEOUT_DEFAULT_SECS = 60.0
+
+Command = Union[str, Sequence[str]]
+
+
+def _command(command: Command) -> Union[str, list[str]]:
+    """A string runs through ``sh -c``; a sequence runs as is."""
+    return command if isinstance(command, str) else list(command)
+
+
+class Page:
+    """One page of ``GET /v1/runtimes``: its runtimes and the cursor of the next page."""
+
+    def __init__(self, items: list["Runtime"], next_cursor: Optional[str], has_more: bool) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+        self.has_more = has_more
+
+    def __iter__(self) -> Iterator["Runtime"]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page({len(self.items)} runtimes, has_more={self.has_more})"
+
+
+class Runtimes:
+    """``runta.runtimes``: create, list and get runtimes, and every verb by name or id."""
+
+    def __init__(self, http: Transport) -> None:
+        self._http = http
+
+    def create(
+        self,
+        name: Optional[str] = None,
+        *,
+        vcpus: Optional[float] = None,
+        memory_mib: Optional[int] = None,
+        image: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        wait: bool = True,
+        idempotency_key: Optional[str] = None,
+        network: Optional[NetworkMode] = None,
+        egress: Optional[Mapping[str, Any]] = None,
+    ) -> "Runtime":
+        """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
+
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name, ``network="nat"`` (an address,
+        NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
+        ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
+        the same key and body return the same runtime (and make the request retryable).
+        """
+        requests: dict[str, float] = {}
+        if vcpus is not None:
+            requests["vcpus"] = vcpus
+        if memory_mib is not None:
+            requests["memory_mib"] = memory_mib
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if image is not None:
+            body["image"] = image
+        if requests:
+            body["resources"] = {"requests": requests}
+        if env is not None:
+            body["env"] = dict(env)
+        if labels is not None:
+            body["labels"] = dict(labels)
+        if network is not None:
+            body["network"] = network
+        if egress is not None:
+            body["egress"] = dict(egress)
+        data = self._http.json(
+            "POST",
+            "/v1/runtimes",
+            json_body=body,
+            query={"wait": None if wait else False},
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
+        )["data"]
+        return Runtime(self, RuntimeInfo.from_wire(data))
+
+    def list(
+        self,
+        *,
+        status: Union[RuntimeStatus, Sequence[RuntimeStatus], None] = None,
+        page_size: int = LIST_PAGE_MAX,
+        after: Optional[str] = None,
+    ) -> Iterator["Runtime"]:
+        """Iterates over runtimes (optionally only those in ``status``), following cursors page by page.
+
+        Each page is fetched when the previous one is used up; ``page_size`` (1–1000, default 1000) is per request.
+        """
+        cursor = after
+        while True:
+            page = self.list_page(status=status, limit=page_size, after=cursor)
+            yield from page.items
+            if not page.has_more or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def list_page(
+        self,
+        *,
+        status: Union[RuntimeStatus, Sequence[RuntimeStatus], None] = None,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+    ) -> Page:
+        """One page of runtimes (default size 100, at most 1000); pass ``page.next_cursor`` as ``after`` for the next."""
+        statuses = [status] if isinstance(status, str) else list(status or [])
+        env = self._http.json(
+            "GET", "/v1/runtimes", query={"status": ",".join(statuses) or None, "limit": limit, "after": after}
+        )
+        pagination = env.get("pagination") or {}
+        items = [Runtime(self, RuntimeInfo.from_wire(r)) for r in env["data"]]
+        return Page(items, pagination.get("next_cursor"), bool(pagination.get("has_more")))
+
+    def get(self, runtime: str) -> "Runtime":
+        """One runtime by name or id, with current usage."""
+        return Runtime(self, RuntimeInfo.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}")["data"]))
+
+    def _verb(self, runtime: str, verb: str) -> RuntimeInfo:
+        # Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
+        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", retry=True)["data"])
+
+    def start(self, runtime: str) -> RuntimeInfo:
+        """Boots a shut-down runtime."""
+        return self._verb(runtime, "start")
+
+    def stop(self, runtime: str) -> RuntimeInfo:
+        """Shuts a runtime down, keeping its filesystem (10 s grace, then SIGKILL)."""
+        return self._verb(runtime, "stop")
+
+    def pause(self, runtime: str) -> RuntimeInfo:
+        """Freezes every process of a running runtime (memory kept)."""
+        return self._verb(runtime, "pause")
+
+    def resume(self, runtime: str) -> RuntimeInfo:
+        """Thaws a paused runtime."""
+        return self._verb(runtime, "resume")
+
+    def delete(self, runtime: str) -> RuntimeInfo:
+        """Stops (if needed) and removes a runtime; returns its last record."""
+        return RuntimeInfo.from_wire(self._http.json("DELETE", f"/v1/runtimes/{seg(runtime)}")["data"])
+
+    def resize(self, runtime: str, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
+        """Live resize of memory (MiB) and/or vCPUs; the record carries the values read back from the cgroup."""
+        requests: dict[str, float] = {}
+        if memory_mib is not None:
+            requests["memory_mib"] = memory_mib
+        if vcpus is not None:
+            requests["vcpus"] = vcpus
+        data = self._http.json(
+            "PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"resources": {"requests": requests}}, retry=True
+        )["data"]
+        return RuntimeInfo.from_wire(data)
+
+    def exec(
+        self,
+        runtime: str,
+        command: Command,
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stdin: Union[str, bytes, None] = None,
+        max_output_bytes: Optional[int] = None,
+    ) -> ExecResult:
+        """Runs a command and waits for it (buffered). A string runs through ``sh -c``; a sequence runs as is.
+
+        Defaults (the daemon's): ``timeout`` 60 s (at most 3600; on timeout the whole process group is killed and
+        ``timed_out`` is set), 1 MiB of output per stream (``max_output_bytes``, at most 16 MiB; beyond it
+        ``stdout_truncated``/``stderr_truncated``), no stdin (at most 1 MiB, UTF-8 text).
+        """
+        body: dict[str, Any] = {"command": _command(command)}
+        if cwd is not None:
+            body["cwd"] = cwd
+        if env is not None:
+            body["env"] = dict(env)
+        if isinstance(stdin, bytes):
+            try:
+                stdin = stdin.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidArgumentError(
+                    "stdin of a buffered exec must be UTF-8 text (the API carries it as a JSON string); "
+                    "send binary input with exec_stream"
+                ) from None
+        if stdin is not None:
+            body["stdin"] = stdin
+        if timeout is not None:
+            body["timeout_secs"] = timeout
+        if max_output_bytes is not None:
+            body["max_output_bytes"] = max_output_bytes
+        wait_secs = (timeout if timeout is not None else EXEC_TIMEOUT_DEFAULT_SECS) + EXEC_TIMEOUT_MARGIN_SECS
+        data = self._http.json(
+            "POST", f"/v1/runtimes/{seg(runtime)}/exec", json_body=body, timeout=max(wait_secs, self._http.timeout)
+        )["data"]
+        return ExecResult.from_wire(data)
+
+    def exec_stream(
+        self,
+        runtime: str,
+        command: Command,
+        *,
+        tty: bool = False,
+        rows: Optional[int] = None,
+        cols: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+    ) -> ExecStream:
+        """Starts a command over the exec-stream websocket (DESIGN §4) and returns its open stream.
+
+        Without a tty stdout and stderr stay apart and ``close_stdin()`` sends EOF; with ``tty=True`` the command gets
+        a terminal of ``rows`` x ``cols`` (the daemon's default 24x80). See :class:`runta.ExecStream`.
+        """
+        return ExecStream.open(self._http, runtime, _command(command), tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
+
+    def egress(self, runtime: str) -> RuntimeEgress:
+        """A runtime's network (mode, address) and egress policy."""
+        return RuntimeEgress.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/egress")["data"])
+
+    def set_egress(
+        self, runtime: str, mode: EgressMode, *, allow: Optional[Sequence[str]] = None, deny: Optional[Sequence[str]] = None
+    ) -> RuntimeEgress:
+        """Replaces a runtime's whole egress policy; it applies at once, open connections included.
+
+        ``allow`` entries need ``mode="allowlist"``, ``deny`` entries ``mode="denylist"``; an entry is a hostname
+        (``api.example.com``, ``*.example.com``) or an IPv4 address or CIDR (``10.10.10.0/24``). Retried (a PUT).
+        """
+        body: dict[str, Any] = {"mode": mode}
+        if allow is not None:
+            body["allow"] = list(allow)
+        if deny is not None:
+            body["deny"] = list(deny)
+        data = self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/egress", json_body=body, retry=True)["data"]
+        return RuntimeEgress.from_wire(data)
+
+    # builtins.list: inside this class `list` is the runtimes' list method.
+    def egress_events(self, runtime: str, *, limit: Optional[int] = None, after: Optional[int] = None) -> "builtins.list[EgressEvent]":
+        """A runtime's egress audit events, oldest first: the last ``limit`` (default 100, at most 1000), or only
+        those with ``seq`` above ``after`` (to follow)."""
+        env = self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/egress/events", query={"limit": limit, "after": after})
+        return [EgressEvent.from_wire(e) for e in env["data"]]
+
+
+class Runtime:
+    """A handle on one runtime. Verbs address it by id (stable even if names are reused) and refresh ``info``."""
+
+    def __init__(self, runtimes: Runtimes, info: RuntimeInfo) -> None:
+        self._runtimes = runtimes
+        self._info = info
+
+    def __repr__(self) -> str:
+        return f"Runtime(id={self.id!r}, name={self.name!r}, status={self._info.status!r})"
+
+    @property
+    def id(self) -> str:
+        """The runtime's UUID."""
+        return self._info.id
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def info(self) -> RuntimeInfo:
+        """The record as last fetched (by create, list, get, refresh or a verb)."""
+        return self._info
+
+    @property
+    def cached_info(self) -> RuntimeInfo:
+        """Same as ``info``, under the seed's name: ``cached_info.status`` is the last known status."""
+        return self._info
+
+    @property
+    def status(self) -> RuntimeStatus:
+        return self._info.status
+
+    def exec(
+        self,
+        command: Command,
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stdin: Union[str, bytes, None] = None,
+        max_output_bytes: Optional[int] = None,
+    ) -> ExecResult:
+        """Runs a command and waits for it. Defaults: 60 s timeout, 1 MiB per stream (see :meth:`Runtimes.exec`)."""
+        return self._runtimes.exec(self.id, command, timeout=timeout, env=env, cwd=cwd, stdin=stdin, max_output_bytes=max_output_bytes)
+
+    def exec_stream(
+        self,
+        command: Command,
+        *,
+        tty: bool = False,
+        rows: Optional[int] = None,
+        cols: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+    ) -> ExecStream:
+        """Starts a streamed command, with a terminal when ``tty=True`` (see :meth:`Runtimes.exec_stream`)."""
+        return self._runtimes.exec_stream(self.id, command, tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
+
+    def refresh(self) -> RuntimeInfo:
+        """Re-reads the record (with current usage)."""
+        self._info = self._runtimes.get(self.id).info
+        return self._info
+
+    def start(self) -> RuntimeInfo:
+        """Boots it after a shutdown."""
+        return self._track(self._runtimes.start(self.id))
+
+    def stop(self) -> RuntimeInfo:
+        """Shuts it down, keeping its filesystem."""
+        return self._track(self._runtimes.stop(self.id))
+
+    def pause(self) -> RuntimeInfo:
+        """Freezes every process."""
+        return self._track(self._runtimes.pause(self.id))
+
+    def resume(self) -> RuntimeInfo:
+        """Thaws it."""
+        return self._track(self._runtimes.resume(self.id))
+
+    def delete(self) -> RuntimeInfo:
+        """Removes it and everything in it; returns the last record."""
+        return self._track(self._runtimes.delete(self.id))
+
+    def resize_memory(self, memory_mib: int) -> RuntimeInfo:
+        """Changes the memory limit live (MiB)."""
+        return self.resize(memory_mib=memory_mib)
+
+    def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
+        """Changes memory and/or vCPUs live."""
+        return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus))
+
+    def egress(self) -> RuntimeEgress:
+        """Its network (mode, address) and egress policy."""
+        return self._runtimes.egress(self.id)
+
+    def set_egress(
+        self, mode: EgressMode, *, allow: Optional[Sequence[str]] = None, deny: Optional[Sequence[str]] = None
+    ) -> RuntimeEgress:
+        """Replaces its egress policy, e.g. ``set_egress("allowlist", allow=["deb.debian.org", "10.0.0.0/8"])``."""
+        return self._runtimes.set_egress(self.id, mode, allow=allow, deny=deny)
+
+    def egress_events(self, *, limit: Optional[int] = None, after: Optional[int] = None) -> list[EgressEvent]:
+        """Its egress audit events, oldest first (default the last 100)."""
+        return self._runtimes.egress_events(self.id, limit=limit, after=after)
+
+    def _track(self, info: RuntimeInfo) -> RuntimeInfo:
+        self._info = info
+        return info

@@ -1,0 +1,331 @@
+/**
+ * `RuntimeNetworks`: the network room of the engine. It owns the daemon's address range, nftables table, resolver
+ * and egress proxy, and each runtime's namespace, veth, policy and audit trail (durable in {@link NetworkStore}).
+ * The engine calls it at create (before runc starts: the runtime joins the namespace made here), at boot (a host
+ * reboot took the namespace: it is made again), at delete, and for the egress routes. Namespaces outlive their
+ * containers, so shutdown/boot, pause/resume and daemon restarts keep the runtime's address and policy.
+ *
+ * Nothing is set up until a runtime needs a network, and the last one out removes the table and gives IPv4
+ * forwarding back (forwarding.ts), so a daemon without networked runtimes leaves the host as it found it.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import {
+  EGRESS_LIMITS,
+  OPEN_POLICY,
+  type EgressEvent,
+  type EgressPolicy,
+  type NetworkMode,
+} from "../../api/egress.js";
+import { errors } from "../../api/index.js";
+import { silentLogger, type Logger } from "../../log.js";
+import { NetworkStore, type NetworkRecord } from "../../store/network-store.js";
+import { DnsForwarder } from "./dns.js";
+import { acquireForwarding, releaseForwarding } from "./forwarding.js";
+import { cidrsOverlap, formatCidr, parseCidr } from "./ipv4.js";
+import {
+  addRuntimeScript,
+  allocateIndex,
+  attachment,
+  deleteTableScript,
+  hostSetupBatch,
+  namespaceSetupBatch,
+  networkNames,
+  policyScript,
+  removeRuntimeScript,
+  tableScript,
+  teardownBatch,
+  type Attachment,
+  type NetworkNames,
+  type TableRuntime,
+} from "./plan.js";
+import { EgressProxy } from "./proxy.js";
+import { Resolver } from "./resolve.js";
+import { ipBatch, nftScript } from "./tools.js";
+
+const execFileAsync = promisify(execFile);
+
+/** Options of {@link RuntimeNetworks.open}. */
+export interface RuntimeNetworksOptions {
+  dataDir: string;
+  /** What names and the range derive from (default: the data dir), so two daemons never share them. */
+  identity?: string;
+  /** The daemon's address range (default: a /20 in 10.64.0.0/10 derived from the identity). */
+  cidr?: string;
+  /** A hosts(5) file the resolver and proxy consult before DNS. */
+  hostsFile?: string;
+  logger?: Logger;
+}
+
+/** A runtime's network as the engine sees it. */
+export interface RuntimeNetwork {
+  mode: NetworkMode;
+  address: string | null;
+  policy: EgressPolicy;
+  /** The namespace runc joins (null with mode "none": runc makes a loopback-only one). */
+  netnsPath: string | null;
+}
+
+/** A bind mount of a file the daemon writes for a runtime (resolv.conf, hosts, hostname). */
+export interface EtcMount {
+  destination: string;
+  source: string;
+}
+
+/** Where `ip netns add` puts a namespace. */
+const NETNS_DIR = "/run/netns";
+
+/** The daemon's runtime networks (see the module comment). */
+export class RuntimeNetworks {
+  readonly names: NetworkNames;
+  private readonly resolver: Resolver;
+  private readonly byAddress = new Map<string, { runtimeId: string; policy: EgressPolicy }>();
+  private active: Promise<{ dns: DnsForwarder; proxy: EgressProxy }> | null = null;
+  /** Serialises changes of the table and of indexes (allocation reads then writes). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: RuntimeNetworksOptions & { logger: Logger },
+    readonly store: NetworkStore,
+  ) {
+    this.names = networkNames(opts.identity ?? resolve(opts.dataDir), opts.cidr);
+    this.resolver = new Resolver(opts.hostsFile);
+  }
+
+  /** Opens the store; when runtimes with a network exist, rebuilds the table and starts the resolver and proxy. */
+  static async open(options: RuntimeNetworksOptions): Promise<RuntimeNetworks> {
+    const nets = new RuntimeNetworks({ ...options, logger: options.logger ?? silentLogger }, new NetworkStore(options.dataDir));
+    for (const rec of nets.store.all()) nets.remember(rec);
+    if (nets.byAddress.size) await nets.activate();
+    return nets;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private attachmentOf(rec: NetworkRecord): Attachment | null {
+    return rec.mode === "nat" && rec.index !== null ? attachment(this.names, rec.index) : null;
+  }
+
+  private remember(rec: NetworkRecord): void {
+    const a = this.attachmentOf(rec);
+    if (a) this.byAddress.set(a.address, { runtimeId: rec.runtimeId, policy: rec.policy });
+  }
+
+  private tableRuntimes(): TableRuntime[] {
+    return this.store.all().flatMap((rec) => {
+      const a = this.attachmentOf(rec);
+      return a ? [{ attachment: a, policy: rec.policy }] : [];
+    });
+  }
+
+  /** Starts the resolver and proxy and (re)builds the table with every runtime; once per daemon. */
+  private activate(): Promise<{ dns: DnsForwarder; proxy: EgressProxy }> {
+    this.active ??= (async () => {
+      await this.checkRange();
+      const ctx = {
+        policyFor: (ip: string) => this.byAddress.get(ip) ?? null,
+        record: (runtimeId: string, ev: Omit<EgressEvent, "seq">) => this.record(runtimeId, ev),
+        resolver: this.resolver,
+        logger: this.opts.logger,
+      };
+      const dns = await DnsForwarder.start(ctx);
+      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range });
+      try {
+        const ownsForwarding = acquireForwarding(this.names.table);
+        await nftScript(tableScript(this.names, { dnsPort: dns.port, httpPort: proxy.ports.http, tlsPort: proxy.ports.tls, ownsForwarding }, this.tableRuntimes()));
+      } catch (err) {
+        await Promise.all([dns.close(), proxy.close()]);
+        throw err;
+      }
+      this.opts.logger.info("runtime networking ready", { table: this.names.table, range: formatCidr(this.names.range), gateway: this.names.gateway });
+      return { dns, proxy };
+    })();
+    this.active.catch(() => (this.active = null));
+    return this.active;
+  }
+
+  /** Refuses a range another network of the host already routes (a conflict would cut one or the other off). */
+  private async checkRange(): Promise<void> {
+    const { stdout } = await execFileAsync("ip", ["-j", "-4", "route", "show", "table", "all"]).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") throw errors.unavailable("ip (iproute2) was not found, so runtimes cannot have a network; install it with 'apt-get install iproute2' (or use --network none)", err);
+      throw err;
+    });
+    for (const r of JSON.parse(stdout || "[]") as Array<{ dst: string; dev?: string; type?: string }>) {
+      if (!r.dst || r.dst === "default" || r.type === "broadcast" || r.type === "local") continue;
+      if (r.dev?.startsWith(this.names.ifPrefix + "-")) continue;
+      let dst;
+      try {
+        dst = parseCidr(r.dst);
+      } catch {
+        continue;
+      }
+      if (cidrsOverlap(dst, this.names.range)) {
+        throw errors.unavailable(
+          `the runtimes' address range ${formatCidr(this.names.range)} overlaps the host's route to ${r.dst} (dev ${r.dev ?? "?"}); start the daemon with another range (RUNTA_NETWORK_CIDR)`,
+        );
+      }
+    }
+  }
+
+  /** Gives a new runtime its network record (and, for "nat", an address, namespace, veth and chains). */
+  create(runtimeId: string, mode: NetworkMode, policy: EgressPolicy = OPEN_POLICY): Promise<RuntimeNetwork> {
+    return this.serial(async () => {
+      if (mode === "none") {
+        this.store.put({ runtimeId, mode, index: null, policy });
+        return this.describe(runtimeId);
+      }
+      await this.activate();
+      const index = allocateIndex(this.names, this.store.all().flatMap((r) => (r.index === null ? [] : [r.index])));
+      if (index === null) throw errors.exhausted(`the runtimes' address range ${formatCidr(this.names.range)} is full`);
+      const rec: NetworkRecord = { runtimeId, mode, index, policy };
+      this.store.put(rec);
+      try {
+        await this.build(rec);
+      } catch (err) {
+        await this.destroy(rec).catch(() => {});
+        this.store.remove(runtimeId);
+        throw err;
+      }
+      return this.describe(runtimeId);
+    });
+  }
+
+  private async build(rec: NetworkRecord): Promise<void> {
+    const a = this.attachmentOf(rec)!;
+    await ipBatch(hostSetupBatch(this.names, a));
+    await ipBatch(namespaceSetupBatch(this.names, a), { netns: a.ifname });
+    await nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+    this.remember(rec);
+  }
+
+  private async destroy(rec: NetworkRecord): Promise<void> {
+    const a = this.attachmentOf(rec);
+    if (!a) return;
+    this.byAddress.delete(a.address);
+    await nftScript(removeRuntimeScript(this.names, a)).catch(() => {});
+    await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+  }
+
+  /**
+   * Makes sure a runtime's namespace and veth exist before runc starts it: after a host reboot (or anything that
+   * removed them) they are made again with the same address and policy. A no-op when both are there.
+   */
+  ensure(runtimeId: string): Promise<RuntimeNetwork> {
+    return this.serial(async () => {
+      const rec = this.store.get(runtimeId);
+      const a = rec && this.attachmentOf(rec);
+      if (!rec || !a) return this.describe(runtimeId);
+      await this.activate();
+      if (!existsSync(join(NETNS_DIR, a.ifname)) || !existsSync(`/sys/class/net/${a.ifname}`)) {
+        this.opts.logger.info("recreating a runtime's network namespace", { id: runtimeId, address: a.address });
+        await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+        await this.build(rec);
+      }
+      return this.describe(runtimeId);
+    });
+  }
+
+  /** A runtime's network (mode "none" for runtimes made before networking existed). */
+  describe(runtimeId: string): RuntimeNetwork {
+    const rec = this.store.get(runtimeId);
+    const a = rec && this.attachmentOf(rec);
+    return {
+      mode: rec?.mode ?? "none",
+      address: a?.address ?? null,
+      policy: rec?.policy ?? OPEN_POLICY,
+      netnsPath: a ? join(NETNS_DIR, a.ifname) : null,
+    };
+  }
+
+  /** Replaces a runtime's egress policy; it applies at once to new connections and cuts live ones it now denies. */
+  setPolicy(runtimeId: string, policy: EgressPolicy): Promise<RuntimeNetwork> {
+    return this.serial(async () => {
+      const rec = this.store.get(runtimeId);
+      if (!rec) throw errors.notFound(`runtime ${runtimeId} has no network record`);
+      const next = { ...rec, policy };
+      const a = this.attachmentOf(next);
+      if (a) {
+        const { proxy } = await this.activate();
+        await nftScript(policyScript(this.names, { attachment: a, policy }));
+        this.store.put(next);
+        this.remember(next);
+        proxy.policyChanged(runtimeId, policy);
+      } else this.store.put(next);
+      return this.describe(runtimeId);
+    });
+  }
+
+  /** Removes a runtime's network entirely (its container is gone); unknown runtimes are a no-op. */
+  remove(runtimeId: string): Promise<void> {
+    return this.serial(async () => {
+      const rec = this.store.get(runtimeId);
+      if (!rec) return;
+      await this.destroy(rec);
+      this.store.remove(runtimeId);
+      if (!this.store.all().some((r) => r.mode === "nat")) await this.deactivate();
+    });
+  }
+
+  /** Stops the resolver and proxy, removes the table and gives forwarding back (no runtime needs them any more). */
+  private async deactivate(): Promise<void> {
+    const active = await this.active?.catch(() => null);
+    this.active = null;
+    if (!active) return;
+    await Promise.all([active.dns.close(), active.proxy.close()]);
+    await nftScript(deleteTableScript(this.names)).catch((err: Error) => this.opts.logger.warn("cannot remove the network table", { error: err.message }));
+    releaseForwarding(this.names.table);
+    this.opts.logger.info("runtime networking removed: no runtime has a network", { table: this.names.table });
+  }
+
+  /** Audit events of a runtime, oldest first. */
+  events(runtimeId: string, opts: { after?: number; limit?: number } = {}): EgressEvent[] {
+    return this.store.events(runtimeId, { after: opts.after, limit: opts.limit ?? EGRESS_LIMITS.eventsLimitDefault });
+  }
+
+  private record(runtimeId: string, ev: Omit<EgressEvent, "seq">): void {
+    try {
+      this.store.addEvent(runtimeId, ev);
+    } catch (err) {
+      this.opts.logger.warn("cannot record an egress event", { id: runtimeId, error: (err as Error).message });
+    }
+  }
+
+  /**
+   * Writes the runtime's /etc/resolv.conf, /etc/hosts and /etc/hostname under `dir` and returns them as bind mounts:
+   * the hostname resolves to the runtime's address (`hostname -f` works), the resolver is the gateway.
+   */
+  async etcFiles(runtimeId: string, name: string, dir: string): Promise<EtcMount[]> {
+    const net = this.describe(runtimeId);
+    await mkdir(dir, { recursive: true });
+    const files: Record<string, string> = {
+      hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${net.address ?? "127.0.1.1"}\t${name}\n`,
+      hostname: `${name}\n`,
+      ...(net.address ? { "resolv.conf": `nameserver ${this.names.gateway}\n` } : {}),
+    };
+    const mounts: EtcMount[] = [];
+    for (const [file, text] of Object.entries(files)) {
+      await writeFile(join(dir, file), text, { mode: 0o644 });
+      mounts.push({ destination: `/etc/${file}`, source: join(dir, file) });
+    }
+    return mounts;
+  }
+
+  /**
+   * Stops the resolver and proxy. The table stays while runtimes have a network: they keep running without the
+   * daemon (only their DNS and ports 80/443 wait for it to come back, refused at once meanwhile).
+   */
+  async close(): Promise<void> {
+    await this.queue;
+    const active = await this.active?.catch(() => null);
+    this.active = null;
+    if (active) await Promise.all([active.dns.close(), active.proxy.close()]);
+    this.store.close();
+  }
+}

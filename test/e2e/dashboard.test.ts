@@ -1,0 +1,260 @@
+/**
+ * The dashboard end to end: real Chromium (headless, Debian's package) against the real daemon and real runc, logged in
+ * through the link the built CLI prints. The browser keeps a profile on disk so the last test can search everything
+ * it stored (history, cookies, local storage, cache) for the token.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { launchPersistent, loginLink, screenshot } from "../helpers/browser.js";
+import { runtaBin } from "../helpers/cli.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+let d: TestDaemon;
+let profile: string;
+let browser: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  profile = mkdtempSync(join(tmpdir(), "runta-chromium-"));
+  browser = await launchPersistent(profile);
+  page = browser.pages()[0] ?? (await browser.newPage());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await d?.cleanup();
+});
+
+const row = (name: string) => page.locator(`tr[data-name="${name}"]`);
+const terminalText = () => page.locator(".xterm-rows").innerText();
+
+async function run(args: string[]) {
+  const r = await runtaBin(args, { env: d.env });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  return String(r.stdout);
+}
+
+/** Types into the terminal (xterm's hidden textarea takes the keys) and waits until `pattern` is on screen. */
+async function typeAndWait(text: string, pattern: RegExp): Promise<string> {
+  await page.keyboard.type(text);
+  await expect.poll(terminalText, { timeout: 10_000 }).toMatch(pattern);
+  return terminalText();
+}
+
+describe("dashboard in Chromium", () => {
+  test("logs in through the link from `runta dashboard`; the link works only once", async () => {
+    const link = await loginLink(d.env);
+    await page.goto(link);
+    await page.waitForURL(/\/ui\/$/);
+    await expect.poll(() => page.locator("table.grid").count(), { timeout: 10_000 }).toBe(1);
+    const cookies = await browser.cookies();
+    const session = cookies.find((c) => c.name === "runta_session");
+    expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" });
+    expect(session!.expires).toBeGreaterThan(Date.now() / 1000);
+
+    const again = await browser.newPage();
+    const res = await again.goto(link);
+    expect(res?.status()).toBe(401);
+    expect(await again.textContent("h1")).toContain("Login link expired");
+    await again.close();
+  });
+
+  test("a runtime from `runta run` appears, and pausing it shows without a reload", async () => {
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await run(["run", "--name", "web1", "--image", "busybox", "--label", "team=ui"]);
+    await expect.poll(() => row("web1").getAttribute("data-status"), { timeout: 10_000 }).toBe("running");
+    expect(await row("web1").innerText()).toContain("team=ui");
+    // Live usage from the runtime's cgroup: memory used of the limit, and CPU % once two polls have been seen.
+    await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+(\.\d)? (B|KiB|MiB) \/ 1 GiB/);
+    await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+\.\d%/);
+
+    await run(["pause", "web1"]);
+    await expect.poll(() => row("web1").getAttribute("data-status"), { timeout: 10_000 }).toBe("paused");
+    await expect.poll(() => row("web1").locator(".status").innerText(), { timeout: 10_000 }).toBe("paused");
+
+    // Filters: by status and by label.
+    await page.selectOption('select[aria-label="Status"]', "running");
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(0);
+    await page.selectOption('select[aria-label="Status"]', "all");
+    await page.fill("input.filter", "team=nope");
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(0);
+    await page.fill("input.filter", "team=ui");
+    await expect.poll(() => row("web1").count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+  });
+
+  test("the runtime page resumes it with a button, resizes it, and shows the API's validation message", async () => {
+    await row("web1").click();
+    await page.waitForURL(/#\/rt\//);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => page.locator(".title .status").innerText(), { timeout: 10_000 }).toBe("running");
+    expect((await d.client().runtimes.get("web1")).info.status).toBe("running");
+
+    await page.fill('form.resize input[name="memory_mib"]', "300");
+    await page.click('form.resize button[type="submit"]');
+    await expect.poll(async () => (await d.client().runtimes.get("web1")).info.resources.requests.memory_mib, { timeout: 10_000 }).toBe(300);
+    await expect.poll(() => page.locator("dl.record").innerText(), { timeout: 10_000 }).toContain("300 MiB");
+
+    await page.fill('form.resize input[name="memory_mib"]', "5");
+    await page.click('form.resize button[type="submit"]');
+    await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be between 16 and 262144 MiB");
+  });
+
+  test("a terminal over the exec websocket: echo, resize followed by stty size, the exit status", async () => {
+    await page.fill('.launcher input[name="command"]', "sh");
+    await page.click(".launcher button");
+    await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("connected");
+    await page.locator(".xterm-host").click();
+    await typeAndWait("echo $((6*7))\n", /^42$/m);
+
+    const size = async () => {
+      const host = page.locator(".xterm-host");
+      return `${await host.getAttribute("data-rows")} ${await host.getAttribute("data-cols")}`;
+    };
+    const before = await size();
+    await typeAndWait("stty size\n", new RegExp(`^${before}$`, "m"));
+    await page.setViewportSize({ width: 760, height: 700 });
+    await expect.poll(size, { timeout: 10_000 }).not.toBe(before);
+    const after = await size();
+    await typeAndWait("clear; stty size\n", new RegExp(`^${after}$`, "m"));
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByRole("button", { name: "Dark" }).click();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme), { timeout: 10_000 }).toBe("dark");
+    await page.locator(".xterm-host").click();
+    await typeAndWait("clear; uname -sm; ls /; echo $((6*7))\n", /^42$/m);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "dashboard-terminal");
+
+    await page.keyboard.type("exit 3\n");
+    await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("exited with code 3");
+  });
+
+  test("creating from the page shows the API's message for a bad name, then creates", async () => {
+    await page.goto(page.url().replace(/#.*$/, "#/new"));
+    await page.fill('input[name="name"]', "-bad");
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must start with a letter or digit");
+    await expect.poll(() => page.locator(".field-error").first().innerText(), { timeout: 10_000 }).toContain("must start with a letter or digit");
+    await page.fill('input[name="name"]', "made-in-ui");
+    await page.selectOption('select[name="image"]', "busybox");
+    await page.fill('textarea[name="labels"]', "from=ui");
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/#\/rt\//);
+    await expect.poll(() => page.locator(".title .status").innerText(), { timeout: 15_000 }).toBe("running");
+    expect((await d.client().runtimes.get("made-in-ui")).info.labels).toEqual({ from: "ui" });
+  });
+
+  test("delete asks for confirmation; Cancel keeps the runtime, Delete removes it", async () => {
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => page.getByRole("dialog").isVisible(), { timeout: 10_000 }).toBe(false);
+    expect((await d.client().runtimes.get("made-in-ui")).info.status).toBe("running");
+
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.waitForURL(/#\/$/, { timeout: 15_000 });
+    await expect.poll(async () => (await d.client().runtimes.list()).map((r) => r.name), { timeout: 10_000 }).not.toContain("made-in-ui");
+    await expect.poll(() => row("made-in-ui").count(), { timeout: 10_000 }).toBe(0);
+  });
+
+  test("a page on another origin cannot use the session: cross-site POSTs, form posts and websockets are refused", async () => {
+    const evil = await servePage(`<!doctype html><form id="f" method="POST" action="${d.endpoint}/v1/runtimes/web1/stop" enctype="text/plain">
+      <input name='{"x":"' value='"}'></form>`);
+    try {
+      const attacker = await browser.newPage();
+      const statuses: number[] = [];
+      attacker.on("response", (r) => r.url().startsWith(d.endpoint) && statuses.push(r.status()));
+      await attacker.goto(evil.url);
+      // Same site (127.0.0.1, another port), so the SameSite=Strict cookie does go along: the Origin check refuses it.
+      const results = await attacker.evaluate(async (endpoint) => {
+        const out: string[] = [];
+        const post = await fetch(`${endpoint}/v1/runtimes/web1/pause`, { method: "POST", credentials: "include", mode: "no-cors" });
+        out.push(`no-cors:${post.type}`);
+        try {
+          const res = await fetch(`${endpoint}/v1/runtimes`, { credentials: "include" });
+          out.push(`read:${res.status}`);
+        } catch {
+          out.push("read:blocked");
+        }
+        const ws = await new Promise<string>((resolve) => {
+          const sock = new WebSocket(`${endpoint.replace("http", "ws")}/v1/runtimes/web1/exec/stream`);
+          sock.onopen = () => resolve("open");
+          sock.onerror = () => resolve("refused");
+        });
+        out.push(`ws:${ws}`);
+        return out;
+      }, d.endpoint);
+      expect(results).toEqual(["no-cors:opaque", "read:blocked", "ws:refused"]);
+      await Promise.all([attacker.waitForURL(`${d.endpoint}/**`), attacker.evaluate(() => (document.getElementById("f") as HTMLFormElement).submit())]);
+      expect(await attacker.textContent("body")).toContain("unauthenticated");
+      await attacker.close();
+      expect(statuses.length).toBeGreaterThanOrEqual(2);
+      expect(statuses.every((s) => s === 401)).toBe(true);
+      expect((await d.client().runtimes.get("web1")).info.status).toBe("running");
+
+      // Our own page without the CSRF header is refused too.
+      const direct = await page.evaluate(async () => (await fetch("/v1/runtimes/web1/pause", { method: "POST" })).status);
+      expect(direct).toBe(401);
+      expect((await d.client().runtimes.get("web1")).info.status).toBe("running");
+    } finally {
+      await evil.close();
+    }
+  });
+
+  test("the token is nowhere in the page, its storage, the history or anything else in the browser profile", async () => {
+    const html = await page.content();
+    expect(html).not.toContain(d.token);
+    const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+    expect(storage).not.toContain(d.token);
+    expect(storage).not.toContain("runta_session"); // HttpOnly: scripts never see the session cookie
+    for (const c of await browser.cookies()) expect(c.value).not.toContain(d.token);
+    await browser.close();
+    const files = listFiles(profile);
+    expect(files.some((f) => f.endsWith("/History"))).toBe(true);
+    const history = readFileSync(files.find((f) => f.endsWith("/History"))!);
+    expect(history.includes("/ui/")).toBe(true); // the history is really there and readable
+    const hits = files.filter((f) => readFileSync(f).includes(d.token));
+    expect(hits).toEqual([]);
+    // Also the grep way, in case Chromium compresses something we read as bytes.
+    expect(() => execFileSync("grep", ["-rl", "--", d.token, profile])).toThrow();
+    browser = await launchPersistent(profile);
+  });
+});
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    if (st.isDirectory()) out.push(...listFiles(p));
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Serves one HTML page on another loopback port: a different origin, but the same site as the daemon. */
+async function servePage(html: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end(html);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
