@@ -55,3 +55,57 @@ export function forEachChunk(stream: NodeJS.ReadableStream, write: (chunk: Buffe
     stream.resume();
   });
 }
+
+/** The part of a tar-stream pack these helpers use (structural, so this file needs no tar-stream types). */
+interface PackLike {
+  entry(header: object, callback: (err?: Error | null) => void): NodeJS.WritableStream;
+}
+
+/** The part of a tar-stream extract these helpers use. */
+interface ExtractLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tar-stream's listeners differ per event
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** Resolves when `w` can take more, or when it or one of `alsoClosing` closes (whoever listens reports the error). */
+export function roomIn(w: NodeJS.WritableStream, ...alsoClosing: NodeJS.EventEmitter[]): Promise<void> {
+  return new Promise((resolve) => {
+    const all = [w, ...alsoClosing];
+    const done = () => {
+      w.off("drain", done);
+      for (const e of all) e.off("close", done);
+      resolve();
+    };
+    w.on("drain", done);
+    for (const e of all) e.on("close", done);
+  });
+}
+
+/** Adds one entry to a tar-stream pack, its body written by `fill`, and resolves once the pack took all of it. */
+export function addEntry(pack: PackLike, header: object, fill?: (w: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const w = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    if (!fill) return void w.end();
+    fill(w).then(() => w.end(), reject);
+  });
+}
+
+/**
+ * Hands each entry of a tar-stream extract to `place`, one at a time; resolves when the archive ended, rejects with
+ * the first failure (of `place`, which stops the extract, or of the archive itself).
+ */
+export function placeEntries<H, B extends NodeJS.ReadableStream>(extract: ExtractLike, place: (header: H, body: B) => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    extract.on("entry", (header: H, body: B, next: (err?: Error) => void) => {
+      place(header, body).then(
+        () => next(),
+        (err: Error) => {
+          body.resume();
+          next(err);
+        },
+      );
+    });
+    extract.on("finish", resolve);
+    extract.on("error", reject);
+  });
+}

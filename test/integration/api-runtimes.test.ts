@@ -53,7 +53,7 @@ describe("runtimes through the real daemon", () => {
   test("resize reads the new limits back", async () => {
     const rt = await runta.runtimes.get("api-a");
     const after = await rt.resize({ memoryMiB: 96, vcpus: 1 });
-    expect(after.resources.requests).toEqual({ vcpus: 1, memory_mib: 96 });
+    expect(after.resources.requests).toEqual({ vcpus: 1, memory_mib: 96, disk_size_gib: 10 });
     expect((await rt.refresh()).usage!.memory_limit_bytes).toBe(96 * 1024 * 1024);
   });
 

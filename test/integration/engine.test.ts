@@ -46,7 +46,7 @@ describe("create", () => {
   test("applies vCPU, memory (no swap), pids and /dev/shm limits, visible in the cgroup files", async () => {
     const rt = await engine.create({ name: "limits", image: "busybox", vcpus: 0.2, memoryMib: 64 });
     expect(rt.status).toBe("running");
-    expect(rt.resources.requests).toEqual({ vcpus: 0.2, memory_mib: 64 });
+    expect(rt.resources.requests).toEqual({ vcpus: 0.2, memory_mib: 64, disk_size_gib: 10 });
     expect(cgroupFile("cpu", rt.id, "cpu.cfs_quota_us")).toBe("20000");
     expect(cgroupFile("cpu", rt.id, "cpu.cfs_period_us")).toBe("100000");
     expect(cgroupFile("memory", rt.id, "memory.limit_in_bytes")).toBe(String(64 * 1024 * 1024));
@@ -292,7 +292,7 @@ describe("resize", () => {
   test("grows and shrinks memory and vCPUs live, reading the values back from the cgroup", async () => {
     const rt = await engine.create({ name: "rs", image: "busybox", vcpus: 0.5, memoryMib: 64 });
     const grown = await engine.resize("rs", { memoryMib: 256, vcpus: 1.5 });
-    expect(grown.resources.requests).toEqual({ vcpus: 1.5, memory_mib: 256 });
+    expect(grown.resources.requests).toEqual({ vcpus: 1.5, memory_mib: 256, disk_size_gib: 10 });
     expect(cgroupFile("memory", rt.id, "memory.limit_in_bytes")).toBe(String(256 * 1048576));
     expect(cgroupFile("memory", rt.id, "memory.memsw.limit_in_bytes")).toBe(String(256 * 1048576));
     expect(cgroupFile("cpu", rt.id, "cpu.cfs_quota_us")).toBe("150000");
@@ -487,7 +487,7 @@ describe("images and misc", () => {
   test("resizing a shut-down runtime takes effect at its next boot", async () => {
     const rt = await engine.create({ name: "later", image: "busybox", vcpus: 0.5, memoryMib: 32 });
     await engine.stop("later", { graceSecs: 1 });
-    expect((await engine.resize("later", { memoryMib: 96, vcpus: 1 })).resources.requests).toEqual({ vcpus: 1, memory_mib: 96 });
+    expect((await engine.resize("later", { memoryMib: 96, vcpus: 1 })).resources.requests).toEqual({ vcpus: 1, memory_mib: 96, disk_size_gib: 10 });
     await engine.start("later");
     expect(cgroupFile("memory", rt.id, "memory.limit_in_bytes")).toBe(String(96 * 1048576));
     expect(cgroupFile("cpu", rt.id, "cpu.cfs_quota_us")).toBe("100000");

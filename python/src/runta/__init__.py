@@ -10,6 +10,7 @@
 __version__ = "0.1.0"
 
 from .client import Runta
+from .checkpoints import Checkpoints
 from .images import Images
 from .runtimes import Page, Runtime, Runtimes
 from .errors import (
@@ -28,11 +29,17 @@ from .errors import (
 )
 from .exec_stream import ExecStream
 from .models import (
+    Checkpoint,
+    CheckpointKind,
+    CheckpointState,
     DashboardLink,
     EgressEvent,
     EgressMode,
     EgressPolicy,
     ExecResult,
+    FileStat,
+    FilesWritten,
+    FileType,
     Image,
     NetworkMode,
     ResourceRequests,
@@ -48,7 +55,8 @@ from .models import (
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Page", "ExecStream",
+    "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
     "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
     "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",

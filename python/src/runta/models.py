@@ -246,3 +246,74 @@ class EgressEvent:
             d["seq"], d["time"], d["protocol"], d.get("host"), d.get("ip"), d["port"], d["verdict"], d["rule"],
             d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d),
         )
+
+
+FileType = Literal["file", "directory", "symlink", "other"]
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What is at a path inside a runtime (a symlink at the end is described, not followed)."""
+
+    path: str
+    type: FileType
+    size: int
+    mode: int
+    mtime: str
+    link_target: Optional[str]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "FileStat":
+        return cls(d["path"], d["type"], d["size"], d["mode"], d["mtime"], d.get("link_target"), dict(d))
+
+
+@dataclass(frozen=True)
+class FilesWritten:
+    """What an upload wrote: entries (files, directories, links) and bytes of file content."""
+
+    entries: int
+    bytes: int
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "FilesWritten":
+        return cls(d["entries"], d["bytes"])
+
+
+CheckpointState = Literal["creating", "ready", "error"]
+CheckpointKind = Literal["full", "live"]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A frozen copy of a runtime's filesystem that new runtimes are restored from (src/api/files.ts)."""
+
+    id: str
+    display_name: str
+    state: CheckpointState
+    kind: CheckpointKind
+    source_runtime: str
+    image: str
+    parent: Optional[str]
+    created_at: str
+    size_bytes: int
+    in_use_by: list[str]
+    error: Optional[str]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "Checkpoint":
+        return cls(
+            id=d["id"],
+            display_name=d["display_name"],
+            state=d["state"],
+            kind=d["kind"],
+            source_runtime=d["source_runtime"],
+            image=d["image"],
+            parent=d.get("parent"),
+            created_at=d["created_at"],
+            size_bytes=d["size_bytes"],
+            in_use_by=list(d.get("in_use_by", [])),
+            error=d.get("error"),
+            raw=dict(d),
+        )

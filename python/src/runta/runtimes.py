@@ -1,13 +1,25 @@
-"""``runta.runtimes`` and the ``Runtime`` handle: create, list, get, lifecycle, resize, exec, egress."""
+"""``runta.runtimes`` and the ``Runtime`` handle: create, list, get, lifecycle, resize, exec, egress, files, checkpoint."""
 from __future__ import annotations
 
 import builtins
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Iterator, Mapping, Optional, Sequence, Union
 
 from ._http import Transport, seg
 from .errors import InvalidArgumentError
 from .exec_stream import ExecStream
-from .models import EgressEvent, EgressMode, ExecResult, NetworkMode, RuntimeEgress, RuntimeInfo, RuntimeStatus
+from .models import (
+    Checkpoint,
+    CheckpointKind,
+    EgressEvent,
+    EgressMode,
+    ExecResult,
+    FileStat,
+    FilesWritten,
+    NetworkMode,
+    RuntimeEgress,
+    RuntimeInfo,
+    RuntimeStatus,
+)
 
 #: Page size when following cursors: the largest the API allows, so a fleet of 200 is one request.
 LIST_PAGE_MAX = 1000
@@ -22,6 +34,44 @@ Command = Union[str, Sequence[str]]
 def _command(command: Command) -> Union[str, list[str]]:
     """A string runs through ``sh -c``; a sequence runs as is."""
     return command if isinstance(command, str) else list(command)
+
+
+def _requests(vcpus: Optional[float], memory_mib: Optional[int], disk_size_gib: Optional[int]) -> dict[str, float]:
+    """``resources.requests`` of a create, restore or resize: only what was given."""
+    given = {"vcpus": vcpus, "memory_mib": memory_mib, "disk_size_gib": disk_size_gib}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def create_body(
+    name: Optional[str],
+    *,
+    vcpus: Optional[float] = None,
+    memory_mib: Optional[int] = None,
+    disk_size_gib: Optional[int] = None,
+    image: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+    labels: Optional[Mapping[str, str]] = None,
+    network: Optional[NetworkMode] = None,
+    egress: Optional[Mapping[str, Any]] = None,
+) -> dict[str, Any]:
+    """The JSON body of a create (``POST /v1/runtimes``) or a restore (``POST /v1/checkpoints/{cp}/restore``)."""
+    requests = _requests(vcpus, memory_mib, disk_size_gib)
+    body: dict[str, Any] = {}
+    if name is not None:
+        body["name"] = name
+    if image is not None:
+        body["image"] = image
+    if requests:
+        body["resources"] = {"requests": requests}
+    if env is not None:
+        body["env"] = dict(env)
+    if labels is not None:
+        body["labels"] = dict(labels)
+    if network is not None:
+        body["network"] = network
+    if egress is not None:
+        body["egress"] = dict(egress)
+    return body
 
 
 class Page:
@@ -54,6 +104,7 @@ class Runtimes:
         *,
         vcpus: Optional[float] = None,
         memory_mib: Optional[int] = None,
+        disk_size_gib: Optional[int] = None,
         image: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         labels: Optional[Mapping[str, str]] = None,
@@ -64,31 +115,14 @@ class Runtimes:
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
-        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name, ``network="nat"`` (an address,
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, a 10 GiB disk, image "default", a generated name, ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
         ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
         the same key and body return the same runtime (and make the request retryable).
         """
-        requests: dict[str, float] = {}
-        if vcpus is not None:
-            requests["vcpus"] = vcpus
-        if memory_mib is not None:
-            requests["memory_mib"] = memory_mib
-        body: dict[str, Any] = {}
-        if name is not None:
-            body["name"] = name
-        if image is not None:
-            body["image"] = image
-        if requests:
-            body["resources"] = {"requests": requests}
-        if env is not None:
-            body["env"] = dict(env)
-        if labels is not None:
-            body["labels"] = dict(labels)
-        if network is not None:
-            body["network"] = network
-        if egress is not None:
-            body["egress"] = dict(egress)
+        body = create_body(
+            name, vcpus=vcpus, memory_mib=memory_mib, disk_size_gib=disk_size_gib, image=image, env=env, labels=labels, network=network, egress=egress
+        )
         data = self._http.json(
             "POST",
             "/v1/runtimes",
@@ -161,13 +195,12 @@ class Runtimes:
         """Stops (if needed) and removes a runtime; returns its last record."""
         return RuntimeInfo.from_wire(self._http.json("DELETE", f"/v1/runtimes/{seg(runtime)}")["data"])
 
-    def resize(self, runtime: str, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
-        """Live resize of memory (MiB) and/or vCPUs; the record carries the values read back from the cgroup."""
-        requests: dict[str, float] = {}
-        if memory_mib is not None:
-            requests["memory_mib"] = memory_mib
-        if vcpus is not None:
-            requests["vcpus"] = vcpus
+    def resize(
+        self, runtime: str, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None, disk_size_gib: Optional[int] = None
+    ) -> RuntimeInfo:
+        """Live resize of memory (MiB) and/or vCPUs, or growing the disk (GiB, never shrunk); the record carries the
+        values read back."""
+        requests = _requests(vcpus, memory_mib, disk_size_gib)
         data = self._http.json(
             "PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"resources": {"requests": requests}}, retry=True
         )["data"]
@@ -253,6 +286,61 @@ class Runtimes:
         data = self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/egress", json_body=body, retry=True)["data"]
         return RuntimeEgress.from_wire(data)
 
+    def stat(self, runtime: str, path: str) -> FileStat:
+        """What is at ``path`` inside the runtime (resolved within its root; a symlink at the end is not followed)."""
+        return FileStat.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/files/stat", query={"path": path})["data"])
+
+    def download(self, runtime: str, path: str, *, timeout: Optional[float] = None) -> bytes:
+        """A tar archive of ``path`` (a directory recursively; its top entry is the path's last component), whole."""
+        res = self._http.request("GET", f"/v1/runtimes/{seg(runtime)}/files", query={"path": path}, headers={"Accept": "application/x-tar"}, timeout=timeout)
+        return res.body
+
+    def upload(
+        self, runtime: str, directory: str, tar: Union[bytes, IO[bytes]], *, keep_owner: bool = False, timeout: Optional[float] = None
+    ) -> FilesWritten:
+        """Unpacks a tar archive (bytes or an open binary file) into the existing ``directory``; members with ``..``
+        or absolute names are refused. Files are owned by root unless ``keep_owner``."""
+        data = self._http.json(
+            "PUT",
+            f"/v1/runtimes/{seg(runtime)}/files",
+            query={"path": directory, "keep_owner": "true" if keep_owner else None},
+            body=tar,
+            content_type="application/x-tar",
+            timeout=timeout,
+        )["data"]
+        return FilesWritten.from_wire(data)
+
+    def read_file(self, runtime: str, path: str, *, timeout: Optional[float] = None) -> bytes:
+        """One regular file's bytes (``GET …/files?format=raw``)."""
+        res = self._http.request(
+            "GET", f"/v1/runtimes/{seg(runtime)}/files", query={"path": path, "format": "raw"}, headers={"Accept": "application/octet-stream"}, timeout=timeout
+        )
+        return res.body
+
+    def write_file(
+        self, runtime: str, path: str, data: Union[str, bytes, IO[bytes]], *, mode: int = 0o644, timeout: Optional[float] = None
+    ) -> FilesWritten:
+        """Writes one file (its directory must exist), replacing it atomically; owned by root, ``mode`` default 0644."""
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        written = self._http.json(
+            "PUT",
+            f"/v1/runtimes/{seg(runtime)}/files",
+            query={"path": path, "format": "raw", "mode": format(mode, "04o")},
+            body=body,
+            content_type="application/octet-stream",
+            timeout=timeout,
+        )["data"]
+        return FilesWritten.from_wire(written)
+
+    def checkpoint(self, runtime: str, name: str, *, kind: Optional[CheckpointKind] = None, timeout: Optional[float] = None) -> Checkpoint:
+        """Freezes the runtime's filesystem as checkpoint ``name`` (a running runtime is paused for the copy, then
+        resumed). ``kind="live"`` (processes too) is refused where CRIU cannot work, saying why."""
+        body: dict[str, Any] = {"name": name}
+        if kind is not None:
+            body["kind"] = kind
+        data = self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/checkpoints", json_body=body, timeout=timeout)["data"]
+        return Checkpoint.from_wire(data)
+
     # builtins.list: inside this class `list` is the runtimes' list method.
     def egress_events(self, runtime: str, *, limit: Optional[int] = None, after: Optional[int] = None) -> "builtins.list[EgressEvent]":
         """A runtime's egress audit events, oldest first: the last ``limit`` (default 100, at most 1000), or only
@@ -320,6 +408,30 @@ class Runtime:
         """Starts a streamed command, with a terminal when ``tty=True`` (see :meth:`Runtimes.exec_stream`)."""
         return self._runtimes.exec_stream(self.id, command, tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
 
+    def stat(self, path: str) -> FileStat:
+        """What is at ``path`` inside it (see :meth:`Runtimes.stat`)."""
+        return self._runtimes.stat(self.id, path)
+
+    def download(self, path: str) -> bytes:
+        """A tar archive of ``path`` (see :meth:`Runtimes.download`)."""
+        return self._runtimes.download(self.id, path)
+
+    def upload(self, directory: str, tar: Union[bytes, IO[bytes]], *, keep_owner: bool = False) -> FilesWritten:
+        """Unpacks a tar archive into ``directory`` (see :meth:`Runtimes.upload`)."""
+        return self._runtimes.upload(self.id, directory, tar, keep_owner=keep_owner)
+
+    def read_file(self, path: str) -> bytes:
+        """One file's bytes."""
+        return self._runtimes.read_file(self.id, path)
+
+    def write_file(self, path: str, data: Union[str, bytes, IO[bytes]], *, mode: int = 0o644) -> FilesWritten:
+        """Writes one file, replacing it atomically."""
+        return self._runtimes.write_file(self.id, path, data, mode=mode)
+
+    def checkpoint(self, name: str, *, kind: Optional[CheckpointKind] = None) -> Checkpoint:
+        """Freezes its filesystem as checkpoint ``name`` (see :meth:`Runtimes.checkpoint`)."""
+        return self._runtimes.checkpoint(self.id, name, kind=kind)
+
     def refresh(self) -> RuntimeInfo:
         """Re-reads the record (with current usage)."""
         self._info = self._runtimes.get(self.id).info
@@ -349,9 +461,9 @@ class Runtime:
         """Changes the memory limit live (MiB)."""
         return self.resize(memory_mib=memory_mib)
 
-    def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None) -> RuntimeInfo:
-        """Changes memory and/or vCPUs live."""
-        return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus))
+    def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None, disk_size_gib: Optional[int] = None) -> RuntimeInfo:
+        """Changes memory and/or vCPUs live, or grows the disk."""
+        return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus, disk_size_gib=disk_size_gib))
 
     def egress(self) -> RuntimeEgress:
         """Its network (mode, address) and egress policy."""

@@ -35,6 +35,7 @@ export async function runResize(ctx: CliContext, target: string, opts: ResizeOpt
   const rt = await withRuntime(runta, target, (id) => runta.runtimes.resize(id, { memoryMiB: opts.memory, vcpus: opts.cpus, diskSizeGiB: opts.diskSizeGib }));
   if (opts.json) return printJson(ctx, rt);
   const { vcpus, memory_mib, disk_size_gib } = rt.resources.requests;
-  const disk = disk_size_gib === null || disk_size_gib === undefined ? "" : `, disk ${disk_size_gib} GiB`;
+  // The disk is named only when it was asked about: `resize --memory` prints what the seed's scripts expect.
+  const disk = opts.diskSizeGib === undefined ? "" : `, disk ${disk_size_gib} GiB`;
   ctx.io.stdout.write(`${target}: memory ${memory_mib} MiB, cpus ${vcpus}${disk}\n`);
 }

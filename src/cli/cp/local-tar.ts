@@ -7,32 +7,10 @@
 import { constants as fsc, type Stats } from "node:fs";
 import { chmod, chown, lstat, lutimes, mkdir, open, readdir, readlink, rename, symlink, unlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import tar from "tar-stream";
-import { forEachChunk, tarMemberParts } from "../../api/tar.js";
-
-/** Resolves when `w` takes more, or is gone (its own error is reported by whoever listens for it). */
-function roomIn(w: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off("drain", done);
-      w.off("close", done);
-      resolve();
-    };
-    w.on("drain", done);
-    w.on("close", done);
-  });
-}
-
-/** Adds one entry and waits until tar-stream took all of it (body written by `fill`). */
-function addEntry(pack: tar.Pack, header: tar.Headers, fill?: (w: Writable) => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    if (!fill) return void w.end();
-    fill(w).then(() => w.end(), reject);
-  });
-}
+import { addEntry, forEachChunk, placeEntries, roomIn, tarMemberParts } from "../../api/tar.js";
 
 /**
  * A tar stream of the local `path`, its top entry named `topName` (a directory recursively; symlinks stored as
@@ -147,29 +125,22 @@ export async function unpackLocal(archive: AsyncIterable<Uint8Array>, dest: stri
     result.entries++;
   };
 
-  await new Promise<void>((resolve, reject) => {
-    extract.on("entry", (h, body, next) => {
-      place(h, body).then(
-        () => next(),
-        (err) => {
-          body.resume();
-          next(err);
-        },
-      );
-    });
-    extract.on("finish", resolve);
-    extract.on("error", reject);
-    void (async () => {
+  const placed = placeEntries(extract, place);
+  await Promise.all([
+    placed,
+    (async () => {
       try {
         for await (const chunk of archive) {
+          // Stopped by a refused member: leaving the loop also cancels the download.
+          if (extract.destroyed) return;
           if (!extract.write(Buffer.from(chunk))) await roomIn(extract);
         }
         extract.end();
       } catch (err) {
         extract.destroy(err as Error);
       }
-    })();
-  });
+    })(),
+  ]);
   for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime);
   return result;
 }

@@ -6,9 +6,9 @@
 import { constants as fsc, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, type FileHandle } from "node:fs/promises";
 import { posix } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import tar from "tar-stream";
-import { errors, type FileStat } from "../../api/index.js";
+import { addEntry, errors, roomIn, type FileStat } from "../../api/index.js";
 import { at, type Scope } from "./scope.js";
 
 const O_PATH = 0o10000000;
@@ -59,31 +59,6 @@ export async function openFile(scope: Scope, path: string): Promise<{ handle: Fi
   } finally {
     await loc.close();
   }
-}
-
-/** Resolves when `w` can take more, or when the archive was abandoned (the reader went away). */
-function roomIn(w: Writable, pack: Readable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off("drain", done);
-      pack.off("close", done);
-      resolve();
-    };
-    w.on("drain", done);
-    pack.on("close", done);
-  });
-}
-
-/** Adds one entry and waits until tar-stream took all of it. */
-function addEntry(pack: tar.Pack, header: tar.Headers, body?: (w: Writable) => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    if (!body) return void w.end();
-    body(w).then(
-      () => w.end(),
-      (err) => reject(err),
-    );
-  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { constants as fsc } from "node:fs";
 import { chmod, chown, link, lchown, lutimes, mkdir, open, rename, symlink, unlink, utimes } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
-import { RuntaError, errors, forEachChunk, tarMemberParts, type FilesWritten } from "../../api/index.js";
+import { RuntaError, errors, forEachChunk, placeEntries, tarMemberParts, type FilesWritten } from "../../api/index.js";
 import { at, type Location, type Scope } from "./scope.js";
 
 const O_PATH = 0o10000000;
@@ -188,17 +188,7 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
     archive.on("close", () => {
       if (!archive.readableEnded) extract.destroy(new Error("the upload broke off before the archive ended"));
     });
-    extract.on("entry", (h, body, next) => {
-      place(h, body).then(
-        () => next(),
-        (err) => {
-          body.resume();
-          next(err);
-        },
-      );
-    });
-    extract.on("finish", resolve);
-    extract.on("error", reject);
+    placeEntries(extract, place).then(resolve, reject);
   });
   try {
     archive.pipe(extract);
