@@ -136,13 +136,13 @@ test("checkpoint create/ls/restore/rm (and snapshot): forks see the file, change
 }, 300_000);
 
 test("run --disk-size-gib 1: writing past it is ENOSPC inside; ps and inspect show the size and use", async () => {
-  const r = await runta(["run", "--name", "small", "--image", "busybox", "--memory", "64", "--disk-size-gib", "1"]);
+  const r = await runta(["run", "--name", "small", "--image", "busybox", "--memory", "256", "--disk-size-gib", "1"]);
   expect(r.exitCode, String(r.stderr)).toBe(0);
   const dd = await runta(["exec", "small", "--", "dd", "if=/dev/zero", "of=/fill", "bs=1M", "count=1100"]);
   expect(dd.exitCode).not.toBe(0);
   expect(dd.stderr).toMatch(/No space left on device/);
   const ps = await runta(["ps"]);
-  expect(String(ps.stdout)).toMatch(/small\tbusybox\trunning\t1\t64MiB\t1GiB\t/);
+  expect(String(ps.stdout)).toMatch(/small\tbusybox\trunning\t1\t256MiB\t1GiB\t/);
   const [info] = JSON.parse(String((await runta(["inspect", "small"])).stdout)) as Array<{ usage: { disk_used_bytes: number; disk_size_bytes: number } }>;
   expect(info!.usage.disk_used_bytes).toBeGreaterThan(0.9 * 1024 ** 3);
   expect(info!.usage.disk_size_bytes).toBeLessThan(1.01 * 1024 ** 3);
