@@ -113,6 +113,33 @@ test("CIDR rules: an allowlisted /24 is reached on any port, another is refused;
   await nets.remove("rt-cidr");
 });
 
+test("a policy change cuts the open proxied connections it no longer allows", async () => {
+  await nets.create("rt-live", "nat");
+  const ns = nsOf(nets, "rt-live");
+  // Two requests on one keep-alive connection through the proxy, 1.5 s apart; prints the answers, then "closed".
+  const client = `const s=require("net").connect(80,process.argv[1]);let got="";s.on("data",d=>got+=d);s.on("close",()=>{console.log((got.match(/hello/g)||[]).length+" closed");});
+const req="GET / HTTP/1.1\\r\\nHost: allowed.test\\r\\n\\r\\n";s.write(req);setTimeout(()=>s.write(req),1500);setTimeout(()=>s.end(),3000);`;
+  const twoRequests = () => inNs(ns, [process.execPath, "-e", client, hostA.address]);
+  expect((await twoRequests()).out.trim()).toBe("2 closed");
+  const cut = twoRequests();
+  await new Promise((r) => setTimeout(r, 700));
+  await nets.setPolicy("rt-live", { mode: "allowlist", allow: ["other.test"], deny: [] });
+  expect((await cut).out.trim()).toBe("1 closed");
+  await nets.remove("rt-live");
+});
+
+test("a range another route of the host covers is refused with the fix", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "runta-net-room-clash-"));
+  const clash = await RuntimeNetworks.open({ dataDir: dir, cidr: hostA.cidr });
+  try {
+    await expect(clash.create("rt-x", "nat")).rejects.toMatchObject({ code: "unavailable", message: expect.stringMatching(/overlaps the host's route.*RUNTA_NETWORK_CIDR/) });
+    expect(clash.describe("rt-x").mode).toBe("none");
+  } finally {
+    await clash.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("isolation: no other runtime, no host service, no spoofed source", async () => {
   await nets.create("rt-1", "nat");
   await nets.create("rt-2", "nat");

@@ -197,11 +197,14 @@ export class RuntimeNetworks {
     });
   }
 
+  /** The links and the rules at once: nftables names the interface as a string, so neither waits for the other. */
   private async build(rec: NetworkRecord): Promise<void> {
     const a = this.attachmentOf(rec)!;
-    await ipBatch(hostSetupBatch(this.names, a));
-    await ipBatch(namespaceSetupBatch(this.names, a), { netns: a.ifname });
-    await nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+    const links = ipBatch(hostSetupBatch(this.names, a)).then(() => ipBatch(namespaceSetupBatch(this.names, a), { netns: a.ifname }));
+    const rules = nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+    const [l, r] = await Promise.allSettled([links, rules]);
+    if (l.status === "rejected") throw l.reason;
+    if (r.status === "rejected") throw r.reason;
     this.remember(rec);
   }
 
@@ -209,8 +212,8 @@ export class RuntimeNetworks {
     const a = this.attachmentOf(rec);
     if (!a) return;
     this.byAddress.delete(a.address);
-    await nftScript(removeRuntimeScript(this.names, a)).catch(() => {});
-    await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+    // Each may already be gone (a failed create, a host reboot): what is there is removed.
+    await Promise.all([nftScript(removeRuntimeScript(this.names, a)).catch(() => {}), ipBatch(teardownBatch(a), { force: true }).catch(() => {})]);
   }
 
   /**
@@ -309,12 +312,8 @@ export class RuntimeNetworks {
       hostname: `${name}\n`,
       ...(net.address ? { "resolv.conf": `nameserver ${this.names.gateway}\n` } : {}),
     };
-    const mounts: EtcMount[] = [];
-    for (const [file, text] of Object.entries(files)) {
-      await writeFile(join(dir, file), text, { mode: 0o644 });
-      mounts.push({ destination: `/etc/${file}`, source: join(dir, file) });
-    }
-    return mounts;
+    await Promise.all(Object.entries(files).map(([file, text]) => writeFile(join(dir, file), text, { mode: 0o644 })));
+    return Object.keys(files).map((file) => ({ destination: `/etc/${file}`, source: join(dir, file) }));
   }
 
   /**
