@@ -163,6 +163,8 @@ export const RuntimeSchema = z.object({
   image: z.string(),
   resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
   env_names: z.array(z.string()),
+  /** Digest of the env values (src/api/env-digest.ts): whether given values match, without revealing them. */
+  env_digest: z.string(),
   labels: z.record(z.string(), z.string()),
   created_at: z.string(),
   updated_at: z.string(),
