@@ -10,12 +10,13 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile, lstat, mkdir, readFile, readlink, rm, stat, symlink } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
 import { mountDisk } from "./disk.js";
 import { mountPoints, unmount } from "./mounts.js";
+import { INIT_PATH_IN_RUNTIME } from "./spec.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -58,20 +59,49 @@ export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promis
   const onDisk = existsSync(paths.diskImage);
   const upper = onDisk ? join(paths.disk, "upper") : paths.legacyUpper;
   const work = onDisk ? join(paths.disk, "work") : paths.legacyWork;
-  for (const p of [lowerDir, upper, work]) {
-    // overlayfs separates options with ',' and lower layers with ':'.
-    if (/[,:\s]/.test(p)) throw new RuntaError("invalid_argument", `path ${p} contains ',', ':' or spaces, which overlayfs cannot mount`);
-  }
   const mounted = await mountPoints();
   if (onDisk && !mounted.includes(paths.disk)) await mountDisk(paths.diskImage, paths.disk);
   await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(paths.rootfs, { recursive: true }), mkdir(paths.execDir, { recursive: true })]);
   if (mounted.includes(paths.rootfs)) return;
+  // The overlay's options are visible inside the runtime (/proc/self/mountinfo): name the layers by paths relative to
+  // the runtime's directory, the image through a symlink there, so no host path shows. overlayfs resolves them at
+  // mount time; this also keeps ',' and ':' in host paths out of its option string.
+  const link = join(paths.dir, "lower");
+  if ((await readlink(link).catch(() => null)) !== lowerDir) {
+    await rm(link, { force: true });
+    await symlink(lowerDir, link);
+  }
   try {
-    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDir},upperdir=${upper},workdir=${work}`, paths.rootfs]);
+    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=lower,upperdir=${relative(paths.dir, upper)},workdir=${relative(paths.dir, work)}`, paths.rootfs], {
+      cwd: paths.dir,
+    });
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? String(err)).trim();
     throw new RuntaError("internal", `cannot mount the overlay root of ${paths.dir}: ${stderr}`, { cause: err });
   }
+}
+
+/**
+ * Puts the host's init (catatonit) at {@link INIT_PATH_IN_RUNTIME} in the runtime's own root, at every boot, so it
+ * is a file of the runtime's disk rather than a bind mount of a host file: a bind mount would show the host's root
+ * device and size in `df` inside. A copy already there and identical is left alone (no write on the boot path).
+ * The container is not running while this runs, so nothing inside can race it; whatever the runtime left at
+ * `/.runta` (a symlink pointing into the host's tree, a file) is removed first, never followed.
+ */
+export async function installInit(rootfs: string, initPath: string): Promise<void> {
+  const target = join(rootfs, INIT_PATH_IN_RUNTIME);
+  const dir = dirname(target);
+  const dirStat = await lstat(dir).catch(() => null);
+  if (dirStat && !dirStat.isDirectory()) await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const current = await lstat(target).catch(() => null);
+  if (current?.isFile() && current.mode === (await stat(initPath)).mode) {
+    const [have, want] = await Promise.all([readFile(target), readFile(initPath)]);
+    if (have.equals(want)) return;
+  }
+  if (current) await rm(target, { recursive: true, force: true });
+  // COPYFILE_EXCL: the path was just cleared; never write through anything that appeared there.
+  await copyFile(initPath, target, 1);
 }
 
 /**

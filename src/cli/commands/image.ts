@@ -17,7 +17,7 @@ export function imageCommand(ctx: CliContext): Command {
     `
 Examples:
   runta image ls
-  runta image build            # the default image: Debian bookworm + python3, from the host's Debian mirror
+  runta image build            # the default image: Debian bookworm + python3, pip, git, curl, jq…, from the host's Debian mirror
   docker export $(docker create alpine) | runta image import alpine -
   runta image rm alpine`,
   );
