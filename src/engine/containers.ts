@@ -15,7 +15,7 @@ import type { RuntimeNetworks } from "./network/network.js";
 import { currentCpus, placeCpus } from "./views/cpuset.js";
 import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
-import { installInit, mountRootfs, removeRuntimeDir, runtimePaths } from "./rootfs.js";
+import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
 
@@ -32,19 +32,20 @@ export class Containers {
   ) {}
 
   /**
-   * Mounts the overlay, puts the init in it, makes sure the runtime's network is there (a host reboot takes
-   * namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/) and starts
+   * Mounts the overlay, puts the init and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
+   * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/) and starts
    * the container detached.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await mountRootfs(paths, this.images.rootfsPath(rec.image));
-    const [{ net, etcMounts }, , procViews, cpus] = await Promise.all([
-      this.networks.ensure(rec.id).then(async (net) => ({ net, etcMounts: await this.networks.etcFiles(rec.id, rec.name, join(paths.dir, "etc")) })),
+    const [net, , procViews, cpus] = await Promise.all([
+      this.networks.ensure(rec.id),
       installInit(paths.rootfs, this.opts.initPath),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
     ]);
+    for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, rec.name))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
     const spec = buildRuntimeSpec({
       id: rec.id,
       name: rec.name,
@@ -54,7 +55,6 @@ export class Containers {
       env: rec.env,
       cgroupParent: this.opts.cgroupParent,
       netnsPath: net.netnsPath,
-      etcMounts,
       cpus,
       procViews,
     });

@@ -10,8 +10,8 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, lstat, mkdir, readFile, readlink, rm, stat, symlink } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { chmod, lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
 import { mountDisk } from "./disk.js";
@@ -82,26 +82,36 @@ export async function mountRootfs(paths: RuntimePaths, lowerDir: string): Promis
 }
 
 /**
- * Puts the host's init (catatonit) at {@link INIT_PATH_IN_RUNTIME} in the runtime's own root, at every boot, so it
- * is a file of the runtime's disk rather than a bind mount of a host file: a bind mount would show the host's root
- * device and size in `df` inside. A copy already there and identical is left alone (no write on the boot path).
- * The container is not running while this runs, so nothing inside can race it; whatever the runtime left at
- * `/.runta` (a symlink pointing into the host's tree, a file) is removed first, never followed.
+ * Writes a file of the daemon's into the runtime's own root (the merged overlay, so it lands in the runtime's layer)
+ * at `path`, unless an identical one is there already (no write on the boot path then). Used instead of bind mounts
+ * of host files, which would show the host's device and size in `df` inside. The container is not running while this
+ * runs, so nothing inside can race it; whatever the runtime left on the way (a symlink pointing into the host's tree,
+ * a file where a directory belongs) is removed, never followed.
  */
-export async function installInit(rootfs: string, initPath: string): Promise<void> {
-  const target = join(rootfs, INIT_PATH_IN_RUNTIME);
-  const dir = dirname(target);
-  const dirStat = await lstat(dir).catch(() => null);
-  if (dirStat && !dirStat.isDirectory()) await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  const current = await lstat(target).catch(() => null);
-  if (current?.isFile() && current.mode === (await stat(initPath)).mode) {
-    const [have, want] = await Promise.all([readFile(target), readFile(initPath)]);
-    if (have.equals(want)) return;
+export async function writeIntoRoot(rootfs: string, path: string, data: string | Buffer, mode: number): Promise<void> {
+  const parts = path.split("/").filter(Boolean);
+  let dir = rootfs;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => null);
+    if (st?.isDirectory()) continue;
+    if (st) await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o755 });
   }
+  const target = join(dir, parts[parts.length - 1]!);
+  const want = typeof data === "string" ? Buffer.from(data) : data;
+  const current = await lstat(target).catch(() => null);
+  if (current?.isFile() && (current.mode & 0o7777) === mode && current.size === want.length && (await readFile(target)).equals(want)) return;
   if (current) await rm(target, { recursive: true, force: true });
-  // COPYFILE_EXCL: the path was just cleared; never write through anything that appeared there.
-  await copyFile(initPath, target, 1);
+  // "wx": O_CREAT|O_EXCL, which never follows a symlink that appeared in between.
+  await writeFile(target, want, { mode, flag: "wx" });
+  await chmod(target, mode); // the umask filtered writeFile's mode
+}
+
+/** Puts the host's init (catatonit) at {@link INIT_PATH_IN_RUNTIME} in the runtime's root, at every boot. */
+export async function installInit(rootfs: string, initPath: string): Promise<void> {
+  const init = await readFile(initPath);
+  await writeIntoRoot(rootfs, INIT_PATH_IN_RUNTIME, init, (await stat(initPath)).mode & 0o7777);
 }
 
 /**

@@ -135,8 +135,6 @@ export interface RuntimeSpecInput {
   cgroupParent: string;
   /** The network namespace to join (made by the network room); absent: runc makes one with loopback only. */
   netnsPath?: string | null;
-  /** Files of the daemon bind-mounted over the image's (/etc/resolv.conf, /etc/hosts, /etc/hostname). */
-  etcMounts?: Array<{ destination: string; source: string }>;
   /** The host CPUs it may run on (`0-1`, `1`; views/cpuset.ts); absent: all of them. */
   cpus?: string;
   /** LXCFS files bound over /proc and /sys so they show the runtime's limits (views/lxcfs.ts); absent: the host's. */
@@ -192,7 +190,6 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
-      ...(input.etcMounts ?? []).map((m) => ({ destination: m.destination, type: "bind", source: m.source, options: ["bind", "nosuid", "nodev", "noexec"] })),
       ...(input.procViews ?? []).map((v) => ({ destination: v.destination, type: "bind", source: v.source, options: ["bind", "ro", "nosuid", "nodev", "noexec"] })),
     ],
     linux: {
