@@ -6,8 +6,10 @@
  *   - the egress proxy's added latency per connection: a fresh TCP connection + HTTP GET from inside a runtime's
  *     namespace to a local test host, through the proxy (port 80) and directly through NAT (port 8080);
  *   - throughput of one large download, through the proxy and direct.
+ *   - scale (BENCH_NET_SCALE > 0): that many runtime networks at once (namespaces, veths and rules made by the
+ *     engine's network room, without containers), then a request from a sample of them through the proxy and direct.
  * Traffic goes only to a test host in a namespace this script creates (10.250.x.y). Knobs: BENCH_NET_N create
- * rounds (10), BENCH_NET_CONNS connections per side (200), BENCH_NET_MIB download size (256).
+ * rounds (10), BENCH_NET_CONNS connections per side (200), BENCH_NET_MIB download size (256), BENCH_NET_SCALE (0).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -19,12 +21,14 @@ import { BENCH_IMAGE, RuntaDaemon } from "./lib/runta.js";
 import { summarize, timed } from "./lib/stats.js";
 
 const { networkNames } = await import("../dist/engine/network/plan.js");
+const { RuntimeNetworks } = await import("../dist/engine/network/network.js");
 const { ipToInt } = await import("../dist/engine/network/ipv4.js");
 
 const int = (/** @type {string} */ name, /** @type {number} */ dflt) => (process.env[name] ? Number(process.env[name]) : dflt);
 const N = int("BENCH_NET_N", 10);
 const CONNS = int("BENCH_NET_CONNS", 200);
 const MIB = int("BENCH_NET_MIB", 256);
+const SCALE = int("BENCH_NET_SCALE", 0);
 const log = (/** @type {string} */ m) => process.stderr.write(`[bench:network] ${m}\n`);
 
 /** The test host's server: `/` answers a line, `/big?mib=N` streams N MiB; on 80 (proxied) and 8080 (direct). */
@@ -72,6 +76,43 @@ async function startTestHost() {
 async function clientIn(/** @type {string} */ netns, /** @type {string} */ url, /** @type {number} */ n, /** @type {string} */ host) {
   const { stdout } = await run("ip", ["netns", "exec", netns, process.execPath, "-e", CLIENT, url, String(n), host], { keepStdout: true });
   return /** @type {{ms:number, bytes:number}[]} */ (JSON.parse(stdout.toString()));
+}
+
+/**
+ * SCALE runtime networks at once through the engine's network room (its own data dir and range), then one request
+ * through the proxy and one direct from the first, the last and every 25th; then all removed. No containers: this
+ * measures the network layer (routed veths, one verdict map), not runc.
+ */
+async function scale(/** @type {string} */ address, /** @type {string} */ hostsFile, /** @type {string} */ work) {
+  const dataDir = join(work, "scale");
+  const nets = await RuntimeNetworks.open({ dataDir, hostsFile });
+  const ids = Array.from({ length: SCALE }, (_, i) => `scale-${i}`);
+  let ok = 0;
+  let tried = 0;
+  let upMs = 0;
+  let downMs = 0;
+  try {
+    log(`scale: ${SCALE} runtime networks`);
+    const t0 = performance.now();
+    for (const id of ids) await nets.create(id, "nat");
+    upMs = performance.now() - t0;
+    const names = networkNames(resolve(dataDir));
+    const sample = ids.filter((_, i) => i === 0 || i === ids.length - 1 || i % 25 === 0);
+    for (const id of sample) {
+      const ns = `${names.ifPrefix}-${(ipToInt(nets.describe(id).address) - names.range.base).toString(16)}`;
+      for (const url of [`http://${address}/`, `http://${address}:8080/`]) {
+        tried++;
+        const got = await clientIn(ns, url, 1, "bench.test").catch(() => []);
+        if (got.length === 1 && got[0].bytes === 3) ok++;
+      }
+    }
+  } finally {
+    const t1 = performance.now();
+    for (const id of ids) await nets.remove(id);
+    downMs = performance.now() - t1;
+    await nets.close();
+  }
+  return { n: SCALE, upMs, downMs, ok, tried };
 }
 
 const fmt = (/** @type {ReturnType<typeof summarize>} */ s) => `median ${s.median.toFixed(1)} ms (p10 ${s.p10.toFixed(1)}, p90 ${s.p90.toFixed(1)}, n ${s.n})`;
@@ -128,6 +169,7 @@ async function main() {
     results.throughput_direct_mib_s = (d.bytes / 1048576 / (d.ms / 1000));
     const events = await rt.egressEvents({ limit: 1000 });
     results.proxy_events = events.length;
+    if (SCALE > 0) results.scale = await scale(host.address, hostsFile, work);
   } finally {
     leaks = await daemon.teardown();
     const names = networkNames(resolve(daemon.dataDir));
@@ -150,6 +192,12 @@ async function main() {
       `  connection + GET direct (NAT):             ${fmt(r.conn_direct)}`,
       `  added by the proxy (medians): ${(r.conn_proxied.median - r.conn_direct.median).toFixed(2)} ms per connection`,
       `  throughput, one ${MIB} MiB download: proxy ${r.throughput_proxied_mib_s.toFixed(0)} MiB/s, direct ${r.throughput_direct_mib_s.toFixed(0)} MiB/s`,
+      ...(r.scale
+        ? [
+            `  scale: ${r.scale.n} runtime networks up in ${(r.scale.upMs / 1000).toFixed(1)} s (${(r.scale.upMs / r.scale.n).toFixed(1)} ms each), ` +
+              `${r.scale.ok}/${r.scale.tried} sampled requests answered (proxy and direct), all removed in ${(r.scale.downMs / 1000).toFixed(1)} s`,
+          ]
+        : []),
       `  leak check: ${leaks.length ? leaks.join("; ") : "nothing left behind"}`,
       "",
     ].join("\n"),
