@@ -7,17 +7,17 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-m|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-m|-w) return ;;
   esac
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "run ps inspect exec cp boot pause resume shutdown rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --image --cpus --memory --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
+    run) opts="--name --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
@@ -27,7 +27,7 @@ _runta() {
     resume) opts="--help -h"; rt=1; words="" ;;
     shutdown) opts="--help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
-    resize) opts="--memory --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
+    resize) opts="--memory -m --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
     checkpoint)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "create ls restore rm --help -h" -- "$cur")); return

@@ -3,7 +3,7 @@
  * busybox lower layer, catatonit -P as init, detached, own cgroup with CPU/memory/pids limits, cgroup namespace,
  * a seccomp deny-list), with no daemon, no database and no HTTP. Nothing measured by runta can be cheaper than this.
  */
-import { mkdirSync, writeFileSync, readFileSync, rmSync, rmdirSync, openSync, closeSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, rmSync, rmdirSync, openSync, closeSync, existsSync, readdirSync, copyFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -81,7 +81,7 @@ export class RuncFloor {
     if (this.engineSpec) {
       return this.engineSpec({
         // Absolute: runc resolves a relative cgroupsPath against its own cgroup in each hierarchy (cgroup v1).
-        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: `/${this.cgroupParent}`, initPath: CATATONIT,
+        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: `/${this.cgroupParent}`,
       });
     }
     const s = structuredClone(this.baseSpec);
@@ -112,6 +112,11 @@ export class RuncFloor {
     const dir = join(this.workDir, id);
     for (const d of ["upper", "work", "merged"]) mkdirSync(join(dir, d), { recursive: true });
     await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lowerDir},upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+    // The engine's spec runs the init from the runtime's own root, where runta copies it at boot (rootfs.ts installInit).
+    if (this.engineSpec) {
+      mkdirSync(join(dir, "merged", ".runta"), { recursive: true });
+      copyFileSync(CATATONIT, join(dir, "merged", ".runta", "catatonit"));
+    }
     writeFileSync(join(dir, "config.json"), JSON.stringify(this.spec(id, join(dir, "merged"))));
     /** @type {FloorHandle} */
     const h = { id, dir, pid: 0, runDetachedMs: 0 };

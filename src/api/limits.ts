@@ -46,6 +46,9 @@ export const LIMITS = {
   /** Request bodies larger than this get 413 (JSON routes); image imports have their own cap. */
   requestBodyMaxBytes: 2 * 1024 * 1024,
   imageImportMaxBytes: 8 * 1024 * 1024 * 1024,
+  /** A JSON request body must arrive whole within this; every body (uploads too) at least this fast (408 otherwise). */
+  requestBodyDeadlineSecs: 20,
+  requestBodyMinBytesPerSec: 1024,
   /** List pagination. */
   listLimitDefault: 100,
   listLimitMax: 1000,
@@ -57,10 +60,13 @@ export const LIMITS = {
   /** Concurrent streaming sessions per daemon. */
   wsMaxSessions: 256,
   /**
-   * Open connections (HTTP and websocket) per daemon; more are dropped at once. Each holds a file descriptor, and the
-   * daemon's descriptor limit is shared with the pipes and ptys of every exec.
+   * Open connections (HTTP and websocket) per daemon. Each holds a file descriptor, and the daemon's descriptor limit
+   * is shared with the pipes and ptys of every exec. At the cap a newcomer closes the oldest connection that never
+   * carried the token; it is dropped only when every open connection did.
    */
   connectionsMax: 4096,
+  /** Time to send a request's headers, and to send the first request on a new connection. */
+  headersTimeoutSecs: 20,
 } as const;
 
 /** The daemon's defaults (DESIGN §6). */

@@ -65,7 +65,14 @@ export const EnvSchema = z
 export const LabelsSchema = z
   .record(
     z.string(),
-    z.string().max(LIMITS.labelValueMaxLength).refine((v) => !/[\x00-\x1f\x7f]/.test(v), { error: "must not contain control characters" }),
+    z
+      .string()
+      .max(LIMITS.labelValueMaxLength)
+      // C0, DEL and C1 controls (a terminal acts on them: U+009B is CSI) and the bidi controls (U+202E makes a value
+      // read backwards in `runta inspect`): labels are shown raw, so they must not carry either.
+      .refine((v) => !/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(v), {
+        error: "must not contain control or bidirectional-override characters",
+      }),
   )
   .superRefine(keysMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, "label keys are letters, digits, '_', '.', '/', '-', 1-63 characters"))
   .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` });
@@ -176,6 +183,8 @@ export const RuntimeSchema = z.object({
   /** The checkpoint it was restored from, or null. */
   checkpoint: z.string().nullable().optional(),
   env_names: z.array(z.string()),
+  /** Digest of the env values (src/api/env-digest.ts): whether given values match, without revealing them. */
+  env_digest: z.string(),
   labels: z.record(z.string(), z.string()),
   created_at: z.string(),
   updated_at: z.string(),

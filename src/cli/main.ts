@@ -111,7 +111,8 @@ function usageMessage(err: { code: string; message: string }, argv: string[], pr
   // Keep commander's "(Did you mean --all?)" on the one line.
   const text = err.message.replace(/^error: /, "").replace(/\n\((Did you mean [^)]*)\)/, " ($1)").replace(/\n[\s\S]*$/, "");
   const verb = err.code === "commander.unknownCommand" ? /unknown command '([^']*)'/.exec(text)?.[1] : undefined;
-  if (verb && Object.hasOwn(DOCKER_VERBS, verb)) return `${text} — runta calls it ${DOCKER_VERBS[verb]}; see runta --help`;
+  // Commander's guess goes by spelling (rmi → rm, which deletes runtimes); the docker name is the better hint.
+  if (verb && Object.hasOwn(DOCKER_VERBS, verb)) return `unknown command '${verb}' — runta calls it ${DOCKER_VERBS[verb]}: see runta ${DOCKER_VERBS[verb]} --help`;
   const path: string[] = [];
   let cmd = program;
   for (const word of argv) {
@@ -126,8 +127,14 @@ function usageMessage(err: { code: string; message: string }, argv: string[], pr
   if (option && cmd && cmd !== program && argv.indexOf(option) < argv.indexOf(path[0]!) && cmd.options.some((o) => o.long === option || o.short === option)) {
     return `${text} — ${option} belongs to the command: put it after it, e.g. runta ${path.join(" ")} ${option}`;
   }
-  if (path[0] === "exec" && err.code === "commander.unknownOption" && !text.includes("(Did you mean")) {
+  // An option of the remote command read as one of ours; with a `--` already there the option is simply not ours.
+  if (path[0] === "exec" && err.code === "commander.unknownOption" && !text.includes("(Did you mean") && !argv.includes("--")) {
     return `${text} — put the command after --, e.g. runta exec <runtime> -- ls -la`;
+  }
+  // `runta run busybox` or `runta run ubuntu bash`: docker's image-and-command shape.
+  if (path.length === 1 && path[0] === "run" && err.code === "commander.excessArguments") {
+    const given = (cmd?.args ?? []).join(" ") || "…";
+    return `run takes no arguments (got ${given}) — choose the image with --image <image>; run a command with runta exec -it <runtime> -- <command>`;
   }
   return `${text} — see runta ${[...path, "--help"].join(" ")}`;
 }

@@ -90,8 +90,8 @@ export interface ListSpec<T> {
   /** Plural noun, the key of the JSON object (`runtimes` → `{"runtimes": [...]}`). */
   noun: string;
   columns: Column<T>[];
-  /** What `-q` prints for a row. */
-  id(row: T): string;
+  /** What `-q` prints for a row; `tty` as in {@link Column.value}, so a terminal shows the ids the table shows. */
+  id(row: T, tty: boolean): string;
   /** The API object of a row for `--json` (default: the row itself). */
   raw?(row: T): unknown;
 }
@@ -105,11 +105,11 @@ export function listJson<T>(noun: string, rows: T[], raw?: (row: T) => unknown):
 export async function printList<T>(ctx: CliContext, rows: T[], spec: ListSpec<T>, format: ListFormat): Promise<void> {
   const out = ctx.io.stdout;
   if (format === "json") return printJson(ctx, listJson(spec.noun, rows, spec.raw));
+  const tty = ctx.stdoutIsTTY;
   if (format === "quiet") {
-    for (const r of rows) out.write(`${spec.id(r)}\n`);
+    for (const r of rows) out.write(`${spec.id(r, tty)}\n`);
     return;
   }
-  const tty = ctx.stdoutIsTTY;
   const cells = rows.map((r) => spec.columns.map((c) => escapeControl(c.value(r, tty))));
   const headers = spec.columns.map((c) => c.header);
   if (!tty) {

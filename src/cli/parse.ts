@@ -57,8 +57,41 @@ export function boundedNumber(flag: string, bounds: { min: number; max: number; 
 /** `--cpus`: vCPUs as the API accepts them (the host's core count is checked by the daemon). */
 export const cpusFlag = boundedNumber("--cpus", { min: LIMITS.vcpusMin, max: LIMITS.vcpusMax, step: 0.01 });
 
-/** `--memory`: whole MiB as the API accepts them (the host's memory is checked by the daemon). */
-export const memoryFlag = boundedNumber("--memory", { min: LIMITS.memoryMibMin, max: LIMITS.memoryMibMax, unit: "MiB", integer: true });
+const MEMORY_UNITS: Record<string, number> = { b: 1 / 1024 ** 2, k: 1 / 1024, m: 1, g: 1024, t: 1024 ** 2 };
+
+/**
+ * `--memory` / `-m`: a size as docker takes it (`512m`, `2g`, `1.5g`, `524288k`; b, k, m, g, t are powers of 1024) or a
+ * bare number of MiB as before; it must come to whole MiB within the API's bounds (the host's memory is checked by the
+ * daemon, see {@link flagForHostLimit}).
+ */
+export function memoryFlag(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$/i.exec(value);
+  const mib = m ? Number(m[1]) * MEMORY_UNITS[(m[2] || "m").toLowerCase()]! : NaN;
+  if (!Number.isInteger(mib) || mib < LIMITS.memoryMibMin || mib > LIMITS.memoryMibMax) {
+    throw new UsageError(
+      `--memory must be a size of whole MiB between ${LIMITS.memoryMibMin}m and ${LIMITS.memoryMibMax / 1024}g (512m, 2g; a bare number is MiB), got "${value}"`,
+    );
+  }
+  return mib;
+}
+
+/** What each API resource field is called on the command line, and how a host limit on it is said. */
+const RESOURCE_FLAGS: Record<string, (got: string, max: number) => string> = {
+  vcpus: (got, max) => `--cpus ${got} is more than this host's ${max} cores — use at most --cpus ${max}`,
+  memory_mib: (got, max) => `--memory ${got}m is more than this host's memory (${max} MiB) — use at most --memory ${max}m`,
+};
+
+/**
+ * The daemon's refusal of resources this host cannot give (`--cpus 3` on 2 cores, `--memory` above its memory) is the
+ * caller's input error: a usage error (exit 2) naming the flag and what this host allows. Other errors pass unchanged.
+ */
+export function flagForHostLimit(err: unknown): unknown {
+  const e = err as { code?: unknown; message?: unknown; details?: { field?: unknown; max?: unknown } };
+  const say = typeof e.details?.field === "string" ? RESOURCE_FLAGS[e.details.field] : undefined;
+  if (e.code !== "invalid_argument" || !say || typeof e.details?.max !== "number") return err;
+  const got = /got (\S+)$/.exec(String(e.message))?.[1] ?? "?";
+  return new UsageError(say(got, e.details.max));
+}
 
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });

@@ -12,8 +12,10 @@ import { RuntimeCgroup, removeCgroupDirs } from "./cgroups.js";
 import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
+import { currentCpus, placeCpus } from "./views/cpuset.js";
+import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
-import { mountRootfs, removeRuntimeDir, runtimePaths } from "./rootfs.js";
+import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
 
@@ -25,6 +27,7 @@ export class Containers {
     private readonly runc: Runc,
     private readonly images: ImageStore,
     private readonly networks: RuntimeNetworks,
+    private readonly lxcfs: Lxcfs,
     private readonly opts: {
       dataDir: string;
       cgroupParent: string;
@@ -35,21 +38,27 @@ export class Containers {
     },
   ) {}
 
-  /** Mounts the runtime's disk and overlay root (no-ops when mounted): its layers, then its image, under its own. */
+  /** Mounts the runtime's disk and overlay root (no-ops when mounted): its checkpoint's layers, then its image, under its own. */
   async mountRoot(rec: RuntimeRecord): Promise<void> {
     const layers = rec.checkpointId ? this.opts.checkpointLayers(rec.checkpointId) : [];
     await mountRootfs(runtimePaths(this.opts.dataDir, rec.id), [...layers, this.images.rootfsPath(rec.image)]);
   }
 
   /**
-   * Mounts the overlay, makes sure the runtime's network is there (a host reboot takes namespaces with it), writes
-   * the bundle and starts the container detached.
+   * Mounts the overlay, puts the init and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
+   * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/) and starts
+   * the container detached.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
-    const net = await this.networks.ensure(rec.id);
-    const etcMounts = await this.networks.etcFiles(rec.id, rec.name, join(paths.dir, "etc"));
+    const [net, , procViews, cpus] = await Promise.all([
+      this.networks.ensure(rec.id),
+      installInit(paths.rootfs, this.opts.initPath),
+      this.lxcfs.mounts(),
+      placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
+    ]);
+    for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, rec.name))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
     const spec = buildRuntimeSpec({
       id: rec.id,
       name: rec.name,
@@ -58,9 +67,9 @@ export class Containers {
       memoryMib: rec.memoryMib,
       env: rec.env,
       cgroupParent: this.opts.cgroupParent,
-      initPath: this.opts.initPath,
       netnsPath: net.netnsPath,
-      etcMounts,
+      cpus,
+      procViews,
     });
     await writeFile(paths.config, JSON.stringify(spec));
     await rm(paths.pidFile, { force: true });
@@ -169,10 +178,16 @@ export class Containers {
     try {
       // runc orders the cgroup v1 writes: growing sets memory+swap before memory, shrinking memory before
       // memory+swap, because the kernel refuses a memory limit above memsw at every step.
+      // The cpuset follows the vCPUs (ceil of them, keeping the CPUs it has), so nproc and LXCFS's CPU view do too.
+      const cpus =
+        req.vcpus !== undefined
+          ? await placeCpus(this.opts.cgroupParent, rec.id, req.vcpus, await currentCpus(this.opts.cgroupParent, rec.id))
+          : undefined;
       await this.runc.update(rec.id, {
         memoryBytes: req.memoryMib !== undefined ? mibToBytes(req.memoryMib) : undefined,
         cpuQuota: req.vcpus !== undefined ? cpuQuota(req.vcpus) : undefined,
         cpuPeriod: req.vcpus !== undefined ? CPU_PERIOD_US : undefined,
+        cpus,
       });
     } catch (err) {
       if (err instanceof RuncError && /device or resource busy|EBUSY/i.test(err.runcMessage)) {

@@ -3,7 +3,7 @@
  * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
  * `Runtime`.
  */
-import { errors, type Runtime } from "../api/index.js";
+import { envDigest, errors, type Runtime } from "../api/index.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { Containers } from "./containers.js";
@@ -35,6 +35,7 @@ export class RuntimeRecords {
       resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib, disk_size_gib: rec.diskMib === null ? null : rec.diskMib / 1024 } },
       checkpoint: rec.checkpointId ? (this.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
       env_names: Object.keys(rec.env),
+      env_digest: envDigest(rec.id, rec.env),
       labels: rec.labels,
       created_at: rec.createdAt,
       updated_at: rec.updatedAt,

@@ -13,12 +13,13 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
 import { mountDisk } from "./disk.js";
 import { mountPoints, unmount } from "./mounts.js";
+import { INIT_PATH_IN_RUNTIME } from "./spec.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -60,26 +61,68 @@ export function upperDir(paths: RuntimePaths): string {
 
 /**
  * Creates the runtime's directories and mounts its disk (when it has one) and its overlay root over `lowerDirs` (top
- * first); each step is a no-op when already mounted.
+ * first: a restored runtime's checkpoint layers, then the image); each step is a no-op when already mounted.
  */
 export async function mountRootfs(paths: RuntimePaths, lowerDirs: string[]): Promise<void> {
   const onDisk = existsSync(paths.diskImage);
   const upper = upperDir(paths);
   const work = onDisk ? join(paths.disk, "work") : paths.legacyWork;
-  for (const p of [...lowerDirs, upper, work]) {
-    // overlayfs separates options with ',' and lower layers with ':'.
-    if (/[,:\s]/.test(p)) throw new RuntaError("invalid_argument", `path ${p} contains ',', ':' or spaces, which overlayfs cannot mount`);
-  }
   const mounted = await mountPoints();
   if (onDisk && !mounted.includes(paths.disk)) await mountDisk(paths.diskImage, paths.disk);
   await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(paths.rootfs, { recursive: true }), mkdir(paths.execDir, { recursive: true })]);
   if (mounted.includes(paths.rootfs)) return;
+  // The overlay's options are visible inside the runtime (/proc/self/mountinfo): name the layers by paths relative to
+  // the runtime's directory, the image through a symlink there, so no host path shows. overlayfs resolves them at
+  // mount time; this also keeps ',' and ':' in host paths out of its option string. One link per layer: `lower`,
+  // then `lower1`, `lower2`… for the layers of a checkpoint chain.
+  const names = lowerDirs.map((_, i) => (i === 0 ? "lower" : `lower${i}`));
+  for (const [i, target] of lowerDirs.entries()) {
+    const link = join(paths.dir, names[i]!);
+    if ((await readlink(link).catch(() => null)) === target) continue;
+    await rm(link, { force: true });
+    await symlink(target, link);
+  }
   try {
-    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowerDirs.join(":")},upperdir=${upper},workdir=${work}`, paths.rootfs]);
+    await execFileAsync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${names.join(":")},upperdir=${relative(paths.dir, upper)},workdir=${relative(paths.dir, work)}`, paths.rootfs], {
+      cwd: paths.dir,
+    });
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? String(err)).trim();
     throw new RuntaError("internal", `cannot mount the overlay root of ${paths.dir}: ${stderr}`, { cause: err });
   }
+}
+
+/**
+ * Writes a file of the daemon's into the runtime's own root (the merged overlay, so it lands in the runtime's layer)
+ * at `path`, unless an identical one is there already (no write on the boot path then). Used instead of bind mounts
+ * of host files, which would show the host's device and size in `df` inside. The container is not running while this
+ * runs, so nothing inside can race it; whatever the runtime left on the way (a symlink pointing into the host's tree,
+ * a file where a directory belongs) is removed, never followed.
+ */
+export async function writeIntoRoot(rootfs: string, path: string, data: string | Buffer, mode: number): Promise<void> {
+  const parts = path.split("/").filter(Boolean);
+  let dir = rootfs;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => null);
+    if (st?.isDirectory()) continue;
+    if (st) await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o755 });
+  }
+  const target = join(dir, parts[parts.length - 1]!);
+  const want = typeof data === "string" ? Buffer.from(data) : data;
+  const current = await lstat(target).catch(() => null);
+  if (current?.isFile() && (current.mode & 0o7777) === mode && current.size === want.length && (await readFile(target)).equals(want)) return;
+  if (current) await rm(target, { recursive: true, force: true });
+  // "wx": O_CREAT|O_EXCL, which never follows a symlink that appeared in between.
+  await writeFile(target, want, { mode, flag: "wx" });
+  await chmod(target, mode); // the umask filtered writeFile's mode
+}
+
+/** Puts the host's init (catatonit) at {@link INIT_PATH_IN_RUNTIME} in the runtime's root, at every boot. */
+export async function installInit(rootfs: string, initPath: string): Promise<void> {
+  const init = await readFile(initPath);
+  await writeIntoRoot(rootfs, INIT_PATH_IN_RUNTIME, init, (await stat(initPath)).mode & 0o7777);
 }
 
 /**

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   DEFAULTS,
   ImageNameSchema,
@@ -37,6 +37,7 @@ import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
 import { Containers } from "./containers.js";
+import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { generateName, shown, validateName } from "./names.js";
 import { reconcile } from "./reconcile.js";
@@ -62,8 +63,10 @@ export interface RuncEngineOptions {
   imagesDir?: string;
   /** Default `runc` from PATH. */
   runcPath?: string;
-  /** The static reaping init bind-mounted as PID 1 (default `/usr/bin/catatonit`). */
+  /** The static reaping init, copied into each runtime's root as PID 1 (default `/usr/bin/catatonit`). */
   initPath?: string;
+  /** LXCFS, for runtimes' own views of /proc (default `lxcfs` from PATH; without it runtimes see the host's). */
+  lxcfsPath?: string;
   logger?: Logger;
   /** Overrides of the count, concurrency and size limits (tests use small ones). Default: the values in LIMITS. */
   limits?: Partial<EngineLimits>;
@@ -100,8 +103,9 @@ export class RuncEngine implements Engine {
     readonly images: ImageStore,
     private readonly disks: DiskPool,
     readonly networks: RuntimeNetworks,
+    private readonly lxcfs: Lxcfs,
   ) {
-    this.containers = new Containers(runc, images, networks, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
+    this.containers = new Containers(runc, images, networks, lxcfs, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
     this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id));
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
@@ -136,6 +140,7 @@ export class RuncEngine implements Engine {
       imagesDir: options.imagesDir ?? join(options.dataDir, "images"),
       runcPath: resolveExecutable(options.runcPath ?? "runc"),
       initPath: options.initPath ?? "/usr/bin/catatonit",
+      lxcfsPath: options.lxcfsPath ?? "lxcfs",
       logger: options.logger ?? silentLogger,
       limits: {
         runtimesMax: LIMITS.runtimesMax,
@@ -162,7 +167,8 @@ export class RuncEngine implements Engine {
     let networks: RuntimeNetworks | undefined;
     try {
       networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks);
+      const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs);
       await engine.reconcile();
       await disks.open();
       return engine;
@@ -608,6 +614,13 @@ export class RuncEngine implements Engine {
     await this.records.settle();
     await this.disks.close();
     await this.networks.close();
+    // LXCFS outlives the daemon while containers use its files; with none of this data dir's running, nothing needs it.
+    const bundles = resolve(this.opts.dataDir, "runtimes") + "/";
+    const running = await this.runc.list().then(
+      (l) => l.some((c) => c.status !== "stopped" && c.bundle.startsWith(bundles)),
+      () => true,
+    );
+    await this.lxcfs.close({ stop: !running });
     this.store.close();
   }
 }

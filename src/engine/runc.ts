@@ -149,11 +149,12 @@ export class Runc {
   }
 
   /** Changes a running container's limits. runc orders the cgroup v1 memory and memsw writes itself. */
-  async update(id: string, res: { memoryBytes?: number; cpuQuota?: number; cpuPeriod?: number }): Promise<void> {
+  async update(id: string, res: { memoryBytes?: number; cpuQuota?: number; cpuPeriod?: number; cpus?: string }): Promise<void> {
     const args: string[] = [];
     if (res.memoryBytes !== undefined) args.push("--memory", String(res.memoryBytes), "--memory-swap", String(res.memoryBytes));
     if (res.cpuQuota !== undefined) args.push("--cpu-quota", String(res.cpuQuota));
     if (res.cpuPeriod !== undefined) args.push("--cpu-period", String(res.cpuPeriod));
+    if (res.cpus !== undefined) args.push("--cpuset-cpus", res.cpus);
     await this.call("update", [...args, id]);
   }
 

@@ -3,7 +3,7 @@
  * The base is what `runc spec` prints (written out here so it never depends on runc's version); on top of it go the
  * hardening and limits of DESIGN §5: a seccomp deny-list, cgroup and network namespaces, masked and read-only /proc
  * paths, no_new_privileges, devices deny-all, capabilities close to Docker's default set, rlimits kept under the
- * daemon's own hard limits, and catatonit as the reaping PID 1.
+ * daemon's own hard limits, and catatonit as the reaping PID 1 (a file in the runtime's own root, not a mount).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { seccompProfile } from "./seccomp.js";
 /** CFS period used for every runtime; the quota is vcpus × this. */
 export const CPU_PERIOD_US = 100_000;
 
-/** Where the host's catatonit is bind-mounted inside every runtime. */
+/** Where the host's catatonit is put inside every runtime (copied into its root at boot: rootfs.ts installInit). */
 export const INIT_PATH_IN_RUNTIME = "/.runta/catatonit";
 
 /** Environment every process in a runtime starts from (a runtime's own env and an exec's env are layered on top). */
@@ -133,12 +133,12 @@ export interface RuntimeSpecInput {
   env?: Record<string, string>;
   /** The runtime's cgroup parent; the cgroup is `<parent>/<id>`. */
   cgroupParent: string;
-  /** The host's static catatonit (bind-mounted read-only as PID 1). */
-  initPath: string;
   /** The network namespace to join (made by the network room); absent: runc makes one with loopback only. */
   netnsPath?: string | null;
-  /** Files of the daemon bind-mounted over the image's (/etc/resolv.conf, /etc/hosts, /etc/hostname). */
-  etcMounts?: Array<{ destination: string; source: string }>;
+  /** The host CPUs it may run on (`0-1`, `1`; views/cpuset.ts); absent: all of them. */
+  cpus?: string;
+  /** LXCFS files bound over /proc and /sys so they show the runtime's limits (views/lxcfs.ts); absent: the host's. */
+  procViews?: Array<{ destination: string; source: string }>;
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -190,8 +190,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
-      { destination: INIT_PATH_IN_RUNTIME, type: "bind", source: input.initPath, options: ["bind", "ro", "nosuid", "nodev"] },
-      ...(input.etcMounts ?? []).map((m) => ({ destination: m.destination, type: "bind", source: m.source, options: ["bind", "nosuid", "nodev", "noexec"] })),
+      ...(input.procViews ?? []).map((v) => ({ destination: v.destination, type: "bind", source: v.source, options: ["bind", "ro", "nosuid", "nodev", "noexec"] })),
     ],
     linux: {
       // Absolute: runc resolves a relative cgroupsPath against the daemon's own cgroup in each hierarchy (which may
@@ -205,7 +204,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         ],
         // OCI's swap is memory+swap: equal to the limit means no swap at all.
         memory: { limit: memory, swap: memory },
-        cpu: { quota: cpuQuota(input.vcpus), period: CPU_PERIOD_US },
+        cpu: { quota: cpuQuota(input.vcpus), period: CPU_PERIOD_US, ...(input.cpus ? { cpus: input.cpus } : {}) },
         pids: { limit: LIMITS.pidsLimit },
       },
       // The runtime joins the namespace the network room wired (or, without one, runc makes a loopback-only one);

@@ -10,6 +10,7 @@ import type { Engine } from "../engine/types.js";
 import { bearerAuthenticator, forbiddenOrigin, hostChecker, originChecker, unauthenticated } from "./auth.js";
 import { mapError } from "./errors.js";
 import type { ExecStreamDeps } from "./exec-stream.js";
+import { closeUnreadBodies, ConnectionGuard, watchBody } from "./guard.js";
 import { newRequestId, send, type Ctx } from "./http.js";
 import { decodeParams, Router } from "./router.js";
 import { ROUTE_MODULES } from "./routes/index.js";
@@ -32,9 +33,17 @@ export interface ApiServerOptions {
   publicHosts?: string[];
   /** The websocket attachment (the daemon passes exec-stream's `attachExecStream`). Default: no websocket. */
   attachStreams?: AttachStreams;
-  /** A connection that sends no request for this long is closed. Default {@link IDLE_CONNECTION_MS}. */
+  /**
+   * A connection that sends no request for this long is closed, and a request's headers must arrive within it.
+   * Default {@link IDLE_CONNECTION_MS}.
+   */
   idleConnectionMs?: number;
-  /** Connections beyond this many are dropped on arrival. Default LIMITS.connectionsMax. */
+  /** The window over which a request body's minimum rate is judged (guard.ts). Default BODY_WINDOW_MS. */
+  bodyWindowMs?: number;
+  /**
+   * Open connections at most: a newcomer beyond it closes the oldest connection that never carried the token, or is
+   * dropped when every one did. Default LIMITS.connectionsMax.
+   */
   maxConnections?: number;
   /** The dashboard's sessions and files. Default: sessions bound to `token`, files from dist/ui. */
   dashboard?: DashboardDeps;
@@ -44,11 +53,13 @@ export interface ApiServerOptions {
  * How long a connection may stay silent before its first request. headersTimeout only runs once a request has begun,
  * so without this a client could open connections that never send a byte and use up the daemon's file descriptors.
  */
-export const IDLE_CONNECTION_MS = 20_000;
+export const IDLE_CONNECTION_MS = LIMITS.headersTimeoutSecs * 1000;
 
 /** A running API server. */
 export interface ApiServer {
   readonly server: Server;
+  /** The connection cap and its eviction counts. */
+  readonly connections: ConnectionGuard;
   /** Listens on host:port (port 0 picks a free one); resolves with the endpoint URL. */
   listen(host: string, port: number): Promise<string>;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs` (default 10 s), then drops them. */
@@ -68,9 +79,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const idleWaiters: Array<() => void> = [];
 
   const dashboard = opts.dashboard ?? { sessions: new DashboardSessions({ token: () => opts.token }), assets: new DashboardAssets() };
-  /** The bearer token (CLI, SDK) or a dashboard session cookie, with the session's own Origin and CSRF rules. */
-  const authVia = (req: IncomingMessage, websocket = false): Ctx["auth"] =>
-    authenticate(req) ? "token" : dashboard.sessions.allows(req, { websocket }) ? "session" : undefined;
+  const connections = new ConnectionGuard(opts.maxConnections ?? LIMITS.connectionsMax);
+  /**
+   * The bearer token (CLI, SDK) or a dashboard session cookie, with the session's own Origin and CSRF rules. A
+   * connection that passed once is the last to be evicted at the connection cap.
+   */
+  const authVia = (req: IncomingMessage, websocket = false): Ctx["auth"] => {
+    const how = authenticate(req) ? "token" : dashboard.sessions.allows(req, { websocket }) ? "session" : undefined;
+    if (how) connections.trust(req.socket);
+    return how;
+  };
   const router = new Router(ROUTE_MODULES.flatMap((routes) => routes({ engine, logger, dashboard })));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -101,10 +119,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ctx.params = decodeParams(found.rawParams);
       await found.route.handler(ctx);
     } catch (err) {
-      const { status, body } = mapError(err, requestId, logger);
+      const { status, headers, body } = mapError(err, requestId, logger);
       if (res.headersSent) {
         res.destroy();
       } else {
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         send(ctx, status, body);
       }
     } finally {
@@ -112,23 +131,40 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   }
 
-  const server = createServer({ keepAlive: true }, (req, res) => {
+  // node checks the header and request timeouts on this interval: at its default (30 s) slow headers lived ~45 s.
+  const server = createServer({ keepAlive: true, connectionsCheckingInterval: 1000 }, (req, res) => {
     // The request has arrived: its handler may take long (an exec runs up to an hour) with a silent socket. After the
     // response node arms the keep-alive timeout, and the next request re-arms the idle one.
     req.socket.setTimeout(0);
     inflight++;
+    closeUnreadBodies(req, res);
+    const stopWatching = watchBody(req, (err) => refuseSlowBody(req, res, err), opts.bodyWindowMs);
     res.on("close", () => {
+      stopWatching();
       inflight--;
       if (inflight === 0) for (const w of idleWaiters.splice(0)) w();
     });
     void handle(req, res);
   });
-  // Slow-loris guard for headers; the request timeout bounds receiving a body (generous for image imports).
-  server.headersTimeout = 20_000;
+
+  /** A body slower than the minimum rate: 408 (the connection closes: its body is unread), or a cut if already answering. */
+  function refuseSlowBody(req: IncomingMessage, res: ServerResponse, err: Error): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const requestId = String(res.getHeader("X-Request-Id") ?? newRequestId());
+    const { status, body } = mapError(err, requestId, logger);
+    send({ req, res, requestId, url: new URL(req.url ?? "/", "http://localhost"), params: {} }, status, body);
+  }
+
+  // Slow-loris guard for headers; the request timeout bounds receiving a body (generous for image imports), the
+  // body watch (guard.ts) its rate.
+  server.timeout = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
+  server.headersTimeout = server.timeout;
   server.requestTimeout = 15 * 60_000;
   server.keepAliveTimeout = 5_000;
-  server.timeout = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
-  server.maxConnections = opts.maxConnections ?? LIMITS.connectionsMax;
+  connections.attach(server);
 
   const streams = opts.attachStreams?.(server, {
     engine,
@@ -139,6 +175,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   return {
     server,
+    connections,
     listen(host, p) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);

@@ -7,9 +7,11 @@ import { z } from "zod";
 import { RuntaError, httpStatusFor, type ErrorDetails, type ErrorEnvelope } from "../api/index.js";
 import type { Logger } from "../log.js";
 
-/** A status plus the wire error envelope. */
+/** A status, the headers that go with it, and the wire error envelope. */
 export interface MappedError {
   status: number;
+  /** `Retry-After` on 429 and 503 (seconds: the error's `details.retry_after_secs`, else 1). */
+  headers: Record<string, string>;
   body: ErrorEnvelope;
 }
 
@@ -79,5 +81,11 @@ export function mapError(err: unknown, requestId: string, logger: Logger): Mappe
   }
   const error: ErrorEnvelope["error"] = { code: re.code, message: re.message };
   if (re.details !== undefined) error.details = re.details;
-  return { status: httpStatusFor(re), body: { error, request_id: requestId } };
+  const status = httpStatusFor(re);
+  const headers: Record<string, string> = {};
+  if (status === 429 || status === 503) {
+    const secs = re.details?.retry_after_secs;
+    headers["Retry-After"] = String(typeof secs === "number" && secs > 0 ? Math.ceil(secs) : 1);
+  }
+  return { status, headers, body: { error, request_id: requestId } };
 }

@@ -1,9 +1,9 @@
 /**
  * The upgrade gate of the exec-stream websocket (DESIGN §4): `GET /v1/runtimes/{rt}/exec/stream`.
  *
- * Authentication, the Origin/Host check and the session cap all happen here, in the HTTP `upgrade` handler, so a
- * refused client gets a plain HTTP error (401, 403, 404, 429, 503) through the server's one error mapping and never
- * a 101. An admitted connection becomes a session (exec-session.ts): one command, living as long as the socket.
+ * Authentication, the Origin/Host check, the session cap and the runtime's existence all happen here, in the HTTP
+ * `upgrade` handler, so a refused client gets a plain HTTP error (401, 403, 404, 429 with Retry-After, 503) through
+ * the server's one error mapping and never a 101. An admitted connection becomes a session (exec-session.ts): one command, living as long as the socket.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -94,13 +94,26 @@ export function attachExecStream(server: Server, deps: ExecStreamDeps): ExecStre
       }
     };
     socket.once("close", release);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      release();
-      // From here on the websocket owns the socket and reports its errors.
-      socket.off("error", onHandshakeError);
-      sockets.set(ws, runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }));
-      ws.once("close", () => sockets.delete(ws));
-    });
+    // An unknown runtime is a plain 404 before the handshake, not a 101 followed by an error frame.
+    const exists = async () => {
+      await deps.engine.get(ref, { usage: false });
+    };
+    exists().then(
+      () => {
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          release();
+          // From here on the websocket owns the socket and reports its errors.
+          socket.off("error", onHandshakeError);
+          sockets.set(ws, runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }));
+          ws.once("close", () => sockets.delete(ws));
+        });
+      },
+      (err: unknown) => {
+        release();
+        refuse(socket, err, log);
+      },
+    );
   });
 
   return {
@@ -124,8 +137,9 @@ function refuse(socket: Duplex, err: unknown, log: Logger): void {
     return;
   }
   const requestId = newRequestId();
-  const { status, body } = mapError(err, requestId, log);
+  const { status, headers, body } = mapError(err, requestId, log);
   const payload = JSON.stringify(body);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
   socket.once("finish", () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
@@ -134,6 +148,7 @@ function refuse(socket: Duplex, err: unknown, log: Logger): void {
       `Content-Type: ${JSON_TYPE}\r\n` +
       `Content-Length: ${Buffer.byteLength(payload)}\r\n` +
       `X-Request-Id: ${requestId}\r\n` +
+      extra +
       "\r\n" +
       payload,
   );

@@ -96,20 +96,43 @@ export function checkDeclaredLength(ctx: Ctx, limit: number): void {
   }
 }
 
-/** Reads the whole body up to `limit` bytes; past it the connection is marked for closing and 413 is thrown. */
-async function readBody(ctx: Ctx, limit: number): Promise<Buffer> {
+/** The 408 for a JSON body that did not arrive whole within LIMITS.requestBodyDeadlineSecs. */
+function bodyTooSlow(): RuntaError {
+  const secs = LIMITS.requestBodyDeadlineSecs;
+  return new RuntaError("deadline_exceeded", `request body did not arrive within ${secs} s; send it faster or smaller`, {
+    httpStatus: 408,
+    details: { deadline_secs: secs },
+  });
+}
+
+/**
+ * Reads the whole body up to `limit` bytes within LIMITS.requestBodyDeadlineSecs. Past the size 413, past the
+ * deadline 408; either way the rest is not read (the response closes the connection: guard.ts closeUnreadBodies).
+ */
+function readBody(ctx: Ctx, limit: number): Promise<Buffer> {
   checkDeclaredLength(ctx, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      ctx.res.shouldKeepAlive = false;
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const req = ctx.req;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err: RuntaError | null) => {
+      clearTimeout(timer);
+      req.off("data", onData).off("end", onEnd).off("aborted", onAborted).off("error", onAborted);
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return done(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    const onEnd = () => done(null);
+    const onAborted = () => done(errors.invalid("the client closed the connection before sending the whole body"));
+    const timer = setTimeout(() => done(bodyTooSlow()), LIMITS.requestBodyDeadlineSecs * 1000);
+    req.on("data", onData).once("end", onEnd).once("aborted", onAborted).once("error", onAborted);
+  });
 }
 
 /**

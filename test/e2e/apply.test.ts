@@ -54,7 +54,7 @@ test("apply creates what the file names, running, with its resources", async () 
   const r = await runta(["apply", "-f", deployment({ web: 64, api: 96 })]);
   expect(r.exitCode, String(r.stderr)).toBe(0);
   expect(r.stdout).toMatch(/web: created \([0-9a-f-]{36}\)/);
-  expect(r.stdout).toContain("Apply complete: 2 to create, 0 to resize, 0 unchanged, 0 failed.");
+  expect(r.stdout).toContain("Apply complete: 2 created, 0 resized, 0 unchanged.");
   expect(await inspect("web")).toMatchObject({ status: "running", image: "busybox", resources: { requests: { vcpus: 0.5, memory_mib: 64 } } });
   expect(await inspect("api")).toMatchObject({ status: "running", resources: { requests: { memory_mib: 96 } } });
 });
@@ -85,6 +85,40 @@ test("--json prints plan and results; auto_resize is reported plainly", async ()
   const j = JSON.parse(String(r.stdout));
   expect(j.plan.map((a: { action: string }) => a.action)).toEqual(["unchanged", "unchanged"]);
   expect(j.plan[0].notes[0]).toContain("runta does not resize automatically");
+});
+
+test("a changed env value is a conflict (the daemon compares digests, never sends values); --dry-run exits as apply does", async () => {
+  const doc = (value: string) => {
+    const path = join(dir, "env.json");
+    writeFileSync(path, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "envy", image: "busybox", resources: { vcpus: 0.5, memory_mib: 64 }, env: { MODE: value } }] }));
+    return path;
+  };
+  expect((await runta(["apply", "-f", doc("blue")])).exitCode).toBe(0);
+  expect(String((await runta(["apply", "-f", doc("blue")])).stdout)).toContain("No changes");
+  const dry = await runta(["apply", "--dry-run", "-f", doc("green")]);
+  const real = await runta(["apply", "-f", doc("green")]);
+  for (const r of [dry, real]) {
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`runta: envy: env values differ from ${doc("green")} and cannot change in place — runta rm envy, then apply again\n`);
+  }
+  expect(dry.stdout).toContain("0 unchanged, 1 with conflicts");
+  expect(real.stdout).toContain('! envy  env values differ (same names ["MODE"])');
+  expect(real.stdout).toContain("Apply finished with failures: 0 created, 0 resized, 0 unchanged, 1 with conflicts left as they are.");
+  expect((await runta(["exec", "envy", "--", "sh", "-c", "echo $MODE"])).stdout).toBe("blue\n");
+  expect((await runta(["rm", "envy"])).exitCode).toBe(0);
+});
+
+test("an entry without resources leaves them alone; an image that does not exist is an error, also with --dry-run", async () => {
+  const path = join(dir, "partial.json");
+  writeFileSync(path, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "web", image: "busybox" }, { name: "nova", image: "no-such-image" }] }));
+  for (const args of [["apply", "--dry-run", "-f", path], ["apply", "-f", path]]) {
+    const r = await runta(args);
+    expect(r.exitCode, args.join(" ")).toBe(1);
+    expect(r.stderr).toBe(`runta: nova: image "no-such-image" does not exist — build or import it first (runta image ls lists images)\n`);
+    expect(r.stdout).toMatch(/= web\s+unchanged/);
+  }
+  expect((await inspect("web")).resources.requests).toEqual({ vcpus: 0.5, memory_mib: 128 });
+  expect((await runta(["ps", "-a", "-q", "--filter", "name=nova"])).stdout).toBe("");
 });
 
 test("an invalid file is rejected whole with JSON pointers; nothing changes", async () => {

@@ -152,15 +152,15 @@ describe("exit codes and shapes", () => {
     );
   });
 
-  test("usage errors exit 2 (API bounds too); beyond this host's memory the server refuses, exit 1, naming the field", async () => {
+  test("usage errors exit 2 (API bounds and this host's memory too), naming the flag", async () => {
     expect((await runta(["ps", "--bogus"])).exitCode).toBe(2);
     expect((await runta(["run", "--memory", "lots"])).exitCode).toBe(2);
     const big = await runta(["resize", "--memory", "99999999", "bb"]);
     expect(big.exitCode).toBe(2);
-    expect(String(big.stderr)).toBe('runta: --memory must be a whole number of MiB between 16 and 262144, got "99999999"\n');
+    expect(String(big.stderr)).toBe('runta: --memory must be a size of whole MiB between 16m and 256g (512m, 2g; a bare number is MiB), got "99999999"\n');
     const host = await runta(["resize", "--memory", "262144", "bb"]);
-    expect(host.exitCode).toBe(1);
-    expect(String(host.stderr)).toMatch(/^runta: .*memory.*\n$/);
+    expect(host.exitCode).toBe(2);
+    expect(String(host.stderr)).toMatch(/^runta: --memory 262144m is more than this host's memory \(\d+ MiB\) — use at most --memory \d+m\n$/);
   });
 
   test("a wrong token is unauthenticated and says where the token came from", async () => {

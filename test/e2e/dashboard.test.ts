@@ -91,7 +91,7 @@ describe("dashboard in Chromium", () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
-  test("the runtime page resumes it with a button, resizes it, and shows the API's validation message", async () => {
+  test("the runtime page resumes it with a button, resizes it, sets its egress policy, with the API's messages", async () => {
     await row("web1").click();
     await page.waitForURL(/#\/rt\//);
     await page.getByRole("button", { name: "Resume" }).click();
@@ -106,6 +106,18 @@ describe("dashboard in Chromium", () => {
     await page.fill('form.resize input[name="memory_mib"]', "5");
     await page.click('form.resize button[type="submit"]');
     await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be between 16 and 262144 MiB");
+    // The egress policy, as `runta egress set` sets it, with the API's message for a bad entry.
+    const policy = page.getByRole("form", { name: "Egress policy" });
+    await policy.locator('select[name="mode"]').selectOption("allowlist");
+    await policy.locator('textarea[name="entries"]').fill("example.com\n10.10.10.0/24");
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await expect.poll(async () => (await d.client().runtimes.egress("web1")).policy, { timeout: 10_000 }).toMatchObject({ mode: "allowlist", allow: ["example.com", "10.10.10.0/24"] });
+    await policy.locator('textarea[name="entries"]').fill("not a host!");
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await expect.poll(() => policy.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be a hostname");
+    await policy.locator('select[name="mode"]').selectOption("open");
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await expect.poll(async () => (await d.client().runtimes.egress("web1")).policy.mode, { timeout: 10_000 }).toBe("open");
   });
 
   test("a terminal over the exec websocket: echo, resize followed by stty size, the exit status", async () => {

@@ -1,6 +1,7 @@
 /**
  * Headless Chromium for the dashboard's browser tests: Debian's `chromium` package (bin/setup.sh --test installs it)
- * driven by playwright-core, which downloads nothing. `--no-sandbox` because the tests run as root.
+ * driven by playwright-core, which downloads nothing. `--no-sandbox` because the tests run as root; no /dev/shm use
+ * because a small /dev/shm (containers, CI) crashes Chromium's renderers.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { runtaBin } from "./cli.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-const LAUNCH: LaunchOptions = { executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] };
+const LAUNCH: LaunchOptions = { executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] };
 
 /** Launches Chromium (throws with the install line when it is missing). */
 export async function launchBrowser(): Promise<Browser> {

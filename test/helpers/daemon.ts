@@ -11,7 +11,7 @@
  *   d.logs()  → the daemon's stderr so far;   await d.cleanup()
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,16 +20,22 @@ import { promisify } from "node:util";
 import { Runta } from "../../src/client/index.js";
 import { cgroupDirs, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { ImageStore } from "../../src/engine/images/store.js";
+import { debootstrapSource } from "../../src/engine/images/debootstrap.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
 import { networkLeaks, removeNetworkLeftovers } from "./network-leaks.js";
+import { lxcfsPids } from "./engine-env.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 const MAIN = join(ROOT, "dist/server/main.js");
 
-/** Where integration tests keep images shared across runs (the default image takes ~1 min to build once per machine). */
-export const SHARED_IMAGES_DIR = "/var/tmp/runta-test-images";
+/**
+ * Where integration tests keep images shared across runs (the default image takes a minute or more to build once per
+ * machine). Named after the default image's package list, so a change of it builds a new one next to the old rather
+ * than replacing an image other test runs on the host may have mounted as their lower layer.
+ */
+export const SHARED_IMAGES_DIR = `/var/tmp/runta-test-images-${createHash("sha256").update(debootstrapSource("")).digest("hex").slice(0, 12)}`;
 
 /** A daemon under test. `endpoint` and `env` change on `restart()` (the port is picked afresh). */
 export interface TestDaemon {
@@ -210,6 +216,7 @@ export async function leaks(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "d
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) found.push(`cgroup ${join(dir, e.name)}`);
   }
   for (const m of await mountPoints()) if (m.startsWith(d.dataDir + "/")) found.push(`mount ${m}`);
+  for (const pid of lxcfsPids(d.dataDir)) found.push(`lxcfs process ${pid}`);
   return found;
 }
 
@@ -225,6 +232,7 @@ async function forceClean(d: Pick<TestDaemon, "runcRoot" | "cgroupParent" | "dat
   for (const m of (await mountPoints()).filter((p) => p.startsWith(d.dataDir + "/")).reverse()) {
     await execFileAsync("umount", ["-l", m]).catch(() => {});
   }
+  for (const pid of lxcfsPids(d.dataDir)) process.kill(pid, "SIGKILL");
   await removeCgroupDirs(d.cgroupParent).catch(() => {});
   for (const dir of parentCgroupDirs(d.cgroupParent)) {
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) await rmdir(join(dir, e.name)).catch(() => {});

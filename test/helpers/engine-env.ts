@@ -14,7 +14,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +62,21 @@ async function loopDevices(dir: string): Promise<string[]> {
     .filter((line) => line.slice(line.indexOf(" ") + 1).startsWith(dir + "/"));
 }
 
+/** Pids of LXCFS instances mounted under `dataDir` (the engine's views/lxcfs.ts starts one per data dir). */
+export function lxcfsPids(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (argv[0]?.endsWith("lxcfs") && argv.includes(join(dataDir, "lxcfs"))) pids.push(Number(pid));
+  }
+  return pids;
+}
+
 /** Creates a fresh isolated world under /tmp and /run. */
 export async function makeEngineEnv(): Promise<EngineEnv> {
   const tag = randomBytes(4).toString("hex");
@@ -77,6 +92,7 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
     for (const loop of await loopDevices(dataDir)) found.push(`loop device ${loop}`);
     for (const child of childCgroups(cgroupParent)) found.push(`cgroup ${cgroupParent}/${child}`);
     found.push(...(await networkLeaks(dataDir)));
+    for (const pid of lxcfsPids(dataDir)) found.push(`lxcfs process ${pid}`);
     return found;
   };
 
@@ -96,6 +112,8 @@ export async function makeEngineEnv(): Promise<EngineEnv> {
     // Deepest first, so nested mounts come off before their parents.
     const mounts = (await mountPoints()).filter((m) => m.startsWith(dataDir + "/")).sort((a, b) => b.length - a.length);
     for (const m of mounts) await step(() => execFileAsync("umount", ["-l", m]));
+    // Unmounted, an LXCFS ends by itself; one that does not is ended here.
+    for (const pid of lxcfsPids(dataDir)) await step(async () => process.kill(pid, "SIGKILL"));
     for (const loop of await loopDevices(dataDir)) await step(() => execFileAsync("losetup", ["-d", loop.split(" ")[0]]));
     await step(async () => {
       for (const child of childCgroups(cgroupParent)) await removeCgroupDirs(join(cgroupParent, child));

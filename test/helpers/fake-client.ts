@@ -3,6 +3,7 @@
  * typed errors, every call is recorded, and any verb can be overridden to inject failures.
  */
 import { randomUUID } from "node:crypto";
+import { envDigest } from "../../src/api/env-digest.js";
 import type { Checkpoint, ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
 import type {
   CreateOptions,
@@ -79,15 +80,18 @@ export function fakeCheckpoint(over: Partial<Checkpoint> = {}): Checkpoint {
 }
 
 /** A complete runtime record with sensible defaults. */
-export function fakeRuntime(over: Partial<Runtime> = {}): Runtime {
+export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, string> } = {}): Runtime {
   const now = new Date("2026-01-01T00:00:00.000Z").toISOString();
+  const { env = {}, ...rest } = over;
+  const id = rest.id ?? randomUUID();
   return {
-    id: randomUUID(),
+    id,
     name: "rt",
     status: "running",
     image: "default",
     resources: { requests: { vcpus: 1, memory_mib: 1024, disk_size_gib: 10 } },
-    env_names: [],
+    env_names: Object.keys(env),
+    env_digest: envDigest(id, env),
     labels: {},
     created_at: now,
     updated_at: now,
@@ -97,7 +101,7 @@ export function fakeRuntime(over: Partial<Runtime> = {}): Runtime {
     idle_timeout_secs: null,
     last_activity_at: null,
     usage: null,
-    ...over,
+    ...rest,
   };
 }
 
@@ -189,7 +193,7 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
         image,
         status: o.wait === false ? "creating" : "running",
         resources: { requests: { vcpus: o.vcpus ?? 1, memory_mib: o.memoryMiB ?? 1024 } },
-        env_names: Object.keys(o.env ?? {}),
+        env: o.env,
         labels: o.labels ?? {},
       });
       state.set(rt.id, rt);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { release } from "node:os";
-import { errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
+import { envDigest, errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
 import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
 import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
@@ -88,17 +88,19 @@ export class FakeEngine implements Engine {
     const vcpus = spec.vcpus ?? LIMITS.defaultVcpus;
     if (vcpus > FAKE_HOST_CORES) throw errors.outOfRange(`resources.requests.vcpus: must be at most ${FAKE_HOST_CORES} (the host's cores)`);
     const now = new Date().toISOString();
+    const id = randomUUID();
     const rec: Rec = {
       seq: ++this.seq,
       idempotencyKey: spec.idempotencyKey,
       requestHash: spec.requestHash,
       rt: {
-        id: randomUUID(),
+        id,
         name,
         status: "creating",
         image,
         resources: { requests: { vcpus, memory_mib: spec.memoryMib ?? LIMITS.defaultMemoryMib } },
         env_names: Object.keys(spec.env ?? {}),
+        env_digest: envDigest(id, spec.env ?? {}),
         labels: spec.labels ?? {},
         created_at: now,
         updated_at: now,

@@ -185,8 +185,10 @@ describe("bad input leaves nothing behind", () => {
   }
 
   test("a runtime runc fails to start (after mount and cgroup setup) is cleaned up fully; wait:false keeps it in error", async () => {
-    // A directory as the init: runc mounts the root, creates the cgroup, then fails to exec PID 1.
-    const broken = await RuncEngine.open({ ...env, initPath: env.imagesDir, logger });
+    // A non-executable file as the init: runc mounts the root, creates the cgroup, then fails to exec PID 1.
+    const notExecutable = join(env.dataDir, "not-an-init");
+    writeFileSync(notExecutable, "#!/bin/sh\n", { mode: 0o644 });
+    const broken = await RuncEngine.open({ ...env, initPath: notExecutable, logger });
     try {
       const runtimesBefore = await readdir(join(env.dataDir, "runtimes"));
       const leaksBefore = await env.leaks();

@@ -3,12 +3,13 @@
  * RuntimeNetworks, commands run in it with `ip netns exec`. Destinations are two local test hosts only.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { FORWARDING_MARKERS_DIR } from "../../src/engine/network/forwarding.js";
 import { RuntimeNetworks } from "../../src/engine/network/network.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 
@@ -17,7 +18,6 @@ let dataDir: string;
 let nets: RuntimeNetworks;
 let hostA: TestHost;
 let hostB: TestHost;
-const forwardingBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
 
 /** Runs `cmd` inside a namespace; resolves with exit code and output (never rejects). */
 async function inNs(netns: string, cmd: string[]): Promise<{ code: number; out: string }> {
@@ -113,6 +113,33 @@ test("CIDR rules: an allowlisted /24 is reached on any port, another is refused;
   await nets.remove("rt-cidr");
 });
 
+test("a policy change cuts the open proxied connections it no longer allows", async () => {
+  await nets.create("rt-live", "nat");
+  const ns = nsOf(nets, "rt-live");
+  // Two requests on one keep-alive connection through the proxy, 1.5 s apart; prints the answers, then "closed".
+  const client = `const s=require("net").connect(80,process.argv[1]);let got="";s.on("data",d=>got+=d);s.on("close",()=>{console.log((got.match(/hello/g)||[]).length+" closed");});
+const req="GET / HTTP/1.1\\r\\nHost: allowed.test\\r\\n\\r\\n";s.write(req);setTimeout(()=>s.write(req),1500);setTimeout(()=>s.end(),3000);`;
+  const twoRequests = () => inNs(ns, [process.execPath, "-e", client, hostA.address]);
+  expect((await twoRequests()).out.trim()).toBe("2 closed");
+  const cut = twoRequests();
+  await new Promise((r) => setTimeout(r, 700));
+  await nets.setPolicy("rt-live", { mode: "allowlist", allow: ["other.test"], deny: [] });
+  expect((await cut).out.trim()).toBe("1 closed");
+  await nets.remove("rt-live");
+});
+
+test("a range another route of the host covers is refused with the fix", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "runta-net-room-clash-"));
+  const clash = await RuntimeNetworks.open({ dataDir: dir, cidr: hostA.cidr });
+  try {
+    await expect(clash.create("rt-x", "nat")).rejects.toMatchObject({ code: "unavailable", message: expect.stringMatching(/overlaps the host's route.*RUNTA_NETWORK_CIDR/) });
+    expect(clash.describe("rt-x").mode).toBe("none");
+  } finally {
+    await clash.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("isolation: no other runtime, no host service, no spoofed source", async () => {
   await nets.create("rt-1", "nat");
   await nets.create("rt-2", "nat");
@@ -162,7 +189,8 @@ test("a second daemon's network coexists; the last runtime out removes namespace
     expect(existsSync(`/run/netns/${nsA}`)).toBe(false);
     expect(existsSync(`/sys/class/net/${nsA}`)).toBe(false);
     expect((await run("nft", ["list", "tables"])).stdout).not.toMatch(new RegExp(`${nets.names.table}|${other.names.table}`));
-    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBe(forwardingBefore);
+    // Other daemons on this machine may hold ip_forward on for their runtimes; ours no longer do.
+    for (const t of [nets.names.table, other.names.table]) expect(existsSync(join(FORWARDING_MARKERS_DIR, t))).toBe(false);
   } finally {
     await other.close();
     await rm(otherDir, { recursive: true, force: true });

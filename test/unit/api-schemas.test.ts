@@ -22,3 +22,12 @@ test("a bad env or label key is named with the rule, at its own path", () => {
   expect(labels.error!.issues[0]).toMatchObject({ path: ["labels", "-x"], message: expect.stringContaining("label keys are") });
   expect(CreateRuntimeRequestSchema.safeParse({ env: { A_1: "v" }, labels: { "team/x": "infra" } }).success).toBe(true);
 });
+
+test("label values refuse C0/C1 controls and bidi overrides (they are printed raw by inspect), not other Unicode", () => {
+  for (const bad of ["a\u009b31mred", "evil\u202Etxt.exe", "a\u2066b", "a\u0085b", "bell\u0007"]) {
+    const r = CreateRuntimeRequestSchema.safeParse({ labels: { team: bad } });
+    expect(r.success, JSON.stringify(bad)).toBe(false);
+    expect(r.error!.issues[0]!.message).toMatch(/control or bidirectional-override/);
+  }
+  expect(CreateRuntimeRequestSchema.safeParse({ labels: { team: "Zürich – 東京 ✓" } }).success).toBe(true);
+});

@@ -90,7 +90,7 @@ describe("plan (pure)", () => {
     const actions = plan([{ name: "a", resources: { vcpus: 1, memory_mib: 1024 } }, { name: "b", resources: { vcpus: 1, memory_mib: 512 } }], [a, b]);
     expect(actions[0]).toMatchObject({ action: "resize", id: a.id, from: { vcpus: 1, memory_mib: 512 }, to: { vcpus: 1, memory_mib: 1024 }, conflicts: [] });
     expect(actions[1]).toMatchObject({ action: "unchanged", id: b.id, conflicts: [] });
-    expect(summarize(actions)).toEqual({ create: 0, resize: 1, unchanged: 1, conflicts: 0 });
+    expect(summarize(actions)).toEqual({ create: 0, resize: 1, unchanged: 1, conflicts: 0, missing_image: 0 });
   });
 
   test("image, env names and labels that differ are conflicts, never ignored", () => {
@@ -100,10 +100,24 @@ describe("plan (pure)", () => {
     expect(action!.action !== "create" && action!.conflicts.map((c) => c.field)).toEqual(["image", "env", "labels"]);
   });
 
-  test("equal env names are not a conflict (values are not reported by the API)", () => {
-    const rt = running("a", 1, 1024, { env_names: ["B", "A"] });
-    const [action] = plan([{ name: "a", env: { A: "1", B: "2" } }], [rt]);
-    expect(action).toMatchObject({ action: "unchanged", conflicts: [] });
+  test("equal env is not a conflict; a changed value is, though the API never reports values (their digest tells)", () => {
+    const rt = running("a", 1, 1024, { env: { B: "2", A: "1" } });
+    expect(plan([{ name: "a", env: { A: "1", B: "2" } }], [rt])[0]).toMatchObject({ action: "unchanged", conflicts: [] });
+    const [changed] = plan([{ name: "a", env: { A: "1", B: "3" } }], [rt]);
+    expect(changed).toMatchObject({ action: "unchanged", conflicts: [{ field: "env", desired: ["A", "B"], values: true }] });
+    expect(summarize([changed!])).toEqual({ create: 0, resize: 0, unchanged: 0, conflicts: 1, missing_image: 0 });
+  });
+
+  test("an entry without resources leaves an existing runtime's resources alone; one field changes only that field", () => {
+    const rt = running("a", 0.5, 256);
+    expect(plan([{ name: "a" }], [rt])[0]).toMatchObject({ action: "unchanged" });
+    expect(plan([{ name: "a", resources: { memory_mib: 512 } }], [rt])[0]).toMatchObject({ action: "resize", to: { vcpus: 0.5, memory_mib: 512 } });
+  });
+
+  test("a create from an image that does not exist is marked (the default image is built on demand)", () => {
+    const actions = plan([{ name: "a", image: "nope" }, { name: "b" }, { name: "c", image: "busybox" }], [], ["busybox"]);
+    expect(actions.map((a) => a.action === "create" && a.missing_image === true)).toEqual([true, false, false]);
+    expect(summarize(actions)).toMatchObject({ create: 2, missing_image: 1 });
   });
 
   test("auto_resize and a non-running status are reported as notes", () => {
@@ -141,6 +155,7 @@ describe("runta apply -f", () => {
     expect(first.out).toContain(`Plan for ${f}: 2 to create, 0 to resize, 0 unchanged`);
     expect(first.out).toMatch(/\+ worker\s+create: 1 vCPU, 512 MiB, image default/);
     expect(first.out).toMatch(/worker: created \([0-9a-f-]{36}\)/);
+    expect(first.out).toContain("Apply complete: 2 created, 0 resized, 0 unchanged.");
     expect(c.state.size).toBe(2);
     const again = await cli(["apply", "-f", f], c);
     expect(again.code).toBe(0);
@@ -165,7 +180,22 @@ describe("runta apply -f", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("2 to create");
     expect(c.state.size).toBe(0);
-    expect(c.calls.map((x) => x.method)).toEqual(["list"]);
+    expect(c.calls.map((x) => x.method)).toEqual(["list", "images.list"]);
+  });
+
+  test("--dry-run exits as the real run would: 1 for a conflict or a missing image, and says why", async () => {
+    const c = fakeClient({ runtimes: [{ name: "worker", image: "busybox" }] });
+    const path = file(set([{ name: "worker" }, { name: "ghostly", image: "nope" }]));
+    const dry = await cli(["apply", "--dry-run", "-f", path], c);
+    const real = await cli(["apply", "-f", path], c);
+    expect(dry.code).toBe(1);
+    expect(real.code).toBe(1);
+    expect(dry.err).toBe(real.err);
+    expect(dry.out).toContain(`Plan for ${path}: 0 to create, 0 to resize, 0 unchanged, 1 with conflicts, 1 with a missing image`);
+    expect(dry.out).toMatch(/! ghostly\s+image "nope" does not exist — build or import it first \(runta image ls lists images\)/);
+    expect(real.err).toContain('runta: ghostly: image "nope" does not exist');
+    expect(real.out).toContain("Apply finished with failures: 0 created, 0 resized, 0 unchanged, 1 with conflicts left as they are, 1 not created (missing image).");
+    expect(c.calls.filter((x) => x.method === "create" || x.method === "resize")).toEqual([]);
   });
 
   test("--json prints plan and results", async () => {
@@ -218,7 +248,7 @@ describe("runta apply -f", () => {
     const r = await cli(["apply", "-f", file(doc)], c);
     expect(r.code).toBe(1);
     expect(r.out).toContain("batch: created");
-    expect(r.out).toContain("Apply finished with failures: 2 to create, 0 to resize, 0 unchanged, 1 failed.");
+    expect(r.out).toContain("Apply finished with failures: 1 created, 0 resized, 0 unchanged, 1 failed.");
     expect(r.err).toBe("runta: worker: create failed: not enough memory on the host for 512 MiB\n");
   });
 
@@ -230,7 +260,7 @@ describe("runta apply -f", () => {
     expect(r.out).toMatch(/! worker\s+image differs \(file "default", runtime "busybox"\)/);
     expect(r.out).toContain("worker: resized");
     // The summary must not say "complete … 0 failed" when apply exits 1 for a conflict.
-    expect(r.out).toContain("Apply finished with failures: 0 to create, 1 to resize, 0 unchanged, 0 failed, 1 with conflicts.");
+    expect(r.out).toContain("Apply finished with failures: 0 created, 1 resized, 0 unchanged, 1 with conflicts left as they are.");
     expect(r.err).toBe(`runta: worker: image differs from ${path} and cannot change in place — runta rm worker, then apply again\n`);
   });
 
@@ -244,7 +274,7 @@ describe("runta apply -f", () => {
     const c = fakeClient({ images: [] });
     const r = await cli(["apply", "-f", file(set([{ name: "w" }]))], c);
     expect(r.code).toBe(0);
-    expect(c.calls.map((x) => x.method)).toEqual(["list", "images.list", "images.build", "create"]);
+    expect(c.calls.map((x) => x.method)).toEqual(["list", "images.list", "images.list", "images.build", "create"]);
   });
 });
 

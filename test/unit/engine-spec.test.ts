@@ -13,14 +13,13 @@ const input = {
   memoryMib: 64,
   env: { APP: "1" },
   cgroupParent: "runta",
-  initPath: "/usr/bin/catatonit",
 };
 
 type Spec = {
   process: { args: string[]; env: string[]; noNewPrivileges: boolean; capabilities: { bounding: string[] }; rlimits: Array<{ type: string; hard: number }> };
   hostname: string;
   root: { readonly: boolean };
-  mounts: Array<{ destination: string; source: string; options?: string[] }>;
+  mounts: Array<{ destination: string; type: string; source: string; options?: string[] }>;
   linux: {
     cgroupsPath: string;
     namespaces: Array<{ type: string }>;
@@ -49,9 +48,8 @@ test("the runtime spec is hardened: namespaces, seccomp, no_new_privs, devices d
   expect(spec.linux.maskedPaths).toContain("/proc/kcore");
   expect(spec.linux.maskedPaths).toContain("/sys/devices/virtual/powercap");
   expect(spec.process.args).toEqual(["/.runta/catatonit", "-P"]);
-  const init = spec.mounts.find((m) => m.destination === "/.runta/catatonit")!;
-  expect(init.source).toBe("/usr/bin/catatonit");
-  expect(init.options).toContain("ro");
+  // The init is a file of the runtime's own root (rootfs.ts installInit), never a bind mount of a host file.
+  expect(spec.mounts.filter((m) => m.type === "bind")).toEqual([]);
   expect(spec.hostname).toBe("web");
   expect(spec.root.readonly).toBe(false);
   expect(spec.process.env).toContain("APP=1");
@@ -119,4 +117,19 @@ test("runc's error is taken from its JSON log, plain lines as a fallback", () =>
   expect(runcErrorMessage(log)).toBe("container does not exist");
   expect(runcErrorMessage("exec failed: boom\n")).toBe("exec failed: boom");
   expect(runcErrorMessage("")).toBe("no error message");
+});
+
+test("LXCFS views are read-only bind mounts over /proc and /sys files; the cpuset goes into the CPU resources", () => {
+  const procViews = [
+    { destination: "/proc/meminfo", source: "/data/lxcfs/proc/meminfo" },
+    { destination: "/sys/devices/system/cpu/online", source: "/data/lxcfs/sys/devices/system/cpu/online" },
+  ];
+  const spec = buildRuntimeSpec({ ...input, procViews, cpus: "1" }) as unknown as Spec & { linux: { resources: { cpu: Record<string, unknown> } } };
+  const binds = spec.mounts.filter((m) => m.type === "bind");
+  expect(binds.map((m) => [m.destination, m.source])).toEqual(procViews.map((v) => [v.destination, v.source]));
+  for (const m of binds) expect(m.options).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev", "noexec"]));
+  // After the sysfs mount, or sysfs would hide the view of cpu/online.
+  expect(spec.mounts.findIndex((m) => m.destination === "/sys/devices/system/cpu/online")).toBeGreaterThan(spec.mounts.findIndex((m) => m.destination === "/sys"));
+  expect(spec.linux.resources.cpu).toEqual({ quota: 20_000, period: 100_000, cpus: "1" });
+  expect((buildRuntimeSpec(input) as unknown as { linux: { resources: { cpu: Record<string, unknown> } } }).linux.resources.cpu).not.toHaveProperty("cpus");
 });

@@ -28,6 +28,10 @@ async function serve(heartbeatMs?: number) {
   const procs: FakeStreamProcess[] = [];
   const seen: Array<{ url?: string; authorization?: string }> = [];
   const engine = {
+    async get(ref: string) {
+      if (ref === "nope") throw new RuntaError("not_found", "no runtime named 'nope'");
+      return { name: ref };
+    },
     async execStream(ref: string, spec: StreamSpec) {
       if (ref === "paused") throw new RuntaError("failed_precondition", "runtime 'paused' is paused; resume it first");
       if (ref === "nope") throw new RuntaError("not_found", "no runtime named 'nope'");

@@ -14,6 +14,10 @@ const TOKEN = "s3cret";
 function fakeEngine(opts: { delayMs?: number } = {}) {
   const procs: FakeStreamProcess[] = [];
   const engine = {
+    async get(ref: string) {
+      if (ref === "missing") throw new RuntaError("not_found", "no runtime named 'missing'");
+      return { name: ref };
+    },
     async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (ref === "paused") throw new RuntaError("failed_precondition", "runtime 'paused' is paused; run 'runta resume paused' first");
@@ -73,7 +77,7 @@ async function connect(url: string, headers: Record<string, string> = { Authoriz
 }
 
 /** Sends an upgrade request by hand and reports the HTTP status the server answered with. */
-function upgradeStatus(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function upgradeStatus(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       port,
@@ -91,7 +95,7 @@ function upgradeStatus(port: number, path: string, headers: Record<string, strin
     req.on("response", (res) => {
       let body = "";
       res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers["retry-after"] }));
     });
     req.on("error", reject);
     req.end();
@@ -131,12 +135,20 @@ describe("upgrade checks", () => {
     expect((await upgradeStatus(port, "/v1/runtimes/rt/shell", { Authorization: `Bearer ${TOKEN}` })).status).toBe(404);
   });
 
-  test("sessions beyond the cap get 429 and the cap frees up when one ends", async () => {
+  test("an upgrade to an unknown runtime gets 404 before any 101", async () => {
+    const { port } = await serve(fakeEngine().engine);
+    const r = await upgradeStatus(port, "/v1/runtimes/missing/exec/stream", { Authorization: `Bearer ${TOKEN}` });
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body).error.code).toBe("not_found");
+  });
+
+  test("sessions beyond the cap get 429 with Retry-After and the cap frees up when one ends", async () => {
     const { engine } = fakeEngine();
     const { url, port } = await serve(engine, { maxSessions: 1 });
     const a = await connect(url("rt"));
     const r = await upgradeStatus(port, "/v1/runtimes/rt/exec/stream", { Authorization: `Bearer ${TOKEN}` });
     expect(r.status).toBe(429);
+    expect(r.retryAfter).toBe("1");
     expect(JSON.parse(r.body).error.code).toBe("resource_exhausted");
     a.ws.close();
     await a.closed;

@@ -509,7 +509,7 @@ describe("connections", () => {
     }
   });
 
-  test("connections beyond the cap are dropped on arrival, and a slot frees up when one closes", async () => {
+  test("at the cap a newcomer closes the oldest connection without a token at once, and is served", async () => {
     const capped = createApiServer({ engine: new FakeEngine(), token: TOKEN, maxConnections: 2 });
     const url = await capped.listen("127.0.0.1", 0);
     const port = Number(new URL(url).port);
@@ -522,14 +522,15 @@ describe("connections", () => {
     try {
       const held = [await open(), await open()];
       const started = Date.now();
-      const extra = await open();
-      await new Promise((r) => extra.once("close", r));
-      // Dropped at once, not by the 20 s idle timeout.
+      const newcomer = await open();
+      // Closed at once, not by the 20 s idle timeout.
+      await new Promise((r) => held[0]!.once("close", r));
       expect(Date.now() - started).toBeLessThan(2000);
-      held[0]!.destroy();
-      await new Promise((r) => setTimeout(r, 50));
+      expect(held[1]!.destroyed).toBe(false);
+      expect(newcomer.destroyed).toBe(false);
       expect((await fetch(`${url}/v1/health`)).status).toBe(200);
       held[1]!.destroy();
+      newcomer.destroy();
     } finally {
       await capped.close(100);
     }

@@ -5,6 +5,7 @@ import { age, bytes, labelPairs, mib } from "./format.js";
 import { usePoll } from "./poll.js";
 import { go } from "./route.js";
 import { StatusBadge } from "./status.js";
+import { EgressPanel } from "./egress.js";
 import { TerminalView } from "./terminal.js";
 
 /** The lifecycle verbs the API offers, and when each makes sense. */
@@ -114,6 +115,8 @@ export function RuntimeView({ id }: { id: string }) {
           <TerminalView runtime={rt.id} command={shell} onClose={() => setShell(null)} />
         )}
       </div>
+
+      <EgressPanel id={rt.id} />
 
       <dialog ref={confirmRef} class="confirm" aria-label="Confirm delete">
         <form method="dialog">

@@ -61,6 +61,8 @@ class RuntimeInfo:
     idle_timeout_secs: Optional[float]
     last_activity_at: Optional[str]
     usage: Optional[Usage] = None
+    #: sha256 of the runtime id and its NAME=value env pairs: tells whether values match without revealing them.
+    env_digest: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -82,6 +84,7 @@ class RuntimeInfo:
             idle_timeout_secs=d.get("idle_timeout_secs"),
             last_activity_at=d.get("last_activity_at"),
             usage=Usage.from_wire(d["usage"]) if d.get("usage") else None,
+            env_digest=d.get("env_digest", ""),
             raw=dict(d),
         )
 

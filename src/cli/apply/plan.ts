@@ -2,6 +2,7 @@
  * The planner of `runta apply`: a pure function of (desired, actual) → actions, with no I/O, so every
  * convergence rule is unit-tested without a daemon.
  */
+import { envDigest } from "../../api/env-digest.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
 import type { Runtime } from "../../api/schemas.js";
 import type { SandboxSpec } from "./schema.js";
@@ -17,19 +18,24 @@ export interface Conflict {
   field: "image" | "env" | "labels";
   desired: unknown;
   actual: unknown;
+  /** Set when only env values differ: the names match, the values (never sent by the daemon) do not. */
+  values?: true;
 }
 
-/** What apply will do for one sandbox. */
+/** What apply will do for one sandbox. `missing_image`: the image does not exist, so the create would fail. */
 export type PlanAction =
-  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; notes: string[] }
+  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; missing_image?: true; notes: string[] }
   | { action: "resize"; name: string; id: string; from: PlannedResources; to: PlannedResources; conflicts: Conflict[]; notes: string[] }
   | { action: "unchanged"; name: string; id: string; conflicts: Conflict[]; notes: string[] };
 
-/** Resources a spec asks for, with the API's defaults for what it leaves out. */
-export function desiredResources(spec: SandboxSpec): PlannedResources {
+/**
+ * Resources a spec asks for. What it leaves out is left as it is (`current`, an existing runtime's) or, for a new
+ * runtime, the API's defaults: an entry without `resources` never resizes anything.
+ */
+export function desiredResources(spec: SandboxSpec, current?: PlannedResources): PlannedResources {
   return {
-    vcpus: spec.resources?.vcpus ?? LIMITS.defaultVcpus,
-    memory_mib: spec.resources?.memory_mib ?? LIMITS.defaultMemoryMib,
+    vcpus: spec.resources?.vcpus ?? current?.vcpus ?? LIMITS.defaultVcpus,
+    memory_mib: spec.resources?.memory_mib ?? current?.memory_mib ?? LIMITS.defaultMemoryMib,
   };
 }
 
@@ -43,10 +49,12 @@ function conflictsOf(spec: SandboxSpec, rt: Runtime): Conflict[] {
   const out: Conflict[] = [];
   const image = spec.image ?? DEFAULTS.image;
   if (image !== rt.image) out.push({ field: "image", desired: image, actual: rt.image });
-  // The API reports env names only (values may be secrets), so only the set of names can be compared.
+  // The API reports env names only (values may be secrets) and a digest of the values, which the file's values are
+  // hashed against: a changed value is a conflict too, never silently ignored.
   const wantEnv = Object.keys(spec.env ?? {}).sort();
   const haveEnv = [...rt.env_names].sort();
   if (wantEnv.join("\0") !== haveEnv.join("\0")) out.push({ field: "env", desired: wantEnv, actual: haveEnv });
+  else if (envDigest(rt.id, spec.env ?? {}) !== rt.env_digest) out.push({ field: "env", desired: wantEnv, actual: haveEnv, values: true });
   if (!sameRecord(spec.labels ?? {}, rt.labels)) out.push({ field: "labels", desired: spec.labels ?? {}, actual: rt.labels });
   return out;
 }
@@ -65,26 +73,29 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
 
 /**
  * Plans convergence: a missing runtime is created; one whose vCPUs or memory differ is resized live; image, env
- * and labels cannot change in place and are reported as conflicts (never silently ignored). Runtimes that exist but
- * are not in the file are left alone (apply never deletes; use delete -f). Order follows the file.
+ * (names or values) and labels cannot change in place and are reported as conflicts (never silently ignored).
+ * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, the
+ * names that exist, marks creates from a missing image (the default image is built on demand). Order follows the file.
  */
-export function plan(desired: SandboxSpec[], actual: Runtime[]): PlanAction[] {
+export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[]): PlanAction[] {
   const byName = new Map(actual.filter((r) => r.status !== "deleting").map((r) => [r.name, r]));
   return desired.map((spec): PlanAction => {
-    const want = desiredResources(spec);
     const rt = byName.get(spec.name);
     if (!rt) {
+      const image = spec.image ?? DEFAULTS.image;
       return {
         action: "create",
         name: spec.name,
-        image: spec.image ?? DEFAULTS.image,
-        resources: want,
+        image,
+        resources: desiredResources(spec),
         ...(spec.env ? { env: spec.env } : {}),
         ...(spec.labels ? { labels: spec.labels } : {}),
+        ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };
     }
     const have = { vcpus: rt.resources.requests.vcpus, memory_mib: rt.resources.requests.memory_mib };
+    const want = desiredResources(spec, have);
     const conflicts = conflictsOf(spec, rt);
     const notes = notesOf(spec, rt);
     if (have.vcpus !== want.vcpus || have.memory_mib !== want.memory_mib) {
@@ -94,11 +105,16 @@ export function plan(desired: SandboxSpec[], actual: Runtime[]): PlanAction[] {
   });
 }
 
-/** Counts per action, plus conflicts, for summaries. */
-export function summarize(actions: PlanAction[]): { create: number; resize: number; unchanged: number; conflicts: number } {
-  const s = { create: 0, resize: 0, unchanged: 0, conflicts: 0 };
+/**
+ * Counts for summaries, each runtime once: a conflicted runtime counts as a conflict, not as unchanged (it is resized
+ * when its resources differ too); a create from a missing image counts as `missing_image`, not as a create.
+ */
+export function summarize(actions: PlanAction[]): { create: number; resize: number; unchanged: number; conflicts: number; missing_image: number } {
+  const s = { create: 0, resize: 0, unchanged: 0, conflicts: 0, missing_image: 0 };
   for (const a of actions) {
-    s[a.action]++;
+    if (a.action === "create") s[a.missing_image ? "missing_image" : "create"]++;
+    else if (a.action === "resize") s.resize++;
+    else if (!a.conflicts.length) s.unchanged++;
     if (a.action !== "create" && a.conflicts.length) s.conflicts++;
   }
   return s;

@@ -39,9 +39,10 @@ File format:
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "auto_resize": {"memory_max_mib": 2048}}]}
 
-vCPUs and memory are changed live. Image, env and labels cannot change in place: differences are reported as
-conflicts (exit 1) and left as they are (vCPUs and memory are still applied). auto_resize is accepted but runta does
-not resize automatically.
+vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, env (names or
+values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
+(vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
+would (1 for conflicts and missing images). auto_resize is accepted but runta does not resize automatically.
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -56,35 +57,55 @@ function res(r: { vcpus: number; memory_mib: number }): string {
   return `${r.vcpus} vCPU${r.vcpus === 1 ? "" : "s"}, ${r.memory_mib} MiB`;
 }
 
-/** One plan line per sandbox, docker/terraform-like markers: + create, ~ resize, = unchanged, ! conflict. */
+/** One plan line per sandbox, docker/terraform-like markers: + create, ~ resize, = unchanged, ! conflict or error. */
 export function renderPlan(actions: PlanAction[], label: string): string[] {
   const s = summarize(actions);
   const width = Math.max(0, ...actions.map((a) => a.name.length));
   const lines: string[] = [];
-  if (s.create === 0 && s.resize === 0 && s.conflicts === 0) {
+  if (s.create === 0 && s.resize === 0 && s.conflicts === 0 && s.missing_image === 0) {
     lines.push(`No changes: all ${actions.length} runtime${actions.length === 1 ? "" : "s"} in ${label} match.`);
   } else {
     const parts = [`${s.create} to create`, `${s.resize} to resize`, `${s.unchanged} unchanged`];
     if (s.conflicts) parts.push(`${s.conflicts} with conflicts`);
+    if (s.missing_image) parts.push(`${s.missing_image} with a missing image`);
     lines.push(`Plan for ${label}: ${parts.join(", ")}`);
   }
   for (const a of actions) {
     const name = a.name.padEnd(width);
-    if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}`);
+    if (a.action === "create" && a.missing_image) lines.push(`  ! ${name}  ${missingImage(a.image)}`);
+    else if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}`);
     else if (a.action === "resize") {
       const changes: string[] = [];
       if (a.from.vcpus !== a.to.vcpus) changes.push(`vcpus ${a.from.vcpus} → ${a.to.vcpus}`);
       if (a.from.memory_mib !== a.to.memory_mib) changes.push(`memory ${a.from.memory_mib} → ${a.to.memory_mib} MiB`);
       lines.push(`  ~ ${name}  resize: ${changes.join(", ")}`);
-    } else lines.push(`  = ${name}  unchanged`);
+    } else if (!a.conflicts.length) lines.push(`  = ${name}  unchanged`);
     if (a.action !== "create") {
       for (const c of a.conflicts) {
-        lines.push(`  ! ${name}  ${c.field} differs (file ${JSON.stringify(c.desired)}, runtime ${JSON.stringify(c.actual)}) and cannot change in place — runta rm ${a.name}, then apply again`);
+        const what = c.values
+          ? `env values differ (same names ${JSON.stringify(c.desired)})`
+          : `${c.field} differs (file ${JSON.stringify(c.desired)}, runtime ${JSON.stringify(c.actual)})`;
+        lines.push(`  ! ${name}  ${what} and cannot change in place — runta rm ${a.name}, then apply again`);
       }
     }
     for (const n of a.notes) lines.push(`    note: ${n}`);
   }
   return lines.map(escapeControl);
+}
+
+function missingImage(image: string): string {
+  return `image "${image}" does not exist — build or import it first (runta image ls lists images)`;
+}
+
+/** What the plan already knows will fail: conflicts and creates from a missing image (the same with --dry-run). */
+function knownFailures(actions: PlanAction[], label: string): { target: string; error: unknown }[] {
+  return actions.flatMap((a) => {
+    if (a.action === "create") return a.missing_image ? [{ target: a.name, error: new RuntaError("not_found", `${a.name}: ${missingImage(a.image)}`) }] : [];
+    if (!a.conflicts.length) return [];
+    const fields = [...new Set(a.conflicts.map((c) => (c.values ? "env values" : c.field)))];
+    const message = `${a.name}: ${fields.join(", ")} ${fields.length === 1 && fields[0] !== "env values" ? "differs" : "differ"} from ${label} and cannot change in place — runta rm ${a.name}, then apply again`;
+    return [{ target: a.name, error: new RuntaError("failed_precondition", message) }];
+  });
 }
 
 /** Validates the file, plans against the live runtimes, prints the plan, executes it (unless dry-run), reports. */
@@ -93,8 +114,12 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
   const { loadSandboxSet } = await import("../apply/file.js");
   const { set, label } = await loadSandboxSet(ctx, opts.file);
   const runta = await ctx.client();
-  const actual = (await runta.runtimes.list()).map((h) => h.info);
-  const actions = plan(set.sandboxes, actual);
+  const [runtimes, images] = await Promise.all([runta.runtimes.list(), runta.images.list()]);
+  const actions = plan(
+    set.sandboxes,
+    runtimes.map((h) => h.info),
+    images.map((i) => i.name),
+  );
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   if (!opts.json) renderPlan(actions, label).forEach(out);
 
@@ -103,7 +128,9 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
     if (actions.some((a) => a.action === "create" && a.image === DEFAULTS.image)) await ensureDefaultImage(ctx, runta);
     for (const a of actions) {
       try {
-        if (a.action === "create") {
+        if (a.action === "create" && a.missing_image) {
+          continue; // reported with the conflicts below, as in the plan
+        } else if (a.action === "create") {
           const rt = await runta.runtimes.create(a.name, {
             image: a.image,
             vcpus: a.resources.vcpus,
@@ -131,30 +158,26 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
     }
   }
 
-  const conflicted = actions.filter(
-    (a): a is Exclude<PlanAction, { action: "create" }> => a.action !== "create" && a.conflicts.length > 0,
-  );
+  const known = knownFailures(actions, label);
   if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, plan: actions, results });
-  else if (!opts.dryRun) {
-    const s = summarize(actions);
-    const failed = results.filter((r) => !r.ok).length;
-    const conflicts = s.conflicts ? `, ${s.conflicts} with conflicts` : "";
-    out(`Apply ${failed || s.conflicts ? "finished with failures" : "complete"}: ${s.create} to create, ${s.resize} to resize, ${s.unchanged} unchanged, ${failed} failed${conflicts}.`);
-  }
+  else if (!opts.dryRun) out(summaryLine(actions, results, known.length));
 
-  const failures = results
+  const failures: { target: string; error: unknown }[] = results
     .filter((r) => !r.ok)
     .map((r) => ({ target: r.name, error: new RuntaError((r.error!.code as never) ?? "internal", `${r.name}: ${r.action} failed: ${r.error!.message}`) }));
-  if (!opts.dryRun) {
-    for (const a of conflicted) {
-      failures.push({
-        target: a.name,
-        error: new RuntaError(
-          "failed_precondition",
-          `${a.name}: ${a.conflicts.map((c) => c.field).join(", ")} ${a.conflicts.length === 1 ? "differs" : "differ"} from ${label} and cannot change in place — runta rm ${a.name}, then apply again`,
-        ),
-      });
-    }
-  }
+  failures.push(...known);
   if (failures.length) throw new MultiTargetError(failures);
+}
+
+/** What happened, each runtime counted once: "Apply complete: 2 created, 1 resized, 3 unchanged." */
+function summaryLine(actions: PlanAction[], results: ApplyResult[], known: number): string {
+  const conflicted = new Set(actions.filter((a) => a.action !== "create" && a.conflicts.length).map((a) => a.name));
+  const count = (action: PlanAction["action"]) => results.filter((r) => r.ok && r.action === action && !(action === "unchanged" && conflicted.has(r.name))).length;
+  const failed = results.filter((r) => !r.ok).length;
+  const parts = [`${count("create")} created`, `${count("resize")} resized`, `${count("unchanged")} unchanged`];
+  if (failed) parts.push(`${failed} failed`);
+  const s = summarize(actions);
+  if (s.conflicts) parts.push(`${s.conflicts} with conflicts left as they are`);
+  if (s.missing_image) parts.push(`${s.missing_image} not created (missing image)`);
+  return `Apply ${failed || known ? "finished with failures" : "complete"}: ${parts.join(", ")}.`;
 }

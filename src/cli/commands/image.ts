@@ -17,7 +17,7 @@ export function imageCommand(ctx: CliContext): Command {
     `
 Examples:
   runta image ls
-  runta image build            # the default image: Debian bookworm + python3, from the host's Debian mirror
+  runta image build            # the default image: Debian bookworm + python3, pip, git, curl, jq…, from the host's Debian mirror
   docker export $(docker create alpine) | runta image import alpine -
   runta image rm alpine`,
   );
@@ -96,10 +96,12 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
         }
       },
     });
-    const image = await untilInterrupted(ctx, build, () => {
-      progress.stop();
-      ctx.io.stderr.write(`runta: interrupted — the daemon goes on building image ${name}; runta image ls lists it once built\n`);
-    });
+    const image = await untilInterrupted(
+      ctx,
+      build,
+      () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on building image ${name}; runta image ls lists it once built\n`),
+      progress,
+    );
     progress.succeed(`image ${name} built (${humanBytes(image.size_bytes)})`);
     return image;
   } catch (err) {

@@ -21,7 +21,7 @@ export function psCommand(ctx: CliContext): Command {
     .alias("ls")
     .description("List runtimes (running, paused and creating ones; -a for all)")
     .option("-a, --all", "show runtimes in every status")
-    .option("-q, --quiet", "only print runtime ids")
+    .option("-q, --quiet", "only print runtime ids (short on a terminal, as the table shows them; full in a pipe)")
     .option("--json", "print {\"runtimes\": [...]} with the API objects")
     .option("-f, --filter <key=value>", "filter: status=<status> or name=<substring> (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addHelpText(
@@ -89,5 +89,5 @@ export async function runPs(ctx: CliContext, opts: PsOptions): Promise<void> {
   const handles = await runta.runtimes.list(status ? { status } : {});
   let rows = handles.map((h) => h.info);
   if (filters.name) rows = rows.filter((r) => filters.name!.some((n) => r.name.includes(n)));
-  await printList(ctx, rows, { noun: "runtimes", columns: runtimeColumns(ctx.now()), id: (r) => r.id }, listFormat(opts));
+  await printList(ctx, rows, { noun: "runtimes", columns: runtimeColumns(ctx.now()), id: (r, tty) => showId(r.id, tty) }, listFormat(opts));
 }

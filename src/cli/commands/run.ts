@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, flagForHostLimit, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -33,7 +33,7 @@ export function runCommand(ctx: CliContext): Command {
     .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag)
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
-    .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
+    .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
     .option("--disk-size-gib <GiB>", "size of the runtime's disk, its writable layer (default 10; sparse: the host gives only what is written)", diskSizeFlag)
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
@@ -46,12 +46,14 @@ export function runCommand(ctx: CliContext): Command {
       "after",
       `
 Examples:
-  runta run --name worker --cpus 2 --memory 2048
+  runta run --name worker --cpus 2 --memory 2g
   runta run --name big --disk-size-gib 50
-  runta run --name web --image busybox -e APP_ENV=dev --label team=infra
+  runta run --name web -m 512m -e APP_ENV=dev --label team=infra
   runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
   runta run --name sealed --network none
-  runta run -d --name batch`,
+  runta run -d --name batch
+
+run takes no command: run one inside with runta exec -it <runtime> -- <command>.`,
     )
     .action((opts: RunOptions) => runRun(ctx, opts));
 }
@@ -79,10 +81,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       egress,
       wait: !opts.detach,
     });
-    const rt = await untilInterrupted(ctx, create, () => {
-      progress.stop();
-      ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`);
-    });
+    const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);
     progress.stop();
     if (!opts.detach && rt.info.status !== "running") {
       // The record exists (so rm works) but the runtime did not come up: that is a failure, not an id to use.
@@ -93,7 +92,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
     else ctx.io.stdout.write(`${rt.id}\n`);
   } catch (err) {
     progress.fail();
-    throw err;
+    throw flagForHostLimit(err);
   }
 }
 

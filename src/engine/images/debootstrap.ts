@@ -4,16 +4,32 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { RuntaError, errors, type ImageBuildEvent } from "../../api/index.js";
 import { unmountUnder } from "../mounts.js";
 import { HOSTS_FILE, ensureBaseDirs, nearlyFull, noSpace } from "./files.js";
 
-/** Debian release and packages of the default image. */
+/**
+ * Debian release and packages of the default image: what agents and scripts reach for first (python with pip and
+ * venv, curl, git, jq, less, xz, flock/setsid from util-linux) on top of minbase.
+ */
 export const DEFAULT_IMAGE_SUITE = "bookworm";
-export const DEFAULT_IMAGE_PACKAGES = ["python3", "ca-certificates", "procps", "bash"] as const;
+export const DEFAULT_IMAGE_PACKAGES = [
+  "python3",
+  "python3-pip",
+  "python3-venv",
+  "ca-certificates",
+  "procps",
+  "bash",
+  "curl",
+  "git",
+  "jq",
+  "less",
+  "xz-utils",
+  "util-linux",
+] as const;
 
 /** Where the default image comes from, for its `source`. */
 export function debootstrapSource(mirror: string): string {
@@ -31,7 +47,7 @@ export async function debootstrapRootfs(rootfs: string, mirror: string, name: st
 /**
  * Turns debootstrap's output lines into progress events with a rough, never decreasing percent.
  * debootstrap does not print its package count up front, so the download phase is measured against an expected
- * count (≈ 115 packages for the default image); later phases count against the packages actually downloaded.
+ * count (≈ 150 packages for the default image); later phases count against the packages actually downloaded.
  */
 export class DebootstrapProgress {
   private retrieved = 0;
@@ -42,7 +58,7 @@ export class DebootstrapProgress {
   /** Error (`E:`) lines seen, for the failure message. */
   readonly errorLines: string[] = [];
 
-  constructor(private readonly expectedPackages = 115) {}
+  constructor(private readonly expectedPackages = 150) {}
 
   /** The event for one output line, or undefined for lines not worth reporting. */
   feed(rawLine: string): { message: string; percent: number } | undefined {
@@ -158,16 +174,44 @@ async function finishDefaultRootfs(rootfs: string): Promise<void> {
   await rm(join(rootfs, "etc", "resolv.conf"), { force: true });
   await writeFile(join(rootfs, "etc", "resolv.conf"), "# runta: runtimes have no outside network yet; the engine replaces this file when they do\n");
   await writeFile(join(rootfs, "etc", "hosts"), HOSTS_FILE);
+  await slim(rootfs);
   await ensureBaseDirs(rootfs);
 }
 
-async function emptyDir(dir: string, keep: (file: string) => boolean): Promise<void> {
+/**
+ * Paths dpkg leaves out, as in Debian's "slim" container images: manuals, docs (but the copyright files) and
+ * translations, about 70 MB of the default image that nobody reads inside a runtime. The same rules go into
+ * /etc/dpkg/dpkg.cfg.d so packages installed later in a runtime follow them.
+ */
+const SLIM_RULES = [
+  "path-exclude /usr/share/doc/*",
+  "path-include /usr/share/doc/*/copyright",
+  "path-exclude /usr/share/man/*",
+  "path-exclude /usr/share/info/*",
+  "path-exclude /usr/share/locale/*",
+  "path-include /usr/share/locale/locale.alias",
+];
+
+async function slim(rootfs: string): Promise<void> {
+  await mkdir(join(rootfs, "etc", "dpkg", "dpkg.cfg.d"), { recursive: true });
+  await writeFile(join(rootfs, "etc", "dpkg", "dpkg.cfg.d", "runta-slim"), `# runta: leave docs, manuals and translations out (Debian slim images do the same)\n${SLIM_RULES.join("\n")}\n`);
+  const share = join(rootfs, "usr", "share");
+  await emptyDir(join(share, "man"), () => true);
+  await emptyDir(join(share, "info"), () => true);
+  await emptyDir(join(share, "locale"), (f) => f !== "locale.alias");
+  for (const pkg of await readdir(join(share, "doc")).catch(() => [])) {
+    await emptyDir(join(share, "doc", pkg), (f) => f !== "copyright");
+  }
+}
+
+/** Removes the entries of `dir` that `remove` picks (a missing dir is fine). */
+async function emptyDir(dir: string, remove: (file: string) => boolean): Promise<void> {
   let entries: string[];
   try {
     entries = await readdir(dir);
   } catch {
     return;
   }
-  for (const f of entries) if (keep(f)) await rm(join(dir, f), { recursive: true, force: true });
+  for (const f of entries) if (remove(f)) await rm(join(dir, f), { recursive: true, force: true });
 }
 

@@ -98,7 +98,7 @@ export class ImageStore {
   }
 
   /**
-   * Builds the default image (Debian bookworm minbase + python3, ca-certificates, procps, bash) with debootstrap from
+   * Builds the default image (Debian bookworm minbase + the packages of debootstrap.ts) with debootstrap from
    * the host's Debian mirror, reporting progress as it goes. An existing image is returned as is unless `force`.
    * A second call while a build runs joins it. Only {@link DEFAULT_IMAGE} is buildable; other images are imported.
    */

@@ -10,7 +10,6 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
@@ -67,12 +66,6 @@ export interface RuntimeNetwork {
   policy: EgressPolicy;
   /** The namespace runc joins (null with mode "none": runc makes a loopback-only one). */
   netnsPath: string | null;
-}
-
-/** A bind mount of a file the daemon writes for a runtime (resolv.conf, hosts, hostname). */
-export interface EtcMount {
-  destination: string;
-  source: string;
 }
 
 /** Where `ip netns add` puts a namespace. */
@@ -197,11 +190,14 @@ export class RuntimeNetworks {
     });
   }
 
+  /** The links and the rules at once: nftables names the interface as a string, so neither waits for the other. */
   private async build(rec: NetworkRecord): Promise<void> {
     const a = this.attachmentOf(rec)!;
-    await ipBatch(hostSetupBatch(this.names, a));
-    await ipBatch(namespaceSetupBatch(this.names, a), { netns: a.ifname });
-    await nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+    const links = ipBatch(hostSetupBatch(this.names, a)).then(() => ipBatch(namespaceSetupBatch(this.names, a), { netns: a.ifname }));
+    const rules = nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+    const [l, r] = await Promise.allSettled([links, rules]);
+    if (l.status === "rejected") throw l.reason;
+    if (r.status === "rejected") throw r.reason;
     this.remember(rec);
   }
 
@@ -209,8 +205,8 @@ export class RuntimeNetworks {
     const a = this.attachmentOf(rec);
     if (!a) return;
     this.byAddress.delete(a.address);
-    await nftScript(removeRuntimeScript(this.names, a)).catch(() => {});
-    await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+    // Each may already be gone (a failed create, a host reboot): what is there is removed.
+    await Promise.all([nftScript(removeRuntimeScript(this.names, a)).catch(() => {}), ipBatch(teardownBatch(a), { force: true }).catch(() => {})]);
   }
 
   /**
@@ -298,23 +294,18 @@ export class RuntimeNetworks {
   }
 
   /**
-   * Writes the runtime's /etc/resolv.conf, /etc/hosts and /etc/hostname under `dir` and returns them as bind mounts:
-   * the hostname resolves to the runtime's address (`hostname -f` works), the resolver is the gateway.
+   * The runtime's /etc/hosts, /etc/hostname and (with a network) /etc/resolv.conf, by path in the runtime: the
+   * hostname resolves to the runtime's address (`hostname -f` works), the resolver is the gateway. The engine writes
+   * them into the runtime's root at every boot (rootfs.ts writeIntoRoot) rather than bind-mounting host files, which
+   * would show the host's disk in `df` inside.
    */
-  async etcFiles(runtimeId: string, name: string, dir: string): Promise<EtcMount[]> {
+  etcFiles(runtimeId: string, hostname: string): Record<string, string> {
     const net = this.describe(runtimeId);
-    await mkdir(dir, { recursive: true });
-    const files: Record<string, string> = {
-      hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${net.address ?? "127.0.1.1"}\t${name}\n`,
-      hostname: `${name}\n`,
-      ...(net.address ? { "resolv.conf": `nameserver ${this.names.gateway}\n` } : {}),
+    return {
+      "/etc/hosts": `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${net.address ?? "127.0.1.1"}\t${hostname}\n`,
+      "/etc/hostname": `${hostname}\n`,
+      ...(net.address ? { "/etc/resolv.conf": `nameserver ${this.names.gateway}\n` } : {}),
     };
-    const mounts: EtcMount[] = [];
-    for (const [file, text] of Object.entries(files)) {
-      await writeFile(join(dir, file), text, { mode: 0o644 });
-      mounts.push({ destination: `/etc/${file}`, source: join(dir, file) });
-    }
-    return mounts;
   }
 
   /**

@@ -53,8 +53,10 @@ describe("run", () => {
 
   test("--cpus and --memory outside the API's bounds are usage errors naming the flag and the bounds, nothing created", async () => {
     const cases: [string[], string][] = [
-      [["--memory", "1"], 'runta: --memory must be a whole number of MiB between 16 and 262144, got "1"\n'],
-      [["--memory", "999999"], 'runta: --memory must be a whole number of MiB between 16 and 262144, got "999999"\n'],
+      [["--memory", "1"], 'runta: --memory must be a size of whole MiB between 16m and 256g (512m, 2g; a bare number is MiB), got "1"\n'],
+      [["--memory", "999999"], 'runta: --memory must be a size of whole MiB between 16m and 256g (512m, 2g; a bare number is MiB), got "999999"\n'],
+      [["-m", "300g"], 'runta: --memory must be a size of whole MiB between 16m and 256g (512m, 2g; a bare number is MiB), got "300g"\n'],
+      [["-m", "1000k"], 'runta: --memory must be a size of whole MiB between 16m and 256g (512m, 2g; a bare number is MiB), got "1000k"\n'],
       [["--cpus", "0"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "0"\n'],
       [["--cpus", "1000"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "1000"\n'],
       [["--cpus", "0.001"], 'runta: --cpus must be a number between 0.01 and 64 in steps of 0.01, got "0.001"\n'],
@@ -70,6 +72,14 @@ describe("run", () => {
     const ok = await cli(["run", "--cpus", "0.29", "--memory", "16"]);
     expect(ok.code).toBe(0);
     expect(ok.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ vcpus: 0.29, memoryMiB: 16 });
+  });
+
+  test("--memory takes docker's sizes (powers of 1024); a bare number is MiB; -m is its short form", async () => {
+    for (const [given, mib] of [["512m", 512], ["2g", 2048], ["1.5G", 1536], ["2048", 2048], ["524288k", 512], ["1gb", 1024], ["64MiB", 64]] as const) {
+      const r = await cli(["run", "-m", given]);
+      expect(r.code, given).toBe(0);
+      expect(r.client.calls.find((c) => c.method === "create")!.args[1], given).toMatchObject({ memoryMiB: mib });
+    }
   });
 
   test("env names and label keys the API would refuse are usage errors naming the flag, checked like the API's schemas", async () => {
@@ -100,6 +110,27 @@ describe("run", () => {
       expect(r.client.calls.some((c) => c.method === "create")).toBe(false);
     }
     expect((await cli(["run", "--name", "a".repeat(63)])).code).toBe(0);
+  });
+
+  test("on a terminal the Ctrl-C note starts on a clean line: the spinner's line is cleared, else a newline ends ^C's", async () => {
+    for (const env of [{}, { NO_COLOR: "1" }]) {
+      const signals = new EventEmitter();
+      const pending = cli(["run", "--name", "slow"], { client: { create: () => new Promise(() => undefined) }, deps: { signals }, tty: true, env });
+      // The spinner (ora) loads first on a terminal: wait until the command listens.
+      for (let i = 0; i < 200 && signals.listenerCount("SIGINT") === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      signals.emit("SIGINT");
+      const r = await pending;
+      expect(r.code).toBe(130);
+      const before = r.err.slice(0, r.err.indexOf("runta: interrupted"));
+      if (env.NO_COLOR) expect(before).toBe("\n");
+      else expect(before).toMatch(/\x1b\[1G\x1b\[0K(\x1b\[\?25h)?$/); // ora's clear: column 1, erase the line
+    }
+  });
+
+  test("a positional argument (docker's image and command) points at --image and exec -it", async () => {
+    const r = await cli(["run", "busybox", "sh"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("runta: run takes no arguments (got busybox sh) — choose the image with --image <image>; run a command with runta exec -it <runtime> -- <command>\n");
   });
 
   test("Ctrl-C while waiting says the daemon goes on creating the runtime and how to remove it, exit 130", async () => {
