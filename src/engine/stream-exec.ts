@@ -4,13 +4,12 @@
  * (see runc.ts for how runc behaves in the foreground); this adds the session around it: output held until the
  * command runs, stdin and its backlog, resize, signals to the command's process group, hangup and the exit.
  */
-import { readdirSync } from "node:fs";
 import type * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
 import type { Runc, RuncExec, RuncExit } from "./runc.js";
 import type { OciProcess } from "./spec.js";
-import { killGroup, procStatFields, readPidFile, signalName, sleep } from "./proc.js";
+import { killGroup, killSession, readPidFile, signalName, sleep } from "./proc.js";
 
 /** How long hangup() waits after SIGHUP before it kills the command's whole session. */
 export const HANGUP_GRACE_MS = 2000;
@@ -271,34 +270,6 @@ class StreamExec implements StreamProcess {
   }
 }
 
-/**
- * Sends a signal to every process of a session (the exec'd command is a session leader, so its session holds all it
- * started, background jobs in other process groups included). Found by scanning /proc: the host sees container pids.
- */
-export function killSession(sid: number, sig: NodeJS.Signals): number {
-  let killed = 0;
-  for (const pid of sessionMembers(sid)) {
-    try {
-      process.kill(pid, sig);
-      killed++;
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return killed;
-}
-
-/** Pids whose session id is `sid`, read from /proc/<pid>/stat. */
-export function sessionMembers(sid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    // Fields after the command name: state ppid pgrp session ...
-    const fields = procStatFields(entry);
-    if (fields && Number(fields[3]) === sid) members.push(Number(entry));
-  }
-  return members;
-}
 
 /** Waits for the pipes to reach EOF, but not for ever: a background child of the command may keep them open. */
 async function drainPipes(child: NonNullable<RuncExec["pipes"]>): Promise<void> {

@@ -71,6 +71,8 @@ export interface ProcessExit {
 
 /** A running streamed process. Output callbacks may fire before `wait()` resolves; with a tty everything arrives on stdout. */
 export interface StreamProcess {
+  /** The exec object's id (`GET /v1/runtimes/{rt}/execs/{id}`), when the engine registers its execs. */
+  readonly execId?: string;
   onStdout(cb: (chunk: Buffer) => void): void;
   onStderr(cb: (chunk: Buffer) => void): void;
   write(data: Buffer): void;
