@@ -6,3 +6,5 @@ export * from "./limits.js";
 export * from "./schemas.js";
 export * from "./stream.js";
 export * from "./trust.js";
+export * from "./execs.js";
+export * from "./exec-frames.js";
