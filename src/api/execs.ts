@@ -4,13 +4,10 @@
  */
 import { z } from "zod";
 import { LIMITS } from "./limits.js";
-import { EnvSchema } from "./schemas.js";
-import { STREAM_SIGNALS } from "./stream.js";
+import { EnvSchema, ExecUserSchema } from "./schemas.js";
+import { EXEC_SIGNALS, type ExecSignal } from "./signals.js";
 
-/** Signals a client may send to an exec's processes (by name, without SIG). */
-export const EXEC_SIGNALS = [...STREAM_SIGNALS, "USR1", "USR2", "ALRM", "CONT", "STOP"] as const;
-export type ExecSignal = (typeof EXEC_SIGNALS)[number];
-export const ExecSignalSchema = z.enum(EXEC_SIGNALS, { error: `must be one of ${EXEC_SIGNALS.join(", ")}` });
+export const ExecSignalSchema = z.enum(EXEC_SIGNALS as [ExecSignal, ...ExecSignal[]], { error: `must be one of ${EXEC_SIGNALS.join(", ")}` });
 
 /** How an exec was started: buffered REST call, framed stream, websocket terminal/pipe, or detached. */
 export const EXEC_KINDS = ["buffered", "stream", "terminal", "detached"] as const;
@@ -23,13 +20,6 @@ export type ExecKind = (typeof EXEC_KINDS)[number];
  */
 export const EXEC_END_REASONS = ["exited", "signalled", "timed_out", "oom", "killed", "client_gone", "unknown"] as const;
 export type ExecEndReason = (typeof EXEC_END_REASONS)[number];
-
-/** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
-export const ExecUserSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, {
-    error: "must be USER or USER:GROUP (names or numbers, e.g. nobody, 1000:1000)",
-  });
 
 const CommandSchema = z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]);
 const TimeoutSchema = z

@@ -8,3 +8,4 @@ export * from "./stream.js";
 export * from "./trust.js";
 export * from "./execs.js";
 export * from "./exec-frames.js";
+export * from "./signals.js";
