@@ -1,8 +1,8 @@
 import { Command } from "commander";
+import { RuntaError } from "../../api/errors.js";
 import type { CliContext } from "../context.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { withRuntime } from "../targets.js";
-import { EXEC_FAILURE } from "./exec.js";
 
 /** `runta attach`. */
 export function attachCommand(ctx: CliContext): Command {
@@ -25,11 +25,13 @@ Examples:
 
 /** Takes over a detached terminal session and bridges it to this terminal; ends with the command's exit code. */
 export async function runAttach(ctx: CliContext, target: string, id: string): Promise<void> {
-  ctx.failureExitCode = EXEC_FAILURE;
   if (ctx.io.stdin.isTTY !== true) throw new UsageError("runta attach needs a terminal on stdin (it reattaches an exec -it session)");
   const runta = await ctx.client();
   const info = await withRuntime(runta, target, (t) => runta.execs.get(t, id));
   if (!info.tty) throw new UsageError(`exec ${id} has no terminal; only exec -it sessions can be reattached (see runta top ${target})`);
+  if (info.status === "ended") {
+    throw new RuntaError("failed_precondition", `exec ${id} has ended (exit ${info.exit_code ?? "unknown"}); there is nothing to attach to`);
+  }
   const { bridgeExec, terminalSize } = await import("../tty/bridge.js");
   const handle = runta.execs.attach(info.runtime_id, id, terminalSize(ctx.io.stdout));
   const bridge = ctx.deps.bridge ?? bridgeExec;
