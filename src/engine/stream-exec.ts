@@ -7,9 +7,10 @@
 import type * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
+import type { HostProcess } from "./execs/tracked.js";
 import type { Runc, RuncExec, RuncExit } from "./runc.js";
 import type { OciProcess } from "./spec.js";
-import { killGroup, killSession, readPidFile, signalName, sleep } from "./proc.js";
+import { killGroup, killSession, signalName, sleep } from "./proc.js";
 
 /** How long hangup() waits after SIGHUP before it kills the command's whole session. */
 export const HANGUP_GRACE_MS = 2000;
@@ -50,7 +51,7 @@ export interface StreamExecOptions {
  * closeStdin() ends stdin for a pipe; with a tty it types ^D, which a program reading the terminal in canonical
  * mode (a shell, cat) takes as end of input.
  */
-export async function startStreamExec(opts: StreamExecOptions): Promise<StreamProcess> {
+export async function startStreamExec(opts: StreamExecOptions): Promise<HostProcess> {
   const exec = new StreamExec(opts);
   await exec.start();
   return exec;
@@ -84,7 +85,8 @@ class StreamExec implements StreamProcess {
   private readonly stdout = new Channel();
   private readonly stderr = new Channel();
   private runc?: RuncExec;
-  private pid?: number;
+  /** The command's host pid (its process group and session), once it runs. */
+  hostPid: number | null = null;
   private exited = false;
   /** Output held back until the command is known to run: before that, what arrives may be runc's own error text. */
   private held: Array<{ to: Channel; chunk: Buffer }> | null = [];
@@ -108,7 +110,7 @@ class StreamExec implements StreamProcess {
       runc.pipes!.stderr.on("data", (d: Buffer) => this.output(this.stderr, d));
     }
     this.runcExit = runc.exited;
-    const pid = await this.waitForPid();
+    const pid = await runc.started(START_TIMEOUT_MS);
     if (pid === null) {
       runc.kill();
       await this.runcExit.catch(() => undefined);
@@ -116,7 +118,7 @@ class StreamExec implements StreamProcess {
       throw errors.unavailable(`runc did not start the command within ${START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
     }
     if (pid !== undefined) {
-      this.pid = pid;
+      this.hostPid = pid;
       this.releaseHeld();
       this.result = this.finish();
       return;
@@ -181,13 +183,13 @@ class StreamExec implements StreamProcess {
   }
 
   signal(sig: StreamSignal): void {
-    if (this.exited || this.pid === undefined) return;
-    killGroup(this.pid, `SIG${sig}` as NodeJS.Signals);
+    if (this.exited || this.hostPid === null) return;
+    killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
   }
 
   hangup(): void {
-    if (this.exited || this.hangupTimer || this.pid === undefined) return;
-    const pid = this.pid;
+    if (this.exited || this.hangupTimer || this.hostPid === null) return;
+    const pid = this.hostPid;
     killGroup(pid, "SIGHUP");
     this.hangupTimer = setTimeout(() => {
       if (this.exited) return;
@@ -231,26 +233,6 @@ class StreamExec implements StreamProcess {
     const held = this.held ?? [];
     this.held = null;
     for (const { to, chunk } of held) to.push(chunk);
-  }
-
-  /**
-   * Polls for runc's pid file until it appears (the command runs), runc exits without writing it (runc failed:
-   * undefined) or {@link START_TIMEOUT_MS} pass (null).
-   */
-  private async waitForPid(): Promise<number | undefined | null> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let runcDone = false;
-    void this.runcExit.then(
-      () => (runcDone = true),
-      () => (runcDone = true),
-    );
-    for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
-      const pid = await readPidFile(this.runc!.pidFile);
-      if (pid !== null) return pid;
-      if (runcDone) return (await readPidFile(this.runc!.pidFile)) ?? undefined;
-      if (Date.now() > deadline) return null;
-      await sleep(delay);
-    }
   }
 
   private async finish(): Promise<ProcessExit> {

@@ -64,8 +64,9 @@ test("the replay buffer keeps exactly the last N bytes, across wraps and oversiz
 
 test("the registry keeps running execs and the last N finished ones, and says how each ended", () => {
   const evicted: string[] = [];
-  const reg = new ExecRegistry({ historyPerRuntime: 2, onEvict: (e) => evicted.push(e.id) });
+  const reg = new ExecRegistry({ historyPerRuntime: 2 });
   const a = reg.add("rt", { kind: "buffered", argv: ["true"], tty: false });
+  a.cleanup = async () => void evicted.push(a.id);
   const b = reg.add("rt", { kind: "stream", argv: ["sleep", "1"], tty: false });
   const c = reg.add("rt", { kind: "detached", argv: ["x"], tty: false });
   const running = reg.add("rt", { kind: "detached", argv: ["server"], tty: false });

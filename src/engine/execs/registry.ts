@@ -41,6 +41,8 @@ export class ExecEntry {
   endedBy: ExecEndReason | null = null;
   /** A terminal session that outlives its client (what attach reattaches to). */
   session?: TerminalSession;
+  /** Removes what the exec left on disk, once it falls out of the history (detached execs). */
+  cleanup?: () => Promise<void>;
   /** Why runta is ending it, if it is: decides `ended_by` when the exit comes. */
   private ending: "timed_out" | "killed" | "client_gone" | null = null;
 
@@ -127,8 +129,6 @@ export class ExecEntry {
 export interface ExecRegistryOptions {
   /** Finished execs kept per runtime (default LIMITS.execHistoryPerRuntime). */
   historyPerRuntime?: number;
-  /** Called when a finished exec falls out of the history (to remove what it left on disk). */
-  onEvict?: (e: ExecEntry) => void;
 }
 
 /** Every exec of every runtime, by runtime id then exec id, in start order. */
@@ -147,6 +147,16 @@ export class ExecRegistry {
     if (!execs) this.byRuntime.set(runtimeId, (execs = new Map()));
     execs.set(entry.id, entry);
     return entry;
+  }
+
+  /** Whether the runtime has an exec with this id. */
+  has(runtimeId: string, id: string): boolean {
+    return this.byRuntime.get(runtimeId)?.has(id) ?? false;
+  }
+
+  /** Drops an exec that never ran (runc refused it): it is not part of the history. */
+  remove(entry: ExecEntry): void {
+    this.byRuntime.get(entry.runtimeId)?.delete(entry.id);
   }
 
   /** A runtime's execs, oldest first. */
@@ -177,7 +187,7 @@ export class ExecRegistry {
       if (e.running) continue;
       execs.delete(e.id);
       finished--;
-      this.opts.onEvict?.(e);
+      void e.cleanup?.().catch(() => undefined);
     }
   }
 }

@@ -99,6 +99,8 @@ export class TerminalSession {
 /** One client's handle on a session: input and resizes reach the process only while it is the attached one. */
 class View implements StreamProcess {
   private readonly listeners: Listener[] = [];
+  /** Output that came before the client's first listener (between attach and the server wiring it up). */
+  private early: Buffer[] = [];
 
   constructor(
     private readonly proc: StreamProcess,
@@ -108,13 +110,18 @@ class View implements StreamProcess {
   get execId(): string | undefined {
     return this.proc.execId;
   }
+  get pid(): number | null | undefined {
+    return this.proc.pid;
+  }
 
   emit(chunk: Buffer): void {
+    if (this.listeners.length === 0) this.early.push(chunk);
     for (const cb of this.listeners) cb(chunk);
   }
 
   onStdout(cb: Listener): void {
     this.listeners.push(cb);
+    for (const chunk of this.early.splice(0)) cb(chunk);
   }
   onStderr(): void {
     // A terminal has one output stream: everything arrives on stdout.

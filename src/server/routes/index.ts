@@ -5,6 +5,7 @@
 import type { RouteModule } from "../http.js";
 import { dashboardRoutes } from "./dashboard.js";
 import { egressRoutes } from "./egress.js";
+import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
@@ -13,6 +14,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
   egressRoutes,
+  execRoutes,
   imageRoutes,
   dashboardRoutes,
 ];
