@@ -3,6 +3,7 @@ import { Command } from "commander";
 import type { CliContext } from "./context.js";
 import { clientVersion } from "./main.js";
 import { applyCommand } from "./commands/apply.js";
+import { attachCommand } from "./commands/attach.js";
 import { bootCommand } from "./commands/boot.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { daemonCommand } from "./commands/daemon.js";
@@ -12,6 +13,7 @@ import { egressCommand } from "./commands/egress.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { killCommand } from "./commands/kill.js";
 import { pauseCommand } from "./commands/pause.js";
 import { psCommand } from "./commands/ps.js";
 import { resizeCommand } from "./commands/resize.js";
@@ -19,6 +21,7 @@ import { resumeCommand } from "./commands/resume.js";
 import { rmCommand } from "./commands/rm.js";
 import { runCommand } from "./commands/run.js";
 import { shutdownCommand } from "./commands/shutdown.js";
+import { topCommand } from "./commands/top.js";
 import { versionCommand } from "./commands/version.js";
 
 /** Builds the whole `runta` program for one invocation. */
@@ -46,6 +49,9 @@ Run 'runta <command> --help' for the flags of a command.`,
     psCommand(ctx),
     inspectCommand(ctx),
     execCommand(ctx),
+    attachCommand(ctx),
+    topCommand(ctx),
+    killCommand(ctx),
     bootCommand(ctx),
     pauseCommand(ctx),
     resumeCommand(ctx),

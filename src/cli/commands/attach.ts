@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { RuntaError } from "../../api/errors.js";
 import type { CliContext } from "../context.js";
-import { ExitCode, UsageError } from "../errors.js";
+import { EXIT, StatusError, UsageError } from "../errors.js";
 import { withRuntime } from "../targets.js";
 
 /** `runta attach`. */
@@ -23,7 +23,10 @@ Examples:
     .action((target: string, id: string) => runAttach(ctx, target, id));
 }
 
-/** Takes over a detached terminal session and bridges it to this terminal; ends with the command's exit code. */
+/**
+ * Takes over a detached terminal session and bridges it to this terminal; ends with the command's exit code. Refusals
+ * before attaching (no such exec, ended, not a terminal) exit 1 like other commands; a failure once attached is 125.
+ */
 export async function runAttach(ctx: CliContext, target: string, id: string): Promise<void> {
   if (ctx.io.stdin.isTTY !== true) throw new UsageError("runta attach needs a terminal on stdin (it reattaches an exec -it session)");
   const runta = await ctx.client();
@@ -35,5 +38,12 @@ export async function runAttach(ctx: CliContext, target: string, id: string): Pr
   const { bridgeExec, terminalSize } = await import("../tty/bridge.js");
   const handle = runta.execs.attach(info.runtime_id, id, terminalSize(ctx.io.stdout));
   const bridge = ctx.deps.bridge ?? bridgeExec;
-  throw new ExitCode(await bridge(handle, ctx.io, { tty: true, interactive: true, signals: ctx.deps.signals ?? process }));
+  let code: number;
+  try {
+    code = await bridge(handle, ctx.io, { tty: true, interactive: true, signals: ctx.deps.signals ?? process });
+  } catch (err) {
+    // Once attached, runta's own failure must not pass for a code the command returned (as exec: 125).
+    throw new StatusError(EXIT.execFailure, err);
+  }
+  if (code !== EXIT.ok) throw new StatusError(code);
 }
