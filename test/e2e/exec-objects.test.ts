@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ExecInfo } from "../../src/api/execs.js";
 import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { terminal } from "../helpers/terminal.js";
 
 let d: TestDaemon;
 let rt = "";
@@ -25,6 +25,7 @@ async function runtaBytes(args: string[]) {
   const r = await execa(process.execPath, [RUNTA_BIN, ...args], {
     env: { ...process.env, ...d.env, HOME: home, NO_COLOR: "1" },
     encoding: "buffer",
+    stripFinalNewline: false,
     reject: false,
     stdin: "ignore",
     timeout: 60_000,
@@ -197,31 +198,11 @@ describe("exec objects", () => {
 });
 
 describe("terminal sessions survive a dropped connection", () => {
-  function terminal(args: string[]) {
-    const p = pty.spawn(process.execPath, [RUNTA_BIN, ...args], {
-      name: "xterm-256color",
-      cols: 100,
-      rows: 30,
-      env: { ...process.env, ...d.env, HOME: home, NO_COLOR: "1" } as Record<string, string>,
-    });
-    let screen = "";
-    p.onData((s) => (screen += s));
-    const exited = new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));
-    return {
-      p,
-      exited,
-      async until(re: RegExp, ms = 15_000) {
-        const t0 = Date.now();
-        while (!re.test(screen)) {
-          if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; the terminal shows:\n${JSON.stringify(screen.slice(-2000))}`);
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      },
-    };
-  }
+  // `exec` so that the terminal's process is the CLI itself: killing it drops the connection without a goodbye.
+  const cliTerminal = (args: string) => terminal(`exec ${process.execPath} ${RUNTA_BIN} ${args}`, { env: { ...d.env, HOME: home, NO_COLOR: "1" } });
 
   test("a dropped exec -it is reattached with its scrollback and goes on", async () => {
-    const a = terminal(["exec", "-it", rt, "--", "sh"]);
+    const a = cliTerminal(`exec -it ${rt} -- sh`);
     await a.until(/[#$] /);
     a.p.write("echo marker-$((40+2))\r");
     await a.until(/marker-42/);
@@ -235,7 +216,7 @@ describe("terminal sessions survive a dropped connection", () => {
     expect(session, "the session should wait for a client").toBeDefined();
     expect(session!.grace_expires_at).not.toBeNull();
 
-    const b = terminal(["attach", rt, session!.id]);
+    const b = cliTerminal(`attach ${rt} ${session!.id}`);
     await b.until(/marker-42/); // the scrollback is replayed
     b.p.write("echo again-$((50+5))\r");
     await b.until(/again-55/);
@@ -243,7 +224,7 @@ describe("terminal sessions survive a dropped connection", () => {
     expect(await b.exited).toBe(3);
     const ended = (await execs()).find((e) => e.id === session!.id)!;
     expect(ended).toMatchObject({ status: "ended", exit_code: 3, ended_by: "exited" });
-    const gone = terminal(["attach", rt, session!.id]);
+    const gone = cliTerminal(`attach ${rt} ${session!.id}`);
     await gone.until(/has ended/);
     expect(await gone.exited).toBe(1);
   });
