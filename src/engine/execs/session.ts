@@ -28,6 +28,9 @@ export class TerminalSession {
     replayBytes: number,
   ) {
     this.replay = new ReplayBuffer(replayBytes);
+    // The first client's view exists before output is wired: what the process printed already (a shell's first
+    // prompt) waits in the view until the server listens.
+    this.current = new View(proc, this);
     proc.onStdout((chunk) => {
       this.replay.push(chunk);
       this.current?.emit(chunk);
@@ -43,9 +46,10 @@ export class TerminalSession {
     return this.current !== null;
   }
 
-  /** The first client's view (the exec -it that started it): no replay, it saw everything live. */
+  /** The first client's view (the exec -it that started it): no replay, it sees everything live. */
   connect(): StreamProcess {
-    return this.take();
+    if (!this.current) throw errors.internal("the session's first client is gone already");
+    return this.current;
   }
 
   /** Takes the session over from a new client: the view, and the output to repaint first. */
