@@ -36,7 +36,7 @@ async function runtaBytes(args: string[]) {
 async function execs(all = true): Promise<ExecInfo[]> {
   const r = await runta(["top", ...(all ? ["-a"] : []), "--json", rt]);
   expect(r.exitCode, String(r.stderr)).toBe(0);
-  return JSON.parse(String(r.stdout)) as ExecInfo[];
+  return (JSON.parse(String(r.stdout)) as { execs: ExecInfo[] }).execs;
 }
 
 beforeAll(async () => {

@@ -18,7 +18,7 @@ export function topCommand(ctx: CliContext): Command {
     .argument("<runtime>", "runtime name or id")
     .option("-a, --all", "also show finished execs (the last 100 per runtime)")
     .option("-q, --quiet", "only print exec ids")
-    .option("--json", "print the execs as a JSON array of API objects")
+    .option("--json", "print {\"execs\": [...]} with the API objects")
     .addHelpText(
       "after",
       `
@@ -77,5 +77,5 @@ export async function runTop(ctx: CliContext, target: string, opts: TopOptions):
   const runta = await ctx.client();
   const execs = await withRuntime(runta, target, (t) => runta.execs.list(t));
   const rows = opts.all ? execs : execs.filter((e) => e.status === "running");
-  await printList(ctx, rows, { columns: execColumns(ctx.now()), id: (e) => e.id }, listFormat(opts));
+  await printList(ctx, rows, { noun: "execs", columns: execColumns(ctx.now()), id: (e) => e.id }, listFormat(opts));
 }

@@ -27,7 +27,7 @@ describe("top", () => {
 
   test("--json prints the API objects; -q the ids; a session waiting for its client says so", async () => {
     const j = await cli(["top", "--json", "worker"], { client: { runtimes: [worker], execs: [running, session] } });
-    expect(JSON.parse(j.out).map((e: { id: string }) => e.id)).toEqual([running.id, session.id]);
+    expect(JSON.parse(j.out).execs.map((e: { id: string }) => e.id)).toEqual([running.id, session.id]);
     const q = await cli(["top", "-q", "worker"], { client: { runtimes: [worker], execs: [running] } });
     expect(q.out).toBe(`${running.id}\n`);
     const t = await cli(["top", "worker"], { client: { runtimes: [worker], execs: [session] } });
