@@ -10,6 +10,7 @@
 __version__ = "0.1.0"
 
 from .client import Runta
+from .execs import Execs
 from .images import Images
 from .runtimes import Page, Runtime, Runtimes
 from .errors import (
@@ -32,7 +33,11 @@ from .models import (
     EgressEvent,
     EgressMode,
     EgressPolicy,
+    ExecEndReason,
+    ExecInfo,
+    ExecKind,
     ExecResult,
+    ExecSignal,
     Image,
     NetworkMode,
     ResourceRequests,
@@ -43,12 +48,14 @@ from .models import (
     StreamChunk,
     StreamExit,
     StreamSignal,
+    StreamedExit,
     Usage,
     VersionInfo,
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Execs", "Page", "ExecStream",
+    "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
     "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
     "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",

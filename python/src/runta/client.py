@@ -1,5 +1,5 @@
 """``Runta``: the Python client of the daemon's REST API v1 (the TypeScript SDK's shape, in Python style).
-Its parts live beside it: ``runtimes.py`` (``runta.runtimes``, the ``Runtime`` handle), ``images.py``."""
+Its parts live beside it: ``runtimes.py`` (``runta.runtimes``, the ``Runtime`` handle), ``images.py``, ``execs.py``."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,7 @@ from typing import Any, Optional
 from ._config import resolve
 from ._http import Transport
 from .errors import InternalError, RuntaError
+from .execs import Execs
 from .images import Images
 from .models import DashboardLink, VersionInfo
 from .runtimes import Runtimes
@@ -36,6 +37,8 @@ class Runta:
         self.runtimes = Runtimes(self._http)
         #: Images: list, build, import, remove.
         self.images = Images(self._http)
+        #: Exec objects: list, get, signal, start detached, run streamed, attach.
+        self.execs = Execs(self._http)
 
     @property
     def endpoint(self) -> str:
