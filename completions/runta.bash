@@ -7,21 +7,24 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-m|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--timeout|--token|--workdir|-e|-m|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec cp boot pause resume shutdown rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
     run) opts="--name --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
-    exec) opts="--interactive -i --tty -t --env -e --workdir -w --timeout --help -h"; rt=2; words="" ;;
+    exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
     cp) opts="--archive -a --help -h"; rt=0; words="" ;;
+    attach) opts="--help -h"; rt=2; words="" ;;
+    top) opts="--all -a --quiet -q --json --help -h"; rt=2; words="" ;;
+    kill) opts="--signal -s --help -h"; rt=2; words="" ;;
     boot) opts="--help -h"; rt=1; words="" ;;
     pause) opts="--help -h"; rt=1; words="" ;;
     resume) opts="--help -h"; rt=1; words="" ;;

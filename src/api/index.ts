@@ -8,3 +8,6 @@ export * from "./stream.js";
 export * from "./trust.js";
 export * from "./files.js";
 export * from "./tar.js";
+export * from "./execs.js";
+export * from "./exec-frames.js";
+export * from "./signals.js";

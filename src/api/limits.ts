@@ -39,6 +39,12 @@ export const LIMITS = {
    */
   execBufferedMaxConcurrent: 64,
   execBufferedMaxConcurrentPerRuntime: 16,
+  /** Exec objects: finished execs each runtime keeps for `runta top` (running ones are always listed). */
+  execHistoryPerRuntime: 100,
+  /** Terminal sessions: output kept for `runta attach` to replay, and how long one waits for a client to come back. */
+  execReplayBytes: 64 * 1024,
+  execGraceSecsDefault: 60,
+  execGraceSecsMax: 3600,
   /** Runtimes (records in any status) one daemon keeps. */
   runtimesMax: 1000,
   /** Image builds and imports in flight at once (each extracts up to imageImportMaxBytes to disk). */

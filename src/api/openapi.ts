@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { EGRESS_LIMITS, EgressEventSchema, EgressPolicyRequestSchema, RuntimeEgressSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
+import { EXEC_STREAM_CONTENT_TYPE } from "./exec-frames.js";
+import { ExecCreateRequestSchema, ExecInfoSchema, ExecSignalRequestSchema } from "./execs.js";
 import {
   CreateRuntimeRequestSchema,
   DashboardLoginSchema,
@@ -86,6 +88,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         LifecycleRequest: req(LifecycleRequestSchema),
         ExecRequest: req(ExecRequestSchema),
         ExecResult: res(ExecResultSchema),
+        ExecCreateRequest: req(ExecCreateRequestSchema),
+        ExecSignalRequest: req(ExecSignalRequestSchema),
+        Exec: res(ExecInfoSchema),
         Image: res(ImageSchema),
         ImageBuildRequest: req(ImageBuildRequestSchema),
         Pagination: res(PaginationSchema),
@@ -269,6 +274,55 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             "200": { description: "audit events, oldest first", content: json({ type: "object", properties: { data: { type: "array", items: ref("EgressEvent") } }, required: ["data"] }) },
             ...errorResponses(400, 404),
           },
+        },
+      },
+      "/v1/runtimes/{rt}/execs": {
+        post: {
+          operationId: "startExec",
+          parameters: [rtParam],
+          description: `detach: 201 with the exec object at once. Otherwise 200 with the framed exec stream (${EXEC_STREAM_CONTENT_TYPE}): frames of a 1-byte kind (1 stdout, 2 stderr, 3 started, 4 exit, 5 error), a 4-byte big-endian length and the payload (raw output bytes, or JSON).`,
+          requestBody: { required: true, content: json(ref("ExecCreateRequest")) },
+          responses: {
+            "200": { description: "the command's output as it comes, then its exit", content: { [EXEC_STREAM_CONTENT_TYPE]: { schema: { type: "string", format: "binary" } } } },
+            "201": { description: "the detached exec", content: json(envelope("Exec")) },
+            ...errorResponses(400, 404, 409, 422),
+          },
+        },
+        get: {
+          operationId: "listExecs",
+          parameters: [rtParam],
+          responses: {
+            "200": { description: `running execs and the last ${LIMITS.execHistoryPerRuntime} finished ones`, content: json({ type: "object", properties: { data: { type: "array", items: ref("Exec") } } }) },
+            ...errorResponses(404),
+          },
+        },
+      },
+      "/v1/runtimes/{rt}/execs/{id}": {
+        get: {
+          operationId: "getExec",
+          parameters: [rtParam, { name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { description: "the exec", content: json(envelope("Exec")) }, ...errorResponses(404) },
+        },
+      },
+      "/v1/runtimes/{rt}/execs/{id}/signal": {
+        post: {
+          operationId: "signalExec",
+          parameters: [rtParam, { name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { required: true, content: json(ref("ExecSignalRequest")) },
+          responses: { "200": { description: "the exec after the signal was sent to its process group", content: json(envelope("Exec")) }, ...errorResponses(400, 404, 409) },
+        },
+      },
+      "/v1/runtimes/{rt}/execs/{id}/attach": {
+        get: {
+          operationId: "attachExec",
+          parameters: [
+            rtParam,
+            { name: "id", in: "path", required: true, schema: { type: "string" } },
+            { name: "rows", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+            { name: "cols", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+          ],
+          description: `websocket upgrade: reattach to a terminal session; the last ${LIMITS.execReplayBytes} bytes of output are replayed, then live (frames as the exec stream)`,
+          responses: { "101": { description: "switching protocols" }, ...errorResponses(403, 404, 426) },
         },
       },
       "/v1/images": {

@@ -120,6 +120,13 @@ export const ResizeRuntimeRequestSchema = z.strictObject({
 /** Body of `PATCH /v1/runtimes/{rt}`. */
 export type ResizeRuntimeRequest = z.infer<typeof ResizeRuntimeRequestSchema>;
 
+/** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
+export const ExecUserSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, {
+    error: "must be USER or USER:GROUP (names or numbers, e.g. nobody, 1000:1000)",
+  });
+
 export const ExecRequestSchema = z.strictObject({
   command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
   args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
@@ -137,11 +144,16 @@ export const ExecRequestSchema = z.strictObject({
     .min(0)
     .max(LIMITS.execMaxOutputBytesHardMax, { error: `must be between 0 and ${LIMITS.execMaxOutputBytesHardMax}` })
     .optional(),
+  user: ExecUserSchema.optional(),
+  /** How `stdout`/`stderr` come back: UTF-8 text (default; invalid bytes replaced) or base64 of the exact bytes. */
+  output_encoding: z.enum(["utf8", "base64"], { error: "must be utf8 or base64" }).optional(),
 });
 /** Body of `POST /v1/runtimes/{rt}/exec`. */
 export type ExecRequest = z.infer<typeof ExecRequestSchema>;
 
 export const ExecResultSchema = z.object({
+  /** The exec object's id (`GET /v1/runtimes/{rt}/execs/{id}` while it is in the history). */
+  exec_id: z.string(),
   exit_code: z.number().int(),
   signal: z.string().nullable(),
   stdout: z.string(),
@@ -151,6 +163,10 @@ export const ExecResultSchema = z.object({
   stderr_truncated: z.boolean(),
   timed_out: z.boolean(),
   oom_killed: z.boolean(),
+  output_encoding: z.enum(["utf8", "base64"]),
+  /** Whether the output is not valid UTF-8 (with utf8 encoding, invalid sequences became U+FFFD: ask for base64). */
+  stdout_invalid_utf8: z.boolean(),
+  stderr_invalid_utf8: z.boolean(),
 });
 /** Result of a buffered exec. `exit_code` is 128+n when the command died by signal n. */
 export type ExecResult = z.infer<typeof ExecResultSchema>;

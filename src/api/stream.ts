@@ -1,6 +1,6 @@
 /** Frames of the exec-stream websocket (DESIGN §4). Every frame is one JSON text message. */
 import { z } from "zod";
-import { EnvSchema } from "./schemas.js";
+import { EnvSchema, ExecUserSchema } from "./schemas.js";
 import { LIMITS } from "./limits.js";
 
 export const STREAM_SIGNALS = ["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"] as const;
@@ -18,6 +18,9 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
     tty: z.boolean().optional(),
     rows: Dim.optional(),
     cols: Dim.optional(),
+    user: ExecUserSchema.optional(),
+    /** Terminal sessions: seconds the process is kept for `attach` when the connection drops (default 60, 0 = none). */
+    grace_secs: z.number().int().min(0).max(LIMITS.execGraceSecsMax).optional(),
   }),
   z.strictObject({ type: z.literal("stdin"), data_base64: z.string() }),
   z.strictObject({ type: z.literal("close_stdin") }),
@@ -28,8 +31,9 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type StartFrame = Extract<ClientFrame, { type: "start" }>;
 
-/** A frame the server sends. `exit` and `error` are terminal. */
+/** A frame the server sends. `started` comes first (once the command runs); `exit` and `error` are terminal. */
 export type ServerFrame =
+  | { type: "started"; exec_id: string }
   | { type: "stdout" | "stderr"; data_base64: string }
   | { type: "exit"; code: number; signal?: string | null; oom_killed?: boolean }
   | { type: "error"; code: string; message: string };

@@ -26,9 +26,8 @@ export function collectKeyValue(flag: string, key: KeyRule, env?: NodeJS.Process
     if (!key.pattern.test(name)) throw new UsageError(`${flag} "${value}": "${name}" is not ${key.what}`);
     if (eq < 0) {
       const local = env?.[value];
-      if (env === undefined || local === undefined) {
-        throw new UsageError(`${flag} "${value}" has no "=" — use ${flag} NAME=value${env ? " (or export it locally)" : ""}`);
-      }
+      if (env === undefined) throw new UsageError(`${flag} "${value}" has no "=" — use ${flag} NAME=value`);
+      if (local === undefined) throw new UsageError(`${flag} ${value}: ${value} is not set in this shell — export it, or use ${flag} ${value}=value`);
       return { ...previous, [value]: local };
     }
     return { ...previous, [name]: value.slice(eq + 1) };

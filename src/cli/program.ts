@@ -3,6 +3,7 @@ import { Command } from "commander";
 import type { CliContext } from "./context.js";
 import { clientVersion } from "./main.js";
 import { applyCommand } from "./commands/apply.js";
+import { attachCommand } from "./commands/attach.js";
 import { bootCommand } from "./commands/boot.js";
 import { checkpointCommand } from "./commands/checkpoint.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
@@ -14,6 +15,7 @@ import { egressCommand } from "./commands/egress.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { killCommand } from "./commands/kill.js";
 import { pauseCommand } from "./commands/pause.js";
 import { psCommand } from "./commands/ps.js";
 import { resizeCommand } from "./commands/resize.js";
@@ -21,6 +23,7 @@ import { resumeCommand } from "./commands/resume.js";
 import { rmCommand } from "./commands/rm.js";
 import { runCommand } from "./commands/run.js";
 import { shutdownCommand } from "./commands/shutdown.js";
+import { topCommand } from "./commands/top.js";
 import { versionCommand } from "./commands/version.js";
 
 /** Builds the whole `runta` program for one invocation. */
@@ -49,6 +52,9 @@ Run 'runta <command> --help' for the flags of a command.`,
     inspectCommand(ctx),
     execCommand(ctx),
     cpCommand(ctx),
+    attachCommand(ctx),
+    topCommand(ctx),
+    killCommand(ctx),
     bootCommand(ctx),
     pauseCommand(ctx),
     resumeCommand(ctx),

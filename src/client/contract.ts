@@ -2,7 +2,7 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { Checkpoint, DashboardLogin, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
@@ -39,12 +39,21 @@ export interface ExecOptions {
   cwd?: string;
   stdin?: string;
   maxOutputBytes?: number;
+  /** `USER[:GROUP]` inside the runtime (default root). */
+  user?: string;
 }
 
-/** A buffered exec result: the wire fields plus decoded text accessors. */
+/**
+ * A buffered exec result: the wire fields with `stdout`/`stderr` as UTF-8 text (invalid sequences replaced, see
+ * `stdout_invalid_utf8`), plus the exact bytes. The SDK asks the daemon for base64, so the bytes are exact.
+ */
 export interface ExecOutput extends ExecResult {
   readonly stdoutText: string;
   readonly stderrText: string;
+  /** The command's stdout, byte for byte. */
+  readonly stdoutBytes: Buffer;
+  /** The command's stderr, byte for byte. */
+  readonly stderrBytes: Buffer;
 }
 
 /** Options of a streamed exec. */
@@ -54,6 +63,13 @@ export interface ExecStreamOptions {
   cols?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** `USER[:GROUP]` inside the runtime (default root). */
+  user?: string;
+  /**
+   * Terminal sessions: how long the daemon keeps the process when the connection drops, for `attach` (default
+   * LIMITS.execGraceSecsDefault = 60 s; 0 hangs it up at once).
+   */
+  graceSecs?: number;
 }
 
 /** How a streamed command ended. */
@@ -65,6 +81,9 @@ export interface StreamExit {
 
 /** A streamed exec over the websocket (DESIGN §4). */
 export interface ExecStreamHandle {
+  /** The exec object's id, once the daemon said it (the `started` event). */
+  readonly execId?: string;
+  on(event: "started", cb: (info: { exec_id: string }) => void): this;
   on(event: "stdout" | "stderr", cb: (chunk: Buffer) => void): this;
   on(event: "exit", cb: (exit: StreamExit) => void): this;
   on(event: "error", cb: (err: Error) => void): this;
@@ -181,10 +200,54 @@ export interface ImagesApi {
   remove(name: string): Promise<void>;
 }
 
+/** Options of a detached or streamed exec (`runta.execs`). No timeout unless `timeoutSecs`. */
+export interface ExecStartOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** `USER[:GROUP]`, names or numbers, resolved inside the runtime (default root). */
+  user?: string;
+  timeoutSecs?: number;
+}
+
+/** Options of `execs.run`: output callbacks (a returned promise is awaited: backpressure) and an abort. */
+export interface ExecRunOptions extends ExecStartOptions {
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
+  onStarted?: (info: { exec_id: string; pid: number | null }) => void;
+  /** Aborting closes the stream; the daemon then kills the command's process group. */
+  signal?: AbortSignal;
+}
+
+/** How a streamed exec ended. `code` is 128+n for death by signal n. */
+export interface StreamedExit {
+  exec_id: string;
+  code: number;
+  signal: string | null;
+  oom_killed: boolean;
+  ended_by: string;
+}
+
+/** Options of `execs.attach`: the terminal size to set on attach. */
+export interface ExecAttachOptions {
+  rows?: number;
+  cols?: number;
+}
+
+/** `runta.execs`: exec objects of a runtime (name or id). */
+export interface ExecsApi {
+  list(runtime: string): Promise<ExecInfo[]>;
+  get(runtime: string, id: string): Promise<ExecInfo>;
+  signal(runtime: string, id: string, signal?: ExecSignal): Promise<ExecInfo>;
+  start(runtime: string, command: string | string[], opts?: ExecStartOptions): Promise<ExecInfo>;
+  run(runtime: string, command: string | string[], opts?: ExecRunOptions): Promise<StreamedExit>;
+  attach(runtime: string, id: string, opts?: ExecAttachOptions): ExecStreamHandle;
+}
+
 /** The client as the CLI sees it. */
 export interface RuntaApi {
   readonly endpoint: string;
   readonly runtimes: RuntimesApi;
+  readonly execs: ExecsApi;
   readonly images: ImagesApi;
   readonly checkpoints: CheckpointsApi;
   version(): Promise<VersionInfo>;

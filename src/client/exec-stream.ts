@@ -17,9 +17,11 @@ export interface ExecStreamInit {
   token?: string;
   /** Runtime name or id. */
   runtime: string;
-  /** A string runs through `sh -c`; an array runs as is. */
-  command: string | string[];
+  /** A string runs through `sh -c`; an array runs as is. Not used with `attach`. */
+  command?: string | string[];
   options?: ExecStreamOptions;
+  /** Reattach to this terminal session instead of starting a command (its last output is replayed first). */
+  attach?: { execId: string; rows?: number; cols?: number };
   /**
    * The daemon pings every LIMITS.wsHeartbeatMs; after this long without a ping or frame the connection is taken for
    * dead (a network partition sends no close) and `wait()` rejects. Default 3 × LIMITS.wsHeartbeatMs.
@@ -33,13 +35,21 @@ export interface StreamChunk {
   data: Buffer;
 }
 
-/** The websocket URL of a runtime's exec stream for an HTTP(S) endpoint. */
-export function execStreamUrl(endpoint: string, runtime: string): string {
+/**
+ * The websocket URL of a runtime's exec stream for an HTTP(S) endpoint, or with `attach` of the attach endpoint of
+ * one terminal session (the terminal size in the query).
+ */
+export function execStreamUrl(endpoint: string, runtime: string, attach?: ExecStreamInit["attach"]): string {
   const url = new URL(endpoint);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/runtimes/${encodeURIComponent(runtime)}/exec/stream`;
+  const rt = `${url.pathname.replace(/\/+$/, "")}/v1/runtimes/${encodeURIComponent(runtime)}`;
+  url.pathname = attach ? `${rt}/execs/${encodeURIComponent(attach.execId)}/attach` : `${rt}/exec/stream`;
   url.search = "";
   url.hash = "";
+  if (attach?.rows && attach.cols) {
+    url.searchParams.set("rows", String(attach.rows));
+    url.searchParams.set("cols", String(attach.cols));
+  }
   return url.toString();
 }
 
@@ -51,6 +61,8 @@ export function execStreamUrl(endpoint: string, runtime: string): string {
 export class ExecStream extends EventEmitter implements ExecStreamHandle {
   /** The websocket URL this stream connects to. */
   readonly url: string;
+  /** The exec object's id, once the daemon sent `started` (at once when attaching). */
+  execId?: string;
   /** Set once `ws` is loaded (a microtask after construction): frames sent before then wait in `queue`. */
   private ws?: WebSocket;
   private readonly endpoint: string;
@@ -66,7 +78,8 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
   constructor(opts: ExecStreamInit) {
     super();
     this.endpoint = opts.endpoint;
-    this.url = execStreamUrl(opts.endpoint, opts.runtime);
+    this.url = execStreamUrl(opts.endpoint, opts.runtime, opts.attach);
+    this.execId = opts.attach?.execId;
     this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 3 * LIMITS.wsHeartbeatMs;
     this.done = new Promise<StreamExit>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -75,16 +88,20 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
     this.done.catch(() => undefined);
 
     const o = opts.options ?? {};
-    const start: ClientFrame = {
-      type: "start",
-      command: opts.command,
-      ...(o.env ? { env: o.env } : {}),
-      ...(o.cwd ? { cwd: o.cwd } : {}),
-      tty: o.tty === true,
-      ...(o.rows ? { rows: o.rows } : {}),
-      ...(o.cols ? { cols: o.cols } : {}),
-    };
-    this.queue.push(JSON.stringify(start));
+    if (!opts.attach) {
+      const start: ClientFrame = {
+        type: "start",
+        command: opts.command ?? [],
+        ...(o.env ? { env: o.env } : {}),
+        ...(o.cwd ? { cwd: o.cwd } : {}),
+        tty: o.tty === true,
+        ...(o.rows ? { rows: o.rows } : {}),
+        ...(o.cols ? { cols: o.cols } : {}),
+        ...(o.user ? { user: o.user } : {}),
+        ...(o.graceSecs !== undefined ? { grace_secs: o.graceSecs } : {}),
+      };
+      this.queue.push(JSON.stringify(start));
+    }
 
     // `ws` is loaded on the first stream, not at import: a CLI command that never execs does not pay for it (~35 ms).
     import("ws")
@@ -245,6 +262,10 @@ export class ExecStream extends EventEmitter implements ExecStreamHandle {
       return this.fail(apiErrorFromCode("internal", "the daemon sent a frame that is not JSON; are client and daemon versions in step?"));
     }
     switch (frame.type) {
+      case "started":
+        this.execId = frame.exec_id;
+        this.emit("started", { exec_id: frame.exec_id });
+        break;
       case "stdout":
       case "stderr":
         this.emit(frame.type, Buffer.from(frame.data_base64, "base64"));

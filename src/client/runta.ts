@@ -8,6 +8,7 @@ import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
+import { ExecsClient } from "./execs.js";
 import { Transport, seg } from "./http.js";
 import { Runtime, toExecOutput } from "./runtime.js";
 
@@ -93,7 +94,10 @@ export class RuntimesClient implements RuntimesApi {
     if (req.diskSizeGiB !== undefined) requests.disk_size_gib = req.diskSizeGiB;
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { resources: { requests } }, retry: true })).data;
   }
-  /** Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream. */
+  /**
+   * Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream.
+   * The result has the output as text (`stdoutText`) and as exact bytes (`stdoutBytes`).
+   */
   async exec(nameOrId: string, command: string | string[], opts: ExecOptions = {}): Promise<ExecOutput> {
     const { data } = await this.http.json<ExecResult>("POST", `/v1/runtimes/${seg(nameOrId)}/exec`, {
       body: {
@@ -103,6 +107,9 @@ export class RuntimesClient implements RuntimesApi {
         stdin: opts.stdin,
         timeout_secs: opts.timeoutSecs,
         max_output_bytes: opts.maxOutputBytes,
+        user: opts.user,
+        // Bytes, not text: stdoutBytes must be exact; toExecOutput decodes the text from them.
+        output_encoding: "base64",
       },
     });
     return toExecOutput(data);
@@ -218,6 +225,8 @@ export class Runta implements RuntaApi {
   readonly images: ImagesClient;
   /** Checkpoints: create, list, get, restore (fork), remove. */
   readonly checkpoints: CheckpointsClient;
+  /** Exec objects: list, get, signal, start detached, run streamed, attach. */
+  readonly execs: ExecsClient;
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
@@ -242,6 +251,7 @@ export class Runta implements RuntaApi {
     this.runtimes = new RuntimesClient(this.http);
     this.images = new ImagesClient(this.http);
     this.checkpoints = new CheckpointsClient(this.http, this.runtimes);
+    this.execs = new ExecsClient(this.http);
   }
 
   /** Versions of runta, runc, the kernel and node on the daemon's host. */

@@ -3,11 +3,21 @@ import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } 
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi } from "./contract.js";
 
-/** Adds the decoded-text accessors to a wire exec result (non-enumerable, so JSON output stays the wire shape). */
+/**
+ * Turns a wire exec result into an {@link ExecOutput}: base64 output is decoded, `stdout`/`stderr` become UTF-8 text
+ * and the exact bytes ride along (non-enumerable accessors, so JSON output keeps the wire's shape).
+ */
 export function toExecOutput(result: ExecResult): ExecOutput {
-  return Object.defineProperties({ ...result }, {
-    stdoutText: { get: () => result.stdout, enumerable: false },
-    stderrText: { get: () => result.stderr, enumerable: false },
+  const base64 = result.output_encoding === "base64";
+  const stdoutBytes = base64 ? Buffer.from(result.stdout, "base64") : Buffer.from(result.stdout, "utf8");
+  const stderrBytes = base64 ? Buffer.from(result.stderr, "base64") : Buffer.from(result.stderr, "utf8");
+  const text = base64 ? { stdout: stdoutBytes.toString("utf8"), stderr: stderrBytes.toString("utf8"), output_encoding: "utf8" as const } : {};
+  const out = { ...result, ...text };
+  return Object.defineProperties(out, {
+    stdoutText: { get: () => out.stdout, enumerable: false },
+    stderrText: { get: () => out.stderr, enumerable: false },
+    stdoutBytes: { get: () => stdoutBytes, enumerable: false },
+    stderrBytes: { get: () => stderrBytes, enumerable: false },
   }) as ExecOutput;
 }
 

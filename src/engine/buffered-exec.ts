@@ -1,16 +1,14 @@
 /**
- * The buffered exec runner: drives one `runc exec` started by {@link Runc.exec} without a terminal, feeds it stdin,
- * keeps the first bytes of its output, and ends it on a timeout or when the caller left.
+ * The buffered exec runner: drives one exec started by {@link Runc.exec} without a terminal, feeds it stdin, keeps
+ * the first bytes of its output, and ends it on a timeout or when the caller left.
  *
- * runc's init calls setsid() for exec'd processes, so the command leads its own process group: killing `-pid` from
- * the host (where the pid-file pid is valid) takes its background children too. A non-tty `runc exec` copies the
- * command's output through its own pipes and exits only at EOF, so a background child still holding stdout
- * (`sleep 100 &`) would hold the answer until the timeout. So once the command itself is gone (its pid vanishes: runc
- * reaped it) and a short drain has passed, the rest of its process group is killed; runc then sees EOF and exits with
- * the command's own status. Children that detached their stdio are not waited for.
+ * The exec ends when its command does (the reaper exits with its status). A background job the command started keeps
+ * running and may still hold the pipes: output is drained for a short while after the exit, then the pipes are closed
+ * and the job goes on without them. A timeout or a caller that left kills the command's whole session (its process
+ * group, background jobs in groups of their own too).
  */
 import { existsSync } from "node:fs";
-import { procStart, readPidFile, sleep } from "./proc.js";
+import { killGroup, killSession, readPidFile, sleep } from "./proc.js";
 import type { RuncExec } from "./runc.js";
 
 /** Output and outcome of one buffered `runc exec`. */
@@ -52,12 +50,10 @@ class CappedBuffer {
   }
 }
 
-/** How long output may keep arriving after the command exited (from children still holding its stdout). */
+/** How long output may keep arriving after the command exited (from background jobs still holding its stdout). */
 const DRAIN_AFTER_EXIT_MS = 100;
-/** How often a running buffered exec checks whether its command is gone while runc still waits. */
-const WATCH_INTERVAL_MS = 50;
 
-/** Runs a started `runc exec` (pipes, no terminal) to its end and collects its output; rejects only when runc could not be started. */
+/** Runs a started exec (pipes, no terminal) to its end and collects its output; rejects only when runc could not be started. */
 export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<BufferedRun> {
   const { stdin, timeoutMs, cap, signal } = opts;
   const child = runc.pipes!;
@@ -71,17 +67,13 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
     let finished = false;
     let openStreams = 2;
 
-    const readPid = () => readPidFile(pidFile);
     const killCommand = async () => {
       // The pid file appears once the process started; wait for it briefly rather than orphan the command.
       for (let i = 0; i < 50; i++) {
-        const pid = await readPid();
+        const pid = await readPidFile(pidFile);
         if (pid) {
-          try {
-            process.kill(-pid, "SIGKILL");
-          } catch {
-            // Group already gone.
-          }
+          killGroup(pid, "SIGKILL");
+          killSession(pid, "SIGKILL");
           return;
         }
         if (exited) return;
@@ -89,46 +81,18 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
       }
       runc.kill();
     };
-    const killAll = () => {
-      void killCommand();
-      // A process that left the group (setsid) could still hold the pipes: do not wait for it past this point.
-      setTimeout(() => runc.kill(), 2000).unref();
-    };
     const timer = setTimeout(() => {
       timedOut = true;
-      killAll();
+      void killCommand();
     }, timeoutMs);
     // The caller went away (e.g. Ctrl-C on `runta exec`): nobody will read the result, so the command ends now.
-    signal?.addEventListener("abort", killAll, { once: true });
-    if (signal?.aborted) killAll();
-
-    let mainPid: number | null = null;
-    let mainGoneAt: number | null = null;
-    let watching = false;
-    const watch = setInterval(async () => {
-      if (exited || watching) return;
-      watching = true;
-      try {
-        mainPid ??= await readPid();
-        if (!mainPid || procStart(mainPid) !== null) return;
-        mainGoneAt ??= Date.now();
-        if (Date.now() - mainGoneAt < DRAIN_AFTER_EXIT_MS) return;
-        clearInterval(watch);
-        // The group outlives its leader's pid while members remain, and the kernel never reuses such a pid.
-        try {
-          process.kill(-mainPid, "SIGKILL");
-        } catch {
-          // Nobody left.
-        }
-      } finally {
-        watching = false;
-      }
-    }, WATCH_INTERVAL_MS);
+    const onAbort = () => void killCommand();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
 
     const stopWatching = () => {
       clearTimeout(timer);
-      clearInterval(watch);
-      signal?.removeEventListener("abort", killAll);
+      signal?.removeEventListener("abort", onAbort);
     };
     const finish = async () => {
       if (finished) return;
@@ -157,7 +121,7 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
         exited = true;
         exitCode = exit.code;
         if (openStreams === 0) return void finish();
-        // Background children may still hold the pipes open: stop waiting for them shortly after the command ended.
+        // Background jobs may still hold the pipes open: stop waiting for them shortly after the command ended.
         setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();

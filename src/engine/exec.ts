@@ -1,21 +1,28 @@
 /**
- * Exec into a running runtime, buffered (`POST …/exec`) and streamed (websocket, `exec -it`): the process spec is
- * built once by spec.ts `buildExecProcess`, runc is started once by `Runc.exec`, and its failure classified once by
- * `classifyExecFailure`. This adds what belongs to a runtime: the admission limits of buffered execs, the output cap
- * and timeout, the OOM-kill count of its cgroup, and its last-activity time.
+ * Exec into a running runtime: buffered (`POST …/exec`), streamed (the framed HTTP stream of plain `runta exec`, the
+ * websocket of `exec -i/-t`) and detached (`exec -d`). The process spec is built once by spec.ts `buildExecProcess`,
+ * runc is started once by `Runc.exec`, and its failure classified once by `classifyExecFailure`. This adds what
+ * belongs to a runtime: the exec objects of its registry (execs/), `-u` resolved in its /etc, the admission limits
+ * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup, and its last-activity time.
  */
+import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
-import { LIMITS, RuntaError, errors, type ExecResult } from "../api/index.js";
+import { LIMITS, RuntaError, errors, type ExecInfo, type ExecResult, type ExecSignal } from "../api/index.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import { runBuffered } from "./buffered-exec.js";
 import { RuntimeCgroup } from "./cgroups.js";
+import { adoptDetached, readStatus, removeDetached, saveDetached } from "./execs/detached.js";
+import { ExecRegistry, type ExecEntry } from "./execs/registry.js";
+import { TerminalSession } from "./execs/session.js";
+import { tracked } from "./execs/tracked.js";
+import { readRootfsEtc, resolveUser, type ResolvedUser } from "./execs/user.js";
 import { signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
 import { buildExecProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
-import type { ExecSpec, StreamProcess, StreamSpec } from "./types.js";
+import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
 
 /** What exec needs of the engine. */
 export interface ExecDeps {
@@ -29,12 +36,18 @@ export interface ExecDeps {
 }
 
 const SIGKILL_EXIT = 128 + osConstants.signals.SIGKILL;
+/** How long runc may take to start a detached command before the exec is given up. */
+const DETACHED_START_TIMEOUT_MS = 30_000;
 
-/** Buffered and streamed exec into running runtimes (the caller checked the record is running). */
+/** Buffered, streamed and detached exec into running runtimes, and their exec objects. */
 export class Execs {
   /** Buffered execs running now: in all, and per runtime id. */
   private bufferedTotal = 0;
   private readonly bufferedPerRuntime = new Map<string, number>();
+  /** Every exec of every runtime (running, and the last finished ones). */
+  private readonly registry = new ExecRegistry();
+  /** Runtimes whose detached execs from a previous daemon have been adopted. */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: ExecDeps) {}
 
@@ -48,19 +61,140 @@ export class Execs {
     }
   }
 
-  /** Starts one streamed command, optionally under a pty; resolves once it runs. */
-  stream(rec: RuntimeRecord, spec: StreamSpec): Promise<StreamProcess> {
+  /**
+   * Starts one streamed command, optionally under a pty; resolves once it runs. A terminal session with a grace
+   * period outlives its client for that long (execs/session.ts); other streams are hung up when their client goes.
+   */
+  async stream(rec: RuntimeRecord, spec: StreamSpec): Promise<StreamProcess> {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
+    const user = await this.user(rec, spec.user);
     this.deps.store.touchActivity(rec.id, new Date().toISOString());
-    return startStreamExec({
-      runc: this.deps.runc,
-      containerId: rec.id,
-      runtime: `runtime "${rec.name}"`,
-      process: buildExecProcess({ ...spec, imageEnv: rec.env, rootfs: paths.rootfs }),
-      workDir: paths.execDir,
-      oomCount: () => cg.oomKills(),
-    });
+    const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
+    let proc;
+    try {
+      proc = await startStreamExec({
+        runc: this.deps.runc,
+        containerId: rec.id,
+        runtime: `runtime "${rec.name}"`,
+        process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
+        workDir: paths.execDir,
+        oomCount: () => cg.oomKills(),
+      });
+    } catch (err) {
+      this.registry.remove(entry);
+      throw err;
+    }
+    const tracker = tracked(proc, entry, { timeoutSecs: spec.timeoutSecs });
+    const graceSecs = spec.graceSecs ?? LIMITS.execGraceSecsDefault;
+    if (!spec.tty || graceSecs <= 0) return tracker;
+    entry.session = new TerminalSession(tracker, entry, graceSecs * 1000, LIMITS.execReplayBytes);
+    return entry.session.connect();
+  }
+
+  /**
+   * Starts a command detached from any client: no pipes (output discarded), no timeout unless asked, and free of the
+   * daemon (it survives a restart, see execs/detached.ts). Resolves with its exec object once it runs; a command that
+   * is not found or not executable resolves ended with 127/126.
+   */
+  async detached(rec: RuntimeRecord, spec: DetachedSpec): Promise<ExecInfo> {
+    await this.adopt(rec);
+    const paths = runtimePaths(this.deps.dataDir, rec.id);
+    const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
+    const user = await this.user(rec, spec.user);
+    this.deps.store.touchActivity(rec.id, new Date().toISOString());
+    const proc = buildExecProcess({ ...spec, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
+    const oomBefore = await cg.oomKills();
+    const runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { detached: true });
+    const pid = await runc.started(DETACHED_START_TIMEOUT_MS);
+    if (pid === null) {
+      runc.kill();
+      await runc.removeFiles();
+      throw errors.unavailable(`runc did not start the command within ${DETACHED_START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
+    }
+    const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
+    if (pid === undefined) {
+      const failure = await runc.failure(`runtime "${rec.name}"`);
+      await runc.removeFiles();
+      if (failure instanceof RuntaError) {
+        this.registry.remove(entry);
+        throw failure;
+      }
+      entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
+      return entry.info();
+    }
+    entry.started(pid);
+    await saveDetached(paths.execDir, entry, runc.statusFile);
+    entry.cleanup = () => Promise.all([runc.removeFiles(), removeDetached(paths.execDir, entry.id)]).then(() => undefined);
+    const timer = spec.timeoutSecs ? setTimeout(() => entry.killAll("timed_out"), spec.timeoutSecs * 1000) : undefined;
+    timer?.unref();
+    void runc.exited.then(
+      async (exit) => {
+        clearTimeout(timer);
+        const oomKilled = exit.code === SIGKILL_EXIT && (await cg.oomKills().catch(() => oomBefore)) > oomBefore;
+        entry.ended({ code: exit.code, signal: null, oomKilled });
+      },
+      async () => {
+        clearTimeout(timer);
+        const code = await readStatus(runc.statusFile);
+        entry.ended(code === null ? null : { code, signal: null, oomKilled: false });
+      },
+    );
+    return entry.info();
+  }
+
+  /** The runtime's execs, oldest first. */
+  async list(rec: RuntimeRecord): Promise<ExecInfo[]> {
+    await this.adopt(rec);
+    return this.registry.list(rec.id).map((e) => e.info());
+  }
+
+  /** One exec, or not_found. */
+  async get(rec: RuntimeRecord, id: string): Promise<ExecInfo> {
+    return (await this.entry(rec, id)).info();
+  }
+
+  /** Signals an exec's process group; failed_precondition once it ended. */
+  async signal(rec: RuntimeRecord, id: string, sig: ExecSignal): Promise<ExecInfo> {
+    const entry = await this.entry(rec, id);
+    entry.signal(sig);
+    return entry.info();
+  }
+
+  /** Takes over a terminal session whose client went away. */
+  async attach(rec: RuntimeRecord, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
+    const entry = await this.entry(rec, id);
+    if (!entry.session) {
+      throw errors.precondition(`exec ${id} is not a terminal session (it is ${entry.init.kind}); only exec -it sessions can be reattached`, { exec_id: id });
+    }
+    const { view, replay } = entry.session.attach();
+    return { proc: view, replay };
+  }
+
+  /** Forgets a deleted runtime's execs. */
+  forget(runtimeId: string): void {
+    this.registry.forget(runtimeId);
+    this.adopted.delete(runtimeId);
+  }
+
+  private async entry(rec: RuntimeRecord, id: string): Promise<ExecEntry> {
+    await this.adopt(rec);
+    return this.registry.get(rec.id, id, rec.name);
+  }
+
+  /** Once per runtime and daemon: lists again the detached execs a previous daemon started. */
+  private async adopt(rec: RuntimeRecord): Promise<void> {
+    if (this.adopted.has(rec.id)) return;
+    this.adopted.add(rec.id);
+    await adoptDetached(runtimePaths(this.deps.dataDir, rec.id).execDir, rec.id, this.registry);
+  }
+
+  /** `-u USER[:GROUP]` resolved in the runtime's own /etc/passwd and /etc/group; undefined for the default (root). */
+  private async user(rec: RuntimeRecord, spec: string | undefined): Promise<ResolvedUser | undefined> {
+    if (spec === undefined) return undefined;
+    const rootfs = runtimePaths(this.deps.dataDir, rec.id).rootfs;
+    const [passwd, group] = await Promise.all([readRootfsEtc(rootfs, "passwd"), readRootfsEtc(rootfs, "group")]);
+    return resolveUser(spec, passwd, group, rec.name);
   }
 
   /**
@@ -97,11 +231,23 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const timeoutMs = (spec.timeoutSecs ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = Math.min(spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault, LIMITS.execMaxOutputBytesHardMax);
-    const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, imageEnv: rec.env, rootfs: paths.rootfs });
+    const user = await this.user(rec, spec.user);
+    const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();
-    const runc = await this.deps.runc.exec(rec.id, proc, paths.execDir);
+    const entry = this.registry.add(rec.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
+    const encode = (stdout: Buffer, stderr: Buffer) => encodeOutput(stdout, stderr, spec.outputEncoding ?? "utf8");
+    let runc;
+    try {
+      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir);
+    } catch (err) {
+      this.registry.remove(entry);
+      throw err;
+    }
+    // The pid appears a few ms after runc starts; `top` shows the exec meanwhile, without one.
+    void runc.started(timeoutMs).then((pid) => typeof pid === "number" && entry.started(pid));
+    spec.signal?.addEventListener("abort", () => entry.markEnding("client_gone"), { once: true });
     try {
       const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal });
       const duration_ms = Date.now() - startedAt;
@@ -111,15 +257,17 @@ export class Execs {
         // that stopped meanwhile says so with the fix; anything else is runc's failure.
         const failure = await runc.failure(`runtime "${rec.name}"`, run.stderr.toString("utf8"));
         if (failure instanceof RuntaError) {
+          this.registry.remove(entry);
           const now = this.deps.store.get(rec.id);
           if (failure.code !== "invalid_argument" && now && now.status !== "running") throw preconditionFor(now, "exec");
           throw failure;
         }
+        entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
         return {
+          exec_id: entry.id,
           exit_code: failure.exitCode,
           signal: null,
-          stdout: "",
-          stderr: `runta: ${failure.message}\n`,
+          ...encode(Buffer.alloc(0), Buffer.from(`runta: ${failure.message}\n`)),
           duration_ms,
           stdout_truncated: false,
           stderr_truncated: false,
@@ -127,23 +275,39 @@ export class Execs {
           oom_killed: false,
         };
       }
+      if (run.timedOut) entry.markEnding("timed_out");
       const exitCode = run.timedOut ? SIGKILL_EXIT : run.exitCode;
       const signal = run.timedOut ? "KILL" : exitCode > 128 && exitCode < 128 + 65 ? signalName(exitCode - 128) : null;
       // The OOM killer sends SIGKILL; a counter that moved during another exec's death alone does not count.
       const oomKilled = exitCode === SIGKILL_EXIT && (await cg.oomKills()) > oomBefore;
+      entry.ended({ code: exitCode, signal, oomKilled });
       return {
+        exec_id: entry.id,
         exit_code: exitCode,
         signal,
-        stdout: run.stdout.toString("utf8"),
-        stderr: run.stderr.toString("utf8"),
+        ...encode(run.stdout, run.stderr),
         duration_ms,
         stdout_truncated: run.stdoutTruncated,
         stderr_truncated: run.stderrTruncated,
         timed_out: run.timedOut,
         oom_killed: oomKilled,
       };
+    } catch (err) {
+      entry.ended(null);
+      throw err;
     } finally {
       await runc.removeFiles();
     }
   }
+}
+
+/** The output fields of a buffered result: text (invalid UTF-8 replaced) or base64, and whether it was valid UTF-8. */
+function encodeOutput(stdout: Buffer, stderr: Buffer, encoding: "utf8" | "base64") {
+  return {
+    stdout: stdout.toString(encoding),
+    stderr: stderr.toString(encoding),
+    output_encoding: encoding,
+    stdout_invalid_utf8: !isUtf8(stdout),
+    stderr_invalid_utf8: !isUtf8(stderr),
+  };
 }

@@ -2,7 +2,7 @@
  * Host process facts and signals, shared by the engine (buffered and streamed exec, lifecycle, images) and the
  * daemon. The host sees container processes by their host pids, so all of this works on runtimes' processes too.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 
@@ -89,4 +89,33 @@ export async function waitProcessExit(pid: number | null, startTime: number | nu
     delay = Math.min(delay * 2, 50);
   }
   return true;
+}
+
+/**
+ * Sends a signal to every process of a session (the exec'd command is a session leader, so its session holds all it
+ * started, background jobs in other process groups included). Found by scanning /proc: the host sees container pids.
+ */
+export function killSession(sid: number, sig: NodeJS.Signals): number {
+  let killed = 0;
+  for (const pid of sessionMembers(sid)) {
+    try {
+      process.kill(pid, sig);
+      killed++;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return killed;
+}
+
+/** Pids whose session id is `sid`, read from /proc/<pid>/stat. */
+export function sessionMembers(sid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    // Fields after the command name: state ppid pgrp session ...
+    const fields = procStatFields(entry);
+    if (fields && Number(fields[3]) === sid) members.push(Number(entry));
+  }
+  return members;
 }

@@ -20,7 +20,9 @@ import {
   RuntaError,
   errors,
   type Checkpoint,
+  type ExecInfo,
   type ExecResult,
+  type ExecSignal,
   type FileStat,
   type FilesWritten,
   type Image,
@@ -48,7 +50,7 @@ import { Runc } from "./runc.js";
 import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy, createPolicy } from "./network/policy.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
+import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
 
 /** Options of {@link RuncEngine.open}. */
@@ -396,6 +398,7 @@ export class RuncEngine implements Engine {
         throw err;
       }
       this.store.delete(id);
+      this.execs.forget(id);
       return this.records.toRuntime(deleting);
     });
   }
@@ -525,6 +528,27 @@ export class RuncEngine implements Engine {
 
   async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
     return this.execs.stream(await this.runningFor(ref, "exec"), spec);
+  }
+
+  async execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo> {
+    return this.execs.detached(await this.runningFor(ref, "exec"), spec);
+  }
+
+  // A runtime in any status lists and shows its execs (the history outlives a shutdown).
+  async listExecs(ref: string): Promise<ExecInfo[]> {
+    return this.execs.list(this.records.find(ref));
+  }
+
+  async getExec(ref: string, id: string): Promise<ExecInfo> {
+    return this.execs.get(this.records.find(ref), id);
+  }
+
+  async signalExec(ref: string, id: string, signal: ExecSignal): Promise<ExecInfo> {
+    return this.execs.signal(this.records.find(ref), id, signal);
+  }
+
+  async attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
+    return this.execs.attach(await this.runningFor(ref, "attach"), id);
   }
 
   // ---------------------------------------------------------------------------------------------------------------

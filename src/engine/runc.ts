@@ -9,8 +9,11 @@
  * written to `--pid-file` once it runs, is also its process group: the host sees container pids, so `kill(-pid, sig)`
  * reaches the command and its children. With `terminal: true` (`-t`) runc allocates the container's console, copies
  * it to and from runc's own stdio (our pty), puts our side in raw mode and forwards SIGWINCH: resizing our pty
- * resizes the container's. Without a terminal runc hands its own stdin/stdout/stderr to the command, so our pipes
- * are the command's pipes. runc's own failures (exit 255, no pid file) go to its `--log` file, apart from output.
+ * resizes the container's; when the command exits runc closes the console and exits at once. Without a terminal a
+ * foreground runc would copy the command's output through pipes of its own until EOF, which a background job holding
+ * stdout delays for as long as it lives; so a command without a terminal runs `--detach`ed under the reaper
+ * (execs/reaper.ts), which hands our pipes straight to the command and exits with its status when it ends, leaving
+ * its background jobs to the runtime's init. runc's own failures (no pid file) go to its `--log` file, apart from output.
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,7 +23,8 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
 import { RuntaError, errors } from "../api/index.js";
-import { signalName, signalNumber } from "./proc.js";
+import { reaperArgv } from "./execs/reaper.js";
+import { readPidFile, signalName, signalNumber, sleep } from "./proc.js";
 import type { OciProcess } from "./spec.js";
 
 /** The environment runc itself runs with (the command's own comes from its process spec). */
@@ -159,39 +163,47 @@ export class Runc {
   }
 
   /**
-   * Starts `runc exec` of one process in container `id`, in the foreground, and returns once runc runs (not once the
-   * command does: its pid file appears then). The process spec decides everything about the command: `terminal`
-   * gives `-t` and a pty of `consoleSize` (runc needs a terminal on its own stdio), else the command gets our pipes.
-   * The process JSON, pid file and runc's log are files under `dir`, removed by {@link RuncExec.removeFiles}.
+   * Starts `runc exec` of one process in container `id` and returns once runc runs (not once the command does: its
+   * pid file appears then). The process spec decides the rest: `terminal` gives `-t` and a pty of `consoleSize` (runc
+   * needs a terminal on its own stdio, in the foreground); without it runc runs detached under the reaper with our
+   * pipes as the command's stdio, or with `detached` with none at all (output discarded) and free of the daemon, so
+   * it survives a daemon restart and leaves the command's status in {@link RuncExec.statusFile}. The process JSON,
+   * pid file, runc's log and the status file are files under `dir`, removed by {@link RuncExec.removeFiles}.
    */
-  async exec(id: string, proc: OciProcess, dir: string): Promise<RuncExec> {
+  async exec(id: string, proc: OciProcess, dir: string, opts: { detached?: boolean } = {}): Promise<RuncExec> {
     // Checked first: a pty would start its shell anyway and only then fail to exec runc, with a worse message.
     await access(this.path, constants.X_OK).catch((err: NodeJS.ErrnoException) => {
       throw runcUnavailable(this.path, err);
     });
     const base = join(dir, `exec-${randomBytes(6).toString("hex")}`);
-    const files = { process: `${base}.json`, pid: `${base}.pid`, log: `${base}.log` };
+    const files = { process: `${base}.json`, pid: `${base}.pid`, log: `${base}.log`, status: `${base}.status` };
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(files.process, JSON.stringify(proc), { mode: 0o600 });
-    const args = [...this.globalArgs(files.log), "exec", ...(proc.terminal ? ["-t"] : []), "--process", files.process, "--pid-file", files.pid, id];
+    const mode = proc.terminal ? ["-t"] : ["--detach"];
+    const args = [...this.globalArgs(files.log), "exec", ...mode, "--process", files.process, "--pid-file", files.pid, id];
     try {
-      return proc.terminal ? this.execPty(args, files, proc.consoleSize) : this.execPipes(args, files);
+      if (proc.terminal) return this.execPty(args, files, proc.consoleSize);
+      return this.execReaped([this.path, ...args], files, opts.detached === true);
     } catch (err) {
       await removeExecFiles(files);
       throw errors.unavailable(`could not run runc at ${this.path}: ${(err as Error).message}; check the runc path`, err);
     }
   }
 
-  private execPipes(args: string[], files: ExecFiles): RuncExec {
-    // detached: runc leads its own process group, so a Ctrl-C at the daemon's terminal does not reach it.
-    const child = spawn(this.path, args, { stdio: ["pipe", "pipe", "pipe"], env: RUNC_ENV, detached: true });
+  private execReaped(runcArgv: string[], files: ExecFiles, detached: boolean): RuncExec {
+    const [file, ...args] = reaperArgv(runcArgv, files.pid, detached ? files.status : "");
+    // detached (own process group): a Ctrl-C at the daemon's terminal does not reach it. A detached exec also gets
+    // no pipes and is unref'd: the daemon may stop, the command goes on.
+    const child = spawn(file!, args, { stdio: detached ? "ignore" : ["pipe", "pipe", "pipe"], env: RUNC_ENV, detached: true });
+    if (detached) child.unref();
     // Writing to a command that already closed its stdin is not an error worth crashing for.
-    child.stdin.on("error", () => {});
+    child.stdin?.on("error", () => {});
     const exited = new Promise<RuncExit>((resolve, reject) => {
-      child.once("error", (err: NodeJS.ErrnoException) => reject(runcUnavailable(this.path, err)));
+      child.once("error", (err: NodeJS.ErrnoException) => reject(runcUnavailable(file!, err)));
       child.once("exit", (code, signal) => resolve({ code: code ?? 128 + signalNumber(signal), signal: signal ? signalName(signalNumber(signal)) : null }));
     });
-    return new RuncExec(files, exited, { pipes: child }, () => child.kill("SIGKILL"));
+    const pipes = detached ? undefined : (child as ChildProcessByStdio<Writable, Readable, Readable>);
+    return new RuncExec(files, exited, { pipes }, () => child.kill("SIGKILL"));
   }
 
   private execPty(args: string[], files: ExecFiles, size: OciProcess["consoleSize"]): RuncExec {
@@ -256,16 +268,19 @@ interface ExecFiles {
   process: string;
   pid: string;
   log: string;
+  status: string;
 }
 
 async function removeExecFiles(files: ExecFiles): Promise<void> {
-  await Promise.all([files.process, files.pid, files.log].map((f) => rm(f, { force: true })));
+  await Promise.all([files.process, files.pid, files.log, files.status].map((f) => rm(f, { force: true })));
 }
 
 /** One `runc exec` in the foreground, as {@link Runc.exec} started it. */
 export class RuncExec {
   /** Where runc writes the command's host pid (also its process group) once it runs. */
   readonly pidFile: string;
+  /** Where the reaper of a detached exec writes the command's exit status when it ends. */
+  readonly statusFile: string;
   /** Without a terminal: runc's pipes, which are the command's own stdin, stdout and stderr. */
   readonly pipes?: ChildProcessByStdio<Writable, Readable, Readable>;
   /** With a terminal: the pty runc copies the container's console to and from. */
@@ -279,8 +294,29 @@ export class RuncExec {
     private readonly killRunc: () => void,
   ) {
     this.pidFile = files.pid;
+    this.statusFile = files.status;
     this.pipes = io.pipes;
     this.pty = io.pty;
+  }
+
+  /**
+   * Polls the pid file until it appears (the command runs: its host pid), runc ends without writing it (runc failed:
+   * undefined) or `timeoutMs` pass (null).
+   */
+  async started(timeoutMs: number): Promise<number | undefined | null> {
+    const deadline = Date.now() + timeoutMs;
+    let runcDone = false;
+    void this.exited.then(
+      () => (runcDone = true),
+      () => (runcDone = true),
+    );
+    for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
+      const pid = await readPidFile(this.pidFile);
+      if (pid !== null) return pid;
+      if (runcDone) return (await readPidFile(this.pidFile)) ?? undefined;
+      if (Date.now() > deadline) return null;
+      await sleep(delay);
+    }
   }
 
   /** SIGKILLs runc itself: the last resort, when the command (reached through its process group) does not end it. */

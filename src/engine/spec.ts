@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LIMITS } from "../api/index.js";
+import type { ResolvedUser } from "./execs/user.js";
 import { seccompProfile } from "./seccomp.js";
 
 /** CFS period used for every runtime; the quota is vcpus × this. */
@@ -45,7 +46,7 @@ export const CAPABILITIES = [
 /** An OCI process object, as in config.json and in `runc exec --process`. */
 export interface OciProcess {
   terminal: boolean;
-  user: { uid: number; gid: number };
+  user: { uid: number; gid: number; additionalGids?: number[] };
   args: string[];
   env: string[];
   cwd: string;
@@ -99,15 +100,22 @@ export function buildExecProcess(opts: {
   cols?: number;
   /** The runtime's merged root on the host, to pick the default cwd. */
   rootfs?: string;
+  /** Who runs it (`exec -u`, resolved by execs/user.ts); default root. */
+  user?: ResolvedUser;
 }): OciProcess {
-  const env = envList(DEFAULT_ENV, opts.imageEnv, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
+  const user = opts.user;
+  const home = user && user.uid !== 0 ? { HOME: user.home } : undefined;
+  const env = envList(DEFAULT_ENV, opts.imageEnv, home, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
+  // Another user gets no capabilities at all (only the bounding set stays): runc would otherwise hand it root's
+  // (CAP_DAC_OVERRIDE and friends), and `-u nobody` must not read what nobody cannot.
+  const caps = user && user.uid !== 0 ? [] : CAPABILITIES;
   const proc: OciProcess = {
     terminal: opts.tty,
-    user: { uid: 0, gid: 0 },
+    user: user ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } : { uid: 0, gid: 0 },
     args: opts.argv,
     env,
-    cwd: opts.cwd ?? defaultCwd(opts.rootfs),
-    capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
+    cwd: opts.cwd ?? defaultCwd(opts.rootfs, user),
+    capabilities: { bounding: CAPABILITIES, effective: caps, permitted: caps },
     rlimits: rlimits(),
     noNewPrivileges: true,
   };
@@ -115,9 +123,10 @@ export function buildExecProcess(opts: {
   return proc;
 }
 
-/** /root when the root filesystem has it (or is not given), else /. */
-function defaultCwd(rootfs: string | undefined): string {
-  return rootfs === undefined || existsSync(join(rootfs, "root")) ? "/root" : "/";
+/** Root: /root when the root filesystem has it (or is not given), else /. Another user: its home if it exists, else /. */
+function defaultCwd(rootfs: string | undefined, user?: ResolvedUser): string {
+  const home = user && user.uid !== 0 ? user.home : "/root";
+  return rootfs === undefined || existsSync(join(rootfs, home)) ? home : "/";
 }
 
 /** What the spec of one runtime depends on. */

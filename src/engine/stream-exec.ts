@@ -4,13 +4,13 @@
  * (see runc.ts for how runc behaves in the foreground); this adds the session around it: output held until the
  * command runs, stdin and its backlog, resize, signals to the command's process group, hangup and the exit.
  */
-import { readdirSync } from "node:fs";
 import type * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
+import type { HostProcess } from "./execs/tracked.js";
 import type { Runc, RuncExec, RuncExit } from "./runc.js";
 import type { OciProcess } from "./spec.js";
-import { killGroup, procStatFields, readPidFile, signalName, sleep } from "./proc.js";
+import { killGroup, killSession, signalName, sleep } from "./proc.js";
 
 /** How long hangup() waits after SIGHUP before it kills the command's whole session. */
 export const HANGUP_GRACE_MS = 2000;
@@ -51,7 +51,7 @@ export interface StreamExecOptions {
  * closeStdin() ends stdin for a pipe; with a tty it types ^D, which a program reading the terminal in canonical
  * mode (a shell, cat) takes as end of input.
  */
-export async function startStreamExec(opts: StreamExecOptions): Promise<StreamProcess> {
+export async function startStreamExec(opts: StreamExecOptions): Promise<HostProcess> {
   const exec = new StreamExec(opts);
   await exec.start();
   return exec;
@@ -85,7 +85,8 @@ class StreamExec implements StreamProcess {
   private readonly stdout = new Channel();
   private readonly stderr = new Channel();
   private runc?: RuncExec;
-  private pid?: number;
+  /** The command's host pid (its process group and session), once it runs. */
+  hostPid: number | null = null;
   private exited = false;
   /** Output held back until the command is known to run: before that, what arrives may be runc's own error text. */
   private held: Array<{ to: Channel; chunk: Buffer }> | null = [];
@@ -109,7 +110,7 @@ class StreamExec implements StreamProcess {
       runc.pipes!.stderr.on("data", (d: Buffer) => this.output(this.stderr, d));
     }
     this.runcExit = runc.exited;
-    const pid = await this.waitForPid();
+    const pid = await runc.started(START_TIMEOUT_MS);
     if (pid === null) {
       runc.kill();
       await this.runcExit.catch(() => undefined);
@@ -117,7 +118,7 @@ class StreamExec implements StreamProcess {
       throw errors.unavailable(`runc did not start the command within ${START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
     }
     if (pid !== undefined) {
-      this.pid = pid;
+      this.hostPid = pid;
       this.releaseHeld();
       this.result = this.finish();
       return;
@@ -182,13 +183,13 @@ class StreamExec implements StreamProcess {
   }
 
   signal(sig: StreamSignal): void {
-    if (this.exited || this.pid === undefined) return;
-    killGroup(this.pid, `SIG${sig}` as NodeJS.Signals);
+    if (this.exited || this.hostPid === null) return;
+    killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
   }
 
   hangup(): void {
-    if (this.exited || this.hangupTimer || this.pid === undefined) return;
-    const pid = this.pid;
+    if (this.exited || this.hangupTimer || this.hostPid === null) return;
+    const pid = this.hostPid;
     killGroup(pid, "SIGHUP");
     this.hangupTimer = setTimeout(() => {
       if (this.exited) return;
@@ -234,26 +235,6 @@ class StreamExec implements StreamProcess {
     for (const { to, chunk } of held) to.push(chunk);
   }
 
-  /**
-   * Polls for runc's pid file until it appears (the command runs), runc exits without writing it (runc failed:
-   * undefined) or {@link START_TIMEOUT_MS} pass (null).
-   */
-  private async waitForPid(): Promise<number | undefined | null> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let runcDone = false;
-    void this.runcExit.then(
-      () => (runcDone = true),
-      () => (runcDone = true),
-    );
-    for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
-      const pid = await readPidFile(this.runc!.pidFile);
-      if (pid !== null) return pid;
-      if (runcDone) return (await readPidFile(this.runc!.pidFile)) ?? undefined;
-      if (Date.now() > deadline) return null;
-      await sleep(delay);
-    }
-  }
-
   private async finish(): Promise<ProcessExit> {
     const exit = await this.runcExit.catch(() => ({ code: 255, signal: null }));
     this.exited = true;
@@ -271,34 +252,6 @@ class StreamExec implements StreamProcess {
   }
 }
 
-/**
- * Sends a signal to every process of a session (the exec'd command is a session leader, so its session holds all it
- * started, background jobs in other process groups included). Found by scanning /proc: the host sees container pids.
- */
-export function killSession(sid: number, sig: NodeJS.Signals): number {
-  let killed = 0;
-  for (const pid of sessionMembers(sid)) {
-    try {
-      process.kill(pid, sig);
-      killed++;
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return killed;
-}
-
-/** Pids whose session id is `sid`, read from /proc/<pid>/stat. */
-export function sessionMembers(sid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    // Fields after the command name: state ppid pgrp session ...
-    const fields = procStatFields(entry);
-    if (fields && Number(fields[3]) === sid) members.push(Number(entry));
-  }
-  return members;
-}
 
 /** Waits for the pipes to reach EOF, but not for ever: a background child of the command may keep them open. */
 async function drainPipes(child: NonNullable<RuncExec["pipes"]>): Promise<void> {

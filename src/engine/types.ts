@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { Checkpoint, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -55,9 +55,16 @@ export interface ExecSpec {
   maxOutputBytes?: number;
   /** Aborted when the caller went away: the command's process group is killed, as on timeout. */
   signal?: AbortSignal;
+  /** `USER[:GROUP]` inside the runtime (default root). */
+  user?: string;
+  /** How the result carries the output: UTF-8 text (default) or base64 of the exact bytes. */
+  outputEncoding?: "utf8" | "base64";
 }
 
-/** A streaming exec (websocket), optionally under a pseudo-terminal. */
+/**
+ * A streamed exec: the framed HTTP stream of plain `runta exec`, or the websocket (`-i`, or `-t` under a
+ * pseudo-terminal). No timeout unless `timeoutSecs`.
+ */
 export interface StreamSpec {
   argv: string[];
   cwd?: string;
@@ -65,17 +72,30 @@ export interface StreamSpec {
   tty: boolean;
   rows?: number;
   cols?: number;
+  user?: string;
+  timeoutSecs?: number;
+  /** Terminal sessions: how long the process waits for a client to reattach when its own goes away (default 60 s). */
+  graceSecs?: number;
 }
+
+/** A detached exec: started, then left to run (output discarded). No timeout unless `timeoutSecs`. */
+export type DetachedSpec = Omit<StreamSpec, "tty" | "rows" | "cols" | "graceSecs">;
 
 /** How a process ended. `code` is 128+n when it died by signal n. */
 export interface ProcessExit {
   code: number;
   signal: string | null;
   oomKilled: boolean;
+  /** How the exec ended (exited, signalled, timed out, …), once its exec object recorded it. */
+  endedBy?: ExecEndReason;
 }
 
 /** A running streamed process. Output callbacks may fire before `wait()` resolves; with a tty everything arrives on stdout. */
 export interface StreamProcess {
+  /** The exec object's id (`GET /v1/runtimes/{rt}/execs/{id}`), when the engine registers its execs. */
+  readonly execId?: string;
+  /** The command's pid inside the runtime, when known. */
+  readonly pid?: number | null;
   onStdout(cb: (chunk: Buffer) => void): void;
   onStderr(cb: (chunk: Buffer) => void): void;
   write(data: Buffer): void;
@@ -110,6 +130,15 @@ export interface Engine {
   delete(ref: string): Promise<Runtime>;
   exec(ref: string, spec: ExecSpec): Promise<ExecResult>;
   execStream(ref: string, spec: StreamSpec): Promise<StreamProcess>;
+  /** Starts a command and leaves it running; resolves with its exec object once it runs. */
+  execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo>;
+  /** The runtime's running execs and its last finished ones (LIMITS.execHistoryPerRuntime), oldest first. */
+  listExecs(ref: string): Promise<ExecInfo[]>;
+  getExec(ref: string, id: string): Promise<ExecInfo>;
+  /** Signals the exec's process group; `failed_precondition` once it has ended. */
+  signalExec(ref: string, id: string, signal: ExecSignal): Promise<ExecInfo>;
+  /** Takes over a terminal session whose client went away: the process, and its last output to replay first. */
+  attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }>;
 
   /** A runtime's network and egress policy. */
   egress(ref: string): Promise<RuntimeEgress>;

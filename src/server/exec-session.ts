@@ -28,7 +28,23 @@ const STDIN_POLL_MS = 20;
  * Process defaults (TERM for a tty, the working directory, the terminal size) are the engine spec builder's.
  */
 export function startSpec(frame: StartFrame): StreamSpec {
-  return { argv: commandArgv(frame.command, frame.args), cwd: frame.cwd, env: frame.env, tty: frame.tty === true, rows: frame.rows, cols: frame.cols };
+  return {
+    argv: commandArgv(frame.command, frame.args),
+    cwd: frame.cwd,
+    env: frame.env,
+    tty: frame.tty === true,
+    rows: frame.rows,
+    cols: frame.cols,
+    user: frame.user,
+    graceSecs: frame.grace_secs,
+  };
+}
+
+/** A session that reattaches to a terminal session (`GET …/execs/{id}/attach`) instead of starting a command. */
+export interface AttachTarget {
+  execId: string;
+  rows?: number;
+  cols?: number;
 }
 
 type Phase = "awaiting_start" | "starting" | "running" | "done";
@@ -42,7 +58,7 @@ export interface SessionCtx {
 }
 
 /** Runs one session; returns the function that ends it from outside (daemon shutdown). */
-export function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: number, reason: string) => void {
+export function runSession(ws: WebSocket, ref: string, ctx: SessionCtx, attach?: AttachTarget): (code: number, reason: string) => void {
   const { log } = ctx;
   /** Names the session in the daemon log and in an internal error's message, as a request id does for REST. */
   const requestId = newRequestId();
@@ -165,13 +181,25 @@ export function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: 
   }
 
   async function start(frame: StartFrame): Promise<void> {
+    const spec = startSpec(frame);
+    await begin(async () => ({ proc: await ctx.engine.execStream(ref, spec), replay: undefined }), { argv0: spec.argv[0], tty: spec.tty });
+  }
+
+  /** Takes over a terminal session: its last output is sent first, then it goes on live at this client's size. */
+  async function reattach(target: AttachTarget): Promise<void> {
+    await begin(() => ctx.engine.attachExec(ref, target.execId), { attach: target.execId });
+    if (target.rows && target.cols) proc?.resize(target.rows, target.cols);
+  }
+
+  /** Starts (or takes over) the process, then wires its output, the queued frames and its exit to the socket. */
+  async function begin(open: () => Promise<{ proc: StreamProcess; replay?: Buffer }>, what: Record<string, unknown>): Promise<void> {
     phase = "starting";
     hold("start");
     clearTimeout(startTimer);
-    const spec = startSpec(frame);
     let p: StreamProcess;
+    let replay: Buffer | undefined;
     try {
-      p = await ctx.engine.execStream(ref, spec);
+      ({ proc: p, replay } = await open());
     } catch (err) {
       fail(err);
       return;
@@ -183,7 +211,9 @@ export function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: 
     }
     proc = p;
     phase = "running";
-    log.info("exec stream: started", { request_id: requestId, runtime: ref, argv0: spec.argv[0], tty: spec.tty });
+    log.info("exec stream: started", { request_id: requestId, runtime: ref, exec_id: p.execId, ...what });
+    if (p.execId) send({ type: "started", exec_id: p.execId });
+    if (replay?.length) sendOutput("stdout", replay);
     p.onStdout((chunk) => sendOutput("stdout", chunk));
     p.onStderr((chunk) => sendOutput("stderr", chunk));
     for (const f of queue.splice(0)) {
@@ -224,6 +254,8 @@ export function runSession(ws: WebSocket, ref: string, ctx: SessionCtx): (code: 
     }
     apply(frame);
   });
+
+  if (attach) void reattach(attach);
 
   ws.on("close", () => {
     clearInterval(heartbeat);

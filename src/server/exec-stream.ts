@@ -1,5 +1,6 @@
 /**
- * The upgrade gate of the exec-stream websocket (DESIGN §4): `GET /v1/runtimes/{rt}/exec/stream`.
+ * The upgrade gate of the exec-stream websocket (DESIGN §4): `GET /v1/runtimes/{rt}/exec/stream`, and of the
+ * reattach of a terminal session that lost its client, `GET /v1/runtimes/{rt}/execs/{id}/attach?rows=&cols=`.
  *
  * Authentication, the Origin/Host check, the session cap and the runtime's existence all happen here, in the HTTP
  * `upgrade` handler, so a refused client gets a plain HTTP error (401, 403, 404, 429 with Retry-After, 503) through
@@ -8,12 +9,12 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { LIMITS, RuntaError, errors } from "../api/index.js";
+import { ExecAttachQuerySchema, LIMITS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
 import { silentLogger, type Logger } from "../log.js";
 import { unauthenticated } from "./auth.js";
 import { mapError } from "./errors.js";
-import { runSession } from "./exec-session.js";
+import { runSession, type AttachTarget } from "./exec-session.js";
 import { JSON_TYPE, newRequestId, pathSegment } from "./http.js";
 
 /** What the exec stream needs from the server (app.ts hands it over), plus tuning knobs tests turn. */
@@ -42,6 +43,7 @@ export interface ExecStreamServer {
 }
 
 const PATH_RE = /^\/v1\/runtimes\/([^/]+)\/exec\/stream\/?$/;
+const ATTACH_RE = /^\/v1\/runtimes\/([^/]+)\/execs\/([^/]+)\/attach\/?$/;
 
 /**
  * Serves the exec stream on `server`'s `upgrade` event. Call once per HTTP server; the REST routes are untouched.
@@ -57,11 +59,14 @@ export function attachExecStream(server: Server, deps: ExecStreamDeps): ExecStre
   let pending = 0;
   let closing = false;
 
-  /** The runtime the request is for; throws the refusal when the request may not become a session. */
-  function admit(req: IncomingMessage): string {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const match = PATH_RE.exec(path);
-    if (!match) throw errors.notFound(`no websocket endpoint at ${path}; use /v1/runtimes/{runtime}/exec/stream`);
+  /** The runtime (and exec to attach to) the request is for; throws the refusal when it may not become a session. */
+  function admit(req: IncomingMessage): { ref: string; attach?: AttachTarget } {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    const match = PATH_RE.exec(path) ?? ATTACH_RE.exec(path);
+    if (!match) {
+      throw errors.notFound(`no websocket endpoint at ${path}; use /v1/runtimes/{runtime}/exec/stream or /v1/runtimes/{runtime}/execs/{id}/attach`);
+    }
     if (!deps.checkOrigin(req)) {
       throw new RuntaError("permission_denied", "Host or Origin header is not allowed; connect through a loopback address");
     }
@@ -70,16 +75,20 @@ export function attachExecStream(server: Server, deps: ExecStreamDeps): ExecStre
     if (sockets.size + pending >= maxSessions) {
       throw errors.exhausted(`too many exec sessions (at most ${maxSessions} at once); close one and retry`);
     }
-    return pathSegment(match[1]);
+    const ref = pathSegment(match[1]!);
+    if (match[2] === undefined) return { ref };
+    const size = ExecAttachQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!size.success) throw errors.invalid("rows and cols must be whole numbers from 1 to 1000");
+    return { ref, attach: { execId: pathSegment(match[2]), rows: size.data.rows, cols: size.data.cols } };
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client resetting the connection mid-handshake must not crash the daemon.
     const onHandshakeError = (err: Error) => log.warn("exec stream: socket error during upgrade", { error: err.message });
     socket.on("error", onHandshakeError);
-    let ref: string;
+    let target: ReturnType<typeof admit>;
     try {
-      ref = admit(req);
+      target = admit(req);
     } catch (err) {
       refuse(socket, err, log);
       return;
@@ -94,9 +103,10 @@ export function attachExecStream(server: Server, deps: ExecStreamDeps): ExecStre
       }
     };
     socket.once("close", release);
-    // An unknown runtime is a plain 404 before the handshake, not a 101 followed by an error frame.
+    // An unknown runtime (or exec to attach to) is a plain 404 before the handshake, not a 101 followed by an error frame.
     const exists = async () => {
-      await deps.engine.get(ref, { usage: false });
+      if (target.attach) await deps.engine.getExec(target.ref, target.attach.execId);
+      else await deps.engine.get(target.ref, { usage: false });
     };
     exists().then(
       () => {
@@ -105,7 +115,7 @@ export function attachExecStream(server: Server, deps: ExecStreamDeps): ExecStre
           release();
           // From here on the websocket owns the socket and reports its errors.
           socket.off("error", onHandshakeError);
-          sockets.set(ws, runSession(ws, ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }));
+          sockets.set(ws, runSession(ws, target.ref, { engine: deps.engine, log, heartbeatMs, startTimeoutMs }, target.attach));
           ws.once("close", () => sockets.delete(ws));
         });
       },

@@ -24,7 +24,7 @@ import { debootstrapSource } from "../../src/engine/images/debootstrap.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
 import { networkLeaks, removeNetworkLeftovers } from "./network-leaks.js";
-import { lxcfsPids } from "./engine-env.js";
+import { lxcfsPids } from "./lxcfs.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");

@@ -14,7 +14,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,7 @@ import { RuncEngine, type RuncEngineOptions } from "../../src/engine/runc-engine
 import { childCgroups, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { createBusyboxImage } from "./busybox-image.js";
 import { mountPoints } from "../../src/engine/mounts.js";
+import { lxcfsPids } from "./lxcfs.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -60,21 +61,6 @@ async function loopDevices(dir: string): Promise<string[]> {
     .filter(Boolean)
     .map((line) => line.replace(/\\x20/g, " "))
     .filter((line) => line.slice(line.indexOf(" ") + 1).startsWith(dir + "/"));
-}
-
-/** Pids of LXCFS instances mounted under `dataDir` (the engine's views/lxcfs.ts starts one per data dir). */
-export function lxcfsPids(dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    } catch {
-      continue;
-    }
-    if (argv[0]?.endsWith("lxcfs") && argv.includes(join(dataDir, "lxcfs"))) pids.push(Number(pid));
-  }
-  return pids;
 }
 
 /** Creates a fresh isolated world under /tmp and /run. */

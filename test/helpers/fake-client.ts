@@ -4,9 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { envDigest } from "../../src/api/env-digest.js";
-import type { Checkpoint, ExecResult, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
+import type { Checkpoint, ExecInfo, ExecResult, ExecSignal, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
 import type {
   CreateOptions,
+  ExecAttachOptions,
+  ExecRunOptions,
+  ExecStartOptions,
+  StreamedExit,
   ExecOptions,
   ExecOutput,
   ExecStreamHandle,
@@ -36,6 +40,9 @@ export interface FakeOverrides {
   create?(name: string | undefined, opts: CreateOptions): Promise<Runtime>;
   exec?(t: string, argv: string | string[], opts: ExecOptions): Promise<Partial<ExecResult>>;
   execStream?(t: string, argv: string | string[], opts: ExecStreamOptions): ExecStreamHandle;
+  /** Plain `runta exec` (execs.run): what the command "printed" and how it ended. */
+  execRun?(t: string, argv: string | string[], opts: ExecRunOptions): Promise<{ stdout?: string | Buffer; stderr?: string | Buffer } & Partial<StreamedExit>>;
+  execAttach?(t: string, id: string, opts: ExecAttachOptions): ExecStreamHandle;
   version?(): Promise<VersionInfo>;
 }
 
@@ -50,6 +57,8 @@ export interface FakeClientOptions extends FakeOverrides {
   up?: boolean;
   /** Egress events by runtime name (what egressEvents serves, filtered by `after` and cut to `limit`). */
   egressEvents?: Record<string, EgressEvent[]>;
+  /** Exec objects the runtimes already have (runtime_id names the runtime). */
+  execs?: Partial<ExecInfo>[];
 }
 
 /** The fake plus its recorded calls and state. */
@@ -75,6 +84,28 @@ export function fakeCheckpoint(over: Partial<Checkpoint> = {}): Checkpoint {
     size_bytes: 4096,
     in_use_by: [],
     error: null,
+    ...over,
+  };
+}
+
+/** A complete exec object with sensible defaults (a running detached `sleep 100`). */
+export function fakeExec(over: Partial<ExecInfo> = {}): ExecInfo {
+  return {
+    id: randomUUID().replace(/-/g, "").slice(0, 12),
+    runtime_id: "",
+    kind: "detached",
+    command: ["sleep", "100"],
+    user: null,
+    pid: 42,
+    tty: false,
+    status: "running",
+    started_at: "2026-01-01T00:04:00.000Z",
+    ended_at: null,
+    exit_code: null,
+    signal: null,
+    ended_by: null,
+    attached: null,
+    grace_expires_at: null,
     ...over,
   };
 }
@@ -231,6 +262,10 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       if (rt.status !== "running") throw apiErrorFromCode("failed_precondition", `runtime "${rt.name}" is ${rt.status}; resume it first`);
       const partial = opts.exec ? await opts.exec(t, argv, o) : { stdout: "", exit_code: 0 };
       const res: ExecResult = {
+        exec_id: "e1",
+        output_encoding: "utf8",
+        stdout_invalid_utf8: false,
+        stderr_invalid_utf8: false,
         exit_code: 0,
         signal: null,
         stdout: "",
@@ -242,12 +277,66 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
         oom_killed: false,
         ...partial,
       };
-      return { ...res, stdoutText: res.stdout, stderrText: res.stderr };
+      return { ...res, stdoutText: res.stdout, stderrText: res.stderr, stdoutBytes: Buffer.from(res.stdout), stderrBytes: Buffer.from(res.stderr) };
     },
     execStream(t: string, argv: string | string[], o: ExecStreamOptions = {}): ExecStreamHandle {
       record("execStream", t, argv, o);
       if (!opts.execStream) throw new Error("fake: execStream not configured");
       return opts.execStream(t, argv, o);
+    },
+  };
+
+  const execState: ExecInfo[] = (opts.execs ?? []).map((e) => fakeExec(e));
+  const running = (t: string): Runtime => {
+    const rt = find(t);
+    if (rt.status !== "running") throw apiErrorFromCode("failed_precondition", `runtime "${rt.name}" is ${rt.status}; resume it first`);
+    return rt;
+  };
+  const findExec = (t: string, id: string): ExecInfo => {
+    const rt = find(t);
+    const e = execState.find((x) => x.runtime_id === rt.id && x.id === id);
+    if (!e) throw apiErrorFromCode("not_found", `no exec ${id} in runtime "${rt.name}"; list them with: runta top ${rt.name}`);
+    return e;
+  };
+  const execs = {
+    async list(t: string) {
+      record("execs.list", t);
+      const rt = find(t);
+      return execState.filter((e) => e.runtime_id === rt.id);
+    },
+    async get(t: string, id: string) {
+      record("execs.get", t, id);
+      return findExec(t, id);
+    },
+    async signal(t: string, id: string, sig: ExecSignal = "TERM") {
+      record("execs.signal", t, id, sig);
+      const e = findExec(t, id);
+      if (e.status !== "running") throw apiErrorFromCode("failed_precondition", `exec ${id} has ended; there is nothing to signal`);
+      Object.assign(e, { status: "ended", ended_by: "killed", signal: sig, exit_code: 128 + 9, ended_at: "2026-01-01T00:05:00.000Z" });
+      return e;
+    },
+    async start(t: string, argv: string | string[], o: ExecStartOptions = {}) {
+      record("execs.start", t, argv, o);
+      const rt = running(t);
+      const e = fakeExec({ runtime_id: rt.id, command: typeof argv === "string" ? ["sh", "-c", argv] : argv, user: o.user ?? null });
+      execState.push(e);
+      return e;
+    },
+    async run(t: string, argv: string | string[], o: ExecRunOptions = {}): Promise<StreamedExit> {
+      const { onStdout, onStderr, onStarted, signal, ...rest } = o;
+      record("execs.run", t, argv, rest);
+      running(t);
+      const r = opts.execRun ? await opts.execRun(t, argv, o) : {};
+      onStarted?.({ exec_id: "e1", pid: 42 });
+      if (r.stdout) await onStdout?.(Buffer.from(r.stdout));
+      if (r.stderr) await onStderr?.(Buffer.from(r.stderr));
+      void signal;
+      return { exec_id: "e1", code: r.code ?? 0, signal: r.signal ?? null, oom_killed: r.oom_killed ?? false, ended_by: r.ended_by ?? "exited" };
+    },
+    attach(t: string, id: string, o: ExecAttachOptions = {}) {
+      record("execs.attach", t, id, o);
+      if (!opts.execAttach) throw new Error("fake: execAttach not configured");
+      return opts.execAttach(t, id, o);
     },
   };
 
@@ -322,6 +411,7 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     runtimes: runtimes as unknown as RuntaApi["runtimes"],
     images,
     checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],
+    execs,
     async version() {
       record("version");
       if (opts.version) return opts.version();

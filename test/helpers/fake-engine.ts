@@ -4,11 +4,26 @@
  * how the server built it) followed by its stdin, and `exit N` as the last argv word sets the exit code.
  */
 import { randomUUID } from "node:crypto";
-import { release } from "node:os";
-import { envDigest, errors, LIMITS, RuntaError, type ExecResult, type Image, type ImageBuildEvent, type Runtime, type RuntimeStatus } from "../../src/api/index.js";
+import { constants, release } from "node:os";
+import { isUtf8 } from "node:buffer";
+import {
+  envDigest,
+  errors,
+  LIMITS,
+  RuntaError,
+  type ExecInfo,
+  type ExecResult,
+  type ExecSignal,
+  type Image,
+  type ImageBuildEvent,
+  type Runtime,
+  type RuntimeStatus,
+} from "../../src/api/index.js";
+import { ExecRegistry } from "../../src/engine/execs/registry.js";
+import { TerminalSession } from "../../src/engine/execs/session.js";
+import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
 import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
-import type { CreateSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import { FakeStreamProcess } from "./fake-stream.js";
 
 interface Rec {
@@ -28,6 +43,10 @@ export class FakeEngine implements Engine {
   private readonly injected = new Map<string, unknown>();
   /** Every ExecSpec received, in order. */
   readonly execs: Array<{ ref: string; spec: ExecSpec }> = [];
+  /** The exec objects (the real registry; terminal sessions are real TerminalSessions over fake processes). */
+  readonly registry = new ExecRegistry();
+  /** Every streamed process started, in order (tests drive their output and exit). */
+  readonly streams: FakeStreamProcess[] = [];
   /** Every CreateSpec received, in order. */
   readonly creates: CreateSpec[] = [];
   closed = false;
@@ -208,18 +227,27 @@ export class FakeEngine implements Engine {
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", rec.rt.status === "paused" ? "resume it first ('runta resume')" : "start it first ('runta boot')");
     this.execs.push({ ref, spec });
     const max = spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault;
-    const full = spec.argv.join(" ") + "\n" + (spec.stdin?.toString("utf8") ?? "");
+    const full = Buffer.from(spec.argv.join(" ") + "\n" + (spec.stdin?.toString("utf8") ?? ""));
     const exit = /(?:^|\s)exit (\d+)$/.exec(spec.argv[spec.argv.length - 1] ?? "");
+    const entry = this.registry.add(rec.rt.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
+    const code = exit ? Number(exit[1]) : 0;
+    entry.ended({ code, signal: null, oomKilled: false });
+    const stdout = full.subarray(0, max);
+    const encoding = spec.outputEncoding ?? "utf8";
     return {
-      exit_code: exit ? Number(exit[1]) : 0,
+      exec_id: entry.id,
+      exit_code: code,
       signal: null,
-      stdout: full.slice(0, max),
+      stdout: stdout.toString(encoding),
       stderr: "",
       duration_ms: 1,
       stdout_truncated: full.length > max,
       stderr_truncated: false,
       timed_out: false,
       oom_killed: false,
+      output_encoding: encoding,
+      stdout_invalid_utf8: !isUtf8(stdout),
+      stderr_invalid_utf8: false,
     };
   }
 
@@ -228,7 +256,50 @@ export class FakeEngine implements Engine {
     const rec = this.find(ref);
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
     // A `cat`: stdin comes back on stdout; closing stdin or a signal ends it.
-    return new FakeStreamProcess(spec, { echo: true });
+    const proc = new FakeStreamProcess(spec, { echo: true });
+    this.streams.push(proc);
+    const entry = this.registry.add(rec.rt.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
+    void proc.wait().then((e) => entry.ended(e));
+    proc.execId = entry.id;
+    if (!spec.tty || spec.graceSecs === 0) return proc;
+    entry.session = new TerminalSession(proc, entry, (spec.graceSecs ?? LIMITS.execGraceSecsDefault) * 1000, LIMITS.execReplayBytes);
+    return entry.session.connect();
+  }
+
+  async execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo> {
+    this.check("execDetached");
+    const rec = this.find(ref);
+    if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", "start it first ('runta boot')");
+    const entry = this.registry.add(rec.rt.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
+    entry.pid = 4242;
+    return entry.info();
+  }
+
+  async listExecs(ref: string): Promise<ExecInfo[]> {
+    return this.registry.list(this.find(ref).rt.id).map((e) => e.info());
+  }
+
+  async getExec(ref: string, id: string): Promise<ExecInfo> {
+    const rec = this.find(ref);
+    return this.registry.get(rec.rt.id, id, rec.rt.name).info();
+  }
+
+  async signalExec(ref: string, id: string, signal: ExecSignal): Promise<ExecInfo> {
+    const rec = this.find(ref);
+    const entry = this.registry.get(rec.rt.id, id, rec.rt.name);
+    if (!entry.running) entry.signal(signal); // throws the real "has ended" refusal
+    // No process to signal: the fake's detached execs die of any signal at once.
+    entry.markEnding("killed");
+    entry.ended({ code: 128 + (constants.signals[`SIG${signal}`] ?? 9), signal, oomKilled: false });
+    return entry.info();
+  }
+
+  async attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
+    const rec = this.find(ref);
+    const entry = this.registry.get(rec.rt.id, id, rec.rt.name);
+    if (!entry.session) throw errors.precondition(`exec ${id} is not a terminal session`);
+    const { view, replay } = entry.session.attach();
+    return { proc: view, replay };
   }
 
   private readonly policies = new Map<string, RuntimeEgress["policy"]>();

@@ -10,6 +10,9 @@ import type { StreamSignal } from "../../src/api/index.js";
 import type { ProcessExit, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 
 export class FakeStreamProcess implements StreamProcess {
+  /** Set by the fake engine when it registers the exec. */
+  execId?: string;
+  pid: number | null = null;
   readonly stdin: Buffer[] = [];
   stdinClosed = false;
   readonly resizes: Array<[number, number]> = [];

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RuncEngine } from "../../src/engine/runc-engine.js";
 import { sleep } from "../../src/engine/proc.js";
-import { engineSuite, lxcfsPids } from "../helpers/engine-env.js";
+import { engineSuite } from "../helpers/engine-env.js";
+import { lxcfsPids } from "../helpers/lxcfs.js";
 
 /** MemTotal of /proc/meminfo inside a runtime, in KiB. */
 async function memTotalKib(engine: RuncEngine, rt: string): Promise<number> {

@@ -137,19 +137,21 @@ describe("exec stream against runc", () => {
     expect(oa.stdout().toString()).toBe("from-a\n");
   });
 
-  test("a client that vanishes without a close frame leaves no process in the runtime", async () => {
-    const s = rt.execStream(["sh"], { tty: true });
+  test("a terminal whose client vanishes without a close frame waits out its grace period, then leaves no process", async () => {
+    const s = rt.execStream(["sh"], { tty: true, graceSecs: 2 });
     const o = collect(s);
     s.write("echo ready; sleep 4242\n");
     await o.until(/ready/);
     await eventually(async () => (await strayProcesses()).some((p) => p.includes("sleep 4242")), 5000, "sleep 4242 running");
     // Drop the TCP connection under the websocket, like a laptop lid closing.
     (s as unknown as { ws: { _socket: Socket } }).ws._socket.destroy();
-    await eventually(async () => (await strayProcesses()).length === 0, 10_000, "no process left after the client vanished");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await strayProcesses()).some((p) => p.includes("sleep 4242")), "kept for the grace period").toBe(true);
+    await eventually(async () => (await strayProcesses()).length === 0, 10_000, "no process left after the grace period");
   });
 
   test("a frozen client (connection open, nothing read) is found by the heartbeat and its shell removed", async () => {
-    const s = rt.execStream(["sh"], { tty: true });
+    const s = rt.execStream(["sh"], { tty: true, graceSecs: 0 });
     const o = collect(s);
     s.write("echo ready; sleep 4444\n");
     await o.until(/ready/);

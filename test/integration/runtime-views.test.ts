@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Runtime } from "../../src/client/index.js";
 import { hostCores } from "../../src/engine/host.js";
 import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { lxcfsPids } from "../helpers/engine-env.js";
+import { lxcfsPids } from "../helpers/lxcfs.js";
 
 let d: TestDaemon;
 

@@ -427,7 +427,17 @@ describe("exec", () => {
   test("options are forwarded and the SDK returns stdoutText/stderrText", async () => {
     const h = await runta.runtimes.create("ex2");
     const out = await h.exec(["cat"], { timeoutSecs: 30, env: { APP_ENV: "dev" }, cwd: "/tmp", stdin: "input", maxOutputBytes: 1000 });
-    expect(engine.execs.at(-1)!.spec).toEqual({ argv: ["cat"], cwd: "/tmp", env: { APP_ENV: "dev" }, stdin: Buffer.from("input"), timeoutSecs: 30, maxOutputBytes: 1000, signal: expect.any(AbortSignal) });
+    expect(engine.execs.at(-1)!.spec).toEqual({
+      argv: ["cat"],
+      cwd: "/tmp",
+      env: { APP_ENV: "dev" },
+      stdin: Buffer.from("input"),
+      timeoutSecs: 30,
+      maxOutputBytes: 1000,
+      signal: expect.any(AbortSignal),
+      user: undefined,
+      outputEncoding: "base64",
+    });
     expect(out.exit_code).toBe(0);
     expect(out.stdoutText).toBe("cat\ninput");
     expect(out.stderrText).toBe("");

@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .client import Runta
 from .checkpoints import Checkpoints
+from .execs import Execs
 from .images import Images
 from .runtimes import Page, Runtime, Runtimes
 from .errors import (
@@ -36,10 +37,14 @@ from .models import (
     EgressEvent,
     EgressMode,
     EgressPolicy,
+    ExecEndReason,
+    ExecInfo,
+    ExecKind,
     ExecResult,
     FileStat,
     FilesWritten,
     FileType,
+    ExecSignal,
     Image,
     NetworkMode,
     ResourceRequests,
@@ -50,13 +55,15 @@ from .models import (
     StreamChunk,
     StreamExit,
     StreamSignal,
+    StreamedExit,
     Usage,
     VersionInfo,
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Execs", "Page", "ExecStream",
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
+    "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
     "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
     "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",

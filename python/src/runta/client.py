@@ -1,5 +1,5 @@
 """``Runta``: the Python client of the daemon's REST API v1 (the TypeScript SDK's shape, in Python style).
-Its parts live beside it: ``runtimes.py`` (``runta.runtimes``, the ``Runtime`` handle), ``images.py``,
+Its parts live beside it: ``runtimes.py`` (``runta.runtimes``, the ``Runtime`` handle), ``images.py``, ``execs.py``,
 ``checkpoints.py``."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ._config import resolve
 from ._http import Transport
 from .errors import InternalError, RuntaError
 from .checkpoints import Checkpoints
+from .execs import Execs
 from .images import Images
 from .models import DashboardLink, VersionInfo
 from .runtimes import Runtimes
@@ -40,6 +41,8 @@ class Runta:
         self.images = Images(self._http)
         #: Checkpoints: list, get, restore (fork), remove; taken with ``runtimes.checkpoint``.
         self.checkpoints = Checkpoints(self._http, self.runtimes)
+        #: Exec objects: list, get, signal, start detached, run streamed, attach.
+        self.execs = Execs(self._http)
 
     @property
     def endpoint(self) -> str:

@@ -53,6 +53,8 @@ class ExecStream:
         ws.idle_timeout = heartbeat_timeout
         self._heartbeat_timeout = heartbeat_timeout
         self._reader = threading.Thread(target=self._read_loop, name="runta-exec-stream", daemon=True)
+        #: The exec object's id, once the daemon said it (its ``started`` frame); at once when attaching.
+        self.exec_id: Optional[str] = None
 
     @classmethod
     def open(
@@ -66,6 +68,8 @@ class ExecStream:
         cols: Optional[int] = None,
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[str] = None,
+        user: Optional[str] = None,
+        grace_secs: Optional[int] = None,
     ) -> "ExecStream":
         """Connects (the token goes in the Authorization header, never the URL) and sends the ``start`` frame.
 
@@ -75,17 +79,6 @@ class ExecStream:
         """
         from ._http import seg
 
-        headers = {k: v for k, v in http.headers().items() if k != "Accept"}
-        host, port, tls = http.address()
-        path = http.url_path(f"/v1/runtimes/{seg(runtime)}/exec/stream")
-        try:
-            ws = WebSocket.connect(host, port, path, headers=headers, tls=tls, timeout=http.timeout)
-        except HandshakeRefused as e:
-            raise http.explain(error_from_response(e.status, e.body, e.headers.get("x-request-id"), http.endpoint)) from None
-        except ProtocolError as e:
-            raise InternalError(f"the server at {http.endpoint} broke the websocket handshake ({e}); is it a runta daemon?") from None
-        except (OSError, ConnectionClosed) as e:
-            raise http.unreachable(e) from None
         start: dict[str, Any] = {"type": "start", "command": command, "tty": tty}
         if env:
             start["env"] = dict(env)
@@ -95,10 +88,41 @@ class ExecStream:
             start["rows"] = rows
         if cols:
             start["cols"] = cols
-        stream = cls(ws, http.endpoint)
+        if user:
+            start["user"] = user
+        if grace_secs is not None:
+            start["grace_secs"] = grace_secs
+        stream = cls(cls._connect(http, http.url_path(f"/v1/runtimes/{seg(runtime)}/exec/stream")), http.endpoint)
         stream._send(start)
         stream._reader.start()
         return stream
+
+    @classmethod
+    def attach(cls, http: "Transport", runtime: str, exec_id: str, *, rows: Optional[int] = None, cols: Optional[int] = None) -> "ExecStream":
+        """Reattaches to a terminal session whose client went away: the last 64 KiB of its output come first, then
+        live output. Refusals (unknown exec: NotFoundError; ended, not a terminal, already attached:
+        FailedPreconditionError) come from ``wait()`` and iteration."""
+        from ._http import seg
+
+        query = {"rows": rows, "cols": cols} if rows and cols else None
+        path = http.url_path(f"/v1/runtimes/{seg(runtime)}/execs/{seg(exec_id)}/attach", query)
+        stream = cls(cls._connect(http, path), http.endpoint)
+        stream.exec_id = exec_id
+        stream._reader.start()
+        return stream
+
+    @staticmethod
+    def _connect(http: "Transport", path: str) -> WebSocket:
+        headers = {k: v for k, v in http.headers().items() if k != "Accept"}
+        host, port, tls = http.address()
+        try:
+            return WebSocket.connect(host, port, path, headers=headers, tls=tls, timeout=http.timeout)
+        except HandshakeRefused as e:
+            raise http.explain(error_from_response(e.status, e.body, e.headers.get("x-request-id"), http.endpoint)) from None
+        except ProtocolError as e:
+            raise InternalError(f"the server at {http.endpoint} broke the websocket handshake ({e}); is it a runta daemon?") from None
+        except (OSError, ConnectionClosed) as e:
+            raise http.unreachable(e) from None
 
     # -- input -------------------------------------------------------------------------------------------------
 
@@ -238,6 +262,9 @@ class ExecStream:
         kind = frame["type"]
         if kind in ("stdout", "stderr"):
             self._events.put(StreamChunk(kind, base64.b64decode(frame["data_base64"])))
+            return False
+        if kind == "started":
+            self.exec_id = str(frame["exec_id"])
             return False
         if kind == "exit":
             self._exit = StreamExit(int(frame["code"]), frame.get("signal"), bool(frame.get("oom_killed", False)))

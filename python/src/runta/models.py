@@ -5,6 +5,8 @@ newer daemon adds are readable before this SDK names them.
 """
 from __future__ import annotations
 
+import base64
+
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Optional
 
@@ -93,7 +95,8 @@ class RuntimeInfo:
 class ExecResult:
     """A finished buffered exec. ``exit_code`` is 128+n when the command died by signal n.
 
-    ``stdout``/``stderr`` are bytes (UTF-8 of what the daemon sent); ``stdout_text``/``stderr_text`` are the text.
+    ``stdout``/``stderr`` are the exact bytes (the SDK asks for base64); ``stdout_text``/``stderr_text`` the text,
+    with invalid UTF-8 replaced (``raw["stdout_invalid_utf8"]`` says when).
     """
 
     exit_code: int
@@ -106,22 +109,35 @@ class ExecResult:
     timed_out: bool
     oom_killed: bool
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    stdout_bytes: Optional[bytes] = field(default=None, repr=False)
+    stderr_bytes: Optional[bytes] = field(default=None, repr=False)
 
     @property
     def stdout(self) -> bytes:
-        return self.stdout_text.encode("utf-8")
+        return self.stdout_bytes if self.stdout_bytes is not None else self.stdout_text.encode("utf-8")
 
     @property
     def stderr(self) -> bytes:
-        return self.stderr_text.encode("utf-8")
+        return self.stderr_bytes if self.stderr_bytes is not None else self.stderr_text.encode("utf-8")
+
+    @property
+    def exec_id(self) -> Optional[str]:
+        """The exec object's id (``runta.execs.get``), from daemons that have exec objects."""
+        return self.raw.get("exec_id")
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "ExecResult":
+        out: Optional[bytes] = None
+        err: Optional[bytes] = None
+        if d.get("output_encoding") == "base64":
+            out, err = base64.b64decode(d["stdout"]), base64.b64decode(d["stderr"])
         return cls(
             exit_code=d["exit_code"],
             signal=d.get("signal"),
-            stdout_text=d["stdout"],
-            stderr_text=d["stderr"],
+            stdout_text=out.decode("utf-8", "replace") if out is not None else d["stdout"],
+            stderr_text=err.decode("utf-8", "replace") if err is not None else d["stderr"],
+            stdout_bytes=out,
+            stderr_bytes=err,
             duration_ms=d["duration_ms"],
             stdout_truncated=d["stdout_truncated"],
             stderr_truncated=d["stderr_truncated"],
@@ -320,3 +336,67 @@ class Checkpoint:
             error=d.get("error"),
             raw=dict(d),
         )
+
+
+ExecKind = Literal["buffered", "stream", "terminal", "detached"]
+ExecEndReason = Literal["exited", "signalled", "timed_out", "oom", "killed", "client_gone", "unknown"]
+ExecSignal = Literal["HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "ALRM", "TERM", "CONT", "STOP", "TSTP", "WINCH"]
+
+
+@dataclass(frozen=True)
+class ExecInfo:
+    """One exec of a runtime (``runta.execs``): running, or among the last 100 finished. ``pid`` is the command's
+    pid inside the runtime; ``ended_by`` says how it ended (``exited``, ``signalled``, ``timed_out``, ``oom``,
+    ``killed``, ``client_gone``, or ``unknown`` after a daemon restart that lost its status)."""
+
+    id: str
+    runtime_id: str
+    kind: ExecKind
+    command: list[str]
+    user: Optional[str]
+    pid: Optional[int]
+    tty: bool
+    status: Literal["running", "ended"]
+    started_at: str
+    ended_at: Optional[str]
+    exit_code: Optional[int]
+    signal: Optional[str]
+    ended_by: Optional[ExecEndReason]
+    attached: Optional[bool]
+    grace_expires_at: Optional[str]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "ExecInfo":
+        return cls(
+            id=d["id"],
+            runtime_id=d["runtime_id"],
+            kind=d["kind"],
+            command=list(d["command"]),
+            user=d.get("user"),
+            pid=d.get("pid"),
+            tty=bool(d["tty"]),
+            status=d["status"],
+            started_at=d["started_at"],
+            ended_at=d.get("ended_at"),
+            exit_code=d.get("exit_code"),
+            signal=d.get("signal"),
+            ended_by=d.get("ended_by"),
+            attached=d.get("attached"),
+            grace_expires_at=d.get("grace_expires_at"),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
+class StreamedExit:
+    """How ``runta.execs.run`` ended: ``code`` (128+n for signal n), ``signal``, ``oom_killed``, ``ended_by``, and
+    the output the callbacks did not take (all of it when none were given)."""
+
+    exec_id: str
+    code: int
+    signal: Optional[str]
+    oom_killed: bool
+    ended_by: str
+    stdout: bytes = b""
+    stderr: bytes = b""

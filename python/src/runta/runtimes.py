@@ -216,14 +216,19 @@ class Runtimes:
         cwd: Optional[str] = None,
         stdin: Union[str, bytes, None] = None,
         max_output_bytes: Optional[int] = None,
+        user: Optional[str] = None,
     ) -> ExecResult:
         """Runs a command and waits for it (buffered). A string runs through ``sh -c``; a sequence runs as is.
 
         Defaults (the daemon's): ``timeout`` 60 s (at most 3600; on timeout the whole process group is killed and
         ``timed_out`` is set), 1 MiB of output per stream (``max_output_bytes``, at most 16 MiB; beyond it
-        ``stdout_truncated``/``stderr_truncated``), no stdin (at most 1 MiB, UTF-8 text).
+        ``stdout_truncated``/``stderr_truncated``), no stdin (at most 1 MiB, UTF-8 text), as root (``user``:
+        ``USER[:GROUP]``, names resolved inside the runtime). ``stdout``/``stderr`` are the exact bytes.
         """
-        body: dict[str, Any] = {"command": _command(command)}
+        # Base64 on the wire, so that the bytes are exact (text is decoded from them).
+        body: dict[str, Any] = {"command": _command(command), "output_encoding": "base64"}
+        if user is not None:
+            body["user"] = user
         if cwd is not None:
             body["cwd"] = cwd
         if env is not None:
@@ -258,13 +263,17 @@ class Runtimes:
         cols: Optional[int] = None,
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[str] = None,
+        user: Optional[str] = None,
+        grace_secs: Optional[int] = None,
     ) -> ExecStream:
         """Starts a command over the exec-stream websocket (DESIGN §4) and returns its open stream.
 
         Without a tty stdout and stderr stay apart and ``close_stdin()`` sends EOF; with ``tty=True`` the command gets
-        a terminal of ``rows`` x ``cols`` (the daemon's default 24x80). See :class:`runta.ExecStream`.
+        a terminal of ``rows`` x ``cols`` (the daemon's default 24x80), and a dropped connection leaves it running for
+        ``grace_secs`` (default 60; 0 hangs it up at once) so that ``runta.execs.attach`` can resume it.
+        See :class:`runta.ExecStream`.
         """
-        return ExecStream.open(self._http, runtime, _command(command), tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
+        return ExecStream.open(self._http, runtime, _command(command), tty=tty, rows=rows, cols=cols, env=env, cwd=cwd, user=user, grace_secs=grace_secs)
 
     def egress(self, runtime: str) -> RuntimeEgress:
         """A runtime's network (mode, address) and egress policy."""
@@ -391,9 +400,10 @@ class Runtime:
         cwd: Optional[str] = None,
         stdin: Union[str, bytes, None] = None,
         max_output_bytes: Optional[int] = None,
+        user: Optional[str] = None,
     ) -> ExecResult:
         """Runs a command and waits for it. Defaults: 60 s timeout, 1 MiB per stream (see :meth:`Runtimes.exec`)."""
-        return self._runtimes.exec(self.id, command, timeout=timeout, env=env, cwd=cwd, stdin=stdin, max_output_bytes=max_output_bytes)
+        return self._runtimes.exec(self.id, command, timeout=timeout, env=env, cwd=cwd, stdin=stdin, max_output_bytes=max_output_bytes, user=user)
 
     def exec_stream(
         self,
@@ -404,9 +414,11 @@ class Runtime:
         cols: Optional[int] = None,
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[str] = None,
+        user: Optional[str] = None,
+        grace_secs: Optional[int] = None,
     ) -> ExecStream:
         """Starts a streamed command, with a terminal when ``tty=True`` (see :meth:`Runtimes.exec_stream`)."""
-        return self._runtimes.exec_stream(self.id, command, tty=tty, rows=rows, cols=cols, env=env, cwd=cwd)
+        return self._runtimes.exec_stream(self.id, command, tty=tty, rows=rows, cols=cols, env=env, cwd=cwd, user=user, grace_secs=grace_secs)
 
     def stat(self, path: str) -> FileStat:
         """What is at ``path`` inside it (see :meth:`Runtimes.stat`)."""

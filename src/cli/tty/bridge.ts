@@ -145,7 +145,9 @@ export async function bridgeExec(
     cleanup();
     if (outcome === "detached") {
       handle.close();
-      stderr.write("runta: detached; the remote command was hung up\n");
+      // A terminal session outlives its client for its grace period (the caller says how to reattach); a pipe does not.
+      const id = handle.execId;
+      stderr.write(opts.tty && id ? `runta: detached; exec ${id} keeps running for its grace period (runta attach <runtime> ${id})\n` : "runta: detached; the remote command was hung up\n");
       return EXIT.interrupted;
     }
     return exitCodeOf(outcome);

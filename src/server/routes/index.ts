@@ -7,6 +7,7 @@ import { checkpointRoutes } from "./checkpoints.js";
 import { fileRoutes } from "./files.js";
 import { dashboardRoutes } from "./dashboard.js";
 import { egressRoutes } from "./egress.js";
+import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
@@ -17,6 +18,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   egressRoutes,
   fileRoutes,
   checkpointRoutes,
+  execRoutes,
   imageRoutes,
   dashboardRoutes,
 ];

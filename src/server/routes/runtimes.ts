@@ -116,6 +116,8 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             timeoutSecs: body.timeout_secs,
             maxOutputBytes: body.max_output_bytes,
             signal: gone.signal,
+            user: body.user,
+            outputEncoding: body.output_encoding,
           });
           send(ctx, 200, { data: result });
         } finally {

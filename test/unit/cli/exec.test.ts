@@ -8,42 +8,67 @@ import { FakeHandle } from "../../helpers/fake-exec-stream.js";
 describe("exec", () => {
   const client = () => fakeClient({ runtimes: [worker, { ...stopped, name: "sleepy", status: "paused", id: "2b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }] });
 
-  test("the seed line passes argv after -- as is and writes output raw", async () => {
-    const r = await cli(["exec", "worker", "--", "sh", "-lc", "pwd && python3 --version"], { client: fakeClient({ runtimes: [worker], exec: async () => ({ stdout: "/root\nPython 3.11.2\n", stderr: "warn\n" }) }) });
+  test("the seed line passes argv after -- as is and writes the streamed output raw, stdout and stderr apart", async () => {
+    const r = await cli(["exec", "worker", "--", "sh", "-lc", "pwd && python3 --version"], {
+      client: fakeClient({ runtimes: [worker], execRun: async () => ({ stdout: "/root\nPython 3.11.2\n", stderr: "warn\n" }) }),
+    });
     expect(r.code).toBe(0);
     expect(r.out).toBe("/root\nPython 3.11.2\n");
     expect(r.err).toBe("warn\n");
-    expect(r.client.calls.find((x) => x.method === "exec")!.args.slice(0, 2)).toEqual(["worker", ["sh", "-lc", "pwd && python3 --version"]]);
+    expect(r.client.calls.find((x) => x.method === "execs.run")!.args.slice(0, 2)).toEqual(["worker", ["sh", "-lc", "pwd && python3 --version"]]);
   });
 
   test("returns the remote exit code: plain, 126/127 and 128+n on signal", async () => {
     for (const code of [3, 126, 127, 137]) {
-      const r = await cli(["exec", "worker", "--", "x"], { client: { runtimes: [worker], exec: async () => ({ exit_code: code }) } });
+      const r = await cli(["exec", "worker", "--", "x"], { client: { runtimes: [worker], execRun: async () => ({ code }) } });
       expect(r.code).toBe(code);
     }
   });
 
-  test("-e, -w and --timeout reach the API", async () => {
-    const r = await cli(["exec", "-e", "APP_ENV=dev", "-w", "/tmp", "--timeout", "5", "worker", "--", "env"], { client: { runtimes: [worker] } });
-    expect(r.client.calls.find((x) => x.method === "exec")!.args[2]).toEqual({ env: { APP_ENV: "dev" }, cwd: "/tmp", timeoutSecs: 5 });
+  test("-e, -w, -u and --timeout reach the API; there is no default timeout", async () => {
+    const r = await cli(["exec", "-e", "APP_ENV=dev", "-w", "/tmp", "-u", "nobody", "--timeout", "5", "worker", "--", "env"], { client: { runtimes: [worker] } });
+    expect(r.client.calls.find((x) => x.method === "execs.run")!.args[2]).toEqual({ env: { APP_ENV: "dev" }, cwd: "/tmp", user: "nobody", timeoutSecs: 5 });
+    const plain = await cli(["exec", "worker", "--", "env"], { client: { runtimes: [worker] } });
+    expect(plain.client.calls.find((x) => x.method === "execs.run")!.args[2]).toMatchObject({ timeoutSecs: undefined });
     expect((await cli(["exec", "-w", "tmp", "worker", "--", "pwd"])).code).toBe(2);
+  });
+
+  test("-e NAME alone passes the caller's value; an unset one is a usage error saying so", async () => {
+    const r = await cli(["exec", "-e", "MINE", "worker", "--", "env"], { client: { runtimes: [worker] }, env: { MINE: "from here" } });
+    expect(r.client.calls.find((x) => x.method === "execs.run")!.args[2]).toMatchObject({ env: { MINE: "from here" } });
+    const unset = await cli(["exec", "-e", "NOT_SET", "worker", "--", "env"], { client: { runtimes: [worker] } });
+    expect(unset.code).toBe(2);
+    expect(unset.err).toBe("runta: -e NOT_SET: NOT_SET is not set in this shell — export it, or use -e NOT_SET=value\n");
   });
 
   test("--timeout beyond the API's maximum is a usage error naming the flag, not runta's failure", async () => {
     const r = await cli(["exec", "--timeout", "99999", "worker", "--", "true"], { client: { runtimes: [worker] } });
     expect(r.code).toBe(2);
     expect(r.err).toBe('runta: --timeout must be a number of seconds above 0 and at most 3600, got "99999"\n');
-    expect(r.client.calls.some((c) => c.method === "exec")).toBe(false);
+    expect(r.client.calls.some((c) => c.method === "execs.run")).toBe(false);
     expect((await cli(["exec", "--timeout", "0.5", "worker", "--", "true"], { client: { runtimes: [worker] } })).code).toBe(0);
   });
 
-  test("truncation, timeout and OOM are warned about on stderr", async () => {
-    const r = await cli(["exec", "worker", "--", "yes"], {
-      client: { runtimes: [worker], exec: async () => ({ stdout: "y\n", stdout_truncated: true, timed_out: true, exit_code: 137 }) },
+  test("a timeout and an OOM kill are warned about on stderr", async () => {
+    const r = await cli(["exec", "--timeout", "2", "worker", "--", "yes"], {
+      client: { runtimes: [worker], execRun: async () => ({ stdout: "y\n", code: 137, ended_by: "timed_out" }) },
     });
     expect(r.code).toBe(137);
-    expect(r.err).toContain("runta: warning: stdout truncated");
-    expect(r.err).toContain("timed out");
+    expect(r.err).toBe("runta: warning: the command timed out after 2 s and was killed — raise --timeout\n");
+    const oom = await cli(["exec", "worker", "--", "big"], { client: { runtimes: [worker], execRun: async () => ({ code: 137, oom_killed: true, ended_by: "oom" }) } });
+    expect(oom.err).toContain("killed for lack of memory");
+  });
+
+  test("-d prints the exec id and returns; -d with -i or -t is a usage error", async () => {
+    const r = await cli(["exec", "-d", "-u", "nobody", "worker", "--", "sleep", "100"], { client: { runtimes: [worker] } });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^[0-9a-f]{12}\n$/);
+    expect(r.client.calls.find((x) => x.method === "execs.start")!.args).toEqual(["worker", ["sleep", "100"], { env: undefined, cwd: undefined, user: "nobody", timeoutSecs: undefined }]);
+    for (const flag of ["-i", "-t"]) {
+      const bad = await cli(["exec", "-d", flag, "worker", "--", "cat"], { client: { runtimes: [worker] }, tty: true });
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain("-d starts the command without a connection");
+    }
   });
 
   test("runta's own failure is 125 (missing or paused runtime)", async () => {
@@ -55,10 +80,11 @@ describe("exec", () => {
     expect(paused.err).toContain("is paused");
   });
 
-  test("Ctrl-C during a buffered exec says the command is killed with it, exit 130", async () => {
+  test("Ctrl-C during a plain exec closes the stream (the daemon kills the command), exit 130", async () => {
     const signals = new EventEmitter();
-    const pending = cli(["exec", "--timeout", "90", "worker", "--", "sleep", "100"], {
-      client: { runtimes: [worker], exec: () => new Promise(() => undefined) },
+    let aborted: AbortSignal | undefined;
+    const pending = cli(["exec", "worker", "--", "sleep", "100"], {
+      client: { runtimes: [worker], execRun: (_t, _a, o) => ((aborted = o.signal), new Promise(() => undefined)) },
       deps: { signals },
     });
     await new Promise((r) => setTimeout(r, 20));
@@ -66,6 +92,7 @@ describe("exec", () => {
     const r = await pending;
     expect(r.code).toBe(130);
     expect(r.err).toBe("runta: interrupted — the command in worker is killed with its children\n");
+    expect(aborted?.aborted).toBe(true);
     expect(signals.listenerCount("SIGINT")).toBe(0);
   });
 
@@ -93,7 +120,7 @@ describe("exec", () => {
     });
     expect(r.code).toBe(42);
     expect(bridged).toMatchObject({ tty: true, interactive: true });
-    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: { TERM: "screen" }, cwd: undefined }]);
+    expect(c.calls.find((x) => x.method === "execStream")!.args).toEqual([worker.id, ["bash"], { tty: true, rows: 40, cols: 120, env: { TERM: "screen" }, cwd: undefined, user: undefined, graceSecs: undefined }]);
   });
 
   test("runta's own failure in a session (the daemon gone) is 125 with one line after the restored terminal", async () => {
@@ -120,7 +147,7 @@ describe("exec", () => {
   test("--timeout with a streamed session is refused rather than ignored", async () => {
     const r = await cli(["exec", "-i", "--timeout", "5", "worker", "--", "cat"], { client: { runtimes: [worker] } });
     expect(r.code).toBe(2);
-    expect(r.err).toContain("--timeout applies to plain exec only");
+    expect(r.err).toContain("--timeout applies to plain and detached exec");
   });
 
   test("-i alone streams without a tty", async () => {

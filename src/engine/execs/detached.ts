@@ -1,0 +1,91 @@
+/**
+ * Detached execs belong to the runtime, not to the daemon: each leaves a small record next to its runc files
+ * (`<runtime>/exec/<id>.exec.json`), so a daemon that restarted lists them again. Its reaper writes the command's
+ * status to a file when it ends, so even an exec that ended while the daemon was down reports its exit code; one
+ * whose status was never written (the host rebooted, the reaper was killed) ends as "unknown".
+ */
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { procStart, sameProcessAlive } from "../proc.js";
+import { parseStatusFile } from "./reaper.js";
+import type { ExecEntry, ExecRegistry } from "./registry.js";
+
+/** What survives a daemon restart of one detached exec. */
+export interface DetachedRecord {
+  id: string;
+  argv: string[];
+  user: string | null;
+  startedAt: string;
+  hostPid: number;
+  /** The command's start time (/proc stat): with the pid, it names the process for good. */
+  startTime: number | null;
+  statusFile: string;
+}
+
+/** How often an adopted exec (no longer our child) is checked for its end. */
+const ADOPTED_POLL_MS = 1000;
+const SUFFIX = ".exec.json";
+
+const recordPath = (dir: string, id: string) => join(dir, `${id}${SUFFIX}`);
+
+/** Writes the record of a detached exec that just started. */
+export async function saveDetached(dir: string, entry: ExecEntry, statusFile: string): Promise<void> {
+  const rec: DetachedRecord = {
+    id: entry.id,
+    argv: entry.init.argv,
+    user: entry.init.user ?? null,
+    startedAt: entry.startedAt,
+    hostPid: entry.hostPid!,
+    startTime: procStart(entry.hostPid!),
+    statusFile,
+  };
+  await writeFile(recordPath(dir, entry.id), JSON.stringify(rec), { mode: 0o600 });
+}
+
+/** Removes what a detached exec left on disk (its record and status file). */
+export async function removeDetached(dir: string, id: string, statusFile?: string): Promise<void> {
+  await Promise.all([rm(recordPath(dir, id), { force: true }), statusFile ? rm(statusFile, { force: true }) : undefined]);
+}
+
+/** The exit status a reaper left, or null. */
+export async function readStatus(statusFile: string): Promise<number | null> {
+  return parseStatusFile(await readFile(statusFile, "utf8").catch(() => ""));
+}
+
+/**
+ * Registers the detached execs a previous daemon left in `dir` for runtime `runtimeId`: ended ones with their
+ * status (or unknown), running ones watched until they end. Returns how many were adopted.
+ */
+export async function adoptDetached(dir: string, runtimeId: string, registry: ExecRegistry): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let adopted = 0;
+  for (const name of names.filter((n) => n.endsWith(SUFFIX)).sort()) {
+    let rec: DetachedRecord;
+    try {
+      rec = JSON.parse(await readFile(join(dir, name), "utf8")) as DetachedRecord;
+    } catch {
+      continue;
+    }
+    if (registry.has(runtimeId, rec.id)) continue;
+    const entry = registry.add(runtimeId, { kind: "detached", argv: rec.argv, user: rec.user ?? undefined, tty: false }, { id: rec.id, startedAt: rec.startedAt });
+    entry.hostPid = rec.hostPid;
+    entry.cleanup = () => removeDetached(dir, rec.id, rec.statusFile);
+    adopted++;
+    const settle = async () => {
+      const code = await readStatus(rec.statusFile);
+      entry.ended(code === null ? null : { code, signal: null, oomKilled: false });
+    };
+    if (!sameProcessAlive(rec.hostPid, rec.startTime)) {
+      await settle();
+      continue;
+    }
+    entry.started(rec.hostPid);
+    const poll = setInterval(() => {
+      if (sameProcessAlive(rec.hostPid, rec.startTime) && entry.running) return;
+      clearInterval(poll);
+      void settle();
+    }, ADOPTED_POLL_MS);
+    poll.unref();
+  }
+  return adopted;
+}

@@ -1,0 +1,193 @@
+/**
+ * The daemon's registry of exec objects (DESIGN §11): per runtime, every running exec and the last
+ * LIMITS.execHistoryPerRuntime finished ones, each with its id, argv, pids, times and how it ended. Buffered,
+ * streamed, terminal and detached execs all register here; `runta top`, `runta kill` and `runta attach` read it.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { errors, LIMITS, type ExecEndReason, type ExecInfo, type ExecKind, type ExecSignal } from "../../api/index.js";
+import { killGroup, killSession, signalName } from "../proc.js";
+import type { ProcessExit } from "../types.js";
+import type { TerminalSession } from "./session.js";
+
+/** What is known of an exec when it registers. */
+export interface ExecInit {
+  kind: ExecKind;
+  argv: string[];
+  user?: string;
+  tty: boolean;
+}
+
+/** The pid inside the runtime's pid namespace for a host pid (the last NSpid field), or null when it is gone. */
+export function namespacePid(hostPid: number): number | null {
+  try {
+    const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${hostPid}/status`, "utf8"));
+    const pids = m?.[1]?.trim().split(/\s+/).map(Number);
+    return pids?.length ? pids[pids.length - 1]! : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One exec: its record, and what the daemon did to it (so the end can be told apart: timed out, killed, …). */
+export class ExecEntry {
+  readonly id: string;
+  readonly startedAt: string;
+  hostPid: number | null = null;
+  pid: number | null = null;
+  endedAt: string | null = null;
+  exitCode: number | null = null;
+  exitSignal: string | null = null;
+  endedBy: ExecEndReason | null = null;
+  /** A terminal session that outlives its client (what attach reattaches to). */
+  session?: TerminalSession;
+  /** Removes what the exec left on disk, once it falls out of the history (detached execs). */
+  cleanup?: () => Promise<void>;
+  /** Why runta is ending it, if it is: decides `ended_by` when the exit comes. */
+  private ending: "timed_out" | "killed" | "client_gone" | null = null;
+
+  constructor(
+    readonly runtimeId: string,
+    readonly init: ExecInit,
+    opts: { id?: string; startedAt?: string; onEnd?: (e: ExecEntry) => void } = {},
+  ) {
+    this.id = opts.id ?? randomBytes(6).toString("hex");
+    this.startedAt = opts.startedAt ?? new Date().toISOString();
+    this.onEnd = opts.onEnd;
+  }
+  private readonly onEnd?: (e: ExecEntry) => void;
+
+  get running(): boolean {
+    return this.endedAt === null;
+  }
+
+  /** The command runs with this host pid (its process group and session id too: runc makes it a session leader). */
+  started(hostPid: number): void {
+    this.hostPid = hostPid;
+    this.pid = namespacePid(hostPid);
+  }
+
+  /** runta is about to end it for this reason (the first reason given wins). */
+  markEnding(why: "timed_out" | "killed" | "client_gone"): void {
+    this.ending ??= why;
+  }
+
+  /** Records the end. `code` is 128+n for death by signal n; null when the daemon could not learn it. */
+  ended(exit: ProcessExit | null): void {
+    if (!this.running) return;
+    this.endedAt = new Date().toISOString();
+    if (!exit) {
+      this.endedBy = "unknown";
+    } else {
+      this.exitCode = exit.code;
+      this.exitSignal = exit.signal ?? (exit.code > 128 && exit.code < 128 + 65 ? signalName(exit.code - 128) : null);
+      if (exit.oomKilled) this.endedBy = "oom";
+      else if (this.ending && (this.exitSignal !== null || this.ending === "timed_out")) this.endedBy = this.ending;
+      else this.endedBy = this.exitSignal !== null ? "signalled" : "exited";
+    }
+    this.onEnd?.(this);
+  }
+
+  /** Sends `sig` to the command's process group (the command and the children it did not move elsewhere). */
+  signal(sig: ExecSignal): void {
+    if (!this.running || this.hostPid === null) {
+      throw errors.precondition(`exec ${this.id} has ended (${this.endedBy ?? "exited"}); there is nothing to signal`, { exec_id: this.id });
+    }
+    if (sig === "KILL" || sig === "TERM" || sig === "INT" || sig === "HUP" || sig === "QUIT") this.markEnding("killed");
+    killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
+  }
+
+  /** SIGKILL to every process of the command's session, background jobs in other groups included. */
+  killAll(why: "timed_out" | "killed" | "client_gone"): void {
+    this.markEnding(why);
+    if (this.hostPid !== null && this.running) killSession(this.hostPid, "SIGKILL");
+  }
+
+  info(): ExecInfo {
+    const s = this.session;
+    return {
+      id: this.id,
+      runtime_id: this.runtimeId,
+      kind: this.init.kind,
+      command: this.init.argv,
+      user: this.init.user ?? null,
+      pid: this.pid,
+      tty: this.init.tty,
+      status: this.running ? "running" : "ended",
+      started_at: this.startedAt,
+      ended_at: this.endedAt,
+      exit_code: this.exitCode,
+      signal: this.exitSignal,
+      ended_by: this.endedBy,
+      attached: s ? s.attached : null,
+      grace_expires_at: s && this.running ? s.graceExpiresAt : null,
+    };
+  }
+}
+
+/** Options of {@link ExecRegistry}. */
+export interface ExecRegistryOptions {
+  /** Finished execs kept per runtime (default LIMITS.execHistoryPerRuntime). */
+  historyPerRuntime?: number;
+}
+
+/** Every exec of every runtime, by runtime id then exec id, in start order. */
+export class ExecRegistry {
+  private readonly byRuntime = new Map<string, Map<string, ExecEntry>>();
+  private readonly history: number;
+
+  constructor(private readonly opts: ExecRegistryOptions = {}) {
+    this.history = opts.historyPerRuntime ?? LIMITS.execHistoryPerRuntime;
+  }
+
+  /** Registers a new exec of a runtime. */
+  add(runtimeId: string, init: ExecInit, opts: { id?: string; startedAt?: string } = {}): ExecEntry {
+    const entry = new ExecEntry(runtimeId, init, { ...opts, onEnd: (e) => this.trim(e.runtimeId) });
+    let execs = this.byRuntime.get(runtimeId);
+    if (!execs) this.byRuntime.set(runtimeId, (execs = new Map()));
+    execs.set(entry.id, entry);
+    return entry;
+  }
+
+  /** Whether the runtime has an exec with this id. */
+  has(runtimeId: string, id: string): boolean {
+    return this.byRuntime.get(runtimeId)?.has(id) ?? false;
+  }
+
+  /** Drops an exec that never ran (runc refused it): it is not part of the history. */
+  remove(entry: ExecEntry): void {
+    this.byRuntime.get(entry.runtimeId)?.delete(entry.id);
+  }
+
+  /** A runtime's execs, oldest first. */
+  list(runtimeId: string): ExecEntry[] {
+    return [...(this.byRuntime.get(runtimeId)?.values() ?? [])];
+  }
+
+  /** One exec, or `not_found` naming the runtime and the way to list its execs. */
+  get(runtimeId: string, id: string, runtimeName = runtimeId): ExecEntry {
+    const entry = this.byRuntime.get(runtimeId)?.get(id);
+    if (!entry) throw errors.notFound(`no exec ${id} in runtime "${runtimeName}"; list them with: runta top ${runtimeName}`, { exec_id: id });
+    return entry;
+  }
+
+  /** Forgets a runtime's execs (it was deleted). */
+  forget(runtimeId: string): void {
+    this.byRuntime.delete(runtimeId);
+  }
+
+  /** Drops the oldest finished execs past the history size. */
+  private trim(runtimeId: string): void {
+    const execs = this.byRuntime.get(runtimeId);
+    if (!execs) return;
+    let finished = 0;
+    for (const e of execs.values()) if (!e.running) finished++;
+    for (const e of execs.values()) {
+      if (finished <= this.history) break;
+      if (e.running) continue;
+      execs.delete(e.id);
+      finished--;
+      void e.cleanup?.().catch(() => undefined);
+    }
+  }
+}
