@@ -47,6 +47,7 @@ import { RuntimeRecords } from "./records.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, unmountRootfs, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
+import { sleep } from "./proc.js";
 import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy, createPolicy } from "./network/policy.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
@@ -448,9 +449,14 @@ export class RuncEngine implements Engine {
     if (live) {
       await this.containers.mountRoot(rec);
     } else {
-      // Offline: nothing runs, so the root and disk come off; a copy still holding files keeps the disk busy.
+      // Offline: nothing runs, so the root and disk come off. A container that just stopped may still hold the mount
+      // for a moment (the kernel frees its mount namespace asynchronously), and a copy in progress holds it for longer:
+      // the loop device goes only when the last user does, and the disk must not be resized before.
       await unmountRootfs(paths);
-      if (await loopDeviceOf(paths.diskImage)) throw errors.precondition(`runtime "${rec.name}"'s disk is busy (a copy in progress?); try again when it is done`);
+      for (let waited = 0; await loopDeviceOf(paths.diskImage); waited += 100) {
+        if (waited >= 5000) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
+        await sleep(100);
+      }
     }
     try {
       await growDisk(paths.diskImage, wanted);
