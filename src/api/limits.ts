@@ -55,8 +55,9 @@ export const LIMITS = {
   /** List pagination. */
   listLimitDefault: 100,
   listLimitMax: 1000,
-  /** Grace period of stop before SIGKILL. */
+  /** Grace period of stop before SIGKILL (default, and the most a caller may ask for). */
   stopGraceSecs: 10,
+  stopGraceSecsMax: 3600,
   /** Websocket: largest frame accepted, heartbeat interval, and missed heartbeats before the peer is declared dead. */
   wsMaxPayloadBytes: 1024 * 1024,
   wsHeartbeatMs: 5000,

@@ -247,6 +247,12 @@ export const GetRuntimeQuerySchema = z.strictObject({
 /** Body of the lifecycle routes (`/start`, `/stop`, `/pause`, `/resume`): empty or `{}`. */
 export const LifecycleRequestSchema = z.strictObject({});
 
+/** Body of `POST /v1/runtimes/{rt}/stop`: how long processes get after SIGTERM before SIGKILL (default 10 s). */
+export const StopRuntimeRequestSchema = z.strictObject({
+  grace_secs: z.number().int().min(0).max(LIMITS.stopGraceSecsMax).optional(),
+});
+export type StopRuntimeRequest = z.infer<typeof StopRuntimeRequestSchema>;
+
 /** Body of `POST /v1/images/build`. Defaults: name "default", force false. */
 export const ImageBuildRequestSchema = z.strictObject({
   name: ImageNameSchema.optional(),

@@ -30,6 +30,12 @@ export interface EgressEventsOptions {
   after?: number;
 }
 
+/** Options of `runtimes.stop`. */
+export interface StopOptions {
+  /** Seconds between SIGTERM and SIGKILL (0-3600). Default 10. */
+  graceSecs?: number;
+}
+
 /** Options of a buffered exec. Defaults: 60 s timeout, 1 MiB per stream. */
 export interface ExecOptions {
   timeoutSecs?: number;
@@ -106,7 +112,7 @@ export interface RuntimeHandleApi {
   execStream(command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
   refresh(): Promise<Runtime>;
   start(): Promise<Runtime>;
-  stop(): Promise<Runtime>;
+  stop(opts?: StopOptions): Promise<Runtime>;
   pause(): Promise<Runtime>;
   resume(): Promise<Runtime>;
   delete(): Promise<Runtime>;
@@ -122,6 +128,8 @@ export interface ListOptions {
   /** Page size; list() follows cursors until the end unless `limit` is set and `all` is false. */
   limit?: number;
   after?: string;
+  /** Add each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  usage?: boolean;
 }
 
 /** Options of `runtimes.get`. */
@@ -137,7 +145,7 @@ export interface RuntimesApi {
   list(opts?: ListOptions): Promise<RuntimeHandleApi[]>;
   get(nameOrId: string, opts?: GetOptions): Promise<RuntimeHandleApi>;
   start(nameOrId: string): Promise<Runtime>;
-  stop(nameOrId: string): Promise<Runtime>;
+  stop(nameOrId: string, opts?: StopOptions): Promise<Runtime>;
   pause(nameOrId: string): Promise<Runtime>;
   resume(nameOrId: string): Promise<Runtime>;
   delete(nameOrId: string): Promise<Runtime>;

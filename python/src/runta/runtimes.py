@@ -137,17 +137,17 @@ class Runtimes:
         """One runtime by name or id, with current usage."""
         return Runtime(self, RuntimeInfo.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}")["data"]))
 
-    def _verb(self, runtime: str, verb: str) -> RuntimeInfo:
+    def _verb(self, runtime: str, verb: str, body: Optional[dict[str, Any]] = None) -> RuntimeInfo:
         # Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
-        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", retry=True)["data"])
+        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", json_body=body, retry=True)["data"])
 
     def start(self, runtime: str) -> RuntimeInfo:
         """Boots a shut-down runtime."""
         return self._verb(runtime, "start")
 
-    def stop(self, runtime: str) -> RuntimeInfo:
-        """Shuts a runtime down, keeping its filesystem (10 s grace, then SIGKILL)."""
-        return self._verb(runtime, "stop")
+    def stop(self, runtime: str, grace_secs: Optional[int] = None) -> RuntimeInfo:
+        """Shuts a runtime down, keeping its filesystem: SIGTERM, then SIGKILL after ``grace_secs`` (default 10, at most 3600)."""
+        return self._verb(runtime, "stop", None if grace_secs is None else {"grace_secs": grace_secs})
 
     def pause(self, runtime: str) -> RuntimeInfo:
         """Freezes every process of a running runtime (memory kept)."""
@@ -341,9 +341,9 @@ class Runtime:
         """Boots it after a shutdown."""
         return self._track(self._runtimes.start(self.id))
 
-    def stop(self) -> RuntimeInfo:
-        """Shuts it down, keeping its filesystem."""
-        return self._track(self._runtimes.stop(self.id))
+    def stop(self, grace_secs: Optional[int] = None) -> RuntimeInfo:
+        """Shuts it down, keeping its filesystem (``grace_secs`` between SIGTERM and SIGKILL, default 10)."""
+        return self._track(self._runtimes.stop(self.id, grace_secs))
 
     def pause(self) -> RuntimeInfo:
         """Freezes every process."""

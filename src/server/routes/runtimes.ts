@@ -8,6 +8,7 @@ import {
   LifecycleRequestSchema,
   ListRuntimesQuerySchema,
   ResizeRuntimeRequestSchema,
+  StopRuntimeRequestSchema,
   RuntaError,
   commandArgv,
   errors,
@@ -91,7 +92,14 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
     },
     { method: "DELETE", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.delete(ctx.params.rt) }) },
     { method: "POST", path: "/v1/runtimes/{rt}/start", handler: lifecycle((r) => engine.start(r)) },
-    { method: "POST", path: "/v1/runtimes/{rt}/stop", handler: lifecycle((r) => engine.stop(r)) },
+    {
+      method: "POST",
+      path: "/v1/runtimes/{rt}/stop",
+      handler: async (ctx) => {
+        const body = await readJson(ctx, StopRuntimeRequestSchema, true);
+        send(ctx, 200, { data: await engine.stop(ctx.params.rt, { graceSecs: body?.grace_secs }) });
+      },
+    },
     { method: "POST", path: "/v1/runtimes/{rt}/pause", handler: lifecycle((r) => engine.pause(r)) },
     { method: "POST", path: "/v1/runtimes/{rt}/resume", handler: lifecycle((r) => engine.resume(r)) },
     {
