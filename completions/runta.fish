@@ -7,6 +7,7 @@ complete -c runta -n 'true' -l token -r -d 'API token (prefer RUNTA_TOKEN: argv 
 complete -c runta -n 'true' -l help -s h -d 'show help'
 complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec attach top kill boot pause resume shutdown restart wait stats rm resize apply delete image egress daemon dashboard version completion' -a run -d 'Create a runtime and start it (waits until it is running, then prints its id)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l name -r -d 'runtime name (letters, digits, \'_\', \'.\', \'-\'); generated when omitted'
+complete -c runta -n '__fish_seen_subcommand_from run' -l hostname -r -d 'hostname inside, also in its /etc/hosts (default: the runtime\'s name)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l image -r -d 'root filesystem image (default "default", built on first use)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l cpus -r -d 'vCPUs, fractions allowed (default 1)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l memory -s m -r -d 'memory limit: 512m, 2g, or a bare number of MiB (default 1024)'

@@ -27,6 +27,9 @@ export const NameSchema = z
       "must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-63 characters)",
   });
 
+const HOSTNAME_RULE = "letters, digits and '-' in dot-separated labels, each starting and ending with a letter or digit (1-63 characters)";
+export const HostnameSchema = z.string().regex(LIMITS.hostnamePattern, { error: `must be a hostname: ${HOSTNAME_RULE}` });
+
 const VcpusSchema = z
   .number()
   .min(LIMITS.vcpusMin, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
@@ -92,6 +95,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   resources: z.strictObject({ requests: ResourceRequestsSchema.optional() }).optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** The runtime's hostname (in /etc/hostname and /etc/hosts, so `hostname -f` works); default its name. */
+  hostname: HostnameSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -182,6 +187,8 @@ export const RuntimeSchema = z.object({
   /** Digest of the env values (src/api/env-digest.ts): whether given values match, without revealing them. */
   env_digest: z.string(),
   labels: z.record(z.string(), z.string()),
+  /** Its hostname inside (the name unless one was given at create). */
+  hostname: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

@@ -12,6 +12,8 @@ export interface CreateOptions {
   image?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Hostname inside the runtime (in /etc/hosts, so `hostname -f` works); default its name. */
+  hostname?: string;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */

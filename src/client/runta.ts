@@ -41,6 +41,7 @@ export class RuntimesClient implements RuntimesApi {
       resources: Object.keys(requests).length ? { requests } : undefined,
       env: opts.env,
       labels: opts.labels,
+      hostname: opts.hostname,
       network: opts.network,
       egress: opts.egress,
     };

@@ -14,6 +14,8 @@ export interface CreateSpec {
   memoryMib?: number;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Hostname inside the runtime (validated); default its name. */
+  hostname?: string;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;

@@ -20,6 +20,8 @@ export interface RuntimeRecord {
   /** Values are kept (a boot needs them); the API shows only the names. */
   env: Record<string, string>;
   labels: Record<string, string>;
+  /** The hostname given at create; null: the runtime's name (which a rename then changes too). */
+  hostname: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -55,6 +57,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   memory_mib INTEGER NOT NULL,
   env TEXT NOT NULL,
   labels TEXT NOT NULL,
+  hostname TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   started_at TEXT,
@@ -80,6 +83,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   memoryMib: "memory_mib",
   env: "env",
   labels: "labels",
+  hostname: "hostname",
   createdAt: "created_at",
   updatedAt: "updated_at",
   startedAt: "started_at",
@@ -127,6 +131,7 @@ function fromRow(row: Row): RuntimeRecord {
     memoryMib: Number(row.memory_mib),
     env: asStringMap(row.env, "env"),
     labels: asStringMap(row.labels, "labels"),
+    hostname: str(row.hostname),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     startedAt: str(row.started_at),
@@ -175,6 +180,9 @@ export class RuntimeStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    // Columns added after the first release, for databases made before them.
+    const columns = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has("hostname")) this.db.exec("ALTER TABLE runtimes ADD COLUMN hostname TEXT");
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
 

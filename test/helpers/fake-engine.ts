@@ -121,6 +121,7 @@ export class FakeEngine implements Engine {
         env_names: Object.keys(spec.env ?? {}),
         env_digest: envDigest(id, spec.env ?? {}),
         labels: spec.labels ?? {},
+        hostname: spec.hostname ?? name,
         created_at: now,
         updated_at: now,
         started_at: null,

@@ -57,6 +57,7 @@ class Runtimes:
         image: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         labels: Optional[Mapping[str, str]] = None,
+        hostname: Optional[str] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -64,7 +65,8 @@ class Runtimes:
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
-        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name, ``network="nat"`` (an address,
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, image "default", a generated name (also the hostname unless
+        ``hostname`` gives one; it is in /etc/hosts, so ``hostname -f`` works), ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
         ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
         the same key and body return the same runtime (and make the request retryable).
@@ -85,6 +87,8 @@ class Runtimes:
             body["env"] = dict(env)
         if labels is not None:
             body["labels"] = dict(labels)
+        if hostname is not None:
+            body["hostname"] = hostname
         if network is not None:
             body["network"] = network
         if egress is not None:

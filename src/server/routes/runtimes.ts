@@ -53,6 +53,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             memoryMib: body.resources?.requests?.memory_mib,
             env: body.env,
             labels: body.labels,
+            hostname: body.hostname,
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,
