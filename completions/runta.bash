@@ -7,18 +7,18 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--hostname|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--hostname|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
-    ps) opts="--all -a --quiet -q --json --filter -f --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --hostname --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
+    ps) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
     cp) opts="--archive -a --help -h"; rt=0; words="" ;;
@@ -28,7 +28,10 @@ _runta() {
     boot) opts="--help -h"; rt=1; words="" ;;
     pause) opts="--help -h"; rt=1; words="" ;;
     resume) opts="--help -h"; rt=1; words="" ;;
-    shutdown) opts="--help -h"; rt=1; words="" ;;
+    shutdown) opts="--time -t --help -h"; rt=1; words="" ;;
+    restart) opts="--time -t --help -h"; rt=1; words="" ;;
+    wait) opts="--help -h"; rt=1; words="" ;;
+    stats) opts="--no-stream --json --help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
     resize) opts="--memory -m --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
     checkpoint)

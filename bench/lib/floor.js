@@ -81,7 +81,7 @@ export class RuncFloor {
     if (this.engineSpec) {
       return this.engineSpec({
         // Absolute: runc resolves a relative cgroupsPath against its own cgroup in each hierarchy (cgroup v1).
-        id, name: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: `/${this.cgroupParent}`,
+        id, hostname: id, rootfsPath: rootPath, vcpus: 1, memoryMib: 1024, cgroupParent: `/${this.cgroupParent}`,
       });
     }
     const s = structuredClone(this.baseSpec);

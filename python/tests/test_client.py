@@ -48,6 +48,13 @@ def test_create_get_and_records(new_runtime: NewRuntime, client: runta.Runta) ->
     got = client.runtimes.get(rt.name)
     assert got.id == rt.id and got.info.usage is not None and got.info.usage.memory_limit_bytes == 256 * 1024 * 1024
     assert "usage" in got.info.raw  # the whole wire record stays reachable
+    assert rt.info.hostname == rt.name
+
+
+def test_create_with_a_hostname(new_runtime: NewRuntime) -> None:
+    rt = new_runtime(memory_mib=64, hostname="api.internal")
+    assert rt.info.hostname == "api.internal"
+    assert rt.exec(["hostname", "-f"]).stdout_text == "api.internal\n"
 
 
 def test_create_without_waiting(new_runtime: NewRuntime, client: runta.Runta) -> None:

@@ -3,6 +3,11 @@ export const LIMITS = {
   /** Runtime names: letter or digit first, then letters, digits, `_`, `.`, `-`; 63 characters at most. */
   namePattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/,
   nameMaxLength: 63,
+  /**
+   * Hostnames (`--hostname`): RFC 1123 labels (letters, digits, inner '-') joined by '.', 63 characters at most (the
+   * kernel takes 64). Without one a runtime's hostname is its name.
+   */
+  hostnamePattern: /^(?=.{1,63}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/,
   /** vCPUs: more than 0, at most this (and at most the host's cores, checked by the engine), in steps of 0.01. */
   vcpusMin: 0.01,
   vcpusMax: 64,
@@ -58,8 +63,9 @@ export const LIMITS = {
   /** List pagination. */
   listLimitDefault: 100,
   listLimitMax: 1000,
-  /** Grace period of stop before SIGKILL. */
+  /** Grace period of stop before SIGKILL (default, and the most a caller may ask for). */
   stopGraceSecs: 10,
+  stopGraceSecsMax: 3600,
   /** Websocket: largest frame accepted, heartbeat interval, and missed heartbeats before the peer is declared dead. */
   wsMaxPayloadBytes: 1024 * 1024,
   wsHeartbeatMs: 5000,

@@ -22,6 +22,7 @@ import {
   RUNTIME_STATUSES,
   VersionSchema,
   LifecycleRequestSchema,
+  StopRuntimeRequestSchema,
 } from "./schemas.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
 
@@ -56,12 +57,12 @@ const binary = { schema: { type: "string", format: "binary" } };
 
 const runtimeOk = (status = "200", description = "the runtime") => ({ [status]: { description, content: json(envelope("Runtime")) } });
 
-const lifecycle = (verb: string, what: string) => ({
+const lifecycle = (verb: string, what: string, body = "LifecycleRequest") => ({
   post: {
     operationId: `${verb}Runtime`,
     summary: what,
     parameters: [rtParam],
-    requestBody: { required: false, content: json(ref("LifecycleRequest")) },
+    requestBody: { required: false, content: json(ref(body)) },
     responses: { ...runtimeOk(), ...errorResponses(404, 409) },
   },
 });
@@ -86,6 +87,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         CreateRuntimeRequest: req(CreateRuntimeRequestSchema),
         ResizeRuntimeRequest: req(ResizeRuntimeRequestSchema),
         LifecycleRequest: req(LifecycleRequestSchema),
+        StopRuntimeRequest: req(StopRuntimeRequestSchema),
         ExecRequest: req(ExecRequestSchema),
         ExecResult: res(ExecResultSchema),
         ExecCreateRequest: req(ExecCreateRequestSchema),
@@ -170,7 +172,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         delete: { operationId: "deleteRuntime", parameters: [rtParam], responses: { ...runtimeOk("200", "the last record"), ...errorResponses(404, 409) } },
       },
       "/v1/runtimes/{rt}/start": lifecycle("start", "boot a shut-down runtime"),
-      "/v1/runtimes/{rt}/stop": lifecycle("stop", "shut a runtime down, keeping its filesystem"),
+      "/v1/runtimes/{rt}/stop": lifecycle("stop", "shut a runtime down, keeping its filesystem (SIGTERM, grace_secs, then SIGKILL)", "StopRuntimeRequest"),
       "/v1/runtimes/{rt}/pause": lifecycle("pause", "freeze every process (memory kept)"),
       "/v1/runtimes/{rt}/resume": lifecycle("resume", "thaw a paused runtime"),
       "/v1/runtimes/{rt}/exec": {

@@ -27,6 +27,9 @@ export const NameSchema = z
       "must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-63 characters)",
   });
 
+const HOSTNAME_RULE = "letters, digits and '-' in dot-separated labels, each starting and ending with a letter or digit (1-63 characters)";
+export const HostnameSchema = z.string().regex(LIMITS.hostnamePattern, { error: `must be a hostname: ${HOSTNAME_RULE}` });
+
 const VcpusSchema = z
   .number()
   .min(LIMITS.vcpusMin, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
@@ -100,6 +103,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   resources: z.strictObject({ requests: ResourceRequestsSchema.optional() }).optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** The runtime's hostname (in /etc/hostname and /etc/hosts, so `hostname -f` works); default its name. */
+  hostname: HostnameSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -202,6 +207,8 @@ export const RuntimeSchema = z.object({
   /** Digest of the env values (src/api/env-digest.ts): whether given values match, without revealing them. */
   env_digest: z.string(),
   labels: z.record(z.string(), z.string()),
+  /** Its hostname inside (the name unless one was given at create). */
+  hostname: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),
@@ -266,6 +273,12 @@ export const GetRuntimeQuerySchema = z.strictObject({
 
 /** Body of the lifecycle routes (`/start`, `/stop`, `/pause`, `/resume`): empty or `{}`. */
 export const LifecycleRequestSchema = z.strictObject({});
+
+/** Body of `POST /v1/runtimes/{rt}/stop`: how long processes get after SIGTERM before SIGKILL (default 10 s). */
+export const StopRuntimeRequestSchema = z.strictObject({
+  grace_secs: z.number().int().min(0).max(LIMITS.stopGraceSecsMax).optional(),
+});
+export type StopRuntimeRequest = z.infer<typeof StopRuntimeRequestSchema>;
 
 /** Body of `POST /v1/images/build`. Defaults: name "default", force false. */
 export const ImageBuildRequestSchema = z.strictObject({

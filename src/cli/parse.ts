@@ -95,6 +95,14 @@ export function flagForHostLimit(err: unknown): unknown {
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
 
+/** `--hostname`: a hostname as the API accepts it. */
+export function hostnameFlag(value: string): string {
+  if (!LIMITS.hostnamePattern.test(value)) {
+    throw new UsageError(`--hostname "${value}" must be letters, digits and '-' in dot-separated labels, each starting and ending with a letter or digit (1-63 characters)`);
+  }
+  return value;
+}
+
 /** `--name`: a runtime name as the API accepts it. */
 export function nameFlag(value: string): string {
   if (!LIMITS.namePattern.test(value)) {

@@ -19,12 +19,15 @@ import { killCommand } from "./commands/kill.js";
 import { pauseCommand } from "./commands/pause.js";
 import { psCommand } from "./commands/ps.js";
 import { resizeCommand } from "./commands/resize.js";
+import { restartCommand } from "./commands/restart.js";
 import { resumeCommand } from "./commands/resume.js";
 import { rmCommand } from "./commands/rm.js";
 import { runCommand } from "./commands/run.js";
 import { shutdownCommand } from "./commands/shutdown.js";
+import { statsCommand } from "./commands/stats.js";
 import { topCommand } from "./commands/top.js";
 import { versionCommand } from "./commands/version.js";
+import { waitCommand } from "./commands/wait.js";
 
 /** Builds the whole `runta` program for one invocation. */
 export function buildProgram(ctx: CliContext): Command {
@@ -59,6 +62,9 @@ Run 'runta <command> --help' for the flags of a command.`,
     pauseCommand(ctx),
     resumeCommand(ctx),
     shutdownCommand(ctx),
+    restartCommand(ctx),
+    waitCommand(ctx),
+    statsCommand(ctx),
     rmCommand(ctx),
     resizeCommand(ctx),
     checkpointCommand(ctx),

@@ -19,6 +19,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     resources: Object.keys(requests).length ? { requests } : undefined,
     env: opts.env,
     labels: opts.labels,
+    hostname: opts.hostname,
     network: opts.network,
     egress: opts.egress,
   };

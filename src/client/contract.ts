@@ -14,6 +14,8 @@ export interface CreateOptions {
   image?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Hostname inside the runtime (in /etc/hosts, so `hostname -f` works); default its name. */
+  hostname?: string;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
@@ -30,6 +32,12 @@ export interface EgressEventsOptions {
   limit?: number;
   /** Only events with a larger `seq` (to follow). */
   after?: number;
+}
+
+/** Options of `runtimes.stop`. */
+export interface StopOptions {
+  /** Seconds between SIGTERM and SIGKILL (0-3600). Default 10. */
+  graceSecs?: number;
 }
 
 /** Options of a buffered exec. Defaults: 60 s timeout, 1 MiB per stream. */
@@ -108,7 +116,7 @@ export interface RuntimeHandleApi {
   execStream(command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
   refresh(): Promise<Runtime>;
   start(): Promise<Runtime>;
-  stop(): Promise<Runtime>;
+  stop(opts?: StopOptions): Promise<Runtime>;
   pause(): Promise<Runtime>;
   resume(): Promise<Runtime>;
   delete(): Promise<Runtime>;
@@ -159,6 +167,8 @@ export interface ListOptions {
   /** Page size; list() follows cursors until the end unless `limit` is set and `all` is false. */
   limit?: number;
   after?: string;
+  /** Add each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  usage?: boolean;
 }
 
 /** Options of `runtimes.get`. */
@@ -174,7 +184,7 @@ export interface RuntimesApi {
   list(opts?: ListOptions): Promise<RuntimeHandleApi[]>;
   get(nameOrId: string, opts?: GetOptions): Promise<RuntimeHandleApi>;
   start(nameOrId: string): Promise<Runtime>;
-  stop(nameOrId: string): Promise<Runtime>;
+  stop(nameOrId: string, opts?: StopOptions): Promise<Runtime>;
   pause(nameOrId: string): Promise<Runtime>;
   resume(nameOrId: string): Promise<Runtime>;
   delete(nameOrId: string): Promise<Runtime>;

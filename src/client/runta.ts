@@ -2,7 +2,7 @@
 import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi } from "./contract.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi, StopOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
@@ -48,7 +48,12 @@ export class RuntimesClient implements RuntimesApi {
     for (;;) {
       const { data, pagination } = await this.http.json<RuntimeRecord[]>("GET", "/v1/runtimes", {
         // Following cursors: ask for the largest page, so a fleet of 200 is one request, not two.
-        query: { status: opts.status?.length ? opts.status.join(",") : undefined, limit: opts.limit ?? LIMITS.listLimitMax, after },
+        query: {
+          status: opts.status?.length ? opts.status.join(",") : undefined,
+          limit: opts.limit ?? LIMITS.listLimitMax,
+          after,
+          usage: opts.usage ? "true" : undefined,
+        },
       });
       for (const r of data) out.push(new Runtime(this, r));
       if (opts.limit !== undefined || !pagination?.has_more || !pagination.next_cursor) return out;
@@ -62,17 +67,17 @@ export class RuntimesClient implements RuntimesApi {
     return new Runtime(this, data);
   }
 
-  private async verb(nameOrId: string, verb: string): Promise<RuntimeRecord> {
+  private async verb(nameOrId: string, verb: string, body?: Record<string, unknown>): Promise<RuntimeRecord> {
     // Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
-    return (await this.http.json<RuntimeRecord>("POST", `/v1/runtimes/${seg(nameOrId)}/${verb}`, { retry: true })).data;
+    return (await this.http.json<RuntimeRecord>("POST", `/v1/runtimes/${seg(nameOrId)}/${verb}`, { body, retry: true })).data;
   }
   /** Boots a shut-down runtime. */
   start(nameOrId: string): Promise<RuntimeRecord> {
     return this.verb(nameOrId, "start");
   }
-  /** Shuts a runtime down, keeping its filesystem. */
-  stop(nameOrId: string): Promise<RuntimeRecord> {
-    return this.verb(nameOrId, "stop");
+  /** Shuts a runtime down, keeping its filesystem: SIGTERM, then SIGKILL after `graceSecs` (default 10). */
+  stop(nameOrId: string, opts: StopOptions = {}): Promise<RuntimeRecord> {
+    return this.verb(nameOrId, "stop", opts.graceSecs === undefined ? undefined : { grace_secs: opts.graceSecs });
   }
   /** Freezes a running runtime. */
   pause(nameOrId: string): Promise<RuntimeRecord> {

@@ -1,7 +1,7 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
 import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi } from "./contract.js";
+import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi, StopOptions } from "./contract.js";
 
 /**
  * Turns a wire exec result into an {@link ExecOutput}: base64 output is decoded, `stdout`/`stderr` become UTF-8 text
@@ -68,9 +68,9 @@ export class Runtime implements RuntimeHandleApi {
   start(): Promise<RuntimeRecord> {
     return this.track(this.api.start(this.id));
   }
-  /** Shuts it down, keeping its filesystem. */
-  stop(): Promise<RuntimeRecord> {
-    return this.track(this.api.stop(this.id));
+  /** Shuts it down, keeping its filesystem (SIGKILL after `graceSecs`, default 10). */
+  stop(opts?: StopOptions): Promise<RuntimeRecord> {
+    return this.track(this.api.stop(this.id, opts));
   }
   /** Freezes every process. */
   pause(): Promise<RuntimeRecord> {

@@ -3,7 +3,7 @@
  * and the removal of cgroup directories a crash left behind. cgroup v1 (what the hosts run) with the cgroupfs
  * layout `/sys/fs/cgroup/<controller>/<parent>/<id>`; a pure cgroup v2 host is read from the unified files.
  */
-import { existsSync, readdirSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
 import { readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -31,14 +31,28 @@ export interface CgroupLimits {
   cpuPeriod: number;
 }
 
-async function readNumber(path: string): Promise<number> {
-  const text = (await readFile(path, "utf8")).trim();
+/** A cgroup file's number; "max" (no limit) is Infinity. */
+function cgroupNumber(raw: string): number {
+  const text = raw.trim();
   return text === "max" ? Number.POSITIVE_INFINITY : Number(text);
+}
+
+async function readNumber(path: string): Promise<number> {
+  return cgroupNumber(await readFile(path, "utf8"));
 }
 
 async function readNumberOr(path: string, fallback: number): Promise<number> {
   try {
     return await readNumber(path);
+  } catch {
+    return fallback;
+  }
+}
+
+/** Like readNumberOr, synchronously: for cgroupfs files, which the kernel fills from memory and never waits on disk. */
+function readNumberSyncOr(path: string, fallback: number): number {
+  try {
+    return cgroupNumber(readFileSync(path, "utf8"));
   } catch {
     return fallback;
   }
@@ -69,24 +83,31 @@ export class RuntimeCgroup {
     return this.v2 ? join(this.root, this.rel, name) : join(this.root, controller, this.rel, name);
   }
 
-  /** Memory, CPU and process counts now. */
+  /**
+   * Memory, CPU and process counts now. Read synchronously (a few µs per file): four async reads per runtime would
+   * each queue on libuv's 4 threads, and a list with usage (the dashboard's fleet, every 1.5 s) reads hundreds.
+   */
   async usage(): Promise<CgroupUsage> {
     if (this.v2) {
-      const [memoryBytes, memoryLimitBytes, cpuStat, pids] = await Promise.all([
-        readNumberOr(this.file("", "memory.current"), 0),
-        readNumberOr(this.file("", "memory.max"), 0),
-        readFile(this.file("", "cpu.stat"), "utf8").catch(() => ""),
-        readNumberOr(this.file("", "pids.current"), 0),
-      ]);
-      return { memoryBytes, memoryLimitBytes, cpuUsageNs: (keyedValue(cpuStat, "usage_usec") ?? 0) * 1000, pids };
+      let cpuStat = "";
+      try {
+        cpuStat = readFileSync(this.file("", "cpu.stat"), "utf8");
+      } catch {
+        // The cgroup is gone (the runtime just stopped): no CPU time to report.
+      }
+      return {
+        memoryBytes: readNumberSyncOr(this.file("", "memory.current"), 0),
+        memoryLimitBytes: readNumberSyncOr(this.file("", "memory.max"), 0),
+        cpuUsageNs: (keyedValue(cpuStat, "usage_usec") ?? 0) * 1000,
+        pids: readNumberSyncOr(this.file("", "pids.current"), 0),
+      };
     }
-    const [memoryBytes, memoryLimitBytes, cpuUsageNs, pids] = await Promise.all([
-      readNumberOr(this.file("memory", "memory.usage_in_bytes"), 0),
-      readNumberOr(this.file("memory", "memory.limit_in_bytes"), 0),
-      readNumberOr(this.file("cpuacct", "cpuacct.usage"), 0),
-      readNumberOr(this.file("pids", "pids.current"), 0),
-    ]);
-    return { memoryBytes, memoryLimitBytes, cpuUsageNs, pids };
+    return {
+      memoryBytes: readNumberSyncOr(this.file("memory", "memory.usage_in_bytes"), 0),
+      memoryLimitBytes: readNumberSyncOr(this.file("memory", "memory.limit_in_bytes"), 0),
+      cpuUsageNs: readNumberSyncOr(this.file("cpuacct", "cpuacct.usage"), 0),
+      pids: readNumberSyncOr(this.file("pids", "pids.current"), 0),
+    };
   }
 
   /** Host pids of every process in the runtime (from the pids controller; empty if the cgroup is gone). */

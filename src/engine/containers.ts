@@ -58,10 +58,11 @@ export class Containers {
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
     ]);
-    for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, rec.name))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
+    const hostname = rec.hostname ?? rec.name;
+    for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, hostname))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
     const spec = buildRuntimeSpec({
       id: rec.id,
-      name: rec.name,
+      hostname,
       rootfsPath: paths.rootfs,
       vcpus: rec.vcpus,
       memoryMib: rec.memoryMib,

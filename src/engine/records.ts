@@ -37,6 +37,7 @@ export class RuntimeRecords {
       env_names: Object.keys(rec.env),
       env_digest: envDigest(rec.id, rec.env),
       labels: rec.labels,
+      hostname: rec.hostname ?? rec.name,
       created_at: rec.createdAt,
       updated_at: rec.updatedAt,
       started_at: rec.startedAt,

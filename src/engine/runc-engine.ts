@@ -234,6 +234,7 @@ export class RuncEngine implements Engine {
       memoryMib,
       env: spec.env ?? {},
       labels: spec.labels ?? {},
+      hostname: spec.hostname ?? null,
       createdAt: now,
       updatedAt: now,
       startedAt: null,

@@ -133,8 +133,8 @@ function defaultCwd(rootfs: string | undefined, user?: ResolvedUser): string {
 export interface RuntimeSpecInput {
   /** Container id (the runtime's UUID). */
   id: string;
-  /** Runtime name, used as the hostname. */
-  name: string;
+  /** The hostname inside (the runtime's name unless one was given). */
+  hostname: string;
   /** Absolute path of the merged overlay root. */
   rootfsPath: string;
   vcpus: number;
@@ -180,7 +180,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
     ociVersion: "1.0.2-dev",
     process: initProcess,
     root: { path: input.rootfsPath, readonly: false },
-    hostname: input.name,
+    hostname: input.hostname,
     mounts: [
       { destination: "/proc", type: "proc", source: "proc" },
       { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },

@@ -19,6 +19,8 @@ export interface CreateSpec {
   diskSizeGib?: number;
   /** Restore: the checkpoint (name or id) whose layers the runtime stands on; its image is the checkpoint's. */
   checkpoint?: string;
+  /** Hostname inside the runtime (validated); default its name. */
+  hostname?: string;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;

@@ -20,6 +20,8 @@ export interface RuntimeRecord {
   /** Values are kept (a boot needs them); the API shows only the names. */
   env: Record<string, string>;
   labels: Record<string, string>;
+  /** The hostname given at create; null: the runtime's name (which a rename then changes too). */
+  hostname: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -59,6 +61,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   memory_mib INTEGER NOT NULL,
   env TEXT NOT NULL,
   labels TEXT NOT NULL,
+  hostname TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   started_at TEXT,
@@ -86,6 +89,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   memoryMib: "memory_mib",
   env: "env",
   labels: "labels",
+  hostname: "hostname",
   createdAt: "created_at",
   updatedAt: "updated_at",
   startedAt: "started_at",
@@ -106,6 +110,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
 const ADDED_COLUMNS: Array<[string, string]> = [
   ["disk_mib", "INTEGER"],
   ["checkpoint_id", "TEXT"],
+  ["hostname", "TEXT"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -141,6 +146,7 @@ function fromRow(row: Row): RuntimeRecord {
     memoryMib: Number(row.memory_mib),
     env: asStringMap(row.env, "env"),
     labels: asStringMap(row.labels, "labels"),
+    hostname: str(row.hostname),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     startedAt: str(row.started_at),

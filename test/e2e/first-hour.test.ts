@@ -92,3 +92,82 @@ describe("hints that point the right way", () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("new verbs", () => {
+  beforeAll(async () => {
+    for (const [name, team] of [["worker", "a"], ["worker2", "b"]] as const) {
+      const r = await runta(["run", "--name", name, "--image", "busybox", "-m", "64m", "--label", `team=${team}`]);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+    }
+  });
+
+  test("ps -f name=^worker$ is exact; -f label=k=v and label=k filter; --labels adds the column", async () => {
+    const names = async (...args: string[]) =>
+      JSON.parse(String((await runta(["ps", "--json", ...args])).stdout)).runtimes.map((r: { name: string }) => r.name).sort();
+    expect(await names("-f", "name=worker")).toEqual(["worker", "worker2"]);
+    expect(await names("-f", "name=^worker$")).toEqual(["worker"]);
+    expect(await names("-f", "name=2$")).toEqual(["worker2"]);
+    expect(await names("-f", "label=team=b")).toEqual(["worker2"]);
+    expect(await names("-f", "label=team")).toEqual(["worker", "worker2"]);
+    expect(await names("-f", "label=team=a", "-f", "name=worker2")).toEqual([]);
+    const table = String((await runta(["ps", "--labels", "-f", "name=^worker$"])).stdout).trim().split("\n");
+    expect(table[0]).toBe("RUNTIME ID\tNAME\tIMAGE\tSTATUS\tCPUS\tMEMORY\tCREATED\tLABELS");
+    expect(table[1]).toMatch(/\tworker\t.*\tteam=a$/);
+  });
+
+  test("stats --no-stream and --json: CPU %, memory used / limit, pids of the running runtimes", async () => {
+    const r = await runta(["stats", "--no-stream", "worker"]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const [header, row] = String(r.stdout).trim().split("\n");
+    expect(header).toBe("RUNTIME ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS");
+    expect(row).toMatch(/^[0-9a-f-]{36}\tworker\t\d+\.\d\d%\t[\d.]+k?B \/ 67\.1MB\t\d+\.\d\d%\t\d+$/);
+    const j = JSON.parse(String((await runta(["stats", "--json"])).stdout));
+    expect(Object.keys(j)).toEqual(["stats"]);
+    const worker = j.stats.find((s: { name: string }) => s.name === "worker");
+    expect(worker).toMatchObject({ memory_limit_bytes: 64 * 2 ** 20, pids: expect.any(Number), cpu_percent: expect.any(Number) });
+    expect(worker.pids).toBeGreaterThan(0);
+    expect(worker.memory_bytes).toBeGreaterThan(0);
+  });
+
+  test("restart shuts down and boots again; shutdown -t takes a grace period (bounded, a usage error beyond)", async () => {
+    const before = await inspect("worker");
+    const r = await runta(["restart", "-t", "0", "worker"]);
+    expect(r.stdout, String(r.stderr)).toBe("worker\n");
+    const after = await inspect("worker");
+    expect(after.status).toBe("running");
+    expect(after.started_at).not.toBe(before.started_at);
+    const bad = await runta(["shutdown", "-t", "99999", "worker"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toBe('runta: --time must be a whole number of seconds between 0 and 3600, got "99999"\n');
+  });
+
+  test("shutdown -t gives a process that ignores SIGTERM that long before SIGKILL; -t 0 does not wait", async () => {
+    // setsid: out of the exec's process group, so the process outlives the exec; it ignores SIGTERM and keeps running.
+    const stubborn = "setsid sh -c 'trap \"\" TERM; while :; do sleep 1; done' >/dev/null 2>&1 </dev/null &";
+    for (const [grace, min, max] of [[3, 2800, 8000], [0, 0, 2500]] as const) {
+      expect((await runta(["exec", "worker", "--", "sh", "-c", stubborn])).exitCode).toBe(0);
+      const t0 = Date.now();
+      const r = await runta(["shutdown", "-t", String(grace), "worker"]);
+      const ms = Date.now() - t0;
+      expect(r.stdout, String(r.stderr)).toBe("worker\n");
+      expect(ms, `-t ${grace}`).toBeGreaterThanOrEqual(min);
+      expect(ms, `-t ${grace}`).toBeLessThan(max);
+      expect((await runta(["boot", "worker"])).exitCode).toBe(0);
+    }
+  });
+
+  test("wait blocks until the runtime is shut down, then prints it and exits 0", async () => {
+    const waiting = runta(["wait", "worker2"]);
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(done).toBe(false);
+    const t0 = Date.now();
+    expect((await runta(["shutdown", "-t", "1", "worker2"])).exitCode).toBe(0);
+    const w = await waiting;
+    expect(w.exitCode, String(w.stderr)).toBe(0);
+    expect(w.stdout).toBe("worker2\n");
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect((await runta(["wait", "worker2"])).stdout).toBe("worker2\n"); // already shut down: at once
+  });
+});

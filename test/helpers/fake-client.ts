@@ -124,6 +124,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     env_names: Object.keys(env),
     env_digest: envDigest(id, env),
     labels: {},
+    hostname: rest.name ?? "rt",
     created_at: now,
     updated_at: now,
     started_at: now,

@@ -121,6 +121,7 @@ export class FakeEngine implements Engine {
         env_names: Object.keys(spec.env ?? {}),
         env_digest: envDigest(id, spec.env ?? {}),
         labels: spec.labels ?? {},
+        hostname: spec.hostname ?? name,
         created_at: now,
         updated_at: now,
         started_at: null,
@@ -190,8 +191,12 @@ export class FakeEngine implements Engine {
     return this.set(rec, "running");
   }
 
-  async stop(ref: string): Promise<Runtime> {
+  /** The grace period each stop was given (undefined: the default), in order. */
+  stopGraces: (number | undefined)[] = [];
+
+  async stop(ref: string, opts: { graceSecs?: number } = {}): Promise<Runtime> {
     this.check("stop");
+    this.stopGraces.push(opts.graceSecs);
     const rec = this.find(ref);
     if (rec.rt.status === "shutdown") return this.view(rec);
     if (!["running", "paused", "crashed", "suspended"].includes(rec.rt.status)) throw this.precondition(rec, "stop", "wait until it settles");

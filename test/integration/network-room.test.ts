@@ -171,6 +171,17 @@ test("isolation: no other runtime, no host service, no spoofed source", async ()
   await nets.remove("rt-2");
 });
 
+test("while runta holds ip_forward on, forwarding between other interfaces stays closed", async (ctx) => {
+  await nets.create("rt-fwd", "nat");
+  // Runta only restricts forwarding it turned on; a host that forwarded before (Docker, a router) is left alone.
+  if (!existsSync(join(FORWARDING_MARKERS_DIR, nets.names.table))) ctx.skip();
+  // Test host A reaching test host B goes through the host's forward path between two non-runta links.
+  expect((await inNs(hostA.netns, ["curl", "-sS", "-m", "2", `http://${hostB.address}:8080/`])).out).toMatch(/timed out/i);
+  // The runtime's own traffic is forwarded.
+  expect((await curl(nsOf(nets, "rt-fwd"), `http://${hostB.address}:8080/`)).out).toContain("hello");
+  await nets.remove("rt-fwd");
+});
+
 test("a second daemon's network coexists; the last runtime out removes namespace, link, table and forwarding", async () => {
   const otherDir = await mkdtemp(join(tmpdir(), "runta-net-room-other-"));
   const other = await RuntimeNetworks.open({ dataDir: otherDir });

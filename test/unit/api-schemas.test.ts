@@ -31,3 +31,14 @@ test("label values refuse C0/C1 controls and bidi overrides (they are printed ra
   }
   expect(CreateRuntimeRequestSchema.safeParse({ labels: { team: "Zürich – 東京 ✓" } }).success).toBe(true);
 });
+
+test("a hostname is RFC 1123 labels of at most 63 characters in all", () => {
+  for (const ok of ["web", "api.internal", "a-b.c-d.e", "x".repeat(63), "9lives"]) {
+    expect(CreateRuntimeRequestSchema.safeParse({ hostname: ok }).success, ok).toBe(true);
+  }
+  for (const bad of ["", "-a", "a-", "a..b", ".a", "a.", "under_score", "sp ace", "x".repeat(64), "é"]) {
+    const r = CreateRuntimeRequestSchema.safeParse({ hostname: bad });
+    expect(r.success, bad).toBe(false);
+    expect(r.error!.issues[0]).toMatchObject({ path: ["hostname"], message: expect.stringContaining("must be a hostname") });
+  }
+});

@@ -7,7 +7,7 @@ import { buildExecProcess, buildRuntimeSpec, cpuQuota, envList, nofileHardLimit 
 
 const input = {
   id: "11111111-1111-4111-8111-111111111111",
-  name: "web",
+  hostname: "web",
   rootfsPath: "/data/runtimes/x/rootfs",
   vcpus: 0.2,
   memoryMib: 64,

@@ -397,6 +397,11 @@ describe("runtimes", () => {
     expect((await h.start()).status).toBe("running");
     const withBody = await postJson("/v1/runtimes/life/stop", {});
     expect(withBody.json.data.status).toBe("shutdown");
+    await h.start();
+    expect((await runta.runtimes.stop("life", { graceSecs: 30 })).status).toBe("shutdown");
+    expect(engine.stopGraces.slice(-2)).toEqual([undefined, 30]);
+    expectError(await postJson("/v1/runtimes/life/stop", { grace_secs: -1 }), 422, "invalid_argument");
+    expectError(await postJson("/v1/runtimes/life/stop", { grace_secs: 3601 }), 422, "invalid_argument");
     expectError(await postJson("/v1/runtimes/life/start", { now: true }), 400, "invalid_argument");
   });
 

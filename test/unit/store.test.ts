@@ -20,6 +20,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     memoryMib: 64,
     env: { A: "1" },
     labels: { team: "x" },
+    hostname: null,
     createdAt: at,
     updatedAt: at,
     startedAt: null,
@@ -122,4 +123,32 @@ test("meta values persist", () => {
   store.setMeta("boot_id", "a");
   store.setMeta("boot_id", "b");
   expect(store.getMeta("boot_id")).toBe("b");
+});
+
+test("a database from before the hostname column gets it on open; its records keep the name as hostname", async () => {
+  store.close();
+  const old = mkdtempSync(join(tmpdir(), "runta-store-old-"));
+  try {
+    const Database = (await import("better-sqlite3")).default;
+    const db = new Database(join(old, "runta.db"));
+    db.exec(`CREATE TABLE runtimes (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL, image TEXT NOT NULL,
+      vcpus REAL NOT NULL, memory_mib INTEGER NOT NULL, env TEXT NOT NULL, labels TEXT NOT NULL, created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL, started_at TEXT, revision INTEGER NOT NULL, last_error TEXT, idle_timeout_secs INTEGER,
+      last_activity_at TEXT, idempotency_key TEXT UNIQUE, request_hash TEXT, init_pid INTEGER, init_start_time INTEGER, boot_id TEXT)`);
+    db.prepare("INSERT INTO runtimes (id, name, status, image, vcpus, memory_mib, env, labels, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(record(1).id, "before", "shutdown", "busybox", 1, 64, "{}", "{}", record(1).createdAt, record(1).createdAt, 1);
+    db.close();
+    const reopened = new RuntimeStore(old);
+    expect(reopened.getByName("before")?.hostname).toBeNull();
+    reopened.insert(record(2, { hostname: "api.internal" }));
+    expect(reopened.get(record(2).id)?.hostname).toBe("api.internal");
+    reopened.close();
+    // A second open finds the column there and changes nothing.
+    const again = new RuntimeStore(old);
+    expect(again.get(record(2).id)?.hostname).toBe("api.internal");
+    again.close();
+  } finally {
+    rmSync(old, { recursive: true, force: true });
+  }
+  store = new RuntimeStore(dir);
 });

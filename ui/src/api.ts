@@ -64,12 +64,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return (await call<T>(method, path, body)).data;
 }
 
-/** Every runtime with current usage, following cursors (pages of 1000, the API's largest). */
-export async function listRuntimes(): Promise<Runtime[]> {
+/** Every runtime (with current usage when `usage`), following cursors (pages of 1000, the API's largest). */
+export async function listRuntimes(usage: boolean): Promise<Runtime[]> {
   const all: Runtime[] = [];
   let after = "";
   for (;;) {
-    const page = await call<Runtime[]>("GET", `/v1/runtimes?usage=true&limit=1000${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    const page = await call<Runtime[]>("GET", `/v1/runtimes?usage=${usage}&limit=1000${after ? `&after=${encodeURIComponent(after)}` : ""}`);
     all.push(...page.data);
     if (!page.pagination?.has_more || !page.pagination.next_cursor) return all;
     after = page.pagination.next_cursor;

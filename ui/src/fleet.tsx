@@ -8,33 +8,23 @@ import { listRuntimes, type Runtime } from "./api.js";
 import { age, bytes, labelPairs, mib, shortId } from "./format.js";
 import { usePoll } from "./poll.js";
 import { STATUSES, StatusBadge } from "./status.js";
+import { UsageSampler } from "./usage.js";
+import { matches, statusMatches } from "./filter.js";
 import { go } from "./route.js";
 
-const ACTIVE = new Set(["running", "paused", "suspended", "creating"]);
-
-/** Whether a runtime matches the filter text: words match the name or id, `key=value` / `key=` match labels. */
-export function matches(rt: Runtime, words: string[]): boolean {
-  return words.every((w) => {
-    const eq = w.indexOf("=");
-    if (eq > 0) {
-      const v = rt.labels[w.slice(0, eq)];
-      return v !== undefined && (eq === w.length - 1 || v === w.slice(eq + 1));
-    }
-    return rt.name.toLowerCase().includes(w) || rt.id.startsWith(w);
-  });
-}
-
-/** Loads the fleet and marks when the data arrived, for the render measure below. */
-async function loadFleet(): Promise<Runtime[]> {
-  const all = await listRuntimes();
-  if (performance.getEntriesByName("fleet-render").length > 200) performance.clearMeasures("fleet-render");
-  performance.clearMarks();
-  performance.mark("fleet-data");
-  return all;
-}
-
 export function Fleet() {
-  const { data, error, at } = usePoll(loadFleet, []);
+  const sampler = useMemo(() => new UsageSampler(), []);
+  // Loads the fleet (with usage every few polls) and marks when the data arrived, for the render measure below.
+  const { data: fleet, error, at } = usePoll(async () => {
+    const sampled = sampler.wantUsage();
+    const runtimes = await listRuntimes(sampled);
+    const cpu = sampler.update(runtimes, sampled, Date.now());
+    if (performance.getEntriesByName("fleet-render").length > 200) performance.clearMeasures("fleet-render");
+    performance.clearMarks();
+    performance.mark("fleet-data");
+    return { runtimes, cpu };
+  }, []);
+  const data = fleet?.runtimes ?? null;
   const [text, setText] = useState(() => sessionStorage.getItem("fleet.filter") ?? "");
   const [status, setStatus] = useState(() => sessionStorage.getItem("fleet.status") ?? "active");
   const [cursor, setCursor] = useState(0);
@@ -45,8 +35,8 @@ export function Fleet() {
   }, [text, status]);
 
   const rows = useMemo(() => {
-    const words = text.toLowerCase().split(/\s+/).filter(Boolean);
-    return (data ?? []).filter((rt) => (status === "all" || (status === "active" ? ACTIVE.has(rt.status) : rt.status === status)) && matches(rt, words));
+    const words = text.split(/\s+/).filter(Boolean);
+    return (data ?? []).filter((rt) => statusMatches(rt, status) && matches(rt, words));
   }, [data, text, status]);
 
   // How long a poll's result takes to reach the screen (the README's 500-runtime figures come from these marks).
@@ -77,20 +67,6 @@ export function Fleet() {
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [rows, cursor]);
-
-  // CPU % as `docker stats` shows it (100% = one core busy), from the usage counters of two successive polls.
-  const samples = useRef(new Map<string, { ns: number; at: number }>());
-  const cpu = useMemo(() => {
-    const out = new Map<string, string>();
-    for (const rt of data ?? []) {
-      const ns = rt.usage?.cpu_usage_ns;
-      if (ns === undefined) continue;
-      const prev = samples.current.get(rt.id);
-      if (prev && at > prev.at) out.set(rt.id, `${Math.max(0, ((ns - prev.ns) / ((at - prev.at) * 1e6)) * 100).toFixed(1)}%`);
-      samples.current.set(rt.id, { ns, at });
-    }
-    return out;
-  }, [data]);
 
   const now = at || Date.now();
   const total = data?.length ?? 0;
@@ -142,7 +118,7 @@ export function Fleet() {
           </thead>
           <tbody>
             {rows.map((rt, i) => (
-              <Row key={rt.id} rt={rt} selected={i === cursor} created={age(rt.created_at, now)} cpu={cpu.get(rt.id) ?? "—"} />
+              <Row key={rt.id} rt={rt} selected={i === cursor} created={age(rt.created_at, now)} cpu={fleet?.cpu.get(rt.id) ?? "—"} />
             ))}
           </tbody>
         </table>

@@ -65,6 +65,8 @@ class RuntimeInfo:
     usage: Optional[Usage] = None
     #: sha256 of the runtime id and its NAME=value env pairs: tells whether values match without revealing them.
     env_digest: str = ""
+    #: The hostname inside the runtime (its name unless one was given at create).
+    hostname: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -87,6 +89,7 @@ class RuntimeInfo:
             last_activity_at=d.get("last_activity_at"),
             usage=Usage.from_wire(d["usage"]) if d.get("usage") else None,
             env_digest=d.get("env_digest", ""),
+            hostname=d.get("hostname", d["name"]),
             raw=dict(d),
         )
 

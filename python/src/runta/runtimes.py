@@ -51,6 +51,7 @@ def create_body(
     image: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
     labels: Optional[Mapping[str, str]] = None,
+    hostname: Optional[str] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
@@ -67,6 +68,8 @@ def create_body(
         body["env"] = dict(env)
     if labels is not None:
         body["labels"] = dict(labels)
+    if hostname is not None:
+        body["hostname"] = hostname
     if network is not None:
         body["network"] = network
     if egress is not None:
@@ -108,6 +111,7 @@ class Runtimes:
         image: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         labels: Optional[Mapping[str, str]] = None,
+        hostname: Optional[str] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -115,13 +119,23 @@ class Runtimes:
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
-        Defaults (the daemon's): 1 vCPU, 1024 MiB, a 10 GiB disk, image "default", a generated name, ``network="nat"`` (an address,
+        Defaults (the daemon's): 1 vCPU, 1024 MiB, a 10 GiB disk, image "default", a generated name (also the hostname unless
+        ``hostname`` gives one; it is in /etc/hosts, so ``hostname -f`` works), ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
         ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
         the same key and body return the same runtime (and make the request retryable).
         """
         body = create_body(
-            name, vcpus=vcpus, memory_mib=memory_mib, disk_size_gib=disk_size_gib, image=image, env=env, labels=labels, network=network, egress=egress
+            name,
+            vcpus=vcpus,
+            memory_mib=memory_mib,
+            disk_size_gib=disk_size_gib,
+            image=image,
+            env=env,
+            labels=labels,
+            hostname=hostname,
+            network=network,
+            egress=egress,
         )
         data = self._http.json(
             "POST",
@@ -171,17 +185,17 @@ class Runtimes:
         """One runtime by name or id, with current usage."""
         return Runtime(self, RuntimeInfo.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}")["data"]))
 
-    def _verb(self, runtime: str, verb: str) -> RuntimeInfo:
+    def _verb(self, runtime: str, verb: str, body: Optional[dict[str, Any]] = None) -> RuntimeInfo:
         # Lifecycle verbs are idempotent by design (asking for the current state is a no-op), so they may be retried.
-        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", retry=True)["data"])
+        return RuntimeInfo.from_wire(self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/{verb}", json_body=body, retry=True)["data"])
 
     def start(self, runtime: str) -> RuntimeInfo:
         """Boots a shut-down runtime."""
         return self._verb(runtime, "start")
 
-    def stop(self, runtime: str) -> RuntimeInfo:
-        """Shuts a runtime down, keeping its filesystem (10 s grace, then SIGKILL)."""
-        return self._verb(runtime, "stop")
+    def stop(self, runtime: str, grace_secs: Optional[int] = None) -> RuntimeInfo:
+        """Shuts a runtime down, keeping its filesystem: SIGTERM, then SIGKILL after ``grace_secs`` (default 10, at most 3600)."""
+        return self._verb(runtime, "stop", None if grace_secs is None else {"grace_secs": grace_secs})
 
     def pause(self, runtime: str) -> RuntimeInfo:
         """Freezes every process of a running runtime (memory kept)."""
@@ -453,9 +467,9 @@ class Runtime:
         """Boots it after a shutdown."""
         return self._track(self._runtimes.start(self.id))
 
-    def stop(self) -> RuntimeInfo:
-        """Shuts it down, keeping its filesystem."""
-        return self._track(self._runtimes.stop(self.id))
+    def stop(self, grace_secs: Optional[int] = None) -> RuntimeInfo:
+        """Shuts it down, keeping its filesystem (``grace_secs`` between SIGTERM and SIGKILL, default 10)."""
+        return self._track(self._runtimes.stop(self.id, grace_secs))
 
     def pause(self) -> RuntimeInfo:
         """Freezes every process."""

@@ -10,6 +10,7 @@ export interface PsOptions {
   quiet?: boolean;
   json?: boolean;
   filter?: string[];
+  labels?: boolean;
 }
 
 /** Statuses `ps` shows without `-a`, like docker's "running containers". */
@@ -23,7 +24,12 @@ export function psCommand(ctx: CliContext): Command {
     .option("-a, --all", "show runtimes in every status")
     .option("-q, --quiet", "only print runtime ids (short on a terminal, as the table shows them; full in a pipe)")
     .option("--json", "print {\"runtimes\": [...]} with the API objects")
-    .option("-f, --filter <key=value>", "filter: status=<status> or name=<substring> (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      "-f, --filter <key=value>",
+      "filter: status=<status>, name=<substring> (^ and $ anchor it: name=^worker$ is exact), label=<key> or label=<key>=<value> (repeatable; all must match)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--labels", "add a LABELS column")
     .addHelpText(
       "after",
       `
@@ -31,6 +37,8 @@ Examples:
   runta ps
   runta ps -a
   runta ps -a --filter status=shutdown
+  runta ps -f name=^worker$
+  runta ps -a -f label=team=infra --labels
   runta ps -q | xargs runta pause`,
     )
     .action((opts: PsOptions) => runPs(ctx, opts));
@@ -44,9 +52,9 @@ const STATUS_COLOURS: Partial<Record<RuntimeStatus, "green" | "yellow" | "red">>
   crashed: "red",
 };
 
-/** Table columns of a runtime list (docker-like). */
-export function runtimeColumns(now: Date): Column<Runtime>[] {
-  return [
+/** Table columns of a runtime list (docker-like); `labels` adds a LABELS column. */
+export function runtimeColumns(now: Date, opts: { labels?: boolean } = {}): Column<Runtime>[] {
+  const columns: Column<Runtime>[] = [
     { header: "RUNTIME ID", value: (r, tty) => showId(r.id, tty) },
     { header: "NAME", value: (r) => r.name },
     { header: "IMAGE", value: (r) => r.image },
@@ -56,12 +64,32 @@ export function runtimeColumns(now: Date): Column<Runtime>[] {
     { header: "DISK", value: (r) => (r.resources.requests.disk_size_gib ? `${r.resources.requests.disk_size_gib}GiB` : "-") },
     { header: "CREATED", value: (r, tty) => timeValue(r.created_at, tty, now) },
   ];
+  if (opts.labels) columns.push({ header: "LABELS", value: (r) => Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(",") });
+  return columns;
 }
 
-async function parseFilters(filters: string[] = []): Promise<{ status?: RuntimeStatus[]; name?: string[] }> {
+/** Filters of `ps`, parsed. */
+interface PsFilters {
+  status?: RuntimeStatus[];
+  name?: string[];
+  label?: { key: string; value?: string }[];
+}
+
+/** docker's name filter: a substring, anchored by a leading ^ and/or a trailing $ (name=^worker$ is exact). */
+function nameMatches(name: string, pattern: string): boolean {
+  const start = pattern.startsWith("^");
+  const end = pattern.length > 1 && pattern.endsWith("$");
+  const core = pattern.slice(start ? 1 : 0, end ? -1 : undefined);
+  if (start && end) return name === core;
+  if (start) return name.startsWith(core);
+  if (end) return name.endsWith(core);
+  return name.includes(core);
+}
+
+async function parseFilters(filters: string[] = []): Promise<PsFilters> {
   // The status list lives with the zod schemas; load them only when a filter needs it.
   const { RUNTIME_STATUSES } = filters.length ? await import("../../api/schemas.js") : { RUNTIME_STATUSES: [] as readonly string[] };
-  const out: { status?: RuntimeStatus[]; name?: string[] } = {};
+  const out: PsFilters = {};
   for (const f of filters) {
     const eq = f.indexOf("=");
     const key = eq < 0 ? f : f.slice(0, eq);
@@ -73,8 +101,11 @@ async function parseFilters(filters: string[] = []): Promise<{ status?: RuntimeS
       (out.status ??= []).push(value as RuntimeStatus);
     } else if (key === "name" && value !== "") {
       (out.name ??= []).push(value);
+    } else if (key === "label" && value !== "" && !value.startsWith("=")) {
+      const at = value.indexOf("=");
+      (out.label ??= []).push(at < 0 ? { key: value } : { key: value.slice(0, at), value: value.slice(at + 1) });
     } else {
-      throw new UsageError(`--filter "${f}" is not understood — use status=<status> or name=<substring>`);
+      throw new UsageError(`--filter "${f}" is not understood — use status=<status>, name=<substring>, label=<key> or label=<key>=<value>`);
     }
   }
   return out;
@@ -88,6 +119,9 @@ export async function runPs(ctx: CliContext, opts: PsOptions): Promise<void> {
   const runta = await ctx.client();
   const handles = await runta.runtimes.list(status ? { status } : {});
   let rows = handles.map((h) => h.info);
-  if (filters.name) rows = rows.filter((r) => filters.name!.some((n) => r.name.includes(n)));
-  await printList(ctx, rows, { noun: "runtimes", columns: runtimeColumns(ctx.now()), id: (r, tty) => showId(r.id, tty) }, listFormat(opts));
+  // Names: any of the given patterns (docker's rule); labels: every one given.
+  if (filters.name) rows = rows.filter((r) => filters.name!.some((n) => nameMatches(r.name, n)));
+  if (filters.label) rows = rows.filter((r) => filters.label!.every((l) => Object.hasOwn(r.labels, l.key) && (l.value === undefined || r.labels[l.key] === l.value)));
+  const columns = runtimeColumns(ctx.now(), { labels: opts.labels });
+  await printList(ctx, rows, { noun: "runtimes", columns, id: (r, tty) => showId(r.id, tty) }, listFormat(opts));
 }

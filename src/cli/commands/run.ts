@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, flagForHostLimit, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -14,6 +14,7 @@ import { buildImageWithProgress } from "./image.js";
 /** Flags of `runta run`. */
 export interface RunOptions {
   name?: string;
+  hostname?: string;
   image?: string;
   cpus?: number;
   memory?: number;
@@ -31,6 +32,7 @@ export function runCommand(ctx: CliContext): Command {
   return new Command("run")
     .description("Create a runtime and start it (waits until it is running, then prints its id)")
     .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag)
+    .option("--hostname <host>", "hostname inside, also in its /etc/hosts (default: the runtime's name)", hostnameFlag)
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
@@ -51,6 +53,7 @@ Examples:
   runta run --name web -m 512m -e APP_ENV=dev --label team=infra
   runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
   runta run --name sealed --network none
+  runta run --name api --hostname api.internal
   runta run -d --name batch
 
 run takes no command: run one inside with runta exec -it <runtime> -- <command>.`,
@@ -77,6 +80,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       diskSizeGiB: opts.diskSizeGib,
       env: opts.env,
       labels: opts.label,
+      hostname: opts.hostname,
       network: opts.network,
       egress,
       wait: !opts.detach,
@@ -100,6 +104,6 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
 export async function ensureDefaultImage(ctx: CliContext, runta: RuntaApi): Promise<void> {
   const images = await runta.images.list();
   if (images.some((i) => i.name === DEFAULTS.image)) return;
-  ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (about a minute, once per host)\n`);
+  ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (one to a few minutes, once per host)\n`);
   await buildImageWithProgress(ctx, runta, DEFAULTS.image, false);
 }

@@ -33,6 +33,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         network: body.network,
         egress: body.egress,
         whitelist: body.whitelist,
+        hostname: body.hostname,
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });

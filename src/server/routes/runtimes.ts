@@ -8,6 +8,7 @@ import {
   LifecycleRequestSchema,
   ListRuntimesQuerySchema,
   ResizeRuntimeRequestSchema,
+  StopRuntimeRequestSchema,
   RuntaError,
   commandArgv,
   errors,
@@ -53,6 +54,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             diskSizeGib: body.resources?.requests?.disk_size_gib,
             env: body.env,
             labels: body.labels,
+            hostname: body.hostname,
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,
@@ -92,7 +94,14 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
     },
     { method: "DELETE", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.delete(ctx.params.rt) }) },
     { method: "POST", path: "/v1/runtimes/{rt}/start", handler: lifecycle((r) => engine.start(r)) },
-    { method: "POST", path: "/v1/runtimes/{rt}/stop", handler: lifecycle((r) => engine.stop(r)) },
+    {
+      method: "POST",
+      path: "/v1/runtimes/{rt}/stop",
+      handler: async (ctx) => {
+        const body = await readJson(ctx, StopRuntimeRequestSchema, true);
+        send(ctx, 200, { data: await engine.stop(ctx.params.rt, { graceSecs: body?.grace_secs }) });
+      },
+    },
     { method: "POST", path: "/v1/runtimes/{rt}/pause", handler: lifecycle((r) => engine.pause(r)) },
     { method: "POST", path: "/v1/runtimes/{rt}/resume", handler: lifecycle((r) => engine.resume(r)) },
     {

@@ -62,3 +62,35 @@ describe("lifecycle verbs", () => {
     expect(r.client.state.size).toBe(0);
   });
 });
+
+describe("shutdown -t, restart, wait", () => {
+  test("shutdown -t passes the grace period on; without it the daemon's default applies", async () => {
+    const c = fakeClient({ runtimes: [worker] });
+    expect((await cli(["shutdown", "-t", "30", "worker"], { client: c })).out).toBe("worker\n");
+    expect(c.calls.find((x) => x.method === "stop")!.args[1]).toEqual({ graceSecs: 30 });
+    await cli(["boot", "worker"], { client: c });
+    await cli(["shutdown", "worker"], { client: c });
+    expect(c.calls.filter((x) => x.method === "stop")[1]!.args[1]).toBeUndefined();
+    for (const bad of ["-1", "1.5", "3601", "soon"]) expect((await cli(["shutdown", "-t", bad, "worker"], { client: c })).code, bad).toBe(2);
+  });
+
+  test("restart stops a running runtime and boots it; a shut-down one is only booted", async () => {
+    const c = fakeClient({ runtimes: [worker, stopped] });
+    const r = await cli(["restart", "-t", "0", "worker", "old"], { client: c });
+    expect(r.out).toBe("worker\nold\n");
+    expect(c.calls.filter((x) => x.method === "stop" || x.method === "start").map((x) => `${x.method} ${x.args[0]}`)).toEqual([
+      "stop worker",
+      `start ${worker.id}`,
+      `start ${stopped.id}`,
+    ]);
+    expect([...c.state.values()].map((x) => x.status)).toEqual(["running", "running"]);
+  });
+
+  test("wait returns once shut down; a crashed runtime is exit 1 with its reason", async () => {
+    const c = fakeClient({ runtimes: [stopped, { ...worker, status: "crashed", last_error: "the runtime's init process exited unexpectedly" }] });
+    const r = await cli(["wait", "old", "worker"], { client: c });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("old\n");
+    expect(r.err).toBe("runta: worker: crashed: the runtime's init process exited unexpectedly — see runta inspect worker\n");
+  });
+});

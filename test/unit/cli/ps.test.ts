@@ -75,4 +75,21 @@ describe("ps", () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("use one of creating, running");
   });
+
+  test("--filter name= takes ^ and $ anchors; label=k and label=k=v must all match; --labels adds a column", async () => {
+    const fleet = { runtimes: [{ ...worker, labels: { team: "a" } }, { name: "worker2", id: "2b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11", labels: { team: "b", tier: "x" } }] };
+    const names = async (...args: string[]) => JSON.parse((await cli(["ps", "--json", ...args], { client: fleet })).out).runtimes.map((r: { name: string }) => r.name);
+    expect(await names("-f", "name=^worker$")).toEqual(["worker"]);
+    expect(await names("-f", "name=^work")).toEqual(["worker", "worker2"]);
+    expect(await names("-f", "name=2$")).toEqual(["worker2"]);
+    expect(await names("-f", "label=tier")).toEqual(["worker2"]);
+    expect(await names("-f", "label=team=a")).toEqual(["worker"]);
+    expect(await names("-f", "label=team", "-f", "label=tier=y")).toEqual([]);
+    const bad = await cli(["ps", "-f", "label="], { client: fleet });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("label=<key>=<value>");
+    const table = (await cli(["ps", "--labels"], { client: fleet })).out.trim().split("\n");
+    expect(table[0]!.endsWith("\tLABELS")).toBe(true);
+    expect(table[2]!.endsWith("\tteam=b,tier=x")).toBe(true);
+  });
 });

@@ -1,0 +1,78 @@
+/** The dashboard's page logic that needs no browser: the fleet filter, usage sampling and formatting. */
+import { describe, expect, test } from "vitest";
+import type { Runtime } from "../../src/api/index.js";
+import { matches, statusMatches } from "../../ui/src/filter.js";
+import { age, bytes, parsePairs } from "../../ui/src/format.js";
+import { USAGE_EVERY, UsageSampler } from "../../ui/src/usage.js";
+import { fakeRuntime } from "../helpers/fake-client.js";
+
+const rt = (over: Partial<Runtime>) => fakeRuntime({ name: "Web-1", labels: { team: "ml", tier: "" }, ...over });
+const usage = (cpuNs: number) => ({ memory_bytes: 1 << 20, memory_limit_bytes: 1 << 30, cpu_usage_ns: cpuNs, pids: 2 });
+
+describe("fleet filter", () => {
+  test("words match the name (any case) or an id prefix; key=value and key= match labels exactly", () => {
+    const r = rt({ id: "0c18733d-9280-4c5e-8d2a-1f0d3b1f7a11" });
+    expect(matches(r, [])).toBe(true);
+    expect(matches(r, ["web"])).toBe(true);
+    expect(matches(r, ["0C1873"])).toBe(true);
+    expect(matches(r, ["team=ml"])).toBe(true);
+    expect(matches(r, ["team=ML"])).toBe(false);
+    expect(matches(r, ["team="])).toBe(true);
+    expect(matches(r, ["owner="])).toBe(false);
+    expect(matches(r, ["web", "team=nope"])).toBe(false);
+  });
+
+  test("status: active hides shut-down runtimes, all shows everything, one status only itself", () => {
+    expect(statusMatches(rt({ status: "paused" }), "active")).toBe(true);
+    expect(statusMatches(rt({ status: "suspended" }), "active")).toBe(true);
+    expect(statusMatches(rt({ status: "shutdown" }), "active")).toBe(false);
+    expect(statusMatches(rt({ status: "shutdown" }), "all")).toBe(true);
+    expect(statusMatches(rt({ status: "paused" }), "running")).toBe(false);
+  });
+});
+
+describe("usage sampling", () => {
+  test(`asks for usage on one poll in ${USAGE_EVERY}`, () => {
+    const s = new UsageSampler();
+    const asks = Array.from({ length: 2 * USAGE_EVERY }, () => s.wantUsage());
+    expect(asks.filter(Boolean)).toHaveLength(2);
+    expect(asks[0]).toBe(true);
+  });
+
+  test("CPU % from two samples (100% = one core), usage carried between samples, none once stopped", () => {
+    const s = new UsageSampler();
+    const id = "11111111-1111-4111-8111-111111111111";
+    expect(s.update([rt({ id, status: "running", usage: usage(0) })], true, 1000).get(id)).toBeUndefined();
+    // 0.5 s of CPU over 2 s of wall time: a quarter of a core.
+    expect(s.update([rt({ id, status: "running", usage: usage(500_000_000) })], true, 3000).get(id)).toBe("25.0%");
+    const between = [rt({ id, status: "running" })];
+    s.update(between, false, 4000);
+    expect(between[0]!.usage?.cpu_usage_ns).toBe(500_000_000);
+    const stopped = [rt({ id, status: "shutdown", usage: usage(1) })];
+    expect(s.update(stopped, false, 5000).get(id)).toBeUndefined();
+    expect(stopped[0]!.usage).toBeNull();
+  });
+});
+
+describe("formatting", () => {
+  test("bytes in binary units, whole numbers without .0", () => {
+    expect(bytes(0)).toBe("0 B");
+    expect(bytes(1536)).toBe("1.5 KiB");
+    expect(bytes(1 << 30)).toBe("1 GiB");
+    expect(bytes(300 * 1024 * 1024)).toBe("300 MiB");
+  });
+
+  test("ages like docker ps", () => {
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    expect(age("2026-01-01T11:59:30Z", now)).toBe("30s");
+    expect(age("2026-01-01T11:55:00Z", now)).toBe("5m");
+    expect(age("2026-01-01T09:00:00Z", now)).toBe("3h");
+    expect(age("2025-12-30T12:00:00Z", now)).toBe("2d");
+    expect(age(null, now)).toBe("—");
+  });
+
+  test("KEY=value lines, with the line number of a bad one", () => {
+    expect(parsePairs("A=1\n\n B=x=y ", "env")).toEqual({ A: "1", B: "x=y" });
+    expect(() => parsePairs("A=1\nnope", "env")).toThrow("env, line 2: write KEY=value (got 'nope')");
+  });
+});
