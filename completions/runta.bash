@@ -41,7 +41,7 @@ _runta() {
       case "$sub" in
         create) opts="--kind --json --help -h"; rt=2 ;;
         ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        restore) opts="--cpus --memory --disk-size-gib --env -e --label --json --help -h"; rt=0 ;;
+        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
       esac ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;

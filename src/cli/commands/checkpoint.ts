@@ -3,7 +3,7 @@ import type { Checkpoint } from "../../api/files.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
-import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { forEachTarget, withRuntime } from "../targets.js";
 
 /** Flags of `runta checkpoint restore` (those of `run` that a restore can take). */
@@ -13,6 +13,7 @@ export interface RestoreOptions {
   diskSizeGib?: number;
   env?: Record<string, string>;
   label?: Record<string, string>;
+  hostname?: string;
   json?: boolean;
 }
 
@@ -27,7 +28,7 @@ export function checkpointCommand(ctx: CliContext): Command {
 Examples:
   runta checkpoint create golden golden-v1
   runta checkpoint ls
-  runta checkpoint restore golden-v1 task-1 --cpus 2 --memory 2048
+  runta checkpoint restore golden-v1 task-1 --cpus 2 -m 2g
   runta checkpoint rm golden-v1
 ('runta snapshot …' is the same command.)`,
     );
@@ -51,10 +52,11 @@ Examples:
     .argument("<checkpoint>", "checkpoint name or id")
     .argument("<runtime>", "name of the new runtime", nameFlagFor("runtime"))
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
-    .option("--memory <MiB>", "memory limit in MiB (default 1024)", memoryFlag)
+    .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
     .option("--disk-size-gib <GiB>", "size of the new runtime's own disk (default 10)", diskSizeFlag)
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
+    .option("--hostname <name>", "hostname inside the new runtime (default its name)", hostnameFlag)
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText("after", "\nExamples:\n  runta checkpoint restore golden-v1 task-1\n  runta checkpoint restore golden-v1 task-2 --cpus 2 -e TASK=2")
     .action((checkpoint: string, runtime: string, opts: RestoreOptions) => runCheckpointRestore(ctx, checkpoint, runtime, opts));
@@ -127,6 +129,7 @@ export async function runCheckpointRestore(ctx: CliContext, checkpoint: string, 
       diskSizeGiB: opts.diskSizeGib,
       env: opts.env,
       labels: opts.label,
+      hostname: opts.hostname,
     });
     progress.stop();
     if (opts.json) printJson(ctx, rt.info);

@@ -31,7 +31,7 @@ describe("checkpoint", () => {
     expect(r.client.calls.find((c) => c.method === "checkpoints.restore")!.args).toEqual([
       "golden",
       "task-1",
-      { vcpus: 2, memoryMiB: 512, diskSizeGiB: 20, env: { A: "1" }, labels: { t: "x" } },
+      { vcpus: 2, memoryMiB: 512, diskSizeGiB: 20, env: { A: "1" }, labels: { t: "x" }, hostname: undefined },
     ]);
   });
 
