@@ -17,14 +17,14 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, watch, type FSWatcher } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
 import { RuntaError, errors } from "../api/index.js";
 import { reaperArgv } from "./execs/reaper.js";
-import { readPidFile, signalName, signalNumber, sleep } from "./proc.js";
+import { readPidFile, signalName, signalNumber } from "./proc.js";
 import type { OciProcess } from "./spec.js";
 
 /** The environment runc itself runs with (the command's own comes from its process spec). */
@@ -306,16 +306,40 @@ export class RuncExec {
   async started(timeoutMs: number): Promise<number | undefined | null> {
     const deadline = Date.now() + timeoutMs;
     let runcDone = false;
+    let wake: (() => void) | undefined;
     void this.exited.then(
-      () => (runcDone = true),
-      () => (runcDone = true),
+      () => ((runcDone = true), wake?.()),
+      () => ((runcDone = true), wake?.()),
     );
-    for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
-      const pid = await readPidFile(this.pidFile);
-      if (pid !== null) return pid;
-      if (runcDone) return (await readPidFile(this.pidFile)) ?? undefined;
-      if (Date.now() > deadline) return null;
-      await sleep(delay);
+    // inotify says when runc renames the pid file into place, so a streamed exec answers without a polling delay;
+    // the timer is the fallback (a directory that cannot be watched, an event missed).
+    const name = basename(this.pidFile);
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(dirname(this.pidFile), (_event, file) => {
+        if (file === name) wake?.();
+      });
+      watcher.on("error", () => undefined);
+    } catch {
+      // Polling alone, then.
+    }
+    try {
+      for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
+        const pid = await readPidFile(this.pidFile);
+        if (pid !== null) return pid;
+        if (runcDone) return (await readPidFile(this.pidFile)) ?? undefined;
+        if (Date.now() > deadline) return null;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      watcher?.close();
     }
   }
 

@@ -24,6 +24,18 @@ beforeAll(async () => {
   d = await startTestDaemon();
   profile = mkdtempSync(join(tmpdir(), "runta-chromium-"));
   browser = await launchPersistent(profile);
+  // Keep the page's websockets reachable, so a test can drop one the way a network failure would.
+  await browser.addInitScript(() => {
+    const sockets: WebSocket[] = [];
+    (window as unknown as { sockets: WebSocket[] }).sockets = sockets;
+    const Original = window.WebSocket;
+    window.WebSocket = class extends Original {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    } as typeof WebSocket;
+  });
   page = browser.pages()[0] ?? (await browser.newPage());
 });
 
@@ -120,7 +132,7 @@ describe("dashboard in Chromium", () => {
     await expect.poll(async () => (await d.client().runtimes.egress("web1")).policy.mode, { timeout: 10_000 }).toBe("open");
   });
 
-  test("a terminal over the exec websocket: echo, resize followed by stty size, the exit status", async () => {
+  test("a terminal over the exec websocket: echo, resize followed by stty size, reattach after a drop, the exit status, the exec history", async () => {
     await page.fill('.launcher input[name="command"]', "sh");
     await page.click(".launcher button");
     await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("connected");
@@ -145,8 +157,19 @@ describe("dashboard in Chromium", () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, "dashboard-terminal");
 
+    // A dropped connection: the daemon keeps the terminal session for its grace period, and the page reattaches.
+    await page.evaluate(() => (window as unknown as { sockets: WebSocket[] }).sockets.at(-1)!.close());
+    await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toContain("connection closed");
+    await page.getByRole("button", { name: "Reattach" }).click();
+    await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("connected");
+    await page.locator(".xterm-host").click();
+    await typeAndWait("echo again $((6*8))\n", /^again 48$/m);
+
     await page.keyboard.type("exit 3\n");
     await expect.poll(() => page.locator(".term-status").innerText(), { timeout: 10_000 }).toBe("exited with code 3");
+    // The exec history lists it: a terminal exec that exited with 3.
+    const exec = page.locator("section.execs tbody tr").filter({ hasText: "terminal" }).first();
+    await expect.poll(() => exec.innerText(), { timeout: 10_000 }).toMatch(/exited\s+3/);
   });
 
   test("creating from the page shows the API's message for a bad name, then creates", async () => {

@@ -108,7 +108,11 @@ void (async () => {
   // import.meta.url as in src/cli/main.ts, where the CLI finds package.json for its version.
   const define = { "import.meta.url": JSON.stringify(pathToFileURL(join(ROOT, "src/cli/main.ts")).href) };
   await build({ entryPoints: [source], bundle: true, platform: "node", format: "cjs", outfile: driver, define, external: ["bufferutil", "utf-8-validate"], logLevel: "error" });
-  const engine = { execStream: async (_ref: string, spec: StreamSpec) => hostProcess(spec, live) } as unknown as Engine;
+  // The upgrade gate looks the runtime up before it answers 101 (an unknown one is a 404); every name exists here.
+  const engine = {
+    get: async (ref: string) => ({ id: ref, name: ref, status: "running" }),
+    execStream: async (_ref: string, spec: StreamSpec) => hostProcess(spec, live),
+  } as unknown as Engine;
   server = http.createServer((_q, s) => s.writeHead(404).end());
   server.on("connection", (s) => {
     conns.add(s);

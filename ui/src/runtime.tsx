@@ -6,7 +6,8 @@ import { usePoll } from "./poll.js";
 import { go } from "./route.js";
 import { StatusBadge } from "./status.js";
 import { EgressPanel } from "./egress.js";
-import { TerminalView } from "./terminal.js";
+import { ExecHistory } from "./execs.js";
+import { TerminalView, type TerminalTarget } from "./terminal.js";
 
 /** The lifecycle verbs the API offers, and when each makes sense. */
 const VERBS: { verb: string; label: string; when: Runtime["status"][] }[] = [
@@ -20,7 +21,7 @@ export function RuntimeView({ id }: { id: string }) {
   const { data: rt, error, reload } = usePoll(() => api<Runtime>("GET", rtPath(id)), [id]);
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const [shell, setShell] = useState<string | null>(null);
+  const [shell, setShell] = useState<TerminalTarget | null>(null);
   const confirmRef = useRef<HTMLDialogElement>(null);
 
   const act = async (label: string, fn: () => Promise<unknown>) => {
@@ -110,11 +111,13 @@ export function RuntimeView({ id }: { id: string }) {
 
       <div class="shell">
         {shell === null ? (
-          <ShellLauncher disabled={rt.status !== "running"} onOpen={setShell} />
+          <ShellLauncher disabled={rt.status !== "running"} onOpen={(command) => setShell({ command })} />
         ) : (
-          <TerminalView runtime={rt.id} command={shell} onClose={() => setShell(null)} />
+          <TerminalView runtime={rt.id} target={shell} onClose={() => setShell(null)} />
         )}
       </div>
+
+      <ExecHistory id={rt.id} onAttach={(execId) => setShell({ attach: execId })} />
 
       <EgressPanel id={rt.id} />
 

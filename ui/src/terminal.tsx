@@ -8,7 +8,11 @@ import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ClientFrame, ServerFrame } from "../../src/api/stream.js";
 
-type State = { kind: "connecting" } | { kind: "open" } | { kind: "exited"; code: number; signal?: string | null; oom?: boolean } | { kind: "failed"; message: string };
+type State =
+  | { kind: "connecting" }
+  | { kind: "open" }
+  | { kind: "exited"; code: number; signal?: string | null; oom?: boolean }
+  | { kind: "failed"; message: string; execId?: string };
 
 const encoder = new TextEncoder();
 
@@ -50,10 +54,17 @@ function terminalTheme(): { background: string; foreground: string; cursor: stri
   return { background: v("--term-bg"), foreground: v("--term-fg"), cursor: v("--term-fg"), selectionBackground: v("--term-sel") };
 }
 
-/** One exec session in an xterm. `onDone` is called once the command has ended or the connection failed. */
-export function TerminalView({ runtime, command, onClose }: { runtime: string; command: string; onClose: () => void }) {
+/** What a terminal runs: a new command (`exec -it`), or an existing terminal session to attach to (`runta attach`). */
+export type TerminalTarget = { command: string } | { attach: string };
+
+/**
+ * One exec session in an xterm. When the connection drops before the command ends, the daemon keeps the terminal
+ * session for its grace period, and the bar offers to reattach to it.
+ */
+export function TerminalView({ runtime, target, onClose }: { runtime: string; target: TerminalTarget; onClose: () => void }) {
   const host = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<State>({ kind: "connecting" });
+  const [current, setCurrent] = useState<TerminalTarget>(target);
 
   useEffect(() => {
     const term = new Terminal({
@@ -75,10 +86,15 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
     fit.fit();
     showSize();
 
-    const url = new URL(`/v1/runtimes/${encodeURIComponent(runtime)}/exec/stream`, location.href);
+    const base = `/v1/runtimes/${encodeURIComponent(runtime)}`;
+    const url =
+      "attach" in current
+        ? new URL(`${base}/execs/${encodeURIComponent(current.attach)}/attach?rows=${term.rows}&cols=${term.cols}`, location.href)
+        : new URL(`${base}/exec/stream`, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
     let ended = false;
+    let execId: string | undefined = "attach" in current ? current.attach : undefined;
     const send = (frame: ClientFrame) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(frame));
     const end = (next: State) => {
       if (ended) return;
@@ -89,18 +105,20 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
 
     ws.onopen = () => {
       setState({ kind: "open" });
-      // The same start frame as `runta exec -it`: a lone string runs through `sh -c`.
-      send({ type: "start", command, tty: true, rows: term.rows, cols: term.cols, env: { TERM: "xterm-256color" } });
+      // The same start frame as `runta exec -it`: a lone string runs through `sh -c`. An attach needs none.
+      if ("command" in current) send({ type: "start", command: current.command, tty: true, rows: term.rows, cols: term.cols, env: { TERM: "xterm-256color" } });
       term.focus();
     };
     ws.onmessage = (ev) => {
       const frame = JSON.parse(String(ev.data)) as ServerFrame;
-      if (frame.type === "stdout" || frame.type === "stderr") term.write(fromBase64(frame.data_base64));
+      if (frame.type === "started") execId = frame.exec_id;
+      else if (frame.type === "stdout" || frame.type === "stderr") term.write(fromBase64(frame.data_base64));
       else if (frame.type === "exit") end({ kind: "exited", code: frame.code, signal: frame.signal, oom: frame.oom_killed });
       else if (frame.type === "error") end({ kind: "failed", message: frame.message });
     };
     // A refused upgrade (401/403/409…) only shows as a close without a reason in browsers.
-    ws.onclose = (ev) => end({ kind: "failed", message: `connection closed before the command ended (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""})` });
+    ws.onclose = (ev) =>
+      end({ kind: "failed", execId, message: `connection closed before the command ended (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""})` });
     const input = term.onData((d) => send({ type: "stdin", data_base64: toBase64(encoder.encode(d)) }));
     const resized = term.onResize(({ rows, cols }) => {
       showSize();
@@ -134,13 +152,18 @@ export function TerminalView({ runtime, command, onClose }: { runtime: string; c
       ws.close(1000, "terminal closed");
       term.dispose();
     };
-  }, [runtime, command]);
+  }, [runtime, current]);
 
   return (
     <div class="terminal">
       <div class="terminal-bar">
-        <span class="mono">{command}</span>
+        <span class="mono">{"command" in current ? current.command : `attach ${current.attach.slice(0, 12)}`}</span>
         <TermStatus state={state} />
+        {state.kind === "failed" && state.execId ? (
+          <button type="button" onClick={() => setCurrent({ attach: state.execId! })} title="The daemon keeps the session for a grace period">
+            Reattach
+          </button>
+        ) : null}
         <button type="button" onClick={onClose} title="Close the terminal (the command is hung up)">
           Close
         </button>

@@ -7,7 +7,7 @@ export function bootCommand(ctx: CliContext): Command {
   return new Command("boot")
     .description("Start shut-down runtimes again, with the same filesystem")
     .argument("<runtime...>", "runtime names or ids")
-    .addHelpText("after", "\nExamples:\n  runta boot worker\n  runta ps -q --filter status=shutdown | xargs runta boot")
+    .addHelpText("after", "\nExamples:\n  runta boot worker\n  runta ps -q --filter status=shutdown | xargs -r runta boot")
     .action((targets: string[]) => runBoot(ctx, targets));
 }
 

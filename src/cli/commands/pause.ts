@@ -7,7 +7,7 @@ export function pauseCommand(ctx: CliContext): Command {
   return new Command("pause")
     .description("Freeze every process in one or more runtimes (memory is kept)")
     .argument("<runtime...>", "runtime names or ids")
-    .addHelpText("after", "\nExamples:\n  runta pause worker batch\n  runta ps -q | xargs runta pause")
+    .addHelpText("after", "\nExamples:\n  runta pause worker batch\n  runta ps -q | xargs -r runta pause")
     .action((targets: string[]) => runPause(ctx, targets));
 }
 

@@ -39,7 +39,7 @@ Examples:
   runta ps -a --filter status=shutdown
   runta ps -f name=^worker$
   runta ps -a -f label=team=infra --labels
-  runta ps -q | xargs runta pause`,
+  runta ps -q | xargs -r runta pause`,
     )
     .action((opts: PsOptions) => runPs(ctx, opts));
 }

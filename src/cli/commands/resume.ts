@@ -7,7 +7,7 @@ export function resumeCommand(ctx: CliContext): Command {
   return new Command("resume")
     .description("Unfreeze paused or suspended runtimes")
     .argument("<runtime...>", "runtime names or ids")
-    .addHelpText("after", "\nExamples:\n  runta resume worker\n  runta ps -q | xargs runta resume")
+    .addHelpText("after", "\nExamples:\n  runta resume worker\n  runta ps -q | xargs -r runta resume")
     .action((targets: string[]) => runResume(ctx, targets));
 }
 

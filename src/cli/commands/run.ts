@@ -47,6 +47,8 @@ export function runCommand(ctx: CliContext): Command {
     .addHelpText(
       "after",
       `
+run takes no command: run one inside with runta exec -it <runtime> -- <command>.
+
 Examples:
   runta run --name worker --cpus 2 --memory 2g
   runta run --name big --disk-size-gib 50
@@ -55,8 +57,7 @@ Examples:
   runta run --name sealed --network none
   runta run --name api --hostname api.internal
   runta run -d --name batch
-
-run takes no command: run one inside with runta exec -it <runtime> -- <command>.`,
+`,
     )
     .action((opts: RunOptions) => runRun(ctx, opts));
 }

@@ -21,7 +21,7 @@ export function shutdownCommand(ctx: CliContext): Command {
     .description("Stop runtimes: processes get SIGTERM, then SIGKILL after the grace period; the filesystem and the record are kept")
     .argument("<runtime...>", "runtime names or ids")
     .option("-t, --time <secs>", `seconds to wait after SIGTERM before SIGKILL (default ${LIMITS.stopGraceSecs})`, graceFlag)
-    .addHelpText("after", "\nExamples:\n  runta shutdown worker\n  runta shutdown -t 30 worker\n  runta ps -q | xargs runta shutdown -t 0")
+    .addHelpText("after", "\nExamples:\n  runta shutdown worker\n  runta shutdown -t 30 worker\n  runta ps -q | xargs -r runta shutdown -t 0")
     .action((targets: string[], opts: ShutdownOptions) => runShutdown(ctx, targets, opts));
 }
 

@@ -25,7 +25,7 @@ export function topCommand(ctx: CliContext): Command {
 Examples:
   runta top worker
   runta top -a worker
-  runta top -q worker | xargs runta kill worker`,
+  runta top -q worker | xargs -r runta kill worker`,
     )
     .action((target: string, opts: TopOptions) => runTop(ctx, target, opts));
 }
