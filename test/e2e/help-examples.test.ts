@@ -1,7 +1,8 @@
 /**
  * Every example of every `--help` runs as written, through bash, against a real daemon (isolated as in
  * test/helpers/daemon.ts) with the built CLI first on PATH as `runta`. The examples name runtimes `worker`, `batch` and
- * `web`, a `deployment.json` and a `busybox.tar` in the working directory, and an image `alpine`: before each example
+ * `web`, a `deployment.json`, a `busybox.tar`, an `app.py` and a `src/` in the working directory, an image `alpine` and
+ * a checkpoint `golden-v1`: before each example
  * those exist as the example expects (what an earlier example removed or paused is put back). The few that cannot
  * run here are listed in CANNOT_RUN with the reason, and where they are covered instead. Needs `npm run build` first.
  */
@@ -85,6 +86,13 @@ async function fixtures(line: string): Promise<void> {
   // Something to boot; and `wait` waits for a shutdown that someone else does.
   if (/status=shutdown/.test(line)) await sdk.runtimes.stop("batch", { graceSecs: 0 });
   if (line === "runta wait worker") setTimeout(() => void sdk.runtimes.stop("worker", { graceSecs: 0 }), 1000);
+  // Checkpoint examples: golden-v1 (of worker) exists, unless the example is the one creating it.
+  if (/^runta (checkpoint|snapshot) /.test(line)) {
+    const made = /(?:checkpoint|snapshot) create \S+ (\S+)/.exec(line)?.[1];
+    const cps = await sdk.checkpoints.list();
+    for (const c of cps) if (c.display_name === made) await sdk.checkpoints.remove(c.id);
+    if (made !== "golden-v1" && !cps.some((c) => c.display_name === "golden-v1")) await sdk.checkpoints.create("worker", "golden-v1");
+  }
   // `delete -f deployment.json` removes what `apply -f deployment.json` made.
   if (/runta delete -f deployment\.json/.test(line)) expect((await cli(["apply", "-f", "deployment.json"])).exitCode).toBe(0);
 }
@@ -100,6 +108,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, "runta"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(RUNTA_BIN)} "$@"\n`);
   chmodSync(join(dir, "runta"), 0o755);
   execFileSync("tar", ["-C", join(images, "busybox", "rootfs"), "-cf", join(dir, "busybox.tar"), "."]);
+  // `runta cp` examples copy these in.
+  writeFileSync(join(dir, "app.py"), "print('hi')\n");
+  execFileSync("mkdir", ["-p", join(dir, "src", "pkg")]);
+  writeFileSync(join(dir, "src", "pkg", "mod.py"), "X = 1\n");
   writeFileSync(
     join(dir, "deployment.json"),
     JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "svc", image: "busybox", resources: { vcpus: 0.5, memory_mib: 64 } }] }),

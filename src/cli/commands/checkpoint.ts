@@ -26,7 +26,7 @@ export function checkpointCommand(ctx: CliContext): Command {
       "after",
       `
 Examples:
-  runta checkpoint create golden golden-v1
+  runta checkpoint create worker golden-v1
   runta checkpoint ls
   runta checkpoint restore golden-v1 task-1 --cpus 2 -m 2g
   runta checkpoint rm golden-v1
@@ -38,7 +38,7 @@ Examples:
     .argument("<name>", "name of the new checkpoint", nameFlagFor("checkpoint"))
     .option("--kind <kind>", "full: the filesystem (default); live: processes and memory too, where CRIU works on the host", kindFlag)
     .option("--json", "print the checkpoint as JSON")
-    .addHelpText("after", "\nExamples:\n  runta checkpoint create golden golden-v1\n  runta checkpoint create golden golden-v1 --json")
+    .addHelpText("after", "\nExamples:\n  runta checkpoint create worker golden-v1\n  runta checkpoint create worker golden-v1 --json")
     .action((runtime: string, name: string, opts: { kind?: Checkpoint["kind"]; json?: boolean }) => runCheckpointCreate(ctx, runtime, name, opts));
   cp.command("ls")
     .alias("list")

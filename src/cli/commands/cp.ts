@@ -46,8 +46,8 @@ Into an existing directory the source keeps its name; otherwise it is created un
 Examples:
   runta cp ./app.py worker:/tmp/app.py
   runta cp ./src worker:/srv            # makes /srv/src
-  runta cp worker:/tmp/out ./out
-  tar -C ./site -c . | runta cp - worker:/var/www
+  runta cp worker:/etc/os-release ./os-release
+  tar -C ./src -c . | runta cp - worker:/tmp
   runta cp worker:/etc - | tar -t`,
     )
     .action((src: string, dest: string, opts: CpOptions) => runCp(ctx, src, dest, opts));

@@ -22,7 +22,7 @@ export function resizeCommand(ctx: CliContext): Command {
     .option("--cpus <n>", "new vCPU count, fractions allowed", cpusFlag)
     .option("--disk-size-gib <GiB>", "grow the runtime's disk to this size (disks never shrink)", diskSizeFlag)
     .option("--json", "print the updated runtime as JSON")
-    .addHelpText("after", "\nExamples:\n  runta resize --memory 4g worker\n  runta resize --cpus 0.5 -m 512m batch\n  runta resize --disk-size-gib 20 worker")
+    .addHelpText("after", "\nExamples:\n  runta resize --memory 4g worker\n  runta resize --cpus 0.5 -m 512m batch\n  runta shutdown worker && runta resize --disk-size-gib 20 worker && runta boot worker")
     .action((target: string, opts: ResizeOptions) => runResize(ctx, target, opts));
 }
 
