@@ -35,7 +35,6 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
       window.clearTimeout(timer);
       document.removeEventListener("visibilitychange", onVisible);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
+  }, deps); // the caller says when `load` changes (its deps), as with useEffect
   return { ...state, reload: () => tick.current() };
 }
