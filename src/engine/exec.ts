@@ -23,6 +23,10 @@ import type { Runc } from "./runc.js";
 import { buildExecProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
+import { Bounded } from "./spawn-turns.js";
+
+/** Streamed execs being started at once (from `runc exec` until the command runs); the rest wait their turn. */
+const STREAM_STARTS_AT_ONCE = 4;
 
 /** What exec needs of the engine. */
 export interface ExecDeps {
@@ -52,6 +56,7 @@ export class Execs {
   private bufferedTotal = 0;
   /** Output bytes reserved by the buffered execs running now. */
   private outputReserved = 0;
+  private readonly streamStarts = new Bounded(STREAM_STARTS_AT_ONCE);
   private readonly bufferedPerRuntime = new Map<string, number>();
   /** Every exec of every runtime (running, and the last finished ones). */
   private readonly registry = new ExecRegistry();
@@ -82,14 +87,16 @@ export class Execs {
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
     try {
-      proc = await startStreamExec({
-        runc: this.deps.runc,
-        containerId: rec.id,
-        runtime: `runtime "${rec.name}"`,
-        process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
-        workDir: paths.execDir,
-        oomCount: () => cg.oomKills(),
-      });
+      proc = await this.streamStarts.run(() =>
+        startStreamExec({
+          runc: this.deps.runc,
+          containerId: rec.id,
+          runtime: `runtime "${rec.name}"`,
+          process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
+          workDir: paths.execDir,
+          oomCount: () => cg.oomKills(),
+        }),
+      );
     } catch (err) {
       this.registry.remove(entry);
       throw err;

@@ -23,3 +23,27 @@ export class SpawnTurns {
 
 /** The daemon's one queue of spawn turns: every runc process is started through it. */
 export const spawnTurns = new SpawnTurns();
+
+/**
+ * At most `max` tasks at once, the rest wait in arrival order. Exec starts go through one: each `runc exec` burns
+ * ~50 ms of CPU before its command runs, so 256 at once on 2 cores starve the daemon itself (health waited ~1 s);
+ * a few at a time keep the same throughput and leave the daemon its share.
+ */
+export class Bounded {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { RuntimeCgroup, childCgroups, keyedValue, removeCgroupDirs } from "../../src/engine/cgroups.js";
 import { Runc, RuncError, classifyExecFailure } from "../../src/engine/runc.js";
-import { SpawnTurns } from "../../src/engine/spawn-turns.js";
+import { Bounded, SpawnTurns } from "../../src/engine/spawn-turns.js";
 
 let dir: string;
 let fake: string;
@@ -171,4 +171,24 @@ test("spawn turns hand out one turn per event-loop iteration, in order (issue 21
   expect(turns.given).toBeLessThanOrEqual(1);
   await Promise.all(all);
   expect(order).toEqual([0, 1, 2, 3, 4]);
+});
+
+test("bounded starts run at most max tasks at once, the rest in arrival order, failures included (issue 21, item 5)", async () => {
+  const bounded = new Bounded(2);
+  let now = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const task = (i: number) =>
+    bounded.run(async () => {
+      peak = Math.max(peak, ++now);
+      order.push(i);
+      await new Promise((r) => setTimeout(r, 10));
+      now--;
+      if (i === 1) throw new Error("boom");
+      return i;
+    });
+  const results = await Promise.allSettled([0, 1, 2, 3, 4].map(task));
+  expect(peak).toBe(2);
+  expect(order).toEqual([0, 1, 2, 3, 4]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
 });
