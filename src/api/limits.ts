@@ -47,8 +47,8 @@ export const LIMITS = {
   /**
    * Output the running buffered execs may hold in the daemon, in all: each reserves 2 × its cap (stdout and stderr)
    * when it starts, and is refused (429) while the reservation does not fit. The answer is streamed, so its JSON
-   * escapes (up to 6 bytes per output byte) are never held whole: 128 MiB of output holds the daemon under 1 GiB
-   * (the stress run measures it). At the default 1 MiB cap all 64 execs fit; at the 16 MiB maximum, 4.
+   * escapes (up to 6 bytes per output byte) are never held whole (`npm run stress` measures the daemon's peak RSS).
+   * At the default 1 MiB cap all 64 execs fit; at the 16 MiB maximum, 4.
    */
   execBufferedOutputBudgetBytes: 128 * 1024 * 1024,
   /** Runtimes (records in any status) one daemon keeps. */
