@@ -38,10 +38,7 @@ export const LIMITS = {
   execMaxOutputBytesHardMax: 16 * 1024 * 1024,
   execArgvMaxEntries: 4096,
   execStdinMaxBytes: 1024 * 1024,
-  /**
-   * Buffered execs running at once, per daemon and per runtime: each may hold 2 × execMaxOutputBytesHardMax of output
-   * in the daemon until it ends, so these bound that memory (64 × 32 MiB = 2 GiB at worst).
-   */
+  /** Buffered execs running at once, per daemon and per runtime. */
   execBufferedMaxConcurrent: 64,
   execBufferedMaxConcurrentPerRuntime: 16,
   /** Exec objects: finished execs each runtime keeps for `runta top` (running ones are always listed). */
@@ -50,6 +47,13 @@ export const LIMITS = {
   execReplayBytes: 64 * 1024,
   execGraceSecsDefault: 60,
   execGraceSecsMax: 3600,
+  /**
+   * Output the running buffered execs may hold in the daemon, in all: each reserves 2 × its cap (stdout and stderr)
+   * when it starts, and is refused (429) while the reservation does not fit. The answer is streamed, so its JSON
+   * escapes (up to 6 bytes per output byte) are never held whole (`npm run stress` measures the daemon's peak RSS).
+   * At the default 1 MiB cap all 64 execs fit; at the 16 MiB maximum, 4.
+   */
+  execBufferedOutputBudgetBytes: 128 * 1024 * 1024,
   /** Runtimes (records in any status) one daemon keeps. */
   runtimesMax: 1000,
   /** Image builds and imports in flight at once (each extracts up to imageImportMaxBytes to disk). */

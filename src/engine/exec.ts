@@ -23,6 +23,10 @@ import type { Runc } from "./runc.js";
 import { buildExecProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
+import { Bounded } from "./spawn-turns.js";
+
+/** Streamed execs being started at once (from `runc exec` until the command runs); the rest wait their turn. */
+const STREAM_STARTS_AT_ONCE = 4;
 
 /** What exec needs of the engine. */
 export interface ExecDeps {
@@ -33,16 +37,26 @@ export interface ExecDeps {
   /** Buffered execs allowed at once, in all and per runtime. */
   maxBuffered: number;
   maxBufferedPerRuntime: number;
+  /** Output all running buffered execs may hold at once (each reserves 2 × its cap). */
+  outputBudgetBytes: number;
 }
 
 const SIGKILL_EXIT = 128 + osConstants.signals.SIGKILL;
 /** How long runc may take to start a detached command before the exec is given up. */
 const DETACHED_START_TIMEOUT_MS = 30_000;
 
+/** The per-stream output cap of a buffered exec. */
+function outputCap(spec: ExecSpec): number {
+  return Math.min(spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault, LIMITS.execMaxOutputBytesHardMax);
+}
+
 /** Buffered, streamed and detached exec into running runtimes, and their exec objects. */
 export class Execs {
   /** Buffered execs running now: in all, and per runtime id. */
   private bufferedTotal = 0;
+  /** Output bytes reserved by the buffered execs running now. */
+  private outputReserved = 0;
+  private readonly streamStarts = new Bounded(STREAM_STARTS_AT_ONCE);
   private readonly bufferedPerRuntime = new Map<string, number>();
   /** Every exec of every runtime (running, and the last finished ones). */
   private readonly registry = new ExecRegistry();
@@ -53,7 +67,7 @@ export class Execs {
 
   /** Runs one command to its end with its output capped; refused with resource_exhausted past the admission limits. */
   async buffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
-    const release = this.admit(rec);
+    const release = this.admit(rec, 2 * outputCap(spec));
     try {
       return await this.runBuffered(rec, spec);
     } finally {
@@ -73,14 +87,16 @@ export class Execs {
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
     try {
-      proc = await startStreamExec({
-        runc: this.deps.runc,
-        containerId: rec.id,
-        runtime: `runtime "${rec.name}"`,
-        process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
-        workDir: paths.execDir,
-        oomCount: () => cg.oomKills(),
-      });
+      proc = await this.streamStarts.run(() =>
+        startStreamExec({
+          runc: this.deps.runc,
+          containerId: rec.id,
+          runtime: `runtime "${rec.name}"`,
+          process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
+          workDir: paths.execDir,
+          oomCount: () => cg.oomKills(),
+        }),
+      );
     } catch (err) {
       this.registry.remove(entry);
       throw err;
@@ -198,11 +214,12 @@ export class Execs {
   }
 
   /**
-   * Counts a buffered exec in, or refuses it with resource_exhausted when the daemon or the runtime already runs as
-   * many as allowed (each holds up to twice its output cap in memory). Returns the release, to call once it ended.
+   * Counts a buffered exec in, or refuses it with resource_exhausted (429, retry after 1 s) when the daemon or the
+   * runtime already runs as many as allowed, or when its output reservation (`outputBytes`: twice its cap) does not
+   * fit in what the running ones left of the budget. Returns the release, to call once it ended.
    */
-  private admit(rec: RuntimeRecord): () => void {
-    const { maxBuffered: total, maxBufferedPerRuntime: perRuntime } = this.deps;
+  private admit(rec: RuntimeRecord, outputBytes: number): () => void {
+    const { maxBuffered: total, maxBufferedPerRuntime: perRuntime, outputBudgetBytes: budget } = this.deps;
     if (this.bufferedTotal >= total) {
       throw errors.exhausted(`too many execs are running on this daemon (at most ${total} at once); retry when some have finished`, { limit: total });
     }
@@ -213,13 +230,22 @@ export class Execs {
         runtime: rec.name,
       });
     }
+    if (this.outputReserved + outputBytes > budget) {
+      const mib = (n: number) => Math.round(n / 1048576);
+      throw errors.exhausted(
+        `the running execs hold ${mib(this.outputReserved)} of the daemon's ${mib(budget)} MiB of exec output; retry shortly, or ask for less with max_output_bytes`,
+        { output_budget_bytes: budget, reserved_bytes: this.outputReserved, requested_bytes: outputBytes, retry_after_secs: 1 },
+      );
+    }
     this.bufferedTotal++;
+    this.outputReserved += outputBytes;
     this.bufferedPerRuntime.set(rec.id, mine + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.bufferedTotal--;
+      this.outputReserved -= outputBytes;
       const left = (this.bufferedPerRuntime.get(rec.id) ?? 1) - 1;
       if (left > 0) this.bufferedPerRuntime.set(rec.id, left);
       else this.bufferedPerRuntime.delete(rec.id);
@@ -230,7 +256,7 @@ export class Execs {
   private async runBuffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const timeoutMs = (spec.timeoutSecs ?? LIMITS.execTimeoutSecsDefault) * 1000;
-    const cap = Math.min(spec.maxOutputBytes ?? LIMITS.execMaxOutputBytesDefault, LIMITS.execMaxOutputBytesHardMax);
+    const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);
     const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);

@@ -81,7 +81,7 @@ export interface RuncEngineOptions {
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
-export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime"> & {
+export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime" | "execBufferedOutputBudgetBytes"> & {
   /** Size of each new runtime's disk (its writable layer), in MiB; default LIMITS.diskMibDefault. */
   diskMib: number;
 };
@@ -131,6 +131,7 @@ export class RuncEngine implements Engine {
       cgroupParent: opts.cgroupParent,
       maxBuffered: opts.limits.execBufferedMaxConcurrent,
       maxBufferedPerRuntime: opts.limits.execBufferedMaxConcurrentPerRuntime,
+      outputBudgetBytes: opts.limits.execBufferedOutputBudgetBytes,
     });
   }
 
@@ -149,6 +150,7 @@ export class RuncEngine implements Engine {
         runtimesMax: LIMITS.runtimesMax,
         execBufferedMaxConcurrent: LIMITS.execBufferedMaxConcurrent,
         execBufferedMaxConcurrentPerRuntime: LIMITS.execBufferedMaxConcurrentPerRuntime,
+        execBufferedOutputBudgetBytes: LIMITS.execBufferedOutputBudgetBytes,
         diskMib: LIMITS.diskMibDefault,
         ...options.limits,
       },

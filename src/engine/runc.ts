@@ -25,6 +25,7 @@ import * as pty from "node-pty";
 import { RuntaError, errors } from "../api/index.js";
 import { reaperArgv } from "./execs/reaper.js";
 import { readPidFile, signalName, signalNumber } from "./proc.js";
+import { spawnTurns } from "./spawn-turns.js";
 import type { OciProcess } from "./spec.js";
 
 /** The environment runc itself runs with (the command's own comes from its process spec). */
@@ -58,7 +59,16 @@ export interface RuncOptions {
   root: string;
   /** Directory for the per-call log files of detached calls (default: the state root). */
   logDir?: string;
+  /** How long one runc call (not exec: that lives as long as its command) may take before it is killed. */
+  callTimeoutMs?: number;
 }
+
+/**
+ * Default deadline of one runc call. `runc run -d` of a big runtime on a loaded host takes seconds; a call that takes
+ * a minute is stuck (a pause on a cgroup that never freezes, a kill on a process in D state) and would hold the
+ * runtime's lock, and every operation queued behind it, forever.
+ */
+export const RUNC_CALL_TIMEOUT_MS = 60_000;
 
 /** The message of the last error-level line of runc's JSON log output; falls back to the raw text. The one parser of runc's log. */
 export function runcErrorMessage(text: string): string {
@@ -82,11 +92,13 @@ export class Runc {
   readonly path: string;
   readonly root: string;
   readonly logDir: string;
+  readonly callTimeoutMs: number;
 
   constructor(opts: RuncOptions) {
     this.path = opts.path ?? "runc";
     this.root = opts.root;
     this.logDir = opts.logDir ?? opts.root;
+    this.callTimeoutMs = opts.callTimeoutMs ?? RUNC_CALL_TIMEOUT_MS;
   }
 
   /** The global flags every call starts with. */
@@ -103,7 +115,7 @@ export class Runc {
   async run(id: string, bundle: string, pidFile: string): Promise<void> {
     const logFile = join(this.logDir, `run-${id}-${randomBytes(4).toString("hex")}.log`);
     try {
-      const { code } = await this.spawnRunc([...this.globalArgs(logFile), "run", "-d", "--pid-file", pidFile, "-b", bundle, id], "ignore");
+      const { code } = await this.spawnRunc("run", [...this.globalArgs(logFile), "run", "-d", "--pid-file", pidFile, "-b", bundle, id], "ignore");
       if (code !== 0) {
         const log = await readFile(logFile, "utf8").catch(() => "");
         throw new RuncError("run", runcErrorMessage(log), code);
@@ -181,6 +193,7 @@ export class Runc {
     await writeFile(files.process, JSON.stringify(proc), { mode: 0o600 });
     const mode = proc.terminal ? ["-t"] : ["--detach"];
     const args = [...this.globalArgs(files.log), "exec", ...mode, "--process", files.process, "--pid-file", files.pid, id];
+    await spawnTurns.next();
     try {
       if (proc.terminal) return this.execPty(args, files, proc.consoleSize);
       return this.execReaped([this.path, ...args], files, opts.detached === true);
@@ -233,27 +246,47 @@ export class Runc {
 
   /** `runc --version` output. */
   async version(): Promise<string> {
-    const { code, stdout, stderr } = await this.spawnRunc(["--version"], "pipe");
+    const { code, stdout, stderr } = await this.spawnRunc("--version", ["--version"], "pipe");
     if (code !== 0) throw new RuncError("--version", stderr.trim(), code);
     return stdout;
   }
 
   /** Runs one short runc verb and returns its stdout; a failure becomes a {@link RuncError} with runc's message. */
   private async call(verb: string, args: string[]): Promise<string> {
-    const { code, stdout, stderr } = await this.spawnRunc([...this.globalArgs(), verb, ...args], "pipe");
+    const { code, stdout, stderr } = await this.spawnRunc(verb, [...this.globalArgs(), verb, ...args], "pipe");
     if (code !== 0) throw new RuncError(verb, runcErrorMessage(stderr), code);
     return stdout;
   }
 
-  private spawnRunc(args: string[], stdio: "pipe" | "ignore"): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  /**
+   * Runs runc to its end, or kills it (SIGKILL) at the call deadline and rejects with deadline_exceeded naming the
+   * verb: the runtime's lock is released and the operations queued behind the stuck call proceed.
+   */
+  private async spawnRunc(verb: string, args: string[], stdio: "pipe" | "ignore"): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    await spawnTurns.next();
     return new Promise((resolve, reject) => {
       const child = spawn(this.path, args, { stdio: stdio === "ignore" ? "ignore" : ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
+      const secs = Math.round(this.callTimeoutMs / 100) / 10;
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(
+          new RuntaError("deadline_exceeded", `runc ${verb} did not finish within ${secs} s and was killed; the runtime may be stuck: retry, or remove it with 'runta rm -f'`, {
+            details: { runc_verb: verb, timeout_secs: secs },
+          }),
+        );
+      }, this.callTimeoutMs);
       child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.on("error", (err: NodeJS.ErrnoException) => reject(runcUnavailable(this.path, err)));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
+      child.on("error", (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(runcUnavailable(this.path, err));
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
     });
   }
 }
@@ -388,7 +421,7 @@ export function classifyExecFailure(message: string, runtime = "the runtime"): E
     }
   }
   if (/paused container/i.test(message)) return errors.precondition(`${runtime} is paused; resume it before exec`);
-  if (/container that has stopped|not running|container does not exist/i.test(message)) {
+  if (/stopped container|container that has stopped|not running|container does not exist/i.test(message)) {
     return errors.precondition(`${runtime} is not running; start it before exec`);
   }
   const cwd = /chdir to cwd \("([^"]*)"\)/.exec(message);

@@ -14,6 +14,7 @@ import { createApiServer } from "./app.js";
 import { isLoopbackHost } from "./auth.js";
 import { attachExecStream } from "./exec-stream.js";
 import { jsonLogger, type Logger } from "../log.js";
+import { claimRuncRoot, stateDirsFor } from "./state-dirs.js";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -25,9 +26,9 @@ export interface DaemonOptions {
   allowRemote?: boolean;
   /** Host names accepted in Host/Origin headers besides loopback, for remote clients. Default: the listen host. */
   publicHosts?: string[];
-  /** runc state root. Default DEFAULTS.runcRoot. */
+  /** runc state root. Default DEFAULTS.runcRoot for the default data dir, else derived from it (state-dirs.ts). */
   runcRoot?: string;
-  /** cgroup parent of every runtime. Default DEFAULTS.cgroupParent. */
+  /** cgroup parent of every runtime. Default DEFAULTS.cgroupParent for the default data dir, else derived from it. */
   cgroupParent?: string;
   /** Image store directory. Default: the engine's (under the data dir). */
   imagesDir?: string;
@@ -118,16 +119,26 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   }
   const token = await ensureToken(dataDir);
 
-  const engine =
-    opts.engine ??
-    (await RuncEngine.open({
-      dataDir,
-      runcRoot: opts.runcRoot ?? DEFAULTS.runcRoot,
-      cgroupParent: opts.cgroupParent ?? DEFAULTS.cgroupParent,
-      imagesDir: opts.imagesDir,
-      network: opts.network,
-      logger,
-    }));
+  const derived = opts.engine ? null : await stateDirsFor(dataDir);
+  const runcRoot = opts.runcRoot ?? derived?.runcRoot ?? DEFAULTS.runcRoot;
+  // Claimed before the engine reconciles: that would adopt (or clean up) another daemon's containers.
+  const releaseRuncRoot = opts.engine ? async () => {} : await claimRuncRoot(runcRoot, dataDir);
+  let engine: Engine;
+  try {
+    engine =
+      opts.engine ??
+      (await RuncEngine.open({
+        dataDir,
+        runcRoot,
+        cgroupParent: opts.cgroupParent ?? derived?.cgroupParent ?? DEFAULTS.cgroupParent,
+        imagesDir: opts.imagesDir,
+        network: opts.network,
+        logger,
+      }));
+  } catch (err) {
+    await releaseRuncRoot();
+    throw err;
+  }
 
   const publicHosts = opts.publicHosts ?? (wildcard || isLoopbackHost(host) ? [] : [host]);
   const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: attachExecStream });
@@ -136,6 +147,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     endpoint = await api.listen(host, port);
   } catch (err) {
     await engine.close();
+    await releaseRuncRoot();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw errors.unavailable(`${host}:${port} is already in use: is another daemon running? pick another port with --listen`);
     throw err;
@@ -162,6 +174,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       try {
         await api.close(opts.shutdownGraceMs ?? 10_000);
         await engine.close();
+        await releaseRuncRoot();
       } catch (err) {
         logger.error("error during shutdown", { error: err instanceof Error ? err.message : String(err) });
       } finally {

@@ -57,6 +57,70 @@ export function send(ctx: Ctx, status: number, body: unknown): void {
   sendText(ctx, status, JSON.stringify(body));
 }
 
+/** Strings longer than this are escaped and written a slice at a time by {@link sendStreamed}. */
+const STREAM_SLICE_CHARS = 64 * 1024;
+
+/**
+ * Sends `body` as JSON written in pieces, waiting for the client to take each (chunked, no Content-Length). Long
+ * strings, i.e. exec output, are escaped a slice at a time: the answer is never held whole, and its escapes (6 bytes
+ * per control byte, 3 per invalid UTF-8 byte) cost the daemon one slice, not 6× the output.
+ */
+export async function sendStreamed(ctx: Ctx, status: number, body: unknown): Promise<void> {
+  const { res } = ctx;
+  res.writeHead(status, { "Content-Type": JSON_TYPE });
+  let pending = "";
+  for (const piece of jsonPieces(body)) {
+    pending += piece;
+    if (pending.length < STREAM_SLICE_CHARS) continue;
+    const more = res.write(pending);
+    pending = "";
+    if (!more) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off("drain", done).off("close", done);
+        resolve();
+      };
+      res.once("drain", done).once("close", done);
+    });
+    if (res.destroyed) return;
+  }
+  res.end(pending);
+}
+
+/** JSON.stringify of plain data (objects, arrays, primitives) as a sequence of pieces; long strings come in slices. */
+function* jsonPieces(value: unknown): Generator<string> {
+  if (typeof value === "string" && value.length > STREAM_SLICE_CHARS) {
+    yield '"';
+    for (let i = 0; i < value.length; ) {
+      let end = Math.min(i + STREAM_SLICE_CHARS, value.length);
+      // A slice never ends between the halves of a surrogate pair (each half alone would be escaped as \udXXX).
+      const last = value.charCodeAt(end - 1);
+      if (end < value.length && last >= 0xd800 && last <= 0xdbff) end--;
+      yield JSON.stringify(value.slice(i, end)).slice(1, -1);
+      i = end;
+    }
+    yield '"';
+  } else if (Array.isArray(value)) {
+    yield "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ",";
+      yield* value[i] === undefined ? ["null"] : jsonPieces(value[i]);
+    }
+    yield "]";
+  } else if (value !== null && typeof value === "object" && !("toJSON" in value)) {
+    yield "{";
+    let first = true;
+    for (const [key, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      yield `${first ? "" : ","}${JSON.stringify(key)}:`;
+      first = false;
+      yield* jsonPieces(v);
+    }
+    yield "}";
+  } else {
+    yield JSON.stringify(value) ?? "null";
+  }
+}
+
 /** Sends already-serialized JSON. */
 export function sendText(ctx: Ctx, status: number, payload: string): void {
   ctx.res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(payload) });

@@ -7,7 +7,9 @@ import { RuntaError } from "../../src/api/index.js";
 import type { RuncEngine } from "../../src/engine/runc-engine.js";
 import { engineSuite } from "../helpers/engine-env.js";
 
-const suite = engineSuite({ limits: { runtimesMax: 2, execBufferedMaxConcurrent: 3, execBufferedMaxConcurrentPerRuntime: 2 } });
+const suite = engineSuite({
+  limits: { runtimesMax: 2, execBufferedMaxConcurrent: 3, execBufferedMaxConcurrentPerRuntime: 2, execBufferedOutputBudgetBytes: 6 * 1024 * 1024 },
+});
 let engine: RuncEngine;
 beforeAll(() => void ({ engine } = suite));
 
@@ -54,4 +56,19 @@ test("buffered execs beyond the per-runtime and per-daemon limits are refused at
   for (let i = 0; i < 3; i++) expect((await engine.exec("a", { argv: ["no-such-command"] })).exit_code).toBe(127);
   const after = await Promise.all([slow("a"), slow("a"), slow("b")]);
   expect(after.map((r) => r.exit_code)).toEqual([0, 0, 0]);
+});
+
+test("a buffered exec whose output reservation does not fit the daemon's budget is refused with a retry hint (issue 21, item 1)", async () => {
+  const MiB = 1024 * 1024;
+  // 2 × 2 MiB reserved of the 6 MiB budget: another 2 MiB-cap exec does not fit, a 1 MiB-cap one does.
+  const big = engine.exec("a", { argv: ["sleep", "1"], maxOutputBytes: 2 * MiB });
+  await new Promise((r) => setTimeout(r, 200));
+  const err = await refusal(engine.exec("b", { argv: ["true"], maxOutputBytes: 2 * MiB }));
+  expect(err.code).toBe("resource_exhausted");
+  expect(err.httpStatus).toBe(429);
+  expect(err.details).toMatchObject({ output_budget_bytes: 6 * MiB, reserved_bytes: 4 * MiB, requested_bytes: 4 * MiB, retry_after_secs: 1 });
+  expect(err.message).toMatch(/hold 4 of the daemon's 6 MiB of exec output/);
+  expect((await engine.exec("b", { argv: ["true"], maxOutputBytes: MiB })).exit_code).toBe(0);
+  expect((await big).exit_code).toBe(0);
+  expect((await engine.exec("b", { argv: ["true"], maxOutputBytes: 2 * MiB })).exit_code).toBe(0);
 });

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { RuntimeCgroup, childCgroups, keyedValue, removeCgroupDirs } from "../../src/engine/cgroups.js";
-import { Runc, RuncError } from "../../src/engine/runc.js";
+import { Runc, RuncError, classifyExecFailure } from "../../src/engine/runc.js";
+import { Bounded, SpawnTurns } from "../../src/engine/spawn-turns.js";
 
 let dir: string;
 let fake: string;
@@ -22,6 +23,7 @@ case "$*" in
   *" state missing"*) echo '{"level":"error","msg":"container does not exist","time":"t"}' >&2; exit 1 ;;
   *" state "*) echo '{"id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/r"}' ;;
   *" list "*) echo 'null' ;;
+  *" pause stuck"*) echo $$ > ${dir}/stuck.pid; exec sleep 600 ;;
   *" pause "*) echo '{"level":"error","msg":"container not running","time":"t"}' >&2; exit 1 ;;
   *" run "*) log=$(echo "$*" | sed -n 's/.*--log \\([^ ]*\\).*/\\1/p'); echo '{"level":"error","msg":"container_linux.go: starting container process caused: boom","time":"t"}' > "$log"; exit 1 ;;
 esac
@@ -136,4 +138,57 @@ test("a bare program name is resolved to an absolute path (sbin included), so ch
   expect(resolveExecutable("sh")).toMatch(/^\/.*\/sh$/);
   expect(resolveExecutable("/opt/custom/runc")).toBe("/opt/custom/runc");
   expect(resolveExecutable("no-such-program-xyz")).toBe("no-such-program-xyz");
+});
+
+test("a runc call that hangs is killed at its deadline with a clear error, and the next call runs (issue 21, item 4)", async () => {
+  const runc = new Runc({ path: fake, root: "/run/x", logDir: dir, callTimeoutMs: 300 });
+  const started = Date.now();
+  const err = await runc.pause("stuck").catch((e: unknown) => e);
+  expect(Date.now() - started).toBeLessThan(3000);
+  expect(err).toBeInstanceOf(RuntaError);
+  expect(err).toMatchObject({ code: "deadline_exceeded", details: { runc_verb: "pause", timeout_secs: 0.3 } });
+  expect((err as Error).message).toMatch(/^runc pause did not finish within 0.3 s and was killed/);
+  // The hanging fake was killed, not left behind.
+  const pid = Number(readFileSync(join(dir, "stuck.pid"), "utf8"));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(() => process.kill(pid, 0)).toThrow();
+  expect(await runc.state("c1")).toMatchObject({ status: "running" });
+});
+
+test("exec racing stop or pause is a failed_precondition naming the state, never internal (issue 21, item 8)", () => {
+  const stopped = classifyExecFailure("cannot exec in a stopped container", 'runtime "web"');
+  expect(stopped).toMatchObject({ code: "failed_precondition", message: 'runtime "web" is not running; start it before exec' });
+  const paused = classifyExecFailure("cannot exec in a paused container (use --ignore-paused to override)", 'runtime "web"');
+  expect(paused).toMatchObject({ code: "failed_precondition", message: 'runtime "web" is paused; resume it before exec' });
+});
+
+test("spawn turns hand out one turn per event-loop iteration, in order (issue 21, item 5)", async () => {
+  const turns = new SpawnTurns();
+  const order: number[] = [];
+  const all = Array.from({ length: 5 }, (_, i) => turns.next().then(() => order.push(i)));
+  // Each iteration polls I/O before the next turn: after one immediate, at most one turn was given.
+  await new Promise((r) => setImmediate(r));
+  expect(turns.given).toBeLessThanOrEqual(1);
+  await Promise.all(all);
+  expect(order).toEqual([0, 1, 2, 3, 4]);
+});
+
+test("bounded starts run at most max tasks at once, the rest in arrival order, failures included (issue 21, item 5)", async () => {
+  const bounded = new Bounded(2);
+  let now = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const task = (i: number) =>
+    bounded.run(async () => {
+      peak = Math.max(peak, ++now);
+      order.push(i);
+      await new Promise((r) => setTimeout(r, 10));
+      now--;
+      if (i === 1) throw new Error("boom");
+      return i;
+    });
+  const results = await Promise.allSettled([0, 1, 2, 3, 4].map(task));
+  expect(peak).toBe(2);
+  expect(order).toEqual([0, 1, 2, 3, 4]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
 });

@@ -13,7 +13,7 @@ import {
   commandArgv,
   errors,
 } from "../../api/index.js";
-import { readJson, parseQuery, send, type Handler, type RouteModule } from "../http.js";
+import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
 
@@ -128,7 +128,8 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             user: body.user,
             outputEncoding: body.output_encoding,
           });
-          send(ctx, 200, { data: result });
+          // Streamed: up to 2 × 16 MiB of output, escaped, would otherwise be held whole (issue 21, item 1).
+          await sendStreamed(ctx, 200, { data: result });
         } finally {
           ctx.res.off("close", onClose);
         }
