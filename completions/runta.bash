@@ -16,7 +16,7 @@ _runta() {
     --allow|--cpus|--data-dir|--deny|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--file|--filter|--grace|--hostname|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize checkpoint apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize checkpoint rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
     run) opts="--name --hostname --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
@@ -44,6 +44,7 @@ _runta() {
         restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
       esac ;;
+    rename) opts="--help -h"; rt=2; words="" ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;
     delete) opts="--file -f --dry-run --strict --json --help -h"; rt=0; words="" ;;
     image)

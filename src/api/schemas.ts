@@ -115,15 +115,21 @@ export const CreateRuntimeRequestSchema = z.strictObject({
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
 
-export const ResizeRuntimeRequestSchema = z.strictObject({
-  resources: z.strictObject({
-    requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined || r.disk_size_gib !== undefined, {
-      error: "give memory_mib, vcpus, disk_size_gib or several",
-    }),
-  }),
-});
-/** Body of `PATCH /v1/runtimes/{rt}`. */
-export type ResizeRuntimeRequest = z.infer<typeof ResizeRuntimeRequestSchema>;
+export const UpdateRuntimeRequestSchema = z
+  .strictObject({
+    /** A new name (unique); the runtime keeps its id. Its hostname follows at the next boot unless set at create. */
+    name: NameSchema.optional(),
+    resources: z
+      .strictObject({
+        requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined || r.disk_size_gib !== undefined, {
+          error: "give memory_mib, vcpus, disk_size_gib or several",
+        }),
+      })
+      .optional(),
+  })
+  .refine((b) => b.name !== undefined || b.resources !== undefined, { error: "give name, resources or both" });
+/** Body of `PATCH /v1/runtimes/{rt}`: rename and/or live resize. */
+export type UpdateRuntimeRequest = z.infer<typeof UpdateRuntimeRequestSchema>;
 
 /** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
 export const ExecUserSchema = z

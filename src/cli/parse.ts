@@ -103,10 +103,15 @@ export function hostnameFlag(value: string): string {
   return value;
 }
 
-/** `--name`: a runtime name as the API accepts it. */
-export function nameFlag(value: string): string {
-  if (!LIMITS.namePattern.test(value)) {
-    throw new UsageError(`--name "${value}" must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-${LIMITS.nameMaxLength} characters)`);
-  }
-  return value;
+/** A runtime name as the API accepts it; `what` is how the message names it (`--name`, `new name`). */
+export function runtimeName(what: string) {
+  return (value: string): string => {
+    if (!LIMITS.namePattern.test(value)) {
+      throw new UsageError(`${what} "${value}" must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-${LIMITS.nameMaxLength} characters)`);
+    }
+    return value;
+  };
 }
+
+/** `--name`: a runtime name as the API accepts it. */
+export const nameFlag = runtimeName("--name");

@@ -18,6 +18,7 @@ import { inspectCommand } from "./commands/inspect.js";
 import { killCommand } from "./commands/kill.js";
 import { pauseCommand } from "./commands/pause.js";
 import { psCommand } from "./commands/ps.js";
+import { renameCommand } from "./commands/rename.js";
 import { resizeCommand } from "./commands/resize.js";
 import { restartCommand } from "./commands/restart.js";
 import { resumeCommand } from "./commands/resume.js";
@@ -68,6 +69,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     rmCommand(ctx),
     resizeCommand(ctx),
     checkpointCommand(ctx),
+    renameCommand(ctx),
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),

@@ -191,6 +191,8 @@ export interface RuntimesApi {
   resize(nameOrId: string, req: ResizeRequest): Promise<Runtime>;
   files(nameOrId: string): RuntimeFilesApi;
   checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
+  /** Gives a runtime a new name (unique); its id stays. */
+  rename(nameOrId: string, name: string): Promise<Runtime>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
   /** The runtime's network (mode, address) and egress policy. */

@@ -99,6 +99,10 @@ export class RuntimesClient implements RuntimesApi {
     if (req.diskSizeGiB !== undefined) requests.disk_size_gib = req.diskSizeGiB;
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { resources: { requests } }, retry: true })).data;
   }
+  /** Gives a runtime a new name (unique); id, state and processes are untouched. Not retried: the old name is gone after. */
+  async rename(nameOrId: string, name: string): Promise<RuntimeRecord> {
+    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { name }, retry: false })).data;
+  }
   /**
    * Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream.
    * The result has the output as text (`stdoutText`) and as exact bytes (`stdoutBytes`).

@@ -412,6 +412,15 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Resize
 
+  async rename(ref: string, name: string): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      if (rec.status === "deleting") throw preconditionFor(rec, "rename");
+      return this.records.toRuntime(this.records.mustUpdate(id, { name }));
+    });
+  }
+
   async resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime> {
     const { id } = this.records.find(ref);
     return this.records.withLock(id, async () => {

@@ -124,6 +124,8 @@ export interface Engine {
   get(ref: string, opts?: { usage?: boolean }): Promise<Runtime>;
   /** Live resize; the returned values are read back from the cgroup. */
   resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime>;
+  /** Gives the runtime a new (unique) name; id, state and processes are untouched. */
+  rename(ref: string, name: string): Promise<Runtime>;
   start(ref: string): Promise<Runtime>;
   stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
   pause(ref: string): Promise<Runtime>;

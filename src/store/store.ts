@@ -211,11 +211,7 @@ export class RuntimeStore {
       this.stmt(`INSERT INTO runtimes (${cols.join(", ")}) VALUES (${cols.map((c) => "@" + c).join(", ")})`).run(row);
     } catch (err) {
       const msg = String((err as Error).message);
-      if (/UNIQUE constraint failed: runtimes\.name/.test(msg)) {
-        throw new RuntaError("already_exists", `a runtime named "${rec.name}" already exists; pick another name or remove it first: runta rm ${rec.name}`, {
-          details: { field: "name" },
-        });
-      }
+      if (/UNIQUE constraint failed: runtimes\.name/.test(msg)) throw nameTaken(rec.name);
       if (/UNIQUE constraint failed: runtimes\.idempotency_key/.test(msg)) {
         throw new RuntaError("already_exists", "this Idempotency-Key was already used for another request", { details: { field: "Idempotency-Key" } });
       }
@@ -228,7 +224,12 @@ export class RuntimeStore {
     const row = toRow(patch);
     const sets = Object.keys(row).map((c) => `${c} = @${c}`);
     sets.push("revision = revision + 1", "updated_at = @updated_at");
-    this.stmt(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id`).run({ ...row, updated_at: new Date().toISOString(), id });
+    try {
+      this.stmt(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id`).run({ ...row, updated_at: new Date().toISOString(), id });
+    } catch (err) {
+      if (patch.name !== undefined && /UNIQUE constraint failed: runtimes\.name/.test(String((err as Error).message))) throw nameTaken(patch.name);
+      throw err;
+    }
     return this.get(id);
   }
 
@@ -332,4 +333,11 @@ export class RuntimeStore {
       return null;
     }
   }
+}
+
+/** The name another runtime has (insert and rename): the fix in the message. */
+function nameTaken(name: string): RuntaError {
+  return new RuntaError("already_exists", `a runtime named "${name}" already exists; pick another name or remove it first: runta rm ${name}`, {
+    details: { field: "name" },
+  });
 }

@@ -170,4 +170,17 @@ describe("new verbs", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect((await runta(["wait", "worker2"])).stdout).toBe("worker2\n"); // already shut down: at once
   });
+
+  test("rename keeps the id and the running processes; the old name is free, a taken one is refused", async () => {
+    const before = await inspect("worker");
+    const r = await runta(["rename", "worker", "worker-renamed"]);
+    expect(r.stdout, String(r.stderr)).toBe("worker-renamed\n");
+    const after = await inspect("worker-renamed");
+    expect(after).toMatchObject({ id: before.id, status: "running", started_at: before.started_at });
+    expect((await runta(["exec", "worker-renamed", "--", "true"])).exitCode).toBe(0);
+    expect((await runta(["inspect", "worker"])).exitCode).toBe(1);
+    const taken = await runta(["rename", "worker-renamed", "worker2"]);
+    expect(taken.exitCode).toBe(1);
+    expect(String(taken.stderr)).toContain('a runtime named "worker2" already exists');
+  });
 });

@@ -37,6 +37,7 @@ export interface FakeOverrides {
   resume?(t: string): Promise<Runtime>;
   delete?(t: string): Promise<Runtime>;
   resize?(t: string, req: { memoryMiB?: number; vcpus?: number }): Promise<Runtime>;
+  rename?(t: string, name: string): Promise<Runtime>;
   create?(name: string | undefined, opts: CreateOptions): Promise<Runtime>;
   exec?(t: string, argv: string | string[], opts: ExecOptions): Promise<Partial<ExecResult>>;
   execStream?(t: string, argv: string | string[], opts: ExecStreamOptions): ExecStreamHandle;
@@ -247,6 +248,12 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       const rt = find(t);
       state.delete(rt.id);
       return rt;
+    }),
+    rename: wrap("rename", (t: string, name: string) => {
+      const rt = find(t);
+      if ([...state.values()].some((r) => r !== rt && r.name === name)) throw apiErrorFromCode("already_exists", `a runtime named "${name}" already exists`);
+      rt.name = name;
+      return { ...rt };
     }),
     resize: wrap("resize", (t: string, req: { memoryMiB?: number; vcpus?: number }) => {
       const rt = find(t);

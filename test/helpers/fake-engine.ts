@@ -173,6 +173,14 @@ export class FakeEngine implements Engine {
     return rt;
   }
 
+  async rename(ref: string, name: string): Promise<Runtime> {
+    this.check("rename");
+    const rec = this.find(ref);
+    if ([...this.recs.values()].some((r) => r !== rec && r.rt.name === name)) throw errors.exists(`a runtime named '${name}' already exists`, { field: "name" });
+    rec.rt = { ...rec.rt, name };
+    return this.view(rec);
+  }
+
   async resize(ref: string, req: { vcpus?: number; memoryMib?: number }): Promise<Runtime> {
     this.check("resize");
     const rec = this.find(ref);

@@ -62,8 +62,9 @@ function raw(method: string, path: string, opts: { headers?: Record<string, stri
   });
 }
 
-const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  raw("POST", path, { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "Content-Type": "application/json", ...headers } });
+const sendJson = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  raw(method, path, { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "Content-Type": "application/json", ...headers } });
+const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) => sendJson("POST", path, body, headers);
 
 function expectError(res: RawResponse, status: number, code: ErrorCode): void {
   expect(res.status).toBe(status);
@@ -403,6 +404,19 @@ describe("runtimes", () => {
     expectError(await postJson("/v1/runtimes/life/stop", { grace_secs: -1 }), 422, "invalid_argument");
     expectError(await postJson("/v1/runtimes/life/stop", { grace_secs: 3601 }), 422, "invalid_argument");
     expectError(await postJson("/v1/runtimes/life/start", { now: true }), 400, "invalid_argument");
+  });
+
+  test("PATCH renames (name unique, id kept), resizes, or both; an empty body or a bad name is refused", async () => {
+    const h = await runta.runtimes.create("before");
+    await runta.runtimes.create("other");
+    const renamed = await runta.runtimes.rename("before", "after");
+    expect(renamed).toMatchObject({ id: h.id, name: "after" });
+    expectError(await raw("GET", "/v1/runtimes/before"), 404, "not_found");
+    expect((await runta.runtimes.rename("after", "other").catch((e: unknown) => e)) as object).toMatchObject({ code: "already_exists" });
+    const both = await sendJson("PATCH", `/v1/runtimes/${h.id}`, { name: "both", resources: { requests: { memory_mib: 512 } } });
+    expect(both.json.data).toMatchObject({ id: h.id, name: "both", resources: { requests: { memory_mib: 512 } } });
+    expectError(await sendJson("PATCH", `/v1/runtimes/${h.id}`, {}), 400, "invalid_argument");
+    expectError(await sendJson("PATCH", `/v1/runtimes/${h.id}`, { name: "bad name" }), 400, "invalid_argument");
   });
 
   test("delete returns the last record, then the runtime is 404", async () => {

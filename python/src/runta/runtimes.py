@@ -220,6 +220,10 @@ class Runtimes:
         )["data"]
         return RuntimeInfo.from_wire(data)
 
+    def rename(self, runtime: str, name: str) -> RuntimeInfo:
+        """Gives a runtime a new (unique) name; its id, state and processes are untouched."""
+        return RuntimeInfo.from_wire(self._http.json("PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"name": name})["data"])
+
     def exec(
         self,
         runtime: str,

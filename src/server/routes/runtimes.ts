@@ -7,7 +7,7 @@ import {
   GetRuntimeQuerySchema,
   LifecycleRequestSchema,
   ListRuntimesQuerySchema,
-  ResizeRuntimeRequestSchema,
+  UpdateRuntimeRequestSchema,
   StopRuntimeRequestSchema,
   RuntaError,
   commandArgv,
@@ -87,9 +87,12 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       method: "PATCH",
       path: "/v1/runtimes/{rt}",
       handler: async (ctx) => {
-        const body = await readJson(ctx, ResizeRuntimeRequestSchema);
-        const r = body.resources.requests;
-        send(ctx, 200, { data: await engine.resize(ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib, diskSizeGib: r.disk_size_gib }) });
+        const body = await readJson(ctx, UpdateRuntimeRequestSchema);
+        // Rename first, so that a resize in the same request addresses the runtime by its id either way.
+        let rt = body.name === undefined ? undefined : await engine.rename(ctx.params.rt, body.name);
+        const r = body.resources?.requests;
+        if (r) rt = await engine.resize(rt?.id ?? ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib, diskSizeGib: r.disk_size_gib });
+        send(ctx, 200, { data: rt });
       },
     },
     { method: "DELETE", path: "/v1/runtimes/{rt}", handler: async (ctx) => send(ctx, 200, { data: await engine.delete(ctx.params.rt) }) },

@@ -94,3 +94,18 @@ describe("shutdown -t, restart, wait", () => {
     expect(r.err).toBe("runta: worker: crashed: the runtime's init process exited unexpectedly — see runta inspect worker\n");
   });
 });
+
+describe("rename", () => {
+  test("renames by name or id prefix and prints the new name; a taken or invalid name fails", async () => {
+    const c = fakeClient({ runtimes: [worker, stopped] });
+    const r = await cli(["rename", "0b3d8a4e5f8c", "worker-old"], { client: c });
+    expect(r.out, r.err).toBe("worker-old\n");
+    expect(c.state.get(worker.id)!.name).toBe("worker-old");
+    const taken = await cli(["rename", "worker-old", "old"], { client: c });
+    expect(taken.code).toBe(1);
+    expect(taken.err).toContain('a runtime named "old" already exists');
+    const bad = await cli(["rename", "old", "bad name"], { client: c });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(`runta: new name "bad name" must start with a letter or digit and contain only letters, digits, '_', '.', '-' (1-63 characters)\n`);
+  });
+});
