@@ -117,7 +117,7 @@ test("an entry without resources leaves them alone; an image that does not exist
     expect(r.stderr).toBe(`runta: nova: image "no-such-image" does not exist — build or import it first (runta image ls lists images)\n`);
     expect(r.stdout).toMatch(/= web\s+unchanged/);
   }
-  expect((await inspect("web")).resources.requests).toEqual({ vcpus: 0.5, memory_mib: 128 });
+  expect((await inspect("web")).resources.requests).toMatchObject({ vcpus: 0.5, memory_mib: 128 });
   expect((await runta(["ps", "-a", "-q", "--filter", "name=nova"])).stdout).toBe("");
 });
 
