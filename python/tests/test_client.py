@@ -57,6 +57,15 @@ def test_create_with_a_hostname(new_runtime: NewRuntime) -> None:
     assert rt.exec(["hostname", "-f"]).stdout_text == "api.internal\n"
 
 
+def test_a_description_at_create_and_by_update(new_runtime: NewRuntime, client: runta.Runta) -> None:
+    rt = new_runtime(memory_mib=64, description="nightly ETL")
+    assert rt.info.description == "nightly ETL"
+    rt.stop()
+    assert rt.update(description="owner: data team").description == "owner: data team"
+    assert client.runtimes.get(rt.name).info.description == "owner: data team"
+    assert client.runtimes.update(rt.name, description="").description == ""
+
+
 def test_create_without_waiting(new_runtime: NewRuntime, client: runta.Runta) -> None:
     rt = new_runtime(wait=False)
     assert rt.status == "creating"

@@ -31,6 +31,14 @@ export const LIMITS = {
   labelsMaxEntries: 64,
   labelKeyMaxLength: 63,
   labelValueMaxLength: 256,
+  /** A runtime's description (free text shown in inspect; newlines and tabs allowed, other controls not). */
+  descriptionMaxLength: 1024,
+  /**
+   * What a description must not contain: it is shown raw like labels, so no C0/C1 controls (a terminal acts on them)
+   * except newline and tab, and no bidi overrides (they make text read backwards).
+   */
+  descriptionForbidden: /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/,
+  descriptionRule: "must not contain control characters other than newline and tab, nor bidirectional overrides",
   /** Buffered exec. */
   execTimeoutSecsDefault: 60,
   execTimeoutSecsMax: 3600,

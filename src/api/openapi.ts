@@ -165,10 +165,10 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         },
         patch: {
           operationId: "updateRuntime",
-          summary: "rename and/or resize live",
+          summary: "rename, resize live and/or describe",
           parameters: [rtParam],
           requestBody: { required: true, content: json(ref("UpdateRuntimeRequest")) },
-          responses: { ...runtimeOk("200", "the runtime, resources read back from the cgroup"), ...errorResponses(400, 404, 409, 422) },
+          responses: { ...runtimeOk("200", "the runtime (resources read back from the cgroup after a resize)"), ...errorResponses(400, 404, 409, 422) },
         },
         delete: { operationId: "deleteRuntime", parameters: [rtParam], responses: { ...runtimeOk("200", "the last record"), ...errorResponses(404, 409) } },
       },

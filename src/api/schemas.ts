@@ -80,6 +80,12 @@ export const LabelsSchema = z
   .superRefine(keysMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, "label keys are letters, digits, '_', '.', '/', '-', 1-63 characters"))
   .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` });
 
+/** Free text about a runtime (LIMITS.descriptionForbidden says what it must not contain). */
+export const DescriptionSchema = z
+  .string()
+  .max(LIMITS.descriptionMaxLength, { error: `at most ${LIMITS.descriptionMaxLength} characters` })
+  .refine((v) => !LIMITS.descriptionForbidden.test(v), { error: LIMITS.descriptionRule });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -105,6 +111,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   labels: LabelsSchema.optional(),
   /** The runtime's hostname (in /etc/hostname and /etc/hosts, so `hostname -f` works); default its name. */
   hostname: HostnameSchema.optional(),
+  /** Free text about the runtime (seeds 000 and 002); editable later with PATCH. */
+  description: DescriptionSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -119,6 +127,7 @@ export const UpdateRuntimeRequestSchema = z
   .strictObject({
     /** A new name (unique); the runtime keeps its id. Its hostname follows at the next boot unless set at create. */
     name: NameSchema.optional(),
+    /** Live resize (a shut-down runtime takes the values at its next boot). */
     resources: z
       .strictObject({
         requests: ResourceRequestsSchema.refine((r) => r.vcpus !== undefined || r.memory_mib !== undefined || r.disk_size_gib !== undefined, {
@@ -126,9 +135,11 @@ export const UpdateRuntimeRequestSchema = z
         }),
       })
       .optional(),
+    /** Replaces the description ("" clears it); any status. */
+    description: DescriptionSchema.optional(),
   })
-  .refine((b) => b.name !== undefined || b.resources !== undefined, { error: "give name, resources or both" });
-/** Body of `PATCH /v1/runtimes/{rt}`: rename and/or live resize. */
+  .refine((b) => b.name !== undefined || b.resources !== undefined || b.description !== undefined, { error: "give name, resources, description or several" });
+/** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize and/or description. */
 export type UpdateRuntimeRequest = z.infer<typeof UpdateRuntimeRequestSchema>;
 
 /** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
@@ -215,6 +226,8 @@ export const RuntimeSchema = z.object({
   labels: z.record(z.string(), z.string()),
   /** Its hostname inside (the name unless one was given at create). */
   hostname: z.string(),
+  /** Free text given at create or by PATCH ("" when none). */
+  description: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

@@ -95,6 +95,13 @@ export function flagForHostLimit(err: unknown): unknown {
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
 
+/** `--description`: free text as the API accepts it (DescriptionSchema). */
+export function descriptionFlag(value: string): string {
+  if (value.length > LIMITS.descriptionMaxLength) throw new UsageError(`--description: at most ${LIMITS.descriptionMaxLength} characters`);
+  if (LIMITS.descriptionForbidden.test(value)) throw new UsageError(`--description: ${LIMITS.descriptionRule}`);
+  return value;
+}
+
 /** `--hostname`: a hostname as the API accepts it. */
 export function hostnameFlag(value: string): string {
   if (!LIMITS.hostnamePattern.test(value)) {

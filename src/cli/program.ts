@@ -26,6 +26,7 @@ import { rmCommand } from "./commands/rm.js";
 import { runCommand } from "./commands/run.js";
 import { shutdownCommand } from "./commands/shutdown.js";
 import { statsCommand } from "./commands/stats.js";
+import { updateCommand } from "./commands/update.js";
 import { topCommand } from "./commands/top.js";
 import { versionCommand } from "./commands/version.js";
 import { waitCommand } from "./commands/wait.js";
@@ -68,6 +69,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     statsCommand(ctx),
     rmCommand(ctx),
     resizeCommand(ctx),
+    updateCommand(ctx),
     checkpointCommand(ctx),
     renameCommand(ctx),
     applyCommand(ctx),

@@ -20,6 +20,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     env: opts.env,
     labels: opts.labels,
     hostname: opts.hostname,
+    description: opts.description,
     network: opts.network,
     egress: opts.egress,
   };

@@ -16,6 +16,8 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** Hostname inside the runtime (in /etc/hosts, so `hostname -f` works); default its name. */
   hostname?: string;
+  /** Free text shown in inspect; change it later with `update`. */
+  description?: string;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
@@ -122,6 +124,7 @@ export interface RuntimeHandleApi {
   delete(): Promise<Runtime>;
   resizeMemory(memoryMiB: number): Promise<Runtime>;
   resize(req: ResizeRequest): Promise<Runtime>;
+  update(req: UpdateOptions): Promise<Runtime>;
   egress(): Promise<RuntimeEgress>;
   setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress>;
   egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]>;
@@ -177,6 +180,11 @@ export interface GetOptions {
   usage?: boolean;
 }
 
+/** What `update` changes (PATCH of the runtime). */
+export interface UpdateOptions {
+  description?: string;
+}
+
 /** `runta.runtimes`: every verb also accepts a name or id directly. */
 export interface RuntimesApi {
   create(name: string | undefined, opts?: CreateOptions): Promise<RuntimeHandleApi>;
@@ -193,6 +201,8 @@ export interface RuntimesApi {
   checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
   /** Gives a runtime a new name (unique); its id stays. */
   rename(nameOrId: string, name: string): Promise<Runtime>;
+  /** Changes what can change in place without a resize: the description ("" clears it), in any status. */
+  update(nameOrId: string, req: UpdateOptions): Promise<Runtime>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
   /** The runtime's network (mode, address) and egress policy. */

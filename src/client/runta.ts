@@ -2,7 +2,7 @@
 import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi, StopOptions } from "./contract.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
@@ -102,6 +102,10 @@ export class RuntimesClient implements RuntimesApi {
   /** Gives a runtime a new name (unique); id, state and processes are untouched. Not retried: the old name is gone after. */
   async rename(nameOrId: string, name: string): Promise<RuntimeRecord> {
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { name }, retry: false })).data;
+  }
+  /** Replaces the description ("" clears it); any status. */
+  async update(nameOrId: string, req: UpdateOptions): Promise<RuntimeRecord> {
+    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { description: req.description }, retry: true })).data;
   }
   /**
    * Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream.

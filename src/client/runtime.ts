@@ -1,7 +1,7 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
 import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi, StopOptions } from "./contract.js";
+import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 
 /**
  * Turns a wire exec result into an {@link ExecOutput}: base64 output is decoded, `stdout`/`stderr` become UTF-8 text
@@ -99,6 +99,11 @@ export class Runtime implements RuntimeHandleApi {
   /** Freezes its filesystem as checkpoint `name` (paused for the copy when running). Default kind "full". */
   checkpoint(name: string, opts?: CheckpointOptions): Promise<Checkpoint> {
     return this.api.checkpoint(this.id, name, opts);
+  }
+
+  /** Replaces its description ("" clears it). */
+  update(req: UpdateOptions): Promise<RuntimeRecord> {
+    return this.track(this.api.update(this.id, req));
   }
 
   /** Its network (mode, address) and egress policy. */

@@ -38,6 +38,7 @@ export class RuntimeRecords {
       env_digest: envDigest(rec.id, rec.env),
       labels: rec.labels,
       hostname: rec.hostname ?? rec.name,
+      description: rec.description,
       created_at: rec.createdAt,
       updated_at: rec.updatedAt,
       started_at: rec.startedAt,
@@ -61,6 +62,12 @@ export class RuntimeRecords {
     const rec = this.store.update(id, patch);
     if (!rec) throw errors.notFound(`runtime ${id} vanished from the store while being changed`);
     return rec;
+  }
+
+  /** Replaces the description: only the record changes, so any status will do (under the lock, like every change). */
+  describe(ref: string, description: string): Promise<Runtime> {
+    const { id } = this.find(ref);
+    return this.withLock(id, async () => this.toRuntime(this.mustUpdate((await this.current(id)).id, { description })));
   }
 
   /** Runs `fn` after every earlier lifecycle operation on the same runtime has finished. */

@@ -237,6 +237,7 @@ export class RuncEngine implements Engine {
       env: spec.env ?? {},
       labels: spec.labels ?? {},
       hostname: spec.hostname ?? null,
+      description: spec.description ?? "",
       createdAt: now,
       updatedAt: now,
       startedAt: null,
@@ -438,6 +439,10 @@ export class RuncEngine implements Engine {
       const applied = await this.containers.resize(rec, req);
       return this.records.toRuntime(this.records.mustUpdate(id, applied));
     });
+  }
+
+  describe(ref: string, description: string): Promise<Runtime> {
+    return this.records.describe(ref, description);
   }
 
   /** Grows a runtime's disk to `gib` (inside its lock); shrinking is refused, the same size is a no-op. */

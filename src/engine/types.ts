@@ -21,6 +21,8 @@ export interface CreateSpec {
   checkpoint?: string;
   /** Hostname inside the runtime (validated); default its name. */
   hostname?: string;
+  /** Free text shown in inspect (validated). */
+  description?: string;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;
@@ -126,6 +128,8 @@ export interface Engine {
   resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime>;
   /** Gives the runtime a new (unique) name; id, state and processes are untouched. */
   rename(ref: string, name: string): Promise<Runtime>;
+  /** Replaces a runtime's description ("" clears it), in any status. */
+  describe(ref: string, description: string): Promise<Runtime>;
   start(ref: string): Promise<Runtime>;
   stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
   pause(ref: string): Promise<Runtime>;

@@ -22,6 +22,8 @@ export interface RuntimeRecord {
   labels: Record<string, string>;
   /** The hostname given at create; null: the runtime's name (which a rename then changes too). */
   hostname: string | null;
+  /** Free text ("" when none). */
+  description: string;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   env TEXT NOT NULL,
   labels TEXT NOT NULL,
   hostname TEXT,
+  description TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   started_at TEXT,
@@ -90,6 +93,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   env: "env",
   labels: "labels",
   hostname: "hostname",
+  description: "description",
   createdAt: "created_at",
   updatedAt: "updated_at",
   startedAt: "started_at",
@@ -111,6 +115,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["disk_mib", "INTEGER"],
   ["checkpoint_id", "TEXT"],
   ["hostname", "TEXT"],
+  ["description", "TEXT NOT NULL DEFAULT ''"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -147,6 +152,7 @@ function fromRow(row: Row): RuntimeRecord {
     env: asStringMap(row.env, "env"),
     labels: asStringMap(row.labels, "labels"),
     hostname: str(row.hostname),
+    description: String(row.description ?? ""),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     startedAt: str(row.started_at),

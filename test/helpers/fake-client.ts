@@ -126,6 +126,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     env_digest: envDigest(id, env),
     labels: {},
     hostname: rest.name ?? "rt",
+    description: "",
     created_at: now,
     updated_at: now,
     started_at: now,
@@ -263,6 +264,11 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
         memory_mib: req.memoryMiB ?? rt.resources.requests.memory_mib,
       };
       return { ...rt, resources: { requests: { ...rt.resources.requests } } };
+    }),
+    update: wrap("update", (t: string, req: { description?: string }) => {
+      const rt = find(t);
+      if (req.description !== undefined) rt.description = req.description;
+      return { ...rt };
     }),
     async exec(t: string, argv: string | string[], o: ExecOptions = {}): Promise<ExecOutput> {
       record("exec", t, argv, o);

@@ -122,6 +122,7 @@ export class FakeEngine implements Engine {
         env_digest: envDigest(id, spec.env ?? {}),
         labels: spec.labels ?? {},
         hostname: spec.hostname ?? name,
+        description: spec.description ?? "",
         created_at: now,
         updated_at: now,
         started_at: null,
@@ -188,6 +189,13 @@ export class FakeEngine implements Engine {
     if (req.vcpus !== undefined && req.vcpus > FAKE_HOST_CORES) throw errors.outOfRange(`resources.requests.vcpus: must be at most ${FAKE_HOST_CORES} (the host's cores)`);
     const r = rec.rt.resources.requests;
     rec.rt.resources = { requests: { vcpus: req.vcpus ?? r.vcpus, memory_mib: req.memoryMib ?? r.memory_mib } };
+    return this.set(rec, rec.rt.status);
+  }
+
+  async describe(ref: string, description: string): Promise<Runtime> {
+    this.check("describe");
+    const rec = this.find(ref);
+    rec.rt.description = description;
     return this.set(rec, rec.rt.status);
   }
 

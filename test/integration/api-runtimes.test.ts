@@ -57,6 +57,23 @@ describe("runtimes through the real daemon", () => {
     expect((await rt.refresh()).usage!.memory_limit_bytes).toBe(96 * 1024 * 1024);
   });
 
+  test("a description at create, replaced by PATCH while running and while shut down, kept by the store", async () => {
+    const rt = await runta.runtimes.create("described", { image: "busybox", memoryMiB: 64, description: "nightly ETL" });
+    expect(rt.info.description).toBe("nightly ETL");
+    expect((await rt.update({ description: "owner: data team" })).description).toBe("owner: data team");
+    await rt.stop();
+    const bare = await fetch(`${d.endpoint}/v1/runtimes/described`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ description: "" }),
+    });
+    expect(bare.status).toBe(200);
+    expect((await runta.runtimes.get("described")).info).toMatchObject({ description: "", status: "shutdown" });
+    const listed = await runta.runtimes.list();
+    expect(listed.find((r) => r.name === "described")!.info.description).toBe("");
+    await runta.runtimes.delete("described");
+  });
+
   test("pause freezes (exec refused with 409), resume, stop keeps the filesystem, start", async () => {
     const rt = await runta.runtimes.get("api-a");
     await rt.exec("echo kept > /marker");

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { CreateRuntimeRequestSchema, ExecRequestSchema, LIMITS } from "../../src/api/index.js";
+import { CreateRuntimeRequestSchema, ExecRequestSchema, LIMITS, UpdateRuntimeRequestSchema } from "../../src/api/index.js";
 
 test("buffered exec stdin is capped in bytes, not characters", () => {
   const ascii = "a".repeat(LIMITS.execStdinMaxBytes);
@@ -30,6 +30,26 @@ test("label values refuse C0/C1 controls and bidi overrides (they are printed ra
     expect(r.error!.issues[0]!.message).toMatch(/control or bidirectional-override/);
   }
   expect(CreateRuntimeRequestSchema.safeParse({ labels: { team: "Zürich – 東京 ✓" } }).success).toBe(true);
+});
+
+test("a description is free text up to 1024 characters: newline and tab yes, other controls and bidi overrides no", () => {
+  for (const ok of ["", "nightly ETL", "line one\nline\ttwo", "Zürich – 東京 ✓", "x".repeat(1024)]) {
+    expect(CreateRuntimeRequestSchema.safeParse({ description: ok }).success, ok).toBe(true);
+  }
+  for (const bad of ["a\x1b[2J", "a\rb", "\u202egnp.exe", "a\u009bb", "x".repeat(1025)]) {
+    const r = CreateRuntimeRequestSchema.safeParse({ description: bad });
+    expect(r.success, JSON.stringify(bad)).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(["description"]);
+  }
+});
+
+test("PATCH takes a name, resources, a description or several, not nothing", () => {
+  expect(UpdateRuntimeRequestSchema.safeParse({ description: "" }).success).toBe(true);
+  expect(UpdateRuntimeRequestSchema.safeParse({ resources: { requests: { vcpus: 1 } }, description: "d" }).success).toBe(true);
+  const none = UpdateRuntimeRequestSchema.safeParse({});
+  expect(none.success).toBe(false);
+  expect(none.error!.issues[0]!.message).toBe("give name, resources, description or several");
+  expect(UpdateRuntimeRequestSchema.safeParse({ labels: {} }).success).toBe(false);
 });
 
 test("a hostname is RFC 1123 labels of at most 63 characters in all", () => {

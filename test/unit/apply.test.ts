@@ -127,6 +127,17 @@ describe("plan (pure)", () => {
     expect(action!.notes.join("\n")).toContain("status is shutdown");
   });
 
+  test("a description goes into the create; a different one on an existing runtime is a note, not a change", () => {
+    const [create] = plan([{ name: "new", description: "queue worker" }], []);
+    expect(create).toMatchObject({ action: "create", description: "queue worker" });
+    const [same] = plan([{ name: "a", description: "" }], [running("a")]);
+    expect(same).toMatchObject({ action: "unchanged", conflicts: [], notes: [] });
+    const [other] = plan([{ name: "a", description: "queue worker" }], [running("a")]);
+    expect(other).toMatchObject({ action: "unchanged", conflicts: [] });
+    expect(other!.notes).toEqual(["description differs from the file's; apply does not change it: runta update --description <text> a"]);
+    expect(parseSandboxSet(JSON.stringify(set([{ name: "a", description: "\u001b[2J" }])))).toMatchObject({ ok: false, problems: [{ pointer: "/sandboxes/0/description" }] });
+  });
+
   test("runtimes not in the file are left alone; deleting ones count as missing", () => {
     const actions = plan([{ name: "a" }], [running("other"), running("a", 1, 1024, { status: "deleting" })]);
     expect(actions.map((a) => a.action)).toEqual(["create"]);

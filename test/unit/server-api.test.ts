@@ -383,6 +383,25 @@ describe("runtimes", () => {
     expect(tooMuch.status).toBe(422);
   });
 
+  test("PATCH changes the description in any status, alone or with a resize; create takes one", async () => {
+    const h = await runta.runtimes.create("described", { description: "first" });
+    expect(h.info.description).toBe("first");
+    await h.stop();
+    expect((await h.update({ description: "second" })).description).toBe("second");
+    expect((await runta.runtimes.get("described")).info.description).toBe("second");
+    const both = await raw("PATCH", "/v1/runtimes/described", {
+      body: JSON.stringify({ resources: { requests: { memory_mib: 512 } }, description: "" }),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(both.status).toBe(200);
+    expect(both.json.data).toMatchObject({ description: "", resources: { requests: { memory_mib: 512 } } });
+    const none = await raw("PATCH", "/v1/runtimes/described", { body: "{}", headers: { "Content-Type": "application/json" } });
+    expectError(none, 400, "invalid_argument");
+    expect(none.json.error.message).toContain("give name, resources, description or several");
+    const renamed = await raw("PATCH", "/v1/runtimes/described", { body: JSON.stringify({ name: "described2", description: "renamed" }), headers: { "Content-Type": "application/json" } });
+    expect(renamed.json.data).toMatchObject({ name: "described2", description: "renamed" });
+  });
+
   test("lifecycle: pause, resume, stop, start; no-ops succeed; impossible transitions are 409 naming the status", async () => {
     const h = await runta.runtimes.create("life");
     expect((await h.pause()).status).toBe("paused");

@@ -21,6 +21,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     env: { A: "1" },
     labels: { team: "x" },
     hostname: null,
+    description: "",
     createdAt: at,
     updatedAt: at,
     startedAt: null,
@@ -140,6 +141,9 @@ test("a database from before the hostname column gets it on open; its records ke
     db.close();
     const reopened = new RuntimeStore(old);
     expect(reopened.getByName("before")?.hostname).toBeNull();
+    expect(reopened.getByName("before")?.description).toBe("");
+    reopened.update(record(1).id, { description: "kept" });
+    expect(reopened.getByName("before")?.description).toBe("kept");
     reopened.insert(record(2, { hostname: "api.internal" }));
     expect(reopened.get(record(2).id)?.hostname).toBe("api.internal");
     reopened.close();

@@ -67,6 +67,8 @@ class RuntimeInfo:
     env_digest: str = ""
     #: The hostname inside the runtime (its name unless one was given at create).
     hostname: str = ""
+    #: Free text given at create or by ``update`` ("" when none).
+    description: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -90,6 +92,7 @@ class RuntimeInfo:
             usage=Usage.from_wire(d["usage"]) if d.get("usage") else None,
             env_digest=d.get("env_digest", ""),
             hostname=d.get("hostname", d["name"]),
+            description=d.get("description", ""),
             raw=dict(d),
         )
 

@@ -16,7 +16,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/runtimes"): "Runtimes.create",
     ("GET", "/v1/runtimes"): "Runtimes.list",
     ("GET", "/v1/runtimes/{rt}"): "Runtimes.get",
-    ("PATCH", "/v1/runtimes/{rt}"): "Runtimes.resize",
+    ("PATCH", "/v1/runtimes/{rt}"): "Runtimes.update",
     ("DELETE", "/v1/runtimes/{rt}"): "Runtimes.delete",
     ("POST", "/v1/runtimes/{rt}/start"): "Runtimes.start",
     ("POST", "/v1/runtimes/{rt}/stop"): "Runtimes.stop",

@@ -52,6 +52,7 @@ def create_body(
     env: Optional[Mapping[str, str]] = None,
     labels: Optional[Mapping[str, str]] = None,
     hostname: Optional[str] = None,
+    description: Optional[str] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
@@ -70,6 +71,8 @@ def create_body(
         body["labels"] = dict(labels)
     if hostname is not None:
         body["hostname"] = hostname
+    if description is not None:
+        body["description"] = description
     if network is not None:
         body["network"] = network
     if egress is not None:
@@ -112,6 +115,7 @@ class Runtimes:
         env: Optional[Mapping[str, str]] = None,
         labels: Optional[Mapping[str, str]] = None,
         hostname: Optional[str] = None,
+        description: Optional[str] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -134,6 +138,7 @@ class Runtimes:
             env=env,
             labels=labels,
             hostname=hostname,
+            description=description,
             network=network,
             egress=egress,
         )
@@ -223,6 +228,13 @@ class Runtimes:
     def rename(self, runtime: str, name: str) -> RuntimeInfo:
         """Gives a runtime a new (unique) name; its id, state and processes are untouched."""
         return RuntimeInfo.from_wire(self._http.json("PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"name": name})["data"])
+
+    def update(self, runtime: str, *, description: str) -> RuntimeInfo:
+        """Replaces the description (``""`` clears it), in any status; memory and vCPUs change with ``resize``."""
+        data = self._http.json(
+            "PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"description": description}, retry=True
+        )["data"]
+        return RuntimeInfo.from_wire(data)
 
     def exec(
         self,
@@ -494,6 +506,10 @@ class Runtime:
     def resize(self, *, memory_mib: Optional[int] = None, vcpus: Optional[float] = None, disk_size_gib: Optional[int] = None) -> RuntimeInfo:
         """Changes memory and/or vCPUs live, or grows the disk."""
         return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus, disk_size_gib=disk_size_gib))
+
+    def update(self, *, description: str) -> RuntimeInfo:
+        """Replaces its description (``""`` clears it)."""
+        return self._track(self._runtimes.update(self.id, description=description))
 
     def egress(self) -> RuntimeEgress:
         """Its network (mode, address) and egress policy."""

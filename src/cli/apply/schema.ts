@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
-import { EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
 export const SANDBOX_SET_KIND = "SandboxSet";
@@ -15,6 +15,8 @@ export const SandboxSpecSchema = z.strictObject({
   resources: ResourceRequestsSchema.optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** Given at create; a different one on an existing runtime is a note (change it with runta update --description). */
+  description: DescriptionSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -15,6 +15,7 @@ import { buildImageWithProgress } from "./image.js";
 export interface RunOptions {
   name?: string;
   hostname?: string;
+  description?: string;
   image?: string;
   cpus?: number;
   memory?: number;
@@ -33,6 +34,7 @@ export function runCommand(ctx: CliContext): Command {
     .description("Create a runtime and start it (waits until it is running, then prints its id)")
     .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag)
     .option("--hostname <host>", "hostname inside, also in its /etc/hosts (default: the runtime's name)", hostnameFlag)
+    .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
@@ -56,6 +58,7 @@ Examples:
   runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
   runta run --name sealed --network none
   runta run --name api --hostname api.internal
+  runta run --name etl --description "nightly ETL, owner: data team"
   runta run -d --name batch
 `,
     )
@@ -82,6 +85,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       env: opts.env,
       labels: opts.label,
       hostname: opts.hostname,
+      description: opts.description,
       network: opts.network,
       egress,
       wait: !opts.detach,

@@ -34,6 +34,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         egress: body.egress,
         whitelist: body.whitelist,
         hostname: body.hostname,
+        description: body.description,
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });

@@ -1,4 +1,4 @@
-/** Runtime routes: create, list, get, resize, delete, the lifecycle verbs, and buffered exec. */
+/** Runtime routes: create, list, get, update (resize, description), delete, the lifecycle verbs, and buffered exec. */
 import { createHash } from "node:crypto";
 import {
   CreateRuntimeQuerySchema,
@@ -55,6 +55,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             env: body.env,
             labels: body.labels,
             hostname: body.hostname,
+            description: body.description,
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,
@@ -92,6 +93,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         let rt = body.name === undefined ? undefined : await engine.rename(ctx.params.rt, body.name);
         const r = body.resources?.requests;
         if (r) rt = await engine.resize(rt?.id ?? ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib, diskSizeGib: r.disk_size_gib });
+        if (body.description !== undefined) rt = await engine.describe(rt?.id ?? ctx.params.rt, body.description);
         send(ctx, 200, { data: rt });
       },
     },

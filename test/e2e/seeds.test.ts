@@ -1,0 +1,57 @@
+/**
+ * The seed documents' runtime fields through the built `bin/runta` against a real daemon on the default image:
+ * the `--help` examples run as written and their effect is read back with inspect and `ps --json`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { runtaBin } from "../helpers/cli.js";
+
+let d: TestDaemon;
+let home: string;
+const runta = (args: string[]) => runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined } });
+
+/** Runs a command that must succeed; its stdout. */
+async function ok(args: string[]): Promise<string> {
+  const r = await runta(args);
+  expect(r.exitCode, `${args.join(" ")}: ${String(r.stderr)}`).toBe(0);
+  return String(r.stdout);
+}
+const inspect = async (rt: string) => JSON.parse(await ok(["inspect", rt]))[0];
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
+  await ensureDefaultImage(SHARED_IMAGES_DIR);
+  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
+}, 900_000);
+
+afterAll(async () => {
+  try {
+    await d?.cleanup();
+    if (d) expect(await leaks(d)).toEqual([]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test("description: run and update as their --help examples say; inspect, ps --json and apply files carry it", async () => {
+  await ok(["run", "--name", "etl", "--description", "nightly ETL, owner: data team"]);
+  expect((await inspect("etl")).description).toBe("nightly ETL, owner: data team");
+  await ok(["shutdown", "etl"]);
+  expect(await ok(["update", "--description", "", "etl"])).toBe("etl: description cleared\n");
+  expect(await ok(["update", "--description", "nightly ETL, owner: data team", "etl"])).toBe('etl: description "nightly ETL, owner: data team"\n');
+  const { runtimes: listed } = JSON.parse(await ok(["ps", "-a", "--json"])) as { runtimes: Array<{ name: string; description: string }> };
+  expect(listed.find((r) => r.name === "etl")?.description).toBe("nightly ETL, owner: data team");
+
+  const bad = await runta(["update", "--description", "\x1b[2J", "etl"]);
+  expect(bad.exitCode).toBe(2);
+
+  const file = join(home, "set.json");
+  writeFileSync(file, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "filed", resources: { memory_mib: 64 }, description: "from a file" }] }));
+  await ok(["apply", "-f", file]);
+  expect((await inspect("filed")).description).toBe("from a file");
+  writeFileSync(file, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "filed", description: "changed" }] }));
+  expect(await ok(["apply", "-f", file, "--dry-run"])).toContain("description differs from the file's; apply does not change it: runta update --description <text> filed");
+}, 300_000);
