@@ -1,6 +1,6 @@
 /**
  * The seed documents' runtime fields through the built `bin/runta` against a real daemon on the default image:
- * the `--help` examples run as written and their effect is read back with inspect and `ps --json`.
+ * what each sets is read back with inspect and `ps --json` (help-examples.test.ts runs the `--help` examples as written).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +36,7 @@ afterAll(async () => {
   }
 });
 
-test("description: run and update as their --help examples say; inspect, ps --json and apply files carry it", async () => {
+test("description: run --description, update (test/e2e/help-examples.test.ts runs their --help examples); inspect, ps --json and apply files carry it", async () => {
   await ok(["run", "--name", "etl", "--description", "nightly ETL, owner: data team"]);
   expect((await inspect("etl")).description).toBe("nightly ETL, owner: data team");
   await ok(["shutdown", "etl"]);

@@ -18,7 +18,7 @@ export function updateCommand(ctx: CliContext): Command {
     .argument("<runtime>", "runtime name or id")
     .option("--description <text>", 'new description ("" clears it)', descriptionFlag)
     .option("--json", "print the updated runtime as JSON")
-    .addHelpText("after", '\nExamples:\n  runta update --description "nightly ETL, owner: data team" etl\n  runta update --description "" etl')
+    .addHelpText("after", '\nExamples:\n  runta update --description "queue worker, owner: data team" worker\n  runta update --description "" worker')
     .action((target: string, opts: UpdateFlags) => runUpdate(ctx, target, opts));
 }
 
