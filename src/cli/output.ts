@@ -68,13 +68,17 @@ export function timeValue(iso: string | null | undefined, tty: boolean, now: Dat
   return tty ? relativeTime(iso, now) : (iso ?? "");
 }
 
-/** Bytes as a short human size (docker's units: kB, MB, GB). */
-export function humanBytes(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
+/**
+ * Bytes as a short human size. Decimal by default (docker's image sizes: kB, MB, GB); `binary` for memory (docker
+ * stats' KiB, MiB, GiB), so a limit set as `--memory 1g` reads back as 1.00GiB, not 1.07GB.
+ */
+export function humanBytes(n: number, binary = false): string {
+  const units = binary ? ["B", "KiB", "MiB", "GiB", "TiB"] : ["B", "kB", "MB", "GB", "TB"];
+  const base = binary ? 1024 : 1000;
   let v = n;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
     i++;
   }
   return i === 0 ? `${v}B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;

@@ -120,7 +120,7 @@ describe("new verbs", () => {
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const [header, row] = String(r.stdout).trim().split("\n");
     expect(header).toBe("RUNTIME ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS");
-    expect(row).toMatch(/^[0-9a-f-]{36}\tworker\t\d+\.\d\d%\t[\d.]+k?B \/ 67\.1MB\t\d+\.\d\d%\t\d+$/);
+    expect(row).toMatch(/^[0-9a-f-]{36}\tworker\t\d+\.\d\d%\t[\d.]+(Ki|Mi)?B \/ 64\.0MiB\t\d+\.\d\d%\t\d+$/);
     const j = JSON.parse(String((await runta(["stats", "--json"])).stdout));
     expect(Object.keys(j)).toEqual(["stats"]);
     const worker = j.stats.find((s: { name: string }) => s.name === "worker");

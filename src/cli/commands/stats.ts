@@ -110,7 +110,7 @@ const STATS_COLUMNS: Column<RuntimeStats>[] = [
   { header: "RUNTIME ID", value: (r, tty) => showId(r.id, tty) },
   { header: "NAME", value: (r) => r.name },
   { header: "CPU %", value: (r) => `${r.cpu_percent.toFixed(2)}%` },
-  { header: "MEM USAGE / LIMIT", value: (r) => `${humanBytes(r.memory_bytes)} / ${humanBytes(r.memory_limit_bytes)}` },
+  { header: "MEM USAGE / LIMIT", value: (r) => `${humanBytes(r.memory_bytes, true)} / ${humanBytes(r.memory_limit_bytes, true)}` },
   { header: "MEM %", value: (r) => `${r.memory_percent.toFixed(2)}%` },
   { header: "PIDS", value: (r) => String(r.pids) },
 ];

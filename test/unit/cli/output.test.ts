@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { escapeControl, listJson, relativeTime } from "../../../src/cli/output.js";
+import { escapeControl, humanBytes, listJson, relativeTime } from "../../../src/cli/output.js";
 import { NOW } from "../../helpers/cli-harness.js";
 
 describe("output helpers", () => {
@@ -23,5 +23,16 @@ describe("list JSON", () => {
     expect(listJson("runtimes", [{ id: "a" }])).toEqual({ runtimes: [{ id: "a" }] });
     expect(listJson("images", [] as { name: string }[])).toEqual({ images: [] });
     expect(listJson("secrets", [{ n: 1 }], (r) => ({ name: String(r.n) }))).toEqual({ secrets: [{ name: "1" }] });
+  });
+});
+
+describe("human sizes", () => {
+  test("decimal by default (image sizes, as docker images); binary for memory, so a 1g limit reads 1.00GiB", () => {
+    expect(humanBytes(259_000_000)).toBe("259MB");
+    expect(humanBytes(999)).toBe("999B");
+    expect(humanBytes(2 ** 30, true)).toBe("1.00GiB");
+    expect(humanBytes(64 * 2 ** 20, true)).toBe("64.0MiB");
+    expect(humanBytes(365 * 1024, true)).toBe("365KiB");
+    expect(humanBytes(1023, true)).toBe("1023B");
   });
 });
