@@ -107,6 +107,23 @@ describe("bridgeExec in tty mode", () => {
     expect(h.signals).toEqual(["INT"]);
   });
 
+  test("a detached terminal session says the exact attach command; without one (--grace 0) it says it was hung up", async () => {
+    for (const reattach of ["runta attach worker", undefined]) {
+      const h = Object.assign(new FakeHandle(), { execId: "3f2a9c41d0e7" });
+      const { io, err } = fakeIO(true);
+      const signals = new EventEmitter();
+      const p = bridgeExec(h, io, { tty: true, interactive: false, signals, reattach });
+      signals.emit("SIGINT");
+      signals.emit("SIGINT");
+      expect(await p).toBe(130);
+      expect(err()).toBe(
+        reattach
+          ? "runta: detached; exec 3f2a9c41d0e7 keeps running for its grace period: runta attach worker 3f2a9c41d0e7\n"
+          : "runta: detached; the remote command was hung up\n",
+      );
+    }
+  });
+
   test("never enables raw mode when stdin is not a terminal", async () => {
     const h = new FakeHandle();
     const { io, stdin } = fakeIO(false);

@@ -40,7 +40,7 @@ export async function runAttach(ctx: CliContext, target: string, id: string): Pr
   const bridge = ctx.deps.bridge ?? bridgeExec;
   let code: number;
   try {
-    code = await bridge(handle, ctx.io, { tty: true, interactive: true, signals: ctx.deps.signals ?? process });
+    code = await bridge(handle, ctx.io, { tty: true, interactive: true, signals: ctx.deps.signals ?? process, reattach: `runta attach ${target}` });
   } catch (err) {
     // Once attached, runta's own failure must not pass for a code the command returned (as exec: 125).
     throw new StatusError(EXIT.execFailure, err);

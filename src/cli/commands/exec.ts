@@ -105,7 +105,8 @@ async function streamed(ctx: CliContext, runta: RuntaApi, target: string, argv: 
   const handle = runta.runtimes.execStream(id, argv, { tty, ...size, env, cwd: opts.workdir, user: opts.user, graceSecs: opts.grace });
   const bridge = ctx.deps.bridge ?? bridgeExec;
   try {
-    return await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process });
+    const reattach = tty && opts.grace !== 0 ? `runta attach ${target}` : undefined;
+    return await bridge(handle, ctx.io, { tty, interactive: opts.interactive === true, signals: ctx.deps.signals ?? process, reattach });
   } catch (err) {
     // A terminal session whose connection dropped waits for its grace period: say how to get it back.
     if (tty && handle.execId && opts.grace !== 0) {

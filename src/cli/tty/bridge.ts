@@ -57,12 +57,14 @@ const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 
  * rejects with the stream's typed error (RuntaApiError: the daemon's error frame, or unavailable when the connection
  * is lost) once the terminal is restored. Raw mode only with `tty` and `interactive` and when stdin is a terminal. With
  * `interactive` stdin is streamed (EOF → close_stdin); without it stdin is left alone. `signals` (normally `process`)
- * delivers SIGINT/SIGTERM/SIGHUP/SIGQUIT to forward and `exit` as a last-resort terminal restore.
+ * delivers SIGINT/SIGTERM/SIGHUP/SIGQUIT to forward and `exit` as a last-resort terminal restore. `reattach` is the
+ * command that takes a detached terminal session back (`runta attach worker`, the exec id follows); without it (no
+ * terminal, or `--grace 0`) a detach hangs the command up.
  */
 export async function bridgeExec(
   handle: ExecStreamHandle,
   io: BridgeIO,
-  opts: { tty: boolean; interactive: boolean; signals?: NodeJS.EventEmitter },
+  opts: { tty: boolean; interactive: boolean; signals?: NodeJS.EventEmitter; reattach?: string },
 ): Promise<number> {
   const { stdin, stdout, stderr } = io;
   const signals = opts.signals;
@@ -147,7 +149,7 @@ export async function bridgeExec(
       handle.close();
       // A terminal session outlives its client for its grace period (the caller says how to reattach); a pipe does not.
       const id = handle.execId;
-      stderr.write(opts.tty && id ? `runta: detached; exec ${id} keeps running for its grace period (runta attach <runtime> ${id})\n` : "runta: detached; the remote command was hung up\n");
+      stderr.write(opts.tty && id && opts.reattach ? `runta: detached; exec ${id} keeps running for its grace period: ${opts.reattach} ${id}\n` : "runta: detached; the remote command was hung up\n");
       return EXIT.interrupted;
     }
     return exitCodeOf(outcome);
