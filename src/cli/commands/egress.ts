@@ -115,6 +115,7 @@ function printPolicy(ctx: CliContext, e: RuntimeEgress, json?: boolean): void {
   list("Allow:", e.policy.allow);
   list("Deny:", e.policy.deny);
   if (e.policy.mode === "allowlist" && !e.policy.allow.length) lines.push("          (nothing: every destination is refused)");
+  if (e.policy.mode === "denylist" && !e.policy.deny.length) lines.push("          (nothing: every destination is allowed, as with open)");
   ctx.io.stdout.write(`${lines.map(escapeControl).join("\n")}\n`);
 }
 

@@ -32,11 +32,14 @@ describe("egress", () => {
     expect(bad.client.calls.some((c) => c.method === "setEgress")).toBe(false);
   });
 
-  test("set --mode open clears, describe says an empty allowlist refuses everything", async () => {
+  test("set --mode open clears, describe says an empty allowlist refuses everything, an empty denylist nothing", async () => {
     const open = await cli(["egress", "set", "worker", "--mode", "open"], { client: { runtimes: [worker] } });
     expect(open.client.calls.find((c) => c.method === "setEgress")!.args[1]).toEqual({ mode: "open" });
     const empty = await cli(["egress", "set", "worker", "--mode", "allowlist"], { client: { runtimes: [worker] } });
     expect(empty.out).toContain("(nothing: every destination is refused)");
+    const emptyDeny = await cli(["egress", "set", "worker", "--mode", "denylist"], { client: { runtimes: [worker] } });
+    expect(emptyDeny.out).toContain("(nothing: every destination is allowed, as with open)");
+    expect(emptyDeny.out).not.toContain("refused");
   });
 
   test("ls lists every runtime's policy (table in a pipe, {egress: [...]} with --json)", async () => {
