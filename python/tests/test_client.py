@@ -66,6 +66,14 @@ def test_a_description_at_create_and_by_update(new_runtime: NewRuntime, client: 
     assert client.runtimes.update(rt.name, description="").description == ""
 
 
+def test_an_exec_timeout_per_runtime(new_runtime: NewRuntime) -> None:
+    rt = new_runtime(memory_mib=64, exec_timeout_secs=2)
+    assert rt.info.exec_timeout_secs == 2
+    started = time.monotonic()
+    assert rt.exec(["sleep", "300"]).timed_out
+    assert 1.9 <= time.monotonic() - started < 8
+
+
 def test_create_without_waiting(new_runtime: NewRuntime, client: runta.Runta) -> None:
     rt = new_runtime(wait=False)
     assert rt.status == "creating"

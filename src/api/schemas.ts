@@ -86,6 +86,13 @@ export const DescriptionSchema = z
   .max(LIMITS.descriptionMaxLength, { error: `at most ${LIMITS.descriptionMaxLength} characters` })
   .refine((v) => !LIMITS.descriptionForbidden.test(v), { error: LIMITS.descriptionRule });
 
+/** A runtime's default exec timeout: whole seconds, at most the daemon's exec maximum. */
+export const ExecTimeoutSecsSchema = z
+  .number()
+  .int({ error: "must be a whole number of seconds" })
+  .min(1, { error: `must be between 1 and ${LIMITS.execTimeoutSecsMax}` })
+  .max(LIMITS.execTimeoutSecsMax, { error: `must be between 1 and ${LIMITS.execTimeoutSecsMax}` });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -113,6 +120,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   hostname: HostnameSchema.optional(),
   /** Free text about the runtime (seeds 000 and 002); editable later with PATCH. */
   description: DescriptionSchema.optional(),
+  /** The timeout of every exec in the runtime that does not set its own (seconds). */
+  exec_timeout_secs: ExecTimeoutSecsSchema.optional(),
+  /** Seed 000's name for exec_timeout_secs (seconds); give one or the other. */
+  execTimeout: ExecTimeoutSecsSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -228,6 +239,8 @@ export const RuntimeSchema = z.object({
   hostname: z.string(),
   /** Free text given at create or by PATCH ("" when none). */
   description: z.string(),
+  /** The timeout of its execs that set none (null: buffered execs 60 s, streamed and detached ones none). */
+  exec_timeout_secs: z.number().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

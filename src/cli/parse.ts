@@ -92,6 +92,9 @@ export function flagForHostLimit(err: unknown): unknown {
   return new UsageError(say(got, e.details.max));
 }
 
+/** `--exec-timeout`: a runtime's default exec timeout, whole seconds as the API accepts them. */
+export const execTimeoutFlag = boundedNumber("--exec-timeout", { min: 1, max: LIMITS.execTimeoutSecsMax, unit: "seconds", integer: true });
+
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
 

@@ -21,6 +21,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     labels: opts.labels,
     hostname: opts.hostname,
     description: opts.description,
+    exec_timeout_secs: opts.execTimeoutSecs,
     network: opts.network,
     egress: opts.egress,
   };

@@ -18,6 +18,8 @@ export interface CreateOptions {
   hostname?: string;
   /** Free text shown in inspect; change it later with `update`. */
   description?: string;
+  /** Timeout (seconds) of every exec in the runtime that does not set its own. */
+  execTimeoutSecs?: number;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */

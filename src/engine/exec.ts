@@ -14,6 +14,7 @@ import { RuntimeCgroup } from "./cgroups.js";
 import { adoptDetached, readStatus, removeDetached, saveDetached } from "./execs/detached.js";
 import { ExecRegistry, type ExecEntry } from "./execs/registry.js";
 import { TerminalSession } from "./execs/session.js";
+import { execTimeoutSecs } from "./execs/timeout.js";
 import { tracked } from "./execs/tracked.js";
 import { readRootfsEtc, resolveUser, type ResolvedUser } from "./execs/user.js";
 import { signalName } from "./proc.js";
@@ -101,7 +102,7 @@ export class Execs {
       this.registry.remove(entry);
       throw err;
     }
-    const tracker = tracked(proc, entry, { timeoutSecs: spec.timeoutSecs });
+    const tracker = tracked(proc, entry, { timeoutSecs: execTimeoutSecs(rec, spec.timeoutSecs) });
     const graceSecs = spec.graceSecs ?? LIMITS.execGraceSecsDefault;
     if (!spec.tty || graceSecs <= 0) return tracker;
     entry.session = new TerminalSession(tracker, entry, graceSecs * 1000, LIMITS.execReplayBytes);
@@ -142,7 +143,8 @@ export class Execs {
     entry.started(pid);
     await saveDetached(paths.execDir, entry, runc.statusFile);
     entry.cleanup = () => Promise.all([runc.removeFiles(), removeDetached(paths.execDir, entry.id)]).then(() => undefined);
-    const timer = spec.timeoutSecs ? setTimeout(() => entry.killAll("timed_out"), spec.timeoutSecs * 1000) : undefined;
+    const timeoutSecs = execTimeoutSecs(rec, spec.timeoutSecs);
+    const timer = timeoutSecs ? setTimeout(() => entry.killAll("timed_out"), timeoutSecs * 1000) : undefined;
     timer?.unref();
     void runc.exited.then(
       async (exit) => {
@@ -255,7 +257,7 @@ export class Execs {
   /** The buffered exec proper, once counted in. */
   private async runBuffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
-    const timeoutMs = (spec.timeoutSecs ?? LIMITS.execTimeoutSecsDefault) * 1000;
+    const timeoutMs = (execTimeoutSecs(rec, spec.timeoutSecs) ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);
     const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });

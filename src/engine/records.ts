@@ -39,6 +39,7 @@ export class RuntimeRecords {
       labels: rec.labels,
       hostname: rec.hostname ?? rec.name,
       description: rec.description,
+      exec_timeout_secs: rec.execTimeoutSecs,
       created_at: rec.createdAt,
       updated_at: rec.updatedAt,
       started_at: rec.startedAt,

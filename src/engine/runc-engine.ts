@@ -238,6 +238,7 @@ export class RuncEngine implements Engine {
       labels: spec.labels ?? {},
       hostname: spec.hostname ?? null,
       description: spec.description ?? "",
+      execTimeoutSecs: spec.execTimeoutSecs ?? null,
       createdAt: now,
       updatedAt: now,
       startedAt: null,

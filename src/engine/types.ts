@@ -23,6 +23,8 @@ export interface CreateSpec {
   hostname?: string;
   /** Free text shown in inspect (validated). */
   description?: string;
+  /** Timeout of its execs that set none (validated). */
+  execTimeoutSecs?: number;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;

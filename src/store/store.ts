@@ -24,6 +24,8 @@ export interface RuntimeRecord {
   hostname: string | null;
   /** Free text ("" when none). */
   description: string;
+  /** Timeout of its execs that set none; null: the exec kind's own default. */
+  execTimeoutSecs: number | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   labels TEXT NOT NULL,
   hostname TEXT,
   description TEXT NOT NULL DEFAULT '',
+  exec_timeout_secs INTEGER,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   started_at TEXT,
@@ -94,6 +97,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   labels: "labels",
   hostname: "hostname",
   description: "description",
+  execTimeoutSecs: "exec_timeout_secs",
   createdAt: "created_at",
   updatedAt: "updated_at",
   startedAt: "started_at",
@@ -116,6 +120,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["checkpoint_id", "TEXT"],
   ["hostname", "TEXT"],
   ["description", "TEXT NOT NULL DEFAULT ''"],
+  ["exec_timeout_secs", "INTEGER"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -153,6 +158,7 @@ function fromRow(row: Row): RuntimeRecord {
     labels: asStringMap(row.labels, "labels"),
     hostname: str(row.hostname),
     description: String(row.description ?? ""),
+    execTimeoutSecs: num(row.exec_timeout_secs),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     startedAt: str(row.started_at),

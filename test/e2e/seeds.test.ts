@@ -55,3 +55,16 @@ test("description: run --description, update (test/e2e/help-examples.test.ts run
   writeFileSync(file, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "filed", description: "changed" }] }));
   expect(await ok(["apply", "-f", file, "--dry-run"])).toContain("description differs from the file's; apply does not change it: runta update --description <text> filed");
 }, 300_000);
+
+test("--exec-timeout 2: runta exec of sleep 300 is killed at about 2 s and says why; --timeout of its own outlasts it", async () => {
+  await ok(["run", "--name", "jobs", "--exec-timeout", "2", "--memory", "64m"]);
+  expect((await inspect("jobs")).exec_timeout_secs).toBe(2);
+  const t0 = Date.now();
+  const r = await runta(["exec", "jobs", "--", "sleep", "300"]);
+  const ms = Date.now() - t0;
+  expect(r.exitCode).not.toBe(0);
+  expect(String(r.stderr)).toContain("ran into jobs's exec timeout and was killed");
+  expect(ms).toBeGreaterThanOrEqual(1900);
+  expect(ms).toBeLessThan(10_000);
+  expect(await ok(["exec", "--timeout", "10", "jobs", "--", "sh", "-c", "sleep 3; echo done"])).toBe("done\n");
+}, 120_000);

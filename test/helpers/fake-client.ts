@@ -127,6 +127,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     labels: {},
     hostname: rest.name ?? "rt",
     description: "",
+    exec_timeout_secs: null,
     created_at: now,
     updated_at: now,
     started_at: now,

@@ -123,6 +123,7 @@ export class FakeEngine implements Engine {
         labels: spec.labels ?? {},
         hostname: spec.hostname ?? name,
         description: spec.description ?? "",
+        exec_timeout_secs: spec.execTimeoutSecs ?? null,
         created_at: now,
         updated_at: now,
         started_at: null,

@@ -74,6 +74,39 @@ describe("runtimes through the real daemon", () => {
     await runta.runtimes.delete("described");
   });
 
+  test("exec timeout per runtime: buffered, streamed and detached execs that set none are killed at its 2 s; an exec's own wins", async () => {
+    const rt = await runta.runtimes.create("bounded", { image: "busybox", memoryMiB: 64, execTimeoutSecs: 2 });
+    expect(rt.info.exec_timeout_secs).toBe(2);
+    let t0 = Date.now();
+    const buffered = await rt.exec(["sleep", "300"]);
+    const bufferedMs = Date.now() - t0;
+    expect(buffered.timed_out).toBe(true);
+    expect(bufferedMs).toBeGreaterThanOrEqual(1900);
+    expect(bufferedMs).toBeLessThan(8000);
+    t0 = Date.now();
+    const streamed = await runta.execs.run("bounded", ["sleep", "300"]);
+    expect(streamed.ended_by).toBe("timed_out");
+    expect(Date.now() - t0).toBeLessThan(8000);
+    const detached = await runta.execs.start("bounded", ["sleep", "300"]);
+    await expect.poll(async () => (await runta.execs.get("bounded", detached.id)).ended_by, { timeout: 8000, interval: 200 }).toBe("timed_out");
+    // The exec's own timeout, longer than the runtime's, is the one that counts.
+    t0 = Date.now();
+    const own = await rt.exec(["sh", "-c", "sleep 3; echo done"], { timeoutSecs: 10 });
+    expect(own).toMatchObject({ timed_out: false, exit_code: 0, stdoutText: "done\n" });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+    // Seed 000's name for it, through the bare API; both names at once must agree.
+    const post = (body: unknown) =>
+      fetch(`${d.endpoint}/v1/runtimes`, { method: "POST", headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const seed = await post({ name: "seed000", image: "busybox", execTimeout: 600, resources: { requests: { memory_mib: 64 } } });
+    expect(seed.status).toBe(201);
+    expect((await seed.json()).data.exec_timeout_secs).toBe(600);
+    const clash = await post({ name: "clash", image: "busybox", execTimeout: 600, exec_timeout_secs: 5 });
+    expect(clash.status).toBe(400);
+    expect((await runta.runtimes.get("bounded", { usage: false })).info.exec_timeout_secs).toBe(2);
+    await runta.runtimes.delete("bounded");
+    await runta.runtimes.delete("seed000");
+  }, 60_000);
+
   test("pause freezes (exec refused with 409), resume, stop keeps the filesystem, start", async () => {
     const rt = await runta.runtimes.get("api-a");
     await rt.exec("echo kept > /marker");

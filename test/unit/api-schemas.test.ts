@@ -43,6 +43,17 @@ test("a description is free text up to 1024 characters: newline and tab yes, oth
   }
 });
 
+test("a runtime's exec timeout is whole seconds from 1 to the exec maximum, also under seed 000's name execTimeout", () => {
+  for (const field of ["exec_timeout_secs", "execTimeout"]) {
+    for (const ok of [1, 600, LIMITS.execTimeoutSecsMax]) expect(CreateRuntimeRequestSchema.safeParse({ [field]: ok }).success, `${field}=${ok}`).toBe(true);
+    for (const bad of [0, -1, 1.5, LIMITS.execTimeoutSecsMax + 1, "600"]) {
+      const r = CreateRuntimeRequestSchema.safeParse({ [field]: bad });
+      expect(r.success, `${field}=${bad}`).toBe(false);
+      expect(r.error!.issues[0]!.path).toEqual([field]);
+    }
+  }
+});
+
 test("PATCH takes a name, resources, a description or several, not nothing", () => {
   expect(UpdateRuntimeRequestSchema.safeParse({ description: "" }).success).toBe(true);
   expect(UpdateRuntimeRequestSchema.safeParse({ resources: { requests: { vcpus: 1 } }, description: "d" }).success).toBe(true);

@@ -22,6 +22,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     labels: { team: "x" },
     hostname: null,
     description: "",
+    execTimeoutSecs: null,
     createdAt: at,
     updatedAt: at,
     startedAt: null,
@@ -142,6 +143,7 @@ test("a database from before the hostname column gets it on open; its records ke
     const reopened = new RuntimeStore(old);
     expect(reopened.getByName("before")?.hostname).toBeNull();
     expect(reopened.getByName("before")?.description).toBe("");
+    expect(reopened.getByName("before")?.execTimeoutSecs).toBeNull();
     reopened.update(record(1).id, { description: "kept" });
     expect(reopened.getByName("before")?.description).toBe("kept");
     reopened.insert(record(2, { hostname: "api.internal" }));

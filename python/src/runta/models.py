@@ -69,6 +69,8 @@ class RuntimeInfo:
     hostname: str = ""
     #: Free text given at create or by ``update`` ("" when none).
     description: str = ""
+    #: Timeout (seconds) of every exec in it that sets none; None: buffered execs 60 s, streamed and detached none.
+    exec_timeout_secs: Optional[int] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -93,6 +95,7 @@ class RuntimeInfo:
             env_digest=d.get("env_digest", ""),
             hostname=d.get("hostname", d["name"]),
             description=d.get("description", ""),
+            exec_timeout_secs=d.get("exec_timeout_secs"),
             raw=dict(d),
         )
 

@@ -53,6 +53,7 @@ def create_body(
     labels: Optional[Mapping[str, str]] = None,
     hostname: Optional[str] = None,
     description: Optional[str] = None,
+    exec_timeout_secs: Optional[int] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
@@ -73,6 +74,8 @@ def create_body(
         body["hostname"] = hostname
     if description is not None:
         body["description"] = description
+    if exec_timeout_secs is not None:
+        body["exec_timeout_secs"] = exec_timeout_secs
     if network is not None:
         body["network"] = network
     if egress is not None:
@@ -116,6 +119,7 @@ class Runtimes:
         labels: Optional[Mapping[str, str]] = None,
         hostname: Optional[str] = None,
         description: Optional[str] = None,
+        exec_timeout_secs: Optional[int] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -139,6 +143,7 @@ class Runtimes:
             labels=labels,
             hostname=hostname,
             description=description,
+            exec_timeout_secs=exec_timeout_secs,
             network=network,
             egress=egress,
         )

@@ -153,7 +153,13 @@ async function plain(ctx: CliContext, runta: RuntaApi, target: string, argv: str
     ctx.io.stderr.write(`runta: interrupted — the command in ${target} is killed with its children\n`);
   });
   const warn = (m: string) => ctx.io.stderr.write(`runta: warning: ${m}\n`);
-  if (exit.ended_by === "timed_out") warn(`the command timed out after ${opts.timeout} s and was killed — raise --timeout`);
+  if (exit.ended_by === "timed_out") {
+    warn(
+      opts.timeout === undefined
+        ? `the command ran into ${target}'s exec timeout and was killed — give it a longer one with --timeout (runta inspect shows exec_timeout_secs)`
+        : `the command timed out after ${opts.timeout} s and was killed — raise --timeout`,
+    );
+  }
   if (exit.oom_killed) warn(`the command was killed for lack of memory — raise it with runta resize --memory <MiB> ${target}`);
   return exit.code;
 }

@@ -4,6 +4,7 @@
  */
 import { CreateCheckpointRequestSchema, CreateRuntimeRequestSchema } from "../../api/index.js";
 import { readJson, send, type RouteModule } from "../http.js";
+import { execTimeoutOf } from "./runtimes.js";
 
 export const checkpointRoutes: RouteModule = ({ engine }) => [
   {
@@ -35,6 +36,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         whitelist: body.whitelist,
         hostname: body.hostname,
         description: body.description,
+        execTimeoutSecs: execTimeoutOf(body),
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });

@@ -28,6 +28,14 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** `exec_timeout_secs`, or seed 000's `execTimeout` for it; both at once must agree. */
+export function execTimeoutOf(body: { exec_timeout_secs?: number; execTimeout?: number }): number | undefined {
+  if (body.exec_timeout_secs !== undefined && body.execTimeout !== undefined && body.exec_timeout_secs !== body.execTimeout) {
+    throw errors.invalid("execTimeout is another name for exec_timeout_secs: give one of them", { field: "execTimeout" });
+  }
+  return body.exec_timeout_secs ?? body.execTimeout;
+}
+
 export const runtimeRoutes: RouteModule = ({ engine }) => {
   const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
     await readJson(ctx, LifecycleRequestSchema, true);
@@ -56,6 +64,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             labels: body.labels,
             hostname: body.hostname,
             description: body.description,
+            execTimeoutSecs: execTimeoutOf(body),
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,

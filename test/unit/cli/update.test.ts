@@ -22,6 +22,17 @@ describe("update and run --description", () => {
     expect(bad.client.calls.some((c) => c.method === "update")).toBe(false);
   });
 
+  test("run --exec-timeout sends whole seconds within the exec maximum", async () => {
+    const r = await cli(["run", "--name", "jobs", "--exec-timeout", "600", "-d"], { client: { images: [{ name: "default" }] } });
+    expect(r.code).toBe(0);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ execTimeoutSecs: 600 });
+    for (const bad of ["0", "1.5", "3601", "ten"]) {
+      const refused = await cli(["run", "--exec-timeout", bad], { client: { images: [{ name: "default" }] } });
+      expect(refused.code, bad).toBe(2);
+      expect(refused.err, bad).toContain("--exec-timeout");
+    }
+  });
+
   test("run --description sends it with the create; newlines and tabs are allowed", async () => {
     const r = await cli(["run", "--name", "etl", "--description", "nightly ETL\n\towner: data", "-d"], { client: { images: [{ name: "default" }] } });
     expect(r.code).toBe(0);
