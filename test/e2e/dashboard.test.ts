@@ -87,6 +87,10 @@ describe("dashboard in Chromium", () => {
     // Live usage from the runtime's cgroup: memory used of the limit, and CPU % once two polls have been seen.
     await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+(\.\d)? (B|KiB|MiB) \/ 1 GiB/);
     await expect.poll(() => row("web1").innerText(), { timeout: 10_000 }).toMatch(/\d+\.\d%/);
+    // Its disk as `runta ps` shows it (the size it was given), with the bytes in use in front once usage was read.
+    const size = (await d.client().runtimes.get("web1")).info.resources.requests.disk_size_gib;
+    expect(size).toBeGreaterThan(0);
+    await expect.poll(() => row("web1").locator("td.disk").innerText(), { timeout: 10_000 }).toMatch(new RegExp(`^\\d+(\\.\\d)? (B|KiB|MiB) / ${size} GiB$`));
 
     await run(["pause", "web1"]);
     await expect.poll(() => row("web1").getAttribute("data-status"), { timeout: 10_000 }).toBe("paused");
@@ -170,6 +174,63 @@ describe("dashboard in Chromium", () => {
     // The exec history lists it: a terminal exec that exited with 3.
     const exec = page.locator("section.execs tbody tr").filter({ hasText: "terminal" }).first();
     await expect.poll(() => exec.innerText(), { timeout: 10_000 }).toMatch(/exited\s+3/);
+  });
+
+  test("checkpoints from the runtime page: create (creating → ready), restore as a new runtime, delete refused while it stands on it", async () => {
+    expect(await page.locator("dl.record dd.disk").innerText()).toMatch(/ GiB/);
+    const panel = page.getByRole("region", { name: "Checkpoints" });
+    const cp = panel.locator('tr[data-name="snap1"]');
+    const create = panel.getByRole("form", { name: "Create checkpoint" });
+    // Every state the page shows for the new row, in order (the copy of a small runtime is quicker than a poll).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { cpStates: string[] }).cpStates = seen;
+      new MutationObserver(() => {
+        const state = document.querySelector('section.checkpoints tr[data-name="snap1"]')?.getAttribute("data-state");
+        if (state && seen.at(-1) !== state) seen.push(state);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await create.locator('input[name="name"]').fill("snap1");
+    await create.locator('input[name="name"]').press("Enter");
+    await expect.poll(() => cp.getAttribute("data-state"), { timeout: 30_000 }).toBe("ready");
+    expect(await page.evaluate(() => (window as unknown as { cpStates: string[] }).cpStates)).toEqual(["creating", "ready"]);
+    const api = (await d.client().checkpoints.list()).find((c) => c.display_name === "snap1");
+    expect(api).toMatchObject({ state: "ready", source_runtime: "web1" });
+    expect(await cp.innerText()).toMatch(/ready\s+\d+(\.\d)? (B|KiB|MiB)/);
+    await expect.poll(() => create.getByRole("button").innerText()).toBe("Create checkpoint");
+
+    await cp.getByRole("button", { name: "Restore…" }).click();
+    const restore = panel.getByRole("form", { name: "Restore checkpoint" });
+    await restore.locator('input[name="name"]').fill("web1-fork");
+    await restore.getByRole("button", { name: "Restore" }).click();
+    await expect.poll(() => panel.locator('[role="status"]').innerText(), { timeout: 30_000 }).toContain("as new runtime web1-fork");
+    expect((await d.client().runtimes.get("web1-fork")).info.checkpoint).toBeTruthy();
+    await expect.poll(() => cp.innerText(), { timeout: 10_000 }).toContain("web1-fork");
+
+    // Deleting it is refused while the fork stands on it: the API's message, and the checkpoint stays.
+    await cp.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Confirm checkpoint delete" }).getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => panel.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("in use by runtime(s) web1-fork");
+    expect((await d.client().checkpoints.list()).map((c) => c.display_name)).toContain("snap1");
+    const web1 = page.url();
+
+    // The fork is in the fleet.
+    await page.goto(web1.replace(/#.*$/, "#/"));
+    await page.fill("input.filter", "");
+    await page.selectOption('select[aria-label="Status"]', "all");
+    await expect.poll(() => row("web1-fork").getAttribute("data-status"), { timeout: 15_000 }).toBe("running");
+
+    // Without the fork, the delete (after confirming) goes through.
+    await run(["rm", "-f", "web1-fork"]);
+    await page.goto(web1);
+    await expect.poll(() => cp.innerText(), { timeout: 10_000 }).not.toContain("web1-fork");
+    await cp.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Confirm checkpoint delete" }).getByRole("button", { name: "Cancel" }).click();
+    expect((await d.client().checkpoints.list()).map((c) => c.display_name)).toContain("snap1");
+    await cp.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Confirm checkpoint delete" }).getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => cp.count(), { timeout: 10_000 }).toBe(0);
+    expect((await d.client().checkpoints.list()).map((c) => c.display_name)).not.toContain("snap1");
   });
 
   test("creating from the page shows the API's message for a bad name, then creates", async () => {

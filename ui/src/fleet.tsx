@@ -5,7 +5,7 @@
 import { memo } from "preact/compat";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { listRuntimes, type Runtime } from "./api.js";
-import { age, bytes, labelPairs, mib, shortId } from "./format.js";
+import { age, bytes, disk, labelPairs, mib, shortId } from "./format.js";
 import { usePoll } from "./poll.js";
 import { STATUSES, StatusBadge } from "./status.js";
 import { UsageSampler } from "./usage.js";
@@ -112,6 +112,7 @@ export function Fleet() {
               <th class="num narrow-hide">CPUS</th>
               <th class="num">CPU %</th>
               <th class="num">MEMORY</th>
+              <th class="num narrow-hide">DISK</th>
               <th class="narrow-hide">LABELS</th>
               <th class="num">CREATED</th>
             </tr>
@@ -148,6 +149,7 @@ const Row = memo(
           {rt.usage ? <span class="used">{bytes(rt.usage.memory_bytes)} / </span> : null}
           {mib(rt.resources.requests.memory_mib)}
         </td>
+        <td class="num disk narrow-hide">{disk(rt)}</td>
         <td class="labels narrow-hide">
           {labelPairs(rt.labels).map((l) => (
             <span class="label">{l}</span>
@@ -162,6 +164,7 @@ const Row = memo(
     a.rt.updated_at === b.rt.updated_at &&
     a.rt.status === b.rt.status &&
     a.rt.usage?.memory_bytes === b.rt.usage?.memory_bytes &&
+    a.rt.usage?.disk_used_bytes === b.rt.usage?.disk_used_bytes &&
     a.selected === b.selected &&
     a.created === b.created &&
     a.cpu === b.cpu,

@@ -27,6 +27,18 @@ export function bytes(n: number): string {
 /** MiB as the CLI shows memory limits ("512 MiB", "2 GiB"). */
 export const mib = (m: number) => bytes(m * 1024 * 1024);
 
+/**
+ * A runtime's disk as `runta ps` means its DISK column (the size given at create or resize, `disk_size_gib`), with
+ * the bytes in use in front when usage was read: "12 MiB / 10 GiB", "10 GiB", or "—" for a runtime from before
+ * per-runtime disks (no size of its own).
+ */
+export function disk(rt: { resources: { requests: { disk_size_gib?: number | null } }; usage?: { disk_used_bytes?: number } | null }): string {
+  const gib = rt.resources.requests.disk_size_gib;
+  if (!gib) return "—";
+  const used = rt.usage?.disk_used_bytes;
+  return `${used === undefined ? "" : `${bytes(used)} / `}${bytes(gib * 1024 ** 3)}`;
+}
+
 /** Labels as `k=v` pairs, sorted. */
 export const labelPairs = (labels: Record<string, string>) =>
   Object.keys(labels)

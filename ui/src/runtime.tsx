@@ -1,10 +1,14 @@
-/** One runtime: its record with live usage, lifecycle buttons, resize, delete with confirmation, and a terminal. */
+/**
+ * One runtime: its record with live usage (memory, disk), lifecycle buttons, resize, delete with confirmation, a terminal,
+ * its checkpoints and its egress policy.
+ */
 import { useRef, useState } from "preact/hooks";
 import { api, rtPath, type Runtime } from "./api.js";
-import { age, bytes, labelPairs, mib } from "./format.js";
+import { age, bytes, disk, labelPairs, mib } from "./format.js";
 import { usePoll } from "./poll.js";
 import { go } from "./route.js";
 import { StatusBadge } from "./status.js";
+import { CheckpointsPanel } from "./checkpoints.js";
 import { EgressPanel } from "./egress.js";
 import { ExecHistory } from "./execs.js";
 import { TerminalView, type TerminalTarget } from "./terminal.js";
@@ -81,6 +85,11 @@ export function RuntimeView({ id }: { id: string }) {
             {mib(rt.resources.requests.memory_mib)}
             {usage ? <Meter used={usage.memory_bytes} limit={usage.memory_limit_bytes} /> : null}
           </dd>
+          <dt>Disk</dt>
+          <dd class="disk">
+            {disk(rt)}
+            {usage?.disk_used_bytes !== undefined && usage.disk_size_bytes ? <Meter used={usage.disk_used_bytes} limit={usage.disk_size_bytes} /> : null}
+          </dd>
           {usage ? (
             <>
               <dt>CPU time</dt>
@@ -118,6 +127,8 @@ export function RuntimeView({ id }: { id: string }) {
       </div>
 
       <ExecHistory id={rt.id} onAttach={(execId) => setShell({ attach: execId })} />
+
+      <CheckpointsPanel id={rt.id} />
 
       <EgressPanel id={rt.id} />
 
