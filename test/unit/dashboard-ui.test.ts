@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import type { Runtime } from "../../src/api/index.js";
 import { matches, statusMatches } from "../../ui/src/filter.js";
-import { age, bytes, parsePairs } from "../../ui/src/format.js";
+import { age, bytes, disk, parsePairs } from "../../ui/src/format.js";
 import { USAGE_EVERY, UsageSampler } from "../../ui/src/usage.js";
 import { fakeRuntime } from "../helpers/fake-client.js";
 
@@ -60,6 +60,15 @@ describe("formatting", () => {
     expect(bytes(1536)).toBe("1.5 KiB");
     expect(bytes(1 << 30)).toBe("1 GiB");
     expect(bytes(300 * 1024 * 1024)).toBe("300 MiB");
+  });
+
+  test("disk as ps's DISK means it (the size given), used in front when usage was read, — without a size of its own", () => {
+    const withDisk = (gib: number | null, used?: number) =>
+      rt({ resources: { requests: { vcpus: 1, memory_mib: 512, disk_size_gib: gib } }, usage: used === undefined ? null : { ...usage(0), disk_used_bytes: used } });
+    expect(disk(withDisk(10))).toBe("10 GiB");
+    expect(disk(withDisk(10, 12 * 1024 * 1024))).toBe("12 MiB / 10 GiB");
+    expect(disk(withDisk(2, 0))).toBe("0 B / 2 GiB");
+    expect(disk(withDisk(null, 4096))).toBe("—");
   });
 
   test("ages like docker ps", () => {

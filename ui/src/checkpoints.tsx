@@ -5,6 +5,7 @@
 import { useRef, useState } from "preact/hooks";
 import type { Checkpoint } from "../../src/api/files.js";
 import { api, rtPath, type Runtime } from "./api.js";
+import { ConfirmDelete } from "./confirm.js";
 import { age, bytes } from "./format.js";
 import { usePoll } from "./poll.js";
 
@@ -138,34 +139,21 @@ export function CheckpointsPanel({ id }: { id: string }) {
           }
         />
       ) : null}
-      <dialog ref={confirmRef} class="confirm" aria-label="Confirm checkpoint delete" onClose={() => setDeleting(null)}>
-        <form method="dialog">
-          <p>
-            Delete checkpoint <strong>{deleting?.display_name}</strong>? Its frozen filesystem is removed; runtimes cannot be restored from it any more.
-          </p>
-          <div class="actions">
-            <button value="cancel" autofocus>
-              Cancel
-            </button>
-            <button
-              value="delete"
-              class="danger"
-              onClick={(e) => {
-                e.preventDefault();
-                const cp = deleting;
-                confirmRef.current?.close();
-                if (cp)
-                  void act(async () => {
-                    await api("DELETE", `/v1/checkpoints/${encodeURIComponent(cp.id)}`);
-                    return { error: false, text: `Checkpoint ${cp.display_name} deleted.` };
-                  });
-              }}
-            >
-              Delete
-            </button>
-          </div>
-        </form>
-      </dialog>
+      <ConfirmDelete
+        dialogRef={confirmRef}
+        label="Confirm checkpoint delete"
+        onClose={() => setDeleting(null)}
+        onDelete={() => {
+          const cp = deleting;
+          if (cp)
+            void act(async () => {
+              await api("DELETE", `/v1/checkpoints/${encodeURIComponent(cp.id)}`);
+              return { error: false, text: `Checkpoint ${cp.display_name} deleted.` };
+            });
+        }}
+      >
+        Delete checkpoint <strong>{deleting?.display_name}</strong>? Its frozen filesystem is removed; runtimes cannot be restored from it any more.
+      </ConfirmDelete>
     </section>
   );
 }

@@ -9,6 +9,7 @@ import { usePoll } from "./poll.js";
 import { go } from "./route.js";
 import { StatusBadge } from "./status.js";
 import { CheckpointsPanel } from "./checkpoints.js";
+import { ConfirmDelete } from "./confirm.js";
 import { EgressPanel } from "./egress.js";
 import { ExecHistory } from "./execs.js";
 import { TerminalView, type TerminalTarget } from "./terminal.js";
@@ -132,32 +133,18 @@ export function RuntimeView({ id }: { id: string }) {
 
       <EgressPanel id={rt.id} />
 
-      <dialog ref={confirmRef} class="confirm" aria-label="Confirm delete">
-        <form method="dialog">
-          <p>
-            Delete <strong>{rt.name}</strong>? Its processes are stopped and its filesystem is removed. This cannot be undone.
-          </p>
-          <div class="actions">
-            <button value="cancel" autofocus>
-              Cancel
-            </button>
-            <button
-              value="delete"
-              class="danger"
-              onClick={(e) => {
-                e.preventDefault();
-                confirmRef.current?.close();
-                void act("Delete", async () => {
-                  await api("DELETE", rtPath(rt.id));
-                  go("/");
-                });
-              }}
-            >
-              Delete
-            </button>
-          </div>
-        </form>
-      </dialog>
+      <ConfirmDelete
+        dialogRef={confirmRef}
+        label="Confirm delete"
+        onDelete={() =>
+          void act("Delete", async () => {
+            await api("DELETE", rtPath(rt.id));
+            go("/");
+          })
+        }
+      >
+        Delete <strong>{rt.name}</strong>? Its processes are stopped and its filesystem is removed. This cannot be undone.
+      </ConfirmDelete>
     </section>
   );
 }
