@@ -51,6 +51,16 @@ def test_create_get_and_records(new_runtime: NewRuntime, client: runta.Runta) ->
     assert rt.info.hostname == rt.name
 
 
+def test_usage_counts_disk_and_network_io(new_runtime: NewRuntime, client: runta.Runta) -> None:
+    rt = new_runtime(memory_mib=64)
+    before = client.runtimes.get(rt.name).info.usage
+    assert before is not None and before.disk_write_bytes is not None and isinstance(before.net_rx_bytes, int)
+    assert rt.exec(["sh", "-c", "head -c 5M /dev/zero > /var/tmp/f && sync"]).exit_code == 0
+    after = client.runtimes.get(rt.name).info.usage
+    assert after is not None and after.disk_write_bytes is not None
+    assert after.disk_write_bytes - before.disk_write_bytes >= 5 * 1024 * 1024
+
+
 def test_create_with_a_hostname(new_runtime: NewRuntime) -> None:
     rt = new_runtime(memory_mib=64, hostname="api.internal")
     assert rt.info.hostname == "api.internal"

@@ -212,8 +212,17 @@ export const UsageSchema = z.object({
   /** The runtime's disk: bytes in use and its size (absent for a runtime from before per-runtime disks). */
   disk_used_bytes: z.number().optional(),
   disk_size_bytes: z.number().optional(),
+  /**
+   * Bytes the runtime received and sent on its network since its namespace was made (its host-side veth's counters);
+   * null without a network of its own (--network none).
+   */
+  net_rx_bytes: z.number().nullable().optional(),
+  net_tx_bytes: z.number().nullable().optional(),
+  /** Bytes read from and written to its disk since it was mounted (its loop device); null without a disk of its own. */
+  disk_read_bytes: z.number().nullable().optional(),
+  disk_write_bytes: z.number().nullable().optional(),
 });
-/** Current usage read from a runtime's cgroup (and its disk). */
+/** Current usage read from a runtime's cgroup, its disk and its network. */
 export type Usage = z.infer<typeof UsageSchema>;
 
 export const RuntimeSchema = z.object({

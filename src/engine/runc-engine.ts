@@ -34,7 +34,7 @@ import { RuntimeCgroup } from "./cgroups.js";
 import { runcTrustWarning } from "../api/trust.js";
 import { kernelVersion, resolveExecutable, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
-import { DiskPool, diskUsage, growDisk, loopDeviceOf } from "./disk.js";
+import { DiskPool, diskIo, diskUsage, growDisk, loopDeviceOf } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
@@ -321,12 +321,23 @@ export class RuncEngine implements Engine {
     return opts.usage ? this.withUsage(rec) : this.records.toRuntime(rec);
   }
 
-  /** The record with current cgroup usage (null when nothing runs: no cgroup to read). */
+  /** The record with current usage: cgroup, network and disk (null when nothing runs: no cgroup to read). */
   private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
     if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
     const u = await new RuntimeCgroup(this.opts.cgroupParent, rec.id).usage();
-    const usage: NonNullable<Runtime["usage"]> = { memory_bytes: u.memoryBytes, memory_limit_bytes: u.memoryLimitBytes, cpu_usage_ns: u.cpuUsageNs, pids: u.pids };
     const paths = runtimePaths(this.opts.dataDir, rec.id);
+    const net = this.networks.traffic(rec.id);
+    const io = diskIo(paths.diskImage, paths.disk);
+    const usage: NonNullable<Runtime["usage"]> = {
+      memory_bytes: u.memoryBytes,
+      memory_limit_bytes: u.memoryLimitBytes,
+      cpu_usage_ns: u.cpuUsageNs,
+      pids: u.pids,
+      net_rx_bytes: net?.rxBytes ?? null,
+      net_tx_bytes: net?.txBytes ?? null,
+      disk_read_bytes: io?.readBytes ?? null,
+      disk_write_bytes: io?.writeBytes ?? null,
+    };
     if (existsSync(paths.diskImage)) {
       const disk = await diskUsage(paths.disk).catch(() => null);
       if (disk) Object.assign(usage, { disk_used_bytes: disk.usedBytes, disk_size_bytes: disk.sizeBytes });

@@ -115,18 +115,23 @@ describe("new verbs", () => {
     expect(table[1]).toMatch(/\tworker\t.*\tteam=a$/);
   });
 
-  test("stats --no-stream and --json: CPU %, memory used / limit, pids of the running runtimes", async () => {
+  test("stats --no-stream and --json: CPU %, memory used / limit, network and disk I/O, pids of the running runtimes", async () => {
+    expect((await runta(["exec", "worker", "--", "sh", "-c", "dd if=/dev/zero of=/written bs=1M count=5 2>/dev/null && sync"])).exitCode).toBe(0);
     const r = await runta(["stats", "--no-stream", "worker"]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const [header, row] = String(r.stdout).trim().split("\n");
-    expect(header).toBe("RUNTIME ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS");
-    expect(row).toMatch(/^[0-9a-f-]{36}\tworker\t\d+\.\d\d%\t[\d.]+(Ki|Mi)?B \/ 64\.0MiB\t\d+\.\d\d%\t\d+$/);
+    expect(header).toBe("RUNTIME ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS");
+    const bytes = String.raw`[\d.]+[kMG]?B`;
+    // Memory in binary units, I/O in decimal ones, as docker stats shows them. BLOCK I/O: the 5 MiB (5.24MB) and ext4's journal.
+    expect(row).toMatch(new RegExp(String.raw`^[0-9a-f-]{36}\tworker\t\d+\.\d\d%\t[\d.]+(Ki|Mi)?B / 64\.0MiB\t\d+\.\d\d%\t${bytes} / ${bytes}\t${bytes} / [5-9]\.\d\dMB\t\d+$`));
     const j = JSON.parse(String((await runta(["stats", "--json"])).stdout));
     expect(Object.keys(j)).toEqual(["stats"]);
     const worker = j.stats.find((s: { name: string }) => s.name === "worker");
     expect(worker).toMatchObject({ memory_limit_bytes: 64 * 2 ** 20, pids: expect.any(Number), cpu_percent: expect.any(Number) });
     expect(worker.pids).toBeGreaterThan(0);
     expect(worker.memory_bytes).toBeGreaterThan(0);
+    expect(worker.disk_write_bytes).toBeGreaterThanOrEqual(5 * 2 ** 20);
+    expect(worker).toMatchObject({ net_rx_bytes: expect.any(Number), net_tx_bytes: expect.any(Number), disk_read_bytes: expect.any(Number) });
   });
 
   test("restart shuts down and boots again; shutdown -t takes a grace period (bounded, a usage error beyond)", async () => {

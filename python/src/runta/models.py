@@ -38,10 +38,25 @@ class Usage:
     memory_limit_bytes: int
     cpu_usage_ns: int
     pids: int
+    #: Bytes received and sent on its network; None without one (``network="none"``) or from an older daemon.
+    net_rx_bytes: Optional[int] = None
+    net_tx_bytes: Optional[int] = None
+    #: Bytes read from and written to its disk since it was mounted; None without a disk of its own.
+    disk_read_bytes: Optional[int] = None
+    disk_write_bytes: Optional[int] = None
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "Usage":
-        return cls(d["memory_bytes"], d["memory_limit_bytes"], d["cpu_usage_ns"], d["pids"])
+        return cls(
+            d["memory_bytes"],
+            d["memory_limit_bytes"],
+            d["cpu_usage_ns"],
+            d["pids"],
+            d.get("net_rx_bytes"),
+            d.get("net_tx_bytes"),
+            d.get("disk_read_bytes"),
+            d.get("disk_write_bytes"),
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@
  * forwarding back (forwarding.ts), so a daemon without networked runtimes leaves the host as it found it.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
@@ -238,6 +238,23 @@ export class RuntimeNetworks {
       policy: rec?.policy ?? OPEN_POLICY,
       netnsPath: a ? join(NETNS_DIR, a.ifname) : null,
     };
+  }
+
+  /**
+   * Bytes the runtime received and sent since its veth was made, or null without one (mode "none", or gone). Read
+   * from the host side, whose directions are the runtime's reversed: what the host end transmits, the runtime
+   * receives. Synchronous, like the cgroup usage it is read with.
+   */
+  traffic(runtimeId: string): { rxBytes: number; txBytes: number } | null {
+    const rec = this.store.get(runtimeId);
+    const a = rec && this.attachmentOf(rec);
+    if (!a) return null;
+    try {
+      const counter = (name: string) => Number(readFileSync(`/sys/class/net/${a.ifname}/statistics/${name}`, "utf8"));
+      return { rxBytes: counter("tx_bytes"), txBytes: counter("rx_bytes") };
+    } catch {
+      return null;
+    }
   }
 
   /** Replaces a runtime's egress policy; it applies at once to new connections and cuts live ones it now denies. */
