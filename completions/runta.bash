@@ -7,17 +7,17 @@ _runta() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       --) return ;;
-      --allow|--cpus|--data-dir|--deny|--description|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--exec-timeout|--file|--filter|--grace|--hostname|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) ((i++)) ;;
+      --allow|--cpus|--data-dir|--deny|--description|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--exec-timeout|--file|--filter|--grace|--hostname|--image|--kind|--label|--lifetime|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   case "$prev" in
-    --allow|--cpus|--data-dir|--deny|--description|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--exec-timeout|--file|--filter|--grace|--hostname|--image|--kind|--label|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
+    --allow|--cpus|--data-dir|--deny|--description|--disk-size-gib|--egress-allow|--egress-deny|--endpoint|--env|--exec-timeout|--file|--filter|--grace|--hostname|--image|--kind|--label|--lifetime|--limit|--listen|--memory|--mode|--name|--network|--signal|--time|--timeout|--token|--user|--workdir|-e|-m|-s|-u|-w) return ;;
   esac
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;

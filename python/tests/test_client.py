@@ -84,6 +84,15 @@ def test_an_exec_timeout_per_runtime(new_runtime: NewRuntime) -> None:
     assert 1.9 <= time.monotonic() - started < 8
 
 
+def test_a_lifetime(new_runtime: NewRuntime, client: runta.Runta) -> None:
+    rt = new_runtime(memory_mib=64, lifetime_secs=2)
+    assert rt.info.lifetime_secs == 2 and rt.info.shutdown_at is not None
+    deadline = time.monotonic() + 8
+    while client.runtimes.get(rt.name).info.status != "shutdown":
+        assert time.monotonic() < deadline, "the lifetime did not shut the runtime down"
+        time.sleep(0.2)
+
+
 def test_create_without_waiting(new_runtime: NewRuntime, client: runta.Runta) -> None:
     rt = new_runtime(wait=False)
     assert rt.status == "creating"

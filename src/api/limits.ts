@@ -39,6 +39,8 @@ export const LIMITS = {
    */
   descriptionForbidden: /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/,
   descriptionRule: "must not contain control characters other than newline and tab, nor bidirectional overrides",
+  /** A runtime's lifetime (`--lifetime`): at most 30 days. */
+  lifetimeSecsMax: 30 * 24 * 3600,
   /** Buffered exec. */
   execTimeoutSecsDefault: 60,
   execTimeoutSecsMax: 3600,

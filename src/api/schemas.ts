@@ -93,6 +93,13 @@ export const ExecTimeoutSecsSchema = z
   .min(1, { error: `must be between 1 and ${LIMITS.execTimeoutSecsMax}` })
   .max(LIMITS.execTimeoutSecsMax, { error: `must be between 1 and ${LIMITS.execTimeoutSecsMax}` });
 
+/** A runtime's lifetime: whole seconds from 1 to LIMITS.lifetimeSecsMax. */
+export const LifetimeSecsSchema = z
+  .number()
+  .int({ error: "must be a whole number of seconds" })
+  .min(1, { error: `must be between 1 and ${LIMITS.lifetimeSecsMax}` })
+  .max(LIMITS.lifetimeSecsMax, { error: `must be between 1 and ${LIMITS.lifetimeSecsMax}` });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -124,6 +131,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   exec_timeout_secs: ExecTimeoutSecsSchema.optional(),
   /** Seed 000's name for exec_timeout_secs (seconds); give one or the other. */
   execTimeout: ExecTimeoutSecsSchema.optional(),
+  /** It shuts down (filesystem kept) this many seconds after each start. Not an idle timeout. */
+  lifetime_secs: LifetimeSecsSchema.optional(),
+  /** Seed 002's name for lifetime_secs; give one or the other. */
+  timeout_seconds: LifetimeSecsSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -250,6 +261,10 @@ export const RuntimeSchema = z.object({
   description: z.string(),
   /** The timeout of its execs that set none (null: buffered execs 60 s, streamed and detached ones none). */
   exec_timeout_secs: z.number().nullable(),
+  /** Its lifetime: it shuts down this long after each start (null: none). Not the idle timeout. */
+  lifetime_secs: z.number().nullable(),
+  /** When its lifetime ends, while it is running or paused (null otherwise, or without a lifetime). */
+  shutdown_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

@@ -95,6 +95,9 @@ export function flagForHostLimit(err: unknown): unknown {
 /** `--exec-timeout`: a runtime's default exec timeout, whole seconds as the API accepts them. */
 export const execTimeoutFlag = boundedNumber("--exec-timeout", { min: 1, max: LIMITS.execTimeoutSecsMax, unit: "seconds", integer: true });
 
+/** `--lifetime`: a runtime's lifetime, whole seconds as the API accepts them. */
+export const lifetimeFlag = boundedNumber("--lifetime", { min: 1, max: LIMITS.lifetimeSecsMax, unit: "seconds", integer: true });
+
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
 

@@ -22,6 +22,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     hostname: opts.hostname,
     description: opts.description,
     exec_timeout_secs: opts.execTimeoutSecs,
+    lifetime_secs: opts.lifetimeSecs,
     network: opts.network,
     egress: opts.egress,
   };

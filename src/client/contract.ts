@@ -20,6 +20,8 @@ export interface CreateOptions {
   description?: string;
   /** Timeout (seconds) of every exec in the runtime that does not set its own. */
   execTimeoutSecs?: number;
+  /** Shut it down (filesystem kept) this many seconds after each start; not an idle timeout. */
+  lifetimeSecs?: number;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */

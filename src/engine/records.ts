@@ -7,6 +7,7 @@ import { envDigest, errors, type Runtime } from "../api/index.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { Containers } from "./containers.js";
+import { shutdownAt } from "./lifetime.js";
 import { shown } from "./names.js";
 import { sameProcessAlive } from "./proc.js";
 
@@ -40,6 +41,8 @@ export class RuntimeRecords {
       hostname: rec.hostname ?? rec.name,
       description: rec.description,
       exec_timeout_secs: rec.execTimeoutSecs,
+      lifetime_secs: rec.lifetimeSecs,
+      shutdown_at: shutdownAt(rec),
       created_at: rec.createdAt,
       updated_at: rec.updatedAt,
       started_at: rec.startedAt,

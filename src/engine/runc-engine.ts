@@ -42,6 +42,7 @@ import { Containers } from "./containers.js";
 import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { generateName, shown, validateName } from "./names.js";
+import { LifetimeSweeper } from "./lifetime.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
@@ -91,6 +92,8 @@ const DISK_POOL_SIZE = 2;
 
 /** The engine on runc, overlayfs, cgroups and SQLite. */
 export class RuncEngine implements Engine {
+  /** Shuts down runtimes whose lifetime is over (lifetime.ts); from open until close. */
+  private lifetimes?: LifetimeSweeper;
   private readonly creations = new Map<string, Promise<RuntimeRecord>>();
   private readonly containers: Containers;
   private readonly records: RuntimeRecords;
@@ -175,6 +178,7 @@ export class RuncEngine implements Engine {
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
       const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs);
       await engine.reconcile();
+      engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
       await disks.open();
       return engine;
     } catch (err) {
@@ -239,6 +243,7 @@ export class RuncEngine implements Engine {
       hostname: spec.hostname ?? null,
       description: spec.description ?? "",
       execTimeoutSecs: spec.execTimeoutSecs ?? null,
+      lifetimeSecs: spec.lifetimeSecs ?? null,
       createdAt: now,
       updatedAt: now,
       startedAt: null,
@@ -366,11 +371,12 @@ export class RuncEngine implements Engine {
     });
   }
 
-  async stop(ref: string, opts: { graceSecs?: number } = {}): Promise<Runtime> {
+  /** `ifStartedAt`: only the runtime as started then (a lifetime's end must not stop a later boot). */
+  async stop(ref: string, opts: { graceSecs?: number; ifStartedAt?: string } = {}): Promise<Runtime> {
     const { id } = this.records.find(ref);
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
-      if (rec.status === "shutdown") return this.records.toRuntime(rec);
+      if (rec.status === "shutdown" || (opts.ifStartedAt !== undefined && rec.startedAt !== opts.ifStartedAt)) return this.records.toRuntime(rec);
       if (rec.status !== "running" && rec.status !== "paused" && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
       if (rec.status !== "crashed") await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
       await this.containers.remove(id, { initDead: rec.status !== "crashed" });
@@ -669,6 +675,7 @@ export class RuncEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lifetimes?.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     await this.disks.close();

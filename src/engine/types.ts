@@ -25,6 +25,8 @@ export interface CreateSpec {
   description?: string;
   /** Timeout of its execs that set none (validated). */
   execTimeoutSecs?: number;
+  /** Shut down this long after each start (validated). */
+  lifetimeSecs?: number;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;

@@ -26,6 +26,8 @@ export interface RuntimeRecord {
   description: string;
   /** Timeout of its execs that set none; null: the exec kind's own default. */
   execTimeoutSecs: number | null;
+  /** Shut down this long after each start; null: no lifetime. */
+  lifetimeSecs: number | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -68,6 +70,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   hostname TEXT,
   description TEXT NOT NULL DEFAULT '',
   exec_timeout_secs INTEGER,
+  lifetime_secs INTEGER,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   started_at TEXT,
@@ -98,6 +101,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   hostname: "hostname",
   description: "description",
   execTimeoutSecs: "exec_timeout_secs",
+  lifetimeSecs: "lifetime_secs",
   createdAt: "created_at",
   updatedAt: "updated_at",
   startedAt: "started_at",
@@ -121,6 +125,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["hostname", "TEXT"],
   ["description", "TEXT NOT NULL DEFAULT ''"],
   ["exec_timeout_secs", "INTEGER"],
+  ["lifetime_secs", "INTEGER"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -159,6 +164,7 @@ function fromRow(row: Row): RuntimeRecord {
     hostname: str(row.hostname),
     description: String(row.description ?? ""),
     execTimeoutSecs: num(row.exec_timeout_secs),
+    lifetimeSecs: num(row.lifetime_secs),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     startedAt: str(row.started_at),
@@ -263,6 +269,12 @@ export class RuntimeStore {
   /** The record created with an idempotency key, or null. */
   getByIdempotencyKey(key: string): RuntimeRecord | null {
     return this.decode(this.stmt("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
+  }
+
+  /** Running or paused records with a lifetime (what the lifetime sweep looks at every second). */
+  withLifetime(): RuntimeRecord[] {
+    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused')").all() as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
   /** Every decodable record, oldest first. */

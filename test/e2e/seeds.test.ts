@@ -68,3 +68,13 @@ test("--exec-timeout 2: runta exec of sleep 300 is killed at about 2 s and says 
   expect(ms).toBeLessThan(10_000);
   expect(await ok(["exec", "--timeout", "10", "jobs", "--", "sh", "-c", "sleep 3; echo done"])).toBe("done\n");
 }, 120_000);
+
+test("--lifetime 3: the runtime shuts down by itself, inspect says when, runta boot starts a new lifetime", async () => {
+  await ok(["run", "--name", "scratch", "--lifetime", "3", "--memory", "64m"]);
+  const rt = await inspect("scratch");
+  expect(rt.lifetime_secs).toBe(3);
+  expect(Date.parse(rt.shutdown_at) - Date.parse(rt.started_at)).toBe(3000);
+  await expect.poll(async () => (await inspect("scratch")).status, { timeout: 8000, interval: 250 }).toBe("shutdown");
+  await ok(["boot", "scratch"]);
+  expect(Date.parse((await inspect("scratch")).shutdown_at)).toBeGreaterThan(Date.parse(rt.shutdown_at));
+}, 60_000);

@@ -128,6 +128,8 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     hostname: rest.name ?? "rt",
     description: "",
     exec_timeout_secs: null,
+    lifetime_secs: null,
+    shutdown_at: null,
     created_at: now,
     updated_at: now,
     started_at: now,

@@ -124,6 +124,8 @@ export class FakeEngine implements Engine {
         hostname: spec.hostname ?? name,
         description: spec.description ?? "",
         exec_timeout_secs: spec.execTimeoutSecs ?? null,
+        lifetime_secs: spec.lifetimeSecs ?? null,
+        shutdown_at: null,
         created_at: now,
         updated_at: now,
         started_at: null,

@@ -54,6 +54,13 @@ test("a runtime's exec timeout is whole seconds from 1 to the exec maximum, also
   }
 });
 
+test("a lifetime is whole seconds from 1 to 30 days, also under seed 002's name timeout_seconds", () => {
+  for (const field of ["lifetime_secs", "timeout_seconds"]) {
+    for (const ok of [1, 3600, LIMITS.lifetimeSecsMax]) expect(CreateRuntimeRequestSchema.safeParse({ [field]: ok }).success, `${field}=${ok}`).toBe(true);
+    for (const bad of [0, 2.5, LIMITS.lifetimeSecsMax + 1, "60"]) expect(CreateRuntimeRequestSchema.safeParse({ [field]: bad }).success, `${field}=${bad}`).toBe(false);
+  }
+});
+
 test("PATCH takes a name, resources, a description or several, not nothing", () => {
   expect(UpdateRuntimeRequestSchema.safeParse({ description: "" }).success).toBe(true);
   expect(UpdateRuntimeRequestSchema.safeParse({ resources: { requests: { vcpus: 1 } }, description: "d" }).success).toBe(true);

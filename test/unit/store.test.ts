@@ -23,6 +23,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     hostname: null,
     description: "",
     execTimeoutSecs: null,
+    lifetimeSecs: null,
     createdAt: at,
     updatedAt: at,
     startedAt: null,
@@ -144,6 +145,7 @@ test("a database from before the hostname column gets it on open; its records ke
     expect(reopened.getByName("before")?.hostname).toBeNull();
     expect(reopened.getByName("before")?.description).toBe("");
     expect(reopened.getByName("before")?.execTimeoutSecs).toBeNull();
+    expect(reopened.getByName("before")?.lifetimeSecs).toBeNull();
     reopened.update(record(1).id, { description: "kept" });
     expect(reopened.getByName("before")?.description).toBe("kept");
     reopened.insert(record(2, { hostname: "api.internal" }));

@@ -86,6 +86,10 @@ class RuntimeInfo:
     description: str = ""
     #: Timeout (seconds) of every exec in it that sets none; None: buffered execs 60 s, streamed and detached none.
     exec_timeout_secs: Optional[int] = None
+    #: Its lifetime: it shuts down this long after each start (None: none). Not an idle timeout.
+    lifetime_secs: Optional[int] = None
+    #: When its lifetime ends, while it runs (None otherwise).
+    shutdown_at: Optional[str] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -111,6 +115,8 @@ class RuntimeInfo:
             hostname=d.get("hostname", d["name"]),
             description=d.get("description", ""),
             exec_timeout_secs=d.get("exec_timeout_secs"),
+            lifetime_secs=d.get("lifetime_secs"),
+            shutdown_at=d.get("shutdown_at"),
             raw=dict(d),
         )
 

@@ -54,6 +54,7 @@ def create_body(
     hostname: Optional[str] = None,
     description: Optional[str] = None,
     exec_timeout_secs: Optional[int] = None,
+    lifetime_secs: Optional[int] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
@@ -76,6 +77,8 @@ def create_body(
         body["description"] = description
     if exec_timeout_secs is not None:
         body["exec_timeout_secs"] = exec_timeout_secs
+    if lifetime_secs is not None:
+        body["lifetime_secs"] = lifetime_secs
     if network is not None:
         body["network"] = network
     if egress is not None:
@@ -120,6 +123,7 @@ class Runtimes:
         hostname: Optional[str] = None,
         description: Optional[str] = None,
         exec_timeout_secs: Optional[int] = None,
+        lifetime_secs: Optional[int] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -144,6 +148,7 @@ class Runtimes:
             hostname=hostname,
             description=description,
             exec_timeout_secs=exec_timeout_secs,
+            lifetime_secs=lifetime_secs,
             network=network,
             egress=egress,
         )

@@ -4,7 +4,7 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -17,6 +17,7 @@ export interface RunOptions {
   hostname?: string;
   description?: string;
   execTimeout?: number;
+  lifetime?: number;
   image?: string;
   cpus?: number;
   memory?: number;
@@ -37,6 +38,7 @@ export function runCommand(ctx: CliContext): Command {
     .option("--hostname <host>", "hostname inside, also in its /etc/hosts (default: the runtime's name)", hostnameFlag)
     .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
     .option("--exec-timeout <secs>", "timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)", execTimeoutFlag)
+    .option("--lifetime <secs>", "shut it down (filesystem kept) this long after each start; not an idle timeout", lifetimeFlag)
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
@@ -62,6 +64,7 @@ Examples:
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name jobs --exec-timeout 600
+  runta run --name scratch --lifetime 3600
   runta run -d --name batch
 `,
     )
@@ -90,6 +93,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       hostname: opts.hostname,
       description: opts.description,
       execTimeoutSecs: opts.execTimeout,
+      lifetimeSecs: opts.lifetime,
       network: opts.network,
       egress,
       wait: !opts.detach,

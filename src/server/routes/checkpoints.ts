@@ -4,7 +4,7 @@
  */
 import { CreateCheckpointRequestSchema, CreateRuntimeRequestSchema } from "../../api/index.js";
 import { readJson, send, type RouteModule } from "../http.js";
-import { execTimeoutOf } from "./runtimes.js";
+import { execTimeoutOf, lifetimeOf } from "./runtimes.js";
 
 export const checkpointRoutes: RouteModule = ({ engine }) => [
   {
@@ -37,6 +37,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         hostname: body.hostname,
         description: body.description,
         execTimeoutSecs: execTimeoutOf(body),
+        lifetimeSecs: lifetimeOf(body),
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });

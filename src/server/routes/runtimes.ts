@@ -36,6 +36,14 @@ export function execTimeoutOf(body: { exec_timeout_secs?: number; execTimeout?: 
   return body.exec_timeout_secs ?? body.execTimeout;
 }
 
+/** `lifetime_secs`, or seed 002's `timeout_seconds` for it; both at once must agree. */
+export function lifetimeOf(body: { lifetime_secs?: number; timeout_seconds?: number }): number | undefined {
+  if (body.lifetime_secs !== undefined && body.timeout_seconds !== undefined && body.lifetime_secs !== body.timeout_seconds) {
+    throw errors.invalid("timeout_seconds is another name for lifetime_secs: give one of them", { field: "timeout_seconds" });
+  }
+  return body.lifetime_secs ?? body.timeout_seconds;
+}
+
 export const runtimeRoutes: RouteModule = ({ engine }) => {
   const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
     await readJson(ctx, LifecycleRequestSchema, true);
@@ -65,6 +73,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             hostname: body.hostname,
             description: body.description,
             execTimeoutSecs: execTimeoutOf(body),
+            lifetimeSecs: lifetimeOf(body),
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,

@@ -33,6 +33,15 @@ describe("update and run --description", () => {
     }
   });
 
+  test("run --lifetime sends whole seconds", async () => {
+    const r = await cli(["run", "--name", "scratch", "--lifetime", "3600", "-d"], { client: { images: [{ name: "default" }] } });
+    expect(r.code).toBe(0);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ lifetimeSecs: 3600 });
+    const bad = await cli(["run", "--lifetime", "0"], { client: { images: [{ name: "default" }] } });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--lifetime");
+  });
+
   test("run --description sends it with the create; newlines and tabs are allowed", async () => {
     const r = await cli(["run", "--name", "etl", "--description", "nightly ETL\n\towner: data", "-d"], { client: { images: [{ name: "default" }] } });
     expect(r.code).toBe(0);
