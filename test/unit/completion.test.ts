@@ -85,6 +85,15 @@ COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length 
     expect(complete(["runta", "rm", "worker", "w"]).sort()).toEqual(["web", "worker"]);
   });
 
+  test("a flag's value is skipped per command: -t takes one on shutdown, not on exec; -f on ps, not on rm; aliases complete", () => {
+    expect(complete(["runta", "shutdown", "-t", ""])).toEqual([]);
+    expect(complete(["runta", "shutdown", "-t", "5", "wo"])).toEqual(["worker"]);
+    expect(complete(["runta", "exec", "-t", "wo"])).toEqual(["worker"]);
+    expect(complete(["runta", "rm", "-f", "wo"])).toEqual(["worker"]);
+    expect(complete(["runta", "ls", "--a"])).toEqual(["--all"]);
+    expect(complete(["runta", "snapshot", "r"]).sort()).toEqual(["restore", "rm"]);
+  });
+
   test("the hidden __complete lists names quietly, even without a daemon", async () => {
     const io = testIO();
     expect(await run(["__complete", "runtimes"], { io, client: fakeClient({ runtimes: [{ name: "a" }, { name: "b", status: "shutdown" }] }) })).toBe(0);
