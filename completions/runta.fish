@@ -11,6 +11,7 @@ complete -c runta -n '__fish_seen_subcommand_from run' -l hostname -r -d 'hostna
 complete -c runta -n '__fish_seen_subcommand_from run' -l description -r -d 'free text shown in inspect and ps --json (change it with runta update)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l exec-timeout -r -d 'timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l lifetime -r -d 'shut it down (filesystem kept) this long after each start; not an idle timeout'
+complete -c runta -n '__fish_seen_subcommand_from run' -l idempotency-key -r -d 'retry-safe create: the same key and flags give the same runtime, other flags an error'
 complete -c runta -n '__fish_seen_subcommand_from run' -l image -r -d 'root filesystem image (default "default", built on first use)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l cpus -r -d 'vCPUs, fractions allowed (default 1)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l memory -s m -r -d 'memory limit: 512m, 2g, or a bare number of MiB (default 1024)'

@@ -138,7 +138,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 }, description: "same key + same body returns the same runtime; same key + other body is 409" },
           ],
           requestBody: { required: true, content: json(ref("CreateRuntimeRequest")) },
-          responses: { ...runtimeOk("201", "the created runtime"), ...errorResponses(400, 409, 413, 415, 422, 429) },
+          responses: { ...runtimeOk("201", "the created runtime"), ...runtimeOk("200", "the runtime an earlier create with the same idempotency key (header or key) and body made"), ...errorResponses(400, 409, 413, 415, 422, 429) },
         },
         get: {
           operationId: "listRuntimes",

@@ -131,6 +131,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   exec_timeout_secs: ExecTimeoutSecsSchema.optional(),
   /** Seed 000's name for exec_timeout_secs (seconds); give one or the other. */
   execTimeout: ExecTimeoutSecsSchema.optional(),
+  /** Seed 002's idempotency key: what the Idempotency-Key header does (give one or the other, or the same in both). */
+  key: z.string().min(1).max(255, { error: "at most 255 characters" }).optional(),
   /** It shuts down (filesystem kept) this many seconds after each start. Not an idle timeout. */
   lifetime_secs: LifetimeSecsSchema.optional(),
   /** Seed 002's name for lifetime_secs; give one or the other. */

@@ -192,7 +192,7 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Create
 
-  async create(spec: CreateSpec, opts: { wait?: boolean } = {}): Promise<Runtime> {
+  async create(spec: CreateSpec, opts: { wait?: boolean; existed?: () => void } = {}): Promise<Runtime> {
     const wait = opts.wait ?? true;
     if (spec.idempotencyKey) {
       const existing = this.store.getByIdempotencyKey(spec.idempotencyKey);
@@ -202,6 +202,7 @@ export class RuncEngine implements Engine {
             details: { field: "Idempotency-Key", runtime: existing.name },
           });
         }
+        opts.existed?.();
         const pending = this.creations.get(existing.id);
         if (wait && pending) return this.records.toRuntime(await pending);
         return this.records.toRuntime(existing);

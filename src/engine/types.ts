@@ -124,7 +124,8 @@ export interface StreamProcess {
 /** The isolation engine. Lifecycle operations on one runtime are serialised; execs run concurrently. */
 export interface Engine {
   /** Creates a runtime. With `wait: false` it returns at `creating` and finishes in the background. */
-  create(spec: CreateSpec, opts?: { wait?: boolean }): Promise<Runtime>;
+  /** `existed` is called when an idempotency key answers with the runtime an earlier create made. */
+  create(spec: CreateSpec, opts?: { wait?: boolean; existed?: () => void }): Promise<Runtime>;
   list(filter?: ListFilter): Promise<ListPage>;
   /** Gets one runtime by name or id; `usage: true` adds current cgroup usage. */
   get(ref: string, opts?: { usage?: boolean }): Promise<Runtime>;

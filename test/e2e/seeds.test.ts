@@ -78,3 +78,12 @@ test("--lifetime 3: the runtime shuts down by itself, inspect says when, runta b
   await ok(["boot", "scratch"]);
   expect(Date.parse((await inspect("scratch")).shutdown_at)).toBeGreaterThan(Date.parse(rt.shutdown_at));
 }, 60_000);
+
+test("--idempotency-key: the same key and flags print the same runtime's id, other flags are refused", async () => {
+  const first = await ok(["run", "--name", "once", "--idempotency-key", "deploy-42", "--memory", "64m"]);
+  const again = await ok(["run", "--name", "once", "--idempotency-key", "deploy-42", "--memory", "64m"]);
+  expect(again).toBe(first);
+  const other = await runta(["run", "--name", "once", "--idempotency-key", "deploy-42", "--memory", "128m"]);
+  expect(other.exitCode).not.toBe(0);
+  expect(String(other.stderr)).toContain("Idempotency-Key was already used with a different request");
+}, 60_000);

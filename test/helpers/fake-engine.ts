@@ -90,13 +90,16 @@ export class FakeEngine implements Engine {
     return errors.precondition(`cannot ${op} runtime '${rec.rt.name}': it is ${rec.rt.status}; ${fix}`, { status: rec.rt.status });
   }
 
-  async create(spec: CreateSpec, opts: { wait?: boolean } = {}): Promise<Runtime> {
+  async create(spec: CreateSpec, opts: { wait?: boolean; existed?: () => void } = {}): Promise<Runtime> {
     this.check("create");
     this.creates.push(spec);
     if (spec.idempotencyKey) {
       const prior = [...this.recs.values()].find((r) => r.idempotencyKey === spec.idempotencyKey);
       if (prior) {
-        if (prior.requestHash === spec.requestHash) return this.view(prior);
+        if (prior.requestHash === spec.requestHash) {
+          opts.existed?.();
+          return this.view(prior);
+        }
         throw errors.exists(`Idempotency-Key '${spec.idempotencyKey}' was used with a different request body`);
       }
     }

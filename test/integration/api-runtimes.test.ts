@@ -147,6 +147,23 @@ describe("runtimes through the real daemon", () => {
     expect(again.id).toBe(first.id);
     await expect(runta.runtimes.create("api-idem-2", opts)).rejects.toBeInstanceOf(AlreadyExistsError);
     await first.delete();
+    // Seed 002's key in the body does the same: 201 first, 200 "already existed" for the same body, 409 for another.
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${d.endpoint}/v1/runtimes`, { method: "POST", headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+    const body = { name: "seed-key", image: "busybox", key: "seed002-once", resources: { requests: { memory_mib: 64 } } };
+    const made = await post(body);
+    expect(made.status).toBe(201);
+    const id = (await made.json()).data.id;
+    const replay = await post(body);
+    expect(replay.status).toBe(200);
+    expect((await replay.json()).data.id).toBe(id);
+    const { key, ...bare } = body;
+    const viaHeader = await post(bare, { "Idempotency-Key": key });
+    expect(viaHeader.status).toBe(200);
+    expect((await viaHeader.json()).data.id).toBe(id);
+    expect((await post({ ...body, name: "seed-key-2" })).status).toBe(409);
+    expect((await post(body, { "Idempotency-Key": "another" })).status).toBe(400);
+    await runta.runtimes.delete("seed-key");
   });
 
   test("list pages with cursors and filters by status through the real store", async () => {

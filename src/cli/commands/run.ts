@@ -18,6 +18,7 @@ export interface RunOptions {
   description?: string;
   execTimeout?: number;
   lifetime?: number;
+  idempotencyKey?: string;
   image?: string;
   cpus?: number;
   memory?: number;
@@ -39,6 +40,7 @@ export function runCommand(ctx: CliContext): Command {
     .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
     .option("--exec-timeout <secs>", "timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)", execTimeoutFlag)
     .option("--lifetime <secs>", "shut it down (filesystem kept) this long after each start; not an idle timeout", lifetimeFlag)
+    .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
@@ -65,6 +67,7 @@ Examples:
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
+  runta run --name once --idempotency-key deploy-42
   runta run -d --name batch
 `,
     )
@@ -94,6 +97,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       description: opts.description,
       execTimeoutSecs: opts.execTimeout,
       lifetimeSecs: opts.lifetime,
+      idempotencyKey: opts.idempotencyKey,
       network: opts.network,
       egress,
       wait: !opts.detach,

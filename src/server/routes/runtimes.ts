@@ -57,10 +57,17 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       handler: async (ctx) => {
         const query = parseQuery(ctx, CreateRuntimeQuerySchema);
         const body = await readJson(ctx, CreateRuntimeRequestSchema);
-        const key = ctx.req.headers["idempotency-key"];
-        if (Array.isArray(key) || (typeof key === "string" && (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX))) {
+        const header = ctx.req.headers["idempotency-key"];
+        if (Array.isArray(header) || (typeof header === "string" && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX))) {
           throw errors.invalid(`Idempotency-Key header: must be one value of 1-${IDEMPOTENCY_KEY_MAX} characters`, { field: "Idempotency-Key" });
         }
+        if (header !== undefined && body.key !== undefined && header !== body.key) {
+          throw errors.invalid("key (seed 002's) and the Idempotency-Key header differ: give one of them", { field: "key" });
+        }
+        const key = header ?? body.key;
+        // The key is not part of what the request asks for: a header and a body key are the same request.
+        const { key: _key, ...asked } = body;
+        let existed = false;
         const runtime = await engine.create(
           {
             name: body.name,
@@ -78,11 +85,12 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             egress: body.egress,
             whitelist: body.whitelist,
             idempotencyKey: key,
-            requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(body)).digest("hex"),
+            requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },
-          { wait: query.wait !== "false" },
+          { wait: query.wait !== "false", existed: () => (existed = true) },
         );
-        send(ctx, 201, { data: runtime });
+        // As seed 002 answers "already existed": 200 for the runtime an earlier create with this key made.
+        send(ctx, existed ? 200 : 201, { data: runtime });
       },
     },
     {

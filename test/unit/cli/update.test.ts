@@ -42,6 +42,12 @@ describe("update and run --description", () => {
     expect(bad.err).toContain("--lifetime");
   });
 
+  test("run --idempotency-key sends the key with the create", async () => {
+    const r = await cli(["run", "--name", "once", "--idempotency-key", "deploy-42", "-d"], { client: { images: [{ name: "default" }] } });
+    expect(r.code).toBe(0);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ idempotencyKey: "deploy-42" });
+  });
+
   test("run --description sends it with the create; newlines and tabs are allowed", async () => {
     const r = await cli(["run", "--name", "etl", "--description", "nightly ETL\n\towner: data", "-d"], { client: { images: [{ name: "default" }] } });
     expect(r.code).toBe(0);
