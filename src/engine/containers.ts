@@ -3,7 +3,8 @@
  * stdio, so the daemon holds nothing of it and it keeps running when the daemon stops), end its init, remove it from
  * runc, and tear down everything it has on the host. The engine calls these under the runtime's lock.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntaError, errors } from "../api/index.js";
 import type { RuntimeRecord } from "../store/store.js";
@@ -15,7 +16,9 @@ import type { RuntimeNetworks } from "./network/network.js";
 import { currentCpus, placeCpus } from "./views/cpuset.js";
 import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
-import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, writeIntoRoot } from "./rootfs.js";
+import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
+import { preconditionFor } from "./refusals.js";
+import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
 
@@ -203,5 +206,46 @@ export class Containers {
     const memoryMib = Math.round(limits.memoryBytes / 1048576);
     const vcpus = limits.cpuQuota > 0 ? Math.round((limits.cpuQuota / limits.cpuPeriod) * 100) / 100 : (req.vcpus ?? rec.vcpus);
     return { vcpus, memoryMib };
+  }
+
+  /**
+   * Grows a runtime's disk to `gib` (the caller holds its lock) and answers its size in MiB for the record; shrinking
+   * is refused, the same size is a no-op. Live, the mounted ext4 grows in place; offline, the root comes off first.
+   */
+  async growDisk(rec: RuntimeRecord, gib: number): Promise<number> {
+    const paths = runtimePaths(this.opts.dataDir, rec.id);
+    if (!existsSync(paths.diskImage)) {
+      throw errors.precondition(`runtime "${rec.name}" was created before runtimes had disks of their own, so it has no disk to grow (it writes to the host's disk)`, { field: "disk_size_gib" });
+    }
+    if (!["running", "paused", "suspended", "shutdown", "crashed"].includes(rec.status)) throw preconditionFor(rec, "grow its disk");
+    // The file's own size: records from before sizes were chosen do not hold it.
+    const current = Math.round((await stat(paths.diskImage)).size / 1048576);
+    const wanted = gib * 1024;
+    if (wanted < current) {
+      throw errors.outOfRange(`runtime "${rec.name}" has a ${current / 1024} GiB disk; disks only grow (shrinking an ext4 disk in use is not supported) — ask for at least ${Math.ceil(current / 1024)} GiB`, {
+        field: "disk_size_gib",
+        min: Math.ceil(current / 1024),
+      });
+    }
+    if (wanted === current) return wanted;
+    const live = rec.status !== "shutdown" && rec.status !== "crashed";
+    if (live) {
+      await this.mountRoot(rec);
+    } else {
+      // Offline: nothing runs, so the root and disk come off. A container that just stopped may still hold the mount
+      // for a moment (the kernel frees its mount namespace asynchronously), and a copy in progress holds it for longer:
+      // the loop device goes only when the last user does, and the disk must not be resized before.
+      await unmountRootfs(paths);
+      for (let waited = 0; await loopDeviceOf(paths.diskImage); waited += 100) {
+        if (waited >= 5000) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
+        await sleep(100);
+      }
+    }
+    try {
+      await growDiskImage(paths.diskImage, wanted);
+    } finally {
+      if (!live) await this.mountRoot(rec);
+    }
+    return wanted;
   }
 }

@@ -1,21 +1,18 @@
 /**
- * `RuncEngine`: the {@link Engine} on runc. runc knows containers; this adds what it lacks: names, records and their
- * statuses, per-runtime serialisation, images and reconciliation after a daemon restart. The parts live in rooms of
- * their own: records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize, teardown of one
- * container), exec.ts (buffered and streamed exec), files/ (`runta cp`), checkpoints/, reconcile.ts, names.ts,
- * refusals.ts, images/ and the store.
+ * `RuncEngine`: the {@link Engine} on runc, and only the facade that ties the rooms together — each method takes the
+ * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
+ * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
+ * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
+ * checkpoints/, network/, lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
  */
-import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import {
-  DEFAULTS,
-  ImageNameSchema,
   LIMITS,
   RuntaError,
   errors,
@@ -30,27 +27,27 @@ import {
   type Runtime,
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
-import { RuntimeCgroup } from "./cgroups.js";
 import { runcTrustWarning } from "../api/trust.js";
 import { kernelVersion, resolveExecutable, runcVersion } from "./host.js";
 import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
-import { DiskPool, diskIo, diskUsage, growDisk, loopDeviceOf } from "./disk.js";
+import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
 import { Containers } from "./containers.js";
 import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
-import { generateName, shown, validateName } from "./names.js";
+import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
+import { admitCreate } from "./create.js";
+import { readUsage } from "./usage.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
-import { runtimePaths, unmountRootfs, upperDir } from "./rootfs.js";
+import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
-import { sleep } from "./proc.js";
 import { RuntimeNetworks } from "./network/network.js";
-import { checkedPolicy, createPolicy } from "./network/policy.js";
+import { checkedPolicy } from "./network/policy.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -208,58 +205,14 @@ export class RuncEngine implements Engine {
         return this.records.toRuntime(existing);
       }
     }
-    if (spec.name !== undefined) validateName(spec.name);
-    // A restore stands on the checkpoint's layers, which only fit the image they were made on.
-    const checkpoint = spec.checkpoint === undefined ? null : this.checkpoints.forRestore(spec.checkpoint);
-    const image = checkpoint?.image ?? spec.image ?? DEFAULTS.image;
-    if (!ImageNameSchema.safeParse(image).success) {
-      throw errors.invalid(`invalid image name ${shown(image)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
-    }
-    const vcpus = spec.vcpus ?? LIMITS.defaultVcpus;
-    const memoryMib = spec.memoryMib ?? LIMITS.defaultMemoryMib;
-    validateResources(vcpus, memoryMib);
-    if (!this.images.exists(image) && image !== DEFAULT_IMAGE) {
-      throw errors.notFound(`image "${image}" not found; list images with 'runta image ls' or import one with 'runta image import'`, { image });
-    }
-    if (spec.name !== undefined && this.store.getByName(spec.name)) {
-      throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
-    }
-    const policy = createPolicy(spec);
-    if (policy && spec.network === "none") throw errors.invalid("an egress policy needs a network: drop network \"none\"", { field: "network" });
-    const max = this.opts.limits.runtimesMax;
-    // No await between this count and the insert below, so concurrent creates cannot overshoot.
-    if (this.store.count() >= max) {
-      throw errors.exhausted(`this daemon already holds ${max} runtimes, its limit; remove some first (runta ps -a, runta rm <runtime>)`, { limit: max });
-    }
-    const now = new Date().toISOString();
-    const rec: RuntimeRecord = {
-      id: randomUUID(),
-      name: spec.name ?? generateName((n) => !!this.store.getByName(n)),
-      status: "creating",
-      image,
-      vcpus,
-      memoryMib,
-      env: spec.env ?? {},
-      labels: spec.labels ?? {},
-      hostname: spec.hostname ?? null,
-      description: spec.description ?? "",
-      execTimeoutSecs: spec.execTimeoutSecs ?? null,
-      lifetimeSecs: spec.lifetimeSecs ?? null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      revision: 1,
-      lastError: null,
-      idleTimeoutSecs: null,
-      lastActivityAt: null,
-      idempotencyKey: spec.idempotencyKey ?? null,
-      requestHash: spec.requestHash ?? null,
-      initPid: null,
-      initStartTime: null,
-      bootId: null,
-      diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : this.opts.limits.diskMib,
-      checkpointId: checkpoint?.id ?? null,
-    };
+    const { rec, policy } = admitCreate(spec, {
+      store: this.store,
+      images: this.images,
+      checkpoints: this.checkpoints,
+      runtimesMax: this.opts.limits.runtimesMax,
+      diskMib: this.opts.limits.diskMib,
+    });
+    // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
     try {
       this.store.insert(rec);
     } catch (err) {
@@ -327,28 +280,10 @@ export class RuncEngine implements Engine {
     return opts.usage ? this.withUsage(rec) : this.records.toRuntime(rec);
   }
 
-  /** The record with current usage: cgroup, network and disk (null when nothing runs: no cgroup to read). */
+  /** The record with current usage (usage.ts); null when nothing runs. */
   private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
     if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
-    const u = await new RuntimeCgroup(this.opts.cgroupParent, rec.id).usage();
-    const paths = runtimePaths(this.opts.dataDir, rec.id);
-    const net = this.networks.traffic(rec.id);
-    const io = diskIo(paths.diskImage, paths.disk);
-    const usage: NonNullable<Runtime["usage"]> = {
-      memory_bytes: u.memoryBytes,
-      memory_limit_bytes: u.memoryLimitBytes,
-      cpu_usage_ns: u.cpuUsageNs,
-      pids: u.pids,
-      net_rx_bytes: net?.rxBytes ?? null,
-      net_tx_bytes: net?.txBytes ?? null,
-      disk_read_bytes: io?.readBytes ?? null,
-      disk_write_bytes: io?.writeBytes ?? null,
-    };
-    if (existsSync(paths.diskImage)) {
-      const disk = await diskUsage(paths.disk).catch(() => null);
-      if (disk) Object.assign(usage, { disk_used_bytes: disk.usedBytes, disk_size_bytes: disk.sizeBytes });
-    }
-    return this.records.toRuntime(rec, usage);
+    return this.records.toRuntime(rec, await readUsage(rec.id, { cgroupParent: this.opts.cgroupParent, dataDir: this.opts.dataDir, networks: this.networks }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -427,8 +362,6 @@ export class RuncEngine implements Engine {
     });
   }
 
-
-
   // ---------------------------------------------------------------------------------------------------------------
   // Resize
 
@@ -445,7 +378,10 @@ export class RuncEngine implements Engine {
     const { id } = this.records.find(ref);
     return this.records.withLock(id, async () => {
       let rec = await this.records.current(id);
-      if (req.diskSizeGib !== undefined) rec = await this.growDisk(rec, req.diskSizeGib);
+      if (req.diskSizeGib !== undefined) {
+        const diskMib = await this.containers.growDisk(rec, req.diskSizeGib);
+        if (rec.diskMib !== diskMib) rec = this.records.mustUpdate(rec.id, { diskMib });
+      }
       if (req.vcpus === undefined && req.memoryMib === undefined) return this.records.toRuntime(rec);
       const vcpus = req.vcpus ?? rec.vcpus;
       const memoryMib = req.memoryMib ?? rec.memoryMib;
@@ -462,44 +398,6 @@ export class RuncEngine implements Engine {
 
   describe(ref: string, description: string): Promise<Runtime> {
     return this.records.describe(ref, description);
-  }
-
-  /** Grows a runtime's disk to `gib` (inside its lock); shrinking is refused, the same size is a no-op. */
-  private async growDisk(rec: RuntimeRecord, gib: number): Promise<RuntimeRecord> {
-    const paths = runtimePaths(this.opts.dataDir, rec.id);
-    if (!existsSync(paths.diskImage)) {
-      throw errors.precondition(`runtime "${rec.name}" was created before runtimes had disks of their own, so it has no disk to grow (it writes to the host's disk)`, { field: "disk_size_gib" });
-    }
-    if (!["running", "paused", "suspended", "shutdown", "crashed"].includes(rec.status)) throw preconditionFor(rec, "grow its disk");
-    // The file's own size: records from before sizes were chosen do not hold it.
-    const current = Math.round((await stat(paths.diskImage)).size / 1048576);
-    const wanted = gib * 1024;
-    if (wanted < current) {
-      throw errors.outOfRange(`runtime "${rec.name}" has a ${current / 1024} GiB disk; disks only grow (shrinking an ext4 disk in use is not supported) — ask for at least ${Math.ceil(current / 1024)} GiB`, {
-        field: "disk_size_gib",
-        min: Math.ceil(current / 1024),
-      });
-    }
-    if (wanted === current) return rec.diskMib === wanted ? rec : this.records.mustUpdate(rec.id, { diskMib: wanted });
-    const live = rec.status !== "shutdown" && rec.status !== "crashed";
-    if (live) {
-      await this.containers.mountRoot(rec);
-    } else {
-      // Offline: nothing runs, so the root and disk come off. A container that just stopped may still hold the mount
-      // for a moment (the kernel frees its mount namespace asynchronously), and a copy in progress holds it for longer:
-      // the loop device goes only when the last user does, and the disk must not be resized before.
-      await unmountRootfs(paths);
-      for (let waited = 0; await loopDeviceOf(paths.diskImage); waited += 100) {
-        if (waited >= 5000) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
-        await sleep(100);
-      }
-    }
-    try {
-      await growDisk(paths.diskImage, wanted);
-    } finally {
-      if (!live) await this.containers.mountRoot(rec);
-    }
-    return this.records.mustUpdate(rec.id, { diskMib: wanted });
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+/**
+ * Admission of a create: every check that can refuse it before anything is made (name, image, resources, policy,
+ * the runtimes limit, a restore's checkpoint) and the record it will insert. Synchronous on purpose: the engine inserts
+ * the record right after, with no await between the count of runtimes here and the insert.
+ */
+import { randomUUID } from "node:crypto";
+import { DEFAULTS, ImageNameSchema, LIMITS, errors } from "../api/index.js";
+import type { EgressPolicy } from "../api/egress.js";
+import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { CheckpointManager } from "./checkpoints/manager.js";
+import { DEFAULT_IMAGE, type ImageStore } from "./images/store.js";
+import { generateName, shown, validateName } from "./names.js";
+import { createPolicy } from "./network/policy.js";
+import { validateResources } from "./refusals.js";
+import type { CreateSpec } from "./types.js";
+
+/** What {@link admitCreate} consults. */
+export interface CreateDeps {
+  store: RuntimeStore;
+  images: ImageStore;
+  checkpoints: CheckpointManager;
+  /** The daemon's runtimes limit. */
+  runtimesMax: number;
+  /** A new runtime's disk size (MiB) when the spec names none. */
+  diskMib: number;
+}
+
+/** Checks a create and builds its record (status `creating`), or throws the refusal naming the field and the fix. */
+export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeRecord; policy: EgressPolicy | undefined } {
+  if (spec.name !== undefined) validateName(spec.name);
+  // A restore stands on the checkpoint's layers, which only fit the image they were made on.
+  const checkpoint = spec.checkpoint === undefined ? null : deps.checkpoints.forRestore(spec.checkpoint);
+  const image = checkpoint?.image ?? spec.image ?? DEFAULTS.image;
+  if (!ImageNameSchema.safeParse(image).success) {
+    throw errors.invalid(`invalid image name ${shown(image)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
+  }
+  const vcpus = spec.vcpus ?? LIMITS.defaultVcpus;
+  const memoryMib = spec.memoryMib ?? LIMITS.defaultMemoryMib;
+  validateResources(vcpus, memoryMib);
+  if (!deps.images.exists(image) && image !== DEFAULT_IMAGE) {
+    throw errors.notFound(`image "${image}" not found; list images with 'runta image ls' or import one with 'runta image import'`, { image });
+  }
+  if (spec.name !== undefined && deps.store.getByName(spec.name)) {
+    throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
+  }
+  const policy = createPolicy(spec);
+  if (policy && spec.network === "none") throw errors.invalid("an egress policy needs a network: drop network \"none\"", { field: "network" });
+  const max = deps.runtimesMax;
+  if (deps.store.count() >= max) {
+    throw errors.exhausted(`this daemon already holds ${max} runtimes, its limit; remove some first (runta ps -a, runta rm <runtime>)`, { limit: max });
+  }
+  const now = new Date().toISOString();
+  const rec: RuntimeRecord = {
+    id: randomUUID(),
+    name: spec.name ?? generateName((n) => !!deps.store.getByName(n)),
+    status: "creating",
+    image,
+    vcpus,
+    memoryMib,
+    env: spec.env ?? {},
+    labels: spec.labels ?? {},
+    hostname: spec.hostname ?? null,
+    description: spec.description ?? "",
+    execTimeoutSecs: spec.execTimeoutSecs ?? null,
+    lifetimeSecs: spec.lifetimeSecs ?? null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    revision: 1,
+    lastError: null,
+    idleTimeoutSecs: null,
+    lastActivityAt: null,
+    idempotencyKey: spec.idempotencyKey ?? null,
+    requestHash: spec.requestHash ?? null,
+    initPid: null,
+    initStartTime: null,
+    bootId: null,
+    diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : deps.diskMib,
+    checkpointId: checkpoint?.id ?? null,
+  };
+  return { rec, policy };
+}
