@@ -18,6 +18,9 @@ process.stdout.write(
   `${JSON.stringify({ endpoint: d.endpoint, token: d.token, dataDir: d.dataDir, listen: new URL(d.endpoint).host, imagesDir: d.imagesDir, errorCodes: ERROR_CODES })}\n`,
 );
 
+// vite-node's dev server exits the whole process when stdin ends (outside CI=true), which cut this cleanup short and
+// left the daemon, its lxcfs and mounts behind: stdin's end is this helper's signal, so only our handler answers it.
+process.stdin.removeAllListeners("end");
 process.stdin.resume();
 await new Promise<void>((resolve) => process.stdin.once("end", resolve).once("close", resolve));
 try {
