@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Tiny shim: everything lives in dist/cli/main.js, which loads heavy modules only when a command needs them.
+// Tiny shim: the CLI is one bundled file, dist/cli/bundle.cjs (bin/build-cli.mjs builds it from dist/cli/main.js),
+// loaded through V8's code cache by load-cli.cjs; heavy modules inside it still load only when a command needs them.
 // It is CommonJS (bin/package.json) because `runta --version` is benchmarked against `node -e 0`, and node's
 // ESM entry path alone costs about a third of a bare node start.
 "use strict";
@@ -25,8 +26,8 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     }
     throw err;
   });
-  import("../dist/cli/main.js")
-    .then(({ run, realDeps }) => run(argv, realDeps()))
+  const { run, realDeps } = require("./load-cli.cjs").loadCli().exports;
+  run(argv, realDeps())
     .then((code) => {
       finished = true;
       process.exitCode = code;

@@ -9,10 +9,14 @@ import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { Containers } from "./containers.js";
 import { shutdownAt } from "./lifetime.js";
 import { shown } from "./names.js";
-import { sameProcessAlive } from "./proc.js";
+import { AliveCache, sameProcessAlive } from "./proc.js";
 
 export class RuntimeRecords {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Liveness for lists (checkAlive's `bulk`): a full /proc check per runtime at most once a second. */
+  private readonly aliveInBulk = new AliveCache();
+  /** env_digest per runtime id, computed once per revision (a sha256 per runtime was a tenth of a list of 200). */
+  private readonly digests = new Map<string, { revision: number; digest: string }>();
 
   constructor(
     private readonly store: RuntimeStore,
@@ -36,7 +40,7 @@ export class RuntimeRecords {
       resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib, disk_size_gib: rec.diskMib === null ? null : rec.diskMib / 1024 } },
       checkpoint: rec.checkpointId ? (this.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
       env_names: Object.keys(rec.env),
-      env_digest: envDigest(rec.id, rec.env),
+      env_digest: this.envDigestOf(rec),
       labels: rec.labels,
       hostname: rec.hostname ?? rec.name,
       description: rec.description,
@@ -53,6 +57,15 @@ export class RuntimeRecords {
     };
     if (usage !== undefined) rt.usage = usage;
     return rt;
+  }
+
+  private envDigestOf(rec: RuntimeRecord): string {
+    const known = this.digests.get(rec.id);
+    if (known?.revision === rec.revision) return known.digest;
+    const digest = envDigest(rec.id, rec.env);
+    if (this.digests.size > 4096) this.digests.clear();
+    this.digests.set(rec.id, { revision: rec.revision, digest });
+    return digest;
   }
 
   /** Finds a record by name or id; `not_found` with the fix otherwise. */
@@ -88,11 +101,12 @@ export class RuntimeRecords {
 
   /**
    * A running or paused record whose init died behind the daemon's back becomes `crashed` (its stopped container is
-   * removed so a boot can start a fresh one). Cheap: one read of /proc per record.
+   * removed so a boot can start a fresh one). Cheap: one read of /proc per record; with `bulk` (a list) usually
+   * a signal-0 probe instead (see AliveCache for the gap that leaves). A death it suspects is confirmed in full.
    */
-  async checkAlive(rec: RuntimeRecord): Promise<RuntimeRecord> {
+  async checkAlive(rec: RuntimeRecord, opts: { bulk?: boolean } = {}): Promise<RuntimeRecord> {
     if (rec.status !== "running" && rec.status !== "paused") return rec;
-    if (sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
+    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
       if (!now || (now.status !== "running" && now.status !== "paused")) return now ?? rec;

@@ -1,8 +1,11 @@
-/** CLI start-up cost: a command that only talks REST must not load zod (~130 ms) or ws (~35 ms). */
+/**
+ * CLI start-up cost: bin/runta.js runs the one bundled file through its code cache, and a command that only talks
+ * REST must not load zod (~130 ms) or ws (~35 ms), in the bundle as in the separate dist modules.
+ */
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -37,37 +40,107 @@ function hookDir(): string {
 
 const packagesIn = (stderr: string): string[] => [...new Set(stderr.split("\n").filter((l) => l.startsWith("PKG ")).map((l) => l.slice(4)))].sort();
 
-test("runta ps loads neither zod, ws nor undici (node's fetch), and still lists", async () => {
-  let asked = "";
+/**
+ * Runs bin/runta.js with `args` against `server`, with V8 coverage on: returns the exit code, stdout, stderr, the
+ * node built-ins it loaded (process.moduleLoadList), whether zod initialised (it sets globalThis.__zod_globalConfig
+ * when it loads) and the script files node ran (the coverage's URLs).
+ */
+async function runBin(args: string[], endpoint: string, stdin = "") {
+  const dir = hookDir();
+  const coverage = join(dir, "coverage");
+  writeFileSync(
+    join(dir, "report.cjs"),
+    `const before = new Set(process.moduleLoadList);
+     process.on("exit", () => process.stderr.write("REPORT " + JSON.stringify({
+       builtins: process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith("NativeModule ")).map((m) => m.slice(13)),
+       zod: globalThis.__zod_globalConfig !== undefined,
+     }) + "\\n"));\n`,
+  );
+  const child = spawn(process.execPath, ["--require", join(dir, "report.cjs"), resolve(__dirname, "../../bin/runta.js"), ...args], {
+    env: { ...process.env, RUNTA_ENDPOINT: endpoint, RUNTA_TOKEN: "t", NODE_V8_COVERAGE: coverage },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin.end(stdin);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on("close", r));
+  const line = stderr.split("\n").find((l) => l.startsWith("REPORT "));
+  const report = line ? (JSON.parse(line.slice(7)) as { builtins: string[]; zod: boolean }) : { builtins: [], zod: false };
+  const scripts = readdirSync(coverage).flatMap((f) => (JSON.parse(readFileSync(join(coverage, f), "utf8")) as { result: { url: string }[] }).result.map((r) => r.url));
+  return { code, stdout, stderr, ...report, scripts: scripts.filter((u) => u.includes("/dist/") || u.includes("/bin/")) };
+}
+
+/** A REST server answering every request with an empty runtime list (enough for `ps`). */
+async function emptyListServer(onRequest: (url: string) => void = () => {}) {
   const server = createServer((req, res) => {
-    asked = req.url ?? "";
+    onRequest(req.url ?? "");
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ data: [], pagination: { has_more: false } }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+test("bin/runta.js runs the one bundled file (dist/cli/bundle.cjs), not the separate dist/cli modules", async () => {
+  const server = await emptyListServer();
   try {
-    const dir = hookDir();
-    const child = spawn(
-      process.execPath,
-      ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--require", join(dir, "exit.cjs"), resolve(__dirname, "../../bin/runta.js"), "ps", "--json"],
-      { env: { ...process.env, RUNTA_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, RUNTA_TOKEN: "t" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on("close", r));
-    expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({ runtimes: [] });
-    expect(asked).toMatch(/^\/v1\/runtimes/);
-    const loaded = packagesIn(stderr);
-    expect(loaded).toContain("commander");
-    expect(loaded).not.toContain("zod");
-    expect(loaded).not.toContain("ws");
-    expect(loaded).not.toContain("undici");
+    const r = await runBin(["ps", "--json"], server.endpoint);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.scripts.some((u) => u.endsWith("/dist/cli/bundle.cjs")), r.scripts.join("\n")).toBe(true);
+    // Nothing else from dist/: neither main.js nor any module the bundle contains was loaded on its own.
+    expect(r.scripts.filter((u) => u.includes("/dist/") && !u.endsWith("/dist/cli/bundle.cjs"))).toEqual([]);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
+  }
+}, 20_000);
+
+test("the bundle's code cache is accepted by this node (a rejected one would compile the bundle on every command)", () => {
+  const child = spawnSync(
+    process.execPath,
+    ["-e", `const { loadCli } = require(${JSON.stringify(resolve(__dirname, "../../bin/load-cli.cjs"))}); process.stdout.write(String(loadCli().script.cachedDataRejected));`],
+    { encoding: "utf8" },
+  );
+  expect(child.status, child.stderr).toBe(0);
+  expect(child.stdout).toBe("false");
+}, 20_000);
+
+test("runta ps loads neither zod, ws (its zlib and tls) nor undici (node's fetch), and still lists", async () => {
+  let asked = "";
+  const server = await emptyListServer((url) => (asked = url));
+  try {
+    const r = await runBin(["ps", "--json"], server.endpoint);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ runtimes: [] });
+    expect(asked).toMatch(/^\/v1\/runtimes/);
+    expect(r.zod).toBe(false);
+    expect(r.builtins).toContain("http");
+    expect(r.builtins).not.toContain("zlib");
+    expect(r.builtins).not.toContain("tls");
+    expect(r.builtins.filter((m) => m.includes("undici"))).toEqual([]);
+  } finally {
+    await server.close();
+  }
+}, 20_000);
+
+test("the bundle's detectors do see zod when a command validates a file, and ws when a command streams", async () => {
+  const server = await emptyListServer();
+  try {
+    // apply validates its file with zod before it asks the daemon anything.
+    const applied = await runBin(["apply", "-f", "-"], server.endpoint, "runtimes: [{name: 42}]\n");
+    expect(applied.zod, applied.stderr).toBe(true);
+    // exec -i streams over a websocket: ws loads (with zlib) even though this server refuses the upgrade.
+    const streamed = await runBin(["exec", "-i", "x", "--", "cat"], server.endpoint);
+    expect(streamed.builtins, streamed.stderr).toContain("zlib");
+  } finally {
+    await server.close();
   }
 }, 20_000);
 

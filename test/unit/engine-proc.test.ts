@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { expect, test } from "vitest";
-import { killGroup, pidAlive, procStart, procStatFields, signalName, signalNumber } from "../../src/engine/proc.js";
+import { AliveCache, killGroup, pidAlive, procStart, procStatFields, signalName, signalNumber } from "../../src/engine/proc.js";
 
 test("process facts come from /proc: this process is alive with a start time, a missing pid is not", () => {
   expect(pidAlive(process.pid)).toBe(true);
@@ -25,4 +25,21 @@ test("killGroup signals a whole process group and ignores one that is gone", asy
   killGroup(child.pid!, "SIGKILL");
   expect(await exited).toBe("SIGKILL");
   expect(() => killGroup(child.pid!, "SIGKILL")).not.toThrow();
+});
+
+test("AliveCache (bulk liveness): a live process stays alive, a reaped one is dead at once, another start time is not it", async () => {
+  const cache = new AliveCache(60_000);
+  const child = spawn("sleep", ["30"], { stdio: "ignore" });
+  await new Promise((r) => child.once("spawn", r));
+  const pid = child.pid!;
+  const start = procStart(pid);
+  expect(cache.alive(pid, start)).toBe(true);
+  expect(cache.alive(pid, start)).toBe(true); // from the cache: the probe still finds the pid
+  // The recorded start time is part of the identity: the same pid with another start time is another process.
+  expect(cache.alive(pid, (start ?? 0) + 1)).toBe(false);
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await exited; // node reaped it: the pid no longer exists, so the probe fails even within the verify window
+  expect(cache.alive(pid, start)).toBe(false);
+  expect(cache.alive(null, null)).toBe(false);
 });

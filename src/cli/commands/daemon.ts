@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
-import { RuntaError } from "../../api/errors.js";
 import { UsageError } from "../errors.js";
 import { localDefaults, readLocalToken } from "../../client/config.js";
 import type { CliContext } from "../context.js";
@@ -58,7 +57,8 @@ export async function runDaemonRun(ctx: CliContext, opts: DaemonRunOptions): Pro
   const d = await runDaemon({ dataDir: opts.dataDir, listen: opts.listen, allowRemote: opts.allowRemote === true,
     runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR }).catch((err: unknown) => {
     // What runDaemon refuses as invalid comes from these flags (a malformed or non-loopback --listen): a usage error.
-    if (err instanceof RuntaError && err.code === "invalid_argument") throw new UsageError(err.message);
+    // By its code, not instanceof: the daemon's modules are loaded beside the CLI bundle, with their own RuntaError.
+    if (err instanceof Error && (err as { code?: unknown }).code === "invalid_argument") throw new UsageError(err.message);
     throw err;
   });
   ctx.io.stderr.write(`runta daemon listening on ${d.endpoint}\n`);

@@ -1,0 +1,60 @@
+// Builds the CLI into one file, dist/cli/bundle.cjs, which bin/runta.js loads, and V8's code cache for it.
+// Why: node resolving, reading and compiling ~45 ESM files (and their packages) was most of a command's start-up;
+// one CommonJS file read once, compiled from the cache, costs a fraction. Modules reached only through import()
+// (zod, ws, chalk, ora, cli-table3, the tty bridge) stay lazy: esbuild wraps each in an init function that runs
+// on the first import(). The daemon's own modules (`runta daemon run`) are not bundled: the bundle import()s them
+// from dist/server. `npm run build` runs this after tsc.
+import { build } from "esbuild";
+import { writeFileSync } from "node:fs";
+import { Readable, Writable } from "node:stream";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const require = createRequire(import.meta.url);
+const { loadCli, BUNDLE, CACHE } = require("./load-cli.cjs");
+
+const result = await build({
+  write: false,
+  entryPoints: [here("../dist/cli/main.js")],
+  outfile: BUNDLE,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  // Native or optional: node-pty is a compiled addon; bufferutil/utf-8-validate are ws's optional speed-ups.
+  external: ["node-pty", "bufferutil", "utf-8-validate"],
+  // The bundle sits in dist/cli/ beside main.js, so the modules' relative URLs (../../package.json,
+  // ../server/main.js) resolve as they did; import.meta.url becomes the bundle's own URL.
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [
+    {
+      name: "daemon-outside",
+      setup(b) {
+        b.onResolve({ filter: /\/server\// }, (a) => ({ path: `../server/${a.path.split("/server/").pop()}`, external: true }));
+      },
+    },
+  ],
+  legalComments: "none",
+  minify: true,
+  logLevel: "warning",
+});
+
+// import() does not work in code vm.Script compiled (see load-cli.cjs): the ones left are of modules outside the
+// bundle, called with a string literal; they go through the loader's __runtaImport instead.
+let bundle = result.outputFiles[0].text;
+const dynamic = /(?<![.\w$])import\((?=["'`])/g;
+const rewritten = bundle.match(dynamic)?.length ?? 0;
+bundle = bundle.replace(dynamic, "__runtaImport(");
+const left = bundle.match(/(?<![.\w$]|async )import\(/g);
+if (left) throw new Error(`the CLI bundle has ${left.length} import() without a string literal: load-cli.cjs cannot serve those`);
+if (rewritten === 0) throw new Error("the CLI bundle has no import() of the daemon's modules: did the bundle's shape change?");
+writeFileSync(BUNDLE, bundle);
+
+// The code cache: V8 serialises every function compiled so far, so warm it with what most commands run (building the
+// command tree, parsing, rendering help) before asking for it.
+const { exports: cli, script } = loadCli({ useCache: false });
+const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
+await cli.run(["ps", "--help"], { io: { stdin: Readable.from([]), stdout: sink(), stderr: sink() } });
+writeFileSync(CACHE, script.createCachedData());
