@@ -3,19 +3,16 @@
  * test/helpers/daemon.ts): create from a file, re-apply (no change), edit memory and re-apply (live resize read back
  * from the runtime), dry-run touches nothing, delete -f. Needs `npm run build` first.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import { expect, test } from "vitest";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let dir: string;
-const runta = (args: string[], input?: string) => runtaBin(args, { env: { ...d.env, HOME: dir }, input });
+const suite = cliSuite();
+const { runta, inspect } = suite;
 
 function deployment(memory: Record<string, number>, extra: Record<string, unknown> = {}): string {
-  const path = join(dir, "deployment.json");
+  const path = join(suite.home, "deployment.json");
   writeFileSync(
     path,
     JSON.stringify({
@@ -27,21 +24,6 @@ function deployment(memory: Record<string, number>, extra: Record<string, unknow
   return path;
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "runta-e2e-apply-"));
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-const inspect = async (name: string) => JSON.parse(String((await runta(["inspect", name])).stdout))[0];
 
 test("--dry-run prints the plan and creates nothing", async () => {
   const r = await runta(["apply", "--dry-run", "-f", deployment({ web: 64, api: 96 })]);
@@ -89,7 +71,7 @@ test("--json prints plan and results; auto_resize is reported plainly", async ()
 
 test("a changed env value is a conflict (the daemon compares digests, never sends values); --dry-run exits as apply does", async () => {
   const doc = (value: string) => {
-    const path = join(dir, "env.json");
+    const path = join(suite.home, "env.json");
     writeFileSync(path, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "envy", image: "busybox", resources: { vcpus: 0.5, memory_mib: 64 }, env: { MODE: value } }] }));
     return path;
   };
@@ -109,7 +91,7 @@ test("a changed env value is a conflict (the daemon compares digests, never send
 });
 
 test("an entry without resources leaves them alone; an image that does not exist is an error, also with --dry-run", async () => {
-  const path = join(dir, "partial.json");
+  const path = join(suite.home, "partial.json");
   writeFileSync(path, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "web", image: "busybox" }, { name: "nova", image: "no-such-image" }] }));
   for (const args of [["apply", "--dry-run", "-f", path], ["apply", "-f", path]]) {
     const r = await runta(args);
@@ -122,7 +104,7 @@ test("an entry without resources leaves them alone; an image that does not exist
 });
 
 test("an invalid file is rejected whole with JSON pointers; nothing changes", async () => {
-  const path = join(dir, "bad.json");
+  const path = join(suite.home, "bad.json");
   writeFileSync(path, JSON.stringify({ apiVersion: "runta/v9", kind: "SandboxSet", sandboxes: [{ name: "web", resources: { memory_mib: 1 } }, { name: "web" }] }));
   const r = await runta(["apply", "-f", path]);
   expect(r.exitCode).toBe(1);
@@ -137,7 +119,7 @@ test("an invalid file is rejected whole with JSON pointers; nothing changes", as
 
 test("-f - reads the file from stdin", async () => {
   const doc = JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "web", image: "busybox", resources: { vcpus: 0.5, memory_mib: 128 } }] });
-  const r = await runta(["apply", "-f", "-"], doc);
+  const r = await runta(["apply", "-f", "-"], { input: doc });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   expect(r.stdout).toContain("No changes");
 });

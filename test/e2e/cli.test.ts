@@ -3,33 +3,13 @@
  * parent, see test/helpers/daemon.ts). Covers every line of the seed as written, exit codes and --json shapes.
  * Needs `npm run build` first; the python3 line needs the default image (built once into the shared images dir).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { beforeAll, describe, expect, test } from "vitest";
 import pty from "node-pty";
 import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let home: string;
-const runta = (args: string[], input?: string) =>
-  runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined }, input });
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-});
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-});
+const suite = cliSuite({ defaultImage: true });
+const { runta } = suite;
 
 describe("the seed, line by line", () => {
   let id = "";
@@ -123,10 +103,10 @@ describe("exit codes and shapes", () => {
   });
 
   test("exec -i streams piped stdin; -t without a terminal is a usage error", async () => {
-    const i = await runta(["exec", "-i", "bb", "--", "tr", "a-z", "A-Z"], "hello\n");
+    const i = await runta(["exec", "-i", "bb", "--", "tr", "a-z", "A-Z"], { input: "hello\n" });
     expect(i.stdout).toBe("HELLO\n");
     expect(i.exitCode).toBe(0);
-    const t = await runta(["exec", "-t", "bb", "--", "sh"], "");
+    const t = await runta(["exec", "-t", "bb", "--", "sh"], { input: "" });
     expect(t.exitCode).toBe(2);
     expect(String(t.stderr)).toContain("the input device is not a TTY");
   });
@@ -164,14 +144,14 @@ describe("exit codes and shapes", () => {
   });
 
   test("a wrong token is unauthenticated and says where the token came from", async () => {
-    const r = await runtaBin(["ps"], { env: { ...d.env, RUNTA_TOKEN: "wrong-token-0000000000", HOME: home } });
+    const r = await runtaBin(["ps"], { env: { ...suite.daemon.env, RUNTA_TOKEN: "wrong-token-0000000000", HOME: suite.home } });
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toContain("RUNTA_TOKEN");
     expect(String(r.stderr)).not.toContain("wrong-token");
   });
 
   test("an unreachable RUNTA_ENDPOINT is named with its source", async () => {
-    const r = await runtaBin(["ps"], { env: { RUNTA_ENDPOINT: "http://127.0.0.1:1", RUNTA_TOKEN: "x", HOME: home } });
+    const r = await runtaBin(["ps"], { env: { RUNTA_ENDPOINT: "http://127.0.0.1:1", RUNTA_TOKEN: "x", HOME: suite.home } });
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toContain("http://127.0.0.1:1 (from RUNTA_ENDPOINT)");
     expect(String(r.stderr).trim().split("\n")).toHaveLength(1);
@@ -194,7 +174,7 @@ describe("on a real terminal", () => {
   const onTerminal = (args: string[], extraEnv: Record<string, string> = {}) =>
     new Promise<{ code: number; screen: string }>((resolve) => {
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries({ ...process.env, ...d.env, HOME: home, TERM: "xterm-256color", ...extraEnv })) if (v !== undefined) env[k] = v;
+      for (const [k, v] of Object.entries({ ...process.env, ...suite.daemon.env, HOME: suite.home, TERM: "xterm-256color", ...extraEnv })) if (v !== undefined) env[k] = v;
       delete env.NO_COLOR;
       Object.assign(env, extraEnv);
       const p = pty.spawn(process.execPath, [RUNTA_BIN, ...args], { cols: 160, rows: 40, env });

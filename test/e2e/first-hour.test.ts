@@ -3,32 +3,10 @@
  * real runc (isolated as in test/helpers/daemon.ts, on the tiny busybox image). Needs `npm run build` first.
  */
 import { availableParallelism, totalmem } from "node:os";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let home: string;
-const runta = (args: string[], env: Record<string, string | undefined> = {}) =>
-  runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined, ...env } });
-const inspect = async (rt: string) => JSON.parse(String((await runta(["inspect", rt])).stdout))[0];
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-e2e-first-hour-"));
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-});
+const { runta, inspect } = cliSuite();
 
 describe("resources", () => {
   test("--memory takes docker's sizes, -m is its short form; resize too", async () => {
@@ -55,9 +33,9 @@ describe("resources", () => {
 describe("-e NAME takes the caller's value (docker's rule), for run and exec", () => {
   test("run -e and exec -e", async () => {
     const env = { FROM_SHELL: "shell value", ALSO: "x y" };
-    const r = await runta(["run", "--name", "envy", "--image", "busybox", "-m", "64", "-e", "FROM_SHELL"], env);
+    const r = await runta(["run", "--name", "envy", "--image", "busybox", "-m", "64", "-e", "FROM_SHELL"], { env });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    const out = await runta(["exec", "-e", "ALSO", "envy", "--", "sh", "-c", 'echo "$FROM_SHELL|$ALSO"'], env);
+    const out = await runta(["exec", "-e", "ALSO", "envy", "--", "sh", "-c", 'echo "$FROM_SHELL|$ALSO"'], { env });
     expect(out.stdout, String(out.stderr)).toBe("shell value|x y\n");
   });
 

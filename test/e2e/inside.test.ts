@@ -4,16 +4,10 @@
  * `--hostname` names it. The engine-level detail (restarts, resize, a dead LXCFS) is in
  * test/integration/runtime-views.test.ts and engine-lxcfs.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import { expect, test } from "vitest";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let home: string;
-const runta = (args: string[]) => runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined } });
+const { runta } = cliSuite({ defaultImage: true });
 
 /** `runta exec <rt> -- bash -c <line>`: its stdout, after checking it succeeded quietly. */
 async function inside(rt: string, line: string): Promise<string> {
@@ -22,21 +16,6 @@ async function inside(rt: string, line: string): Promise<string> {
   expect(r.exitCode, line).toBe(0);
   return String(r.stdout);
 }
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-}, 900_000);
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-});
 
 test("a 384 MiB / 0.5-vCPU runtime: free -m, nproc, os.cpu_count() and /proc/uptime are its own", async () => {
   expect((await runta(["run", "--name", "small", "--memory", "384m", "--cpus", "0.5"])).exitCode).toBe(0);

@@ -2,39 +2,13 @@
  * The seed documents' runtime fields through the built `bin/runta` against a real daemon on the default image:
  * what each sets is read back with inspect and `ps --json` (help-examples.test.ts runs the `--help` examples as written).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import { expect, test } from "vitest";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let home: string;
-const runta = (args: string[]) => runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined } });
-
-/** Runs a command that must succeed; its stdout. */
-async function ok(args: string[]): Promise<string> {
-  const r = await runta(args);
-  expect(r.exitCode, `${args.join(" ")}: ${String(r.stderr)}`).toBe(0);
-  return String(r.stdout);
-}
-const inspect = async (rt: string) => JSON.parse(await ok(["inspect", rt]))[0];
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-}, 900_000);
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-});
+const suite = cliSuite({ defaultImage: true });
+const { runta, ok, inspect } = suite;
 
 test("description: run --description, update (test/e2e/help-examples.test.ts runs their --help examples); inspect, ps --json and apply files carry it", async () => {
   await ok(["run", "--name", "etl", "--description", "nightly ETL, owner: data team"]);
@@ -48,7 +22,7 @@ test("description: run --description, update (test/e2e/help-examples.test.ts run
   const bad = await runta(["update", "--description", "\x1b[2J", "etl"]);
   expect(bad.exitCode).toBe(2);
 
-  const file = join(home, "set.json");
+  const file = join(suite.home, "set.json");
   writeFileSync(file, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "filed", resources: { memory_mib: 64 }, description: "from a file" }] }));
   await ok(["apply", "-f", file]);
   expect((await inspect("filed")).description).toBe("from a file");
