@@ -4,8 +4,8 @@
  *
  * The exec ends when its command does (the reaper exits with its status). A background job the command started keeps
  * running and may still hold the pipes: output is drained for a short while after the exit, then the pipes are closed
- * and the job goes on without them. A timeout or a caller that left kills the command's whole session (its process
- * group, background jobs in groups of their own too).
+ * and the job goes on without them. A timeout or a caller that left kills every process the command started (its
+ * exec cgroup: a `setsid` does not escape it) and its whole session.
  */
 import { existsSync } from "node:fs";
 import { killGroup, killSession, readPidFile, sleep } from "./proc.js";
@@ -29,6 +29,8 @@ export interface BufferedOptions {
   timeoutMs: number;
   cap: number;
   signal?: AbortSignal;
+  /** Kills every process the command started, wherever it moved (its exec cgroup, execs/cgroup.ts). */
+  killTree?: () => Promise<void>;
 }
 
 /** Keeps the first `cap` bytes of a stream and drains the rest. */
@@ -55,7 +57,7 @@ const DRAIN_AFTER_EXIT_MS = 100;
 
 /** Runs a started exec (pipes, no terminal) to its end and collects its output; rejects only when runc could not be started. */
 export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<BufferedRun> {
-  const { stdin, timeoutMs, cap, signal } = opts;
+  const { stdin, timeoutMs, cap, signal, killTree } = opts;
   const child = runc.pipes!;
   const pidFile = runc.pidFile;
   return new Promise((resolve, reject) => {
@@ -68,6 +70,7 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
     let openStreams = 2;
 
     const killCommand = async () => {
+      await killTree?.().catch(() => undefined);
       // The pid file appears once the process started; wait for it briefly rather than orphan the command.
       for (let i = 0; i < 50; i++) {
         const pid = await readPidFile(pidFile);

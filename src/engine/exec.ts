@@ -11,7 +11,8 @@ import { LIMITS, RuntaError, errors, type ExecInfo, type ExecResult, type ExecSi
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import { runBuffered } from "./buffered-exec.js";
 import { RuntimeCgroup } from "./cgroups.js";
-import { adoptDetached, readStatus, removeDetached, saveDetached } from "./execs/detached.js";
+import { ExecCgroup } from "./execs/cgroup.js";
+import { adoptDetached, readStatus, removeDetached, removeStrayExecFiles, saveDetached, type DetachedRecord } from "./execs/detached.js";
 import { ExecRegistry, type ExecEntry } from "./execs/registry.js";
 import { TerminalSession } from "./execs/session.js";
 import { execTimeoutSecs } from "./execs/timeout.js";
@@ -88,8 +89,10 @@ export class Execs {
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
     try {
+      const cgroup = await this.cgroupFor(rec, entry);
       proc = await this.streamStarts.run(() =>
         startStreamExec({
+          cgroup,
           runc: this.deps.runc,
           containerId: rec.id,
           runtime: `runtime "${rec.name}"`,
@@ -122,14 +125,22 @@ export class Execs {
     this.deps.store.touchActivity(rec.id, new Date().toISOString());
     const proc = buildExecProcess({ ...spec, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
     const oomBefore = await cg.oomKills();
-    const runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { detached: true });
+    const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
+    let runc;
+    try {
+      const cgroup = await this.cgroupFor(rec, entry);
+      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { detached: true, cgroup: cgroup.runcArg });
+    } catch (err) {
+      this.registry.remove(entry);
+      throw err;
+    }
     const pid = await runc.started(DETACHED_START_TIMEOUT_MS);
     if (pid === null) {
       runc.kill();
       await runc.removeFiles();
+      this.registry.remove(entry);
       throw errors.unavailable(`runc did not start the command within ${DETACHED_START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
     }
-    const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
     if (pid === undefined) {
       const failure = await runc.failure(`runtime "${rec.name}"`);
       await runc.removeFiles();
@@ -141,10 +152,12 @@ export class Execs {
       return entry.info();
     }
     entry.started(pid);
-    await saveDetached(paths.execDir, entry, runc.statusFile);
-    entry.cleanup = () => Promise.all([runc.removeFiles(), removeDetached(paths.execDir, entry.id)]).then(() => undefined);
     const timeoutSecs = execTimeoutSecs(rec, spec.timeoutSecs);
-    const timer = timeoutSecs ? setTimeout(() => entry.killAll("timed_out"), timeoutSecs * 1000) : undefined;
+    // The deadline is saved with the exec, so a daemon that restarted meanwhile still kills it on time.
+    const deadline = timeoutSecs ? Date.now() + timeoutSecs * 1000 : null;
+    await saveDetached(paths.execDir, entry, runc.statusFile, deadline);
+    entry.cleanup = () => Promise.all([runc.removeFiles(), removeDetached(paths.execDir, entry.id)]).then(() => undefined);
+    const timer = deadline ? setTimeout(() => entry.killAll("timed_out"), deadline - Date.now()) : undefined;
     timer?.unref();
     void runc.exited.then(
       async (exit) => {
@@ -189,6 +202,26 @@ export class Execs {
     return { proc: view, replay };
   }
 
+  /**
+   * At start-up, for a runtime that still runs: lists again the detached execs a previous daemon started (their
+   * timeouts re-armed) and kills every other exec it was serving — buffered, streamed and terminal execs belong to a
+   * client connection that died with that daemon, and their timeouts with it. Returns how many were killed.
+   */
+  async recover(rec: RuntimeRecord): Promise<number> {
+    const kept = await this.adopt(rec);
+    const { cgroupParent } = this.deps;
+    let killed = 0;
+    for (const id of await ExecCgroup.leftovers(cgroupParent, rec.id)) {
+      if (this.registry.has(rec.id, id)) continue;
+      const cg = new ExecCgroup(cgroupParent, rec.id, id);
+      if ((await cg.procs()).length > 0) killed++;
+      await cg.killAll();
+      await cg.remove();
+    }
+    await removeStrayExecFiles(runtimePaths(this.deps.dataDir, rec.id).execDir, kept);
+    return killed;
+  }
+
   /** Forgets a deleted runtime's execs. */
   forget(runtimeId: string): void {
     this.registry.forget(runtimeId);
@@ -200,11 +233,18 @@ export class Execs {
     return this.registry.get(rec.id, id, rec.name);
   }
 
-  /** Once per runtime and daemon: lists again the detached execs a previous daemon started. */
-  private async adopt(rec: RuntimeRecord): Promise<void> {
-    if (this.adopted.has(rec.id)) return;
+  /** Once per runtime and daemon: lists again the detached execs a previous daemon started; returns their records. */
+  private async adopt(rec: RuntimeRecord): Promise<DetachedRecord[]> {
+    if (this.adopted.has(rec.id)) return [];
     this.adopted.add(rec.id);
-    await adoptDetached(runtimePaths(this.deps.dataDir, rec.id).execDir, rec.id, this.registry);
+    const cgroup = (execId: string) => new ExecCgroup(this.deps.cgroupParent, rec.id, execId);
+    return adoptDetached(runtimePaths(this.deps.dataDir, rec.id).execDir, rec.id, this.registry, cgroup);
+  }
+
+  /** Gives a new exec its own cgroup under the runtime's (execs/cgroup.ts), which runc puts the command in. */
+  private async cgroupFor(rec: RuntimeRecord, entry: ExecEntry): Promise<ExecCgroup> {
+    entry.cgroup = await ExecCgroup.create(this.deps.cgroupParent, rec.id, entry.id);
+    return entry.cgroup;
   }
 
   /** `-u USER[:GROUP]` resolved in the runtime's own /etc/passwd and /etc/group; undefined for the default (root). */
@@ -267,8 +307,10 @@ export class Execs {
     const entry = this.registry.add(rec.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
     const encode = (stdout: Buffer, stderr: Buffer) => encodeOutput(stdout, stderr, spec.outputEncoding ?? "utf8");
     let runc;
+    let cgroup: ExecCgroup;
     try {
-      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir);
+      cgroup = await this.cgroupFor(rec, entry);
+      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { cgroup: cgroup.runcArg });
     } catch (err) {
       this.registry.remove(entry);
       throw err;
@@ -277,7 +319,7 @@ export class Execs {
     void runc.started(timeoutMs).then((pid) => typeof pid === "number" && entry.started(pid));
     spec.signal?.addEventListener("abort", () => entry.markEnding("client_gone"), { once: true });
     try {
-      const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal });
+      const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal, killTree: () => cgroup.killAll() });
       const duration_ms = Date.now() - startedAt;
       this.deps.store.touchActivity(rec.id, new Date().toISOString());
       if (!run.started && !run.timedOut) {

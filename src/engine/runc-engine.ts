@@ -561,9 +561,17 @@ export class RuncEngine implements Engine {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
   }
 
-  /** Brings the store in line with what runs (reconcile.ts), then drops networks whose runtime is gone; done at open. */
+  /**
+   * Brings the store in line with what runs (reconcile.ts), recovers the execs of runtimes that still run (exec.ts
+   * `recover`), then drops networks whose runtime is gone; done at open.
+   */
   async reconcile(): Promise<void> {
     await reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+    for (const rec of this.store.all()) {
+      if (rec.status !== "running" && rec.status !== "paused") continue;
+      const killed = await this.execs.recover(rec).catch((err: Error) => (this.opts.logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
+      if (killed) this.opts.logger.warn("killed execs the previous daemon was serving (their clients are gone)", { id: rec.id, name: rec.name, killed });
+    }
     for (const net of this.networks.store.all()) {
       if (!this.store.get(net.runtimeId)) await this.networks.remove(net.runtimeId);
     }

@@ -181,8 +181,9 @@ export class Runc {
    * pipes as the command's stdio, or with `detached` with none at all (output discarded) and free of the daemon, so
    * it survives a daemon restart and leaves the command's status in {@link RuncExec.statusFile}. The process JSON,
    * pid file, runc's log and the status file are files under `dir`, removed by {@link RuncExec.removeFiles}.
+   * `cgroup` is a sub-cgroup of the container's to run the command in (`--cgroup`, see execs/cgroup.ts).
    */
-  async exec(id: string, proc: OciProcess, dir: string, opts: { detached?: boolean } = {}): Promise<RuncExec> {
+  async exec(id: string, proc: OciProcess, dir: string, opts: { detached?: boolean; cgroup?: string } = {}): Promise<RuncExec> {
     // Checked first: a pty would start its shell anyway and only then fail to exec runc, with a worse message.
     await access(this.path, constants.X_OK).catch((err: NodeJS.ErrnoException) => {
       throw runcUnavailable(this.path, err);
@@ -192,7 +193,9 @@ export class Runc {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(files.process, JSON.stringify(proc), { mode: 0o600 });
     const mode = proc.terminal ? ["-t"] : ["--detach"];
-    const args = [...this.globalArgs(files.log), "exec", ...mode, "--process", files.process, "--pid-file", files.pid, id];
+    // The exec's own sub-cgroup (execs/cgroup.ts), joined before the command runs: nothing it starts can leave it.
+    const cgroup = opts.cgroup ? ["--cgroup", opts.cgroup] : [];
+    const args = [...this.globalArgs(files.log), "exec", ...mode, ...cgroup, "--process", files.process, "--pid-file", files.pid, id];
     await spawnTurns.next();
     try {
       if (proc.terminal) return this.execPty(args, files, proc.consoleSize);

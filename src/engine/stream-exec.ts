@@ -41,6 +41,8 @@ export interface StreamExecOptions {
   workDir: string;
   /** Reads the runtime's cgroup OOM-kill counter, to tell an OOM kill from another SIGKILL. */
   oomCount?: () => Promise<number>;
+  /** The exec's own cgroup (`runc exec --cgroup`) and how to kill everything in it (execs/cgroup.ts). */
+  cgroup?: { runcArg: string; killAll(): Promise<void> };
 }
 
 /**
@@ -102,7 +104,7 @@ class StreamExec implements StreamProcess {
   async start(): Promise<void> {
     const { opts } = this;
     this.oomBefore = opts.oomCount ? await opts.oomCount().catch(() => 0) : 0;
-    const runc = await opts.runc.exec(opts.containerId, opts.process, opts.workDir);
+    const runc = await opts.runc.exec(opts.containerId, opts.process, opts.workDir, { cgroup: opts.cgroup?.runcArg });
     this.runc = runc;
     if (runc.pty) runc.pty.onData((data) => this.output(this.stdout, Buffer.from(data as unknown as Buffer)));
     else {
@@ -194,6 +196,7 @@ class StreamExec implements StreamProcess {
     this.hangupTimer = setTimeout(() => {
       if (this.exited) return;
       // Whatever ignored SIGHUP dies now, background jobs of an interactive shell included, then runc itself.
+      void this.opts.cgroup?.killAll().catch(() => undefined);
       killSession(pid, "SIGKILL");
       setTimeout(() => {
         if (!this.exited) this.runc?.kill();

@@ -19,7 +19,8 @@ export function killCommand(ctx: CliContext): Command {
     .addHelpText(
       "after",
       `
-The signal goes to the exec's process group: the command and the children it did not move elsewhere.
+KILL reaches every process the exec started (its cgroup), also those that left with setsid; other
+signals go to the exec's process group: the command and the children it did not move elsewhere.
 
 Examples:
   runta kill worker                   # every running exec of worker

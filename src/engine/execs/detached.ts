@@ -5,9 +5,10 @@
  * whose status was never written (the host rebooted, the reaper was killed) ends as "unknown".
  */
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { procStart, sameProcessAlive } from "../proc.js";
 import { parseStatusFile } from "./reaper.js";
+import type { ExecCgroup } from "./cgroup.js";
 import type { ExecEntry, ExecRegistry } from "./registry.js";
 
 /** What survives a daemon restart of one detached exec. */
@@ -20,6 +21,8 @@ export interface DetachedRecord {
   /** The command's start time (/proc stat): with the pid, it names the process for good. */
   startTime: number | null;
   statusFile: string;
+  /** When its timeout kills it (ms since the epoch), or null without one; absent in records of older daemons. */
+  deadline?: number | null;
 }
 
 /** How often an adopted exec (no longer our child) is checked for its end. */
@@ -29,7 +32,7 @@ const SUFFIX = ".exec.json";
 const recordPath = (dir: string, id: string) => join(dir, `${id}${SUFFIX}`);
 
 /** Writes the record of a detached exec that just started. */
-export async function saveDetached(dir: string, entry: ExecEntry, statusFile: string): Promise<void> {
+export async function saveDetached(dir: string, entry: ExecEntry, statusFile: string, deadline: number | null): Promise<void> {
   const rec: DetachedRecord = {
     id: entry.id,
     argv: entry.init.argv,
@@ -38,6 +41,7 @@ export async function saveDetached(dir: string, entry: ExecEntry, statusFile: st
     hostPid: entry.hostPid!,
     startTime: procStart(entry.hostPid!),
     statusFile,
+    deadline,
   };
   await writeFile(recordPath(dir, entry.id), JSON.stringify(rec), { mode: 0o600 });
 }
@@ -54,11 +58,12 @@ export async function readStatus(statusFile: string): Promise<number | null> {
 
 /**
  * Registers the detached execs a previous daemon left in `dir` for runtime `runtimeId`: ended ones with their
- * status (or unknown), running ones watched until they end. Returns how many were adopted.
+ * status (or unknown), running ones watched until they end and killed at their deadline (one that passed while no
+ * daemon ran: now). `cgroup` names an exec's cgroup (execs/cgroup.ts). Returns the records adopted.
  */
-export async function adoptDetached(dir: string, runtimeId: string, registry: ExecRegistry): Promise<number> {
+export async function adoptDetached(dir: string, runtimeId: string, registry: ExecRegistry, cgroup: (execId: string) => ExecCgroup): Promise<DetachedRecord[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  let adopted = 0;
+  const adopted: DetachedRecord[] = [];
   for (const name of names.filter((n) => n.endsWith(SUFFIX)).sort()) {
     let rec: DetachedRecord;
     try {
@@ -69,9 +74,12 @@ export async function adoptDetached(dir: string, runtimeId: string, registry: Ex
     if (registry.has(runtimeId, rec.id)) continue;
     const entry = registry.add(runtimeId, { kind: "detached", argv: rec.argv, user: rec.user ?? undefined, tty: false }, { id: rec.id, startedAt: rec.startedAt });
     entry.hostPid = rec.hostPid;
+    entry.cgroup = cgroup(rec.id);
     entry.cleanup = () => removeDetached(dir, rec.id, rec.statusFile);
-    adopted++;
+    adopted.push(rec);
+    let timer: NodeJS.Timeout | undefined;
     const settle = async () => {
+      clearTimeout(timer);
       const code = await readStatus(rec.statusFile);
       entry.ended(code === null ? null : { code, signal: null, oomKilled: false });
     };
@@ -80,6 +88,10 @@ export async function adoptDetached(dir: string, runtimeId: string, registry: Ex
       continue;
     }
     entry.started(rec.hostPid);
+    if (typeof rec.deadline === "number") {
+      timer = setTimeout(() => entry.killAll("timed_out"), Math.max(0, rec.deadline - Date.now()));
+      timer.unref();
+    }
     const poll = setInterval(() => {
       if (sameProcessAlive(rec.hostPid, rec.startTime) && entry.running) return;
       clearInterval(poll);
@@ -88,4 +100,15 @@ export async function adoptDetached(dir: string, runtimeId: string, registry: Ex
     poll.unref();
   }
   return adopted;
+}
+
+/**
+ * Removes the runc files (`exec-*.json/.pid/.log/.status`) of execs a previous daemon served and will never clean up
+ * (it died meanwhile), keeping those of the detached execs in `kept`.
+ */
+export async function removeStrayExecFiles(dir: string, kept: DetachedRecord[]): Promise<void> {
+  const keep = new Set(kept.map((r) => basename(r.statusFile).replace(/\.status$/, "")));
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stray = names.filter((n) => /^exec-[0-9a-f]+\.(json|pid|log|status|status\.tmp)$/.test(n) && !keep.has(n.replace(/\..*$/, "")));
+  await Promise.all(stray.map((n) => rm(join(dir, n), { force: true })));
 }

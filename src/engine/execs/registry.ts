@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { errors, LIMITS, type ExecEndReason, type ExecInfo, type ExecKind, type ExecSignal } from "../../api/index.js";
 import { killGroup, killSession, signalName } from "../proc.js";
 import type { ProcessExit } from "../types.js";
+import type { ExecCgroup } from "./cgroup.js";
 import type { TerminalSession } from "./session.js";
 
 /** What is known of an exec when it registers. */
@@ -41,6 +42,8 @@ export class ExecEntry {
   endedBy: ExecEndReason | null = null;
   /** A terminal session that outlives its client (what attach reattaches to). */
   session?: TerminalSession;
+  /** The exec's own cgroup (execs/cgroup.ts): every process it started, whatever session or group it moved to. */
+  cgroup?: ExecCgroup;
   /** Removes what the exec left on disk, once it falls out of the history (detached execs). */
   cleanup?: () => Promise<void>;
   /** Why runta is ending it, if it is: decides `ended_by` when the exit comes. */
@@ -85,22 +88,30 @@ export class ExecEntry {
       else if (this.ending && (this.exitSignal !== null || this.ending === "timed_out")) this.endedBy = this.ending;
       else this.endedBy = this.exitSignal !== null ? "signalled" : "exited";
     }
+    // Background jobs it left go on as the runtime's; its cgroup goes.
+    void this.cgroup?.release().catch(() => undefined);
     this.onEnd?.(this);
   }
 
-  /** Sends `sig` to the command's process group (the command and the children it did not move elsewhere). */
+  /**
+   * Sends `sig` to the command's process group (the command and the children it did not move elsewhere); KILL goes
+   * to every process of the exec (its cgroup), as a timeout does.
+   */
   signal(sig: ExecSignal): void {
     if (!this.running || this.hostPid === null) {
       throw errors.precondition(`exec ${this.id} has ended (${this.endedBy ?? "exited"}); there is nothing to signal`, { exec_id: this.id });
     }
-    if (sig === "KILL" || sig === "TERM" || sig === "INT" || sig === "HUP" || sig === "QUIT") this.markEnding("killed");
+    if (sig === "KILL") return this.killAll("killed");
+    if (sig === "TERM" || sig === "INT" || sig === "HUP" || sig === "QUIT") this.markEnding("killed");
     killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
   }
 
-  /** SIGKILL to every process of the command's session, background jobs in other groups included. */
+  /** SIGKILL to every process the exec started: its cgroup, and its session (background jobs in other groups). */
   killAll(why: "timed_out" | "killed" | "client_gone"): void {
     this.markEnding(why);
-    if (this.hostPid !== null && this.running) killSession(this.hostPid, "SIGKILL");
+    if (!this.running) return;
+    void this.cgroup?.killAll().catch(() => undefined);
+    if (this.hostPid !== null) killSession(this.hostPid, "SIGKILL");
   }
 
   info(): ExecInfo {
@@ -154,9 +165,10 @@ export class ExecRegistry {
     return this.byRuntime.get(runtimeId)?.has(id) ?? false;
   }
 
-  /** Drops an exec that never ran (runc refused it): it is not part of the history. */
+  /** Drops an exec that never ran (runc refused it): it is not part of the history, and its cgroup goes. */
   remove(entry: ExecEntry): void {
     this.byRuntime.get(entry.runtimeId)?.delete(entry.id);
+    void entry.cgroup?.remove().catch(() => undefined);
   }
 
   /** A runtime's execs, oldest first. */
