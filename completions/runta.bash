@@ -3,7 +3,7 @@
 _runta_value() {
   case "$3" in --endpoint|--token) return 0 ;; esac
   case "$1" in
-    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idempotency-key|--image|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--network|--egress-allow|--egress-deny) return 0 ;; esac ;;
+    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--idempotency-key|--image) return 0 ;; esac ;;
     ps|ls) case "$3" in --filter|-f) return 0 ;; esac ;;
     exec) case "$3" in --user|-u|--env|-e|--workdir|-w|--timeout|--grace) return 0 ;; esac ;;
     kill) case "$3" in --signal|-s) return 0 ;; esac ;;
@@ -16,7 +16,8 @@ _runta_value() {
   esac
   case "$1 $2" in
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
-    "checkpoint restore"|"snapshot restore") case "$3" in --cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--hostname) return 0 ;; esac ;;
+    "checkpoint restore"|"snapshot restore") case "$3" in --hostname|--description|--exec-timeout|--lifetime|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny) return 0 ;; esac ;;
+    "volume create") case "$3" in --size) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
     "egress events") case "$3" in --limit) return 0 ;; esac ;;
     "daemon run") case "$3" in --data-dir|--listen) return 0 ;; esac ;;
@@ -36,8 +37,8 @@ _runta() {
   done
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --lifetime --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot volume rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --idempotency-key --image --detach -d --json --help -h"; rt=0; words="" ;;
     ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
@@ -62,7 +63,17 @@ _runta() {
       case "$sub" in
         create) opts="--kind --json --help -h"; rt=2 ;;
         ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0 ;;
+        restore) opts="--hostname --description --exec-timeout --lifetime --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --json --help -h"; rt=0 ;;
+        rm) opts="--help -h"; rt=0 ;;
+      esac ;;
+    volume)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "create ls inspect rm --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        create) opts="--size --json --help -h"; rt=0 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
+        inspect) opts="--help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
       esac ;;
     rename) opts="--help -h"; rt=2; words="" ;;

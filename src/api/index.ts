@@ -11,3 +11,5 @@ export * from "./tar.js";
 export * from "./execs.js";
 export * from "./exec-frames.js";
 export * from "./signals.js";
+export * from "./volumes.js";
+export * from "./mount-path.js";

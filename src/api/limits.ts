@@ -66,6 +66,13 @@ export const LIMITS = {
   execBufferedOutputBudgetBytes: 128 * 1024 * 1024,
   /** Runtimes (records in any status) one daemon keeps. */
   runtimesMax: 1000,
+  /** Volumes one daemon keeps (each holds a loop device while it exists), and volumes mounted in one runtime. */
+  volumesMax: 256,
+  volumeMountsMax: 16,
+  /** A volume's size (ext4 on a sparse file: the host gives only what is written). */
+  volumeMibDefault: 10_240,
+  volumeMibMin: 16,
+  volumeMibMax: 1_048_576,
   /** Image builds and imports in flight at once (each extracts up to imageImportMaxBytes to disk). */
   imageJobsMaxConcurrent: 4,
   /** Request bodies larger than this get 413 (JSON routes); image imports have their own cap. */

@@ -25,6 +25,7 @@ import {
   StopRuntimeRequestSchema,
 } from "./schemas.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
+import { CreateVolumeRequestSchema, VolumeSchema } from "./volumes.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -53,6 +54,7 @@ const rtParam = {
 const pathParam = { name: "path", in: "query", required: true, description: "absolute path inside the runtime", schema: { type: "string" } };
 const formatParam = { name: "format", in: "query", schema: { type: "string", enum: ["tar", "raw"], default: "tar" } };
 const cpParam = { name: "cp", in: "path", required: true, description: "checkpoint name or id", schema: { type: "string" } };
+const volParam = { name: "vol", in: "path", required: true, description: "volume name or id", schema: { type: "string" } };
 const binary = { schema: { type: "string", format: "binary" } };
 
 const runtimeOk = (status = "200", description = "the runtime") => ({ [status]: { description, content: json(envelope("Runtime")) } });
@@ -107,6 +109,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         RuntimeEgress: res(RuntimeEgressSchema),
         EgressPolicyRequest: req(EgressPolicyRequestSchema),
         EgressEvent: res(EgressEventSchema),
+        Volume: res(VolumeSchema),
+        CreateVolumeRequest: req(CreateVolumeRequestSchema),
       },
     },
     paths: {
@@ -253,6 +257,27 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: [cpParam],
           requestBody: { required: false, content: json(ref("CreateRuntimeRequest")) },
           responses: { ...runtimeOk("201", "the restored runtime"), ...errorResponses(400, 404, 409, 422, 429) },
+        },
+      },
+      "/v1/volumes": {
+        post: {
+          operationId: "createVolume",
+          summary: "a named, persistent directory with a size bound (its own ext4 disk), to mount into runtimes with `volumes` at create",
+          requestBody: { required: true, content: json(ref("CreateVolumeRequest")) },
+          responses: { "201": { description: "the new volume", content: json(envelope("Volume")) }, ...errorResponses(400, 409, 422, 429, 507) },
+        },
+        get: {
+          operationId: "listVolumes",
+          responses: { "200": { description: "volumes", content: json({ type: "object", properties: { data: { type: "array", items: ref("Volume") } } }) }, ...errorResponses() },
+        },
+      },
+      "/v1/volumes/{vol}": {
+        get: { operationId: "getVolume", parameters: [volParam], responses: { "200": { description: "the volume", content: json(envelope("Volume")) }, ...errorResponses(404) } },
+        delete: {
+          operationId: "removeVolume",
+          summary: "remove a volume and its contents; refused (409, naming them) while runtimes mount it",
+          parameters: [volParam],
+          responses: { "200": { description: "the removed volume", content: json(envelope("Volume")) }, ...errorResponses(404, 409) },
         },
       },
       "/v1/runtimes/{rt}/egress": {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
+import { VolumeMountSchema, VolumeMountsRequestSchema } from "./volumes.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -143,6 +144,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   egress: EgressPolicyRequestSchema.optional(),
   /** Seed 000's field: CIDRs (or hostnames) the runtime may reach; an allowlist unless every entry is empty. */
   whitelist: z.array(z.string().max(300)).max(256).optional(),
+  /** Volumes to mount (`runta volume create` first), each at its own path; they outlive the runtime. */
+  volumes: VolumeMountsRequestSchema.optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -253,6 +256,8 @@ export const RuntimeSchema = z.object({
   }),
   /** The checkpoint it was restored from, or null. */
   checkpoint: z.string().nullable().optional(),
+  /** The volumes it mounts (none: []). */
+  volumes: z.array(VolumeMountSchema),
   env_names: z.array(z.string()),
   /** Digest of the env values (src/api/env-digest.ts): whether given values match, without revealing them. */
   env_digest: z.string(),

@@ -1,5 +1,7 @@
 /** Flag value parsers shared by commands; bad values are usage errors (exit 2) that name the flag. */
+import type { Command } from "commander";
 import { LIMITS } from "../api/limits.js";
+import { checkMountPath } from "../api/mount-path.js";
 import { UsageError } from "./errors.js";
 
 /** What a key must look like, as the API's schemas say (src/api/schemas.ts), kept here so commands need not load zod. */
@@ -56,40 +58,90 @@ export function boundedNumber(flag: string, bounds: { min: number; max: number; 
 /** `--cpus`: vCPUs as the API accepts them (the host's core count is checked by the daemon). */
 export const cpusFlag = boundedNumber("--cpus", { min: LIMITS.vcpusMin, max: LIMITS.vcpusMax, step: 0.01 });
 
-const MEMORY_UNITS: Record<string, number> = { b: 1 / 1024 ** 2, k: 1 / 1024, m: 1, g: 1024, t: 1024 ** 2 };
+const SIZE_UNITS: Record<string, number> = { b: 1 / 1024 ** 2, k: 1 / 1024, m: 1, g: 1024, t: 1024 ** 2 };
+
+/** A size in MiB as the size flags write it: `512m`, `256g`, `1t`. */
+export function sizeText(mib: number): string {
+  if (mib % 1024 ** 2 === 0) return `${mib / 1024 ** 2}t`;
+  return mib % 1024 === 0 ? `${mib / 1024}g` : `${mib}m`;
+}
 
 /**
- * `--memory` / `-m`: a size as docker takes it (`512m`, `2g`, `1.5g`, `524288k`; b, k, m, g, t are powers of 1024) or a
- * bare number of MiB as before; it must come to whole MiB within the API's bounds (the host's memory is checked by the
- * daemon, see {@link flagForHostLimit}).
+ * A size flag as docker takes it (`512m`, `2g`, `1.5g`, `524288k`; b, k, m, g, t are powers of 1024) or a bare number
+ * of MiB; it must come to whole MiB within `min`..`max` MiB.
  */
-export function memoryFlag(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$/i.exec(value);
-  const mib = m ? Number(m[1]) * MEMORY_UNITS[(m[2] || "m").toLowerCase()]! : NaN;
-  if (!Number.isInteger(mib) || mib < LIMITS.memoryMibMin || mib > LIMITS.memoryMibMax) {
-    throw new UsageError(
-      `--memory must be a size of whole MiB between ${LIMITS.memoryMibMin}m and ${LIMITS.memoryMibMax / 1024}g (512m, 2g; a bare number is MiB), got "${value}"`,
-    );
+export function sizeFlag(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$/i.exec(value);
+    const mib = m ? Number(m[1]) * SIZE_UNITS[(m[2] || "m").toLowerCase()]! : NaN;
+    if (!Number.isInteger(mib) || mib < min || mib > max) {
+      throw new UsageError(`${flag} must be a size of whole MiB between ${sizeText(min)} and ${sizeText(max)} (512m, 2g; a bare number is MiB), got "${value}"`);
+    }
+    return mib;
+  };
+}
+
+/**
+ * `--memory` / `-m`: a memory limit within the API's bounds (the host's memory is checked by the daemon, see
+ * {@link flagForHostLimit}).
+ */
+export const memoryFlag = sizeFlag("--memory", LIMITS.memoryMibMin, LIMITS.memoryMibMax);
+
+/** `volume create --size`: a volume's size bound within the API's. */
+export const volumeSizeFlag = sizeFlag("--size", LIMITS.volumeMibMin, LIMITS.volumeMibMax);
+
+/**
+ * `-v NAME:PATH[:ro]` (repeatable): a volume mounted at an absolute PATH, read-only with `:ro` (`:rw` is the
+ * default). A host path before the colon is docker's bind mount, which runta does not offer (README: Volumes).
+ */
+export function volumeFlag(value: string, previous: Array<{ volume: string; path: string; readOnly?: boolean }> = []) {
+  const usage = `-v "${value}": use -v NAME:PATH or -v NAME:PATH:ro (e.g. -v data:/work)`;
+  if (value.startsWith("/") || value.startsWith(".")) {
+    throw new UsageError(`-v "${value}": host directories cannot be mounted into runtimes (that would hand them the host's files); create a volume and copy into it: runta volume create data && runta run -v data:/work, then runta cp`);
   }
-  return mib;
+  const colon = value.indexOf(":");
+  if (colon < 0) throw new UsageError(usage);
+  const volume = value.slice(0, colon);
+  let rest = value.slice(colon + 1);
+  const mode = /:(ro|rw)$/.exec(rest);
+  if (mode) rest = rest.slice(0, -3);
+  if (!LIMITS.namePattern.test(volume)) throw new UsageError(`-v "${value}": "${volume}" is not a volume name (letters, digits, '_', '.', '-', starting with a letter or digit)`);
+  const checked = checkMountPath(rest);
+  if ("problem" in checked) throw new UsageError(`-v "${value}": ${JSON.stringify(rest)} ${checked.problem}`);
+  if (previous.some((p) => p.path === checked.path)) throw new UsageError(`-v "${value}": ${checked.path} is already taken by another -v; each volume needs its own path`);
+  return [...previous, { volume, path: checked.path, ...(mode?.[1] === "ro" ? { readOnly: true } : {}) }];
+}
+
+/**
+ * Records the text typed for each of `flags` (before its parser turns it into a number) and hands it to the action as
+ * `opts.typed`, so a refusal can say what the user wrote (`--memory 100g`, not `102400m`).
+ */
+export function typedFlags(cmd: Command, flags: string[]): Command {
+  const typed: Record<string, string> = {};
+  for (const flag of flags) cmd.on(`option:${flag}`, (value: string) => (typed[flag] = value));
+  return cmd.hook("preAction", (_cmd, action) => void action.setOptionValue("typed", typed));
 }
 
 /** What each API resource field is called on the command line, and how a host limit on it is said. */
-const RESOURCE_FLAGS: Record<string, (got: string, max: number) => string> = {
-  vcpus: (got, max) => `--cpus ${got} is more than this host's ${max} cores — use at most --cpus ${max}`,
-  memory_mib: (got, max) => `--memory ${got}m is more than this host's memory (${max} MiB) — use at most --memory ${max}m`,
+const RESOURCE_FLAGS: Record<string, { flag: string; say: (typed: string, max: number) => string; typed: (got: string) => string }> = {
+  vcpus: { flag: "cpus", say: (typed, max) => `--cpus ${typed} is more than this host's ${max} cores — use at most --cpus ${max}`, typed: (got) => got },
+  memory_mib: {
+    flag: "memory",
+    say: (typed, max) => `--memory ${typed} is more than this host's memory (${max} MiB) — use at most --memory ${sizeText(max)}`,
+    typed: (got) => `${got}m`,
+  },
 };
 
 /**
  * The daemon's refusal of resources this host cannot give (`--cpus 3` on 2 cores, `--memory` above its memory) is the
  * caller's input error: a usage error (exit 2) naming the flag and what this host allows. Other errors pass unchanged.
  */
-export function flagForHostLimit(err: unknown): unknown {
+export function flagForHostLimit(err: unknown, typed: Record<string, string> = {}): unknown {
   const e = err as { code?: unknown; message?: unknown; details?: { field?: unknown; max?: unknown } };
-  const say = typeof e.details?.field === "string" ? RESOURCE_FLAGS[e.details.field] : undefined;
-  if (e.code !== "invalid_argument" || !say || typeof e.details?.max !== "number") return err;
+  const rule = typeof e.details?.field === "string" ? RESOURCE_FLAGS[e.details.field] : undefined;
+  if (e.code !== "invalid_argument" || !rule || typeof e.details?.max !== "number") return err;
   const got = /got (\S+)$/.exec(String(e.message))?.[1] ?? "?";
-  return new UsageError(say(got, e.details.max));
+  return new UsageError(rule.say(typed[rule.flag] ?? rule.typed(got), e.details.max));
 }
 
 /** `--exec-timeout`: a runtime's default exec timeout, whole seconds as the API accepts them. */

@@ -29,6 +29,7 @@ import { statsCommand } from "./commands/stats.js";
 import { updateCommand } from "./commands/update.js";
 import { topCommand } from "./commands/top.js";
 import { versionCommand } from "./commands/version.js";
+import { volumeCommand } from "./commands/volume.js";
 import { waitCommand } from "./commands/wait.js";
 
 /** Builds the whole `runta` program for one invocation. */
@@ -71,6 +72,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     resizeCommand(ctx),
     updateCommand(ctx),
     checkpointCommand(ctx),
+    volumeCommand(ctx),
     renameCommand(ctx),
     applyCommand(ctx),
     deleteCommand(ctx),

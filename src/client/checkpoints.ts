@@ -25,6 +25,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     lifetime_secs: opts.lifetimeSecs,
     network: opts.network,
     egress: opts.egress,
+    volumes: opts.volumes?.map((v) => ({ volume: v.volume, path: v.path, read_only: v.readOnly })),
   };
 }
 

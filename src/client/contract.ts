@@ -2,7 +2,7 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
@@ -30,6 +30,32 @@ export interface CreateOptions {
   network?: NetworkMode;
   /** The egress policy from the start (default: open). */
   egress?: EgressPolicyInput;
+  /** Volumes to mount (`runta.volumes.create` first), each at its own absolute path; read-write unless `readOnly`. */
+  volumes?: VolumeMountOptions[];
+}
+
+/** One volume to mount into a new runtime. */
+export interface VolumeMountOptions {
+  /** The volume's name or id. */
+  volume: string;
+  /** Where inside the runtime (absolute; not /, /proc, /sys, /dev). */
+  path: string;
+  /** Default false. */
+  readOnly?: boolean;
+}
+
+/** Options of `volumes.create`. */
+export interface VolumeCreateOptions {
+  /** Its size bound in MiB (writes past it fail with ENOSPC). Default 10240. */
+  sizeMiB?: number;
+}
+
+/** `runta.volumes`: named persistent directories that outlive runtimes. */
+export interface VolumesApi {
+  create(name: string, opts?: VolumeCreateOptions): Promise<Volume>;
+  list(): Promise<Volume[]>;
+  get(ref: string): Promise<Volume>;
+  remove(ref: string): Promise<Volume>;
 }
 
 /** Options of `egressEvents`. Defaults: the last 100 events. */
@@ -276,6 +302,7 @@ export interface RuntaApi {
   readonly execs: ExecsApi;
   readonly images: ImagesApi;
   readonly checkpoints: CheckpointsApi;
+  readonly volumes: VolumesApi;
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;

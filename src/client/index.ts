@@ -3,6 +3,7 @@ export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.
 export { Runtime, toExecOutput } from "./runtime.js";
 export { RuntimeFiles, type UploadBody } from "./files.js";
 export { CheckpointsClient, type RestoreOptions } from "./checkpoints.js";
+export { VolumesClient } from "./volumes.js";
 export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream.js";
 export { nodeFetch } from "./node-fetch.js";
 export * from "./errors.js";
@@ -32,4 +33,6 @@ export {
   type StreamSignal,
   type Usage,
   type VersionInfo,
+  type Volume,
+  type VolumeMount,
 } from "../api/index.js";

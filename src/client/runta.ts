@@ -4,6 +4,7 @@ import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
+import { VolumesClient } from "./volumes.js";
 import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
@@ -240,6 +241,8 @@ export class Runta implements RuntaApi {
   readonly checkpoints: CheckpointsClient;
   /** Exec objects: list, get, signal, start detached, run streamed, attach. */
   readonly execs: ExecsClient;
+  /** Volumes: create, list, get, remove. */
+  readonly volumes: VolumesClient;
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
@@ -265,6 +268,7 @@ export class Runta implements RuntaApi {
     this.images = new ImagesClient(this.http);
     this.checkpoints = new CheckpointsClient(this.http, this.runtimes);
     this.execs = new ExecsClient(this.http);
+    this.volumes = new VolumesClient(this.http);
   }
 
   /** Versions of runta, runc, the kernel and node on the daemon's host. */

@@ -21,6 +21,7 @@ import { preconditionFor } from "./refusals.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
+import type { HostVolumeMount } from "./volumes/manager.js";
 
 /** What a started container adds to its record. */
 export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
@@ -38,6 +39,8 @@ export class Containers {
       logger: Logger;
       /** The frozen layers (top first) of the checkpoint a restored runtime stands on. */
       checkpointLayers: (checkpointId: string) => string[];
+      /** The runtime's volumes on the host, their disks mounted (volumes/). */
+      volumeMounts: (rec: RuntimeRecord) => Promise<HostVolumeMount[]>;
     },
   ) {}
 
@@ -49,17 +52,18 @@ export class Containers {
 
   /**
    * Mounts the overlay, puts the init and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
-   * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/) and starts
+   * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/, and its volumes' mounts) and starts
    * the container detached.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
-    const [net, , procViews, cpus] = await Promise.all([
+    const [net, , procViews, cpus, volumes] = await Promise.all([
       this.networks.ensure(rec.id),
       installInit(paths.rootfs, this.opts.initPath),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
+      this.opts.volumeMounts(rec),
     ]);
     const hostname = rec.hostname ?? rec.name;
     for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, hostname))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
@@ -74,6 +78,7 @@ export class Containers {
       netnsPath: net.netnsPath,
       cpus,
       procViews,
+      volumes,
     });
     await writeFile(paths.config, JSON.stringify(spec));
     await rm(paths.pidFile, { force: true });

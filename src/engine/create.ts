@@ -1,6 +1,6 @@
 /**
- * Admission of a create: every check that can refuse it before anything is made (name, image, resources, policy,
- * the runtimes limit, a restore's checkpoint) and the record it will insert. Synchronous on purpose: the engine inserts
+ * Admission of a create: every check that can refuse it before anything is made (name, image, resources, volumes,
+ * policy, the runtimes limit, a restore's checkpoint) and the record it will insert. Synchronous on purpose: the engine inserts
  * the record right after, with no await between the count of runtimes here and the insert.
  */
 import { randomUUID } from "node:crypto";
@@ -13,12 +13,14 @@ import { generateName, shown, validateName } from "./names.js";
 import { createPolicy } from "./network/policy.js";
 import { validateResources } from "./refusals.js";
 import type { CreateSpec } from "./types.js";
+import type { VolumeManager } from "./volumes/manager.js";
 
 /** What {@link admitCreate} consults. */
 export interface CreateDeps {
   store: RuntimeStore;
   images: ImageStore;
   checkpoints: CheckpointManager;
+  volumes: VolumeManager;
   /** The daemon's runtimes limit. */
   runtimesMax: number;
   /** A new runtime's disk size (MiB) when the spec names none. */
@@ -43,6 +45,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
   if (spec.name !== undefined && deps.store.getByName(spec.name)) {
     throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
   }
+  const volumes = deps.volumes.resolve(spec.volumes ?? []);
   const policy = createPolicy(spec);
   if (policy && spec.network === "none") throw errors.invalid("an egress policy needs a network: drop network \"none\"", { field: "network" });
   const max = deps.runtimesMax;
@@ -77,6 +80,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     bootId: null,
     diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : deps.diskMib,
     checkpointId: checkpoint?.id ?? null,
+    volumes,
   };
   return { rec, policy };
 }

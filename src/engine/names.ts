@@ -13,8 +13,8 @@ export function shown(value: string): string {
   return JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value);
 }
 
-/** Checks a runtime name and says exactly what is wrong with it. */
-export function validateName(name: string): void {
+/** Checks a runtime's (or a volume's: `what`) name and says exactly what is wrong with it. */
+export function validateName(name: string, what = "runtime"): void {
   if (LIMITS.namePattern.test(name)) return;
   let why: string;
   if (name.length === 0) why = "it is empty";
@@ -23,7 +23,7 @@ export function validateName(name: string): void {
   else if (name.includes("/") || name.includes("..")) why = "it contains '/' or '..' (names are not paths)";
   else if (!/^[a-zA-Z0-9]/.test(name)) why = "it must start with a letter or digit";
   else why = "it contains characters other than letters, digits, '_', '.', '-'";
-  throw new RuntaError("invalid_argument", `invalid runtime name ${shown(name)}: ${why}`, { details: { field: "name", pattern: LIMITS.namePattern.source } });
+  throw new RuntaError("invalid_argument", `invalid ${what} name ${shown(name)}: ${why}`, { details: { field: "name", pattern: LIMITS.namePattern.source } });
 }
 
 /** A free `adjective_scientist` name (`taken` says which are used), or a random `rt-…` one when 20 tries collide. */

@@ -3,9 +3,9 @@
  * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
  * `Runtime`.
  */
-import { envDigest, errors, type Runtime } from "../api/index.js";
+import { envDigest, errors, type Runtime, type VolumeMount } from "../api/index.js";
 import type { Logger } from "../log.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord, RuntimeStore, RuntimeVolume } from "../store/store.js";
 import type { Containers } from "./containers.js";
 import { shutdownAt } from "./lifetime.js";
 import { shown } from "./names.js";
@@ -22,8 +22,8 @@ export class RuntimeRecords {
     private readonly store: RuntimeStore,
     private readonly containers: Containers,
     private readonly logger: Logger,
-    /** The name of a checkpoint (for a restored runtime's `checkpoint`). */
-    private readonly checkpointName: (id: string) => string | null = () => null,
+    /** The names of what a record refers to by id: a restored runtime's checkpoint, its volumes. */
+    private readonly refs: { checkpointName(id: string): string | null; volumes(v: RuntimeVolume[]): VolumeMount[] },
   ) {}
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
@@ -38,7 +38,8 @@ export class RuntimeRecords {
       status: rec.status,
       image: rec.image,
       resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib, disk_size_gib: rec.diskMib === null ? null : rec.diskMib / 1024 } },
-      checkpoint: rec.checkpointId ? (this.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
+      checkpoint: rec.checkpointId ? (this.refs.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
+      volumes: this.refs.volumes(rec.volumes),
       env_names: Object.keys(rec.env),
       env_digest: this.envDigestOf(rec),
       labels: rec.labels,

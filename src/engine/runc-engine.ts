@@ -3,7 +3,7 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, network/, lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * checkpoints/, volumes/, network/, lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -25,6 +25,7 @@ import {
   type Image,
   type ImageBuildEvent,
   type Runtime,
+  type Volume,
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { runcTrustWarning } from "../api/trust.js";
@@ -33,6 +34,8 @@ import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
 import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
+import { VolumeStore } from "../store/volumes.js";
+import { VolumeManager } from "./volumes/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
 import { Containers } from "./containers.js";
 import { Lxcfs } from "./views/lxcfs.js";
@@ -97,6 +100,7 @@ export class RuncEngine implements Engine {
   private readonly execs: Execs;
   private readonly files: RuntimeFiles;
   readonly checkpoints: CheckpointManager;
+  readonly volumes: VolumeManager;
   private closed = false;
 
   private constructor(
@@ -108,9 +112,17 @@ export class RuncEngine implements Engine {
     readonly networks: RuntimeNetworks,
     private readonly lxcfs: Lxcfs,
   ) {
-    this.containers = new Containers(runc, images, networks, lxcfs, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
-    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id));
-    this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
+    this.volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger: opts.logger, runtimes: () => store.all() });
+    this.containers = new Containers(runc, images, networks, lxcfs, {
+      ...opts,
+      checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
+      volumeMounts: (rec) => this.volumes.hostMounts(rec),
+    });
+    this.records = new RuntimeRecords(store, this.containers, opts.logger, {
+      checkpointName: (id) => this.checkpoints.nameOf(id),
+      volumes: (v) => this.volumes.describe(v),
+    });
+    this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir, volumeMounts: (rec) => this.volumes.hostMounts(rec) });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
       dataDir: opts.dataDir,
       logger: opts.logger,
@@ -209,6 +221,7 @@ export class RuncEngine implements Engine {
       store: this.store,
       images: this.images,
       checkpoints: this.checkpoints,
+      volumes: this.volumes,
       runtimesMax: this.opts.limits.runtimesMax,
       diskMib: this.opts.limits.diskMib,
     });
@@ -522,6 +535,25 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Volumes (volumes/)
+
+  createVolume(name: string, opts: { sizeMib?: number } = {}): Promise<Volume> {
+    return this.volumes.create(name, opts.sizeMib);
+  }
+
+  listVolumes(): Promise<Volume[]> {
+    return this.volumes.list();
+  }
+
+  getVolume(ref: string): Promise<Volume> {
+    return this.volumes.get(ref);
+  }
+
+  removeVolume(ref: string): Promise<Volume> {
+    return this.volumes.remove(ref);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Images
 
   async listImages(): Promise<Image[]> {
@@ -577,6 +609,7 @@ export class RuncEngine implements Engine {
     }
     // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
     await this.checkpoints.reconcile();
+    await this.volumes.reconcile();
   }
 
   async close(): Promise<void> {

@@ -148,6 +148,8 @@ export interface RuntimeSpecInput {
   cpus?: string;
   /** LXCFS files bound over /proc and /sys so they show the runtime's limits (views/lxcfs.ts); absent: the host's. */
   procViews?: Array<{ destination: string; source: string }>;
+  /** Volumes (volumes/): each a host directory bound at its path inside, read-only when asked. */
+  volumes?: Array<{ source: string; destination: string; readOnly: boolean }>;
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -200,6 +202,9 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
       ...(input.procViews ?? []).map((v) => ({ destination: v.destination, type: "bind", source: v.source, options: ["bind", "ro", "nosuid", "nodev", "noexec"] })),
+      // runc makes a missing destination directory (inside the root, symlinks resolved within it) and, for "ro",
+      // remounts the bind read-only: the runtime cannot write there, while other runtimes may mount it read-write.
+      ...(input.volumes ?? []).map((v) => ({ destination: v.destination, type: "bind", source: v.source, options: ["bind", v.readOnly ? "ro" : "rw", "nosuid", "nodev"] })),
     ],
     linux: {
       // Absolute: runc resolves a relative cgroupsPath against the daemon's own cgroup in each hierarchy (which may

@@ -5,7 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { VolumeMountSpec } from "./volumes/manager.js";
+import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -36,6 +37,8 @@ export interface CreateSpec {
   egress?: EgressPolicyInput;
   /** Seed 000's CIDR list: an allowlist unless every entry is empty. */
   whitelist?: string[];
+  /** Volumes to mount (paths validated and distinct); each must exist. */
+  volumes?: VolumeMountSpec[];
 }
 
 export interface ListFilter {
@@ -177,6 +180,12 @@ export interface Engine {
   getCheckpoint(ref: string): Promise<Checkpoint>;
   /** Removes a checkpoint (refused while runtimes or checkpoints stand on it). */
   removeCheckpoint(ref: string): Promise<Checkpoint>;
+
+  /** Volumes (volumes/): create one with its size bound, list, get, remove (refused while runtimes mount it). */
+  createVolume(name: string, opts?: { sizeMib?: number }): Promise<Volume>;
+  listVolumes(): Promise<Volume[]>;
+  getVolume(ref: string): Promise<Volume>;
+  removeVolume(ref: string): Promise<Volume>;
 
   listImages(): Promise<Image[]>;
   /** Builds (or rebuilds) the default image; progress events are reported as they happen. */

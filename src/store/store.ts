@@ -46,6 +46,16 @@ export interface RuntimeRecord {
   diskMib: number | null;
   /** The checkpoint this runtime was restored from (its layers lie under the runtime's own), or null. */
   checkpointId: string | null;
+  /** The volumes it mounts at each boot (by id; engine/volumes/), [] when none. */
+  volumes: RuntimeVolume[];
+}
+
+/** A volume mounted in a runtime, as its record holds it. */
+export interface RuntimeVolume {
+  volumeId: string;
+  /** Absolute and normalised (api/mount-path.ts). */
+  path: string;
+  readOnly: boolean;
 }
 
 /** Fields an update may change; `revision` and `updatedAt` are set by the store. */
@@ -84,7 +94,8 @@ CREATE TABLE IF NOT EXISTS runtimes (
   init_start_time INTEGER,
   boot_id TEXT,
   disk_mib INTEGER,
-  checkpoint_id TEXT
+  checkpoint_id TEXT,
+  volumes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
 `;
@@ -116,6 +127,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   bootId: "boot_id",
   diskMib: "disk_mib",
   checkpointId: "checkpoint_id",
+  volumes: "volumes",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -126,8 +138,9 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["description", "TEXT NOT NULL DEFAULT ''"],
   ["exec_timeout_secs", "INTEGER"],
   ["lifetime_secs", "INTEGER"],
+  ["volumes", "TEXT NOT NULL DEFAULT '[]'"],
 ];
-const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
+const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "volumes"]);
 
 type Row = Record<string, unknown>;
 
@@ -179,7 +192,16 @@ function fromRow(row: Row): RuntimeRecord {
     bootId: str(row.boot_id),
     diskMib: num(row.disk_mib),
     checkpointId: str(row.checkpoint_id),
+    volumes: asVolumes(row.volumes),
   };
+}
+
+function asVolumes(value: unknown): RuntimeVolume[] {
+  const parsed = JSON.parse(String(value ?? "[]")) as unknown;
+  const ok = (v: unknown) =>
+    !!v && typeof v === "object" && typeof (v as RuntimeVolume).volumeId === "string" && typeof (v as RuntimeVolume).path === "string" && typeof (v as RuntimeVolume).readOnly === "boolean";
+  if (!Array.isArray(parsed) || !parsed.every(ok)) throw new Error("volumes is not a JSON array of volume mounts");
+  return parsed as RuntimeVolume[];
 }
 
 /** Encodes a list position as an opaque cursor. */
@@ -200,7 +222,7 @@ export function decodeCursor(cursor: string): [string, string] {
 
 /** The SQLite-backed record store. */
 export class RuntimeStore {
-  /** Also holds the checkpoint table (store/checkpoints.ts). */
+  /** Also holds the checkpoint and volume tables (store/checkpoints.ts, store/volumes.ts). */
   readonly db: Database.Database;
   private readonly logger: Logger;
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */

@@ -1,8 +1,8 @@
 /**
  * Every example of every `--help` runs as written, through bash, against a real daemon (isolated as in
  * test/helpers/daemon.ts) with the built CLI first on PATH as `runta`. The examples name runtimes `worker`, `batch` and
- * `web`, a `deployment.json`, a `busybox.tar`, an `app.py` and a `src/` in the working directory, an image `alpine` and
- * a checkpoint `golden-v1`: before each example
+ * `web`, a `deployment.json`, a `busybox.tar`, an `app.py` and a `src/` in the working directory, an image `alpine`,
+ * a checkpoint `golden-v1` and a volume `data`: before each example
  * those exist as the example expects (what an earlier example removed or paused is put back). The few that cannot
  * run here are listed in CANNOT_RUN with the reason, and where they are covered instead. Needs `npm run build` first.
  */
@@ -93,6 +93,12 @@ async function fixtures(line: string): Promise<void> {
     for (const c of cps) if (c.display_name === made) await sdk.checkpoints.remove(c.id);
     if (made !== "golden-v1" && !cps.some((c) => c.display_name === "golden-v1")) await sdk.checkpoints.create("worker", "golden-v1");
   }
+  // Volume examples: the volume an example creates is gone first; `data` exists for the others (no runtime mounts it:
+  // the runtimes other than worker, batch and web were removed above).
+  const volumes = (await sdk.volumes.list()).map((v) => v.name);
+  const makes = /runta volume create (\S+)/.exec(line)?.[1];
+  if (makes && volumes.includes(makes)) await sdk.volumes.remove(makes);
+  if (/\bdata\b/.test(line) && makes !== "data" && !volumes.includes("data")) await sdk.volumes.create("data", { sizeMiB: 64 });
   // `delete -f deployment.json` removes what `apply -f deployment.json` made.
   if (/runta delete -f deployment\.json/.test(line)) expect((await cli(["apply", "-f", "deployment.json"])).exitCode).toBe(0);
 }

@@ -10,7 +10,7 @@ import { cliSuite } from "../helpers/cli-suite.js";
 const suite = cliSuite({ defaultImage: true });
 const { runta, ok, inspect } = suite;
 
-test("description: run --description, update (test/e2e/help-examples.test.ts runs their --help examples); inspect, ps --json and apply files carry it", async () => {
+test("description: run --description, update (test/e2e/help-examples.test.ts runs their --help examples); inspect, ps --json and apply files carry it, apply changes it", async () => {
   await ok(["run", "--name", "etl", "--description", "nightly ETL, owner: data team"]);
   expect((await inspect("etl")).description).toBe("nightly ETL, owner: data team");
   await ok(["shutdown", "etl"]);
@@ -27,7 +27,10 @@ test("description: run --description, update (test/e2e/help-examples.test.ts run
   await ok(["apply", "-f", file]);
   expect((await inspect("filed")).description).toBe("from a file");
   writeFileSync(file, JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [{ name: "filed", description: "changed" }] }));
-  expect(await ok(["apply", "-f", file, "--dry-run"])).toContain("description differs from the file's; apply does not change it: runta update --description <text> filed");
+  expect(await ok(["apply", "-f", file, "--dry-run"])).toMatch(/~ filed\s+update: description "from a file" → "changed"/);
+  expect((await inspect("filed")).description).toBe("from a file");
+  expect(await ok(["apply", "-f", file])).toContain("filed: description updated");
+  expect((await inspect("filed")).description).toBe("changed");
 }, 300_000);
 
 test("--exec-timeout 2: runta exec of sleep 300 is killed at about 2 s and says why; --timeout of its own outlasts it", async () => {

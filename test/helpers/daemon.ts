@@ -117,6 +117,10 @@ export async function startTestDaemon(opts: { imagesDir?: string; env?: Record<s
         for (const rt of await runta.runtimes.list()) {
           await rt.delete().catch((err: Error) => problems.push(`delete ${rt.name}: ${err.message}`));
         }
+        // Volumes outlive runtimes and daemons (their disks stay mounted): they go by hand.
+        for (const vol of await runta.volumes.list()) {
+          await runta.volumes.remove(vol.id).catch((err: Error) => problems.push(`remove volume ${vol.name}: ${err.message}`));
+        }
         const code = await d.stop("SIGTERM");
         if (code !== 0) problems.push(`daemon exited with ${code} on SIGTERM`);
       } catch (err) {

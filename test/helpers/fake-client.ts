@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { envDigest } from "../../src/api/env-digest.js";
-import type { Checkpoint, ExecInfo, ExecResult, ExecSignal, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo } from "../../src/api/index.js";
+import type { Checkpoint, ExecInfo, ExecResult, ExecSignal, Image, ImageBuildEvent, Runtime, RuntimeStatus, VersionInfo, Volume } from "../../src/api/index.js";
 import type {
   CreateOptions,
   ExecAttachOptions,
@@ -52,6 +52,7 @@ export interface FakeClientOptions extends FakeOverrides {
   runtimes?: Partial<Runtime>[];
   images?: Partial<Image>[];
   checkpoints?: Partial<Checkpoint>[];
+  volumes?: Partial<Volume>[];
   /** Progress events an image build emits before it finishes. */
   buildEvents?: ImageBuildEvent[];
   /** What ping() answers (default true). */
@@ -71,6 +72,11 @@ export interface FakeClient extends RuntaApi {
 }
 
 /** A complete checkpoint record with sensible defaults. */
+/** A complete volume record with sensible defaults. */
+export function fakeVolume(over: Partial<Volume> = {}): Volume {
+  return { id: randomUUID(), name: "data", size_bytes: 10 * 2 ** 30, used_bytes: 4096, created_at: "2026-01-01T00:00:00.000Z", in_use_by: [], ...over };
+}
+
 export function fakeCheckpoint(over: Partial<Checkpoint> = {}): Checkpoint {
   return {
     id: randomUUID(),
@@ -122,6 +128,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     status: "running",
     image: "default",
     resources: { requests: { vcpus: 1, memory_mib: 1024, disk_size_gib: 10 } },
+    volumes: [],
     env_names: Object.keys(env),
     env_digest: envDigest(id, env),
     labels: {},
@@ -157,6 +164,8 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
   for (const i of opts.images ?? [{ name: "default" }, { name: "busybox", source: "import" }]) imageState.set(i.name!, fakeImage(i));
   const checkpointState = new Map<string, Checkpoint>();
   for (const c of opts.checkpoints ?? []) checkpointState.set(c.display_name ?? "golden", fakeCheckpoint(c));
+  const volumeState = new Map<string, Volume>();
+  for (const v of opts.volumes ?? []) volumeState.set(v.name ?? "data", fakeVolume(v));
   const calls: FakeCall[] = [];
   const record = (method: string, ...args: unknown[]) => calls.push({ method, args });
 
@@ -232,6 +241,8 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
         resources: { requests: { vcpus: o.vcpus ?? 1, memory_mib: o.memoryMiB ?? 1024 } },
         env: o.env,
         labels: o.labels ?? {},
+        description: o.description ?? "",
+        volumes: (o.volumes ?? []).map((v) => ({ volume: v.volume, volume_id: v.volume, path: v.path, read_only: v.readOnly ?? false })),
       });
       state.set(rt.id, rt);
       return handle(rt);
@@ -423,8 +434,39 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     },
   };
 
+  const findVolume = (ref: string): Volume => {
+    const v = [...volumeState.values()].find((x) => x.name === ref || x.id === ref);
+    if (!v) throw apiErrorFromCode("not_found", `volume "${ref}" not found`);
+    return v;
+  };
+  const volumes = {
+    async create(name: string, o: { sizeMiB?: number } = {}) {
+      record("volumes.create", name, o);
+      if (volumeState.has(name)) throw apiErrorFromCode("already_exists", `a volume named "${name}" already exists`);
+      const v = fakeVolume({ name, size_bytes: (o.sizeMiB ?? 10240) * 2 ** 20, used_bytes: 0 });
+      volumeState.set(name, v);
+      return v;
+    },
+    async list() {
+      record("volumes.list");
+      return [...volumeState.values()];
+    },
+    async get(ref: string) {
+      record("volumes.get", ref);
+      return findVolume(ref);
+    },
+    async remove(ref: string) {
+      record("volumes.remove", ref);
+      const v = findVolume(ref);
+      if (v.in_use_by.length) throw apiErrorFromCode("failed_precondition", `volume "${v.name}" is mounted by runtime(s) ${v.in_use_by.join(", ")}`);
+      volumeState.delete(v.name);
+      return v;
+    },
+  };
+
   return {
     endpoint: "http://fake.invalid",
+    volumes,
     runtimes: runtimes as unknown as RuntaApi["runtimes"],
     images,
     checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],

@@ -121,6 +121,7 @@ export class FakeEngine implements Engine {
         status: "creating",
         image,
         resources: { requests: { vcpus, memory_mib: spec.memoryMib ?? LIMITS.defaultMemoryMib } },
+        volumes: (spec.volumes ?? []).map((v) => ({ volume: v.volume, volume_id: v.volume, path: v.path, read_only: v.readOnly ?? false })),
         env_names: Object.keys(spec.env ?? {}),
         env_digest: envDigest(id, spec.env ?? {}),
         labels: spec.labels ?? {},

@@ -90,7 +90,7 @@ describe("plan (pure)", () => {
     const actions = plan([{ name: "a", resources: { vcpus: 1, memory_mib: 1024 } }, { name: "b", resources: { vcpus: 1, memory_mib: 512 } }], [a, b]);
     expect(actions[0]).toMatchObject({ action: "resize", id: a.id, from: { vcpus: 1, memory_mib: 512 }, to: { vcpus: 1, memory_mib: 1024 }, conflicts: [] });
     expect(actions[1]).toMatchObject({ action: "unchanged", id: b.id, conflicts: [] });
-    expect(summarize(actions)).toEqual({ create: 0, resize: 1, unchanged: 1, conflicts: 0, missing_image: 0 });
+    expect(summarize(actions)).toEqual({ create: 0, resize: 1, unchanged: 1, conflicts: 0, missing_image: 0, update: 0 });
   });
 
   test("image, env names and labels that differ are conflicts, never ignored", () => {
@@ -105,7 +105,7 @@ describe("plan (pure)", () => {
     expect(plan([{ name: "a", env: { A: "1", B: "2" } }], [rt])[0]).toMatchObject({ action: "unchanged", conflicts: [] });
     const [changed] = plan([{ name: "a", env: { A: "1", B: "3" } }], [rt]);
     expect(changed).toMatchObject({ action: "unchanged", conflicts: [{ field: "env", desired: ["A", "B"], values: true }] });
-    expect(summarize([changed!])).toEqual({ create: 0, resize: 0, unchanged: 0, conflicts: 1, missing_image: 0 });
+    expect(summarize([changed!])).toEqual({ create: 0, resize: 0, unchanged: 0, conflicts: 1, missing_image: 0, update: 0 });
   });
 
   test("an entry without resources leaves an existing runtime's resources alone; one field changes only that field", () => {
@@ -127,14 +127,37 @@ describe("plan (pure)", () => {
     expect(action!.notes.join("\n")).toContain("status is shutdown");
   });
 
-  test("a description goes into the create; a different one on an existing runtime is a note, not a change", () => {
+  test("a description goes into the create; a different one on an existing runtime is updated in place (with a resize when both differ)", () => {
     const [create] = plan([{ name: "new", description: "queue worker" }], []);
     expect(create).toMatchObject({ action: "create", description: "queue worker" });
     const [same] = plan([{ name: "a", description: "" }], [running("a")]);
     expect(same).toMatchObject({ action: "unchanged", conflicts: [], notes: [] });
-    const [other] = plan([{ name: "a", description: "queue worker" }], [running("a")]);
-    expect(other).toMatchObject({ action: "unchanged", conflicts: [] });
-    expect(other!.notes).toEqual(["description differs from the file's; apply does not change it: runta update --description <text> a"]);
+    const [left] = plan([{ name: "a" }], [running("a", 1, 512, { description: "kept" })]);
+    expect(left).toMatchObject({ action: "unchanged" });
+    const a = running("a");
+    const [other] = plan([{ name: "a", description: "queue worker" }], [a]);
+    expect(other).toEqual({ action: "update", name: "a", id: a.id, description: { from: "", to: "queue worker" }, conflicts: [], notes: [] });
+    expect(summarize([other!])).toEqual({ create: 0, resize: 0, update: 1, unchanged: 0, conflicts: 0, missing_image: 0 });
+    const [both] = plan([{ name: "a", description: "queue worker", resources: { memory_mib: 2048 } }], [running("a")]);
+    expect(both).toMatchObject({ action: "resize", description: { from: "", to: "queue worker" }, to: { memory_mib: 2048 } });
+  });
+
+  test("volumes go into the create; different volumes on an existing runtime are a conflict (named or by id)", () => {
+    const volumes = [{ volume: "data", path: "/work" }, { volume: "ref", path: "/ref", read_only: true }];
+    expect(plan([{ name: "new", volumes }], [])[0]).toMatchObject({ action: "create", volumes });
+    const mounted = running("a", 1, 512, {
+      volumes: [
+        { volume: "data", volume_id: "v-1", path: "/work", read_only: false },
+        { volume: "ref", volume_id: "v-2", path: "/ref", read_only: true },
+      ],
+    });
+    expect(plan([{ name: "a", volumes }], [mounted])[0]).toMatchObject({ action: "unchanged", conflicts: [] });
+    expect(plan([{ name: "a", volumes: [{ volume: "v-1", path: "/work" }, { volume: "ref", path: "/ref", read_only: true }] }], [mounted])[0]).toMatchObject({ conflicts: [] });
+    expect(plan([{ name: "a", volumes: [{ volume: "data", path: "/work" }] }], [mounted])[0]).toMatchObject({
+      conflicts: [{ field: "volumes", desired: ["data:/work"], actual: ["data:/work", "ref:/ref:ro"] }],
+    });
+    expect(plan([{ name: "a" }], [running("a")])[0]).toMatchObject({ conflicts: [] });
+    expect(parseSandboxSet(JSON.stringify(set([{ name: "a", volumes: [{ volume: "d", path: "/proc" }] }])))).toMatchObject({ ok: false, problems: [{ pointer: "/sandboxes/0/volumes/0/path" }] });
     expect(parseSandboxSet(JSON.stringify(set([{ name: "a", description: "\u001b[2J" }])))).toMatchObject({ ok: false, problems: [{ pointer: "/sandboxes/0/description" }] });
   });
 
@@ -183,6 +206,24 @@ describe("runta apply -f", () => {
     expect(r.out).toMatch(/~ worker\s+resize: memory 512 → 1024 MiB/);
     expect(r.out).toContain("worker: resized (now 1 vCPU, 1024 MiB)");
     expect(c.calls.find((x) => x.method === "resize")!.args[1]).toEqual({ memoryMiB: 1024 });
+  });
+
+  test("an edited description is changed in place, alone or with a resize, and a re-apply changes nothing", async () => {
+    const c = fakeClient();
+    await cli(["apply", "-f", file(set([{ name: "worker", description: "v1" }]))], c);
+    const r = await cli(["apply", "-f", file(set([{ name: "worker", description: "v2" }]))], c);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("Plan for");
+    expect(r.out).toMatch(/0 to resize, 1 to update, 0 unchanged/);
+    expect(r.out, r.out).toMatch(/~ worker\s+update: description "v1" → "v2"/);
+    expect(r.out).toContain("worker: description updated");
+    expect(r.out).toContain("Apply complete: 0 created, 0 resized, 1 updated, 0 unchanged.");
+    expect([...c.state.values()][0]!.description).toBe("v2");
+    const both = await cli(["apply", "-f", file(set([{ name: "worker", description: "v3", resources: { memory_mib: 2048 } }]))], c);
+    expect(both.out).toMatch(/~ worker\s+resize: memory 1024 → 2048 MiB, description "v2" → "v3"/);
+    expect([...c.state.values()][0]!.description).toBe("v3");
+    const again = await cli(["apply", "-f", file(set([{ name: "worker", description: "v3", resources: { memory_mib: 2048 } }]))], c);
+    expect(again.out).toContain("No changes");
   });
 
   test("--dry-run prints the plan and touches nothing", async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
+import { VolumeStore } from "../../src/store/volumes.js";
 import { RuntimeStore, decodeCursor, encodeCursor, type RuntimeRecord } from "../../src/store/store.js";
 
 let dir: string;
@@ -38,6 +39,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     bootId: null,
     diskMib: null,
     checkpointId: null,
+    volumes: [],
     ...over,
   };
 }
@@ -159,4 +161,17 @@ test("a database from before the hostname column gets it on open; its records ke
     rmSync(old, { recursive: true, force: true });
   }
   store = new RuntimeStore(dir);
+});
+
+test("a runtime's volumes round-trip; the volume table refuses a taken name", () => {
+  const volumes = [{ volumeId: "v-1", path: "/work", readOnly: false }, { volumeId: "v-2", path: "/ref", readOnly: true }];
+  store.insert(record(1, { volumes }));
+  expect(store.get(record(1).id)?.volumes).toEqual(volumes);
+  const vols = new VolumeStore(store.db);
+  vols.insert({ id: "v-1", name: "data", sizeMib: 64, createdAt: "2026-01-01T00:00:00.000Z" });
+  expect(vols.getByName("data")).toEqual({ id: "v-1", name: "data", sizeMib: 64, createdAt: "2026-01-01T00:00:00.000Z" });
+  expect(() => vols.insert({ id: "v-3", name: "data", sizeMib: 64, createdAt: "2026-01-01T00:00:00.000Z" })).toThrow(expect.objectContaining({ code: "already_exists", message: expect.stringContaining("runta volume rm data") }));
+  // A corrupt volumes column skips the record, like any other corrupt row.
+  store.execRawForTests("UPDATE runtimes SET volumes = ? WHERE id = ?", '[{"path": 1}]', record(1).id);
+  expect(store.get(record(1).id)).toBeNull();
 });

@@ -14,6 +14,7 @@ from .checkpoints import Checkpoints
 from .execs import Execs
 from .images import Images
 from .runtimes import Page, Runtime, Runtimes
+from .volumes import Volumes
 from .errors import (
     ERROR_CLASSES,
     AlreadyExistsError,
@@ -58,10 +59,13 @@ from .models import (
     StreamedExit,
     Usage,
     VersionInfo,
+    Volume,
+    VolumeMount,
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Execs", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Execs", "Volumes", "Page", "ExecStream",
+    "Volume", "VolumeMount",
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",

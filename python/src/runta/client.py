@@ -14,6 +14,7 @@ from .execs import Execs
 from .images import Images
 from .models import DashboardLink, VersionInfo
 from .runtimes import Runtimes
+from .volumes import Volumes
 
 
 class Runta:
@@ -43,6 +44,8 @@ class Runta:
         self.checkpoints = Checkpoints(self._http, self.runtimes)
         #: Exec objects: list, get, signal, start detached, run streamed, attach.
         self.execs = Execs(self._http)
+        #: Volumes: create, list, get, remove; mounted with ``runtimes.create(volumes=[...])``.
+        self.volumes = Volumes(self._http)
 
     @property
     def endpoint(self) -> str:

@@ -60,6 +60,48 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A volume mounted in a runtime: what ``runtimes.create(volumes=[...])`` takes (``volume``: its name or id) and
+    what ``RuntimeInfo.volumes`` holds."""
+
+    volume: str
+    #: Absolute path inside the runtime (not /, /proc, /sys, /dev).
+    path: str
+    read_only: bool = False
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "VolumeMount":
+        return cls(volume=d["volume"], path=d["path"], read_only=bool(d.get("read_only", False)))
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A named, persistent directory with a size bound that outlives runtimes (src/api/volumes.ts)."""
+
+    id: str
+    name: str
+    size_bytes: int
+    #: Bytes in use; None when its disk is not mounted.
+    used_bytes: Optional[int]
+    created_at: str
+    #: Runtimes (any status) that mount it.
+    in_use_by: list[str]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "Volume":
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            size_bytes=d["size_bytes"],
+            used_bytes=d.get("used_bytes"),
+            created_at=d["created_at"],
+            in_use_by=list(d.get("in_use_by", [])),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True)
 class RuntimeInfo:
     """A runtime as the API reports it. Times are ISO 8601 strings, as on the wire."""
 
@@ -90,6 +132,8 @@ class RuntimeInfo:
     lifetime_secs: Optional[int] = None
     #: When its lifetime ends, while it runs (None otherwise).
     shutdown_at: Optional[str] = None
+    #: The volumes it mounts.
+    volumes: list[VolumeMount] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -117,6 +161,7 @@ class RuntimeInfo:
             exec_timeout_secs=d.get("exec_timeout_secs"),
             lifetime_secs=d.get("lifetime_secs"),
             shutdown_at=d.get("shutdown_at"),
+            volumes=[VolumeMount.from_wire(v) for v in d.get("volumes", [])],
             raw=dict(d),
         )
 

@@ -19,6 +19,7 @@ from .models import (
     RuntimeEgress,
     RuntimeInfo,
     RuntimeStatus,
+    VolumeMount,
 )
 
 #: Page size when following cursors: the largest the API allows, so a fleet of 200 is one request.
@@ -57,6 +58,7 @@ def create_body(
     lifetime_secs: Optional[int] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
+    volumes: Optional[Sequence[VolumeMount]] = None,
 ) -> dict[str, Any]:
     """The JSON body of a create (``POST /v1/runtimes``) or a restore (``POST /v1/checkpoints/{cp}/restore``)."""
     requests = _requests(vcpus, memory_mib, disk_size_gib)
@@ -83,6 +85,8 @@ def create_body(
         body["network"] = network
     if egress is not None:
         body["egress"] = dict(egress)
+    if volumes is not None:
+        body["volumes"] = [{"volume": v.volume, "path": v.path, "read_only": v.read_only} for v in volumes]
     return body
 
 
@@ -128,13 +132,15 @@ class Runtimes:
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
         egress: Optional[Mapping[str, Any]] = None,
+        volumes: Optional[Sequence[VolumeMount]] = None,
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
         Defaults (the daemon's): 1 vCPU, 1024 MiB, a 10 GiB disk, image "default", a generated name (also the hostname unless
         ``hostname`` gives one; it is in /etc/hosts, so ``hostname -f`` works), ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
-        ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
+        ["deb.debian.org"]}`` restricts it from the start), no volumes (``volumes=[VolumeMount("data", "/work")]``
+        mounts volumes made with ``runta.volumes.create``). ``idempotency_key`` is sent as the Idempotency-Key header:
         the same key and body return the same runtime (and make the request retryable).
         """
         body = create_body(
@@ -151,6 +157,7 @@ class Runtimes:
             lifetime_secs=lifetime_secs,
             network=network,
             egress=egress,
+            volumes=volumes,
         )
         data = self._http.json(
             "POST",

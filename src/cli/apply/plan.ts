@@ -5,6 +5,7 @@
 import { envDigest } from "../../api/env-digest.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
 import type { Runtime } from "../../api/schemas.js";
+import type { VolumeMountRequest } from "../../api/volumes.js";
 import type { SandboxSpec } from "./schema.js";
 
 /** Resources as planned (defaults applied). */
@@ -15,17 +16,38 @@ export interface PlannedResources {
 
 /** Something in the file that differs from the runtime and cannot be changed in place. */
 export interface Conflict {
-  field: "image" | "env" | "labels";
+  field: "image" | "env" | "labels" | "volumes";
   desired: unknown;
   actual: unknown;
   /** Set when only env values differ: the names match, the values (never sent by the daemon) do not. */
   values?: true;
 }
 
-/** What apply will do for one sandbox. `missing_image`: the image does not exist, so the create would fail. */
+/** A description to change in place: what the runtime has, what the file says. */
+export interface DescriptionChange {
+  from: string;
+  to: string;
+}
+
+/**
+ * What apply will do for one sandbox. `missing_image`: the image does not exist, so the create would fail. `resize`
+ * may change the description too; `update` changes only the description.
+ */
 export type PlanAction =
-  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; description?: string; missing_image?: true; notes: string[] }
-  | { action: "resize"; name: string; id: string; from: PlannedResources; to: PlannedResources; conflicts: Conflict[]; notes: string[] }
+  | {
+      action: "create";
+      name: string;
+      image: string;
+      resources: PlannedResources;
+      env?: Record<string, string>;
+      labels?: Record<string, string>;
+      description?: string;
+      volumes?: VolumeMountRequest[];
+      missing_image?: true;
+      notes: string[];
+    }
+  | { action: "resize"; name: string; id: string; from: PlannedResources; to: PlannedResources; description?: DescriptionChange; conflicts: Conflict[]; notes: string[] }
+  | { action: "update"; name: string; id: string; description: DescriptionChange; conflicts: Conflict[]; notes: string[] }
   | { action: "unchanged"; name: string; id: string; conflicts: Conflict[]; notes: string[] };
 
 /**
@@ -56,7 +78,19 @@ function conflictsOf(spec: SandboxSpec, rt: Runtime): Conflict[] {
   if (wantEnv.join("\0") !== haveEnv.join("\0")) out.push({ field: "env", desired: wantEnv, actual: haveEnv });
   else if (envDigest(rt.id, spec.env ?? {}) !== rt.env_digest) out.push({ field: "env", desired: wantEnv, actual: haveEnv, values: true });
   if (!sameRecord(spec.labels ?? {}, rt.labels)) out.push({ field: "labels", desired: spec.labels ?? {}, actual: rt.labels });
+  // A volume is named in the file by name or id; the runtime reports both.
+  const want = spec.volumes ?? [];
+  const have = rt.volumes ?? [];
+  const same =
+    want.length === have.length &&
+    want.every((w) => have.some((h) => (h.volume === w.volume || h.volume_id === w.volume) && h.path === w.path && h.read_only === (w.read_only ?? false)));
+  if (!same) out.push({ field: "volumes", desired: want.map(volumeText), actual: have.map(volumeText) });
   return out;
+}
+
+/** A mount as `-v` writes it: `data:/work`, `ref:/ref:ro`. */
+function volumeText(v: { volume: string; path: string; read_only?: boolean }): string {
+  return `${v.volume}:${v.path}${v.read_only ? ":ro" : ""}`;
 }
 
 function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
@@ -67,16 +101,14 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
       `auto_resize.memory_max_mib=${max} is accepted but runta does not resize automatically; change memory_mib and re-apply, or run runta resize --memory <MiB> ${spec.name}`,
     );
   }
-  if (rt && spec.description !== undefined && spec.description !== rt.description) {
-    notes.push(`description differs from the file's; apply does not change it: runta update --description <text> ${spec.name}`);
-  }
   if (rt && rt.status !== "running") notes.push(`status is ${rt.status}; apply does not start or stop runtimes`);
   return notes;
 }
 
 /**
- * Plans convergence: a missing runtime is created; one whose vCPUs or memory differ is resized live; image, env
- * (names or values) and labels cannot change in place and are reported as conflicts (never silently ignored).
+ * Plans convergence: a missing runtime is created; one whose vCPUs or memory differ is resized live, one whose
+ * description differs is updated (with the resize when both differ); image, env (names or values), labels and volumes
+ * cannot change in place and are reported as conflicts (never silently ignored).
  * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, the
  * names that exist, marks creates from a missing image (the default image is built on demand). Order follows the file.
  */
@@ -94,6 +126,7 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
         ...(spec.env ? { env: spec.env } : {}),
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.description !== undefined ? { description: spec.description } : {}),
+        ...(spec.volumes?.length ? { volumes: spec.volumes } : {}),
         ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };
@@ -102,9 +135,12 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
     const want = desiredResources(spec, have);
     const conflicts = conflictsOf(spec, rt);
     const notes = notesOf(spec, rt);
+    // Like resources, a description left out of the file is left as it is.
+    const description = spec.description !== undefined && spec.description !== rt.description ? { from: rt.description, to: spec.description } : undefined;
     if (have.vcpus !== want.vcpus || have.memory_mib !== want.memory_mib) {
-      return { action: "resize", name: spec.name, id: rt.id, from: have, to: want, conflicts, notes };
+      return { action: "resize", name: spec.name, id: rt.id, from: have, to: want, ...(description ? { description } : {}), conflicts, notes };
     }
+    if (description) return { action: "update", name: spec.name, id: rt.id, description, conflicts, notes };
     return { action: "unchanged", name: spec.name, id: rt.id, conflicts, notes };
   });
 }
@@ -113,11 +149,12 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
  * Counts for summaries, each runtime once: a conflicted runtime counts as a conflict, not as unchanged (it is resized
  * when its resources differ too); a create from a missing image counts as `missing_image`, not as a create.
  */
-export function summarize(actions: PlanAction[]): { create: number; resize: number; unchanged: number; conflicts: number; missing_image: number } {
-  const s = { create: 0, resize: 0, unchanged: 0, conflicts: 0, missing_image: 0 };
+export function summarize(actions: PlanAction[]): { create: number; resize: number; update: number; unchanged: number; conflicts: number; missing_image: number } {
+  const s = { create: 0, resize: 0, update: 0, unchanged: 0, conflicts: 0, missing_image: 0 };
   for (const a of actions) {
     if (a.action === "create") s[a.missing_image ? "missing_image" : "create"]++;
     else if (a.action === "resize") s.resize++;
+    else if (a.action === "update") s.update++;
     else if (!a.conflicts.length) s.unchanged++;
     if (a.action !== "create" && a.conflicts.length) s.conflicts++;
   }

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
 import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { VolumeMountsRequestSchema } from "../../api/volumes.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
 export const SANDBOX_SET_KIND = "SandboxSet";
@@ -15,8 +16,10 @@ export const SandboxSpecSchema = z.strictObject({
   resources: ResourceRequestsSchema.optional(),
   env: EnvSchema.optional(),
   labels: LabelsSchema.optional(),
-  /** Given at create; a different one on an existing runtime is a note (change it with runta update --description). */
+  /** Given at create; a different one on an existing runtime is changed in place, like its resources. */
   description: DescriptionSchema.optional(),
+  /** Volumes to mount, as in the API (`[{"volume", "path", "read_only"?}]`); fixed at create, so a change is a conflict. */
+  volumes: VolumeMountsRequestSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

@@ -4,7 +4,7 @@ import { RuntaError } from "../../api/errors.js";
 import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { escapeControl, printJson } from "../output.js";
-import { plan, summarize, type PlanAction } from "../apply/plan.js";
+import { plan, summarize, type DescriptionChange, type PlanAction } from "../apply/plan.js";
 import { ensureDefaultImage } from "./run.js";
 
 /** Flags of `runta apply`. */
@@ -38,13 +38,13 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "auto_resize": {"memory_max_mib": 2048}}]}
+                  "volumes": [{"volume": "data", "path": "/work"}], "auto_resize": {"memory_max_mib": 2048}}]}
 
-vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, env (names or
-values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
-(vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
-would (1 for conflicts and missing images). A description is set at create; a different one on an existing
-runtime is noted, not changed (runta update --description). auto_resize is accepted but runta does not resize automatically.
+vCPUs, memory and the description are changed in place; an entry without "resources" or "description" leaves
+them as they are. Image, env (names or values), labels and volumes cannot change in place: differences are reported
+as conflicts (exit 1) and left as they are (the rest is still applied). An image that does not exist is an error;
+volumes are made with runta volume create. --dry-run exits as the real run would (1 for conflicts and missing
+images). auto_resize is accepted but runta does not resize automatically.
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -64,10 +64,10 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
   const s = summarize(actions);
   const width = Math.max(0, ...actions.map((a) => a.name.length));
   const lines: string[] = [];
-  if (s.create === 0 && s.resize === 0 && s.conflicts === 0 && s.missing_image === 0) {
+  if (s.create === 0 && s.resize === 0 && s.update === 0 && s.conflicts === 0 && s.missing_image === 0) {
     lines.push(`No changes: all ${actions.length} runtime${actions.length === 1 ? "" : "s"} in ${label} match.`);
   } else {
-    const parts = [`${s.create} to create`, `${s.resize} to resize`, `${s.unchanged} unchanged`];
+    const parts = [`${s.create} to create`, `${s.resize} to resize`, ...(s.update ? [`${s.update} to update`] : []), `${s.unchanged} unchanged`];
     if (s.conflicts) parts.push(`${s.conflicts} with conflicts`);
     if (s.missing_image) parts.push(`${s.missing_image} with a missing image`);
     lines.push(`Plan for ${label}: ${parts.join(", ")}`);
@@ -80,8 +80,10 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
       const changes: string[] = [];
       if (a.from.vcpus !== a.to.vcpus) changes.push(`vcpus ${a.from.vcpus} → ${a.to.vcpus}`);
       if (a.from.memory_mib !== a.to.memory_mib) changes.push(`memory ${a.from.memory_mib} → ${a.to.memory_mib} MiB`);
+      if (a.description) changes.push(describeChange(a.description));
       lines.push(`  ~ ${name}  resize: ${changes.join(", ")}`);
-    } else if (!a.conflicts.length) lines.push(`  = ${name}  unchanged`);
+    } else if (a.action === "update") lines.push(`  ~ ${name}  update: ${describeChange(a.description)}`);
+    else if (!a.conflicts.length) lines.push(`  = ${name}  unchanged`);
     if (a.action !== "create") {
       for (const c of a.conflicts) {
         const what = c.values
@@ -93,6 +95,11 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
     for (const n of a.notes) lines.push(`    note: ${n}`);
   }
   return lines.map(escapeControl);
+}
+
+function describeChange(d: DescriptionChange): string {
+  const short = (t: string) => JSON.stringify(t.length > 40 ? `${t.slice(0, 40)}…` : t);
+  return `description ${short(d.from)} → ${short(d.to)}`;
 }
 
 function missingImage(image: string): string {
@@ -140,6 +147,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             env: a.env,
             labels: a.labels,
             description: a.description,
+            volumes: a.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);
@@ -149,8 +157,13 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             ...(a.from.memory_mib !== a.to.memory_mib ? { memoryMiB: a.to.memory_mib } : {}),
           };
           const rt = await runta.runtimes.resize(a.id, req);
+          if (a.description) await runta.runtimes.update(a.id, { description: a.description.to });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.resources.requests });
-          if (!opts.json) out(`${a.name}: resized (now ${res(rt.resources.requests)})`);
+          if (!opts.json) out(`${a.name}: resized (now ${res(rt.resources.requests)})${a.description ? ", description updated" : ""}`);
+        } else if (a.action === "update") {
+          await runta.runtimes.update(a.id, { description: a.description.to });
+          results.push({ name: a.name, action: a.action, ok: true, id: a.id });
+          if (!opts.json) out(`${a.name}: description updated`);
         } else {
           results.push({ name: a.name, action: a.action, ok: true, id: a.id });
         }
@@ -177,7 +190,7 @@ function summaryLine(actions: PlanAction[], results: ApplyResult[], known: numbe
   const conflicted = new Set(actions.filter((a) => a.action !== "create" && a.conflicts.length).map((a) => a.name));
   const count = (action: PlanAction["action"]) => results.filter((r) => r.ok && r.action === action && !(action === "unchanged" && conflicted.has(r.name))).length;
   const failed = results.filter((r) => !r.ok).length;
-  const parts = [`${count("create")} created`, `${count("resize")} resized`, `${count("unchanged")} unchanged`];
+  const parts = [`${count("create")} created`, `${count("resize")} resized`, ...(count("update") ? [`${count("update")} updated`] : []), `${count("unchanged")} unchanged`];
   if (failed) parts.push(`${failed} failed`);
   const s = summarize(actions);
   if (s.conflicts) parts.push(`${s.conflicts} with conflicts left as they are`);

@@ -3,17 +3,12 @@ import type { Checkpoint } from "../../api/files.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
-import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { flagForHostLimit, nameFlag } from "../parse.js";
+import { addRuntimeFlags, createOptionsFrom, type RuntimeFlags } from "../runtime-flags.js";
 import { forEachTarget, withRuntime } from "../targets.js";
 
-/** Flags of `runta checkpoint restore` (those of `run` that a restore can take). */
-export interface RestoreOptions {
-  cpus?: number;
-  memory?: number;
-  diskSizeGib?: number;
-  env?: Record<string, string>;
-  label?: Record<string, string>;
-  hostname?: string;
+/** Flags of `runta checkpoint restore`: run's flags of a new runtime (runtime-flags.ts). */
+export interface RestoreOptions extends RuntimeFlags {
   json?: boolean;
 }
 
@@ -47,18 +42,20 @@ Examples:
     .option("--json", "print {\"checkpoints\": [...]} with the API objects")
     .addHelpText("after", "\nExamples:\n  runta checkpoint ls\n  runta checkpoint ls --json")
     .action((opts: { quiet?: boolean; json?: boolean }) => runCheckpointLs(ctx, opts));
-  cp.command("restore")
-    .description("Create a new runtime from a checkpoint (it takes run's resource flags); prints its id")
-    .argument("<checkpoint>", "checkpoint name or id")
-    .argument("<runtime>", "name of the new runtime", nameFlagFor("runtime"))
-    .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
-    .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
-    .option("--disk-size-gib <GiB>", "size of the new runtime's own disk (default 10)", diskSizeFlag)
-    .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
-    .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
-    .option("--hostname <name>", "hostname inside the new runtime (default its name)", hostnameFlag)
+  addRuntimeFlags(
+    cp
+      .command("restore")
+      .description("Create a new runtime from a checkpoint (it takes run's flags of a new runtime); prints its id")
+      .argument("<checkpoint>", "checkpoint name or id")
+      .argument("<runtime>", "name of the new runtime", nameFlagFor("runtime")),
+    ctx,
+    "the new runtime",
+  )
     .option("--json", "print the created runtime as JSON instead of its id")
-    .addHelpText("after", "\nExamples:\n  runta checkpoint restore golden-v1 task-1\n  runta checkpoint restore golden-v1 task-2 --cpus 2 -e TASK=2")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  runta checkpoint restore golden-v1 task-1\n  runta checkpoint restore golden-v1 task-2 --cpus 2 -e TASK=2 --lifetime 3600 --description "task 2"',
+    )
     .action((checkpoint: string, runtime: string, opts: RestoreOptions) => runCheckpointRestore(ctx, checkpoint, runtime, opts));
   cp.command("rm")
     .alias("remove")
@@ -120,23 +117,17 @@ export async function runCheckpointLs(ctx: CliContext, opts: { quiet?: boolean; 
 
 /** Restores a checkpoint as a new runtime and prints its id (or JSON). */
 export async function runCheckpointRestore(ctx: CliContext, checkpoint: string, runtime: string, opts: RestoreOptions): Promise<void> {
+  const options = createOptionsFrom(opts);
   const runta = await ctx.client();
   const progress = await spinner(ctx, `restoring ${checkpoint} as ${runtime}…`);
   try {
-    const rt = await runta.checkpoints.restore(checkpoint, runtime, {
-      vcpus: opts.cpus,
-      memoryMiB: opts.memory,
-      diskSizeGiB: opts.diskSizeGib,
-      env: opts.env,
-      labels: opts.label,
-      hostname: opts.hostname,
-    });
+    const rt = await runta.checkpoints.restore(checkpoint, runtime, options);
     progress.stop();
     if (opts.json) printJson(ctx, rt.info);
     else ctx.io.stdout.write(`${rt.id}\n`);
   } catch (err) {
     progress.fail();
-    throw err;
+    throw flagForHostLimit(err, opts.typed);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
-import { cpusFlag, diskSizeFlag, flagForHostLimit, memoryFlag } from "../parse.js";
+import { cpusFlag, diskSizeFlag, flagForHostLimit, memoryFlag, typedFlags } from "../parse.js";
 import { printJson } from "../output.js";
 import { withRuntime } from "../targets.js";
 
@@ -11,11 +11,13 @@ export interface ResizeOptions {
   cpus?: number;
   diskSizeGib?: number;
   json?: boolean;
+  /** What was typed for --cpus and --memory (a refusal echoes it). */
+  typed?: Record<string, string>;
 }
 
 /** `runta resize`. */
 export function resizeCommand(ctx: CliContext): Command {
-  return new Command("resize")
+  return typedFlags(new Command("resize"), ["cpus", "memory"])
     .description("Change a runtime's memory and/or vCPUs live, or grow its disk; prints the values read back")
     .argument("<runtime>", "runtime name or id")
     .option("-m, --memory <size>", "new memory limit: 512m, 4g, or a bare number of MiB", memoryFlag)
@@ -34,7 +36,7 @@ export async function runResize(ctx: CliContext, target: string, opts: ResizeOpt
   const runta = await ctx.client();
   const rt = await withRuntime(runta, target, (id) => runta.runtimes.resize(id, { memoryMiB: opts.memory, vcpus: opts.cpus, diskSizeGiB: opts.diskSizeGib })).catch(
     (err: unknown) => {
-      throw flagForHostLimit(err);
+      throw flagForHostLimit(err, opts.typed);
     },
   );
   if (opts.json) return printJson(ctx, rt);

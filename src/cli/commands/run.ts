@@ -1,55 +1,30 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { RuntaError } from "../../api/errors.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { flagForHostLimit, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
-import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
-import { UsageError } from "../errors.js";
-import { collectEntry, policyFromFlags } from "./egress.js";
+import { addRuntimeFlags, createOptionsFrom, type RuntimeFlags } from "../runtime-flags.js";
 import { buildImageWithProgress } from "./image.js";
 
-/** Flags of `runta run`. */
-export interface RunOptions {
+/** Flags of `runta run`: the shared ones of a new runtime (runtime-flags.ts) and run's own. */
+export interface RunOptions extends RuntimeFlags {
   name?: string;
-  hostname?: string;
-  description?: string;
-  execTimeout?: number;
-  lifetime?: number;
   idempotencyKey?: string;
   image?: string;
-  cpus?: number;
-  memory?: number;
-  diskSizeGib?: number;
-  env?: Record<string, string>;
-  label?: Record<string, string>;
   detach?: boolean;
-  network?: NetworkMode;
-  egressAllow?: string[];
-  egressDeny?: string[];
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
 export function runCommand(ctx: CliContext): Command {
-  return new Command("run")
+  const cmd = new Command("run")
     .description("Create a runtime and start it (waits until it is running, then prints its id)")
-    .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag)
-    .option("--hostname <host>", "hostname inside, also in its /etc/hosts (default: the runtime's name)", hostnameFlag)
-    .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
-    .option("--exec-timeout <secs>", "timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)", execTimeoutFlag)
-    .option("--lifetime <secs>", "shut it down (filesystem kept) this long after each start; not an idle timeout", lifetimeFlag)
+    .option("--name <name>", "runtime name (letters, digits, '_', '.', '-'); generated when omitted", nameFlag);
+  return addRuntimeFlags(cmd, ctx)
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
-    .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
-    .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
-    .option("--disk-size-gib <GiB>", "size of the runtime's disk, its writable layer (default 10; sparse: the host gives only what is written)", diskSizeFlag)
-    .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
-    .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
-    .addOption(new Option("--network <mode>", "nat: an address, NAT and DNS (default); none: loopback only").choices(NETWORK_MODES))
-    .option("--egress-allow <HOST_OR_CIDR>", "reach only these destinations (repeatable; see runta egress --help)", collectEntry("--egress-allow"))
-    .option("--egress-deny <HOST_OR_CIDR>", "reach anything but these destinations (repeatable)", collectEntry("--egress-deny"))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText(
@@ -68,6 +43,7 @@ Examples:
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name once --idempotency-key deploy-42
+  runta volume create data && runta run --name dev -v data:/work
   runta run -d --name batch
 `,
     )
@@ -76,8 +52,7 @@ Examples:
 
 /** Creates the runtime (building the default image first if needed) and prints its id. */
 export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
-  const egress = policyFromFlags({ allow: opts.egressAllow, deny: opts.egressDeny }, { allow: "--egress-allow", deny: "--egress-deny" });
-  if (egress && opts.network === "none") throw new UsageError("--egress-allow/--egress-deny need a network: drop --network none");
+  const options = createOptionsFrom(opts);
   const runta = await ctx.client();
   const image = opts.image ?? DEFAULTS.image;
   if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
@@ -86,22 +61,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
     ? `runtime ${opts.name}; see it with runta ps -a, remove it with runta rm ${opts.name}`
     : "the runtime; find it with runta ps -a";
   try {
-    const create = runta.runtimes.create(opts.name, {
-      image: opts.image,
-      vcpus: opts.cpus,
-      memoryMiB: opts.memory,
-      diskSizeGiB: opts.diskSizeGib,
-      env: opts.env,
-      labels: opts.label,
-      hostname: opts.hostname,
-      description: opts.description,
-      execTimeoutSecs: opts.execTimeout,
-      lifetimeSecs: opts.lifetime,
-      idempotencyKey: opts.idempotencyKey,
-      network: opts.network,
-      egress,
-      wait: !opts.detach,
-    });
+    const create = runta.runtimes.create(opts.name, { ...options, image: opts.image, idempotencyKey: opts.idempotencyKey, wait: !opts.detach });
     const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);
     progress.stop();
     if (!opts.detach && rt.info.status !== "running") {
@@ -113,7 +73,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
     else ctx.io.stdout.write(`${rt.id}\n`);
   } catch (err) {
     progress.fail();
-    throw flagForHostLimit(err);
+    throw flagForHostLimit(err, opts.typed);
   }
 }
 

@@ -73,7 +73,8 @@ export function packPath(scope: Scope, path: string, onEnd: () => void): Readabl
   let abandoned = false;
   pack.on("close", () => (abandoned = true));
 
-  const emit = async (dirFd: number, name: string, archName: string, st: Stats): Promise<void> => {
+  /** `rel`: the entry's path from the scope's root, to find the mounts (volumes) inside the tree and descend into them. */
+  const emit = async (dirFd: number, name: string, archName: string, st: Stats, rel: string): Promise<void> => {
     if (abandoned) throw new Error("the reader went away");
     const base = { name: archName, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
     if (st.isSymbolicLink()) {
@@ -81,12 +82,13 @@ export function packPath(scope: Scope, path: string, onEnd: () => void): Readabl
     }
     if (st.isDirectory()) {
       await addEntry(pack, { ...base, type: "directory" });
-      const dir = await open(at(dirFd, name), O_PATH | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+      const mount = scope.mountAt(rel);
+      const dir = await open(mount ? mount.hostDir : at(dirFd, name), O_PATH | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
       try {
         for (const child of (await readdir(at(dir.fd, "."))).sort()) {
           const cst = await lstat(at(dir.fd, child)).catch(() => null);
           // Removed by the runtime since the listing: nothing to copy.
-          if (cst) await emit(dir.fd, child, `${archName}/${child}`, cst);
+          if (cst) await emit(dir.fd, child, `${archName}/${child}`, cst, rel ? `${rel}/${child}` : child);
         }
       } finally {
         await dir.close();
@@ -119,7 +121,7 @@ export function packPath(scope: Scope, path: string, onEnd: () => void): Readabl
     const loc = await scope.locate(path);
     try {
       if (!loc.stat) throw errors.notFound(`${JSON.stringify(path)} does not exist`, { path });
-      await emit(loc.dirFd, loc.name, topName, loc.stat);
+      await emit(loc.dirFd, loc.name, topName, loc.stat, loc.rel);
     } finally {
       await loc.close();
     }

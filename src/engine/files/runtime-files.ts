@@ -2,7 +2,8 @@
  * The engine's file verbs on a runtime (`runta cp`): its root is opened as a {@link Scope} under the runtime's lock
  * (so it is not being created, deleted or rebooted meanwhile, and is mounted again after a host reboot), then the
  * transfer runs without the lock, holding the root's fd: a long copy does not block shutdown or rm, and a runtime
- * removed meanwhile only detaches its mount until the copy lets go.
+ * removed meanwhile only detaches its mount until the copy lets go. A path under one of its volumes reaches the volume's
+ * files, as inside the runtime (read-only where the runtime mounts it so).
  */
 import { Readable } from "node:stream";
 import type { FileStat, FilesWritten } from "../../api/index.js";
@@ -13,15 +14,24 @@ import { preconditionFor } from "../refusals.js";
 import { runtimePaths } from "../rootfs.js";
 import { openFile, packPath, statPath } from "./read.js";
 import { Scope } from "./scope.js";
+import type { HostVolumeMount } from "../volumes/manager.js";
 import { unpackInto, writeFile } from "./write.js";
 
 /** Statuses whose filesystem is whole and mounted (or mountable): processes may run, be frozen, or be gone. */
 const FILES_READY = new Set<RuntimeRecord["status"]>(["running", "paused", "suspended", "shutdown", "crashed"]);
 
 export class RuntimeFiles {
-  constructor(private readonly deps: { records: RuntimeRecords; containers: Containers; dataDir: string }) {}
+  constructor(
+    private readonly deps: {
+      records: RuntimeRecords;
+      containers: Containers;
+      dataDir: string;
+      /** The runtime's volumes on the host (volumes/): paths under them are their files, as inside the runtime. */
+      volumeMounts: (rec: RuntimeRecord) => Promise<HostVolumeMount[]>;
+    },
+  ) {}
 
-  /** Opens runtime `ref`'s root as a scope; the caller closes it. */
+  /** Opens runtime `ref`'s root as a scope, its volumes mounted in it; the caller closes it. */
   private async root(ref: string, what: string): Promise<Scope> {
     const { records, containers, dataDir } = this.deps;
     const { id } = records.find(ref);
@@ -29,7 +39,13 @@ export class RuntimeFiles {
       const rec = await records.current(id);
       if (!FILES_READY.has(rec.status)) throw preconditionFor(rec, what);
       await containers.mountRoot(rec);
-      return Scope.open(runtimePaths(dataDir, id).rootfs);
+      const mounts = (await this.deps.volumeMounts(rec)).map((v) => ({
+        path: v.destination.slice(1),
+        hostDir: v.source,
+        readOnly: v.readOnly,
+        label: `volume "${v.volume}"`,
+      }));
+      return Scope.open(runtimePaths(dataDir, id).rootfs, "/", mounts);
     });
   }
 

@@ -34,6 +34,19 @@ export function pathParts(path: string): string[] {
   return path.split("/").filter((p) => p !== "" && p !== ".");
 }
 
+/**
+ * A directory of the host mounted inside the scope (a runtime's volume): resolution crosses into it at `path`, as
+ * the kernel does at a mount point, and `..` at its top comes back out.
+ */
+export interface ScopeMount {
+  /** Where, relative to the scope's root, normalised (`work`, `srv/data`). */
+  path: string;
+  hostDir: string;
+  readOnly: boolean;
+  /** How it is named in messages (`volume "data"`). */
+  label: string;
+}
+
 /** Where a path ends: the directory that holds its last component (open as `dirFd`) and that component's name. */
 export interface Location {
   dirFd: number;
@@ -43,6 +56,10 @@ export interface Location {
   stat: Stats | null;
   /** The kernel path of the last component (through `dirFd`). */
   readonly path: string;
+  /** The path, resolved, relative to the scope's root (`""` for the root itself). */
+  rel: string;
+  /** The mount `dirFd` lies in (null: the scope's own tree). */
+  mount: ScopeMount | null;
   /** Closes `dirFd` (a no-op when it is the scope's root). */
   close(): Promise<void>;
 }
@@ -53,6 +70,8 @@ export interface LocateOptions {
   followLast?: boolean;
   /** Create missing intermediate directories with this mode (owned by root); default: a missing one is `not_found`. */
   mkdirMode?: number;
+  /** The caller will write there: a location in a read-only mount is refused (the host side of a mount is writable). */
+  forWrite?: boolean;
 }
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
@@ -65,11 +84,27 @@ export class Scope {
     private readonly root: FileHandle,
     /** How the scope's root is named in messages (e.g. the path inside the runtime). */
     readonly label: string,
+    /** Mounts below the root, and the one the root itself lies in. */
+    private readonly mounts: readonly ScopeMount[] = [],
+    private readonly within: ScopeMount | null = null,
   ) {}
 
-  /** Opens `hostDir` as a scope (itself not a symlink). */
-  static async open(hostDir: string, label = "/"): Promise<Scope> {
-    return new Scope(await open(hostDir, DIR_FLAGS), label);
+  /** Opens `hostDir` as a scope (itself not a symlink), with host directories mounted inside it. */
+  static async open(hostDir: string, label = "/", mounts: readonly ScopeMount[] = []): Promise<Scope> {
+    return new Scope(await open(hostDir, DIR_FLAGS), label, mounts);
+  }
+
+  /** The mount at `rel` (relative to the root, normalised), if one is there. */
+  mountAt(rel: string): ScopeMount | undefined {
+    return this.mounts.find((m) => m.path === rel);
+  }
+
+  private refuseReadOnly(mount: ScopeMount | null, parts: string[]): void {
+    if (mount?.readOnly) {
+      throw errors.precondition(`${JSON.stringify(this.shown(parts))} is on ${mount.label}, which this runtime mounts read-only; copy into a runtime that mounts it read-write`, {
+        path: this.shown(parts),
+      });
+    }
   }
 
   get fd(): number {
@@ -93,7 +128,10 @@ export class Scope {
     try {
       if (!loc.stat) throw errors.notFound(`directory ${JSON.stringify(label)} does not exist`, { path: label });
       if (!loc.stat.isDirectory()) throw errors.invalid(`${JSON.stringify(label)} is not a directory`, { path: label });
-      return new Scope(await open(loc.path, DIR_FLAGS), label);
+      // The mounts below the new root, relative to it; the root itself lies in the mount its directory is in.
+      const prefix = loc.rel ? loc.rel + "/" : "";
+      const below = this.mounts.filter((m) => m.path.startsWith(prefix) && m.path !== loc.rel).map((m) => ({ ...m, path: m.path.slice(prefix.length) }));
+      return new Scope(await open(loc.path, DIR_FLAGS), label, below, loc.mount);
     } finally {
       await loc.close();
     }
@@ -107,13 +145,20 @@ export class Scope {
   async locate(path: string, opts: LocateOptions = {}): Promise<Location> {
     const todo = pathParts(path);
     const stack: FileHandle[] = [];
+    /** The mount each directory of `stack` lies in. */
+    const inMount: Array<ScopeMount | null> = [];
     const walked: string[] = [];
     let links = 0;
     const top = () => stack.at(-1)?.fd ?? this.root.fd;
+    const mountNow = () => (inMount.length ? inMount.at(-1)! : this.within);
     const done = (name: string, stat: Stats | null): Location => {
+      const mount = mountNow();
+      if (opts.forWrite) this.refuseReadOnly(mount, name === "." ? walked : [...walked, name]);
+      const rel = (name === "." ? walked : [...walked, name]).join("/");
       const owned = stack.pop();
+      inMount.pop();
       const dirFd = owned?.fd ?? this.root.fd;
-      return { dirFd, name, stat, path: at(dirFd, name), close: async () => void (await owned?.close()) };
+      return { dirFd, name, stat, path: at(dirFd, name), rel, mount, close: async () => void (await owned?.close()) };
     };
     try {
       for (;;) {
@@ -124,10 +169,20 @@ export class Scope {
         }
         if (name === "..") {
           await stack.pop()?.close();
+          inMount.pop();
           walked.pop();
           continue;
         }
         const last = todo.length === 0;
+        const mount = this.mountAt([...walked, name].join("/"));
+        if (mount) {
+          // A mount point: what the tree has there is hidden, as in the runtime; go on inside the mounted directory.
+          stack.push(await open(mount.hostDir, DIR_FLAGS));
+          inMount.push(mount);
+          walked.push(name);
+          if (last) return done(".", await lstat(at(top(), ".")));
+          continue;
+        }
         const full = at(top(), name);
         let st = await lstat(full).catch((err) => {
           if (isErrno(err, "ENOENT")) return null;
@@ -136,6 +191,7 @@ export class Scope {
         if (!st) {
           if (last) return done(name, null);
           if (opts.mkdirMode === undefined) throw errors.notFound(`${JSON.stringify(this.shown([...walked, name]))} does not exist`, { path: this.shown([...walked, name]) });
+          this.refuseReadOnly(mountNow(), [...walked, name]);
           await mkdir(full, { mode: opts.mkdirMode }).catch((err) => {
             if (!isErrno(err, "EEXIST")) throw err;
           });
@@ -147,6 +203,7 @@ export class Scope {
           if (target.startsWith("/")) {
             // An absolute target starts again at the scope's root, never at the host's.
             while (stack.length) await stack.pop()!.close();
+            inMount.length = 0;
             walked.length = 0;
           }
           todo.unshift(...pathParts(target));
@@ -156,6 +213,7 @@ export class Scope {
         if (!st.isDirectory()) throw errors.invalid(`${JSON.stringify(this.shown([...walked, name]))} is not a directory`, { path: this.shown([...walked, name]) });
         try {
           stack.push(await open(full, DIR_FLAGS));
+          inMount.push(mountNow());
         } catch (err) {
           // Swapped for a symlink (or removed) since the lstat: refuse rather than follow.
           if (isErrno(err, "ELOOP", "ENOTDIR", "ENOENT")) throw errors.precondition(`${JSON.stringify(this.shown([...walked, name]))} changed while being resolved; try again`);

@@ -13,7 +13,7 @@ import { chmod, chown, link, lchown, lutimes, mkdir, open, rename, symlink, unli
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import { RuntaError, errors, forEachChunk, placeEntries, tarMemberParts, type FilesWritten } from "../../api/index.js";
-import { at, type Location, type Scope } from "./scope.js";
+import { at, type Location, type Scope, type ScopeMount } from "./scope.js";
 
 const O_PATH = 0o10000000;
 const NEW_FILE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
@@ -25,9 +25,15 @@ export interface Owner {
 }
 const ROOT: Owner = { uid: 0, gid: 0 };
 
-/** Disk full inside the runtime (its own disk, or the host's for a runtime without one) becomes 507 with the fix. */
-export function diskFullInside(err: unknown): unknown {
+/**
+ * Disk full inside the runtime (its own disk, the host's for a runtime without one, or a volume's: `mount`) becomes
+ * 507 with the fix.
+ */
+export function diskFullInside(err: unknown, mount?: ScopeMount | null): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
+  if ((code === "ENOSPC" || code === "EDQUOT") && mount) {
+    return errors.exhausted(`no space left on ${mount.label}, which is full (its size is its bound); free space in it`, { volume: mount.label }, 507);
+  }
   if (code === "ENOSPC" || code === "EDQUOT") {
     return errors.exhausted("no space left on the runtime's disk; free space inside it or grow it: runta resize --disk-size-gib N <runtime>", {}, 507);
   }
@@ -68,13 +74,13 @@ export async function writeFileAt(loc: Location, data: Readable, mode: number, o
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
-    throw diskFullInside(err);
+    throw diskFullInside(err, loc.mount);
   }
 }
 
 /** Writes one file at `path` (symlinks followed inside the scope; its directory must exist) from raw bytes. */
 export async function writeFile(scope: Scope, path: string, data: Readable, mode = 0o644): Promise<FilesWritten> {
-  const loc = await scope.locate(path, { followLast: true });
+  const loc = await scope.locate(path, { followLast: true, forWrite: true });
   try {
     return { entries: 1, bytes: await writeFileAt(loc, data, mode) };
   } finally {
@@ -137,7 +143,7 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
     if (!parts.length) return drain(body); // "./": the target itself, which exists.
     const owner = opts.keepOwner ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : ROOT;
     const mode = (h.mode ?? 0o644) & 0o7777;
-    const loc = await target.locate(parts.join("/"), { mkdirMode: 0o755 });
+    const loc = await target.locate(parts.join("/"), { mkdirMode: 0o755, forWrite: true });
     try {
       switch (h.type) {
         case "file":
@@ -177,6 +183,8 @@ export async function unpackInto(target: Scope, archive: Readable, opts: { keepO
           throw errors.invalid(`tar member ${JSON.stringify(h.name)} is a ${h.type}; only files, directories and links are copied into runtimes`, { member: h.name });
       }
       entries++;
+    } catch (err) {
+      throw diskFullInside(err, loc.mount);
     } finally {
       await loc.close();
     }

@@ -4,7 +4,7 @@
  */
 import { CreateCheckpointRequestSchema, CreateRuntimeRequestSchema } from "../../api/index.js";
 import { readJson, send, type RouteModule } from "../http.js";
-import { execTimeoutOf, lifetimeOf } from "./runtimes.js";
+import { createSpecOf } from "./runtimes.js";
 
 export const checkpointRoutes: RouteModule = ({ engine }) => [
   {
@@ -23,23 +23,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
     path: "/v1/checkpoints/{cp}/restore",
     handler: async (ctx) => {
       const body = await readJson(ctx, CreateRuntimeRequestSchema.omit({ image: true }), true);
-      const r = body.resources?.requests;
-      const runtime = await engine.create({
-        name: body.name,
-        vcpus: r?.vcpus,
-        memoryMib: r?.memory_mib,
-        diskSizeGib: r?.disk_size_gib,
-        env: body.env,
-        labels: body.labels,
-        network: body.network,
-        egress: body.egress,
-        whitelist: body.whitelist,
-        hostname: body.hostname,
-        description: body.description,
-        execTimeoutSecs: execTimeoutOf(body),
-        lifetimeSecs: lifetimeOf(body),
-        checkpoint: ctx.params.cp,
-      });
+      const runtime = await engine.create({ ...createSpecOf(body), checkpoint: ctx.params.cp });
       send(ctx, 201, { data: runtime });
     },
   },

@@ -11,6 +11,7 @@ import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { runtimeRoutes } from "./runtimes.js";
+import { volumeRoutes } from "./volumes.js";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
@@ -18,6 +19,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   egressRoutes,
   fileRoutes,
   checkpointRoutes,
+  volumeRoutes,
   execRoutes,
   imageRoutes,
   dashboardRoutes,

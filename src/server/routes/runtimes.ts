@@ -12,7 +12,9 @@ import {
   RuntaError,
   commandArgv,
   errors,
+  type CreateRuntimeRequest,
 } from "../../api/index.js";
+import type { CreateSpec } from "../../engine/types.js";
 import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
@@ -44,6 +46,28 @@ export function lifetimeOf(body: { lifetime_secs?: number; timeout_seconds?: num
   return body.lifetime_secs ?? body.timeout_seconds;
 }
 
+/** The engine's create spec from a create body (a restore's too, which has no image): one mapping for both routes. */
+export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> & { image?: string }): CreateSpec {
+  const r = body.resources?.requests;
+  return {
+    name: body.name,
+    image: body.image,
+    vcpus: r?.vcpus,
+    memoryMib: r?.memory_mib,
+    diskSizeGib: r?.disk_size_gib,
+    env: body.env,
+    labels: body.labels,
+    hostname: body.hostname,
+    description: body.description,
+    execTimeoutSecs: execTimeoutOf(body),
+    lifetimeSecs: lifetimeOf(body),
+    network: body.network,
+    egress: body.egress,
+    whitelist: body.whitelist,
+    volumes: body.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
+  };
+}
+
 export const runtimeRoutes: RouteModule = ({ engine }) => {
   const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
     await readJson(ctx, LifecycleRequestSchema, true);
@@ -70,20 +94,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         let existed = false;
         const runtime = await engine.create(
           {
-            name: body.name,
-            image: body.image,
-            vcpus: body.resources?.requests?.vcpus,
-            memoryMib: body.resources?.requests?.memory_mib,
-            diskSizeGib: body.resources?.requests?.disk_size_gib,
-            env: body.env,
-            labels: body.labels,
-            hostname: body.hostname,
-            description: body.description,
-            execTimeoutSecs: execTimeoutOf(body),
-            lifetimeSecs: lifetimeOf(body),
-            network: body.network,
-            egress: body.egress,
-            whitelist: body.whitelist,
+            ...createSpecOf(body),
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },

@@ -22,17 +22,36 @@ describe("checkpoint", () => {
     expect(r.out).toContain("task-1");
   });
 
-  test("restore takes run's flags and prints the new runtime's id", async () => {
-    const r = await cli(["checkpoint", "restore", "golden", "task-1", "--cpus", "2", "--memory", "512", "--disk-size-gib", "20", "-e", "A=1", "--label", "t=x"], {
-      client: { checkpoints: [{ display_name: "golden" }] },
-    });
-    expect(r.code).toBe(0);
+  test("restore takes run's flags of a new runtime (the same definitions) and prints the new runtime's id", async () => {
+    const r = await cli(
+      ["checkpoint", "restore", "golden", "task-1", "--cpus", "2", "--memory", "512", "--disk-size-gib", "20", "-e", "A=1", "--label", "t=x"].concat(
+        ["--description", "task one", "--exec-timeout", "30", "--lifetime", "600", "-v", "data:/work:ro", "--network", "none"],
+      ),
+      { client: { checkpoints: [{ display_name: "golden" }] } },
+    );
+    expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^[0-9a-f-]{36}\n$/);
     expect(r.client.calls.find((c) => c.method === "checkpoints.restore")!.args).toEqual([
       "golden",
       "task-1",
-      { vcpus: 2, memoryMiB: 512, diskSizeGiB: 20, env: { A: "1" }, labels: { t: "x" }, hostname: undefined },
+      {
+        vcpus: 2,
+        memoryMiB: 512,
+        diskSizeGiB: 20,
+        env: { A: "1" },
+        labels: { t: "x" },
+        description: "task one",
+        execTimeoutSecs: 30,
+        lifetimeSecs: 600,
+        volumes: [{ volume: "data", path: "/work", readOnly: true }],
+        network: "none",
+      },
     ]);
+    // Every flag of a new runtime that run has, restore has too (one list of definitions).
+    const help = (args: string[]) => cli([...args, "--help"]).then((h) => new Set(h.out.match(/--[a-z-]+/g)));
+    const [run, restore] = await Promise.all([help(["run"]), help(["checkpoint", "restore"])]);
+    for (const only of ["--name", "--image", "--idempotency-key", "--detach"]) run.delete(only);
+    expect([...run].filter((f) => !restore.has(f))).toEqual([]);
   });
 
   test("rm of a checkpoint a runtime stands on fails naming it, exit 1; bad kinds and names are usage errors", async () => {

@@ -1,0 +1,231 @@
+/**
+ * Volumes: named directories that outlive runtimes and can be mounted into several at once (`runta volume`,
+ * `runta run -v NAME:/path[:ro]`).
+ *
+ * Each volume is its own ext4 disk, like a runtime's (disk.ts): a sparse file `<dataDir>/volumes/<id>/disk.img`
+ * mounted through a loop device at `.../fs`, whose `data` directory is what runtimes see. The disk's size is the
+ * volume's bound: a write past it is ENOSPC inside every runtime that mounts it (and 507 through `runta cp`), while
+ * the host's disk and the runtimes' own disks are untouched. A quota on a shared directory was the other way, but
+ * project quotas need the data dir's filesystem mounted with `prjquota`, which a daemon cannot count on. `data` and not
+ * the disk's root is mounted so runtimes see an empty directory (no `lost+found`), and their mountinfo shows `/data`
+ * on a loop device, never a host path.
+ *
+ * The disk stays mounted on the host from create to rm, across daemon restarts (a kernel mount needs no process);
+ * after a host reboot it is mounted again the first time a runtime boots with it or `cp` reaches it. Runtimes get a
+ * bind mount of `data` (spec.ts), read-only when asked: the host side stays writable, so `cp` checks read-only
+ * itself (files/scope.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { LIMITS, errors, type Volume, type VolumeMount } from "../../api/index.js";
+import type { RuntimeRecord, RuntimeVolume } from "../../store/store.js";
+import { volumeNameTaken, type VolumeRecord, type VolumeStore } from "../../store/volumes.js";
+import type { Logger } from "../../log.js";
+import { formatDisk, mountDisk } from "../disk.js";
+import { mountPoints, unmountUnder } from "../mounts.js";
+import { shown, validateName } from "../names.js";
+
+/** Where one volume lives on the host. */
+export interface VolumePaths {
+  dir: string;
+  image: string;
+  /** Where its disk is mounted. */
+  fs: string;
+  /** What runtimes mount (a directory on its disk). */
+  data: string;
+}
+
+/** Layout of `<dataDir>/volumes/<id>/`. */
+export function volumePaths(dataDir: string, id: string): VolumePaths {
+  const dir = join(dataDir, "volumes", id);
+  return { dir, image: join(dir, "disk.img"), fs: join(dir, "fs"), data: join(dir, "fs", "data") };
+}
+
+/** A volume mount as a runtime's spec and `cp` need it: the host directory and where it goes inside. */
+export interface HostVolumeMount {
+  volume: string;
+  /** The host directory (the volume's `data`). */
+  source: string;
+  /** Absolute path inside the runtime. */
+  destination: string;
+  readOnly: boolean;
+}
+
+/** What a create asks to mount (validated wire input: paths normal and distinct). */
+export interface VolumeMountSpec {
+  volume: string;
+  path: string;
+  readOnly?: boolean;
+}
+
+/** What the volume manager needs from the engine. */
+export interface VolumeHost {
+  dataDir: string;
+  logger: Logger;
+  /** Every runtime record (who mounts what). */
+  runtimes(): RuntimeRecord[];
+  /** The most volumes this daemon keeps (default LIMITS.volumesMax). */
+  max?: number;
+}
+
+export class VolumeManager {
+  /** Names being created (their record comes once the disk is mounted) and ids being removed. */
+  private readonly creating = new Set<string>();
+  private readonly removing = new Set<string>();
+  /** One mount at a time per volume: two runtimes booting together must not mount its disk twice. */
+  private readonly mounting = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: VolumeStore,
+    private readonly host: VolumeHost,
+  ) {}
+
+  /** Finds a volume by name or id; `not_found` with the fix otherwise. */
+  find(ref: string): VolumeRecord {
+    const rec = this.store.getByName(ref) ?? this.store.get(ref);
+    if (!rec) throw errors.notFound(`volume ${shown(ref)} not found; list volumes with 'runta volume ls' or create it with 'runta volume create ${ref}'`, { volume: ref });
+    return rec;
+  }
+
+  /** Runtimes (names) mounting each volume, by volume id. */
+  private users(): Map<string, string[]> {
+    const users = new Map<string, string[]>();
+    for (const rt of this.host.runtimes()) for (const v of rt.volumes) users.set(v.volumeId, [...(users.get(v.volumeId) ?? []), rt.name]);
+    return users;
+  }
+
+  private async toWire(rec: VolumeRecord, users: Map<string, string[]>, mounted: string[]): Promise<Volume> {
+    const paths = volumePaths(this.host.dataDir, rec.id);
+    let used: number | null = null;
+    if (mounted.includes(paths.fs)) {
+      const st = await statfs(paths.fs);
+      used = (st.blocks - st.bfree) * st.bsize;
+    }
+    return { id: rec.id, name: rec.name, size_bytes: rec.sizeMib * 1024 * 1024, used_bytes: used, created_at: rec.createdAt, in_use_by: users.get(rec.id) ?? [] };
+  }
+
+  async list(): Promise<Volume[]> {
+    const [users, mounted] = [this.users(), await mountPoints()];
+    return Promise.all(this.store.all().map((rec) => this.toWire(rec, users, mounted)));
+  }
+
+  async get(ref: string): Promise<Volume> {
+    return this.toWire(this.find(ref), this.users(), await mountPoints());
+  }
+
+  /** Formats and mounts a new volume's disk, then records it; on failure nothing is left. */
+  async create(name: string, sizeMib: number = LIMITS.volumeMibDefault): Promise<Volume> {
+    validateName(name, "volume");
+    if (this.store.getByName(name) || this.creating.has(name)) throw volumeNameTaken(name);
+    const max = this.host.max ?? LIMITS.volumesMax;
+    if (this.store.count() + this.creating.size >= max) {
+      throw errors.exhausted(`this daemon already holds ${max} volumes, its limit; remove some first (runta volume ls, runta volume rm <volume>)`, { limit: max });
+    }
+    this.creating.add(name);
+    const rec: VolumeRecord = { id: randomUUID(), name, sizeMib, createdAt: new Date().toISOString() };
+    const paths = volumePaths(this.host.dataDir, rec.id);
+    try {
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      await formatDisk(paths.image, sizeMib);
+      await mountDisk(paths.image, paths.fs);
+      await mkdir(paths.data, { mode: 0o755 });
+      this.store.insert(rec);
+    } catch (err) {
+      await this.removeFiles(rec.id).catch((cleanup) => this.host.logger.error("cleanup after a failed volume create failed", { volume: name, error: String(cleanup) }));
+      throw err;
+    } finally {
+      this.creating.delete(name);
+    }
+    return this.get(rec.id);
+  }
+
+  /** Removes a volume and its contents; refused while any runtime (in any status) mounts it, naming them. */
+  async remove(ref: string): Promise<Volume> {
+    const rec = this.find(ref);
+    if (this.removing.has(rec.id)) throw errors.precondition(`volume "${rec.name}" is already being removed`);
+    const users = this.users().get(rec.id) ?? [];
+    if (users.length) {
+      throw errors.precondition(`volume "${rec.name}" is mounted by runtime(s) ${users.join(", ")}; remove them first (runta rm ${users.join(" ")}) — a runtime keeps its volumes until it is removed`, {
+        in_use_by: users,
+      });
+    }
+    const wire = await this.toWire(rec, new Map(), await mountPoints());
+    this.removing.add(rec.id);
+    try {
+      await this.removeFiles(rec.id);
+      this.store.delete(rec.id);
+    } finally {
+      this.removing.delete(rec.id);
+    }
+    return wire;
+  }
+
+  /** Unmounts a volume's disk (lazily when a runtime that just stopped still holds it: the kernel lets go later) and deletes it. */
+  private async removeFiles(id: string): Promise<void> {
+    const paths = volumePaths(this.host.dataDir, id);
+    await unmountUnder(paths.dir);
+    await rm(paths.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The record's form of a create's mounts: each volume must exist (and not be going away). Synchronous, as the
+   * rest of a create's admission (engine/create.ts).
+   */
+  resolve(mounts: VolumeMountSpec[]): RuntimeVolume[] {
+    if (mounts.length > LIMITS.volumeMountsMax) throw errors.invalid(`at most ${LIMITS.volumeMountsMax} volumes per runtime`, { field: "volumes" });
+    const paths = new Set<string>();
+    return mounts.map((m) => {
+      const vol = this.find(m.volume);
+      if (this.removing.has(vol.id)) throw errors.precondition(`volume "${vol.name}" is being removed`, { volume: vol.name });
+      if (paths.has(m.path)) throw errors.invalid(`${m.path} is given twice: each volume needs its own path`, { field: "volumes" });
+      paths.add(m.path);
+      return { volumeId: vol.id, path: m.path, readOnly: m.readOnly ?? false };
+    });
+  }
+
+  /** A runtime's volumes as the API shows them. */
+  describe(volumes: RuntimeVolume[]): VolumeMount[] {
+    return volumes.map((v) => ({ volume: this.store.get(v.volumeId)?.name ?? v.volumeId, volume_id: v.volumeId, path: v.path, read_only: v.readOnly }));
+  }
+
+  /** The host side of a runtime's volumes, each disk mounted (again, after a host reboot) before it is handed out. */
+  async hostMounts(rec: RuntimeRecord): Promise<HostVolumeMount[]> {
+    const out: HostVolumeMount[] = [];
+    for (const v of rec.volumes) {
+      const vol = this.store.get(v.volumeId);
+      if (!vol) throw errors.precondition(`runtime "${rec.name}" mounts volume ${v.volumeId}, which no longer exists; remove the runtime and create it again`, { volume: v.volumeId });
+      await this.ensureMounted(vol);
+      out.push({ volume: vol.name, source: volumePaths(this.host.dataDir, vol.id).data, destination: v.path, readOnly: v.readOnly });
+    }
+    return out;
+  }
+
+  private ensureMounted(vol: VolumeRecord): Promise<void> {
+    const pending = this.mounting.get(vol.id);
+    if (pending) return pending;
+    const task = (async () => {
+      const paths = volumePaths(this.host.dataDir, vol.id);
+      if ((await mountPoints()).includes(paths.fs)) return;
+      if (!existsSync(paths.image)) throw errors.internal(`the disk of volume "${vol.name}" (${paths.image}) is missing; remove the volume and create it again`);
+      await mountDisk(paths.image, paths.fs);
+      await mkdir(paths.data, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+    })().finally(() => this.mounting.delete(vol.id));
+    this.mounting.set(vol.id, task);
+    return task;
+  }
+
+  /** At daemon start: a volume directory with no record (a create cut short by a crash) is unmounted and removed. */
+  async reconcile(): Promise<void> {
+    const root = join(this.host.dataDir, "volumes");
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    for (const id of await readdir(root)) {
+      if (this.store.get(id)) continue;
+      this.host.logger.warn("removing a volume directory without a record (a create cut short)", { id });
+      await this.removeFiles(id);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Volumes through the real daemon, runc and the SDK: a volume written by one runtime is read by another and outlives
+ * both; two runtimes share one at once; read-only is read-only (inside, and through cp); the size bound is ENOSPC
+ * inside and 507 through cp; mounts survive shutdown/boot and a daemon restart; rm of a volume in use is refused
+ * naming the runtimes; bad mounts are refused with nothing created; cp reaches files under a mount, symlinks
+ * resolved within the runtime.
+ */
+import tar from "tar-stream";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Runta } from "../../src/client/index.js";
+import { mountPoints } from "../../src/engine/mounts.js";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+let d: TestDaemon;
+let runta: Runta;
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  runta = d.client();
+}, 60_000);
+
+afterAll(async () => {
+  if (!d) return;
+  await d.cleanup();
+  expect(await leaks(d)).toEqual([]);
+}, 120_000);
+
+async function sh(rt: string, line: string): Promise<{ code: number; out: string }> {
+  const r = await runta.runtimes.exec(rt, ["sh", "-c", line]);
+  return { code: r.exit_code, out: (r.stdout + r.stderr).trim() };
+}
+
+const small = { image: "busybox", memoryMiB: 64 };
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+/** A tar stream of one file (its parent directories implied). */
+function tarOf(name: string, body: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name }, body);
+  pack.finalize();
+  return collect(pack as unknown as AsyncIterable<Uint8Array>);
+}
+
+/** The member names of a tar stream. */
+async function tarNames(stream: AsyncIterable<Uint8Array>): Promise<string[]> {
+  const names: string[] = [];
+  const extract = tar.extract();
+  await new Promise<void>((resolve, reject) => {
+    extract.on("entry", (h, body, next) => {
+      names.push(h.type === "directory" ? `${h.name.replace(/\/$/, "")}/` : h.name);
+      body.on("end", () => next());
+      body.resume();
+    });
+    extract.on("finish", resolve);
+    extract.on("error", reject);
+    collect(stream).then((b) => extract.end(b), reject);
+  });
+  return names;
+}
+
+test("a volume written by one runtime is read by another, shared at once, and outlives both", async () => {
+  const vol = await runta.volumes.create("shared", { sizeMiB: 64 });
+  expect(vol).toMatchObject({ name: "shared", size_bytes: 64 * 1024 * 1024, in_use_by: [] });
+  const a = await runta.runtimes.create("vol-a", { ...small, volumes: [{ volume: "shared", path: "/work" }] });
+  expect(a.info.volumes).toEqual([{ volume: "shared", volume_id: vol.id, path: "/work", read_only: false }]);
+  // An empty directory (no lost+found), on its own disk of the volume's size.
+  expect(await sh("vol-a", "ls -A /work | wc -l; echo from-a > /work/note; df -k /work | tail -1")).toMatchObject({ code: 0, out: expect.stringMatching(/^0\n.*\b(5\d{4}|6\d{4})\b/) });
+  const b = await runta.runtimes.create("vol-b", { ...small, volumes: [{ volume: "shared", path: "/data/shared" }] });
+  expect(await sh("vol-b", "cat /data/shared/note; echo from-b >> /data/shared/note")).toEqual({ code: 0, out: "from-a" });
+  expect((await sh("vol-a", "cat /work/note")).out).toBe("from-a\nfrom-b");
+  expect((await runta.volumes.get("shared")).in_use_by.sort()).toEqual(["vol-a", "vol-b"]);
+  await a.delete();
+  await b.delete();
+  const c = await runta.runtimes.create("vol-c", { ...small, volumes: [{ volume: vol.id, path: "/w" }] });
+  expect((await sh("vol-c", "cat /w/note")).out).toBe("from-a\nfrom-b");
+  expect((await runta.volumes.get("shared")).used_bytes).toBeGreaterThan(0);
+  await c.delete();
+}, 180_000);
+
+test("read-only mounts cannot be written, inside or through cp; another runtime writes the same volume", async () => {
+  await runta.volumes.create("ro-vol", { sizeMiB: 32 });
+  await runta.runtimes.create("ro-writer", { ...small, volumes: [{ volume: "ro-vol", path: "/v" }] });
+  await sh("ro-writer", "echo hello > /v/f");
+  const reader = await runta.runtimes.create("ro-reader", { ...small, volumes: [{ volume: "ro-vol", path: "/v", readOnly: true }] });
+  expect(reader.info.volumes[0]).toMatchObject({ read_only: true });
+  const w = await sh("ro-reader", "cat /v/f && echo x > /v/g");
+  expect(w.code).not.toBe(0);
+  expect(w.out).toMatch(/^hello\n.*Read-only file system/);
+  await expect(reader.files.write("/v/g", "nope")).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("read-only") });
+  await expect(reader.files.upload("/", await tarOf("v/sub/x", "nope"))).rejects.toMatchObject({ code: "failed_precondition" });
+  expect((await sh("ro-writer", "ls /v")).out).toBe("f");
+  // Reading through cp works on a read-only mount.
+  expect((await reader.files.read("/v/f")).toString()).toBe("hello\n");
+  await reader.delete();
+  await runta.runtimes.delete("ro-writer");
+}, 180_000);
+
+test("the size bound: ENOSPC inside, 507 through cp, the runtime's own disk untouched", async () => {
+  await runta.volumes.create("tiny", { sizeMiB: 16 });
+  const rt = await runta.runtimes.create("filler", { ...small, volumes: [{ volume: "tiny", path: "/t" }] });
+  const fill = await sh("filler", "dd if=/dev/zero of=/t/big bs=1M count=64 2>&1; echo rc=$?");
+  expect(fill.out).toMatch(/No space left on device/);
+  expect(fill.out).toMatch(/rc=1$/);
+  // The root filesystem still takes writes.
+  expect(await sh("filler", "echo ok > /root-file && cat /root-file")).toEqual({ code: 0, out: "ok" });
+  await expect(rt.files.write("/t/more", Buffer.alloc(4 * 1024 * 1024))).rejects.toMatchObject({ status: 507, message: expect.stringContaining('volume "tiny"') });
+  await rt.delete();
+}, 180_000);
+
+test("mounts survive shutdown/boot and a daemon restart; rm of a runtime keeps its volumes; rm of a volume in use is refused", async () => {
+  await runta.volumes.create("durable", { sizeMiB: 32 });
+  const rt = await runta.runtimes.create("keeper", { ...small, volumes: [{ volume: "durable", path: "/keep" }] });
+  await sh("keeper", "echo one > /keep/a");
+  await expect(runta.volumes.remove("durable")).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("keeper") });
+  await rt.stop();
+  // Still in use while shut down: the next boot mounts it again.
+  await expect(runta.volumes.remove("durable")).rejects.toMatchObject({ code: "failed_precondition" });
+  // cp reaches a shut-down runtime's volume.
+  expect((await rt.files.read("/keep/a")).toString()).toBe("one\n");
+  await rt.start();
+  expect((await sh("keeper", "cat /keep/a; echo two > /keep/b")).out).toBe("one");
+  await d.restart();
+  runta = d.client();
+  expect((await sh("keeper", "cat /keep/b")).out).toBe("two");
+  await runta.runtimes.stop("keeper");
+  await runta.runtimes.start("keeper");
+  expect((await sh("keeper", "cat /keep/a /keep/b")).out).toBe("one\ntwo");
+  await runta.runtimes.delete("keeper");
+  const removed = await runta.volumes.remove("durable");
+  expect(removed.name).toBe("durable");
+  expect((await mountPoints()).filter((m) => m.startsWith(`${d.dataDir}/volumes/`))).toEqual(["shared", "ro-vol", "tiny"].map(() => expect.any(String)));
+  await expect(runta.volumes.get("durable")).rejects.toMatchObject({ code: "not_found" });
+}, 240_000);
+
+test("bad mounts are refused, naming the problem, and nothing is created", async () => {
+  const before = (await runta.runtimes.list()).length;
+  const bad: Array<[Array<{ volume: string; path: string }>, RegExp]> = [
+    [[{ volume: "nope", path: "/w" }], /volume "nope" not found/],
+    [[{ volume: "shared", path: "work" }], /absolute/],
+    [[{ volume: "shared", path: "/proc/x" }], /under \/proc/],
+    [[{ volume: "shared", path: "/" }], /is \//],
+    [[{ volume: "shared", path: "/dev" }], /is \/dev/],
+    [[{ volume: "shared", path: "/a/../b" }], /'\.\.'/],
+    [[{ volume: "shared", path: "/w" }, { volume: "tiny", path: "/w/" }], /given twice/],
+  ];
+  for (const [volumes, message] of bad) {
+    await expect(runta.runtimes.create("bad-mount", { ...small, volumes })).rejects.toMatchObject({ message: expect.stringMatching(message) });
+  }
+  expect((await runta.runtimes.list()).length).toBe(before);
+  await expect(runta.volumes.create("bad/name")).rejects.toMatchObject({ code: "invalid_argument" });
+  await expect(runta.volumes.create("shared")).rejects.toMatchObject({ code: "already_exists" });
+  await expect(runta.volumes.create("huge", { sizeMiB: 1 })).rejects.toMatchObject({ code: "invalid_argument" });
+}, 120_000);
+
+test("cp into and out of a path under a mount reaches the volume; symlinks in the runtime stay inside it", async () => {
+  const rt = await runta.runtimes.create("cp-vol", { ...small, volumes: [{ volume: "shared", path: "/work" }] });
+  await rt.files.write("/work/in.txt", "via cp\n");
+  expect((await sh("cp-vol", "cat /work/in.txt; ln -s /work /link; ln -s ../../etc /work/up")).out).toBe("via cp");
+  // Through a symlink in the root to the mount, and from the volume back up into the root.
+  expect((await rt.files.read("/link/in.txt")).toString()).toBe("via cp\n");
+  expect((await rt.files.stat("/work/up/passwd")).type).toBe("file");
+  // A tree copied into / lands in the volume where it crosses the mount; a tree read from / includes the volume.
+  await rt.files.upload("/", await tarOf("work/tree/x", "in a tree"));
+  expect((await sh("cp-vol", "cat /work/tree/x")).out).toBe("in a tree");
+  const names = await tarNames(await rt.files.download("/work"));
+  expect(names).toEqual(expect.arrayContaining(["work/", "work/in.txt", "work/tree/x"]));
+  // The root's own directory under the mount point stays empty on the host side.
+  await rt.delete();
+}, 180_000);
