@@ -3,33 +3,13 @@
  * one runtime and read by another (read-only), kept after both are removed, `cp` in and out through a mount, rm
  * refused while mounted, the size bound, and usage errors with nothing created.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { runtaBin } from "../helpers/cli.js";
+import { expect, test } from "vitest";
+import { cliSuite } from "../helpers/cli-suite.js";
 
-let d: TestDaemon;
-let home: string;
-let work: string;
-const runta = (args: string[]) => runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined }, timeoutMs: 300_000 });
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
-  work = mkdtempSync(join(tmpdir(), "runta-e2e-vol-"));
-  d = await startTestDaemon();
-}, 120_000);
-
-afterAll(async () => {
-  try {
-    await d?.cleanup();
-    if (d) expect(await leaks(d)).toEqual([]);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
-  }
-}, 120_000);
+const suite = cliSuite({ timeoutMs: 300_000 });
+const { runta } = suite;
 
 test("volume create / run -v / cp / ls / rm, shared by two runtimes, one read-only, outliving both", async () => {
   expect((await runta(["volume", "create", "data", "--size", "64m"])).stdout).toBe("data\n");
@@ -43,11 +23,11 @@ test("volume create / run -v / cp / ls / rm, shared by two runtimes, one read-on
   expect(ro.exitCode).toBe(1);
   expect(String(ro.stderr)).toMatch(/Read-only file system/);
   // cp into the volume through one runtime, out through the other.
-  writeFileSync(join(work, "up.txt"), "copied in\n");
-  expect((await runta(["cp", join(work, "up.txt"), "writer:/work/up.txt"])).exitCode).toBe(0);
-  expect((await runta(["cp", "reader:/in/up.txt", join(work, "down.txt")])).exitCode).toBe(0);
-  expect(readFileSync(join(work, "down.txt"), "utf8")).toBe("copied in\n");
-  const refused = await runta(["cp", join(work, "up.txt"), "reader:/in/again.txt"]);
+  writeFileSync(join(suite.home, "up.txt"), "copied in\n");
+  expect((await runta(["cp", join(suite.home, "up.txt"), "writer:/work/up.txt"])).exitCode).toBe(0);
+  expect((await runta(["cp", "reader:/in/up.txt", join(suite.home, "down.txt")])).exitCode).toBe(0);
+  expect(readFileSync(join(suite.home, "down.txt"), "utf8")).toBe("copied in\n");
+  const refused = await runta(["cp", join(suite.home, "up.txt"), "reader:/in/again.txt"]);
   expect(refused.exitCode).toBe(1);
   expect(String(refused.stderr)).toMatch(/read-only/);
   const inspect = JSON.parse(String((await runta(["inspect", "reader"])).stdout)) as Array<{ volumes: unknown[] }>;
