@@ -64,6 +64,8 @@ export const ExecInfoSchema = z.object({
   attached: z.boolean().nullable(),
   /** A terminal session without a client: when it is hung up unless someone attaches. */
   grace_expires_at: z.string().nullable(),
+  /** Set when the command never ran (exit 127/126): what a foreground exec prints, e.g. `foo: command not found`. */
+  failure: z.string().optional(),
 });
 /** One exec as `GET /v1/runtimes/{rt}/execs[/{id}]` reports it. */
 export type ExecInfo = z.infer<typeof ExecInfoSchema>;

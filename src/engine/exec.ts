@@ -148,6 +148,7 @@ export class Execs {
         this.registry.remove(entry);
         throw failure;
       }
+      entry.failure = failure.message;
       entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
       return entry.info();
     }

@@ -92,11 +92,16 @@ describe("plain runta exec streams bytes", () => {
     expect(firstAt).toBeLessThan(total - 1500);
   });
 
-  test("exit codes stay: the command's, 127 not found, 128+n by signal", async () => {
+  test("exit codes stay: the command's, 127 not found (one message for exec and exec -d), 128+n by signal", async () => {
     expect((await runta(["exec", rt, "--", "sh", "-c", "exit 7"])).exitCode).toBe(7);
     const nf = await runta(["exec", rt, "--", "no-such-command"]);
     expect(nf.exitCode).toBe(127);
-    expect(String(nf.stderr)).toMatch(/no-such-command: command not found/);
+    expect(String(nf.stderr)).toBe("runta: no-such-command: command not found\n");
+    // exec -d says it in the same words, with the same code.
+    const nfd = await runta(["exec", "-d", rt, "--", "no-such-command"]);
+    expect(nfd.exitCode).toBe(127);
+    expect(String(nfd.stderr)).toBe(String(nf.stderr));
+    expect(String(nfd.stdout)).toBe("");
     expect((await runta(["exec", rt, "--", "sh", "-c", "kill -TERM $$"])).exitCode).toBe(143);
   });
 

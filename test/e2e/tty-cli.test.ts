@@ -118,6 +118,21 @@ describe("runta exec -it", () => {
   });
 });
 
+describe("runta exec -t (the local terminal stays cooked)", () => {
+  test("a double Ctrl-C detaches, and the message starts on a line of its own after output left mid-line", async () => {
+    // The remote ignores the first Ctrl-C (forwarded as INT), so the second one within a second detaches.
+    const t = cliTerminal(`exec ${RUNTA} exec -t --grace 1 ${rt.name} -- sh -c 'trap "" INT; printf working; sleep 100'`);
+    await t.until(/working/);
+    t.p.write("\x03");
+    await new Promise((r) => setTimeout(r, 200));
+    t.p.write("\x03");
+    await t.until(/runta: detached; exec [0-9a-f]+ keeps running for its grace period: runta attach/);
+    // The terminal echoed ^C^C after "working"; the message is on the next line, not glued to it.
+    expect(t.text()).toMatch(/working(\^C)*\r?\n\r?runta: detached;/);
+    expect(await t.exited).toBe(130);
+  });
+});
+
 describe("runta exec -i with pipes", () => {
   test("echo hi | runta exec -i rt -- cat prints hi and exits 0", async () => {
     const t = cliTerminal(`echo hi | ${RUNTA} exec -i ${rt.name} -- cat; echo "EXIT=$?"`);

@@ -110,7 +110,7 @@ describe("bridgeExec in tty mode", () => {
   test("a detached terminal session says the exact attach command; without one (--grace 0) it says it was hung up", async () => {
     for (const reattach of ["runta attach worker", undefined]) {
       const h = Object.assign(new FakeHandle(), { execId: "3f2a9c41d0e7" });
-      const { io, err } = fakeIO(true);
+      const { io, err } = fakeIO(false);
       const signals = new EventEmitter();
       const p = bridgeExec(h, io, { tty: true, interactive: false, signals, reattach });
       signals.emit("SIGINT");
@@ -121,6 +121,26 @@ describe("bridgeExec in tty mode", () => {
           ? "runta: detached; exec 3f2a9c41d0e7 keeps running for its grace period: runta attach worker 3f2a9c41d0e7\n"
           : "runta: detached; the remote command was hung up\n",
       );
+    }
+  });
+
+  test("the detach message starts on a line of its own: after output ending mid-line, and after a cooked terminal's ^C echo", async () => {
+    const cases: Array<[boolean, string, string]> = [
+      [false, "progress 42%", "progress 42%\n"],
+      [false, "done\r\n", "done\r\n"],
+      [true, "done\r\n", "done\r\n\n"],
+    ];
+    for (const [tty, output, before] of cases) {
+      const h = Object.assign(new FakeHandle(), { execId: "3f2a9c41d0e7" });
+      const { io, out, err } = fakeIO(tty);
+      const signals = new EventEmitter();
+      const p = bridgeExec(h, io, { tty: true, interactive: false, signals, reattach: "runta attach worker" });
+      h.emit("stdout", Buffer.from(output));
+      signals.emit("SIGINT");
+      signals.emit("SIGINT");
+      expect(await p).toBe(130);
+      // What the screen shows: the output, then the message from the start of a line.
+      expect(out().toString() + err(), JSON.stringify([tty, output])).toBe(`${before}runta: detached; exec 3f2a9c41d0e7 keeps running for its grace period: runta attach worker 3f2a9c41d0e7\n`);
     }
   });
 

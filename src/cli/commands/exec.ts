@@ -120,7 +120,8 @@ async function streamed(ctx: CliContext, runta: RuntaApi, target: string, argv: 
 async function detached(ctx: CliContext, runta: RuntaApi, target: string, argv: string[], opts: ExecCommandOptions): Promise<number> {
   const info = await withRuntime(runta, target, (t) => runta.execs.start(t, argv, { env: opts.env, cwd: opts.workdir, user: opts.user, timeoutSecs: opts.timeout }));
   if (info.status === "ended" && info.exit_code !== 0) {
-    ctx.io.stderr.write(`runta: ${argv[0]}: ${info.exit_code === 127 ? "command not found" : "not executable"} in ${target}\n`);
+    // The daemon's own text, as a foreground exec prints it (an older daemon sends none: say what the code means).
+    ctx.io.stderr.write(`runta: ${info.failure ?? `${argv[0]}: ${info.exit_code === 127 ? "command not found" : "not executable"}`}\n`);
     return info.exit_code ?? EXIT.execFailure;
   }
   ctx.io.stdout.write(`${info.id}\n`);

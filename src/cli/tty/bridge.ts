@@ -75,8 +75,14 @@ export async function bridgeExec(
   let detach: (() => void) | undefined;
   const detached = new Promise<void>((r) => (detach = r));
 
-  const onStdout = (chunk: Buffer) => void stdout.write(chunk);
-  const onStderr = (chunk: Buffer) => void stderr.write(chunk);
+  /** The last byte of output shown, so a message of ours can start on a line of its own. */
+  let lastByte = 0x0a;
+  const shown = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+    if (chunk.length) lastByte = chunk[chunk.length - 1]!;
+    stream.write(chunk);
+  };
+  const onStdout = shown(stdout);
+  const onStderr = shown(stderr);
   const onInput = (chunk: Buffer | string) => handle.write(chunk);
   const onInputEnd = () => handle.closeStdin();
   const onInputError = () => handle.closeStdin();
@@ -149,7 +155,9 @@ export async function bridgeExec(
       handle.close();
       // A terminal session outlives its client for its grace period (the caller says how to reattach); a pipe does not.
       const id = handle.execId;
-      stderr.write(opts.tty && id && opts.reattach ? `runta: detached; exec ${id} keeps running for its grace period: ${opts.reattach} ${id}\n` : "runta: detached; the remote command was hung up\n");
+      // On a fresh line: after output that ended mid-line, and after the "^C^C" a cooked terminal echoed.
+      const fresh = lastByte !== 0x0a || (stdin.isTTY === true && !raw) ? "\n" : "";
+      stderr.write(fresh + (opts.tty && id && opts.reattach ? `runta: detached; exec ${id} keeps running for its grace period: ${opts.reattach} ${id}\n` : "runta: detached; the remote command was hung up\n"));
       return EXIT.interrupted;
     }
     return exitCodeOf(outcome);

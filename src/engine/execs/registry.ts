@@ -40,6 +40,8 @@ export class ExecEntry {
   exitCode: number | null = null;
   exitSignal: string | null = null;
   endedBy: ExecEndReason | null = null;
+  /** Why runc could not start the command (`foo: command not found`), the text every exec kind shows for it. */
+  failure: string | null = null;
   /** A terminal session that outlives its client (what attach reattaches to). */
   session?: TerminalSession;
   /** The exec's own cgroup (execs/cgroup.ts): every process it started, whatever session or group it moved to. */
@@ -132,6 +134,7 @@ export class ExecEntry {
       ended_by: this.endedBy,
       attached: s ? s.attached : null,
       grace_expires_at: s && this.running ? s.graceExpiresAt : null,
+      ...(this.failure ? { failure: this.failure } : {}),
     };
   }
 }
