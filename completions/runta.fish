@@ -80,7 +80,7 @@ complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec cp att
 complete -c runta -n '__fish_seen_subcommand_from restart' -l time -s t -r -d 'seconds to wait after SIGTERM before SIGKILL (default 10)'
 complete -c runta -n '__fish_seen_subcommand_from restart' -l help -s h -d 'show help'
 complete -c runta -n '__fish_seen_subcommand_from restart' -a '(runta __complete runtimes 2>/dev/null)'
-complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint volume rename apply delete image egress daemon dashboard version completion' -a wait -d 'Block until runtimes are shut down or crashed; prints each as given, exit 1 if any crashed'
+complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint volume rename apply delete image egress daemon dashboard version completion' -a wait -d 'Block until runtimes are shut down or crashed; prints the exit code of each one\'s init, like docker wait'
 complete -c runta -n '__fish_seen_subcommand_from wait' -l help -s h -d 'show help'
 complete -c runta -n '__fish_seen_subcommand_from wait' -a '(runta __complete runtimes 2>/dev/null)'
 complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint volume rename apply delete image egress daemon dashboard version completion' -a stats -d 'Live CPU %, memory used / limit, network and disk I/O and pids of running runtimes (all, or the ones named)'

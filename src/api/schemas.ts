@@ -146,6 +146,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   whitelist: z.array(z.string().max(300)).max(256).optional(),
   /** Volumes to mount (`runta volume create` first), each at its own path; they outlive the runtime. */
   volumes: VolumeMountsRequestSchema.optional(),
+  /** Seed 002's persistent workspace: volume `<name>-workspace` (made if missing, kept after the runtime) at /workspace. */
+  workspace_mount: z.boolean().optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -279,6 +281,11 @@ export const RuntimeSchema = z.object({
   last_error: z.string().nullable(),
   idle_timeout_secs: z.number().nullable(),
   last_activity_at: z.string().nullable(),
+  /**
+   * Exit code of its init when it last ended (128+n for death by signal n: 0 after a shutdown with a grace period,
+   * 137 after one without, or a kill): null while it runs and when unknown (its init was started by an older daemon).
+   */
+  exit_code: z.number().int().nullable(),
   usage: UsageSchema.nullable().optional(),
 });
 /** A runtime as the API reports it. */

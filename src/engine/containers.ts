@@ -20,8 +20,14 @@ import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
 import { preconditionFor } from "./refusals.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
+import { parseStatusFile } from "./execs/reaper.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
 import type { HostVolumeMount } from "./volumes/manager.js";
+
+/** How long the init gets to end on SIGTERM, after the grace period, before SIGKILL. */
+const INIT_TERM_WAIT_MS = 2000;
+/** How long to wait for the init's reaper to write its status once the init is seen gone (it does so at once). */
+const INIT_STATUS_WAIT_MS = 1000;
 
 /** What a started container adds to its record. */
 export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
@@ -81,14 +87,15 @@ export class Containers {
       volumes,
     });
     await writeFile(paths.config, JSON.stringify(spec));
-    await rm(paths.pidFile, { force: true });
+    // An empty status file: the reaper is to fill it (a missing one means no reaper saw this init: an older daemon's).
+    await Promise.all([rm(paths.pidFile, { force: true }), writeFile(paths.initStatus, "")]);
     try {
-      await this.runc.run(rec.id, paths.dir, paths.pidFile);
+      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus);
     } catch (err) {
       // A stopped container of the same id (e.g. left by a crash) blocks a new one: remove it and try once more.
       if (!(err instanceof RuncError) || !/already exists/.test(err.runcMessage)) throw err;
       await this.remove(rec.id);
-      await this.runc.run(rec.id, paths.dir, paths.pidFile);
+      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus);
     }
     const initPid = Number((await readFile(paths.pidFile, "utf8")).trim());
     return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
@@ -118,6 +125,21 @@ export class Containers {
     await this.runc.delete(id);
   }
 
+  /**
+   * The exit code of the runtime's init (128+n for death by signal n) once it ended, as its reaper wrote it (Runc.run);
+   * null when it is not known: started by a daemon from before the reaper, or the reaper was gone.
+   */
+  async initExitCode(id: string): Promise<number | null> {
+    const file = runtimePaths(this.opts.dataDir, id).initStatus;
+    for (let waited = 0; ; waited += 20) {
+      const text = await readFile(file, "utf8").catch(() => null);
+      if (text === null) return null;
+      const code = parseStatusFile(text);
+      if (code !== null || waited >= INIT_STATUS_WAIT_MS) return code;
+      await sleep(20);
+    }
+  }
+
   /** Everything of one runtime except its record: container, mount, directory, cgroups, network. */
   async teardown(id: string, opts: { initDead?: boolean } = {}): Promise<void> {
     await this.remove(id, opts);
@@ -130,8 +152,9 @@ export class Containers {
   /**
    * Ends a runtime. With a grace period, every process but the init gets SIGTERM first and the init waits until they
    * are gone or the grace ran out: catatonit in pause mode exits at once on SIGTERM, and the kernel then SIGKILLs the
-   * rest of the pid namespace, so signalling the init alone would never let a program shut down cleanly. Then the
-   * init gets SIGKILL, which takes everything left with it. Signals go straight to host pids (the init's checked
+   * rest of the pid namespace, so signalling the init first would never let a program shut down cleanly. Then the
+   * init gets SIGTERM (a clean end, exit 0), and SIGKILL if it is still there (without a grace: at once, exit 137),
+   * which takes everything left with it. Signals go straight to host pids (the init's checked
    * against its start time) rather than through `runc kill`, saving process spawns.
    * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused runtime is thawed before the graceful
    * stage, and right after the SIGKILL is queued when there is no grace.
@@ -152,6 +175,16 @@ export class Containers {
       for (let delay = 2; others.length && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
         await sleep(delay);
         others = (await cg.procs()).filter((p) => p !== rec.initPid);
+      }
+      // Then the init itself: catatonit ends cleanly on SIGTERM (exit 0, what `runta wait` reports after a shutdown),
+      // and the kernel ends whatever the grace left. SIGKILL below if it does not.
+      if (sameProcessAlive(rec.initPid, rec.initStartTime)) {
+        try {
+          process.kill(rec.initPid!, "SIGTERM");
+        } catch {
+          // Exited in between.
+        }
+        await waitProcessExit(rec.initPid, rec.initStartTime, INIT_TERM_WAIT_MS);
       }
     }
     if (sameProcessAlive(rec.initPid, rec.initStartTime)) {

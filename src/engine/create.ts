@@ -81,6 +81,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : deps.diskMib,
     checkpointId: checkpoint?.id ?? null,
     volumes,
+    exitCode: null,
   };
   return { rec, policy };
 }

@@ -83,6 +83,8 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
       status: rebooted ? "shutdown" : "crashed",
       initPid: null,
       initStartTime: null,
+      // A reboot took the reaper with the init: nothing to read then.
+      exitCode: rebooted ? null : await containers.initExitCode(rec.id),
       lastError: rebooted ? null : "the runtime's init exited while the daemon was not running",
     });
     log.warn(rebooted ? "runtime stopped by a host reboot: now shutdown" : "runtime's container vanished: now crashed", { id: rec.id, name: rec.name });

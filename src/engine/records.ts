@@ -55,6 +55,7 @@ export class RuntimeRecords {
       last_error: rec.lastError,
       idle_timeout_secs: rec.idleTimeoutSecs,
       last_activity_at: rec.lastActivityAt,
+      exit_code: rec.exitCode,
     };
     if (usage !== undefined) rt.usage = usage;
     return rt;
@@ -113,9 +114,15 @@ export class RuntimeRecords {
       if (!now || (now.status !== "running" && now.status !== "paused")) return now ?? rec;
       if (sameProcessAlive(now.initPid, now.initStartTime)) return now;
       this.logger.warn("runtime's init exited behind the daemon's back: marking it crashed", { id: now.id, name: now.name });
-      await this.containers.remove(now.id);
-      return this.mustUpdate(now.id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
+      return this.crashed(now.id);
     });
+  }
+
+  /** Records a runtime whose init died behind the daemon's back as `crashed`, with the init's exit code if known. */
+  private async crashed(id: string): Promise<RuntimeRecord> {
+    await this.containers.remove(id);
+    const exitCode = await this.containers.initExitCode(id);
+    return this.mustUpdate(id, { status: "crashed", initPid: null, initStartTime: null, exitCode, lastError: "the runtime's init process exited unexpectedly" });
   }
 
 
@@ -123,10 +130,7 @@ export class RuntimeRecords {
   async current(id: string): Promise<RuntimeRecord> {
     const rec = this.store.get(id);
     if (!rec) throw errors.notFound(`runtime ${id} not found; list runtimes with: runta ps -a`);
-    if ((rec.status === "running" || rec.status === "paused") && !sameProcessAlive(rec.initPid, rec.initStartTime)) {
-      await this.containers.remove(id);
-      return this.mustUpdate(id, { status: "crashed", initPid: null, initStartTime: null, lastError: "the runtime's init process exited unexpectedly" });
-    }
+    if ((rec.status === "running" || rec.status === "paused") && !sameProcessAlive(rec.initPid, rec.initStartTime)) return this.crashed(id);
     return rec;
   }
 }

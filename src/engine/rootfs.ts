@@ -35,6 +35,8 @@ export interface RuntimePaths {
   rootfs: string;
   config: string;
   pidFile: string;
+  /** Where the init's reaper writes its exit status when it ends (Runc.run). */
+  initStatus: string;
   execDir: string;
 }
 
@@ -50,6 +52,7 @@ export function runtimePaths(dataDir: string, id: string): RuntimePaths {
     rootfs: join(dir, "rootfs"),
     config: join(dir, "config.json"),
     pidFile: join(dir, "init.pid"),
+    initStatus: join(dir, "init.status"),
     execDir: join(dir, "exec"),
   };
 }

@@ -217,6 +217,13 @@ export class RuncEngine implements Engine {
         return this.records.toRuntime(existing);
       }
     }
+    // Seed 002's workspace: a volume named after the runtime at /workspace, made now unless it exists (volumes/).
+    if (spec.workspaceMount) return this.volumes.withWorkspace(spec.name, (mount) => this.admitAndStart({ ...spec, volumes: [...(spec.volumes ?? []), mount] }, wait));
+    return this.admitAndStart(spec, wait);
+  }
+
+  /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
+  private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
     const { rec, policy } = admitCreate(spec, {
       store: this.store,
       images: this.images,
@@ -310,7 +317,7 @@ export class RuncEngine implements Engine {
       if (rec.status !== "shutdown" && rec.status !== "crashed") throw preconditionFor(rec, "boot");
       try {
         const started = await this.containers.boot(rec);
-        return this.records.toRuntime(this.records.mustUpdate(id, { status: "running", ...started, lastError: null }));
+        return this.records.toRuntime(this.records.mustUpdate(id, { status: "running", ...started, exitCode: null, lastError: null }));
       } catch (raw) {
         const err = diskFull(raw, this.opts.dataDir);
         await this.containers.remove(id).catch(() => undefined);
@@ -329,7 +336,9 @@ export class RuncEngine implements Engine {
       if (rec.status !== "running" && rec.status !== "paused" && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
       if (rec.status !== "crashed") await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
       await this.containers.remove(id, { initDead: rec.status !== "crashed" });
-      return this.records.toRuntime(this.records.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null }));
+      // A crashed runtime keeps the code its crash left.
+      const exitCode = rec.status === "crashed" ? rec.exitCode : await this.containers.initExitCode(id);
+      return this.records.toRuntime(this.records.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null, exitCode }));
     });
   }
 

@@ -109,13 +109,16 @@ export class Runc {
   }
 
   /**
-   * Creates and starts a container detached (`runc run -d`). The container inherits runc's stdio, so all three are
-   * /dev/null and errors are read from a per-call log file; the daemon holds nothing of the container.
+   * Creates and starts a container detached (`runc run -d`) under the reaper (execs/reaper.ts), which stays as the
+   * init's parent and writes its exit status to `statusFile` when it ends (`runta wait`); it runs in a session of its
+   * own, so it outlives the daemon as the container does. The container's stdio is /dev/null and errors are read
+   * from a per-call log file; the daemon holds nothing of the container once runc is done.
    */
-  async run(id: string, bundle: string, pidFile: string): Promise<void> {
+  async run(id: string, bundle: string, pidFile: string, statusFile: string): Promise<void> {
     const logFile = join(this.logDir, `run-${id}-${randomBytes(4).toString("hex")}.log`);
     try {
-      const { code } = await this.spawnRunc("run", [...this.globalArgs(logFile), "run", "-d", "--pid-file", pidFile, "-b", bundle, id], "ignore");
+      const args = [...this.globalArgs(logFile), "run", "-d", "--pid-file", pidFile, "-b", bundle, id];
+      const { code } = await this.spawnRunc("run", args, "ignore", { reaped: { pidFile, statusFile } });
       if (code !== 0) {
         const log = await readFile(logFile, "utf8").catch(() => "");
         throw new RuncError("run", runcErrorMessage(log), code);
@@ -263,33 +266,60 @@ export class Runc {
 
   /**
    * Runs runc to its end, or kills it (SIGKILL) at the call deadline and rejects with deadline_exceeded naming the
-   * verb: the runtime's lock is released and the operations queued behind the stuck call proceed.
+   * verb: the runtime's lock is released and the operations queued behind the stuck call proceed. `reaped`: runc
+   * runs under a detached reaper that outlives it (Runc.run), and "its end" is the reaper's `started` line (code 0) or
+   * the reaper's exit with runc's failure.
    */
-  private async spawnRunc(verb: string, args: string[], stdio: "pipe" | "ignore"): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  private async spawnRunc(
+    verb: string,
+    args: string[],
+    stdio: "pipe" | "ignore",
+    opts: { reaped?: { pidFile: string; statusFile: string } } = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     await spawnTurns.next();
     return new Promise((resolve, reject) => {
-      const child = spawn(this.path, args, { stdio: stdio === "ignore" ? "ignore" : ["ignore", "pipe", "pipe"] });
+      const reaped = opts.reaped;
+      const [file, ...argv] = reaped ? reaperArgv([this.path, ...args], reaped.pidFile, reaped.statusFile, true) : [this.path, ...args];
+      const child = reaped
+        ? spawn(file!, argv, { stdio: ["ignore", "pipe", "ignore"], env: RUNC_ENV, detached: true })
+        : spawn(file!, argv, { stdio: stdio === "ignore" ? "ignore" : ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
+      let settled = false;
+      const settle = (result: { code: number | null; stdout: string; stderr: string } | Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
       const secs = Math.round(this.callTimeoutMs / 100) / 10;
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
-        reject(
+        settle(
           new RuntaError("deadline_exceeded", `runc ${verb} did not finish within ${secs} s and was killed; the runtime may be stuck: retry, or remove it with 'runta rm -f'`, {
             details: { runc_verb: verb, timeout_secs: secs },
           }),
         );
       }, this.callTimeoutMs);
-      child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+        if (reaped && stdout.includes("started\n")) {
+          // runc is done; the reaper stays with the container, on its own.
+          child.stdout?.destroy();
+          child.unref();
+          settle({ code: 0, stdout: "", stderr });
+        }
+      });
       child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.on("error", (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(runcUnavailable(this.path, err));
-      });
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
+      child.on("error", (err: NodeJS.ErrnoException) => settle(runcUnavailable(file!, err)));
+      if (reaped) {
+        // No `started` before the reaper's stdout closed: runc failed, and the reaper's exit code is runc's.
+        const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? 255)));
+        child.stdout?.once("close", () => void exited.then((code) => settle({ code, stdout, stderr })));
+      } else {
+        child.on("close", (code: number | null) => settle({ code, stdout, stderr }));
+      }
     });
   }
 }

@@ -39,6 +39,8 @@ export interface CreateSpec {
   whitelist?: string[];
   /** Volumes to mount (paths validated and distinct); each must exist. */
   volumes?: VolumeMountSpec[];
+  /** Seed 002's persistent workspace: volume `<name>-workspace` at /workspace, made if missing and kept after the runtime. */
+  workspaceMount?: boolean;
 }
 
 export interface ListFilter {

@@ -48,6 +48,8 @@ export interface RuntimeRecord {
   checkpointId: string | null;
   /** The volumes it mounts at each boot (by id; engine/volumes/), [] when none. */
   volumes: RuntimeVolume[];
+  /** Exit code of its init when it last ended (128+n for signal n); null while it runs, or when unknown. */
+  exitCode: number | null;
 }
 
 /** A volume mounted in a runtime, as its record holds it. */
@@ -95,7 +97,8 @@ CREATE TABLE IF NOT EXISTS runtimes (
   boot_id TEXT,
   disk_mib INTEGER,
   checkpoint_id TEXT,
-  volumes TEXT NOT NULL DEFAULT '[]'
+  volumes TEXT NOT NULL DEFAULT '[]',
+  exit_code INTEGER
 );
 CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
 `;
@@ -128,6 +131,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   diskMib: "disk_mib",
   checkpointId: "checkpoint_id",
   volumes: "volumes",
+  exitCode: "exit_code",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -139,6 +143,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["exec_timeout_secs", "INTEGER"],
   ["lifetime_secs", "INTEGER"],
   ["volumes", "TEXT NOT NULL DEFAULT '[]'"],
+  ["exit_code", "INTEGER"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "volumes"]);
 
@@ -193,6 +198,7 @@ function fromRow(row: Row): RuntimeRecord {
     diskMib: num(row.disk_mib),
     checkpointId: str(row.checkpoint_id),
     volumes: asVolumes(row.volumes),
+    exitCode: num(row.exit_code),
   };
 }
 

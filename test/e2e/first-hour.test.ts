@@ -23,9 +23,11 @@ describe("resources", () => {
     expect(cpus.exitCode).toBe(2);
     expect(cpus.stderr).toBe(`runta: --cpus ${cores + 1} is more than this host's ${cores} cores — use at most --cpus ${cores}\n`);
     const hostMib = Math.floor(totalmem() / 2 ** 20);
-    const mem = await runta(["resize", "--memory", `${Math.ceil(hostMib / 1024) + 1}g`, "sized"]);
+    const typed = `${Math.ceil(hostMib / 1024) + 1}g`;
+    const mem = await runta(["resize", "--memory", typed, "sized"]);
     expect(mem.exitCode).toBe(2);
-    expect(String(mem.stderr)).toMatch(/^runta: --memory \d+m is more than this host's memory \(\d+ MiB\) — use at most --memory \d+m\n$/);
+    // What the user typed (100g), not the MiB it came to.
+    expect(String(mem.stderr)).toMatch(new RegExp(`^runta: --memory ${typed} is more than this host's memory \\(\\d+ MiB\\) — use at most --memory \\d+[mg]\n$`));
     expect((await runta(["ps", "-a", "-q", "--filter", "name=big"])).stdout).toBe("");
   });
 });
@@ -139,7 +141,7 @@ describe("new verbs", () => {
     }
   });
 
-  test("wait blocks until the runtime is shut down, then prints it and exits 0", async () => {
+  test("wait blocks until the runtime is shut down, then prints its init's exit code like docker wait (0 after a graceful shutdown) and exits with it", async () => {
     const waiting = runta(["wait", "worker2"]);
     let done = false;
     void waiting.then(() => (done = true));
@@ -149,9 +151,15 @@ describe("new verbs", () => {
     expect((await runta(["shutdown", "-t", "1", "worker2"])).exitCode).toBe(0);
     const w = await waiting;
     expect(w.exitCode, String(w.stderr)).toBe(0);
-    expect(w.stdout).toBe("worker2\n");
+    expect(w.stdout).toBe("0\n");
     expect(Date.now() - t0).toBeLessThan(5000);
-    expect((await runta(["wait", "worker2"])).stdout).toBe("worker2\n"); // already shut down: at once
+    expect((await runta(["wait", "worker2"])).stdout).toBe("0\n"); // already shut down: at once
+    // Without a grace period the init is killed: 137, and wait exits with it.
+    expect((await runta(["boot", "worker2"])).exitCode).toBe(0);
+    expect((await runta(["shutdown", "-t", "0", "worker2"])).exitCode).toBe(0);
+    const killed = await runta(["wait", "worker2"]);
+    expect([killed.exitCode, killed.stdout]).toEqual([137, "137\n"]);
+    expect((await inspect("worker2")).exit_code).toBe(137);
   });
 
   test("rename keeps the id and the running processes; the old name is free, a taken one is refused", async () => {

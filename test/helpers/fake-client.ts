@@ -129,6 +129,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     image: "default",
     resources: { requests: { vcpus: 1, memory_mib: 1024, disk_size_gib: 10 } },
     volumes: [],
+    exit_code: null,
     env_names: Object.keys(env),
     env_digest: envDigest(id, env),
     labels: {},

@@ -137,6 +137,7 @@ export class FakeEngine implements Engine {
         last_error: null,
         idle_timeout_secs: null,
         last_activity_at: null,
+        exit_code: null,
       },
     };
     this.recs.set(rec.rt.id, rec);

@@ -248,7 +248,9 @@ describe("lifecycle", () => {
   });
 
   test("stop gives every process SIGTERM and the grace period before SIGKILL", async () => {
-    await sh("life", "(trap 'echo bye > /stopped-cleanly; exit 0' TERM; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    await sh("life", "(trap 'echo bye > /stopped-cleanly; exit 0' TERM; touch /trap-set; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    // The job runs in the background: its trap must be set before the stop, or a loaded host races it.
+    await sh("life", "until [ -e /trap-set ]; do sleep 0.01; done");
     await engine.stop("life", { graceSecs: 5 });
     await engine.start("life");
     expect(await sh("life", "cat /stopped-cleanly")).toBe("bye");

@@ -133,7 +133,7 @@ test("mounts survive shutdown/boot and a daemon restart; rm of a runtime keeps i
   await runta.runtimes.delete("keeper");
   const removed = await runta.volumes.remove("durable");
   expect(removed.name).toBe("durable");
-  expect((await mountPoints()).filter((m) => m.startsWith(`${d.dataDir}/volumes/`))).toEqual(["shared", "ro-vol", "tiny"].map(() => expect.any(String)));
+  expect((await mountPoints()).filter((m) => m.startsWith(`${d.dataDir}/volumes/`))).toHaveLength(3); // shared, ro-vol and tiny are left
   await expect(runta.volumes.get("durable")).rejects.toMatchObject({ code: "not_found" });
 }, 240_000);
 
@@ -171,4 +171,31 @@ test("cp into and out of a path under a mount reaches the volume; symlinks in th
   expect(names).toEqual(expect.arrayContaining(["work/", "work/in.txt", "work/tree/x"]));
   // The root's own directory under the mount point stays empty on the host side.
   await rt.delete();
+}, 180_000);
+
+test("seed 002's workspace_mount: volume <name>-workspace at /workspace, made once, kept after the runtime, found again; undone when the create fails", async () => {
+  const create = (body: Record<string, unknown>) =>
+    fetch(`${d.endpoint}/v1/runtimes`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ image: "busybox", resources: { requests: { memory_mib: 64 } }, workspace_mount: true, ...body }),
+    });
+  const first = await create({ name: "agent" });
+  expect(first.status).toBe(201);
+  expect((await first.json()).data.volumes).toEqual([{ volume: "agent-workspace", volume_id: expect.any(String), path: "/workspace", read_only: false }]);
+  await sh("agent", "echo kept > /workspace/state");
+  await runta.runtimes.delete("agent");
+  expect((await runta.volumes.get("agent-workspace")).in_use_by).toEqual([]);
+  const again = await create({ name: "agent" });
+  expect(again.status).toBe(201);
+  expect((await sh("agent", "cat /workspace/state")).out).toBe("kept");
+  await runta.runtimes.delete("agent");
+  // A create that fails leaves no workspace it made behind; one without a name is refused before anything is made.
+  const failed = await create({ name: "doomed", image: "no-such-image" });
+  expect(failed.status).toBe(404);
+  await expect(runta.volumes.get("doomed-workspace")).rejects.toMatchObject({ code: "not_found" });
+  const nameless = await create({});
+  expect(nameless.status).toBe(400);
+  expect((await nameless.json()).error.message).toContain("workspace_mount needs a name");
+  await runta.volumes.remove("agent-workspace");
 }, 180_000);

@@ -131,7 +131,8 @@ test("the runtime's /etc/passwd is read without following symlinks out of its ro
 test("the reaper wraps runc's argv and reports its status file", () => {
   const argv = reaperArgv(["runc", "exec", "-d"], "/x.pid", "/x.status");
   expect(argv[0]).toBe("/usr/bin/perl");
-  expect(argv.slice(3)).toEqual(["--", "/x.pid", "/x.status", "runc", "exec", "-d"]);
+  expect(argv.slice(3)).toEqual(["--", "/x.pid", "/x.status", "", "runc", "exec", "-d"]);
+  expect(reaperArgv(["runc", "run", "-d"], "/x.pid", "/x.status", true).slice(3, 7)).toEqual(["--", "/x.pid", "/x.status", "1"]);
   expect(parseStatusFile("137\n")).toBe(137);
   expect(parseStatusFile("")).toBeNull();
   expect(parseStatusFile("abc")).toBeNull();
@@ -152,6 +153,30 @@ test("the reaper adopts the grandchild runc leaves behind and exits with its sta
     const bg = Number((await readFile(join(dir, "bg"), "utf8")).trim());
     expect(() => process.kill(bg, 0)).not.toThrow();
     process.kill(bg, "SIGKILL");
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test("with notify the reaper says 'started' once runc is done and closes its stdout; runc and the command get /dev/null", async () => {
+  // Stand-in for `runc run -d`: starts an init that lives until killed, writes its pid, exits 0.
+  const dir = await mkdtemp(join(tmpdir(), "runta-reaper-"));
+  try {
+    const pidFile = join(dir, "x.pid");
+    const statusFile = join(dir, "x.status");
+    const fakeRunc = ["sh", "-c", `echo runc-output; sh -c 'echo init-output; exec sleep 30' & echo $! > ${pidFile}`];
+    const [file, ...args] = reaperArgv(fakeRunc, pidFile, statusFile, true);
+    const child = spawn(file!, args, { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    await new Promise((r) => child.stdout.once("end", r));
+    // stdout ended while the reaper still waits for the init: only its own line came through.
+    expect(out).toBe("started\n");
+    expect(child.exitCode).toBeNull();
+    const { readFile } = await import("node:fs/promises");
+    process.kill(Number((await readFile(pidFile, "utf8")).trim()), "SIGKILL");
+    expect(await new Promise((r) => child.once("exit", (c) => r(c)))).toBe(137);
+    expect(parseStatusFile(await readFile(statusFile, "utf8"))).toBe(137);
   } finally {
     await rm(dir, { recursive: true });
   }

@@ -134,6 +134,8 @@ class RuntimeInfo:
     shutdown_at: Optional[str] = None
     #: The volumes it mounts.
     volumes: list[VolumeMount] = field(default_factory=list)
+    #: Exit code of its init when it last ended (0 after a graceful shutdown, 137 after a kill); None while it runs or unknown.
+    exit_code: Optional[int] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -162,6 +164,7 @@ class RuntimeInfo:
             lifetime_secs=d.get("lifetime_secs"),
             shutdown_at=d.get("shutdown_at"),
             volumes=[VolumeMount.from_wire(v) for v in d.get("volumes", [])],
+            exit_code=d.get("exit_code"),
             raw=dict(d),
         )
 

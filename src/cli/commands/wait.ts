@@ -1,24 +1,25 @@
 import { Command } from "commander";
 import { RuntaError } from "../../api/errors.js";
-import type { RuntimeStatus } from "../../api/schemas.js";
+import type { Runtime } from "../../api/schemas.js";
 import type { CliContext } from "../context.js";
+import { StatusError } from "../errors.js";
 import { forEachTarget, withRuntime } from "../targets.js";
 
-/** Statuses in which a runtime's init has ended. */
-const ENDED: RuntimeStatus[] = ["shutdown", "crashed", "error"];
 /** How often `wait` asks: a lifecycle change is not urgent to the second, and the daemon answers from its store. */
 const POLL_MS = 500;
 
 /** `runta wait`. */
 export function waitCommand(ctx: CliContext): Command {
   return new Command("wait")
-    .description("Block until runtimes are shut down or crashed; prints each as given, exit 1 if any crashed")
+    .description("Block until runtimes are shut down or crashed; prints the exit code of each one's init, like docker wait")
     .argument("<runtime...>", "runtime names or ids")
     .addHelpText(
       "after",
       `
-Exit status: 0 when every runtime was shut down; 1 when one crashed or failed (its reason on stderr). The exit code
-of the runtime's init itself is not recorded by the daemon yet.
+Prints one exit code per runtime, as docker wait does: that of the runtime's init, 128+n when it died by signal n —
+0 after a shutdown with a grace period, 137 after runta shutdown -t 0 or a kill, or what a crash left. Exits with the
+last one's code (as the shell's wait does); 1 when a runtime failed (status error) or its code is unknown (its init
+was started by an older daemon), with the reason on stderr.
 
 Examples:
   runta wait worker
@@ -27,17 +28,29 @@ Examples:
     .action((targets: string[]) => runWait(ctx, targets));
 }
 
-/** Polls each runtime until its init has ended. */
+/** Polls each runtime until its init has ended, prints its exit code, and exits with the last one. */
 export async function runWait(ctx: CliContext, targets: string[]): Promise<void> {
   const runta = await ctx.client();
-  await forEachTarget(ctx, targets, async (t) => {
-    for (;;) {
-      const rt = (await withRuntime(runta, t, (id) => runta.runtimes.get(id, { usage: false }))).info;
-      if (rt.status === "shutdown") return rt;
-      if (ENDED.includes(rt.status)) {
-        throw new RuntaError("failed_precondition", `${t}: ${rt.status}${rt.last_error ? `: ${rt.last_error}` : ""} — see runta inspect ${t}`);
+  const ended = await forEachTarget(
+    ctx,
+    targets,
+    async (t) => {
+      for (;;) {
+        const rt = (await withRuntime(runta, t, (id) => runta.runtimes.get(id, { usage: false }))).info;
+        if (rt.status === "error") throw new RuntaError("failed_precondition", `${t}: error${rt.last_error ? `: ${rt.last_error}` : ""} — see runta inspect ${t}`);
+        if (rt.status === "shutdown" || rt.status === "crashed") return known(t, rt);
+        await new Promise((r) => setTimeout(r, POLL_MS));
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  });
+    },
+    (_t, code) => String(code),
+  );
+  const last = ended.at(-1);
+  if (last) throw new StatusError(last);
+}
+
+/** The init's exit code, or why it is not known. */
+function known(t: string, rt: Runtime): number {
+  if (rt.exit_code !== null && rt.exit_code !== undefined) return rt.exit_code;
+  const why = rt.status === "crashed" && rt.last_error ? ` (${rt.last_error})` : "";
+  throw new RuntaError("failed_precondition", `${t}: ${rt.status}${why}, but the exit code of its init is unknown (it was started by an older daemon, or its reaper was killed) — see runta inspect ${t}`);
 }

@@ -13,7 +13,8 @@
  * jobs keep running and the exec still ends when its main process does.
  *
  * runc's own failure (it could not start the command) is the reaper's exit status with no pid file written, as with
- * a foreground runc. With a status file the reaper also writes the command's status there (atomically), so a daemon
+ * a foreground runc. A runtime's init runs under one too (`runc run -d`, Runc.run), which is how its exit code is
+ * known (`runta wait`). With a status file the reaper also writes the command's status there (atomically), so a daemon
  * that restarted meanwhile can still learn how a detached exec ended.
  */
 import { errors } from "../../api/index.js";
@@ -28,11 +29,12 @@ export const PERL_PATH = "/usr/bin/perl";
 const SCRIPT = (prctl: number) => `
 use strict;
 syscall(${prctl}, ${PR_SET_CHILD_SUBREAPER}, 1, 0, 0, 0) == 0 or die "runta reaper: prctl: $!\\n";
-my ($pidfile, $statusfile) = splice(@ARGV, 0, 2);
+my ($pidfile, $statusfile, $notify) = splice(@ARGV, 0, 3);
 my $runc = fork() // die "runta reaper: fork: $!\\n";
-if ($runc == 0) { exec { $ARGV[0] } @ARGV; exit 255; }
+if ($runc == 0) { open(STDOUT, ">", "/dev/null") if $notify; exec { $ARGV[0] } @ARGV; exit 255; }
 waitpid($runc, 0);
 exit((($? >> 8) || 255)) if $? != 0;
+if ($notify) { print STDOUT "started\\n"; close STDOUT; }
 open(my $fh, "<", $pidfile) or exit 255;
 my $main = int(<$fh> // 0);
 close $fh;
@@ -48,14 +50,16 @@ exit 255;
 `;
 
 /**
- * The argv that runs `runcArgv` (a `runc … exec --detach … --pid-file <pidFile> …` command line) under the reaper:
- * its exit status is the command's, or runc's when no pid file was written. `statusFile` ("" for none) receives the
- * command's status too.
+ * The argv that runs `runcArgv` (a `runc … exec --detach … --pid-file <pidFile> …` command line, or `runc run -d …`
+ * for a runtime's init) under the reaper: its exit status is the command's, or runc's when no pid file was written.
+ * `statusFile` ("" for none) receives the command's status too. With `notify` the reaper prints `started` on its
+ * stdout once runc exited successfully and closes it (runc and the command get /dev/null there instead), so the
+ * caller learns when runc is done without waiting for the command.
  */
-export function reaperArgv(runcArgv: string[], pidFile: string, statusFile = ""): string[] {
+export function reaperArgv(runcArgv: string[], pidFile: string, statusFile = "", notify = false): string[] {
   const prctl = PRCTL_SYSCALL[process.arch];
   if (prctl === undefined) throw errors.unavailable(`exec is not supported on ${process.arch} hosts (no prctl number known for the reaper)`);
-  return [PERL_PATH, "-e", SCRIPT(prctl), "--", pidFile, statusFile, ...runcArgv];
+  return [PERL_PATH, "-e", SCRIPT(prctl), "--", pidFile, statusFile, notify ? "1" : "", ...runcArgv];
 }
 
 /** Reads a status file the reaper wrote: the command's exit status, or null if there is none (yet). */

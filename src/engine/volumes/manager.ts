@@ -37,6 +37,9 @@ export interface VolumePaths {
   data: string;
 }
 
+/** Where seed 002's `workspace_mount` puts the runtime's workspace. */
+export const WORKSPACE_PATH = "/workspace";
+
 /** Layout of `<dataDir>/volumes/<id>/`. */
 export function volumePaths(dataDir: string, id: string): VolumePaths {
   const dir = join(dataDir, "volumes", id);
@@ -183,6 +186,26 @@ export class VolumeManager {
       paths.add(m.path);
       return { volumeId: vol.id, path: m.path, readOnly: m.readOnly ?? false };
     });
+  }
+
+  /**
+   * Seed 002's `workspace_mount`: runs a create (`fn`) with volume `<runtime>-workspace` mounted at /workspace, made
+   * first when it does not exist (so a runtime made again under the same name finds its workspace). A volume made
+   * here for a create that failed is removed again, unless a record of the failure mounts it.
+   */
+  async withWorkspace<T>(runtime: string | undefined, fn: (mount: VolumeMountSpec) => Promise<T>): Promise<T> {
+    if (runtime === undefined) throw errors.invalid("workspace_mount needs a name: the workspace volume is named after the runtime (<name>-workspace)", { field: "workspace_mount" });
+    const name = `${runtime}-workspace`;
+    if (!LIMITS.namePattern.test(name)) {
+      throw errors.invalid(`workspace_mount: the workspace volume's name ${shown(name)} would be too long; use a runtime name of at most ${LIMITS.nameMaxLength - 10} characters`, { field: "workspace_mount" });
+    }
+    const made = this.store.getByName(name) ? null : await this.create(name);
+    try {
+      return await fn({ volume: name, path: WORKSPACE_PATH });
+    } catch (err) {
+      if (made && !this.users().has(made.id)) await this.remove(made.id).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** A runtime's volumes as the API shows them. */

@@ -65,6 +65,7 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
     egress: body.egress,
     whitelist: body.whitelist,
     volumes: body.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
+    workspaceMount: body.workspace_mount,
   };
 }
 

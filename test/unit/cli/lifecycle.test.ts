@@ -86,12 +86,20 @@ describe("shutdown -t, restart, wait", () => {
     expect([...c.state.values()].map((x) => x.status)).toEqual(["running", "running"]);
   });
 
-  test("wait returns once shut down; a crashed runtime is exit 1 with its reason", async () => {
-    const c = fakeClient({ runtimes: [stopped, { ...worker, status: "crashed", last_error: "the runtime's init process exited unexpectedly" }] });
+  test("wait prints each init's exit code like docker wait and exits with the last; an unknown code or an error is exit 1", async () => {
+    const c = fakeClient({ runtimes: [{ ...stopped, exit_code: 0 }, { ...worker, status: "crashed", exit_code: 137, last_error: "the runtime's init process exited unexpectedly" }] });
     const r = await cli(["wait", "old", "worker"], { client: c });
-    expect(r.code).toBe(1);
-    expect(r.out).toBe("old\n");
-    expect(r.err).toBe("runta: worker: crashed: the runtime's init process exited unexpectedly — see runta inspect worker\n");
+    expect(r.code).toBe(137);
+    expect(r.out).toBe("0\n137\n");
+    expect(r.err).toBe("");
+    expect((await cli(["wait", "old"], { client: c })).code).toBe(0);
+    const unknown = await cli(["wait", "legacy", "broken"], {
+      client: { runtimes: [{ name: "legacy", status: "shutdown", exit_code: null }, { name: "broken", status: "error", last_error: "boot failed: no image" }] },
+    });
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toBe("");
+    expect(unknown.err).toContain("legacy: shutdown, but the exit code of its init is unknown");
+    expect(unknown.err).toContain("broken: error: boot failed: no image");
   });
 });
 

@@ -1,0 +1,63 @@
+/**
+ * The exit code of a runtime's init (what `runta wait` prints), through the real daemon and runc: the init runs under
+ * the reaper, which writes its status; 0 after a shutdown with a grace period, 137 without one or after a kill from
+ * outside (crashed), also when it died while the daemon was down; a boot clears it.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Runta } from "../../src/client/index.js";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+const execFileAsync = promisify(execFile);
+let d: TestDaemon;
+let runta: Runta;
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  runta = d.client();
+}, 60_000);
+
+afterAll(async () => {
+  if (!d) return;
+  await d.cleanup();
+  expect(await leaks(d)).toEqual([]);
+}, 120_000);
+
+/** The init's host pid, as runc knows it. */
+async function initPid(id: string): Promise<number> {
+  const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "state", id]);
+  return (JSON.parse(stdout) as { pid: number }).pid;
+}
+
+test("0 after a graceful shutdown, 137 without a grace period; null while running", async () => {
+  const rt = await runta.runtimes.create("exits", { image: "busybox", memoryMiB: 64 });
+  expect(rt.info.exit_code).toBeNull();
+  expect((await runta.runtimes.stop("exits")).exit_code).toBe(0);
+  expect((await runta.runtimes.start("exits")).exit_code).toBeNull();
+  expect((await runta.runtimes.stop("exits", { graceSecs: 0 })).exit_code).toBe(137);
+  await runta.runtimes.delete("exits");
+}, 120_000);
+
+test("an init killed from outside is crashed with 137, while the daemon runs and while it is down; the reaper outlives a daemon restart", async () => {
+  const rt = await runta.runtimes.create("victim", { image: "busybox", memoryMiB: 64 });
+  process.kill(await initPid(rt.id), "SIGKILL");
+  await expect.poll(async () => (await runta.runtimes.get("victim")).info.status, { timeout: 10_000 }).toBe("crashed");
+  expect((await runta.runtimes.get("victim")).info.exit_code).toBe(137);
+  // Shutting a crashed runtime down keeps the code its crash left.
+  expect((await runta.runtimes.stop("victim")).exit_code).toBe(137);
+
+  await runta.runtimes.start("victim");
+  await d.stop();
+  process.kill(await initPid(rt.id), "SIGKILL");
+  await d.restart();
+  runta = d.client();
+  expect((await runta.runtimes.get("victim")).info).toMatchObject({ status: "crashed", exit_code: 137 });
+
+  // Started by one daemon, shut down through the next: the reaper was there all along.
+  await runta.runtimes.start("victim");
+  await d.restart();
+  runta = d.client();
+  expect((await runta.runtimes.stop("victim")).exit_code).toBe(0);
+  await runta.runtimes.delete("victim");
+}, 180_000);
