@@ -3,14 +3,14 @@
 _runta_value() {
   case "$3" in --endpoint|--token) return 0 ;; esac
   case "$1" in
-    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idempotency-key|--image|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--network|--egress-allow|--egress-deny) return 0 ;; esac ;;
+    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--idempotency-key|--image|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--network|--egress-allow|--egress-deny) return 0 ;; esac ;;
     ps|ls) case "$3" in --filter|-f) return 0 ;; esac ;;
     exec) case "$3" in --user|-u|--env|-e|--workdir|-w|--timeout|--grace) return 0 ;; esac ;;
     kill) case "$3" in --signal|-s) return 0 ;; esac ;;
     shutdown) case "$3" in --time|-t) return 0 ;; esac ;;
     restart) case "$3" in --time|-t) return 0 ;; esac ;;
     resize) case "$3" in --memory|-m|--cpus|--disk-size-gib) return 0 ;; esac ;;
-    update) case "$3" in --description) return 0 ;; esac ;;
+    update) case "$3" in --description|--idle-timeout) return 0 ;; esac ;;
     apply) case "$3" in --file|-f) return 0 ;; esac ;;
     delete) case "$3" in --file|-f) return 0 ;; esac ;;
   esac
@@ -37,7 +37,7 @@ _runta() {
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --lifetime --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
@@ -54,7 +54,7 @@ _runta() {
     stats) opts="--no-stream --json --help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
     resize) opts="--memory -m --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
-    update) opts="--description --json --help -h"; rt=2; words="" ;;
+    update) opts="--description --idle-timeout --json --help -h"; rt=2; words="" ;;
     checkpoint|snapshot)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "create ls restore rm --help -h" -- "$cur")); return

@@ -11,3 +11,4 @@ export * from "./tar.js";
 export * from "./execs.js";
 export * from "./exec-frames.js";
 export * from "./signals.js";
+export * from "./idle.js";

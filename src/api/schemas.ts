@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
+import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -137,6 +138,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   lifetime_secs: LifetimeSecsSchema.optional(),
   /** Seed 002's name for lifetime_secs; give one or the other. */
   timeout_seconds: LifetimeSecsSchema.optional(),
+  /** It is suspended (frozen, memory kept) after this many seconds without activity; any exec or request wakes it. */
+  idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -161,9 +164,13 @@ export const UpdateRuntimeRequestSchema = z
       .optional(),
     /** Replaces the description ("" clears it); any status. */
     description: DescriptionSchema.optional(),
+    /** A new idle timeout (the idle clock restarts now); null removes it. Any status. */
+    idle_timeout_secs: IdleTimeoutSecsSchema.nullable().optional(),
   })
-  .refine((b) => b.name !== undefined || b.resources !== undefined || b.description !== undefined, { error: "give name, resources, description or several" });
-/** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize and/or description. */
+  .refine((b) => b.name !== undefined || b.resources !== undefined || b.description !== undefined || b.idle_timeout_secs !== undefined, {
+    error: "give name, resources, description, idle_timeout_secs or several",
+  });
+/** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize, description and/or idle timeout. */
 export type UpdateRuntimeRequest = z.infer<typeof UpdateRuntimeRequestSchema>;
 
 /** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
@@ -272,8 +279,14 @@ export const RuntimeSchema = z.object({
   started_at: z.string().nullable(),
   revision: z.number().int(),
   last_error: z.string().nullable(),
+  /** Its idle timeout (null: none): suspended after this long without activity. */
   idle_timeout_secs: z.number().nullable(),
+  /** Its latest known activity (any runtime, with or without an idle timeout). */
   last_activity_at: z.string().nullable(),
+  /** Why it is frozen: `user` while paused, `idle` while suspended; null otherwise. */
+  pause_reason: PauseReasonSchema,
+  /** What keeps it awake and when it suspends; null without an idle timeout. */
+  idle: RuntimeIdleSchema.nullable(),
   usage: UsageSchema.nullable().optional(),
 });
 /** A runtime as the API reports it. */

@@ -22,6 +22,8 @@ export interface CreateOptions {
   execTimeoutSecs?: number;
   /** Shut it down (filesystem kept) this many seconds after each start; not an idle timeout. */
   lifetimeSecs?: number;
+  /** Suspend it (frozen, memory kept) after this many seconds without activity; an exec or ingress request wakes it. Default none. */
+  idleTimeoutSecs?: number;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
@@ -187,6 +189,8 @@ export interface GetOptions {
 /** What `update` changes (PATCH of the runtime). */
 export interface UpdateOptions {
   description?: string;
+  /** A new idle timeout in seconds (the idle clock restarts now); null removes it. */
+  idleTimeoutSecs?: number | null;
 }
 
 /** `runta.runtimes`: every verb also accepts a name or id directly. */
@@ -205,7 +209,7 @@ export interface RuntimesApi {
   checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
   /** Gives a runtime a new name (unique); its id stays. */
   rename(nameOrId: string, name: string): Promise<Runtime>;
-  /** Changes what can change in place without a resize: the description ("" clears it), in any status. */
+  /** Changes what can change in place without a resize: the description ("" clears it), the idle timeout; any status. */
   update(nameOrId: string, req: UpdateOptions): Promise<Runtime>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;

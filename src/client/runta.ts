@@ -103,9 +103,10 @@ export class RuntimesClient implements RuntimesApi {
   async rename(nameOrId: string, name: string): Promise<RuntimeRecord> {
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { name }, retry: false })).data;
   }
-  /** Replaces the description ("" clears it); any status. */
+  /** Replaces the description ("" clears it) and/or the idle timeout (null removes it); any status. */
   async update(nameOrId: string, req: UpdateOptions): Promise<RuntimeRecord> {
-    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { description: req.description }, retry: true })).data;
+    const body = { description: req.description, idle_timeout_secs: req.idleTimeoutSecs };
+    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body, retry: true })).data;
   }
   /**
    * Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream.

@@ -18,6 +18,7 @@ import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
 import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
 import { preconditionFor } from "./refusals.js";
+import { isFrozen } from "./status.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
@@ -128,13 +129,13 @@ export class Containers {
    * rest of the pid namespace, so signalling the init alone would never let a program shut down cleanly. Then the
    * init gets SIGKILL, which takes everything left with it. Signals go straight to host pids (the init's checked
    * against its start time) rather than through `runc kill`, saving process spawns.
-   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused runtime is thawed before the graceful
+   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused or suspended runtime is thawed before the graceful
    * stage, and right after the SIGKILL is queued when there is no grace.
    */
   async killInit(rec: RuntimeRecord, graceSecs: number): Promise<void> {
     const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
     if (graceSecs > 0) {
-      if (rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+      if (isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
       const deadline = Date.now() + graceSecs * 1000;
       let others = (await cg.procs()).filter((p) => p !== rec.initPid);
       for (const pid of others) {
@@ -156,7 +157,7 @@ export class Containers {
         // Exited in between.
       }
     }
-    if (graceSecs <= 0 && rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+    if (graceSecs <= 0 && isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
     if (!(await waitProcessExit(rec.initPid, rec.initStartTime, 10_000))) {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }

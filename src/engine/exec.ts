@@ -3,7 +3,8 @@
  * websocket of `exec -i/-t`) and detached (`exec -d`). The process spec is built once by spec.ts `buildExecProcess`,
  * runc is started once by `Runc.exec`, and its failure classified once by `classifyExecFailure`. This adds what
  * belongs to a runtime: the exec objects of its registry (execs/), `-u` resolved in its /etc, the admission limits
- * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup, and its last-activity time.
+ * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup; the idle keeper (idle/) counts the
+ * running ones as activity.
  */
 import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
@@ -85,7 +86,6 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    this.deps.store.touchActivity(rec.id, new Date().toISOString());
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
     try {
@@ -122,7 +122,6 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    this.deps.store.touchActivity(rec.id, new Date().toISOString());
     const proc = buildExecProcess({ ...spec, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
     const oomBefore = await cg.oomKills();
     const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
@@ -233,8 +232,21 @@ export class Execs {
     return this.registry.get(rec.id, id, rec.name);
   }
 
+  /** Running execs (all kinds) and terminal sessions with a client attached: what the idle keeper counts. */
+  activity(runtimeId: string): { execs: number; terminals: number } {
+    let execs = 0;
+    let terminals = 0;
+    for (const e of this.registry.list(runtimeId)) {
+      if (!e.running) continue;
+      execs++;
+      // A terminal session in its grace period (client gone) still runs, so it counts as an exec, not a terminal.
+      if (e.init.tty && (e.session ? e.session.attached : true)) terminals++;
+    }
+    return { execs, terminals };
+  }
+
   /** Once per runtime and daemon: lists again the detached execs a previous daemon started; returns their records. */
-  private async adopt(rec: RuntimeRecord): Promise<DetachedRecord[]> {
+  async adopt(rec: RuntimeRecord): Promise<DetachedRecord[]> {
     if (this.adopted.has(rec.id)) return [];
     this.adopted.add(rec.id);
     const cgroup = (execId: string) => new ExecCgroup(this.deps.cgroupParent, rec.id, execId);
@@ -321,7 +333,6 @@ export class Execs {
     try {
       const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal, killTree: () => cgroup.killAll() });
       const duration_ms = Date.now() - startedAt;
-      this.deps.store.touchActivity(rec.id, new Date().toISOString());
       if (!run.started && !run.timedOut) {
         // runc failed before the command ran: 127/126 like a shell's, a missing cwd is the caller's mistake, a runtime
         // that stopped meanwhile says so with the fix; anything else is runc's failure.

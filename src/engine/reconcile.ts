@@ -13,6 +13,7 @@ import type { Containers } from "./containers.js";
 import { bootId } from "./host.js";
 import { procStart } from "./proc.js";
 import type { Runc } from "./runc.js";
+import { isLive } from "./status.js";
 
 /** What reconciliation needs of the engine. */
 export interface ReconcileDeps {
@@ -63,7 +64,8 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
     return;
   }
   if (c && (c.status === "running" || c.status === "paused")) {
-    const status: RuntimeStatus = c.status === "paused" ? "paused" : "running";
+    // runc knows only "paused": whether the user paused it or it was suspended while idle is the record's to say.
+    const status: RuntimeStatus = c.status === "paused" ? (rec.status === "suspended" ? "suspended" : "paused") : "running";
     const initStartTime = procStart(c.pid);
     if (status !== rec.status || c.pid !== rec.initPid || initStartTime !== rec.initStartTime) {
       update({ status, initPid: c.pid, initStartTime, lastError: null });
@@ -77,7 +79,7 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
     update({ status: "error", initPid: null, initStartTime: null, lastError: "the daemon stopped while creating this runtime; remove it: runta rm " + rec.name });
     return;
   }
-  if (rec.status === "running" || rec.status === "paused") {
+  if (isLive(rec.status)) {
     const rebooted = rec.bootId !== null && rec.bootId !== nowBoot;
     update({
       status: rebooted ? "shutdown" : "crashed",

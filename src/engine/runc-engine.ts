@@ -3,7 +3,8 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, network/, lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * checkpoints/, network/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/
+ * and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -22,6 +23,7 @@ import {
   type ExecSignal,
   type FileStat,
   type FilesWritten,
+  type IdleActivityKind,
   type Image,
   type ImageBuildEvent,
   type Runtime,
@@ -43,6 +45,9 @@ import { admitCreate } from "./create.js";
 import { readUsage } from "./usage.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
+import { isFrozen, isLive } from "./status.js";
+import { IdleKeeper } from "./idle/keeper.js";
+import { ActivityTracker } from "./idle/tracker.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
@@ -96,6 +101,8 @@ export class RuncEngine implements Engine {
   private readonly records: RuntimeRecords;
   private readonly execs: Execs;
   private readonly files: RuntimeFiles;
+  /** Suspends runtimes idle for their timeout and wakes them (idle/). */
+  private readonly idle: IdleKeeper;
   readonly checkpoints: CheckpointManager;
   private closed = false;
 
@@ -107,9 +114,10 @@ export class RuncEngine implements Engine {
     private readonly disks: DiskPool,
     readonly networks: RuntimeNetworks,
     private readonly lxcfs: Lxcfs,
+    activity: ActivityTracker,
   ) {
     this.containers = new Containers(runc, images, networks, lxcfs, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
-    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id));
+    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id), (rec) => this.idle.describe(rec));
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
       dataDir: opts.dataDir,
@@ -132,6 +140,15 @@ export class RuncEngine implements Engine {
       maxBuffered: opts.limits.execBufferedMaxConcurrent,
       maxBufferedPerRuntime: opts.limits.execBufferedMaxConcurrentPerRuntime,
       outputBudgetBytes: opts.limits.execBufferedOutputBudgetBytes,
+    });
+    this.idle = new IdleKeeper({
+      tracker: activity,
+      store,
+      records: this.records,
+      runc,
+      execActivity: (id) => this.execs.activity(id),
+      adoptExecs: (rec) => this.execs.adopt(rec),
+      logger: opts.logger,
     });
   }
 
@@ -170,12 +187,14 @@ export class RuncEngine implements Engine {
     const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
     const disks = new DiskPool(join(opts.dataDir, "runtimes", ".pool"), opts.limits.diskMib, DISK_POOL_SIZE, opts.logger);
     let networks: RuntimeNetworks | undefined;
+    const activity = new ActivityTracker();
     try {
-      networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger });
+      networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger, activity: (id) => activity.hold(id, "egress") });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs);
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity);
       await engine.reconcile();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
+      engine.idle.start();
       await disks.open();
       return engine;
     } catch (err) {
@@ -282,7 +301,7 @@ export class RuncEngine implements Engine {
 
   /** The record with current usage (usage.ts); null when nothing runs. */
   private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
-    if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
+    if (!isLive(rec.status)) return this.records.toRuntime(rec, null);
     return this.records.toRuntime(rec, await readUsage(rec.id, { cgroupParent: this.opts.cgroupParent, dataDir: this.opts.dataDir, networks: this.networks }));
   }
 
@@ -313,7 +332,7 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "shutdown" || (opts.ifStartedAt !== undefined && rec.startedAt !== opts.ifStartedAt)) return this.records.toRuntime(rec);
-      if (rec.status !== "running" && rec.status !== "paused" && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
+      if (!isLive(rec.status) && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
       if (rec.status !== "crashed") await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
       await this.containers.remove(id, { initDead: rec.status !== "crashed" });
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null }));
@@ -325,6 +344,8 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "paused") return this.records.toRuntime(rec);
+      // Already frozen while idle: now the user's pause, which nothing wakes.
+      if (rec.status === "suspended") return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
       if (rec.status !== "running") throw preconditionFor(rec, "pause");
       await this.runc.pause(id);
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
@@ -336,8 +357,9 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "running") return this.records.toRuntime(rec);
-      if (rec.status !== "paused" && rec.status !== "suspended") throw preconditionFor(rec, "resume");
+      if (!isFrozen(rec.status)) throw preconditionFor(rec, "resume");
       await this.runc.resume(id);
+      this.idle.touch(id, "resume");
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "running" }));
     });
   }
@@ -349,7 +371,7 @@ export class RuncEngine implements Engine {
       if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`);
       const deleting = this.records.mustUpdate(id, { status: "deleting" });
       try {
-        const live = rec.status === "running" || rec.status === "paused";
+        const live = isLive(rec.status);
         if (live) await this.containers.killInit(rec, 0);
         await this.containers.teardown(id, { initDead: live });
       } catch (err) {
@@ -358,6 +380,7 @@ export class RuncEngine implements Engine {
       }
       this.store.delete(id);
       this.execs.forget(id);
+      this.idle.forget(id);
       return this.records.toRuntime(deleting);
     });
   }
@@ -390,7 +413,7 @@ export class RuncEngine implements Engine {
         // Nothing runs: the new values go into the spec at the next boot.
         return this.records.toRuntime(this.records.mustUpdate(id, { vcpus, memoryMib }));
       }
-      if (rec.status !== "running" && rec.status !== "paused") throw preconditionFor(rec, "resize");
+      if (!isLive(rec.status)) throw preconditionFor(rec, "resize");
       const applied = await this.containers.resize(rec, req);
       return this.records.toRuntime(this.records.mustUpdate(id, applied));
     });
@@ -398,6 +421,27 @@ export class RuncEngine implements Engine {
 
   describe(ref: string, description: string): Promise<Runtime> {
     return this.records.describe(ref, description);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Idle (idle/)
+
+  async setIdleTimeout(ref: string, secs: number | null): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      // The clock starts now: a runtime quiet for an hour does not suspend the moment it gets a timeout.
+      this.idle.touch(id, "settings");
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { idleTimeoutSecs: secs }));
+    });
+  }
+
+  async wake(ref: string): Promise<void> {
+    return this.idle.wake(this.records.find(ref).id);
+  }
+
+  activityHold(runtimeId: string, kind: "ingress"): () => void {
+    return this.idle.hold(runtimeId, kind);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -455,10 +499,19 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Exec (exec.ts)
 
-  /** The record of a runtime an exec may enter: running, else `failed_precondition` with the fix. */
-  private async runningFor(ref: string, what: string): Promise<RuntimeRecord> {
-    const rec = await this.records.checkAlive(this.records.find(ref));
+  /**
+   * The record of a runtime an exec may enter: running (a suspended one is woken first), else `failed_precondition`
+   * with the fix. The exec is a moment of activity from here, before it registers, so the idle keeper cannot
+   * suspend the runtime in between.
+   */
+  private async runningFor(ref: string, what: string, kind: IdleActivityKind = "exec"): Promise<RuntimeRecord> {
+    let rec = await this.records.checkAlive(this.records.find(ref));
+    if (rec.status === "suspended") {
+      await this.idle.wake(rec.id);
+      rec = await this.records.checkAlive(this.records.find(rec.id));
+    }
     if (rec.status !== "running") throw preconditionFor(rec, what);
+    this.idle.touch(rec.id, kind);
     return rec;
   }
 
@@ -467,7 +520,7 @@ export class RuncEngine implements Engine {
   }
 
   async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
-    return this.execs.stream(await this.runningFor(ref, "exec"), spec);
+    return this.execs.stream(await this.runningFor(ref, "exec", spec.tty ? "terminal" : "exec"), spec);
   }
 
   async execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo> {
@@ -488,7 +541,7 @@ export class RuncEngine implements Engine {
   }
 
   async attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
-    return this.execs.attach(await this.runningFor(ref, "attach"), id);
+    return this.execs.attach(await this.runningFor(ref, "attach", "terminal"), id);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -585,6 +638,7 @@ export class RuncEngine implements Engine {
     this.lifetimes?.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
+    this.idle.close();
     await this.disks.close();
     await this.networks.close();
     // LXCFS outlives the daemon while containers use its files; with none of this data dir's running, nothing needs it.

@@ -27,6 +27,8 @@ export interface CreateSpec {
   execTimeoutSecs?: number;
   /** Shut down this long after each start (validated). */
   lifetimeSecs?: number;
+  /** Suspended after this long without activity (validated). */
+  idleTimeoutSecs?: number;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;
@@ -135,6 +137,18 @@ export interface Engine {
   rename(ref: string, name: string): Promise<Runtime>;
   /** Replaces a runtime's description ("" clears it), in any status. */
   describe(ref: string, description: string): Promise<Runtime>;
+  /** Sets (seconds) or removes (null) a runtime's idle timeout, in any status; the idle clock restarts now. */
+  setIdleTimeout(ref: string, secs: number | null): Promise<Runtime>;
+  /**
+   * Resumes a `suspended` runtime (single-flight: concurrent callers share one resume); resolves at once when it is
+   * running; `failed_precondition` for any other status (a user's pause is not undone), `not_found` when gone.
+   */
+  wake(ref: string): Promise<void>;
+  /**
+   * Holds one live activity open on a runtime (an ingress request or connection) until `release()`: it keeps the
+   * runtime awake and marks activity now and at release. Never throws; `release()` is idempotent. Does not wake.
+   */
+  activityHold(runtimeId: string, kind: "ingress"): () => void;
   start(ref: string): Promise<Runtime>;
   stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
   pause(ref: string): Promise<Runtime>;

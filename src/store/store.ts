@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { RuntaError, type RuntimeStatus } from "../api/index.js";
+import { RuntaError, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
 import { silentLogger, type Logger } from "../log.js";
 
 /** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
@@ -33,8 +33,11 @@ export interface RuntimeRecord {
   startedAt: string | null;
   revision: number;
   lastError: string | null;
+  /** Suspended (frozen) after this long without activity (engine/idle/); null: never. */
   idleTimeoutSecs: number | null;
+  /** The latest activity written (at a modest rate, engine/idle/), and what it was (an IdleActivityKind). */
   lastActivityAt: string | null;
+  lastActivityKind: IdleActivityKind | null;
   idempotencyKey: string | null;
   requestHash: string | null;
   /** Host pid of the runtime's init while it runs, and its start time (clock ticks) to detect pid reuse. */
@@ -78,6 +81,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   last_error TEXT,
   idle_timeout_secs INTEGER,
   last_activity_at TEXT,
+  last_activity_kind TEXT,
   idempotency_key TEXT UNIQUE,
   request_hash TEXT,
   init_pid INTEGER,
@@ -109,6 +113,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   lastError: "last_error",
   idleTimeoutSecs: "idle_timeout_secs",
   lastActivityAt: "last_activity_at",
+  lastActivityKind: "last_activity_kind",
   idempotencyKey: "idempotency_key",
   requestHash: "request_hash",
   initPid: "init_pid",
@@ -126,6 +131,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["description", "TEXT NOT NULL DEFAULT ''"],
   ["exec_timeout_secs", "INTEGER"],
   ["lifetime_secs", "INTEGER"],
+  ["last_activity_kind", "TEXT"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -172,6 +178,7 @@ function fromRow(row: Row): RuntimeRecord {
     lastError: str(row.last_error),
     idleTimeoutSecs: num(row.idle_timeout_secs),
     lastActivityAt: str(row.last_activity_at),
+    lastActivityKind: str(row.last_activity_kind) as IdleActivityKind | null,
     idempotencyKey: str(row.idempotency_key),
     requestHash: str(row.request_hash),
     initPid: num(row.init_pid),
@@ -251,9 +258,9 @@ export class RuntimeStore {
     return this.get(id);
   }
 
-  /** Records activity (an exec) without bumping the revision: activity is not a change of the runtime itself. */
-  touchActivity(id: string, at: string): void {
-    this.stmt("UPDATE runtimes SET last_activity_at = ? WHERE id = ?").run(at, id);
+  /** Records the latest activity without bumping the revision: activity is not a change of the runtime itself. */
+  touchActivity(id: string, at: string, kind: IdleActivityKind | null): void {
+    this.stmt("UPDATE runtimes SET last_activity_at = ?, last_activity_kind = ? WHERE id = ?").run(at, kind, id);
   }
 
   /** One record by id, or null (also when the row is corrupt; a warning is logged). */
@@ -271,9 +278,15 @@ export class RuntimeStore {
     return this.decode(this.stmt("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
   }
 
-  /** Running or paused records with a lifetime (what the lifetime sweep looks at every second). */
+  /** Running, paused or suspended records with a lifetime (what the lifetime sweep looks at every second). */
   withLifetime(): RuntimeRecord[] {
-    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused')").all() as Row[];
+    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused', 'suspended')").all() as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+  }
+
+  /** Running records with an idle timeout (what the idle keeper looks at every second). */
+  withIdleTimeout(): RuntimeRecord[] {
+    const rows = this.stmt("SELECT * FROM runtimes WHERE idle_timeout_secs IS NOT NULL AND status = 'running'").all() as Row[];
     return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 

@@ -137,6 +137,8 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     last_error: null,
     idle_timeout_secs: null,
     last_activity_at: null,
+    pause_reason: null,
+    idle: null,
     usage: null,
     ...rest,
   };

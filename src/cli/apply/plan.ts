@@ -24,7 +24,7 @@ export interface Conflict {
 
 /** What apply will do for one sandbox. `missing_image`: the image does not exist, so the create would fail. */
 export type PlanAction =
-  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; description?: string; missing_image?: true; notes: string[] }
+  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; description?: string; idle_timeout_secs?: number; missing_image?: true; notes: string[] }
   | { action: "resize"; name: string; id: string; from: PlannedResources; to: PlannedResources; conflicts: Conflict[]; notes: string[] }
   | { action: "unchanged"; name: string; id: string; conflicts: Conflict[]; notes: string[] };
 
@@ -70,6 +70,9 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
   if (rt && spec.description !== undefined && spec.description !== rt.description) {
     notes.push(`description differs from the file's; apply does not change it: runta update --description <text> ${spec.name}`);
   }
+  if (rt && spec.idle_timeout_secs !== undefined && spec.idle_timeout_secs !== rt.idle_timeout_secs) {
+    notes.push(`idle_timeout_secs is ${rt.idle_timeout_secs ?? "none"}, the file says ${spec.idle_timeout_secs}; apply does not change it: runta update --idle-timeout ${spec.idle_timeout_secs} ${spec.name}`);
+  }
   if (rt && rt.status !== "running") notes.push(`status is ${rt.status}; apply does not start or stop runtimes`);
   return notes;
 }
@@ -94,6 +97,7 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
         ...(spec.env ? { env: spec.env } : {}),
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.description !== undefined ? { description: spec.description } : {}),
+        ...(spec.idle_timeout_secs !== undefined ? { idle_timeout_secs: spec.idle_timeout_secs } : {}),
         ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };

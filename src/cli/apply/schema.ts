@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
+import { IdleTimeoutSecsSchema } from "../../api/idle.js";
 import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
@@ -17,6 +18,8 @@ export const SandboxSpecSchema = z.strictObject({
   labels: LabelsSchema.optional(),
   /** Given at create; a different one on an existing runtime is a note (change it with runta update --description). */
   description: DescriptionSchema.optional(),
+  /** Given at create; a different one on an existing runtime is a note (change it with runta update --idle-timeout). */
+  idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

@@ -38,13 +38,13 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "auto_resize": {"memory_max_mib": 2048}}]}
+                  "idle_timeout_secs": 300, "auto_resize": {"memory_max_mib": 2048}}]}
 
 vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, env (names or
 values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
 (vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
-would (1 for conflicts and missing images). A description is set at create; a different one on an existing
-runtime is noted, not changed (runta update --description). auto_resize is accepted but runta does not resize automatically.
+would (1 for conflicts and missing images). A description and an idle timeout are set at create; a different one
+on an existing runtime is noted, not changed (runta update --description / --idle-timeout). auto_resize is accepted but runta does not resize automatically.
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -140,6 +140,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             env: a.env,
             labels: a.labels,
             description: a.description,
+            idleTimeoutSecs: a.idle_timeout_secs,
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);

@@ -14,13 +14,13 @@ export interface PsOptions {
 }
 
 /** Statuses `ps` shows without `-a`, like docker's "running containers". */
-export const ACTIVE_STATUSES: RuntimeStatus[] = ["creating", "running", "paused"];
+export const ACTIVE_STATUSES: RuntimeStatus[] = ["creating", "running", "paused", "suspended"];
 
 /** `runta ps`. */
 export function psCommand(ctx: CliContext): Command {
   return new Command("ps")
     .alias("ls")
-    .description("List runtimes (running, paused and creating ones; -a for all)")
+    .description("List runtimes (running, paused, suspended and creating ones; -a for all)")
     .option("-a, --all", "show runtimes in every status")
     .option("-q, --quiet", "only print runtime ids (short on a terminal, as the table shows them; full in a pipe)")
     .option("--json", "print {\"runtimes\": [...]} with the API objects")

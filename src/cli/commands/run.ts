@@ -1,10 +1,10 @@
 import { Command, Option } from "commander";
 import { RuntaError } from "../../api/errors.js";
-import { DEFAULTS } from "../../api/limits.js";
+import { DEFAULTS, LIMITS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, idleTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -18,6 +18,7 @@ export interface RunOptions {
   description?: string;
   execTimeout?: number;
   lifetime?: number;
+  idleTimeout?: number;
   idempotencyKey?: string;
   image?: string;
   cpus?: number;
@@ -40,6 +41,11 @@ export function runCommand(ctx: CliContext): Command {
     .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
     .option("--exec-timeout <secs>", "timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)", execTimeoutFlag)
     .option("--lifetime <secs>", "shut it down (filesystem kept) this long after each start; not an idle timeout", lifetimeFlag)
+    .option(
+      "--idle-timeout <secs>",
+      `suspend it (frozen, memory kept) after this long without activity (${LIMITS.idleTimeoutSecsMin}-${LIMITS.idleTimeoutSecsMax}); an exec or request wakes it`,
+      idleTimeoutFlag,
+    )
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
@@ -67,6 +73,7 @@ Examples:
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
+  runta run --name web --idle-timeout 300
   runta run --name once --idempotency-key deploy-42
   runta run -d --name batch
 `,
@@ -97,6 +104,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       description: opts.description,
       execTimeoutSecs: opts.execTimeout,
       lifetimeSecs: opts.lifetime,
+      idleTimeoutSecs: opts.idleTimeout,
       idempotencyKey: opts.idempotencyKey,
       network: opts.network,
       egress,

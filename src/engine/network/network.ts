@@ -56,6 +56,8 @@ export interface RuntimeNetworksOptions {
   cidr?: string;
   /** A hosts(5) file the resolver and proxy consult before DNS. */
   hostsFile?: string;
+  /** Counts each open proxied connection as its runtime's activity (the idle keeper's hold). */
+  activity?: (runtimeId: string) => () => void;
   logger?: Logger;
 }
 
@@ -129,7 +131,7 @@ export class RuntimeNetworks {
         logger: this.opts.logger,
       };
       const dns = await DnsForwarder.start(ctx);
-      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range });
+      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range, activity: this.opts.activity });
       try {
         const ownsForwarding = acquireForwarding(this.names.table);
         await nftScript(tableScript(this.names, { dnsPort: dns.port, httpPort: proxy.ports.http, tlsPort: proxy.ports.tls, ownsForwarding }, this.tableRuntimes()));

@@ -25,6 +25,8 @@ export interface ProxyContext {
   resolver: Resolver;
   /** The daemon's address range: never dialled. */
   range: Cidr;
+  /** Marks an open proxied connection as the runtime's activity (idle/) until the returned release is called. */
+  activity?: (runtimeId: string) => () => void;
   logger: Logger;
 }
 
@@ -130,6 +132,7 @@ export class EgressProxy {
     const live: Live = { runtimeId, host, ips, client, upstream };
     this.live.add(live);
     this.sockets.add(upstream);
+    const release = this.ctx.activity?.(runtimeId);
     let bytesOut = head.length;
     let bytesIn = 0;
     let connected = false;
@@ -158,6 +161,7 @@ export class EgressProxy {
       client.destroy();
       this.live.delete(live);
       this.sockets.delete(upstream);
+      release?.();
       this.ctx.record(runtimeId, { ...ev, verdict: "allowed", reason, bytes_out: bytesOut, bytes_in: bytesIn });
     });
   }

@@ -38,6 +38,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         description: body.description,
         execTimeoutSecs: execTimeoutOf(body),
         lifetimeSecs: lifetimeOf(body),
+        idleTimeoutSecs: body.idle_timeout_secs,
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });
