@@ -272,7 +272,7 @@ export const RuntimeSchema = z.object({
   exec_timeout_secs: z.number().nullable(),
   /** Its lifetime: it shuts down this long after each start (null: none). Not the idle timeout. */
   lifetime_secs: z.number().nullable(),
-  /** When its lifetime ends, while it is running or paused (null otherwise, or without a lifetime). */
+  /** When its lifetime ends, while it is running, paused or suspended (null otherwise, or without a lifetime). */
   shutdown_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -300,7 +300,7 @@ export const ListRuntimesQuerySchema = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
   after: z.string().max(200).optional(),
-  /** `usage=true` adds each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  /** `usage=true` adds each running, paused or suspended runtime's current cgroup usage (default false: a list is cheap). */
   usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 

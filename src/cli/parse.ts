@@ -101,9 +101,12 @@ export const lifetimeFlag = boundedNumber("--lifetime", { min: 1, max: LIMITS.li
 /** `--idle-timeout`: a runtime's idle timeout, whole seconds as the API accepts them. */
 export const idleTimeoutFlag = boundedNumber("--idle-timeout", { min: LIMITS.idleTimeoutSecsMin, max: LIMITS.idleTimeoutSecsMax, unit: "seconds", integer: true });
 
-/** `update --idle-timeout`: seconds as for run, or 0 / none to remove the timeout (null). */
-export function idleTimeoutUpdateFlag(value: string): number | null {
-  if (/^\s*(0|none)\s*$/i.test(value)) return null;
+/**
+ * `update --idle-timeout`: seconds as for run, or 0 / none to remove the timeout, which this returns as 0 (commander
+ * turns a parser's null into "").
+ */
+export function idleTimeoutUpdateFlag(value: string): number {
+  if (/^\s*(0|none)\s*$/i.test(value)) return 0;
   try {
     return idleTimeoutFlag(value);
   } catch {

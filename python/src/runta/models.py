@@ -90,6 +90,10 @@ class RuntimeInfo:
     lifetime_secs: Optional[int] = None
     #: When its lifetime ends, while it runs (None otherwise).
     shutdown_at: Optional[str] = None
+    #: Why it is frozen: "user" (paused), "idle" (suspended by its idle timeout), None otherwise.
+    pause_reason: Optional[str] = None
+    #: Its idle state (timeout_secs, last_activity_at, last_activity, active, awake_because, suspends_at); None without an idle timeout.
+    idle: Optional[dict[str, Any]] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -117,6 +121,8 @@ class RuntimeInfo:
             exec_timeout_secs=d.get("exec_timeout_secs"),
             lifetime_secs=d.get("lifetime_secs"),
             shutdown_at=d.get("shutdown_at"),
+            pause_reason=d.get("pause_reason"),
+            idle=d.get("idle"),
             raw=dict(d),
         )
 

@@ -10,8 +10,8 @@ import { withRuntime } from "../targets.js";
 /** Flags of `runta update`. */
 export interface UpdateFlags {
   description?: string;
-  /** Seconds, or null to remove the idle timeout. */
-  idleTimeout?: number | null;
+  /** Seconds, or 0 to remove the idle timeout. */
+  idleTimeout?: number;
   json?: boolean;
 }
 
@@ -45,7 +45,9 @@ export async function runUpdate(ctx: CliContext, target: string, opts: UpdateFla
     throw new UsageError('update needs --description <text> or --idle-timeout <secs> — e.g. runta update --description "queue worker" worker');
   }
   const runta = await ctx.client();
-  const rt = await withRuntime(runta, target, (id) => runta.runtimes.update(id, { description: opts.description, idleTimeoutSecs: opts.idleTimeout }));
+  const rt = await withRuntime(runta, target, (id) =>
+    runta.runtimes.update(id, { description: opts.description, idleTimeoutSecs: opts.idleTimeout === 0 ? null : opts.idleTimeout }),
+  );
   if (opts.json) return printJson(ctx, rt);
   for (const line of changed(target, rt, opts)) ctx.io.stdout.write(`${line}\n`);
 }

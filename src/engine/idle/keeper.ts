@@ -108,15 +108,20 @@ export class IdleKeeper {
     if (this.sweeping || this.closed) return;
     this.sweeping = true;
     try {
+      // Suspends run side by side: one waiting for its runtime's lock (a long checkpoint) does not hold up the others.
+      const suspends: Array<Promise<void>> = [];
       for (const rec of this.deps.store.withIdleTimeout()) {
         await this.deps.adoptExecs(rec).catch(() => undefined);
         if (this.closed) return;
         if (!this.due(rec)) continue;
-        await this.suspend(rec.id).catch((err: unknown) =>
-          this.deps.logger.warn("could not suspend an idle runtime; trying again", { id: rec.id, error: (err as Error).message }),
+        suspends.push(
+          this.suspend(rec.id).catch((err: unknown) =>
+            this.deps.logger.warn("could not suspend an idle runtime; trying again", { id: rec.id, error: (err as Error).message }),
+          ),
         );
       }
-      this.persist(PERSIST_MS);
+      await Promise.all(suspends);
+      if (!this.closed) this.persist(PERSIST_MS);
     } finally {
       this.sweeping = false;
     }
