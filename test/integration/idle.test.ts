@@ -139,3 +139,22 @@ test("a daemon restart neither resets an idle runtime's clock nor suspends one w
   await d.client().runtimes.delete("quiet");
   await d.client().runtimes.delete("worker");
 }, 120_000);
+
+test("a terminal session keeps it awake while attached (inspect counts it); the websocket of exec -it wakes a suspended runtime", async () => {
+  const runta = d.client();
+  const rt = await runta.runtimes.create("shell", { image: "busybox", memoryMiB: 64, network: "none", idleTimeoutSecs: 5 });
+  await expect.poll(() => statusOf("shell"), SUSPENDED).toBe("suspended");
+  const term = rt.execStream("sh", { tty: true, rows: 24, cols: 80 });
+  let out = "";
+  term.on("stdout", (b) => (out += b.toString()));
+  term.write("echo $((6*7))\n");
+  await expect.poll(() => out, { timeout: 15_000 }).toContain("42");
+  await new Promise((r) => setTimeout(r, 7000));
+  const info = await get("shell");
+  expect(info.status).toBe("running");
+  expect(info.idle).toMatchObject({ active: { execs: 1, terminals: 1 }, awake_because: "1 exec running (1 attached terminal)", suspends_at: null });
+  term.write("exit\n");
+  expect((await term.wait()).code).toBe(0);
+  await expect.poll(() => statusOf("shell"), SUSPENDED).toBe("suspended");
+  await runta.runtimes.delete("shell");
+}, 90_000);
