@@ -158,3 +158,19 @@ test("a terminal session keeps it awake while attached (inspect counts it); the 
   await expect.poll(() => statusOf("shell"), SUSPENDED).toBe("suspended");
   await runta.runtimes.delete("shell");
 }, 90_000);
+
+test("cp, a checkpoint and a resize work on a suspended runtime and leave it suspended", async () => {
+  const runta = d.client();
+  const rt = await runta.runtimes.create("cold", { image: "busybox", memoryMiB: 64, network: "none", idleTimeoutSecs: 5 });
+  await expect.poll(() => statusOf("cold"), SUSPENDED).toBe("suspended");
+  await rt.files.write("/note", "written while suspended\n");
+  expect((await rt.files.read("/note")).toString()).toBe("written while suspended\n");
+  const cp = await runta.runtimes.checkpoint("cold", "cold-cp");
+  expect(cp.state).toBe("ready");
+  expect((await runta.runtimes.resize("cold", { memoryMiB: 96 })).resources.requests.memory_mib).toBe(96);
+  expect(await runcStatus(rt.id)).toBe("paused");
+  expect(await statusOf("cold")).toBe("suspended");
+  expect((await runta.runtimes.exec("cold", "cat /note")).stdoutText).toBe("written while suspended\n");
+  await runta.runtimes.delete("cold");
+  await runta.checkpoints.remove("cold-cp");
+}, 90_000);
