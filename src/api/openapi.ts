@@ -23,6 +23,8 @@ import {
   VersionSchema,
   LifecycleRequestSchema,
   StopRuntimeRequestSchema,
+  PoolSchema,
+  SetPoolRequestSchema,
 } from "./schemas.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
 
@@ -52,6 +54,7 @@ const rtParam = {
 
 const pathParam = { name: "path", in: "query", required: true, description: "absolute path inside the runtime", schema: { type: "string" } };
 const formatParam = { name: "format", in: "query", schema: { type: "string", enum: ["tar", "raw"], default: "tar" } };
+const poolParam = { name: "pool", in: "path", required: true, description: "pool name", schema: { type: "string" } };
 const cpParam = { name: "cp", in: "path", required: true, description: "checkpoint name or id", schema: { type: "string" } };
 const binary = { schema: { type: "string", format: "binary" } };
 
@@ -107,6 +110,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         RuntimeEgress: res(RuntimeEgressSchema),
         EgressPolicyRequest: req(EgressPolicyRequestSchema),
         EgressEvent: res(EgressEventSchema),
+        Pool: res(PoolSchema),
+        SetPoolRequest: req(SetPoolRequestSchema),
       },
     },
     paths: {
@@ -147,6 +152,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
             { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
             { name: "usage", in: "query", schema: { type: "boolean", default: false }, description: "true adds current usage to running and paused runtimes" },
+            { name: "pooled", in: "query", schema: { type: "boolean", default: false }, description: "true lists warm pools' waiting members too (each with its pool)" },
           ],
           responses: {
             "200": {
@@ -244,6 +250,27 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           operationId: "removeCheckpoint",
           parameters: [cpParam],
           responses: { "200": { description: "the removed checkpoint", content: json(envelope("Checkpoint")) }, ...errorResponses(404, 409) },
+        },
+      },
+      "/v1/pools": {
+        get: {
+          operationId: "listPools",
+          responses: { "200": { description: "warm pools with their ready and booting members", content: json({ type: "object", properties: { data: { type: "array", items: ref("Pool") } } }) }, ...errorResponses() },
+        },
+      },
+      "/v1/pools/{pool}": {
+        put: {
+          operationId: "setPool",
+          summary: "create or change a warm pool: min runtimes of its shape kept booted for creates of that shape to take",
+          parameters: [poolParam],
+          requestBody: { required: true, content: json(ref("SetPoolRequest")) },
+          responses: { "200": { description: "the pool", content: json(envelope("Pool")) }, ...errorResponses(400, 404, 422) },
+        },
+        delete: {
+          operationId: "removePool",
+          summary: "remove a warm pool and its waiting members",
+          parameters: [poolParam],
+          responses: { "200": { description: "the removed pool", content: json(envelope("Pool")) }, ...errorResponses(404) },
         },
       },
       "/v1/checkpoints/{cp}/restore": {

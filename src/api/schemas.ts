@@ -288,6 +288,8 @@ export const RuntimeSchema = z.object({
   /** What keeps it awake and when it suspends; null without an idle timeout. */
   idle: RuntimeIdleSchema.nullable(),
   usage: UsageSchema.nullable().optional(),
+  /** Only on a warm pool's waiting member (lists with pooled=true): its pool. */
+  pool: z.string().optional(),
 });
 /** A runtime as the API reports it. */
 export type Runtime = z.infer<typeof RuntimeSchema>;
@@ -302,6 +304,8 @@ export const ListRuntimesQuerySchema = z.strictObject({
   after: z.string().max(200).optional(),
   /** `usage=true` adds each running, paused or suspended runtime's current cgroup usage (default false: a list is cheap). */
   usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+  /** `pooled=true` lists warm pools' waiting members too (each with its `pool`); default false. */
+  pooled: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 
 export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });
@@ -371,3 +375,32 @@ export const DashboardLoginSchema = z.object({
   expires_at: z.string(),
 });
 export type DashboardLogin = z.infer<typeof DashboardLoginSchema>;
+
+/** PUT /v1/pools/{pool}: a warm pool's shape and size (seed 000's minCachedInstances / maxCachedInstances). */
+export const SetPoolRequestSchema = z.strictObject({
+  image: ImageNameSchema.optional(),
+  resources: z.strictObject({ requests: z.strictObject({ vcpus: VcpusSchema.optional(), memory_mib: MemoryMibSchema.optional() }).optional() }).optional(),
+  /** Runtimes kept booted and waiting (required, here or as minCachedInstances). */
+  min: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
+  /** The most members the pool holds (default min). */
+  max: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
+  /** Seed 000's names for min and max; give one name or the other. */
+  minCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
+  maxCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
+});
+
+/** A warm pool as the API reports it. */
+export const PoolSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
+  min: z.number().int(),
+  max: z.number().int(),
+  /** Members booted and waiting for a create. */
+  ready: z.number().int(),
+  /** Members booting now. */
+  booting: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Pool = z.infer<typeof PoolSchema>;

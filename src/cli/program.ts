@@ -6,6 +6,7 @@ import { applyCommand } from "./commands/apply.js";
 import { attachCommand } from "./commands/attach.js";
 import { bootCommand } from "./commands/boot.js";
 import { checkpointCommand } from "./commands/checkpoint.js";
+import { poolCommand } from "./commands/pool.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { cpCommand } from "./commands/cp.js";
 import { daemonCommand } from "./commands/daemon.js";
@@ -75,6 +76,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),
+    poolCommand(ctx),
     egressCommand(ctx),
     daemonCommand(ctx),
     dashboardCommand(ctx),

@@ -2,7 +2,7 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
@@ -178,6 +178,26 @@ export interface ListOptions {
   after?: string;
   /** Add each running or paused runtime's current cgroup usage (default false: a list is cheap). */
   usage?: boolean;
+  /** Include warm pools' waiting members, each with its `pool` (default false). */
+  pooled?: boolean;
+}
+
+/** Options of `pools.set`. Defaults: max = min, the shape of a create without options (image "default", 1 vCPU, 1024 MiB). */
+export interface PoolOptions {
+  /** Runtimes kept booted and waiting. */
+  min: number;
+  /** The most members the pool holds. */
+  max?: number;
+  image?: string;
+  vcpus?: number;
+  memoryMiB?: number;
+}
+
+/** `runta.pools`: warm pools, runtimes kept booted so a create of their shape takes one. */
+export interface PoolsApi {
+  list(): Promise<Pool[]>;
+  set(name: string, opts: PoolOptions): Promise<Pool>;
+  remove(name: string): Promise<Pool>;
 }
 
 /** Options of `runtimes.get`. */
@@ -280,6 +300,7 @@ export interface RuntaApi {
   readonly execs: ExecsApi;
   readonly images: ImagesApi;
   readonly checkpoints: CheckpointsApi;
+  readonly pools: PoolsApi;
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;

@@ -1,5 +1,5 @@
 /** The package root (`import { Runta } from "runta"`): the SDK, its errors, and the wire types. */
-export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.js";
+export { Runta, RuntimesClient, ImagesClient, PoolsClient, type RuntaOptions } from "./runta.js";
 export { Runtime, toExecOutput } from "./runtime.js";
 export { RuntimeFiles, type UploadBody } from "./files.js";
 export { CheckpointsClient, type RestoreOptions } from "./checkpoints.js";

@@ -65,6 +65,7 @@ export class RuntimeRecords {
       idle,
     };
     if (usage !== undefined) rt.usage = usage;
+    if (rec.pool !== null) rt.pool = rec.pool;
     return rt;
   }
 
@@ -80,7 +81,8 @@ export class RuntimeRecords {
   /** Finds a record by name or id; `not_found` with the fix otherwise. */
   find(ref: string): RuntimeRecord {
     const rec = this.store.getByName(ref) ?? this.store.get(ref);
-    if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`, { runtime: ref });
+    // A warm pool's members are the daemon's, not a user's, until a create takes one (engine/pools/).
+    if (!rec || rec.pool !== null) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`, { runtime: ref });
     return rec;
   }
 

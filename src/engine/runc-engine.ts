@@ -14,6 +14,7 @@ import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import {
+  DEFAULTS,
   LIMITS,
   RuntaError,
   errors,
@@ -26,6 +27,7 @@ import {
   type IdleActivityKind,
   type Image,
   type ImageBuildEvent,
+  type Pool,
   type Runtime,
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
@@ -42,6 +44,9 @@ import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
 import { admitCreate } from "./create.js";
+import { PoolManager } from "./pools/manager.js";
+import { nameInside, poolShapeOf } from "./pools/take.js";
+import { PoolStore } from "../store/pools.js";
 import { readUsage } from "./usage.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
@@ -54,7 +59,7 @@ import { Runc } from "./runc.js";
 import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
+import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
 
 /** Options of {@link RuncEngine.open}. */
@@ -104,6 +109,8 @@ export class RuncEngine implements Engine {
   /** Suspends runtimes idle for their timeout and wakes them (idle/). */
   private readonly idle: IdleKeeper;
   readonly checkpoints: CheckpointManager;
+  /** Warm pools (pools/): booted members that creates of their shape take. */
+  readonly pools: PoolManager;
   private closed = false;
 
   private constructor(
@@ -131,6 +138,22 @@ export class RuncEngine implements Engine {
       thaw: (id) => runc.resume(id),
       thawAfterCrash: (id) => this.thawAfterCrash(id),
       runtimes: () => store.all(),
+    });
+    this.pools = new PoolManager({
+      store,
+      pools: new PoolStore(store.db),
+      images,
+      logger: opts.logger,
+      runtimesMax: opts.limits.runtimesMax,
+      diskMib: opts.limits.diskMib,
+      boot: async (rec) => {
+        await this.records.withLock(rec.id, () => this.provision(rec, true, { mode: "nat" }));
+        this.disks.refill();
+      },
+      remove: async (rec) => {
+        await this.removeById(rec.id);
+      },
+      busy: () => this.creations.size > 0,
     });
     this.execs = new Execs({
       runc,
@@ -196,6 +219,8 @@ export class RuncEngine implements Engine {
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
       engine.idle.start();
       await disks.open();
+      // Members adopted by the reconcile count; only the missing ones boot (in the background).
+      engine.pools.schedule(0);
       return engine;
     } catch (err) {
       await disks.close();
@@ -224,13 +249,18 @@ export class RuncEngine implements Engine {
         return this.records.toRuntime(existing);
       }
     }
+    const shape = poolShapeOf(spec, this.opts.limits.diskMib);
+    const pooled = shape ? this.pools.candidate(shape) : null;
     const { rec, policy } = admitCreate(spec, {
       store: this.store,
       images: this.images,
       checkpoints: this.checkpoints,
       runtimesMax: this.opts.limits.runtimesMax,
       diskMib: this.opts.limits.diskMib,
+      // A member already counts: taking it adds no runtime.
+      fromPool: pooled !== null,
     });
+    if (pooled) return this.takeFromPool(pooled.pool, pooled.member, rec);
     // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
     try {
       this.store.insert(rec);
@@ -247,6 +277,33 @@ export class RuncEngine implements Engine {
       task.catch((err) => this.opts.logger.error("background create failed", { id: rec.id, name: rec.name, error: String((err as Error).message) }));
       return this.records.toRuntime(rec);
     }
+    return this.records.toRuntime(await task);
+  }
+
+  /**
+   * A create served by a warm-pool member (no await since the admission, so no other create takes the same one): the
+   * member takes the new record's identity and creation time, then its name inside. Should naming it fail, the
+   * member is torn down and the runtime provisioned afresh under the same record.
+   */
+  private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
+    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idempotencyKey, requestHash, createdAt } = rec;
+    const taken = this.store.claimPooled(member.id, pool, {
+      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idempotencyKey, requestHash, createdAt, startedAt: createdAt,
+    });
+    if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
+    this.pools.schedule();
+    const task = this.records.withLock(taken.id, async () => {
+      try {
+        const paths = runtimePaths(this.opts.dataDir, taken.id);
+        await nameInside(taken.initPid!, paths.rootfs, taken.hostname ?? taken.name, this.networks.etcFiles(taken.id, taken.hostname ?? taken.name));
+        return taken;
+      } catch (err) {
+        this.opts.logger.warn("naming a warm pool member failed: provisioning the runtime afresh", { id: taken.id, error: String((err as Error).message) });
+        await this.containers.teardown(taken.id);
+        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { mode: "nat" });
+      }
+    }).finally(() => this.creations.delete(taken.id));
+    this.creations.set(taken.id, task);
     return this.records.toRuntime(await task);
   }
 
@@ -285,7 +342,7 @@ export class RuncEngine implements Engine {
 
   async list(filter: ListFilter = {}): Promise<ListPage> {
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
-    const page = this.store.list({ status: filter.status, limit, after: filter.after });
+    const page = this.store.list({ status: filter.status, limit, after: filter.after, pooled: filter.pooled });
     // A signal-0 probe per live record, a /proc read at most once a second each: a page of hundreds stays flat.
     const checked = await Promise.all(page.items.map((rec) => this.records.checkAlive(rec, { bulk: true })));
     // A runtime found crashed just now no longer matches a filter on running/paused.
@@ -365,7 +422,12 @@ export class RuncEngine implements Engine {
   }
 
   async delete(ref: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
+    return this.removeById(this.records.find(ref).id);
+  }
+
+  /** Kills and tears down a runtime (or a warm pool's member) and deletes its record. */
+  private removeById(id: string): Promise<Runtime> {
+    const ref = id;
     return this.records.withLock(id, async () => {
       const rec = this.store.get(id);
       if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`);
@@ -610,6 +672,27 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Misc
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // Warm pools (pools/)
+
+  async setPool(name: string, spec: PoolSpec): Promise<Pool> {
+    return this.pools.set(name, {
+      image: spec.image ?? DEFAULTS.image,
+      vcpus: spec.vcpus ?? LIMITS.defaultVcpus,
+      memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib,
+      min: spec.min,
+      max: spec.max,
+    });
+  }
+
+  async listPools(): Promise<Pool[]> {
+    return this.pools.list();
+  }
+
+  async removePool(name: string): Promise<Pool> {
+    return this.pools.remove(name);
+  }
+
   async version(): Promise<{ runc: string; kernel: string }> {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
   }
@@ -636,6 +719,7 @@ export class RuncEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.lifetimes?.close();
+    await this.pools.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     this.idle.close();

@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -48,6 +48,17 @@ export interface ListFilter {
   after?: string;
   /** Add current cgroup usage to running and paused runtimes (as `get` does). Default false. */
   usage?: boolean;
+  /** Include warm pools' waiting members. Default false. */
+  pooled?: boolean;
+}
+
+/** A warm pool's definition (validated wire input, defaults not yet applied). */
+export interface PoolSpec {
+  image?: string;
+  vcpus?: number;
+  memoryMib?: number;
+  min: number;
+  max?: number;
 }
 
 export interface ListPage {
@@ -198,6 +209,11 @@ export interface Engine {
   /** Imports a root-filesystem tarball (optionally gzip-compressed) as an image. */
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image>;
   removeImage(name: string): Promise<void>;
+  /** Creates or changes a warm pool; its members boot in the background. */
+  setPool(name: string, spec: PoolSpec): Promise<Pool>;
+  listPools(): Promise<Pool[]>;
+  /** Removes a warm pool and its waiting members. */
+  removePool(name: string): Promise<Pool>;
 
   version(): Promise<Omit<VersionInfo, "api" | "runta" | "node">>;
   /** Releases daemon-side resources. Runtimes keep running. */

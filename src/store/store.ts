@@ -49,6 +49,8 @@ export interface RuntimeRecord {
   diskMib: number | null;
   /** The checkpoint this runtime was restored from (its layers lie under the runtime's own), or null. */
   checkpointId: string | null;
+  /** The warm pool this booted, unnamed runtime waits in (engine/pools/), or null for every runtime a user has. */
+  pool: string | null;
 }
 
 /** Fields an update may change; `revision` and `updatedAt` are set by the store. */
@@ -121,6 +123,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   bootId: "boot_id",
   diskMib: "disk_mib",
   checkpointId: "checkpoint_id",
+  pool: "pool",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -132,6 +135,7 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["exec_timeout_secs", "INTEGER"],
   ["lifetime_secs", "INTEGER"],
   ["last_activity_kind", "TEXT"],
+  ["pool", "TEXT"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
 
@@ -186,6 +190,7 @@ function fromRow(row: Row): RuntimeRecord {
     bootId: str(row.boot_id),
     diskMib: num(row.disk_mib),
     checkpointId: str(row.checkpoint_id),
+    pool: str(row.pool),
   };
 }
 
@@ -302,8 +307,9 @@ export class RuntimeStore {
   }
 
   /** A page ordered by (created_at, id), optionally filtered by status. */
-  list(opts: { status?: RuntimeStatus[]; limit: number; after?: string }): RecordPage {
-    const where: string[] = [];
+  list(opts: { status?: RuntimeStatus[]; limit: number; after?: string; pooled?: boolean }): RecordPage {
+    // Warm pool members are not users' runtimes: listed only when asked for (runta ps --pooled).
+    const where: string[] = opts.pooled ? [] : ["pool IS NULL"];
     const params: unknown[] = [];
     if (opts.status?.length) {
       where.push(`status IN (${opts.status.map(() => "?").join(", ")})`);
@@ -324,6 +330,37 @@ export class RuntimeStore {
       items: pageRows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null),
       nextCursor: more && last ? encodeCursor(String(last.created_at), String(last.id)) : null,
     };
+  }
+
+  /**
+   * Hands a ready warm-pool member to a create: it leaves its pool and takes the create's identity (name, env, labels,
+   * …) and creation time, as if created now. Null when the member is gone or already taken (another create was first).
+   */
+  claimPooled(id: string, pool: string, patch: RecordPatch & { createdAt: string }): RuntimeRecord | null {
+    const { createdAt, ...rest } = patch;
+    const row = toRow(rest);
+    const sets = Object.keys(row).map((c) => `${c} = @${c}`);
+    // Revision 2, as a fresh create ends (inserted at 1, running at 2).
+    sets.push("pool = NULL", "created_at = @created_at", "updated_at = @created_at", "revision = 2");
+    let changed: number;
+    try {
+      changed = this.stmt(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id AND pool = @pool AND status = 'running'`).run({ ...row, created_at: createdAt, id, pool }).changes;
+    } catch (err) {
+      if (rest.name !== undefined && /UNIQUE constraint failed: runtimes\.name/.test(String((err as Error).message))) throw nameTaken(rest.name);
+      if (/UNIQUE constraint failed: runtimes\.idempotency_key/.test(String((err as Error).message))) {
+        throw new RuntaError("already_exists", "this Idempotency-Key was already used for another request", { details: { field: "Idempotency-Key" } });
+      }
+      throw err;
+    }
+    return changed ? this.get(id) : null;
+  }
+
+  /** The members of warm pools (all pools, or one), oldest first. */
+  poolMembers(pool?: string): RuntimeRecord[] {
+    const rows = (pool === undefined
+      ? this.stmt("SELECT * FROM runtimes WHERE pool IS NOT NULL ORDER BY created_at, id").all()
+      : this.stmt("SELECT * FROM runtimes WHERE pool = ? ORDER BY created_at, id").all(pool)) as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
   /** Removes a record. */

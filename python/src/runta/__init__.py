@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .client import Runta
 from .checkpoints import Checkpoints
+from .pools import Pools
 from .execs import Execs
 from .images import Images
 from .runtimes import Page, Runtime, Runtimes
@@ -61,7 +62,7 @@ from .models import (
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Execs", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Pools", "Execs", "Page", "ExecStream",
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",

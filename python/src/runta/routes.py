@@ -44,6 +44,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/images/build"): "Images.build",
     ("POST", "/v1/images/import"): "Images.import_",
     ("DELETE", "/v1/images/{name}"): "Images.remove",
+    ("GET", "/v1/pools"): "Pools.list",
+    ("PUT", "/v1/pools/{pool}"): "Pools.set",
+    ("DELETE", "/v1/pools/{pool}"): "Pools.remove",
 }
 
 #: Routes the daemon serves that the SDK deliberately leaves out: (HTTP method, OpenAPI path) → why.

@@ -10,6 +10,7 @@ import { egressRoutes } from "./egress.js";
 import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
+import { poolRoutes } from "./pools.js";
 import { runtimeRoutes } from "./runtimes.js";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
@@ -20,5 +21,6 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   checkpointRoutes,
   execRoutes,
   imageRoutes,
+  poolRoutes,
   dashboardRoutes,
 ];

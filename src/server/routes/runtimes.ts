@@ -99,7 +99,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       path: "/v1/runtimes",
       handler: async (ctx) => {
         const q = parseQuery(ctx, ListRuntimesQuerySchema);
-        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true" });
+        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true", pooled: q.pooled === "true" });
         send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
       },
     },
