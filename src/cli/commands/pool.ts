@@ -31,7 +31,7 @@ configured as asked (env, labels, hostname, …), and the pool boots a replaceme
 are hidden from 'runta ps' (see them with 'runta ps --pooled') and count towards the daemon's runtimes limit.
 
 Examples:
-  runta pool set small --image default --cpus 1 --memory 1g --min 2 --max 4
+  runta pool set small --image default --cpus 1 --memory 1g --min 1 --max 2
   runta pool ls
   runta pool rm small`,
     );
@@ -45,7 +45,7 @@ Examples:
     .option("--min <n>", "runtimes kept booted and waiting", countFlag("--min"))
     .option("--max <n>", "the most runtimes the pool holds (default --min)", countFlag("--max"))
     .option("--json", "print the pool as JSON")
-    .addHelpText("after", "\nExamples:\n  runta pool set small --cpus 1 --memory 1g --min 2\n  runta pool set small --min 0")
+    .addHelpText("after", "\nExamples:\n  runta pool set small --cpus 1 --memory 1g --min 1\n  runta pool set small --min 0")
     .action((name: string, opts: PoolSetOptions) => runPoolSet(ctx, name, opts));
   pool
     .command("ls")

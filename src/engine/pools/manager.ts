@@ -85,9 +85,10 @@ export class PoolManager {
     if (!rec) throw errors.notFound(`pool ${shown(name)} not found; list pools with: runta pool ls`, { pool: name });
     const before = this.view(rec);
     this.deps.pools.delete(name);
-    // A member still booting is removed by the refill when it finds its pool gone.
-    await Promise.all(this.deps.store.poolMembers(name).filter((m) => m.status !== "creating").map((m) => this.deps.remove(m)));
-    return { ...before, ready: 0, booting: this.booting.get(name) ?? 0 };
+    // The refill in flight sees the pool gone before its next boot; a member it is booting now is removed with the rest.
+    await this.running;
+    await Promise.all(this.deps.store.poolMembers(name).map((m) => this.deps.remove(m)));
+    return { ...before, ready: 0, booting: 0 };
   }
 
   /**
