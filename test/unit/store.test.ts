@@ -39,6 +39,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     bootId: null,
     diskMib: null,
     checkpointId: null,
+    pool: null,
     ...over,
   };
 }
