@@ -17,6 +17,7 @@ _runta_value() {
   case "$1 $2" in
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
     "checkpoint restore"|"snapshot restore") case "$3" in --cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--hostname) return 0 ;; esac ;;
+    "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
     "egress events") case "$3" in --limit) return 0 ;; esac ;;
     "daemon run") case "$3" in --data-dir|--listen) return 0 ;; esac ;;
@@ -36,9 +37,9 @@ _runta() {
   done
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image pool egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
     run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
-    ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
+    ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --pooled --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
     cp) opts="--archive -a --help -h"; rt=0; words="" ;;
@@ -76,6 +77,15 @@ _runta() {
         ls) opts="--quiet -q --json --help -h"; rt=0 ;;
         build) opts="--force --json --help -h"; rt=0 ;;
         import) opts="--json --help -h"; rt=0 ;;
+        rm) opts="--help -h"; rt=0 ;;
+      esac ;;
+    pool)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls rm --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--image --cpus --memory -m --min --max --json --help -h"; rt=0 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
         rm) opts="--help -h"; rt=0 ;;
       esac ;;
     egress)

@@ -286,9 +286,10 @@ export class RuncEngine implements Engine {
    * member is torn down and the runtime provisioned afresh under the same record.
    */
   private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
-    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idempotencyKey, requestHash, createdAt } = rec;
+    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt } = rec;
     const taken = this.store.claimPooled(member.id, pool, {
-      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idempotencyKey, requestHash, createdAt, startedAt: createdAt,
+      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt,
+      startedAt: createdAt, lastActivityAt: null, lastActivityKind: null,
     });
     if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
     this.pools.schedule();

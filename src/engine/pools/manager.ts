@@ -192,6 +192,7 @@ export class PoolManager {
       lastError: null,
       idleTimeoutSecs: null,
       lastActivityAt: null,
+      lastActivityKind: null,
       idempotencyKey: null,
       requestHash: null,
       initPid: null,
