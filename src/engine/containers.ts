@@ -19,6 +19,7 @@ import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
 import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
 import { preconditionFor } from "./refusals.js";
 import { isFrozen } from "./status.js";
+import { recordAnnotations } from "./recover.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
@@ -75,6 +76,7 @@ export class Containers {
       netnsPath: net.netnsPath,
       cpus,
       procViews,
+      annotations: recordAnnotations(rec, this.networks.store.get(rec.id)),
     });
     await writeFile(paths.config, JSON.stringify(spec));
     await rm(paths.pidFile, { force: true });

@@ -1,5 +1,6 @@
 /**
- * Reconciliation at open: brings the store in line with what runs. Still-running containers are adopted, records
+ * Reconciliation at open: brings the store in line with what runs. Runtime directories without a record (a damaged
+ * database lost it) get one back first (recover.ts). Still-running containers are adopted, records
  * whose container vanished become `crashed` (or `shutdown` when the host rebooted since they started), unfinished
  * creates become `error`, unfinished deletes are finished, and containers with no record are reported, never adopted
  * twice or touched. One bad record is logged and skipped.
@@ -14,6 +15,8 @@ import { bootId } from "./host.js";
 import { procStart } from "./proc.js";
 import type { Runc } from "./runc.js";
 import { isLive } from "./status.js";
+import { recoverRecords } from "./recover.js";
+import type { NetworkRecord } from "../store/network-store.js";
 
 /** What reconciliation needs of the engine. */
 export interface ReconcileDeps {
@@ -22,12 +25,17 @@ export interface ReconcileDeps {
   containers: Containers;
   cgroupParent: string;
   logger: Logger;
+  dataDir: string;
+  /** Takes back the network of a runtime whose record was recovered from its directory (recover.ts). */
+  restoreNetwork: (net: NetworkRecord) => Promise<void>;
 }
 
 /** Reconciles every record with runc's state root and sweeps empty cgroups nobody owns. */
 export async function reconcile(deps: ReconcileDeps): Promise<void> {
   const { runc, store, cgroupParent, logger } = deps;
   const containers = new Map((await runc.list()).map((c) => [c.id, c]));
+  // Records a damaged database lost come back from their runtime directories first, in the state runc reports.
+  await recoverRecords(deps.dataDir, store, logger, containers, deps.restoreNetwork);
   const nowBoot = bootId();
   for (const rec of store.all()) {
     try {

@@ -61,6 +61,10 @@ import { checkedPolicy } from "./network/policy.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
+import { backupDatabase } from "../store/integrity.js";
+
+/** How often the database is backed up while the daemon runs (and once at every start). */
+const BACKUP_EVERY_MS = 60 * 60 * 1000;
 
 /** Options of {@link RuncEngine.open}. */
 export interface RuncEngineOptions {
@@ -101,6 +105,7 @@ const DISK_POOL_SIZE = 2;
 export class RuncEngine implements Engine {
   /** Shuts down runtimes whose lifetime is over (lifetime.ts); from open until close. */
   private lifetimes?: LifetimeSweeper;
+  private backups?: NodeJS.Timeout;
   private readonly creations = new Map<string, Promise<RuntimeRecord>>();
   private readonly containers: Containers;
   private readonly records: RuntimeRecords;
@@ -216,6 +221,8 @@ export class RuncEngine implements Engine {
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
       const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity);
       await engine.reconcile();
+      await engine.backUp();
+      engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
       engine.idle.start();
       await disks.open();
@@ -703,7 +710,15 @@ export class RuncEngine implements Engine {
    * `recover`), then drops networks whose runtime is gone; done at open.
    */
   async reconcile(): Promise<void> {
-    await reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+    await reconcile({
+      runc: this.runc,
+      store: this.store,
+      containers: this.containers,
+      cgroupParent: this.opts.cgroupParent,
+      logger: this.opts.logger,
+      dataDir: this.opts.dataDir,
+      restoreNetwork: (net) => this.networks.recover(net),
+    });
     for (const rec of this.store.all()) {
       if (rec.status !== "running" && rec.status !== "paused") continue;
       const killed = await this.execs.recover(rec).catch((err: Error) => (this.opts.logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
@@ -716,11 +731,18 @@ export class RuncEngine implements Engine {
     await this.checkpoints.reconcile();
   }
 
+  /** A consistent copy of the database under `<dataDir>/backups/` (store/integrity.ts); a failure is logged, not fatal. */
+  private async backUp(): Promise<void> {
+    if (this.closed) return;
+    await backupDatabase(this.store.db, this.opts.dataDir).catch((err: Error) => this.opts.logger.error("could not back up the database", { error: err.message }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.lifetimes?.close();
     await this.pools.close();
+    clearInterval(this.backups);
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     this.idle.close();

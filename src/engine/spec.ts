@@ -148,6 +148,8 @@ export interface RuntimeSpecInput {
   cpus?: string;
   /** LXCFS files bound over /proc and /sys so they show the runtime's limits (views/lxcfs.ts); absent: the host's. */
   procViews?: Array<{ destination: string; source: string }>;
+  /** OCI annotations (the record's fields, so a lost record can be rebuilt: recover.ts). */
+  annotations?: Record<string, string>;
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -178,6 +180,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
   const initProcess = buildExecProcess({ argv: [INIT_PATH_IN_RUNTIME, "-P"], cwd: "/", tty: false, imageEnv: input.env });
   return {
     ociVersion: "1.0.2-dev",
+    ...(input.annotations ? { annotations: input.annotations } : {}),
     process: initProcess,
     root: { path: input.rootfsPath, readonly: false },
     hostname: input.hostname,

@@ -4,10 +4,11 @@
  * cannot be decoded instead of failing: one corrupt record must not hide the others.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntaError, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
 import { silentLogger, type Logger } from "../log.js";
+import { checkWal, unreadableDatabase } from "./integrity.js";
 
 /** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
 export interface RuntimeRecord {
@@ -218,19 +219,49 @@ export class RuntimeStore {
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Opens (creating if needed) `<dataDir>/runta.db`. */
+  /** Why the write-ahead log was damaged at open (its newest commits were dropped), or null. */
+  readonly walDamage: string | null;
+  readonly path: string;
+
+  /**
+   * Opens (creating if needed) `<dataDir>/runta.db`. A damaged write-ahead log is copied aside (`runta.db-wal.damaged-
+   * <time>`) and reported in {@link walDamage}; a database SQLite cannot read throws `unavailable` naming the file
+   * and the fix (store/integrity.ts).
+   */
   constructor(dataDir: string, logger: Logger = silentLogger) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.logger = logger;
-    this.db = new Database(join(dataDir, "runta.db"));
-    this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode still survives a process crash (only a power loss can drop the last commits).
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
-    const have = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
-    for (const [col, type] of ADDED_COLUMNS) if (!have.has(col)) this.db.exec(`ALTER TABLE runtimes ADD COLUMN ${col} ${type}`);
-    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.path = join(dataDir, "runta.db");
+    const wal = checkWal(this.path);
+    this.walDamage = wal.damage;
+    if (wal.damage) {
+      const copy = `${this.path}-wal.damaged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      copyFileSync(`${this.path}-wal`, copy);
+      logger.error("the database's write-ahead log is damaged: SQLite drops its newest changes; runtimes whose records they held are recovered from their directories", {
+        file: `${this.path}-wal`,
+        damage: wal.damage,
+        intact_commits: wal.commits,
+        copy,
+      });
+    }
+    try {
+      this.db = new Database(this.path);
+      this.db.pragma("journal_mode = WAL");
+      // NORMAL in WAL mode still survives a process crash (only a power loss can drop the last commits).
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("busy_timeout = 5000");
+      const check = this.db.pragma("quick_check", { simple: true });
+      if (check !== "ok") throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
+      this.db.exec(SCHEMA);
+      const have = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
+      for (const [col, type] of ADDED_COLUMNS) if (!have.has(col)) this.db.exec(`ALTER TABLE runtimes ADD COLUMN ${col} ${type}`);
+      this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    } catch (err) {
+      (this as { db?: Database.Database }).db?.close();
+      const code = String((err as { code?: unknown }).code ?? "");
+      if (/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw unreadableDatabase(this.path, dataDir, err as Error);
+      throw err;
+    }
   }
 
   /** Inserts a new record; a taken name or idempotency key is `already_exists`. */

@@ -212,6 +212,26 @@ export class RuntimeNetworks {
   }
 
   /**
+   * Takes back the network of a runtime whose record a damaged database lost (engine/recover.ts): its record again,
+   * its rules in the table, and its namespace and veth if they are gone.
+   */
+  recover(rec: NetworkRecord): Promise<void> {
+    return this.serial(async () => {
+      this.store.put(rec);
+      const a = this.attachmentOf(rec);
+      if (!a) return;
+      await this.activate();
+      if (!existsSync(join(NETNS_DIR, a.ifname)) || !existsSync(`/sys/class/net/${a.ifname}`)) {
+        await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+        await this.build(rec);
+        return;
+      }
+      await nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+      this.remember(rec);
+    });
+  }
+
+  /**
    * Makes sure a runtime's namespace and veth exist before runc starts it: after a host reboot (or anything that
    * removed them) they are made again with the same address and policy. A no-op when both are there.
    */
