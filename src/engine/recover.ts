@@ -36,6 +36,8 @@ interface SavedRecord {
   description: string;
   execTimeoutSecs: number | null;
   lifetimeSecs: number | null;
+  /** Absent in bundles written before idle timeouts. */
+  idleTimeoutSecs?: number | null;
   createdAt: string;
   diskMib: number | null;
   checkpointId: string | null;
@@ -54,6 +56,7 @@ export function recordAnnotations(rec: RuntimeRecord, network: NetworkRecord | n
     description: rec.description,
     execTimeoutSecs: rec.execTimeoutSecs,
     lifetimeSecs: rec.lifetimeSecs,
+    idleTimeoutSecs: rec.idleTimeoutSecs,
     createdAt: rec.createdAt,
     diskMib: rec.diskMib,
     checkpointId: rec.checkpointId,
@@ -137,8 +140,9 @@ export function recordFromDir(dataDir: string, id: string, now = new Date()): Re
     startedAt: null,
     revision: 1,
     lastError: `recovered at ${at} from ${paths.config}: the daemon's database had lost this runtime's record${saved ? " (fields as of its last boot)" : " (name, image, resources and env from its bundle)"}${lost}`,
-    idleTimeoutSecs: null,
+    idleTimeoutSecs: base.idleTimeoutSecs ?? null,
     lastActivityAt: null,
+    lastActivityKind: null,
     idempotencyKey: null,
     requestHash: null,
     initPid: null,

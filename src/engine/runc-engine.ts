@@ -720,7 +720,7 @@ export class RuncEngine implements Engine {
       restoreNetwork: (net) => this.networks.recover(net),
     });
     for (const rec of this.store.all()) {
-      if (rec.status !== "running" && rec.status !== "paused") continue;
+      if (!isLive(rec.status)) continue;
       const killed = await this.execs.recover(rec).catch((err: Error) => (this.opts.logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
       if (killed) this.opts.logger.warn("killed execs the previous daemon was serving (their clients are gone)", { id: rec.id, name: rec.name, killed });
     }
