@@ -36,8 +36,9 @@ interface SavedRecord {
   description: string;
   execTimeoutSecs: number | null;
   lifetimeSecs: number | null;
-  /** Absent in bundles written before idle timeouts. */
+  /** Absent in bundles written before idle timeouts and warm pools. */
   idleTimeoutSecs?: number | null;
+  pool?: string | null;
   createdAt: string;
   diskMib: number | null;
   checkpointId: string | null;
@@ -57,6 +58,7 @@ export function recordAnnotations(rec: RuntimeRecord, network: NetworkRecord | n
     execTimeoutSecs: rec.execTimeoutSecs,
     lifetimeSecs: rec.lifetimeSecs,
     idleTimeoutSecs: rec.idleTimeoutSecs,
+    pool: rec.pool,
     createdAt: rec.createdAt,
     diskMib: rec.diskMib,
     checkpointId: rec.checkpointId,
@@ -150,7 +152,10 @@ export function recordFromDir(dataDir: string, id: string, now = new Date()): Re
     bootId: null,
     diskMib: base.diskMib,
     checkpointId: base.checkpointId,
+    // A warm pool's member comes back as a runtime of its own, listed (the pool refills itself): the user sees it.
+    pool: null,
   };
+  if (base.pool) rec.lastError += `; it was a member of warm pool "${base.pool}"`;
   return { rec, network };
 }
 
