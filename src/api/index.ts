@@ -1,5 +1,6 @@
 export * from "./command.js";
 export * from "./egress.js";
+export * from "./secrets.js";
 export * from "./env-digest.js";
 export * from "./errors.js";
 export * from "./limits.js";

@@ -13,6 +13,7 @@ import { daemonCommand } from "./commands/daemon.js";
 import { dashboardCommand } from "./commands/dashboard.js";
 import { deleteCommand } from "./commands/delete.js";
 import { egressCommand } from "./commands/egress.js";
+import { secretCommand } from "./commands/secret.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -78,6 +79,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     imageCommand(ctx),
     poolCommand(ctx),
     egressCommand(ctx),
+    secretCommand(ctx),
     daemonCommand(ctx),
     dashboardCommand(ctx),
     versionCommand(ctx),

@@ -4,6 +4,7 @@
  */
 import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
+import type { Secret, SecretRule, SecretRuleInput } from "../api/secret-policy.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
@@ -171,6 +172,17 @@ export interface CheckpointsApi {
   remove(ref: string): Promise<Checkpoint>;
 }
 
+/** `runta.secrets`. */
+export interface SecretsApi {
+  list(): Promise<Secret[]>;
+  get(name: string): Promise<Secret>;
+  set(name: string, value: string): Promise<Secret>;
+  remove(name: string): Promise<Secret>;
+  rules(runtime: string): Promise<SecretRule[]>;
+  setRule(runtime: string, rule: SecretRuleInput): Promise<SecretRule>;
+  removeRule(runtime: string, host: string, header: string): Promise<SecretRule>;
+}
+
 export interface ListOptions {
   status?: RuntimeStatus[];
   /** Page size; list() follows cursors until the end unless `limit` is set and `all` is false. */
@@ -301,6 +313,7 @@ export interface RuntaApi {
   readonly images: ImagesApi;
   readonly checkpoints: CheckpointsApi;
   readonly pools: PoolsApi;
+  readonly secrets: SecretsApi;
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;

@@ -4,6 +4,7 @@ import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
+import { SecretsClient } from "./secrets.js";
 import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
@@ -266,6 +267,8 @@ export class Runta implements RuntaApi {
   readonly execs: ExecsClient;
   /** Warm pools: set, list, remove. */
   readonly pools: PoolsClient;
+  /** Secrets (set, list, get, remove; values never come back) and runtimes' injection rules. */
+  readonly secrets: SecretsClient;
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
@@ -292,6 +295,7 @@ export class Runta implements RuntaApi {
     this.checkpoints = new CheckpointsClient(this.http, this.runtimes);
     this.execs = new ExecsClient(this.http);
     this.pools = new PoolsClient(this.http);
+    this.secrets = new SecretsClient(this.http);
   }
 
   /** Versions of runta, runc, the kernel and node on the daemon's host. */

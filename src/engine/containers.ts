@@ -40,6 +40,8 @@ export class Containers {
       logger: Logger;
       /** The frozen layers (top first) of the checkpoint a restored runtime stands on. */
       checkpointLayers: (checkpointId: string) => string[];
+      /** Puts the egress CA into the runtime's trust store (secrets/trust.ts). */
+      installTrust: (rootfs: string) => Promise<void>;
     },
   ) {}
 
@@ -50,16 +52,17 @@ export class Containers {
   }
 
   /**
-   * Mounts the overlay, puts the init and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
+   * Mounts the overlay, puts the init, the egress CA and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
    * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/) and starts
    * the container detached.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
-    const [net, , procViews, cpus] = await Promise.all([
+    const [net, , , procViews, cpus] = await Promise.all([
       this.networks.ensure(rec.id),
       installInit(paths.rootfs, this.opts.initPath),
+      this.opts.installTrust(paths.rootfs),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
     ]);

@@ -23,7 +23,7 @@ import { signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
-import { buildExecProcess } from "./spec.js";
+import { buildExecProcess, type OciProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
 import { Bounded } from "./spawn-turns.js";
@@ -42,6 +42,8 @@ export interface ExecDeps {
   maxBufferedPerRuntime: number;
   /** Output all running buffered execs may hold at once (each reserves 2 × its cap). */
   outputBudgetBytes: number;
+  /** The daemon's secrets' names, read at each exec (each is a stub variable inside; secrets/). */
+  secretNames: () => readonly string[];
 }
 
 const SIGKILL_EXIT = 128 + osConstants.signals.SIGKILL;
@@ -67,6 +69,11 @@ export class Execs {
   private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: ExecDeps) {}
+
+  /** The OCI process of an exec in `rec`: what the runtime adds (its env, root, the secrets' stubs) to the exec's own. */
+  private processFor(rec: RuntimeRecord, spec: Omit<Parameters<typeof buildExecProcess>[0], "imageEnv" | "rootfs" | "secretNames">): OciProcess {
+    return buildExecProcess({ ...spec, imageEnv: rec.env, rootfs: runtimePaths(this.deps.dataDir, rec.id).rootfs, secretNames: this.deps.secretNames() });
+  }
 
   /** Runs one command to its end with its output capped; refused with resource_exhausted past the admission limits. */
   async buffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
@@ -96,7 +103,7 @@ export class Execs {
           runc: this.deps.runc,
           containerId: rec.id,
           runtime: `runtime "${rec.name}"`,
-          process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
+          process: this.processFor(rec, { ...spec, user }),
           workDir: paths.execDir,
           oomCount: () => cg.oomKills(),
         }),
@@ -122,7 +129,7 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    const proc = buildExecProcess({ ...spec, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
+    const proc = this.processFor(rec, { ...spec, tty: false, user });
     const oomBefore = await cg.oomKills();
     const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
     let runc;
@@ -312,7 +319,7 @@ export class Execs {
     const timeoutMs = (execTimeoutSecs(rec, spec.timeoutSecs) ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);
-    const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
+    const proc = this.processFor(rec, { argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user });
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();

@@ -3,8 +3,8 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, network/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/
- * and the store.
+ * checkpoints/, network/, secrets/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts, refusals.ts,
+ * images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -58,6 +58,8 @@ import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
 import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
+import { RuntimeSecrets } from "./secrets/secrets.js";
+import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -90,6 +92,8 @@ export interface RuncEngineOptions {
    * data dir), `hostsFile` a hosts(5) file the runtimes' resolver and egress proxy consult before DNS.
    */
   network?: { cidr?: string; hostsFile?: string };
+  /** A PEM bundle of CAs the egress proxy also trusts when it re-encrypts an injected request (tests' own hosts). */
+  egressCaBundle?: string;
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
@@ -119,7 +123,7 @@ export class RuncEngine implements Engine {
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -127,8 +131,13 @@ export class RuncEngine implements Engine {
     readonly networks: RuntimeNetworks,
     private readonly lxcfs: Lxcfs,
     activity: ActivityTracker,
+    private readonly secrets: RuntimeSecrets,
   ) {
-    this.containers = new Containers(runc, images, networks, lxcfs, { ...opts, checkpointLayers: (id) => this.checkpoints.lowerLayers(id) });
+    this.containers = new Containers(runc, images, networks, lxcfs, {
+      ...opts,
+      checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
+      installTrust: (rootfs) => secrets.installTrust(rootfs),
+    });
     this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id), (rec) => this.idle.describe(rec));
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
@@ -168,6 +177,7 @@ export class RuncEngine implements Engine {
       maxBuffered: opts.limits.execBufferedMaxConcurrent,
       maxBufferedPerRuntime: opts.limits.execBufferedMaxConcurrentPerRuntime,
       outputBudgetBytes: opts.limits.execBufferedOutputBudgetBytes,
+      secretNames: () => secrets.names(),
     });
     this.idle = new IdleKeeper({
       tracker: activity,
@@ -217,9 +227,22 @@ export class RuncEngine implements Engine {
     let networks: RuntimeNetworks | undefined;
     const activity = new ActivityTracker();
     try {
-      networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger, activity: (id) => activity.hold(id, "egress") });
+      const secrets = await RuntimeSecrets.open({
+        db: store.db,
+        dataDir: opts.dataDir,
+        upstreamCaFile: options.egressCaBundle,
+        logger: opts.logger,
+        runtimeName: (id) => store.get(id)?.name ?? null,
+      });
+      networks = await RuntimeNetworks.open({
+        dataDir: opts.dataDir,
+        ...options.network,
+        logger: opts.logger,
+        activity: (id) => activity.hold(id, "egress"),
+        takeover: secrets.takeover,
+      });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity);
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets);
       await engine.reconcile();
       await engine.backUp();
       engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
@@ -451,6 +474,7 @@ export class RuncEngine implements Engine {
       this.store.delete(id);
       this.execs.forget(id);
       this.idle.forget(id);
+      this.secrets.forget(id);
       return this.records.toRuntime(deleting);
     });
   }
@@ -645,6 +669,49 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Secrets (secrets/)
+
+  async listSecrets(): Promise<Secret[]> {
+    return this.secrets.list();
+  }
+
+  async getSecret(ref: string): Promise<Secret> {
+    return this.secrets.get(ref);
+  }
+
+  async setSecret(name: string, value: string): Promise<{ secret: Secret; created: boolean }> {
+    return this.secrets.set(name, value);
+  }
+
+  async removeSecret(ref: string): Promise<Secret> {
+    return this.secrets.remove(ref);
+  }
+
+  async secretRules(ref: string): Promise<SecretRule[]> {
+    return this.secrets.rules(this.records.find(ref).id);
+  }
+
+  /** A rule on a running runtime also puts the egress CA into its trust store now (a boot does it anyway). */
+  async setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "get secret rules");
+      if (this.networks.describe(id).mode === "none") {
+        throw errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): it sends no requests to inject into`, { network: "none" });
+      }
+      const set = this.secrets.setRule(id, rec.name, rule);
+      if (rec.status === "running" || rec.status === "paused") await this.secrets.installTrust(runtimePaths(this.opts.dataDir, id).rootfs);
+      return set;
+    });
+  }
+
+  async removeSecretRule(ref: string, host: string, header: string): Promise<SecretRule> {
+    const rec = this.records.find(ref);
+    return this.secrets.removeRule(rec.id, rec.name, host, header);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Images
 
   async listImages(): Promise<Image[]> {
@@ -727,6 +794,7 @@ export class RuncEngine implements Engine {
     for (const net of this.networks.store.all()) {
       if (!this.store.get(net.runtimeId)) await this.networks.remove(net.runtimeId);
     }
+    this.secrets.reconcile((id) => this.store.get(id) !== null);
     // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
     await this.checkpoints.reconcile();
   }

@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
+import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -184,6 +185,19 @@ export interface Engine {
   setEgress(ref: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
   /** A runtime's egress audit events, oldest first (the last `limit`, or those after `after`). */
   egressEvents(ref: string, opts?: { limit?: number; after?: number }): Promise<EgressEvent[]>;
+
+  /** Every secret (names and dates: no value ever leaves the engine but towards the egress proxy). */
+  listSecrets(): Promise<Secret[]>;
+  getSecret(ref: string): Promise<Secret>;
+  /** Stores a secret's value; an existing name is rotated (`created` false), effective for the next request. */
+  setSecret(name: string, value: string): Promise<{ secret: Secret; created: boolean }>;
+  /** Removes a secret; refused while rules use it. */
+  removeSecret(ref: string): Promise<Secret>;
+  /** A runtime's injection rules. */
+  secretRules(ref: string): Promise<SecretRule[]>;
+  /** Adds or replaces the rule of (runtime, host, header). */
+  setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule>;
+  removeSecretRule(ref: string, host: string, header: string): Promise<SecretRule>;
 
   /** What is at `path` inside the runtime (resolved within its root; a symlink at the end is not followed). */
   statFile(ref: string, path: string): Promise<FileStat>;

@@ -41,7 +41,7 @@ import {
   type NetworkNames,
   type TableRuntime,
 } from "./plan.js";
-import { EgressProxy } from "./proxy.js";
+import { EgressProxy, type Takeover } from "./proxy.js";
 import { Resolver } from "./resolve.js";
 import { ipBatch, nftScript } from "./tools.js";
 
@@ -59,6 +59,8 @@ export interface RuntimeNetworksOptions {
   /** Counts each open proxied connection as its runtime's activity (the idle keeper's hold). */
   activity?: (runtimeId: string) => () => void;
   logger?: Logger;
+  /** Takes over the proxied connections it wants (the secrets room's injection); absent: all are spliced. */
+  takeover?: Takeover;
 }
 
 /** A runtime's network as the engine sees it. */
@@ -131,7 +133,7 @@ export class RuntimeNetworks {
         logger: this.opts.logger,
       };
       const dns = await DnsForwarder.start(ctx);
-      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range, activity: this.opts.activity });
+      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range, activity: this.opts.activity, takeover: this.opts.takeover });
       try {
         const ownsForwarding = acquireForwarding(this.names.table);
         await nftScript(tableScript(this.names, { dnsPort: dns.port, httpPort: proxy.ports.http, tlsPort: proxy.ports.tls, ownsForwarding }, this.tableRuntimes()));

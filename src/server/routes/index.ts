@@ -12,11 +12,13 @@ import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { poolRoutes } from "./pools.js";
 import { runtimeRoutes } from "./runtimes.js";
+import { secretRoutes } from "./secrets.js";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
   egressRoutes,
+  secretRoutes,
   fileRoutes,
   checkpointRoutes,
   execRoutes,
