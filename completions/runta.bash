@@ -20,6 +20,8 @@ _runta_value() {
     "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
     "egress events") case "$3" in --limit) return 0 ;; esac ;;
+    "secret set") case "$3" in --value-env) return 0 ;; esac ;;
+    "secret rule") case "$3" in --secret|--host|--path|--header|--template) return 0 ;; esac ;;
     "daemon run") case "$3" in --data-dir|--listen) return 0 ;; esac ;;
   esac
   return 1
@@ -37,7 +39,7 @@ _runta() {
   done
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image pool egress daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image pool egress secret daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
     run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --detach -d --json --help -h"; rt=0; words="" ;;
     ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --pooled --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
@@ -61,10 +63,10 @@ _runta() {
         COMPREPLY=($(compgen -W "create ls restore rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        create) opts="--kind --json --help -h"; rt=2 ;;
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0 ;;
-        rm) opts="--help -h"; rt=0 ;;
+        create) opts="--kind --json --help -h"; rt=2; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     rename) opts="--help -h"; rt=2; words="" ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;
@@ -74,39 +76,50 @@ _runta() {
         COMPREPLY=($(compgen -W "ls build import rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        build) opts="--force --json --help -h"; rt=0 ;;
-        import) opts="--json --help -h"; rt=0 ;;
-        rm) opts="--help -h"; rt=0 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        build) opts="--force --json --help -h"; rt=0; words="" ;;
+        import) opts="--json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     pool)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "set ls rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        set) opts="--image --cpus --memory -m --min --max --json --help -h"; rt=0 ;;
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        rm) opts="--help -h"; rt=0 ;;
+        set) opts="--image --cpus --memory -m --min --max --json --help -h"; rt=0; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     egress)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "set ls describe events --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        set) opts="--mode --allow --deny --json --help -h"; rt=2 ;;
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        describe) opts="--json --help -h"; rt=2 ;;
-        events) opts="--limit --follow -f --json --help -h"; rt=2 ;;
+        set) opts="--mode --allow --deny --json --help -h"; rt=2; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        describe) opts="--json --help -h"; rt=2; words="" ;;
+        events) opts="--limit --follow -f --json --help -h"; rt=2; words="" ;;
+      esac ;;
+    secret)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls describe rm rule --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--value-env --value-stdin --prompt --json --help -h"; rt=0; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        describe) opts="--json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
+        rule) opts="--secret --host --path --header --template --allow-http --json --help -h"; rt=0; words="set ls rm" ;;
       esac ;;
     daemon)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "run start stop status --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        run) opts="--data-dir --listen --allow-remote --help -h"; rt=0 ;;
-        start) opts="--help -h"; rt=0 ;;
-        stop) opts="--help -h"; rt=0 ;;
-        status) opts="--json --help -h"; rt=0 ;;
+        run) opts="--data-dir --listen --allow-remote --help -h"; rt=0; words="" ;;
+        start) opts="--help -h"; rt=0; words="" ;;
+        stop) opts="--help -h"; rt=0; words="" ;;
+        status) opts="--json --help -h"; rt=0; words="" ;;
       esac ;;
     dashboard) opts="--no-open --json --help -h"; rt=0; words="" ;;
     version) opts="--json --help -h"; rt=0; words="" ;;

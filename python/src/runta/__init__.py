@@ -14,6 +14,7 @@ from .checkpoints import Checkpoints
 from .pools import Pools
 from .execs import Execs
 from .images import Images
+from .secrets import Secrets
 from .runtimes import Page, Runtime, Runtimes
 from .errors import (
     ERROR_CLASSES,
@@ -53,6 +54,9 @@ from .models import (
     RuntimeEgress,
     RuntimeInfo,
     RuntimeStatus,
+    Secret,
+    SecretRule,
+    SecretUse,
     StreamChunk,
     StreamExit,
     StreamSignal,
@@ -62,7 +66,8 @@ from .models import (
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Pools", "Execs", "Page", "ExecStream",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Pools", "Execs", "Secrets", "Page", "ExecStream",
+    "Secret", "SecretRule", "SecretUse",
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",

@@ -11,6 +11,7 @@ from ._http import Transport
 from .errors import InternalError, RuntaError
 from .checkpoints import Checkpoints
 from .pools import Pools
+from .secrets import Secrets
 from .execs import Execs
 from .images import Images
 from .models import DashboardLink, VersionInfo
@@ -44,6 +45,8 @@ class Runta:
         self.checkpoints = Checkpoints(self._http, self.runtimes)
         #: Warm pools: runtimes kept booted for creates of their shape.
         self.pools = Pools(self._http)
+        #: Secrets (set, list, get, remove; values never come back) and runtimes' injection rules.
+        self.secrets = Secrets(self._http)
         #: Exec objects: list, get, signal, start detached, run streamed, attach.
         self.execs = Execs(self._http)
 
