@@ -47,7 +47,7 @@ come back out.
 
 Examples:
   runta secret set OPENAI_API_KEY --prompt
-  printf %s "$KEY" | runta secret set OPENAI_API_KEY --value-stdin
+  runta secret set OPENAI_API_KEY --value-stdin < key.txt
   runta secret set OPENAI_API_KEY --value-env OPENAI_API_KEY
   runta secret rule set worker --secret OPENAI_API_KEY --host api.openai.com --header Authorization --template 'Bearer \${secret}'
   runta secret rule ls worker
@@ -63,7 +63,7 @@ Examples:
     .option("--json", "print the secret (never its value) as JSON")
     .addHelpText(
       "after",
-      '\nExactly one of --value-env, --value-stdin, --prompt: a value is never an argument.\n\nExamples:\n  runta secret set OPENAI_API_KEY --prompt\n  printf %s "$KEY" | runta secret set OPENAI_API_KEY --value-stdin\n  FIREWORKS_API_KEY=fw-123 runta secret set FIREWORKS_API_KEY --value-env FIREWORKS_API_KEY',
+      "\nExactly one of --value-env, --value-stdin, --prompt: a value is never an argument.\n\nExamples:\n  runta secret set OPENAI_API_KEY --prompt\n  runta secret set OPENAI_API_KEY --value-stdin < key.txt\n  runta secret set OPENAI_API_KEY --value-env OPENAI_API_KEY",
     )
     .action((name: string, opts: SecretSetOptions) => runSecretSet(ctx, name, opts));
   secret

@@ -80,7 +80,12 @@ function withHead(client: net.Socket, head: Buffer): Duplex {
 
 /** Takes over connections that have secret rules (see the module comment). */
 export class Interceptor implements Takeover {
-  constructor(private readonly deps: InterceptorDeps) {}
+  /** Built once: a context per request would parse the whole trust store (~140 certificates) every time. */
+  private readonly upstreamContext: tls.SecureContext;
+
+  constructor(private readonly deps: InterceptorDeps) {
+    this.upstreamContext = tls.createSecureContext({ ca: deps.upstreamCa });
+  }
 
   /** Whether a connection has rules (HTTPS: any; plain HTTP: only those that allow it); if not, the proxy splices it. */
   wants(runtimeId: string, protocol: Protocol, host: string): boolean {
@@ -95,7 +100,10 @@ export class Interceptor implements Takeover {
   /** Serves one handed-over connection until it closes. */
   take(h: Handover): void {
     const server = http.createServer({ keepAlive: true });
-    server.on("request", (req, res) => this.forward(h, req, res));
+    // Upstream connections are kept alive for as long as the runtime's connection is (as the runtime would have).
+    const agent = new (h.protocol === "tls" ? https.Agent : http.Agent)({ keepAlive: true });
+    h.client.once("close", () => agent.destroy());
+    server.on("request", (req, res) => this.forward(h, agent, req, res));
     server.on("upgrade", (req, socket, head) => this.upgrade(h, req, socket as net.Socket, head));
     server.on("clientError", (_err, socket) => socket.destroy());
     const raw = withHead(h.client, h.head);
@@ -137,7 +145,7 @@ export class Interceptor implements Takeover {
     };
   }
 
-  private upstreamOptions(h: Handover, req: http.IncomingMessage, headers: string[]): https.RequestOptions {
+  private upstreamOptions(h: Handover, agent: http.Agent, req: http.IncomingMessage, headers: string[]): https.RequestOptions {
     return {
       // Dial the address the proxy resolved and checked; the certificate is still verified for the name.
       host: h.ip,
@@ -145,19 +153,21 @@ export class Interceptor implements Takeover {
       method: req.method,
       path: req.url,
       headers: withoutHopByHop(headers),
-      ...(h.protocol === "tls" ? { servername: h.host, ca: this.deps.upstreamCa, checkServerIdentity: (_: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(h.host, cert) } : {}),
-      agent: false,
+      ...(h.protocol === "tls" ? { servername: h.host, secureContext: this.upstreamContext, checkServerIdentity: (_: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(h.host, cert) } : {}),
+      agent,
     };
   }
 
-  private forward(h: Handover, req: http.IncomingMessage, res: http.ServerResponse): void {
+  private forward(h: Handover, agent: http.Agent, req: http.IncomingMessage, res: http.ServerResponse): void {
     const { headers, applied } = this.rewrite(h, req);
     let bytesOut = 0;
     let bytesIn = 0;
     let reason: string | null = null;
+    let complete = false;
     const send = h.protocol === "tls" ? https.request : http.request;
-    const up = send(this.upstreamOptions(h, req, headers), (upRes) => {
+    const up = send(this.upstreamOptions(h, agent, req, headers), (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, withoutHopByHop(upRes.rawHeaders));
+      upRes.once("end", () => (complete = true));
       upRes.on("data", (c: Buffer) => (bytesIn += c.length));
       upRes.pipe(res);
     });
@@ -171,7 +181,8 @@ export class Interceptor implements Takeover {
       } else res.destroy();
     });
     res.once("close", () => {
-      up.destroy();
+      // A runtime that went away mid-answer cuts the upstream request; a finished one leaves its socket to the agent.
+      if (!complete) up.destroy();
       h.record(this.event(h, applied, { reason, bytesOut, bytesIn }));
     });
   }
@@ -183,7 +194,7 @@ export class Interceptor implements Takeover {
     for (let i = 0; i + 1 < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
     const dial = () =>
       h.protocol === "tls"
-        ? tls.connect({ host: h.ip, port: h.port, servername: h.host, ca: this.deps.upstreamCa, checkServerIdentity: (_n, cert) => tls.checkServerIdentity(h.host, cert), ALPNProtocols: ["http/1.1"] })
+        ? tls.connect({ host: h.ip, port: h.port, servername: h.host, secureContext: this.upstreamContext, checkServerIdentity: (_n, cert) => tls.checkServerIdentity(h.host, cert), ALPNProtocols: ["http/1.1"] })
         : net.connect({ host: h.ip, port: h.port });
     const up = dial();
     let bytesOut = 0;
