@@ -6,13 +6,16 @@
  *   - the egress proxy's added latency per connection: a fresh TCP connection + HTTP GET from inside a runtime's
  *     namespace to a local test host, through the proxy (port 80) and directly through NAT (port 8080);
  *   - throughput of one large download, through the proxy and direct.
+ *   - secret injection (issue 15): the latency TLS interception adds per HTTPS request, p50: requests to a host with a
+ *     secret rule (TLS terminated, header rewritten, re-encrypted) vs a host without one (spliced), on fresh
+ *     connections and on one kept-alive connection.
  *   - scale (BENCH_NET_SCALE > 0): that many runtime networks at once (namespaces, veths and rules made by the
  *     engine's network room, without containers), then a request from a sample of them through the proxy and direct.
  * Traffic goes only to a test host in a namespace this script creates (10.250.x.y). Knobs: BENCH_NET_N create
  * rounds (10), BENCH_NET_CONNS connections per side (200), BENCH_NET_MIB download size (256), BENCH_NET_SCALE (0).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { run } from "./lib/proc.js";
@@ -31,13 +34,23 @@ const MIB = int("BENCH_NET_MIB", 256);
 const SCALE = int("BENCH_NET_SCALE", 0);
 const log = (/** @type {string} */ m) => process.stderr.write(`[bench:network] ${m}\n`);
 
-/** The test host's server: `/` answers a line, `/big?mib=N` streams N MiB; on 80 (proxied) and 8080 (direct). */
+/** The test host's server: `/` answers a line, `/big?mib=N` streams N MiB; on 80 (proxied) and 8080 (direct), and over TLS on 443. */
 const SERVER = `
-const http = require("node:http"); const addr = process.argv[1]; const chunk = Buffer.alloc(1 << 20);
+const http = require("node:http"), https = require("node:https"), fs = require("node:fs"); const [addr, dir] = process.argv.slice(1); const chunk = Buffer.alloc(1 << 20);
 const h = (req, res) => { const m = /mib=(\\d+)/.exec(req.url); if (!m) return res.end("ok\\n");
   let left = Number(m[1]); res.writeHead(200, { "content-length": left << 20 });
   const more = () => { while (left > 0) { left--; if (!res.write(chunk)) return res.once("drain", more); } res.end(); }; more(); };
+https.createServer({ key: fs.readFileSync(dir + "/key.pem"), cert: fs.readFileSync(dir + "/cert.pem") }, h).listen(443, addr);
 http.createServer(h).listen(8080, addr); http.createServer(h).listen(80, addr, () => console.log("ready"));`;
+
+/** HTTPS requests from inside the runtime's namespace (SNI and Host = argv[2]); fresh connections or one kept alive. */
+const TLS_CLIENT = `
+const https = require("node:https"), fs = require("node:fs"); const [addr, host, n, keep, ca] = process.argv.slice(1);
+const agent = keep === "1" ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : false;
+const get = () => new Promise((res, rej) => { const t0 = performance.now();
+  https.get({ host: addr, port: 443, path: "/", servername: host, headers: { host, authorization: "Bearer runta-secret-stub" }, ca: fs.readFileSync(ca), agent },
+    (r) => { r.resume(); r.on("end", () => (r.statusCode === 200 ? res(performance.now() - t0) : rej(new Error("status " + r.statusCode)))); }).on("error", rej); });
+(async () => { const out = []; for (let i = 0; i < Number(n); i++) out.push(await get()); console.log(JSON.stringify(out)); process.exit(0); })();`;
 
 /** The client run inside the runtime's namespace: N sequential fresh connections, or one download; prints JSON. */
 const CLIENT = `
@@ -46,7 +59,16 @@ const get = () => new Promise((res, rej) => { const t0 = performance.now(); let 
   http.get(url, { agent: false, headers: { host: process.argv[3] } }, (r) => { r.on("data", (c) => (bytes += c.length)); r.on("end", () => res({ ms: performance.now() - t0, bytes })); }).on("error", rej); });
 (async () => { const out = []; for (let i = 0; i < n; i++) out.push(await get()); console.log(JSON.stringify(out)); })();`;
 
-async function startTestHost() {
+/** A test CA and a certificate for bench.test and plain.test it issued, in `dir` (ca.pem, cert.pem, key.pem). */
+async function issueCertificate(/** @type {string} */ dir) {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run("openssl", ["req", "-x509", ...ec, "-days", "1", "-subj", "/CN=runta bench CA", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.pem"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  await run("openssl", ["req", ...ec, "-subj", "/CN=bench.test", "-keyout", join(dir, "key.pem"), "-out", join(dir, "req.csr")]);
+  writeFileSync(join(dir, "ext.cnf"), "subjectAltName=DNS:bench.test,DNS:plain.test\nextendedKeyUsage=serverAuth\n");
+  await run("openssl", ["x509", "-req", "-in", join(dir, "req.csr"), "-CA", join(dir, "ca.pem"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", "1", "-out", join(dir, "cert.pem"), "-extfile", join(dir, "ext.cnf")]);
+}
+
+async function startTestHost(/** @type {string} */ certDir) {
   const tag = Math.floor(Math.random() * 250) + 1;
   const ns = `rttbench${tag}`;
   const link = `rttb${tag}h`;
@@ -60,7 +82,7 @@ async function startTestHost() {
   await ip(`-n ${ns} addr add ${address}/24 dev eth0`);
   await ip(`-n ${ns} link set eth0 up`);
   await ip(`-n ${ns} route add default via 10.250.${tag}.1`);
-  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", SERVER, address], { stdio: ["ignore", "pipe", "inherit"] });
+  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", SERVER, address, certDir], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((r) => server.stdout.once("data", r));
   return {
     address,
@@ -120,10 +142,12 @@ const fmt = (/** @type {ReturnType<typeof summarize>} */ s) => `median ${s.media
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "runta-bench-net-"));
   const daemon = new RuntaDaemon(work);
-  const host = await startTestHost();
+  await issueCertificate(work);
+  const host = await startTestHost(work);
   const hostsFile = join(work, "hosts");
-  writeFileSync(hostsFile, `${host.address} bench.test\n`);
+  writeFileSync(hostsFile, `${host.address} bench.test plain.test\n`);
   process.env.RUNTA_NETWORK_HOSTS = hostsFile;
+  process.env.RUNTA_EGRESS_CA_BUNDLE = join(work, "ca.pem");
   /** @type {string[]} */
   let leaks = [];
   const results = /** @type {Record<string, unknown>} */ ({});
@@ -169,6 +193,27 @@ async function main() {
     results.throughput_direct_mib_s = (d.bytes / 1048576 / (d.ms / 1000));
     const events = await rt.egressEvents({ limit: 1000 });
     results.proxy_events = events.length;
+
+    log(`secret injection: ${CONNS} HTTPS requests to a host with a rule (intercepted) and one without (spliced)`);
+    await runta.secrets.set("BENCH_KEY", "bench-value");
+    await runta.secrets.setRule("net-probe", { secret: "BENCH_KEY", host: "bench.test", header: "Authorization", template: "Bearer ${secret}" });
+    // The client trusts the egress CA (what a runtime's trust store holds) and the test CA (what the spliced host shows).
+    const trust = join(work, "client-ca.pem");
+    writeFileSync(trust, readFileSync(join(daemon.dataDir, "egress-ca", "ca.crt"), "utf8") + readFileSync(join(work, "ca.pem"), "utf8"));
+    const tlsIn = async (/** @type {string} */ name, /** @type {number} */ n, /** @type {boolean} */ keep) => {
+      const { stdout } = await run("ip", ["netns", "exec", netns, process.execPath, "-e", TLS_CLIENT, host.address, name, String(n), keep ? "1" : "0", trust], { keepStdout: true });
+      return /** @type {number[]} */ (JSON.parse(stdout.toString()));
+    };
+    const tls = { fresh_intercepted: /** @type {number[]} */ ([]), fresh_spliced: /** @type {number[]} */ ([]), kept_intercepted: /** @type {number[]} */ ([]), kept_spliced: /** @type {number[]} */ ([]) };
+    for (let i = 0; i < 4; i++) {
+      tls.fresh_intercepted.push(...(await tlsIn("bench.test", CONNS / 4, false)));
+      tls.fresh_spliced.push(...(await tlsIn("plain.test", CONNS / 4, false)));
+      // The first request of a kept-alive run pays the handshake: dropped.
+      tls.kept_intercepted.push(...(await tlsIn("bench.test", CONNS / 4 + 1, true)).slice(1));
+      tls.kept_spliced.push(...(await tlsIn("plain.test", CONNS / 4 + 1, true)).slice(1));
+    }
+    for (const [k, v] of Object.entries(tls)) results[`tls_${k}`] = summarize(v);
+    results.injected_events = (await rt.egressEvents({ limit: 1000 })).filter((e) => e.injected?.length).length;
     if (SCALE > 0) results.scale = await scale(host.address, hostsFile, work);
   } finally {
     leaks = await daemon.teardown();
@@ -192,6 +237,13 @@ async function main() {
       `  connection + GET direct (NAT):             ${fmt(r.conn_direct)}`,
       `  added by the proxy (medians): ${(r.conn_proxied.median - r.conn_direct.median).toFixed(2)} ms per connection`,
       `  throughput, one ${MIB} MiB download: proxy ${r.throughput_proxied_mib_s.toFixed(0)} MiB/s, direct ${r.throughput_direct_mib_s.toFixed(0)} MiB/s`,
+      "secret injection (HTTPS GET through the egress proxy; intercepted = a secret rule for the host)",
+      `  fresh connection, intercepted: ${fmt(r.tls_fresh_intercepted)}`,
+      `  fresh connection, spliced:     ${fmt(r.tls_fresh_spliced)}`,
+      `  kept-alive, intercepted:       ${fmt(r.tls_kept_intercepted)}`,
+      `  kept-alive, spliced:           ${fmt(r.tls_kept_spliced)}`,
+      `  added by TLS interception (p50): ${(r.tls_fresh_intercepted.median - r.tls_fresh_spliced.median).toFixed(2)} ms per request on a fresh connection, ` +
+        `${(r.tls_kept_intercepted.median - r.tls_kept_spliced.median).toFixed(2)} ms per request on a kept-alive one (${r.injected_events} injection events)`,
       ...(r.scale
         ? [
             `  scale: ${r.scale.n} runtime networks up in ${(r.scale.upMs / 1000).toFixed(1)} s (${(r.scale.upMs / r.scale.n).toFixed(1)} ms each), ` +

@@ -93,6 +93,20 @@ def test_a_lifetime(new_runtime: NewRuntime, client: runta.Runta) -> None:
         time.sleep(0.2)
 
 
+def test_an_idle_timeout_suspends_and_an_exec_wakes(new_runtime: NewRuntime, client: runta.Runta) -> None:
+    rt = new_runtime(memory_mib=64, idle_timeout_secs=5)
+    assert rt.info.idle_timeout_secs == 5 and rt.info.idle is not None and rt.info.idle["timeout_secs"] == 5
+    deadline = time.monotonic() + 20
+    while client.runtimes.get(rt.name).info.status != "suspended":
+        assert time.monotonic() < deadline, "the idle timeout did not suspend the runtime"
+        time.sleep(0.25)
+    assert client.runtimes.get(rt.name).info.pause_reason == "idle"
+    assert rt.exec("echo awake").stdout_text == "awake\n"
+    assert client.runtimes.get(rt.name).info.status == "running"
+    assert client.runtimes.update(rt.name, idle_timeout_secs=None).idle is None
+    assert rt.update(idle_timeout_secs=60).idle_timeout_secs == 60
+
+
 def test_create_without_waiting(new_runtime: NewRuntime, client: runta.Runta) -> None:
     rt = new_runtime(wait=False)
     assert rt.status == "creating"

@@ -71,6 +71,11 @@ export const EgressEventSchema = z.object({
   reason: z.string().nullable(),
   bytes_out: z.number().int(),
   bytes_in: z.number().int(),
+  /**
+   * On a connection taken over for secret rules, one event per request: the secrets put into its headers (by name;
+   * empty when no rule's path matched). Absent on spliced connections.
+   */
+  injected: z.array(z.object({ secret: z.string(), header: z.string() })).optional(),
 });
 /** One audit event of a runtime's egress proxy or resolver. */
 export type EgressEvent = z.infer<typeof EgressEventSchema>;

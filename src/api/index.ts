@@ -1,5 +1,6 @@
 export * from "./command.js";
 export * from "./egress.js";
+export * from "./secrets.js";
 export * from "./env-digest.js";
 export * from "./errors.js";
 export * from "./limits.js";
@@ -13,3 +14,4 @@ export * from "./exec-frames.js";
 export * from "./signals.js";
 export * from "./volumes.js";
 export * from "./mount-path.js";
+export * from "./idle.js";

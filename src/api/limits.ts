@@ -41,6 +41,9 @@ export const LIMITS = {
   descriptionRule: "must not contain control characters other than newline and tab, nor bidirectional overrides",
   /** A runtime's lifetime (`--lifetime`): at most 30 days. */
   lifetimeSecsMax: 30 * 24 * 3600,
+  /** A runtime's idle timeout (`--idle-timeout`): at least 5 s (a script's pause between commands must not suspend it), at most 7 days. */
+  idleTimeoutSecsMin: 5,
+  idleTimeoutSecsMax: 7 * 24 * 3600,
   /** Buffered exec. */
   execTimeoutSecsDefault: 60,
   execTimeoutSecsMax: 3600,

@@ -23,9 +23,12 @@ import {
   VersionSchema,
   LifecycleRequestSchema,
   StopRuntimeRequestSchema,
+  PoolSchema,
+  SetPoolRequestSchema,
 } from "./schemas.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
 import { CreateVolumeRequestSchema, VolumeSchema } from "./volumes.js";
+import { SECRET_LIMITS, SecretRuleRequestSchema, SecretRuleSchema, SecretSchema, SetSecretRequestSchema } from "./secrets.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -53,6 +56,8 @@ const rtParam = {
 
 const pathParam = { name: "path", in: "query", required: true, description: "absolute path inside the runtime", schema: { type: "string" } };
 const formatParam = { name: "format", in: "query", schema: { type: "string", enum: ["tar", "raw"], default: "tar" } };
+const poolParam = { name: "pool", in: "path", required: true, description: "pool name", schema: { type: "string" } };
+const secretParam = { name: "name", in: "path", required: true, description: "the secret's name (an environment variable's name) or id", schema: { type: "string" } };
 const cpParam = { name: "cp", in: "path", required: true, description: "checkpoint name or id", schema: { type: "string" } };
 const volParam = { name: "vol", in: "path", required: true, description: "volume name or id", schema: { type: "string" } };
 const binary = { schema: { type: "string", format: "binary" } };
@@ -111,6 +116,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         EgressEvent: res(EgressEventSchema),
         Volume: res(VolumeSchema),
         CreateVolumeRequest: req(CreateVolumeRequestSchema),
+        Pool: res(PoolSchema),
+        SetPoolRequest: req(SetPoolRequestSchema),
+        Secret: res(SecretSchema),
+        SetSecretRequest: req(SetSecretRequestSchema),
+        SecretRule: res(SecretRuleSchema),
+        SecretRuleRequest: req(SecretRuleRequestSchema),
       },
     },
     paths: {
@@ -151,6 +162,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
             { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
             { name: "usage", in: "query", schema: { type: "boolean", default: false }, description: "true adds current usage to running and paused runtimes" },
+            { name: "pooled", in: "query", schema: { type: "boolean", default: false }, description: "true lists warm pools' waiting members too (each with its pool)" },
           ],
           responses: {
             "200": {
@@ -250,6 +262,27 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           responses: { "200": { description: "the removed checkpoint", content: json(envelope("Checkpoint")) }, ...errorResponses(404, 409) },
         },
       },
+      "/v1/pools": {
+        get: {
+          operationId: "listPools",
+          responses: { "200": { description: "warm pools with their ready and booting members", content: json({ type: "object", properties: { data: { type: "array", items: ref("Pool") } } }) }, ...errorResponses() },
+        },
+      },
+      "/v1/pools/{pool}": {
+        put: {
+          operationId: "setPool",
+          summary: "create or change a warm pool: min runtimes of its shape kept booted for creates of that shape to take",
+          parameters: [poolParam],
+          requestBody: { required: true, content: json(ref("SetPoolRequest")) },
+          responses: { "200": { description: "the pool", content: json(envelope("Pool")) }, ...errorResponses(400, 404, 422) },
+        },
+        delete: {
+          operationId: "removePool",
+          summary: "remove a warm pool and its waiting members",
+          parameters: [poolParam],
+          responses: { "200": { description: "the removed pool", content: json(envelope("Pool")) }, ...errorResponses(404) },
+        },
+      },
       "/v1/checkpoints/{cp}/restore": {
         post: {
           operationId: "restoreCheckpoint",
@@ -288,6 +321,51 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: [rtParam],
           requestBody: { required: true, content: json(ref("EgressPolicyRequest")) },
           responses: { "200": { description: "the new policy", content: json(envelope("RuntimeEgress")) }, ...errorResponses(400, 404, 409) },
+        },
+      },
+      "/v1/secrets": {
+        get: {
+          operationId: "listSecrets",
+          summary: "every secret: names and dates, never a value",
+          responses: { "200": { description: "the secrets, by name", content: json({ type: "object", properties: { data: { type: "array", items: ref("Secret") } }, required: ["data"] }) }, ...errorResponses() },
+        },
+      },
+      "/v1/secrets/{name}": {
+        get: { operationId: "getSecret", parameters: [secretParam], responses: { "200": { description: "the secret (no value) and the rules using it", content: json(envelope("Secret")) }, ...errorResponses(404) } },
+        put: {
+          operationId: "setSecret",
+          summary: `store a secret's value (at most ${SECRET_LIMITS.valueMaxBytes} bytes); an existing name is rotated, effective for the next request`,
+          parameters: [secretParam],
+          requestBody: { required: true, content: json(ref("SetSecretRequest")) },
+          responses: {
+            "200": { description: "rotated", content: json(envelope("Secret")) },
+            "201": { description: "created", content: json(envelope("Secret")) },
+            ...errorResponses(400, 429),
+          },
+        },
+        delete: { operationId: "removeSecret", parameters: [secretParam], responses: { "200": { description: "the removed secret", content: json(envelope("Secret")) }, ...errorResponses(404, 409) } },
+      },
+      "/v1/runtimes/{rt}/secret-rules": {
+        get: {
+          operationId: "listSecretRules",
+          parameters: [rtParam],
+          responses: { "200": { description: "the runtime's injection rules", content: json({ type: "object", properties: { data: { type: "array", items: ref("SecretRule") } }, required: ["data"] }) }, ...errorResponses(404) },
+        },
+        put: {
+          operationId: "setSecretRule",
+          summary: "add or replace the rule of (host, header): the egress proxy puts the template, filled with the secret, into that header of the runtime's requests to the host",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("SecretRuleRequest")) },
+          responses: { "200": { description: "the rule", content: json(envelope("SecretRule")) }, ...errorResponses(400, 404, 409, 429) },
+        },
+        delete: {
+          operationId: "removeSecretRule",
+          parameters: [
+            rtParam,
+            { name: "host", in: "query", required: true, schema: { type: "string" }, description: "the rule's host" },
+            { name: "header", in: "query", required: true, schema: { type: "string" }, description: "the rule's header" },
+          ],
+          responses: { "200": { description: "the removed rule", content: json(envelope("SecretRule")) }, ...errorResponses(400, 404) },
         },
       },
       "/v1/runtimes/{rt}/egress/events": {

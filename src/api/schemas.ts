@@ -6,6 +6,7 @@ import { z } from "zod";
 import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 import { VolumeMountSchema, VolumeMountsRequestSchema } from "./volumes.js";
+import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -138,6 +139,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   lifetime_secs: LifetimeSecsSchema.optional(),
   /** Seed 002's name for lifetime_secs; give one or the other. */
   timeout_seconds: LifetimeSecsSchema.optional(),
+  /** It is suspended (frozen, memory kept) after this many seconds without activity; any exec or request wakes it. */
+  idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
   /** "nat" (default): an address, NAT, DNS and the egress policy; "none": loopback only. */
   network: NetworkModeSchema.optional(),
   /** The runtime's egress policy from the start (default open). */
@@ -166,9 +169,13 @@ export const UpdateRuntimeRequestSchema = z
       .optional(),
     /** Replaces the description ("" clears it); any status. */
     description: DescriptionSchema.optional(),
+    /** A new idle timeout (the idle clock restarts now); null removes it. Any status. */
+    idle_timeout_secs: IdleTimeoutSecsSchema.nullable().optional(),
   })
-  .refine((b) => b.name !== undefined || b.resources !== undefined || b.description !== undefined, { error: "give name, resources, description or several" });
-/** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize and/or description. */
+  .refine((b) => b.name !== undefined || b.resources !== undefined || b.description !== undefined || b.idle_timeout_secs !== undefined, {
+    error: "give name, resources, description, idle_timeout_secs or several",
+  });
+/** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize, description and/or idle timeout. */
 export type UpdateRuntimeRequest = z.infer<typeof UpdateRuntimeRequestSchema>;
 
 /** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
@@ -272,21 +279,29 @@ export const RuntimeSchema = z.object({
   exec_timeout_secs: z.number().nullable(),
   /** Its lifetime: it shuts down this long after each start (null: none). Not the idle timeout. */
   lifetime_secs: z.number().nullable(),
-  /** When its lifetime ends, while it is running or paused (null otherwise, or without a lifetime). */
+  /** When its lifetime ends, while it is running, paused or suspended (null otherwise, or without a lifetime). */
   shutdown_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),
   revision: z.number().int(),
   last_error: z.string().nullable(),
+  /** Its idle timeout (null: none): suspended after this long without activity. */
   idle_timeout_secs: z.number().nullable(),
+  /** Its latest known activity (any runtime, with or without an idle timeout). */
   last_activity_at: z.string().nullable(),
   /**
    * Exit code of its init when it last ended (128+n for death by signal n: 0 after a shutdown with a grace period,
    * 137 after one without, or a kill): null while it runs and when unknown (its init was started by an older daemon).
    */
   exit_code: z.number().int().nullable(),
+  /** Why it is frozen: `user` while paused, `idle` while suspended; null otherwise. */
+  pause_reason: PauseReasonSchema,
+  /** What keeps it awake and when it suspends; null without an idle timeout. */
+  idle: RuntimeIdleSchema.nullable(),
   usage: UsageSchema.nullable().optional(),
+  /** Only on a warm pool's waiting member (lists with pooled=true): its pool. */
+  pool: z.string().optional(),
 });
 /** A runtime as the API reports it. */
 export type Runtime = z.infer<typeof RuntimeSchema>;
@@ -299,8 +314,10 @@ export const ListRuntimesQuerySchema = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
   after: z.string().max(200).optional(),
-  /** `usage=true` adds each running or paused runtime's current cgroup usage (default false: a list is cheap). */
+  /** `usage=true` adds each running, paused or suspended runtime's current cgroup usage (default false: a list is cheap). */
   usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+  /** `pooled=true` lists warm pools' waiting members too (each with its `pool`); default false. */
+  pooled: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 
 export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });
@@ -370,3 +387,32 @@ export const DashboardLoginSchema = z.object({
   expires_at: z.string(),
 });
 export type DashboardLogin = z.infer<typeof DashboardLoginSchema>;
+
+/** PUT /v1/pools/{pool}: a warm pool's shape and size (seed 000's minCachedInstances / maxCachedInstances). */
+export const SetPoolRequestSchema = z.strictObject({
+  image: ImageNameSchema.optional(),
+  resources: z.strictObject({ requests: z.strictObject({ vcpus: VcpusSchema.optional(), memory_mib: MemoryMibSchema.optional() }).optional() }).optional(),
+  /** Runtimes kept booted and waiting (required, here or as minCachedInstances). */
+  min: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
+  /** The most members the pool holds (default min). */
+  max: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
+  /** Seed 000's names for min and max; give one name or the other. */
+  minCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
+  maxCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
+});
+
+/** A warm pool as the API reports it. */
+export const PoolSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
+  min: z.number().int(),
+  max: z.number().int(),
+  /** Members booted and waiting for a create. */
+  ready: z.number().int(),
+  /** Members booting now. */
+  booting: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Pool = z.infer<typeof PoolSchema>;

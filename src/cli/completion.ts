@@ -39,16 +39,26 @@ function firstLine(s: string): string {
 
 /** The tree as completion sees it: visible commands, their flags, and which ones take runtime names. */
 export function completionTree(program: Command): Node {
-  const walk = (cmd: Command): Node => ({
-    name: cmd.name(),
-    aliases: cmd.aliases(),
-    description: firstLine(cmd.description()),
-    options: [...describeOptions(cmd.options), { long: "--help", short: "-h", description: "show help", takesValue: false }],
-    runtimes: runtimeArgs(cmd),
-    words: [...(cmd.registeredArguments[0]?.argChoices ?? [])],
-    subcommands: cmd.commands.filter(visible).map(walk),
-  });
-  return walk(program);
+  const help = { long: "--help", short: "-h", description: "show help", takesValue: false };
+  const walk = (cmd: Command, depth: number): Node => {
+    const subs = cmd.commands.filter(visible);
+    // A third level (`secret rule set|ls|rm`) is folded into its group: its verbs are offered as words and the
+    // flags of all of them as the group's (the scripts follow two levels of commands).
+    if (depth === 2 && subs.length) {
+      const options = new Map(subs.flatMap((c) => describeOptions(c.options)).map((o) => [o.long ?? o.short, o]));
+      return { name: cmd.name(), aliases: cmd.aliases(), description: firstLine(cmd.description()), options: [...options.values(), help], runtimes: "none", words: subs.map((c) => c.name()), subcommands: [] };
+    }
+    return {
+      name: cmd.name(),
+      aliases: cmd.aliases(),
+      description: firstLine(cmd.description()),
+      options: [...describeOptions(cmd.options), help],
+      runtimes: runtimeArgs(cmd),
+      words: [...(cmd.registeredArguments[0]?.argChoices ?? [])],
+      subcommands: subs.map((c) => walk(c, depth + 1)),
+    };
+  };
+  return walk(program, 0);
 }
 
 function runtimeArgs(cmd: Command): Node["runtimes"] {
@@ -103,7 +113,7 @@ function bash(root: Node): string {
     if (c.subcommands.length) {
       const subs = c.subcommands.map((s) => s.name).join(" ");
       const inner = c.subcommands
-        .map((s) => `        ${s.name}) opts="${flagWords(s)}"; rt=${rtFlag(s)} ;;`)
+        .map((s) => `        ${s.name}) opts="${flagWords(s)}"; rt=${rtFlag(s)}; words="${s.words.join(" ")}" ;;`)
         .join("\n");
       cases.push(
         `    ${names(c)})\n      if [[ -z $sub ]]; then\n        COMPREPLY=($(compgen -W "${subs} ${flagWords(c)}" -- "$cur")); return\n      fi\n      case "$sub" in\n${inner}\n      esac ;;`,
@@ -151,7 +161,7 @@ function zsh(root: Node): string {
   const cases: string[] = [];
   for (const c of root.subcommands) {
     if (c.subcommands.length) {
-      const inner = c.subcommands.map((s) => `        ${s.name}) opts=(${flagWords(s)}); rt=${rtFlag(s)} ;;`).join("\n");
+      const inner = c.subcommands.map((s) => `        ${s.name}) opts=(${flagWords(s)}); rt=${rtFlag(s)}; choices=(${s.words.join(" ")}) ;;`).join("\n");
       cases.push(
         `    ${names(c)})\n      if [[ -z $sub ]]; then\n        cmds=(${described(c.subcommands)})\n        _describe -t commands 'runta ${c.name} command' cmds; return\n      fi\n      case $sub in\n${inner}\n      esac ;;`,
       );
@@ -228,6 +238,7 @@ function fish(root: Node): string {
         const cond = `${seen}; and __fish_seen_subcommand_from ${s.name}`;
         lines.push(...optLines(s, cond));
         if (s.runtimes !== "none") lines.push(`complete -c runta -n ${fq(cond)} -a '(runta __complete runtimes 2>/dev/null)'`);
+        if (s.words.length) lines.push(`complete -c runta -n ${fq(cond)} -a ${fq(s.words.join(" "))}`);
         if (s.name === "import") lines.push(`complete -c runta -n ${fq(cond)} -F`);
       }
     } else {

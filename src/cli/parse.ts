@@ -150,6 +150,24 @@ export const execTimeoutFlag = boundedNumber("--exec-timeout", { min: 1, max: LI
 /** `--lifetime`: a runtime's lifetime, whole seconds as the API accepts them. */
 export const lifetimeFlag = boundedNumber("--lifetime", { min: 1, max: LIMITS.lifetimeSecsMax, unit: "seconds", integer: true });
 
+/** `--idle-timeout`: a runtime's idle timeout, whole seconds as the API accepts them. */
+export const idleTimeoutFlag = boundedNumber("--idle-timeout", { min: LIMITS.idleTimeoutSecsMin, max: LIMITS.idleTimeoutSecsMax, unit: "seconds", integer: true });
+
+/**
+ * `update --idle-timeout`: seconds as for run, or 0 / none to remove the timeout, which this returns as 0 (commander
+ * turns a parser's null into "").
+ */
+export function idleTimeoutUpdateFlag(value: string): number {
+  if (/^\s*(0|none)\s*$/i.test(value)) return 0;
+  try {
+    return idleTimeoutFlag(value);
+  } catch {
+    throw new UsageError(
+      `--idle-timeout must be a whole number of seconds between ${LIMITS.idleTimeoutSecsMin} and ${LIMITS.idleTimeoutSecsMax}, or 0 / none to remove it, got "${value}"`,
+    );
+  }
+}
+
 /** `--disk-size-gib`: whole GiB as the API accepts them. */
 export const diskSizeFlag = boundedNumber("--disk-size-gib", { min: LIMITS.diskGibMin, max: LIMITS.diskGibMax, unit: "GiB", integer: true });
 

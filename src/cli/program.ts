@@ -6,12 +6,14 @@ import { applyCommand } from "./commands/apply.js";
 import { attachCommand } from "./commands/attach.js";
 import { bootCommand } from "./commands/boot.js";
 import { checkpointCommand } from "./commands/checkpoint.js";
+import { poolCommand } from "./commands/pool.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 import { cpCommand } from "./commands/cp.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { dashboardCommand } from "./commands/dashboard.js";
 import { deleteCommand } from "./commands/delete.js";
 import { egressCommand } from "./commands/egress.js";
+import { secretCommand } from "./commands/secret.js";
 import { execCommand } from "./commands/exec.js";
 import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -77,7 +79,9 @@ Run 'runta <command> --help' for the flags of a command.`,
     applyCommand(ctx),
     deleteCommand(ctx),
     imageCommand(ctx),
+    poolCommand(ctx),
     egressCommand(ctx),
+    secretCommand(ctx),
     daemonCommand(ctx),
     dashboardCommand(ctx),
     versionCommand(ctx),

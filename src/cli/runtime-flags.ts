@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from "commander";
 import { NETWORK_MODES, type NetworkMode } from "../api/egress-policy.js";
+import { LIMITS } from "../api/limits.js";
 import type { CreateOptions, VolumeMountOptions } from "../client/contract.js";
 import type { CliContext } from "./context.js";
 import { UsageError } from "./errors.js";
@@ -15,6 +16,7 @@ import {
   ENV_NAME,
   execTimeoutFlag,
   hostnameFlag,
+  idleTimeoutFlag,
   LABEL_KEY,
   lifetimeFlag,
   memoryFlag,
@@ -29,6 +31,7 @@ export interface RuntimeFlags {
   description?: string;
   execTimeout?: number;
   lifetime?: number;
+  idleTimeout?: number;
   cpus?: number;
   memory?: number;
   diskSizeGib?: number;
@@ -49,6 +52,11 @@ export function addRuntimeFlags(cmd: Command, ctx: CliContext, what = "the runti
     .option("--description <text>", "free text shown in inspect and ps --json (change it with runta update)", descriptionFlag)
     .option("--exec-timeout <secs>", "timeout of every exec in it that sets none (plain exec, -it sessions, -d ones)", execTimeoutFlag)
     .option("--lifetime <secs>", "shut it down (filesystem kept) this long after each start; not an idle timeout", lifetimeFlag)
+    .option(
+      "--idle-timeout <secs>",
+      `suspend it (frozen, memory kept) after this long without activity (${LIMITS.idleTimeoutSecsMin}-${LIMITS.idleTimeoutSecsMax}); an exec or request wakes it`,
+      idleTimeoutFlag,
+    )
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
     .option("--disk-size-gib <GiB>", `size of ${what}'s own disk, its writable layer (default 10; sparse: the host gives only what is written)`, diskSizeFlag)
@@ -75,6 +83,7 @@ export function createOptionsFrom(opts: RuntimeFlags): Omit<CreateOptions, "imag
     description: opts.description,
     execTimeoutSecs: opts.execTimeout,
     lifetimeSecs: opts.lifetime,
+    idleTimeoutSecs: opts.idleTimeout,
     volumes: opts.volume,
     network: opts.network,
     egress,

@@ -23,6 +23,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     description: opts.description,
     exec_timeout_secs: opts.execTimeoutSecs,
     lifetime_secs: opts.lifetimeSecs,
+    idle_timeout_secs: opts.idleTimeoutSecs,
     network: opts.network,
     egress: opts.egress,
     volumes: opts.volumes?.map((v) => ({ volume: v.volume, path: v.path, read_only: v.readOnly })),

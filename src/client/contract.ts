@@ -2,8 +2,9 @@
  * The SDK's public surface as interfaces. `Runta` (client/runta.ts) implements them over HTTP;
  * the CLI depends only on these, so its unit tests can hand it a fake.
  */
-import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
+import type { Secret, SecretRule, SecretRuleInput } from "../api/secret-policy.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
@@ -22,6 +23,8 @@ export interface CreateOptions {
   execTimeoutSecs?: number;
   /** Shut it down (filesystem kept) this many seconds after each start; not an idle timeout. */
   lifetimeSecs?: number;
+  /** Suspend it (frozen, memory kept) after this many seconds without activity; an exec or ingress request wakes it. Default none. */
+  idleTimeoutSecs?: number;
   /** Wait until the runtime is running (default true). */
   wait?: boolean;
   /** Sent as the Idempotency-Key header. */
@@ -195,6 +198,17 @@ export interface CheckpointsApi {
   remove(ref: string): Promise<Checkpoint>;
 }
 
+/** `runta.secrets`. */
+export interface SecretsApi {
+  list(): Promise<Secret[]>;
+  get(name: string): Promise<Secret>;
+  set(name: string, value: string): Promise<Secret>;
+  remove(name: string): Promise<Secret>;
+  rules(runtime: string): Promise<SecretRule[]>;
+  setRule(runtime: string, rule: SecretRuleInput): Promise<SecretRule>;
+  removeRule(runtime: string, host: string, header: string): Promise<SecretRule>;
+}
+
 export interface ListOptions {
   status?: RuntimeStatus[];
   /** Page size; list() follows cursors until the end unless `limit` is set and `all` is false. */
@@ -202,6 +216,26 @@ export interface ListOptions {
   after?: string;
   /** Add each running or paused runtime's current cgroup usage (default false: a list is cheap). */
   usage?: boolean;
+  /** Include warm pools' waiting members, each with its `pool` (default false). */
+  pooled?: boolean;
+}
+
+/** Options of `pools.set`. Defaults: max = min, the shape of a create without options (image "default", 1 vCPU, 1024 MiB). */
+export interface PoolOptions {
+  /** Runtimes kept booted and waiting. */
+  min: number;
+  /** The most members the pool holds. */
+  max?: number;
+  image?: string;
+  vcpus?: number;
+  memoryMiB?: number;
+}
+
+/** `runta.pools`: warm pools, runtimes kept booted so a create of their shape takes one. */
+export interface PoolsApi {
+  list(): Promise<Pool[]>;
+  set(name: string, opts: PoolOptions): Promise<Pool>;
+  remove(name: string): Promise<Pool>;
 }
 
 /** Options of `runtimes.get`. */
@@ -213,6 +247,8 @@ export interface GetOptions {
 /** What `update` changes (PATCH of the runtime). */
 export interface UpdateOptions {
   description?: string;
+  /** A new idle timeout in seconds (the idle clock restarts now); null removes it. */
+  idleTimeoutSecs?: number | null;
 }
 
 /** `runta.runtimes`: every verb also accepts a name or id directly. */
@@ -231,7 +267,7 @@ export interface RuntimesApi {
   checkpoint(nameOrId: string, name: string, opts?: CheckpointOptions): Promise<Checkpoint>;
   /** Gives a runtime a new name (unique); its id stays. */
   rename(nameOrId: string, name: string): Promise<Runtime>;
-  /** Changes what can change in place without a resize: the description ("" clears it), in any status. */
+  /** Changes what can change in place without a resize: the description ("" clears it), the idle timeout; any status. */
   update(nameOrId: string, req: UpdateOptions): Promise<Runtime>;
   exec(nameOrId: string, command: string | string[], opts?: ExecOptions): Promise<ExecOutput>;
   execStream(nameOrId: string, command: string | string[], opts?: ExecStreamOptions): ExecStreamHandle;
@@ -303,6 +339,8 @@ export interface RuntaApi {
   readonly images: ImagesApi;
   readonly checkpoints: CheckpointsApi;
   readonly volumes: VolumesApi;
+  readonly pools: PoolsApi;
+  readonly secrets: SecretsApi;
   version(): Promise<VersionInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;

@@ -1,9 +1,11 @@
 /** The package root (`import { Runta } from "runta"`): the SDK, its errors, and the wire types. */
-export { Runta, RuntimesClient, ImagesClient, type RuntaOptions } from "./runta.js";
+export { Runta, RuntimesClient, ImagesClient, PoolsClient, type RuntaOptions } from "./runta.js";
 export { Runtime, toExecOutput } from "./runtime.js";
 export { RuntimeFiles, type UploadBody } from "./files.js";
 export { CheckpointsClient, type RestoreOptions } from "./checkpoints.js";
 export { VolumesClient } from "./volumes.js";
+export { SecretsClient } from "./secrets.js";
+export { SECRET_LIMITS, SECRET_STUB, type Secret, type SecretRule, type SecretRuleInput, type SecretUse } from "../api/secret-policy.js";
 export { ExecStream, type ExecStreamInit, type StreamChunk } from "./exec-stream.js";
 export { nodeFetch } from "./node-fetch.js";
 export * from "./errors.js";

@@ -1,10 +1,11 @@
 /** `Runta`: the SDK entry point (DESIGN §8), an HTTP client of the daemon's REST API v1. */
-import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
+import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Pool, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { VolumesClient } from "./volumes.js";
+import { SecretsClient } from "./secrets.js";
 import { RuntimeFiles } from "./files.js";
 import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
@@ -54,6 +55,7 @@ export class RuntimesClient implements RuntimesApi {
           limit: opts.limit ?? LIMITS.listLimitMax,
           after,
           usage: opts.usage ? "true" : undefined,
+          pooled: opts.pooled ? "true" : undefined,
         },
       });
       for (const r of data) out.push(new Runtime(this, r));
@@ -104,9 +106,10 @@ export class RuntimesClient implements RuntimesApi {
   async rename(nameOrId: string, name: string): Promise<RuntimeRecord> {
     return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { name }, retry: false })).data;
   }
-  /** Replaces the description ("" clears it); any status. */
+  /** Replaces the description ("" clears it) and/or the idle timeout (null removes it); any status. */
   async update(nameOrId: string, req: UpdateOptions): Promise<RuntimeRecord> {
-    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body: { description: req.description }, retry: true })).data;
+    const body = { description: req.description, idle_timeout_secs: req.idleTimeoutSecs };
+    return (await this.http.json<RuntimeRecord>("PATCH", `/v1/runtimes/${seg(nameOrId)}`, { body, retry: true })).data;
   }
   /**
    * Buffered exec. A string runs through `sh -c`; an array runs as is. Defaults: 60 s timeout, 1 MiB per stream.
@@ -225,6 +228,28 @@ export class ImagesClient implements ImagesApi {
   }
 }
 
+/** `runta.pools`: warm pools (runtimes kept booted so a create of their shape takes one). */
+export class PoolsClient implements PoolsApi {
+  constructor(private readonly http: Transport) {}
+
+  /** Every pool with its ready and booting members. */
+  async list(): Promise<Pool[]> {
+    return (await this.http.json<Pool[]>("GET", "/v1/pools")).data;
+  }
+
+  /** Creates or changes a pool (max defaults to min; the shape to a create's defaults). */
+  async set(name: string, opts: PoolOptions): Promise<Pool> {
+    const requests = { vcpus: opts.vcpus, memory_mib: opts.memoryMiB };
+    const body = { min: opts.min, max: opts.max, image: opts.image, resources: requests.vcpus === undefined && requests.memory_mib === undefined ? undefined : { requests } };
+    return (await this.http.json<Pool>("PUT", `/v1/pools/${seg(name)}`, { body })).data;
+  }
+
+  /** Removes a pool and its waiting members. */
+  async remove(name: string): Promise<Pool> {
+    return (await this.http.json<Pool>("DELETE", `/v1/pools/${seg(name)}`)).data;
+  }
+}
+
 /**
  * The runta SDK. `new Runta()` finds the daemon and its token exactly as the CLI does (explicit options, then
  * RUNTA_ENDPOINT/RUNTA_TOKEN, then ~/.config/runta/config.json, then the local daemon and its token file), so a
@@ -243,6 +268,10 @@ export class Runta implements RuntaApi {
   readonly execs: ExecsClient;
   /** Volumes: create, list, get, remove. */
   readonly volumes: VolumesClient;
+  /** Warm pools: set, list, remove. */
+  readonly pools: PoolsClient;
+  /** Secrets (set, list, get, remove; values never come back) and runtimes' injection rules. */
+  readonly secrets: SecretsClient;
   private readonly http: Transport;
 
   constructor(opts: RuntaOptions = {}) {
@@ -269,6 +298,8 @@ export class Runta implements RuntaApi {
     this.checkpoints = new CheckpointsClient(this.http, this.runtimes);
     this.execs = new ExecsClient(this.http);
     this.volumes = new VolumesClient(this.http);
+    this.pools = new PoolsClient(this.http);
+    this.secrets = new SecretsClient(this.http);
   }
 
   /** Versions of runta, runc, the kernel and node on the daemon's host. */

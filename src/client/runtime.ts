@@ -101,7 +101,7 @@ export class Runtime implements RuntimeHandleApi {
     return this.api.checkpoint(this.id, name, opts);
   }
 
-  /** Replaces its description ("" clears it). */
+  /** Replaces its description ("" clears it) and/or its idle timeout (null removes it). */
   update(req: UpdateOptions): Promise<RuntimeRecord> {
     return this.track(this.api.update(this.id, req));
   }

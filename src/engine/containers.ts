@@ -18,6 +18,8 @@ import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
 import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
 import { preconditionFor } from "./refusals.js";
+import { isFrozen } from "./status.js";
+import { recordAnnotations } from "./recover.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { parseStatusFile } from "./execs/reaper.js";
@@ -47,6 +49,8 @@ export class Containers {
       checkpointLayers: (checkpointId: string) => string[];
       /** The runtime's volumes on the host, their disks mounted (volumes/). */
       volumeMounts: (rec: RuntimeRecord) => Promise<HostVolumeMount[]>;
+      /** Puts the egress CA into the runtime's trust store (secrets/trust.ts). */
+      installTrust: (rootfs: string) => Promise<void>;
     },
   ) {}
 
@@ -57,16 +61,17 @@ export class Containers {
   }
 
   /**
-   * Mounts the overlay, puts the init and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
+   * Mounts the overlay, puts the init, the egress CA and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
    * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/, and its volumes' mounts) and starts
    * the container detached.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
-    const [net, , procViews, cpus, volumes] = await Promise.all([
+    const [net, , , procViews, cpus, volumes] = await Promise.all([
       this.networks.ensure(rec.id),
       installInit(paths.rootfs, this.opts.initPath),
+      this.opts.installTrust(paths.rootfs),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
       this.opts.volumeMounts(rec),
@@ -85,6 +90,7 @@ export class Containers {
       cpus,
       procViews,
       volumes,
+      annotations: recordAnnotations(rec, this.networks.store.get(rec.id)),
     });
     await writeFile(paths.config, JSON.stringify(spec));
     // An empty status file: the reaper is to fill it (a missing one means no reaper saw this init: an older daemon's).
@@ -156,13 +162,13 @@ export class Containers {
    * init gets SIGTERM (a clean end, exit 0), and SIGKILL if it is still there (without a grace: at once, exit 137),
    * which takes everything left with it. Signals go straight to host pids (the init's checked
    * against its start time) rather than through `runc kill`, saving process spawns.
-   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused runtime is thawed before the graceful
+   * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused or suspended runtime is thawed before the graceful
    * stage, and right after the SIGKILL is queued when there is no grace.
    */
   async killInit(rec: RuntimeRecord, graceSecs: number): Promise<void> {
     const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
     if (graceSecs > 0) {
-      if (rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+      if (isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
       const deadline = Date.now() + graceSecs * 1000;
       let others = (await cg.procs()).filter((p) => p !== rec.initPid);
       for (const pid of others) {
@@ -194,7 +200,7 @@ export class Containers {
         // Exited in between.
       }
     }
-    if (graceSecs <= 0 && rec.status === "paused") await this.runc.resume(rec.id).catch(() => undefined);
+    if (graceSecs <= 0 && isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
     if (!(await waitProcessExit(rec.initPid, rec.initStartTime, 10_000))) {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }

@@ -25,6 +25,8 @@ export interface CreateDeps {
   runtimesMax: number;
   /** A new runtime's disk size (MiB) when the spec names none. */
   diskMib: number;
+  /** The create takes a warm pool's member, which already counts towards the runtimes limit. */
+  fromPool?: boolean;
 }
 
 /** Checks a create and builds its record (status `creating`), or throws the refusal naming the field and the fix. */
@@ -49,8 +51,13 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
   const policy = createPolicy(spec);
   if (policy && spec.network === "none") throw errors.invalid("an egress policy needs a network: drop network \"none\"", { field: "network" });
   const max = deps.runtimesMax;
-  if (deps.store.count() >= max) {
-    throw errors.exhausted(`this daemon already holds ${max} runtimes, its limit; remove some first (runta ps -a, runta rm <runtime>)`, { limit: max });
+  if (!deps.fromPool && deps.store.count() >= max) {
+    // Warm pool members are runtimes too (booted, with a network and a disk): say so, or the count looks wrong.
+    const pooled = deps.store.poolMembers().length;
+    throw errors.exhausted(
+      `this daemon already holds ${max} runtimes, its limit${pooled ? ` (${pooled} of them waiting in warm pools: runta pool ls)` : ""}; remove some first (runta ps -a, runta rm <runtime>${pooled ? ", runta pool set/rm" : ""})`,
+      { limit: max, pooled },
+    );
   }
   const now = new Date().toISOString();
   const rec: RuntimeRecord = {
@@ -71,8 +78,9 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     startedAt: null,
     revision: 1,
     lastError: null,
-    idleTimeoutSecs: null,
+    idleTimeoutSecs: spec.idleTimeoutSecs ?? null,
     lastActivityAt: null,
+    lastActivityKind: null,
     idempotencyKey: spec.idempotencyKey ?? null,
     requestHash: spec.requestHash ?? null,
     initPid: null,
@@ -82,6 +90,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     checkpointId: checkpoint?.id ?? null,
     volumes,
     exitCode: null,
+    pool: null,
   };
   return { rec, policy };
 }

@@ -3,7 +3,8 @@
  * websocket of `exec -i/-t`) and detached (`exec -d`). The process spec is built once by spec.ts `buildExecProcess`,
  * runc is started once by `Runc.exec`, and its failure classified once by `classifyExecFailure`. This adds what
  * belongs to a runtime: the exec objects of its registry (execs/), `-u` resolved in its /etc, the admission limits
- * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup, and its last-activity time.
+ * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup; the idle keeper (idle/) counts the
+ * running ones as activity.
  */
 import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
@@ -22,7 +23,7 @@ import { signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
-import { buildExecProcess } from "./spec.js";
+import { buildExecProcess, type OciProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
 import { Bounded } from "./spawn-turns.js";
@@ -41,6 +42,8 @@ export interface ExecDeps {
   maxBufferedPerRuntime: number;
   /** Output all running buffered execs may hold at once (each reserves 2 × its cap). */
   outputBudgetBytes: number;
+  /** The daemon's secrets' names, read at each exec (each is a stub variable inside; secrets/). */
+  secretNames: () => readonly string[];
 }
 
 const SIGKILL_EXIT = 128 + osConstants.signals.SIGKILL;
@@ -67,6 +70,11 @@ export class Execs {
 
   constructor(private readonly deps: ExecDeps) {}
 
+  /** The OCI process of an exec in `rec`: what the runtime adds (its env, root, the secrets' stubs) to the exec's own. */
+  private processFor(rec: RuntimeRecord, spec: Omit<Parameters<typeof buildExecProcess>[0], "imageEnv" | "rootfs" | "secretNames">): OciProcess {
+    return buildExecProcess({ ...spec, imageEnv: rec.env, rootfs: runtimePaths(this.deps.dataDir, rec.id).rootfs, secretNames: this.deps.secretNames() });
+  }
+
   /** Runs one command to its end with its output capped; refused with resource_exhausted past the admission limits. */
   async buffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
     const release = this.admit(rec, 2 * outputCap(spec));
@@ -85,7 +93,6 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    this.deps.store.touchActivity(rec.id, new Date().toISOString());
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
     try {
@@ -96,7 +103,7 @@ export class Execs {
           runc: this.deps.runc,
           containerId: rec.id,
           runtime: `runtime "${rec.name}"`,
-          process: buildExecProcess({ ...spec, user, imageEnv: rec.env, rootfs: paths.rootfs }),
+          process: this.processFor(rec, { ...spec, user }),
           workDir: paths.execDir,
           oomCount: () => cg.oomKills(),
         }),
@@ -122,8 +129,7 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    this.deps.store.touchActivity(rec.id, new Date().toISOString());
-    const proc = buildExecProcess({ ...spec, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
+    const proc = this.processFor(rec, { ...spec, tty: false, user });
     const oomBefore = await cg.oomKills();
     const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
     let runc;
@@ -234,8 +240,21 @@ export class Execs {
     return this.registry.get(rec.id, id, rec.name);
   }
 
+  /** Running execs (all kinds) and terminal sessions with a client attached: what the idle keeper counts. */
+  activity(runtimeId: string): { execs: number; terminals: number } {
+    let execs = 0;
+    let terminals = 0;
+    for (const e of this.registry.list(runtimeId)) {
+      if (!e.running) continue;
+      execs++;
+      // A terminal session in its grace period (client gone) still runs, so it counts as an exec, not a terminal.
+      if (e.init.tty && (e.session ? e.session.attached : true)) terminals++;
+    }
+    return { execs, terminals };
+  }
+
   /** Once per runtime and daemon: lists again the detached execs a previous daemon started; returns their records. */
-  private async adopt(rec: RuntimeRecord): Promise<DetachedRecord[]> {
+  async adopt(rec: RuntimeRecord): Promise<DetachedRecord[]> {
     if (this.adopted.has(rec.id)) return [];
     this.adopted.add(rec.id);
     const cgroup = (execId: string) => new ExecCgroup(this.deps.cgroupParent, rec.id, execId);
@@ -301,7 +320,7 @@ export class Execs {
     const timeoutMs = (execTimeoutSecs(rec, spec.timeoutSecs) ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);
-    const proc = buildExecProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user, imageEnv: rec.env, rootfs: paths.rootfs });
+    const proc = this.processFor(rec, { argv: spec.argv, cwd: spec.cwd, env: spec.env, tty: false, user });
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();
@@ -322,7 +341,6 @@ export class Execs {
     try {
       const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal, killTree: () => cgroup.killAll() });
       const duration_ms = Date.now() - startedAt;
-      this.deps.store.touchActivity(rec.id, new Date().toISOString());
       if (!run.started && !run.timedOut) {
         // runc failed before the command ran: 127/126 like a shell's, a missing cwd is the caller's mistake, a runtime
         // that stopped meanwhile says so with the fix; anything else is runc's failure.

@@ -6,13 +6,14 @@
  */
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import { isLive } from "./status.js";
 
 /** How often the deadlines are checked: a runtime stops within this much after its lifetime ends. */
 const SWEEP_MS = 1000;
 
-/** When a running or paused runtime's lifetime ends (ISO time), or null (no lifetime, or not running). */
+/** When a running, paused or suspended runtime's lifetime ends (ISO time), or null (no lifetime, or not running). */
 export function shutdownAt(rec: Pick<RuntimeRecord, "lifetimeSecs" | "startedAt" | "status">): string | null {
-  if (rec.lifetimeSecs === null || rec.startedAt === null || (rec.status !== "running" && rec.status !== "paused")) return null;
+  if (rec.lifetimeSecs === null || rec.startedAt === null || !isLive(rec.status)) return null;
   return new Date(Date.parse(rec.startedAt) + rec.lifetimeSecs * 1000).toISOString();
 }
 

@@ -1,5 +1,6 @@
 /**
- * Reconciliation at open: brings the store in line with what runs. Still-running containers are adopted, records
+ * Reconciliation at open: brings the store in line with what runs. Runtime directories without a record (a damaged
+ * database lost it) get one back first (recover.ts). Still-running containers are adopted, records
  * whose container vanished become `crashed` (or `shutdown` when the host rebooted since they started), unfinished
  * creates become `error`, unfinished deletes are finished, and containers with no record are reported, never adopted
  * twice or touched. One bad record is logged and skipped.
@@ -13,6 +14,9 @@ import type { Containers } from "./containers.js";
 import { bootId } from "./host.js";
 import { procStart } from "./proc.js";
 import type { Runc } from "./runc.js";
+import { isLive } from "./status.js";
+import { recoverRecords } from "./recover.js";
+import type { NetworkRecord } from "../store/network-store.js";
 
 /** What reconciliation needs of the engine. */
 export interface ReconcileDeps {
@@ -21,12 +25,17 @@ export interface ReconcileDeps {
   containers: Containers;
   cgroupParent: string;
   logger: Logger;
+  dataDir: string;
+  /** Takes back the network of a runtime whose record was recovered from its directory (recover.ts). */
+  restoreNetwork: (net: NetworkRecord) => Promise<void>;
 }
 
 /** Reconciles every record with runc's state root and sweeps empty cgroups nobody owns. */
 export async function reconcile(deps: ReconcileDeps): Promise<void> {
   const { runc, store, cgroupParent, logger } = deps;
   const containers = new Map((await runc.list()).map((c) => [c.id, c]));
+  // Records a damaged database lost come back from their runtime directories first, in the state runc reports.
+  await recoverRecords(deps.dataDir, store, logger, containers, deps.restoreNetwork);
   const nowBoot = bootId();
   for (const rec of store.all()) {
     try {
@@ -63,7 +72,8 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
     return;
   }
   if (c && (c.status === "running" || c.status === "paused")) {
-    const status: RuntimeStatus = c.status === "paused" ? "paused" : "running";
+    // runc knows only "paused": whether the user paused it or it was suspended while idle is the record's to say.
+    const status: RuntimeStatus = c.status === "paused" ? (rec.status === "suspended" ? "suspended" : "paused") : "running";
     const initStartTime = procStart(c.pid);
     if (status !== rec.status || c.pid !== rec.initPid || initStartTime !== rec.initStartTime) {
       update({ status, initPid: c.pid, initStartTime, lastError: null });
@@ -77,7 +87,7 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
     update({ status: "error", initPid: null, initStartTime: null, lastError: "the daemon stopped while creating this runtime; remove it: runta rm " + rec.name });
     return;
   }
-  if (rec.status === "running" || rec.status === "paused") {
+  if (isLive(rec.status)) {
     const rebooted = rec.bootId !== null && rec.bootId !== nowBoot;
     update({
       status: rebooted ? "shutdown" : "crashed",

@@ -3,13 +3,14 @@
  * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
  * `Runtime`.
  */
-import { envDigest, errors, type Runtime, type VolumeMount } from "../api/index.js";
+import { envDigest, errors, type Runtime, type RuntimeIdle, type VolumeMount } from "../api/index.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore, RuntimeVolume } from "../store/store.js";
 import type { Containers } from "./containers.js";
 import { shutdownAt } from "./lifetime.js";
 import { shown } from "./names.js";
 import { AliveCache, sameProcessAlive } from "./proc.js";
+import { isLive } from "./status.js";
 
 export class RuntimeRecords {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -24,6 +25,11 @@ export class RuntimeRecords {
     private readonly logger: Logger,
     /** The names of what a record refers to by id: a restored runtime's checkpoint, its volumes. */
     private readonly refs: { checkpointName(id: string): string | null; volumes(v: RuntimeVolume[]): VolumeMount[] },
+    /** Its latest activity and idle state (idle/keeper.ts). */
+    private readonly idleOf: (rec: RuntimeRecord) => { lastActivityAt: string | null; idle: RuntimeIdle | null } = (rec) => ({
+      lastActivityAt: rec.lastActivityAt,
+      idle: null,
+    }),
   ) {}
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
@@ -32,6 +38,7 @@ export class RuntimeRecords {
   }
 
   toRuntime(rec: RuntimeRecord, usage?: Runtime["usage"]): Runtime {
+    const { lastActivityAt, idle } = this.idleOf(rec);
     const rt: Runtime = {
       id: rec.id,
       name: rec.name,
@@ -54,10 +61,13 @@ export class RuntimeRecords {
       revision: rec.revision,
       last_error: rec.lastError,
       idle_timeout_secs: rec.idleTimeoutSecs,
-      last_activity_at: rec.lastActivityAt,
+      last_activity_at: lastActivityAt,
+      pause_reason: rec.status === "paused" ? "user" : rec.status === "suspended" ? "idle" : null,
+      idle,
       exit_code: rec.exitCode,
     };
     if (usage !== undefined) rt.usage = usage;
+    if (rec.pool !== null) rt.pool = rec.pool;
     return rt;
   }
 
@@ -73,7 +83,8 @@ export class RuntimeRecords {
   /** Finds a record by name or id; `not_found` with the fix otherwise. */
   find(ref: string): RuntimeRecord {
     const rec = this.store.getByName(ref) ?? this.store.get(ref);
-    if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`, { runtime: ref });
+    // A warm pool's members are the daemon's, not a user's, until a create takes one (engine/pools/).
+    if (!rec || rec.pool !== null) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`, { runtime: ref });
     return rec;
   }
 
@@ -102,16 +113,16 @@ export class RuntimeRecords {
   }
 
   /**
-   * A running or paused record whose init died behind the daemon's back becomes `crashed` (its stopped container is
+   * A running, paused or suspended record whose init died behind the daemon's back becomes `crashed` (its stopped container is
    * removed so a boot can start a fresh one). Cheap: one read of /proc per record; with `bulk` (a list) usually
    * a signal-0 probe instead (see AliveCache for the gap that leaves). A death it suspects is confirmed in full.
    */
   async checkAlive(rec: RuntimeRecord, opts: { bulk?: boolean } = {}): Promise<RuntimeRecord> {
-    if (rec.status !== "running" && rec.status !== "paused") return rec;
+    if (!isLive(rec.status)) return rec;
     if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
-      if (!now || (now.status !== "running" && now.status !== "paused")) return now ?? rec;
+      if (!now || !isLive(now.status)) return now ?? rec;
       if (sameProcessAlive(now.initPid, now.initStartTime)) return now;
       this.logger.warn("runtime's init exited behind the daemon's back: marking it crashed", { id: now.id, name: now.name });
       return this.crashed(now.id);
@@ -130,7 +141,7 @@ export class RuntimeRecords {
   async current(id: string): Promise<RuntimeRecord> {
     const rec = this.store.get(id);
     if (!rec) throw errors.notFound(`runtime ${id} not found; list runtimes with: runta ps -a`);
-    if ((rec.status === "running" || rec.status === "paused") && !sameProcessAlive(rec.initPid, rec.initStartTime)) return this.crashed(id);
+    if (isLive(rec.status) && !sameProcessAlive(rec.initPid, rec.initStartTime)) return this.crashed(id);
     return rec;
   }
 }

@@ -32,6 +32,7 @@ export function preconditionFor(rec: RuntimeRecord, wanted: string): RuntaError 
   const n = rec.name;
   const fix: Partial<Record<RuntimeStatus, string>> = {
     paused: `resume it first: runta resume ${n}`,
+    suspended: `it was suspended while idle; resume it: runta resume ${n}`,
     shutdown: `boot it first: runta boot ${n}`,
     crashed: `boot it again: runta boot ${n}`,
     error: `remove it and create it again: runta rm ${n}`,

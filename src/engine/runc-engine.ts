@@ -3,7 +3,8 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, volumes/, network/, lifetime.ts, reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * checkpoints/, volumes/, network/, secrets/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts,
+ * refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -13,6 +14,7 @@ import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import {
+  DEFAULTS,
   LIMITS,
   RuntaError,
   errors,
@@ -22,8 +24,10 @@ import {
   type ExecSignal,
   type FileStat,
   type FilesWritten,
+  type IdleActivityKind,
   type Image,
   type ImageBuildEvent,
+  type Pool,
   type Runtime,
   type Volume,
 } from "../api/index.js";
@@ -43,17 +47,29 @@ import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
 import { admitCreate } from "./create.js";
+import { PoolManager } from "./pools/manager.js";
+import { nameInside, poolShapeOf } from "./pools/take.js";
+import { PoolStore } from "../store/pools.js";
 import { readUsage } from "./usage.js";
 import { reconcile } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
+import { isFrozen, isLive } from "./status.js";
+import { IdleKeeper } from "./idle/keeper.js";
+import { ActivityTracker } from "./idle/tracker.js";
 import { diskFull, preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
 import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
+import { RuntimeSecrets } from "./secrets/secrets.js";
+import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
-import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "./types.js";
+import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
+import { backupDatabase } from "../store/integrity.js";
+
+/** How often the database is backed up while the daemon runs (and once at every start). */
+const BACKUP_EVERY_MS = 60 * 60 * 1000;
 
 /** Options of {@link RuncEngine.open}. */
 export interface RuncEngineOptions {
@@ -79,6 +95,8 @@ export interface RuncEngineOptions {
    * data dir), `hostsFile` a hosts(5) file the runtimes' resolver and egress proxy consult before DNS.
    */
   network?: { cidr?: string; hostsFile?: string };
+  /** A PEM bundle of CAs the egress proxy also trusts when it re-encrypts an injected request (tests' own hosts). */
+  egressCaBundle?: string;
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
@@ -94,34 +112,45 @@ const DISK_POOL_SIZE = 2;
 export class RuncEngine implements Engine {
   /** Shuts down runtimes whose lifetime is over (lifetime.ts); from open until close. */
   private lifetimes?: LifetimeSweeper;
+  private backups?: NodeJS.Timeout;
   private readonly creations = new Map<string, Promise<RuntimeRecord>>();
   private readonly containers: Containers;
   private readonly records: RuntimeRecords;
   private readonly execs: Execs;
   private readonly files: RuntimeFiles;
+  /** Suspends runtimes idle for their timeout and wakes them (idle/). */
+  private readonly idle: IdleKeeper;
   readonly checkpoints: CheckpointManager;
   readonly volumes: VolumeManager;
+  /** Warm pools (pools/): booted members that creates of their shape take. */
+  readonly pools: PoolManager;
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
     private readonly disks: DiskPool,
     readonly networks: RuntimeNetworks,
     private readonly lxcfs: Lxcfs,
+    activity: ActivityTracker,
+    private readonly secrets: RuntimeSecrets,
   ) {
     this.volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger: opts.logger, runtimes: () => store.all() });
     this.containers = new Containers(runc, images, networks, lxcfs, {
       ...opts,
       checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
+      installTrust: (rootfs) => secrets.installTrust(rootfs),
       volumeMounts: (rec) => this.volumes.hostMounts(rec),
     });
-    this.records = new RuntimeRecords(store, this.containers, opts.logger, {
-      checkpointName: (id) => this.checkpoints.nameOf(id),
-      volumes: (v) => this.volumes.describe(v),
-    });
+    this.records = new RuntimeRecords(
+      store,
+      this.containers,
+      opts.logger,
+      { checkpointName: (id) => this.checkpoints.nameOf(id), volumes: (v) => this.volumes.describe(v) },
+      (rec) => this.idle.describe(rec),
+    );
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir, volumeMounts: (rec) => this.volumes.hostMounts(rec) });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
       dataDir: opts.dataDir,
@@ -136,6 +165,22 @@ export class RuncEngine implements Engine {
       thawAfterCrash: (id) => this.thawAfterCrash(id),
       runtimes: () => store.all(),
     });
+    this.pools = new PoolManager({
+      store,
+      pools: new PoolStore(store.db),
+      images,
+      logger: opts.logger,
+      runtimesMax: opts.limits.runtimesMax,
+      diskMib: opts.limits.diskMib,
+      boot: async (rec) => {
+        await this.records.withLock(rec.id, () => this.provision(rec, true, { mode: "nat" }));
+        this.disks.refill();
+      },
+      remove: async (rec) => {
+        await this.removeById(rec.id);
+      },
+      busy: () => this.creations.size > 0,
+    });
     this.execs = new Execs({
       runc,
       store,
@@ -144,6 +189,16 @@ export class RuncEngine implements Engine {
       maxBuffered: opts.limits.execBufferedMaxConcurrent,
       maxBufferedPerRuntime: opts.limits.execBufferedMaxConcurrentPerRuntime,
       outputBudgetBytes: opts.limits.execBufferedOutputBudgetBytes,
+      secretNames: () => secrets.names(),
+    });
+    this.idle = new IdleKeeper({
+      tracker: activity,
+      store,
+      records: this.records,
+      runc,
+      execActivity: (id) => this.execs.activity(id),
+      adoptExecs: (rec) => this.execs.adopt(rec),
+      logger: opts.logger,
     });
   }
 
@@ -182,13 +237,32 @@ export class RuncEngine implements Engine {
     const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
     const disks = new DiskPool(join(opts.dataDir, "runtimes", ".pool"), opts.limits.diskMib, DISK_POOL_SIZE, opts.logger);
     let networks: RuntimeNetworks | undefined;
+    const activity = new ActivityTracker();
     try {
-      networks = await RuntimeNetworks.open({ dataDir: opts.dataDir, ...options.network, logger: opts.logger });
+      const secrets = await RuntimeSecrets.open({
+        db: store.db,
+        dataDir: opts.dataDir,
+        upstreamCaFile: options.egressCaBundle,
+        logger: opts.logger,
+        runtimeName: (id) => store.get(id)?.name ?? null,
+      });
+      networks = await RuntimeNetworks.open({
+        dataDir: opts.dataDir,
+        ...options.network,
+        logger: opts.logger,
+        activity: (id) => activity.hold(id, "egress"),
+        takeover: secrets.takeover,
+      });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs);
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets);
       await engine.reconcile();
+      await engine.backUp();
+      engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
+      engine.idle.start();
       await disks.open();
+      // Members adopted by the reconcile count; only the missing ones boot (in the background).
+      engine.pools.schedule(0);
       return engine;
     } catch (err) {
       await disks.close();
@@ -224,6 +298,8 @@ export class RuncEngine implements Engine {
 
   /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
   private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
+    const shape = poolShapeOf(spec, this.opts.limits.diskMib);
+    const pooled = shape ? this.pools.candidate(shape) : null;
     const { rec, policy } = admitCreate(spec, {
       store: this.store,
       images: this.images,
@@ -231,7 +307,10 @@ export class RuncEngine implements Engine {
       volumes: this.volumes,
       runtimesMax: this.opts.limits.runtimesMax,
       diskMib: this.opts.limits.diskMib,
+      // A member already counts: taking it adds no runtime.
+      fromPool: pooled !== null,
     });
+    if (pooled) return this.takeFromPool(pooled.pool, pooled.member, rec);
     // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
     try {
       this.store.insert(rec);
@@ -248,6 +327,34 @@ export class RuncEngine implements Engine {
       task.catch((err) => this.opts.logger.error("background create failed", { id: rec.id, name: rec.name, error: String((err as Error).message) }));
       return this.records.toRuntime(rec);
     }
+    return this.records.toRuntime(await task);
+  }
+
+  /**
+   * A create served by a warm-pool member (no await since the admission, so no other create takes the same one): the
+   * member takes the new record's identity and creation time, then its name inside. Should naming it fail, the
+   * member is torn down and the runtime provisioned afresh under the same record.
+   */
+  private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
+    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt } = rec;
+    const taken = this.store.claimPooled(member.id, pool, {
+      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt,
+      startedAt: createdAt, lastActivityAt: null, lastActivityKind: null,
+    });
+    if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
+    this.pools.schedule();
+    const task = this.records.withLock(taken.id, async () => {
+      try {
+        const paths = runtimePaths(this.opts.dataDir, taken.id);
+        await nameInside(taken.initPid!, paths.rootfs, taken.hostname ?? taken.name, this.networks.etcFiles(taken.id, taken.hostname ?? taken.name));
+        return taken;
+      } catch (err) {
+        this.opts.logger.warn("naming a warm pool member failed: provisioning the runtime afresh", { id: taken.id, error: String((err as Error).message) });
+        await this.containers.teardown(taken.id);
+        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { mode: "nat" });
+      }
+    }).finally(() => this.creations.delete(taken.id));
+    this.creations.set(taken.id, task);
     return this.records.toRuntime(await task);
   }
 
@@ -286,7 +393,7 @@ export class RuncEngine implements Engine {
 
   async list(filter: ListFilter = {}): Promise<ListPage> {
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
-    const page = this.store.list({ status: filter.status, limit, after: filter.after });
+    const page = this.store.list({ status: filter.status, limit, after: filter.after, pooled: filter.pooled });
     // A signal-0 probe per live record, a /proc read at most once a second each: a page of hundreds stays flat.
     const checked = await Promise.all(page.items.map((rec) => this.records.checkAlive(rec, { bulk: true })));
     // A runtime found crashed just now no longer matches a filter on running/paused.
@@ -302,7 +409,7 @@ export class RuncEngine implements Engine {
 
   /** The record with current usage (usage.ts); null when nothing runs. */
   private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
-    if (rec.status !== "running" && rec.status !== "paused") return this.records.toRuntime(rec, null);
+    if (!isLive(rec.status)) return this.records.toRuntime(rec, null);
     return this.records.toRuntime(rec, await readUsage(rec.id, { cgroupParent: this.opts.cgroupParent, dataDir: this.opts.dataDir, networks: this.networks }));
   }
 
@@ -333,7 +440,7 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "shutdown" || (opts.ifStartedAt !== undefined && rec.startedAt !== opts.ifStartedAt)) return this.records.toRuntime(rec);
-      if (rec.status !== "running" && rec.status !== "paused" && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
+      if (!isLive(rec.status) && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
       if (rec.status !== "crashed") await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
       await this.containers.remove(id, { initDead: rec.status !== "crashed" });
       // A crashed runtime keeps the code its crash left.
@@ -347,6 +454,8 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "paused") return this.records.toRuntime(rec);
+      // Already frozen while idle: now the user's pause, which nothing wakes.
+      if (rec.status === "suspended") return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
       if (rec.status !== "running") throw preconditionFor(rec, "pause");
       await this.runc.pause(id);
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
@@ -358,20 +467,26 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "running") return this.records.toRuntime(rec);
-      if (rec.status !== "paused" && rec.status !== "suspended") throw preconditionFor(rec, "resume");
+      if (!isFrozen(rec.status)) throw preconditionFor(rec, "resume");
       await this.runc.resume(id);
+      this.idle.touch(id, "resume");
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "running" }));
     });
   }
 
   async delete(ref: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
+    return this.removeById(this.records.find(ref).id);
+  }
+
+  /** Kills and tears down a runtime (or a warm pool's member) and deletes its record. */
+  private removeById(id: string): Promise<Runtime> {
+    const ref = id;
     return this.records.withLock(id, async () => {
       const rec = this.store.get(id);
       if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`);
       const deleting = this.records.mustUpdate(id, { status: "deleting" });
       try {
-        const live = rec.status === "running" || rec.status === "paused";
+        const live = isLive(rec.status);
         if (live) await this.containers.killInit(rec, 0);
         await this.containers.teardown(id, { initDead: live });
       } catch (err) {
@@ -380,6 +495,8 @@ export class RuncEngine implements Engine {
       }
       this.store.delete(id);
       this.execs.forget(id);
+      this.idle.forget(id);
+      this.secrets.forget(id);
       return this.records.toRuntime(deleting);
     });
   }
@@ -412,7 +529,7 @@ export class RuncEngine implements Engine {
         // Nothing runs: the new values go into the spec at the next boot.
         return this.records.toRuntime(this.records.mustUpdate(id, { vcpus, memoryMib }));
       }
-      if (rec.status !== "running" && rec.status !== "paused") throw preconditionFor(rec, "resize");
+      if (!isLive(rec.status)) throw preconditionFor(rec, "resize");
       const applied = await this.containers.resize(rec, req);
       return this.records.toRuntime(this.records.mustUpdate(id, applied));
     });
@@ -420,6 +537,27 @@ export class RuncEngine implements Engine {
 
   describe(ref: string, description: string): Promise<Runtime> {
     return this.records.describe(ref, description);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Idle (idle/)
+
+  async setIdleTimeout(ref: string, secs: number | null): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      // The clock starts now: a runtime quiet for an hour does not suspend the moment it gets a timeout.
+      this.idle.touch(id, "settings");
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { idleTimeoutSecs: secs }));
+    });
+  }
+
+  async wake(ref: string): Promise<void> {
+    return this.idle.wake(this.records.find(ref).id);
+  }
+
+  activityHold(runtimeId: string, kind: "ingress"): () => void {
+    return this.idle.hold(runtimeId, kind);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -477,10 +615,19 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Exec (exec.ts)
 
-  /** The record of a runtime an exec may enter: running, else `failed_precondition` with the fix. */
-  private async runningFor(ref: string, what: string): Promise<RuntimeRecord> {
-    const rec = await this.records.checkAlive(this.records.find(ref));
+  /**
+   * The record of a runtime an exec may enter: running (a suspended one is woken first), else `failed_precondition`
+   * with the fix. The exec is a moment of activity from here, before it registers, so the idle keeper cannot
+   * suspend the runtime in between.
+   */
+  private async runningFor(ref: string, what: string, kind: IdleActivityKind = "exec"): Promise<RuntimeRecord> {
+    let rec = await this.records.checkAlive(this.records.find(ref));
+    if (rec.status === "suspended") {
+      await this.idle.wake(rec.id);
+      rec = await this.records.checkAlive(this.records.find(rec.id));
+    }
     if (rec.status !== "running") throw preconditionFor(rec, what);
+    this.idle.touch(rec.id, kind);
     return rec;
   }
 
@@ -489,7 +636,7 @@ export class RuncEngine implements Engine {
   }
 
   async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
-    return this.execs.stream(await this.runningFor(ref, "exec"), spec);
+    return this.execs.stream(await this.runningFor(ref, "exec", spec.tty ? "terminal" : "exec"), spec);
   }
 
   async execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo> {
@@ -510,7 +657,7 @@ export class RuncEngine implements Engine {
   }
 
   async attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
-    return this.execs.attach(await this.runningFor(ref, "attach"), id);
+    return this.execs.attach(await this.runningFor(ref, "attach", "terminal"), id);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -563,6 +710,49 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Secrets (secrets/)
+
+  async listSecrets(): Promise<Secret[]> {
+    return this.secrets.list();
+  }
+
+  async getSecret(ref: string): Promise<Secret> {
+    return this.secrets.get(ref);
+  }
+
+  async setSecret(name: string, value: string): Promise<{ secret: Secret; created: boolean }> {
+    return this.secrets.set(name, value);
+  }
+
+  async removeSecret(ref: string): Promise<Secret> {
+    return this.secrets.remove(ref);
+  }
+
+  async secretRules(ref: string): Promise<SecretRule[]> {
+    return this.secrets.rules(this.records.find(ref).id);
+  }
+
+  /** A rule on a running runtime also puts the egress CA into its trust store now (a boot does it anyway). */
+  async setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => {
+      const rec = await this.records.current(id);
+      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "get secret rules");
+      if (this.networks.describe(id).mode === "none") {
+        throw errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): it sends no requests to inject into`, { network: "none" });
+      }
+      const set = this.secrets.setRule(id, rec.name, rule);
+      if (rec.status === "running" || rec.status === "paused") await this.secrets.installTrust(runtimePaths(this.opts.dataDir, id).rootfs);
+      return set;
+    });
+  }
+
+  async removeSecretRule(ref: string, host: string, header: string): Promise<SecretRule> {
+    const rec = this.records.find(ref);
+    return this.secrets.removeRule(rec.id, rec.name, host, header);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Images
 
   async listImages(): Promise<Image[]> {
@@ -598,6 +788,27 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Misc
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // Warm pools (pools/)
+
+  async setPool(name: string, spec: PoolSpec): Promise<Pool> {
+    return this.pools.set(name, {
+      image: spec.image ?? DEFAULTS.image,
+      vcpus: spec.vcpus ?? LIMITS.defaultVcpus,
+      memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib,
+      min: spec.min,
+      max: spec.max,
+    });
+  }
+
+  async listPools(): Promise<Pool[]> {
+    return this.pools.list();
+  }
+
+  async removePool(name: string): Promise<Pool> {
+    return this.pools.remove(name);
+  }
+
   async version(): Promise<{ runc: string; kernel: string }> {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
   }
@@ -607,26 +818,44 @@ export class RuncEngine implements Engine {
    * `recover`), then drops networks whose runtime is gone; done at open.
    */
   async reconcile(): Promise<void> {
-    await reconcile({ runc: this.runc, store: this.store, containers: this.containers, cgroupParent: this.opts.cgroupParent, logger: this.opts.logger });
+    await reconcile({
+      runc: this.runc,
+      store: this.store,
+      containers: this.containers,
+      cgroupParent: this.opts.cgroupParent,
+      logger: this.opts.logger,
+      dataDir: this.opts.dataDir,
+      restoreNetwork: (net) => this.networks.recover(net),
+    });
     for (const rec of this.store.all()) {
-      if (rec.status !== "running" && rec.status !== "paused") continue;
+      if (!isLive(rec.status)) continue;
       const killed = await this.execs.recover(rec).catch((err: Error) => (this.opts.logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
       if (killed) this.opts.logger.warn("killed execs the previous daemon was serving (their clients are gone)", { id: rec.id, name: rec.name, killed });
     }
     for (const net of this.networks.store.all()) {
       if (!this.store.get(net.runtimeId)) await this.networks.remove(net.runtimeId);
     }
+    this.secrets.reconcile((id) => this.store.get(id) !== null);
     // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
     await this.checkpoints.reconcile();
     await this.volumes.reconcile();
+  }
+
+  /** A consistent copy of the database under `<dataDir>/backups/` (store/integrity.ts); a failure is logged, not fatal. */
+  private async backUp(): Promise<void> {
+    if (this.closed) return;
+    await backupDatabase(this.store.db, this.opts.dataDir).catch((err: Error) => this.opts.logger.error("could not back up the database", { error: err.message }));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.lifetimes?.close();
+    await this.pools.close();
+    clearInterval(this.backups);
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
+    this.idle.close();
     await this.disks.close();
     await this.networks.close();
     // LXCFS outlives the daemon while containers use its files; with none of this data dir's running, nothing needs it.

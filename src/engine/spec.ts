@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LIMITS } from "../api/index.js";
+import { EGRESS_CA_PATH_IN_RUNTIME, LIMITS, SECRET_STUB } from "../api/index.js";
 import type { ResolvedUser } from "./execs/user.js";
 import { seccompProfile } from "./seccomp.js";
 
@@ -17,12 +17,21 @@ export const CPU_PERIOD_US = 100_000;
 /** Where the host's catatonit is put inside every runtime (copied into its root at boot: rootfs.ts installInit). */
 export const INIT_PATH_IN_RUNTIME = "/.runta/catatonit";
 
-/** Environment every process in a runtime starts from (a runtime's own env and an exec's env are layered on top). */
+/**
+ * Environment every process in a runtime starts from (a runtime's own env and an exec's env are layered on top).
+ * Node reads no system trust store: NODE_EXTRA_CA_CERTS makes it trust the egress CA (secrets/trust.ts) too.
+ */
 export const DEFAULT_ENV: Readonly<Record<string, string>> = {
   PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
   HOME: "/root",
   LANG: "C.UTF-8",
+  NODE_EXTRA_CA_CERTS: EGRESS_CA_PATH_IN_RUNTIME,
 };
+
+/** Each secret's name holding the stub (never the value: the egress proxy puts that into requests, secrets/). */
+export function secretStubs(names: readonly string[] | undefined): Record<string, string> | undefined {
+  return names?.length ? Object.fromEntries(names.map((n) => [n, SECRET_STUB])) : undefined;
+}
 
 /**
  * Capabilities of processes in a runtime: Docker's default set without NET_RAW and MKNOD (no raw sockets, and
@@ -86,7 +95,8 @@ export function envList(...layers: Array<Record<string, string> | undefined>): s
 /**
  * The OCI process for `runc exec --process`, used by buffered and streamed exec alike: every default of an exec'd
  * process is decided here and nowhere else. `imageEnv` is the runtime's environment (defaults + the runtime's env);
- * `env` (the exec's own) wins over it, and a tty adds `TERM=xterm-256color` under it. The working directory defaults
+ * `env` (the exec's own) wins over it, and a tty adds `TERM=xterm-256color` under it. Every secret's name
+ * (`secretNames`) holds the stub, under the runtime's and the exec's env. The working directory defaults
  * to /root when the runtime's root (`rootfs`) has one (Debian does), else /. A tty gets a console of `rows`×`cols`
  * (default 24×80), which runc also gives the pty it copies the console to.
  */
@@ -102,10 +112,12 @@ export function buildExecProcess(opts: {
   rootfs?: string;
   /** Who runs it (`exec -u`, resolved by execs/user.ts); default root. */
   user?: ResolvedUser;
+  /** The daemon's secrets' names: each becomes a variable holding the stub. */
+  secretNames?: readonly string[];
 }): OciProcess {
   const user = opts.user;
   const home = user && user.uid !== 0 ? { HOME: user.home } : undefined;
-  const env = envList(DEFAULT_ENV, opts.imageEnv, home, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
+  const env = envList(DEFAULT_ENV, secretStubs(opts.secretNames), opts.imageEnv, home, opts.tty ? { TERM: "xterm-256color" } : undefined, opts.env);
   // Another user gets no capabilities at all (only the bounding set stays): runc would otherwise hand it root's
   // (CAP_DAC_OVERRIDE and friends), and `-u nobody` must not read what nobody cannot.
   const caps = user && user.uid !== 0 ? [] : CAPABILITIES;
@@ -150,6 +162,8 @@ export interface RuntimeSpecInput {
   procViews?: Array<{ destination: string; source: string }>;
   /** Volumes (volumes/): each a host directory bound at its path inside, read-only when asked. */
   volumes?: Array<{ source: string; destination: string; readOnly: boolean }>;
+  /** OCI annotations (the record's fields, so a lost record can be rebuilt: recover.ts). */
+  annotations?: Record<string, string>;
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -180,6 +194,7 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
   const initProcess = buildExecProcess({ argv: [INIT_PATH_IN_RUNTIME, "-P"], cwd: "/", tty: false, imageEnv: input.env });
   return {
     ociVersion: "1.0.2-dev",
+    ...(input.annotations ? { annotations: input.annotations } : {}),
     process: initProcess,
     root: { path: input.rootfsPath, readonly: false },
     hostname: input.hostname,

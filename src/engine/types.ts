@@ -6,7 +6,8 @@
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { VolumeMountSpec } from "./volumes/manager.js";
-import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
+import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
+import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
 export interface CreateSpec {
@@ -28,6 +29,8 @@ export interface CreateSpec {
   execTimeoutSecs?: number;
   /** Shut down this long after each start (validated). */
   lifetimeSecs?: number;
+  /** Suspended after this long without activity (validated). */
+  idleTimeoutSecs?: number;
   /** Idempotent create: same key + same request hash returns the existing runtime; same key + other hash is `already_exists`. */
   idempotencyKey?: string;
   requestHash?: string;
@@ -51,6 +54,17 @@ export interface ListFilter {
   after?: string;
   /** Add current cgroup usage to running and paused runtimes (as `get` does). Default false. */
   usage?: boolean;
+  /** Include warm pools' waiting members. Default false. */
+  pooled?: boolean;
+}
+
+/** A warm pool's definition (validated wire input, defaults not yet applied). */
+export interface PoolSpec {
+  image?: string;
+  vcpus?: number;
+  memoryMib?: number;
+  min: number;
+  max?: number;
 }
 
 export interface ListPage {
@@ -140,6 +154,18 @@ export interface Engine {
   rename(ref: string, name: string): Promise<Runtime>;
   /** Replaces a runtime's description ("" clears it), in any status. */
   describe(ref: string, description: string): Promise<Runtime>;
+  /** Sets (seconds) or removes (null) a runtime's idle timeout, in any status; the idle clock restarts now. */
+  setIdleTimeout(ref: string, secs: number | null): Promise<Runtime>;
+  /**
+   * Resumes a `suspended` runtime (single-flight: concurrent callers share one resume); resolves at once when it is
+   * running; `failed_precondition` for any other status (a user's pause is not undone), `not_found` when gone.
+   */
+  wake(ref: string): Promise<void>;
+  /**
+   * Holds one live activity open on a runtime (an ingress request or connection) until `release()`: it keeps the
+   * runtime awake and marks activity now and at release. Never throws; `release()` is idempotent. Does not wake.
+   */
+  activityHold(runtimeId: string, kind: "ingress"): () => void;
   start(ref: string): Promise<Runtime>;
   stop(ref: string, opts?: { graceSecs?: number }): Promise<Runtime>;
   pause(ref: string): Promise<Runtime>;
@@ -164,6 +190,19 @@ export interface Engine {
   setEgress(ref: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
   /** A runtime's egress audit events, oldest first (the last `limit`, or those after `after`). */
   egressEvents(ref: string, opts?: { limit?: number; after?: number }): Promise<EgressEvent[]>;
+
+  /** Every secret (names and dates: no value ever leaves the engine but towards the egress proxy). */
+  listSecrets(): Promise<Secret[]>;
+  getSecret(ref: string): Promise<Secret>;
+  /** Stores a secret's value; an existing name is rotated (`created` false), effective for the next request. */
+  setSecret(name: string, value: string): Promise<{ secret: Secret; created: boolean }>;
+  /** Removes a secret; refused while rules use it. */
+  removeSecret(ref: string): Promise<Secret>;
+  /** A runtime's injection rules. */
+  secretRules(ref: string): Promise<SecretRule[]>;
+  /** Adds or replaces the rule of (runtime, host, header). */
+  setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule>;
+  removeSecretRule(ref: string, host: string, header: string): Promise<SecretRule>;
 
   /** What is at `path` inside the runtime (resolved within its root; a symlink at the end is not followed). */
   statFile(ref: string, path: string): Promise<FileStat>;
@@ -195,6 +234,11 @@ export interface Engine {
   /** Imports a root-filesystem tarball (optionally gzip-compressed) as an image. */
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image>;
   removeImage(name: string): Promise<void>;
+  /** Creates or changes a warm pool; its members boot in the background. */
+  setPool(name: string, spec: PoolSpec): Promise<Pool>;
+  listPools(): Promise<Pool[]>;
+  /** Removes a warm pool and its waiting members. */
+  removePool(name: string): Promise<Pool>;
 
   version(): Promise<Omit<VersionInfo, "api" | "runta" | "node">>;
   /** Releases daemon-side resources. Runtimes keep running. */

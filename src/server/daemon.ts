@@ -34,6 +34,8 @@ export interface DaemonOptions {
   imagesDir?: string;
   /** Runtime networking: the address range and a hosts file of the resolver (see RuncEngineOptions.network). */
   network?: { cidr?: string; hostsFile?: string };
+  /** A PEM bundle the egress proxy also trusts for upstream servers when it injects secrets (besides the host's trust store). */
+  egressCaBundle?: string;
   /** Default: JSON lines on stderr. */
   logger?: Logger;
   /** Install SIGTERM/SIGINT handlers that shut the daemon down gracefully. Default true. */
@@ -133,6 +135,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         cgroupParent: opts.cgroupParent ?? derived?.cgroupParent ?? DEFAULTS.cgroupParent,
         imagesDir: opts.imagesDir,
         network: opts.network,
+        egressCaBundle: opts.egressCaBundle,
         logger,
       }));
   } catch (err) {

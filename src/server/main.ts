@@ -2,7 +2,7 @@
 /**
  * Executable entry of the daemon:
  * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]
- *  [--network-cidr CIDR] [--network-hosts FILE]`.
+ *  [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE]`.
  * Prints `runta daemon listening on <endpoint>` on stdout once it serves; logs go to stderr.
  */
 import { parseArgs } from "node:util";
@@ -11,7 +11,7 @@ import { runDaemon } from "./daemon.js";
 
 const USAGE =
   "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
-  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE]";
+  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE]";
 
 async function main(): Promise<number> {
   let values;
@@ -27,6 +27,7 @@ async function main(): Promise<number> {
         "images-dir": { type: "string" },
         "network-cidr": { type: "string" },
         "network-hosts": { type: "string" },
+        "egress-ca-bundle": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
         cidr: values["network-cidr"] ?? env.RUNTA_NETWORK_CIDR,
         hostsFile: values["network-hosts"] ?? env.RUNTA_NETWORK_HOSTS,
       },
+      egressCaBundle: values["egress-ca-bundle"] ?? env.RUNTA_EGRESS_CA_BUNDLE,
     });
     process.stdout.write(`runta daemon listening on ${daemon.endpoint}\n`);
     await daemon.done;

@@ -4,10 +4,11 @@
  * cannot be decoded instead of failing: one corrupt record must not hide the others.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { RuntaError, type RuntimeStatus } from "../api/index.js";
+import { RuntaError, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
 import { silentLogger, type Logger } from "../log.js";
+import { checkWal, unreadableDatabase } from "./integrity.js";
 
 /** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
 export interface RuntimeRecord {
@@ -33,8 +34,11 @@ export interface RuntimeRecord {
   startedAt: string | null;
   revision: number;
   lastError: string | null;
+  /** Suspended (frozen) after this long without activity (engine/idle/); null: never. */
   idleTimeoutSecs: number | null;
+  /** The latest activity written (at a modest rate, engine/idle/), and what it was (an IdleActivityKind). */
   lastActivityAt: string | null;
+  lastActivityKind: IdleActivityKind | null;
   idempotencyKey: string | null;
   requestHash: string | null;
   /** Host pid of the runtime's init while it runs, and its start time (clock ticks) to detect pid reuse. */
@@ -50,6 +54,8 @@ export interface RuntimeRecord {
   volumes: RuntimeVolume[];
   /** Exit code of its init when it last ended (128+n for signal n); null while it runs, or when unknown. */
   exitCode: number | null;
+  /** The warm pool this booted, unnamed runtime waits in (engine/pools/), or null for every runtime a user has. */
+  pool: string | null;
 }
 
 /** A volume mounted in a runtime, as its record holds it. */
@@ -90,6 +96,7 @@ CREATE TABLE IF NOT EXISTS runtimes (
   last_error TEXT,
   idle_timeout_secs INTEGER,
   last_activity_at TEXT,
+  last_activity_kind TEXT,
   idempotency_key TEXT UNIQUE,
   request_hash TEXT,
   init_pid INTEGER,
@@ -123,6 +130,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   lastError: "last_error",
   idleTimeoutSecs: "idle_timeout_secs",
   lastActivityAt: "last_activity_at",
+  lastActivityKind: "last_activity_kind",
   idempotencyKey: "idempotency_key",
   requestHash: "request_hash",
   initPid: "init_pid",
@@ -132,6 +140,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   checkpointId: "checkpoint_id",
   volumes: "volumes",
   exitCode: "exit_code",
+  pool: "pool",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -144,6 +153,8 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["lifetime_secs", "INTEGER"],
   ["volumes", "TEXT NOT NULL DEFAULT '[]'"],
   ["exit_code", "INTEGER"],
+  ["last_activity_kind", "TEXT"],
+  ["pool", "TEXT"],
 ];
 const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "volumes"]);
 
@@ -190,6 +201,7 @@ function fromRow(row: Row): RuntimeRecord {
     lastError: str(row.last_error),
     idleTimeoutSecs: num(row.idle_timeout_secs),
     lastActivityAt: str(row.last_activity_at),
+    lastActivityKind: str(row.last_activity_kind) as IdleActivityKind | null,
     idempotencyKey: str(row.idempotency_key),
     requestHash: str(row.request_hash),
     initPid: num(row.init_pid),
@@ -199,6 +211,7 @@ function fromRow(row: Row): RuntimeRecord {
     checkpointId: str(row.checkpoint_id),
     volumes: asVolumes(row.volumes),
     exitCode: num(row.exit_code),
+    pool: str(row.pool),
   };
 }
 
@@ -234,19 +247,49 @@ export class RuntimeStore {
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Opens (creating if needed) `<dataDir>/runta.db`. */
+  /** Why the write-ahead log was damaged at open (its newest commits were dropped), or null. */
+  readonly walDamage: string | null;
+  readonly path: string;
+
+  /**
+   * Opens (creating if needed) `<dataDir>/runta.db`. A damaged write-ahead log is copied aside (`runta.db-wal.damaged-
+   * <time>`) and reported in {@link walDamage}; a database SQLite cannot read throws `unavailable` naming the file
+   * and the fix (store/integrity.ts).
+   */
   constructor(dataDir: string, logger: Logger = silentLogger) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.logger = logger;
-    this.db = new Database(join(dataDir, "runta.db"));
-    this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode still survives a process crash (only a power loss can drop the last commits).
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
-    const have = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
-    for (const [col, type] of ADDED_COLUMNS) if (!have.has(col)) this.db.exec(`ALTER TABLE runtimes ADD COLUMN ${col} ${type}`);
-    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.path = join(dataDir, "runta.db");
+    const wal = checkWal(this.path);
+    this.walDamage = wal.damage;
+    if (wal.damage) {
+      const copy = `${this.path}-wal.damaged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      copyFileSync(`${this.path}-wal`, copy);
+      logger.error("the database's write-ahead log is damaged: SQLite drops its newest changes; runtimes whose records they held are recovered from their directories", {
+        file: `${this.path}-wal`,
+        damage: wal.damage,
+        intact_commits: wal.commits,
+        copy,
+      });
+    }
+    try {
+      this.db = new Database(this.path);
+      this.db.pragma("journal_mode = WAL");
+      // NORMAL in WAL mode still survives a process crash (only a power loss can drop the last commits).
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("busy_timeout = 5000");
+      const check = this.db.pragma("quick_check", { simple: true });
+      if (check !== "ok") throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
+      this.db.exec(SCHEMA);
+      const have = new Set((this.db.prepare("PRAGMA table_info(runtimes)").all() as Array<{ name: string }>).map((c) => c.name));
+      for (const [col, type] of ADDED_COLUMNS) if (!have.has(col)) this.db.exec(`ALTER TABLE runtimes ADD COLUMN ${col} ${type}`);
+      this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    } catch (err) {
+      (this as { db?: Database.Database }).db?.close();
+      const code = String((err as { code?: unknown }).code ?? "");
+      if (/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw unreadableDatabase(this.path, dataDir, err as Error);
+      throw err;
+    }
   }
 
   /** Inserts a new record; a taken name or idempotency key is `already_exists`. */
@@ -279,9 +322,9 @@ export class RuntimeStore {
     return this.get(id);
   }
 
-  /** Records activity (an exec) without bumping the revision: activity is not a change of the runtime itself. */
-  touchActivity(id: string, at: string): void {
-    this.stmt("UPDATE runtimes SET last_activity_at = ? WHERE id = ?").run(at, id);
+  /** Records the latest activity without bumping the revision: activity is not a change of the runtime itself. */
+  touchActivity(id: string, at: string, kind: IdleActivityKind | null): void {
+    this.stmt("UPDATE runtimes SET last_activity_at = ?, last_activity_kind = ? WHERE id = ?").run(at, kind, id);
   }
 
   /** One record by id, or null (also when the row is corrupt; a warning is logged). */
@@ -299,9 +342,15 @@ export class RuntimeStore {
     return this.decode(this.stmt("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
   }
 
-  /** Running or paused records with a lifetime (what the lifetime sweep looks at every second). */
+  /** Running, paused or suspended records with a lifetime (what the lifetime sweep looks at every second). */
   withLifetime(): RuntimeRecord[] {
-    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused')").all() as Row[];
+    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused', 'suspended')").all() as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+  }
+
+  /** Running records with an idle timeout (what the idle keeper looks at every second). */
+  withIdleTimeout(): RuntimeRecord[] {
+    const rows = this.stmt("SELECT * FROM runtimes WHERE idle_timeout_secs IS NOT NULL AND status = 'running'").all() as Row[];
     return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
@@ -317,8 +366,9 @@ export class RuntimeStore {
   }
 
   /** A page ordered by (created_at, id), optionally filtered by status. */
-  list(opts: { status?: RuntimeStatus[]; limit: number; after?: string }): RecordPage {
-    const where: string[] = [];
+  list(opts: { status?: RuntimeStatus[]; limit: number; after?: string; pooled?: boolean }): RecordPage {
+    // Warm pool members are not users' runtimes: listed only when asked for (runta ps --pooled).
+    const where: string[] = opts.pooled ? [] : ["pool IS NULL"];
     const params: unknown[] = [];
     if (opts.status?.length) {
       where.push(`status IN (${opts.status.map(() => "?").join(", ")})`);
@@ -339,6 +389,37 @@ export class RuntimeStore {
       items: pageRows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null),
       nextCursor: more && last ? encodeCursor(String(last.created_at), String(last.id)) : null,
     };
+  }
+
+  /**
+   * Hands a ready warm-pool member to a create: it leaves its pool and takes the create's identity (name, env, labels,
+   * …) and creation time, as if created now. Null when the member is gone or already taken (another create was first).
+   */
+  claimPooled(id: string, pool: string, patch: RecordPatch & { createdAt: string }): RuntimeRecord | null {
+    const { createdAt, ...rest } = patch;
+    const row = toRow(rest);
+    const sets = Object.keys(row).map((c) => `${c} = @${c}`);
+    // Revision 2, as a fresh create ends (inserted at 1, running at 2).
+    sets.push("pool = NULL", "created_at = @created_at", "updated_at = @created_at", "revision = 2");
+    let changed: number;
+    try {
+      changed = this.stmt(`UPDATE runtimes SET ${sets.join(", ")} WHERE id = @id AND pool = @pool AND status = 'running'`).run({ ...row, created_at: createdAt, id, pool }).changes;
+    } catch (err) {
+      if (rest.name !== undefined && /UNIQUE constraint failed: runtimes\.name/.test(String((err as Error).message))) throw nameTaken(rest.name);
+      if (/UNIQUE constraint failed: runtimes\.idempotency_key/.test(String((err as Error).message))) {
+        throw new RuntaError("already_exists", "this Idempotency-Key was already used for another request", { details: { field: "Idempotency-Key" } });
+      }
+      throw err;
+    }
+    return changed ? this.get(id) : null;
+  }
+
+  /** The members of warm pools (all pools, or one), oldest first. */
+  poolMembers(pool?: string): RuntimeRecord[] {
+    const rows = (pool === undefined
+      ? this.stmt("SELECT * FROM runtimes WHERE pool IS NOT NULL ORDER BY created_at, id").all()
+      : this.stmt("SELECT * FROM runtimes WHERE pool = ? ORDER BY created_at, id").all(pool)) as Row[];
+    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
   }
 
   /** Removes a record. */

@@ -31,6 +31,7 @@ const CANNOT_RUN: Record<string, string> = {
   'runta completion zsh > "${fpath[1]}/_runta"': "zsh syntax, writes the machine's shell set-up: test/unit/completion.test.ts checks the scripts",
   "runta completion fish > ~/.config/fish/completions/runta.fish": "writes the user's shell set-up: test/unit/completion.test.ts checks the scripts",
   "runta dashboard": "opens a browser on a desktop; `runta dashboard --no-open` runs here",
+  "runta secret set OPENAI_API_KEY --prompt": "reads from a terminal: test/e2e/secrets.test.ts runs --prompt under a real pty",
 };
 /** `sudo runta daemon …` manages the machine's own daemon (/var/lib/runta, port 7420): test/e2e/cli-embedded.test.ts covers it in a private data dir. */
 const MANAGES_THE_MACHINE = /^sudo runta daemon /;
@@ -99,6 +100,14 @@ async function fixtures(line: string): Promise<void> {
   const makes = /runta volume create (\S+)/.exec(line)?.[1];
   if (makes && volumes.includes(makes)) await sdk.volumes.remove(makes);
   if (/\bdata\b/.test(line) && makes !== "data" && !volumes.includes("data")) await sdk.volumes.create("data", { sizeMiB: 64 });
+  // Secret examples: the secrets they name exist, worker has no rules (so `secret rm` may go), except the one `rule rm` removes.
+  if (/^runta secret /.test(line)) {
+    for (const name of ["OPENAI_API_KEY", "GH_TOKEN", "API_KEY"]) await sdk.secrets.set(name, "sk-example");
+    for (const r of await sdk.secrets.rules("worker")) await sdk.secrets.removeRule("worker", r.host, r.header);
+    if (/secret rule rm worker --host api\.openai\.com/.test(line)) {
+      await sdk.secrets.setRule("worker", { secret: "OPENAI_API_KEY", host: "api.openai.com", header: "Authorization", template: "Bearer ${secret}" });
+    }
+  }
   // `delete -f deployment.json` removes what `apply -f deployment.json` made.
   if (/runta delete -f deployment\.json/.test(line)) expect((await cli(["apply", "-f", "deployment.json"])).exitCode).toBe(0);
 }
@@ -116,6 +125,8 @@ beforeAll(async () => {
   execFileSync("tar", ["-C", join(images, "busybox", "rootfs"), "-cf", join(dir, "busybox.tar"), "."]);
   // `runta cp` examples copy these in.
   writeFileSync(join(dir, "app.py"), "print('hi')\n");
+  // `secret set … --value-stdin < key.txt` reads this.
+  writeFileSync(join(dir, "key.txt"), "sk-example\n");
   execFileSync("mkdir", ["-p", join(dir, "src", "pkg")]);
   writeFileSync(join(dir, "src", "pkg", "mod.py"), "X = 1\n");
   writeFileSync(
@@ -155,7 +166,8 @@ describe("every --help example runs as written", () => {
         timeout: 120_000,
         stdin: "ignore",
         // `runta daemon status` looks at the local daemon: here, the test's.
-        env: { ...d.env, HOME: dir, PATH: `${dir}:${process.env.PATH}`, NO_COLOR: "1", RUNTA_DATA_DIR: d.dataDir, RUNTA_LISTEN: d.endpoint.replace(/^http:\/\//, "") },
+        // OPENAI_API_KEY: what `secret set … --value-env OPENAI_API_KEY` takes.
+        env: { ...d.env, HOME: dir, PATH: `${dir}:${process.env.PATH}`, NO_COLOR: "1", RUNTA_DATA_DIR: d.dataDir, RUNTA_LISTEN: d.endpoint.replace(/^http:\/\//, ""), OPENAI_API_KEY: "sk-example" },
       });
       expect(r.exitCode, `${line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
     }, 180_000);

@@ -114,6 +114,8 @@ export async function startTestDaemon(opts: { imagesDir?: string; env?: Record<s
       try {
         if (!child) await launch();
         const runta = d.client();
+        // Warm pools' members are hidden from the list: removing the pools removes them.
+        for (const p of await runta.pools.list()) await runta.pools.remove(p.name).catch((err: Error) => problems.push(`pool rm ${p.name}: ${err.message}`));
         for (const rt of await runta.runtimes.list()) {
           await rt.delete().catch((err: Error) => problems.push(`delete ${rt.name}: ${err.message}`));
         }

@@ -22,6 +22,7 @@ import type {
 } from "../../src/client/contract.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
+import type { Secret, SecretRule, SecretRuleInput } from "../../src/api/secret-policy.js";
 
 /** A call the CLI made, for assertions. */
 export interface FakeCall {
@@ -145,6 +146,8 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     last_error: null,
     idle_timeout_secs: null,
     last_activity_at: null,
+    pause_reason: null,
+    idle: null,
     usage: null,
     ...rest,
   };
@@ -464,10 +467,66 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       return v;
     },
   };
+  // Secrets: values are kept only so tests can check what the CLI sent (the real daemon never returns them).
+  const secretValues = new Map<string, string>();
+  const secretState = new Map<string, Secret>();
+  const ruleState = new Map<string, SecretRule[]>();
+  const findSecret = (ref: string): Secret => {
+    const s = [...secretState.values()].find((x) => x.display_name === ref || x.id === ref);
+    if (!s) throw apiErrorFromCode("not_found", `secret "${ref}" not found`);
+    return s;
+  };
+  const secrets = {
+    values: secretValues,
+    async list() {
+      record("secrets.list");
+      return [...secretState.values()];
+    },
+    async get(ref: string) {
+      record("secrets.get", ref);
+      return findSecret(ref);
+    },
+    async set(name: string, value: string) {
+      record("secrets.set", name);
+      const now = "2026-01-01T00:04:00.000Z";
+      const old = secretState.get(name);
+      const s: Secret = old ? { ...old, updated_at: "2026-01-01T00:04:30.000Z" } : { id: `sec_${secretState.size + 1}`, display_name: name, created_at: now, updated_at: now, used_by: [] };
+      secretState.set(name, s);
+      secretValues.set(name, value);
+      return s;
+    },
+    async remove(ref: string) {
+      record("secrets.remove", ref);
+      const s = findSecret(ref);
+      secretState.delete(s.display_name);
+      return s;
+    },
+    async rules(rt: string) {
+      record("secrets.rules", rt);
+      return ruleState.get(find(rt).name) ?? [];
+    },
+    async setRule(rt: string, rule: SecretRuleInput) {
+      record("secrets.setRule", rt, rule);
+      const name = find(rt).name;
+      findSecret(rule.secret);
+      const r: SecretRule = { ...rule, path: rule.path ?? "/*", allow_http: rule.allow_http ?? false, created_at: "2026-01-01T00:04:00.000Z" };
+      ruleState.set(name, [...(ruleState.get(name) ?? []).filter((x) => !(x.host === r.host && x.header.toLowerCase() === r.header.toLowerCase())), r]);
+      return r;
+    },
+    async removeRule(rt: string, host: string, header: string) {
+      record("secrets.removeRule", rt, host, header);
+      const name = find(rt).name;
+      const r = (ruleState.get(name) ?? []).find((x) => x.host === host && x.header.toLowerCase() === header.toLowerCase());
+      if (!r) throw apiErrorFromCode("not_found", `runtime "${name}" has no secret rule for host ${host} and header ${header}`);
+      ruleState.set(name, ruleState.get(name)!.filter((x) => x !== r));
+      return r;
+    },
+  };
 
   return {
     endpoint: "http://fake.invalid",
     volumes,
+    secrets,
     runtimes: runtimes as unknown as RuntaApi["runtimes"],
     images,
     checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],

@@ -77,7 +77,9 @@ export class FakeEngine implements Engine {
 
   private set(rec: Rec, status: RuntimeStatus): Runtime {
     const now = new Date().toISOString();
-    rec.rt = { ...rec.rt, status, updated_at: now, revision: rec.rt.revision + 1, started_at: status === "running" && rec.rt.status !== "paused" ? now : rec.rt.started_at };
+    const frozen = rec.rt.status === "paused" || rec.rt.status === "suspended";
+    const pause_reason = status === "paused" ? "user" : status === "suspended" ? "idle" : null;
+    rec.rt = { ...rec.rt, status, pause_reason, updated_at: now, revision: rec.rt.revision + 1, started_at: status === "running" && !frozen ? now : rec.rt.started_at };
     return this.view(rec);
   }
 
@@ -135,9 +137,11 @@ export class FakeEngine implements Engine {
         started_at: null,
         revision: 1,
         last_error: null,
-        idle_timeout_secs: null,
+        idle_timeout_secs: spec.idleTimeoutSecs ?? null,
         last_activity_at: null,
         exit_code: null,
+        pause_reason: null,
+        idle: null,
       },
     };
     this.recs.set(rec.rt.id, rec);
@@ -205,6 +209,44 @@ export class FakeEngine implements Engine {
     const rec = this.find(ref);
     rec.rt.description = description;
     return this.set(rec, rec.rt.status);
+  }
+
+  async setIdleTimeout(ref: string, secs: number | null): Promise<Runtime> {
+    this.check("setIdleTimeout");
+    const rec = this.find(ref);
+    rec.rt.idle_timeout_secs = secs;
+    return this.set(rec, rec.rt.status);
+  }
+
+  /** How many times `wake` resumed a suspended runtime. */
+  wakes = 0;
+
+  async wake(ref: string): Promise<void> {
+    this.check("wake");
+    const rec = this.find(ref);
+    if (rec.rt.status === "running") return;
+    if (rec.rt.status !== "suspended") throw this.precondition(rec, "wake", "resume it ('runta resume')");
+    this.wakes++;
+    this.set(rec, "running");
+  }
+
+  /** Activity holds open now, by runtime id and kind. */
+  readonly holds = new Map<string, number>();
+
+  activityHold(runtimeId: string, kind: "ingress"): () => void {
+    const key = `${runtimeId}/${kind}`;
+    this.holds.set(key, (this.holds.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds.set(key, this.holds.get(key)! - 1);
+    };
+  }
+
+  /** Test hook: the idle keeper's suspend, without a clock. */
+  suspend(ref: string): Runtime {
+    return this.set(this.find(ref), "suspended");
   }
 
   async start(ref: string): Promise<Runtime> {

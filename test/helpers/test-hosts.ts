@@ -1,6 +1,8 @@
 /**
  * Local destinations for network tests: a network namespace the test creates, wired to the host by a veth, running
- * an HTTP server on ports 80 and 8080 and an HTTPS server on 443 (self-signed) that answer `hello <Host> from <address>`.
+ * an HTTP server on ports 80 and 8080 and an HTTPS server on 443 that answer `hello <Host> from <address>` (a path
+ * ending in `/headers` answers the request's headers as JSON instead). The HTTPS certificate is issued by a test CA
+ * made here (`caFile`) for `names` (default just "test"), so a test can have something verify it.
  * Tests send traffic only here, to loopback and to the configured Debian mirror (the traffic rule of the issue).
  * Each test host gets a /24 in 10.250.0.0/16, well outside every daemon's range (10.64.0.0/10).
  */
@@ -21,6 +23,8 @@ export interface TestHost {
   address: string;
   /** A /24 holding only this test host (for CIDR rules). */
   cidr: string;
+  /** The PEM of the test CA that issued the HTTPS server's certificate. */
+  caFile: string;
   /** Removes the namespace, the link and the server. */
   close(): Promise<void>;
 }
@@ -28,7 +32,10 @@ export interface TestHost {
 const SERVER = `
 const http = require("node:http"), https = require("node:https"), fs = require("node:fs");
 const dir = process.argv[1], addr = process.argv[2];
-const handler = (req, res) => { res.end("hello " + req.headers.host + " from " + addr + (req.socket.encrypted ? " over tls" : "") + "\\n"); };
+const handler = (req, res) => {
+  if (req.url.endsWith("/headers")) return res.end(JSON.stringify(req.headers) + "\\n");
+  res.end("hello " + req.headers.host + " from " + addr + (req.socket.encrypted ? " over tls" : "") + "\\n");
+};
 http.createServer(handler).listen(8080, addr);
 http.createServer(handler).listen(80, addr, () => {
   https.createServer({ key: fs.readFileSync(dir + "/key.pem"), cert: fs.readFileSync(dir + "/cert.pem") }, handler).listen(443, addr, () => console.log("ready"));
@@ -36,7 +43,7 @@ http.createServer(handler).listen(80, addr, () => {
 `;
 
 /** Creates a test host (needs root, ip, openssl). */
-export async function startTestHost(): Promise<TestHost> {
+export async function startTestHost(opts: { names?: string[] } = {}): Promise<TestHost> {
   const tag = randomBytes(2).toString("hex");
   const subnet = 1 + (parseInt(tag, 16) % 250);
   const netns = `rtt${tag}`;
@@ -52,7 +59,7 @@ export async function startTestHost(): Promise<TestHost> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
+    await issueCertificate(dir, opts.names ?? ["test"]);
     await writeFile(join(dir, "server.js"), SERVER);
     const batch = [
       `netns add ${netns}`,
@@ -76,5 +83,14 @@ export async function startTestHost(): Promise<TestHost> {
     await close();
     throw err;
   }
-  return { netns, link, address, cidr: `10.250.${subnet}.0/24`, close };
+  return { netns, link, address, cidr: `10.250.${subnet}.0/24`, caFile: join(dir, "ca.pem"), close };
+}
+
+/** A test CA (`ca.pem`) and a server certificate for `names` it issued (`cert.pem`, `key.pem`), in `dir`. */
+async function issueCertificate(dir: string, names: string[]): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run("openssl", ["req", "-x509", ...ec, "-days", "1", "-subj", "/CN=runta test CA", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.pem"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  await run("openssl", ["req", ...ec, "-subj", `/CN=${names[0]}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "req.csr")]);
+  await writeFile(join(dir, "ext.cnf"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
+  await run("openssl", ["x509", "-req", "-in", join(dir, "req.csr"), "-CA", join(dir, "ca.pem"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", "1", "-out", join(dir, "cert.pem"), "-extfile", join(dir, "ext.cnf")]);
 }

@@ -40,9 +40,12 @@ async function childEnvironments(ppid: number): Promise<Array<{ args: string; en
 test("a RUNTA_TOKEN in the daemon's environment reaches neither runc nor the runtime", async () => {
   const runta = d.client();
   const rt = await runta.runtimes.create("secrets", { image: "busybox", memoryMiB: 32 });
-  const slow = rt.exec(["sleep", "2"]);
+  // Look while the exec runs (a scan of /proc takes long on a loaded machine: bound the search by the exec, not by
+  // a count of scans).
+  let running = true;
+  const slow = rt.exec(["sleep", "5"]).finally(() => (running = false));
   let runcChildren: Array<{ args: string; environ: string }> = [];
-  for (let i = 0; i < 100 && runcChildren.length === 0; i++) {
+  while (running && runcChildren.length === 0) {
     runcChildren = (await childEnvironments(d.pid!)).filter((c) => /runc .* exec /.test(c.args));
     if (!runcChildren.length) await new Promise((r) => setTimeout(r, 20));
   }

@@ -2,7 +2,9 @@
  * Restart and reconciliation of the runc engine against real runc: runtimes are detached from the engine, so
  * dropping the engine (as a daemon SIGKILL would) leaves them running and a new engine adopts them.
  */
+import { rmSync } from "node:fs";
 import { beforeAll, expect, test } from "vitest";
+import { runtimePaths } from "../../src/engine/rootfs.js";
 import type { RuncEngine } from "../../src/engine/runc-engine.js";
 import { RuntimeStore } from "../../src/store/store.js";
 import { engineSuite, type EngineEnv } from "../helpers/engine-env.js";
@@ -98,11 +100,26 @@ test("one corrupt record does not stop the others from loading", async () => {
   await engine.delete("corrupt");
 });
 
-test("a container with no record is reported and never adopted or duplicated", async () => {
+test("a runtime whose record the database lost is recovered from its directory: running, listed, removable", async () => {
+  await engine.create({ name: "lost", image: "busybox", memoryMib: 48, labels: { a: "b" } });
+  const lost = engine.store.getByName("lost")!;
+  await engine.close();
+  withStore((s) => s.delete(lost.id));
+  engine = await suite.open();
+  expect(logs.filter((l) => l.includes("recovered a runtime the database had lost") && l.includes(lost.id)).length).toBe(1);
+  const back = engine.store.get(lost.id)!;
+  expect(back).toMatchObject({ name: "lost", status: "running", initPid: lost.initPid, memoryMib: 48, labels: { a: "b" } });
+  expect(back.lastError).toMatch(/recovered at .*config\.json/);
+  await engine.delete("lost");
+  expect(engine.store.get(lost.id)).toBeNull();
+});
+
+test("a container with no record and no bundle to rebuild one from is reported and never adopted or duplicated", async () => {
   await engine.create({ name: "orphan", image: "busybox", memoryMib: 32 });
   const orphan = engine.store.getByName("orphan")!;
   await engine.close();
   withStore((s) => s.delete(orphan.id));
+  rmSync(runtimePaths(env.dataDir, orphan.id).config);
   engine = await suite.open();
   expect(logs.filter((l) => l.includes("has no runtime record") && l.includes(orphan.id)).length).toBe(1);
   expect((await engine.list()).items.map((x) => x.id)).not.toContain(orphan.id);

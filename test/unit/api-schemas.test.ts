@@ -66,7 +66,7 @@ test("PATCH takes a name, resources, a description or several, not nothing", () 
   expect(UpdateRuntimeRequestSchema.safeParse({ resources: { requests: { vcpus: 1 } }, description: "d" }).success).toBe(true);
   const none = UpdateRuntimeRequestSchema.safeParse({});
   expect(none.success).toBe(false);
-  expect(none.error!.issues[0]!.message).toBe("give name, resources, description or several");
+  expect(none.error!.issues[0]!.message).toBe("give name, resources, description, idle_timeout_secs or several");
   expect(UpdateRuntimeRequestSchema.safeParse({ labels: {} }).success).toBe(false);
 });
 

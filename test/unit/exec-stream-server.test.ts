@@ -329,15 +329,16 @@ describe("lifetime", () => {
     const p = procs[0];
     const chunk = Buffer.alloc(512 * 1024, 0x61).toString("base64");
     for (let i = 0; i < 40; i++) c.send({ type: "stdin", data_base64: chunk });
-    // 20 MiB sent; the session stops reading a little past the 1 MiB high-water mark and stays so, pings unanswered.
+    // 20 MiB sent; the session stops reading a little past the 1 MiB high-water mark and stays so, pings unanswered
+    // (13 heartbeats in 400 ms). Waiting for the mark first keeps this true on a machine too loaded to get there soon.
+    const taken = () => p.stdin.reduce((n, b) => n + b.length, 0);
+    await until(() => taken() > 1024 * 1024, 10_000);
     await new Promise((r) => setTimeout(r, 400));
-    const taken = p.stdin.reduce((n, b) => n + b.length, 0);
-    expect(taken).toBeGreaterThan(1024 * 1024);
-    expect(taken).toBeLessThan(4 * 1024 * 1024);
+    expect(taken()).toBeLessThan(4 * 1024 * 1024);
     expect(p.hangups).toBe(0);
     // The command reads its input: the rest flows in, in order, and the session is still alive.
     const drain = setInterval(() => (p.backlog = 0), 5);
-    await until(() => p.stdin.reduce((n, b) => n + b.length, 0) === 40 * 512 * 1024, 10_000).finally(() => clearInterval(drain));
+    await until(() => taken() === 40 * 512 * 1024, 10_000).finally(() => clearInterval(drain));
     expect(p.hangups).toBe(0);
     p.exit(0);
     expect((await c.closed).code).toBe(1000);

@@ -397,7 +397,7 @@ describe("runtimes", () => {
     expect(both.json.data).toMatchObject({ description: "", resources: { requests: { memory_mib: 512 } } });
     const none = await raw("PATCH", "/v1/runtimes/described", { body: "{}", headers: { "Content-Type": "application/json" } });
     expectError(none, 400, "invalid_argument");
-    expect(none.json.error.message).toContain("give name, resources, description or several");
+    expect(none.json.error.message).toContain("give name, resources, description, idle_timeout_secs or several");
     const renamed = await raw("PATCH", "/v1/runtimes/described", { body: JSON.stringify({ name: "described2", description: "renamed" }), headers: { "Content-Type": "application/json" } });
     expect(renamed.json.data).toMatchObject({ name: "described2", description: "renamed" });
   });

@@ -32,6 +32,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     lastError: null,
     idleTimeoutSecs: null,
     lastActivityAt: null,
+    lastActivityKind: null,
     idempotencyKey: null,
     requestHash: null,
     initPid: null,
@@ -41,6 +42,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     checkpointId: null,
     volumes: [],
     exitCode: null,
+    pool: null,
     ...over,
   };
 }
@@ -76,8 +78,15 @@ test("update bumps the revision and updated_at, and survives a reopen (committed
 
 test("activity does not bump the revision", () => {
   store.insert(record(1));
-  store.touchActivity(record(1).id, "2026-02-01T00:00:00.000Z");
-  expect(store.get(record(1).id)).toMatchObject({ revision: 1, lastActivityAt: "2026-02-01T00:00:00.000Z" });
+  store.touchActivity(record(1).id, "2026-02-01T00:00:00.000Z", "ingress");
+  expect(store.get(record(1).id)).toMatchObject({ revision: 1, lastActivityAt: "2026-02-01T00:00:00.000Z", lastActivityKind: "ingress" });
+});
+
+test("withIdleTimeout lists running records with an idle timeout only", () => {
+  store.insert({ ...record(1), status: "running", idleTimeoutSecs: 30 });
+  store.insert({ ...record(2), status: "suspended", idleTimeoutSecs: 30 });
+  store.insert({ ...record(3), status: "running" });
+  expect(store.withIdleTimeout().map((r) => r.id)).toEqual([record(1).id]);
 });
 
 test("a taken name or idempotency key is already_exists", () => {

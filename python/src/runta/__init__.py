@@ -11,8 +11,10 @@ __version__ = "0.1.0"
 
 from .client import Runta
 from .checkpoints import Checkpoints
+from .pools import Pools
 from .execs import Execs
 from .images import Images
+from .secrets import Secrets
 from .runtimes import Page, Runtime, Runtimes
 from .volumes import Volumes
 from .errors import (
@@ -53,6 +55,9 @@ from .models import (
     RuntimeEgress,
     RuntimeInfo,
     RuntimeStatus,
+    Secret,
+    SecretRule,
+    SecretUse,
     StreamChunk,
     StreamExit,
     StreamSignal,
@@ -64,8 +69,8 @@ from .models import (
 )
 
 __all__ = [
-    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Execs", "Volumes", "Page", "ExecStream",
-    "Volume", "VolumeMount",
+    "Runta", "Runtimes", "Runtime", "Images", "Checkpoints", "Pools", "Execs", "Secrets", "Volumes", "Page", "ExecStream",
+    "Secret", "SecretRule", "SecretUse", "Volume", "VolumeMount",
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",

@@ -10,6 +10,8 @@ from ._config import resolve
 from ._http import Transport
 from .errors import InternalError, RuntaError
 from .checkpoints import Checkpoints
+from .pools import Pools
+from .secrets import Secrets
 from .execs import Execs
 from .images import Images
 from .models import DashboardLink, VersionInfo
@@ -42,6 +44,10 @@ class Runta:
         self.images = Images(self._http)
         #: Checkpoints: list, get, restore (fork), remove; taken with ``runtimes.checkpoint``.
         self.checkpoints = Checkpoints(self._http, self.runtimes)
+        #: Warm pools: runtimes kept booted for creates of their shape.
+        self.pools = Pools(self._http)
+        #: Secrets (set, list, get, remove; values never come back) and runtimes' injection rules.
+        self.secrets = Secrets(self._http)
         #: Exec objects: list, get, signal, start detached, run streamed, attach.
         self.execs = Execs(self._http)
         #: Volumes: create, list, get, remove; mounted with ``runtimes.create(volumes=[...])``.

@@ -136,6 +136,10 @@ class RuntimeInfo:
     volumes: list[VolumeMount] = field(default_factory=list)
     #: Exit code of its init when it last ended (0 after a graceful shutdown, 137 after a kill); None while it runs or unknown.
     exit_code: Optional[int] = None
+    #: Why it is frozen: "user" (paused), "idle" (suspended by its idle timeout), None otherwise.
+    pause_reason: Optional[str] = None
+    #: Its idle state (timeout_secs, last_activity_at, last_activity, active, awake_because, suspends_at); None without an idle timeout.
+    idle: Optional[dict[str, Any]] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -165,6 +169,8 @@ class RuntimeInfo:
             shutdown_at=d.get("shutdown_at"),
             volumes=[VolumeMount.from_wire(v) for v in d.get("volumes", [])],
             exit_code=d.get("exit_code"),
+            pause_reason=d.get("pause_reason"),
+            idle=d.get("idle"),
             raw=dict(d),
         )
 
@@ -478,3 +484,48 @@ class StreamedExit:
     ended_by: str
     stdout: bytes = b""
     stderr: bytes = b""
+
+
+@dataclass(frozen=True)
+class SecretUse:
+    """A rule that injects a secret: the runtime, host and header."""
+
+    runtime: str
+    runtime_id: str
+    host: str
+    header: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret as the daemon shows it: its name and dates, never its value (nor any part or length of it)."""
+
+    id: str
+    display_name: str
+    created_at: str
+    updated_at: str
+    used_by: list[SecretUse]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "Secret":
+        uses = [SecretUse(u["runtime"], u["runtime_id"], u["host"], u["header"]) for u in d.get("used_by", [])]
+        return cls(d["id"], d["display_name"], d["created_at"], d["updated_at"], uses, dict(d))
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    """An injection rule of a runtime: the egress proxy puts ``template`` (holding ``${secret}``) into ``header``."""
+
+    secret: str
+    host: str
+    path: str
+    header: str
+    template: str
+    allow_http: bool
+    created_at: str
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any]) -> "SecretRule":
+        return cls(d["secret"], d["host"], d["path"], d["header"], d["template"], d["allow_http"], d["created_at"], dict(d))

@@ -27,6 +27,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/runtimes/{rt}/egress"): "Runtimes.egress",
     ("PUT", "/v1/runtimes/{rt}/egress"): "Runtimes.set_egress",
     ("GET", "/v1/runtimes/{rt}/egress/events"): "Runtimes.egress_events",
+    ("GET", "/v1/secrets"): "Secrets.list",
+    ("GET", "/v1/secrets/{name}"): "Secrets.get",
+    ("PUT", "/v1/secrets/{name}"): "Secrets.set",
+    ("DELETE", "/v1/secrets/{name}"): "Secrets.remove",
+    ("GET", "/v1/runtimes/{rt}/secret-rules"): "Secrets.rules",
+    ("PUT", "/v1/runtimes/{rt}/secret-rules"): "Secrets.set_rule",
+    ("DELETE", "/v1/runtimes/{rt}/secret-rules"): "Secrets.remove_rule",
     ("GET", "/v1/runtimes/{rt}/files"): "Runtimes.download",
     ("PUT", "/v1/runtimes/{rt}/files"): "Runtimes.upload",
     ("GET", "/v1/runtimes/{rt}/files/stat"): "Runtimes.stat",
@@ -48,6 +55,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/images/build"): "Images.build",
     ("POST", "/v1/images/import"): "Images.import_",
     ("DELETE", "/v1/images/{name}"): "Images.remove",
+    ("GET", "/v1/pools"): "Pools.list",
+    ("PUT", "/v1/pools/{pool}"): "Pools.set",
+    ("DELETE", "/v1/pools/{pool}"): "Pools.remove",
 }
 
 #: Routes the daemon serves that the SDK deliberately leaves out: (HTTP method, OpenAPI path) → why.

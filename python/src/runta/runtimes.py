@@ -32,6 +32,16 @@ EXEC_TIMEOUT_DEFAULT_SECS = 60.0
 Command = Union[str, Sequence[str]]
 
 
+class _Unset:
+    """The type of ``UNSET``: an argument not given (``None`` means something else: remove)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
 def _command(command: Command) -> Union[str, list[str]]:
     """A string runs through ``sh -c``; a sequence runs as is."""
     return command if isinstance(command, str) else list(command)
@@ -56,6 +66,7 @@ def create_body(
     description: Optional[str] = None,
     exec_timeout_secs: Optional[int] = None,
     lifetime_secs: Optional[int] = None,
+    idle_timeout_secs: Optional[int] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
     volumes: Optional[Sequence[VolumeMount]] = None,
@@ -81,6 +92,8 @@ def create_body(
         body["exec_timeout_secs"] = exec_timeout_secs
     if lifetime_secs is not None:
         body["lifetime_secs"] = lifetime_secs
+    if idle_timeout_secs is not None:
+        body["idle_timeout_secs"] = idle_timeout_secs
     if network is not None:
         body["network"] = network
     if egress is not None:
@@ -128,6 +141,7 @@ class Runtimes:
         description: Optional[str] = None,
         exec_timeout_secs: Optional[int] = None,
         lifetime_secs: Optional[int] = None,
+        idle_timeout_secs: Optional[int] = None,
         wait: bool = True,
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
@@ -155,6 +169,7 @@ class Runtimes:
             description=description,
             exec_timeout_secs=exec_timeout_secs,
             lifetime_secs=lifetime_secs,
+            idle_timeout_secs=idle_timeout_secs,
             network=network,
             egress=egress,
             volumes=volumes,
@@ -246,11 +261,17 @@ class Runtimes:
         """Gives a runtime a new (unique) name; its id, state and processes are untouched."""
         return RuntimeInfo.from_wire(self._http.json("PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"name": name})["data"])
 
-    def update(self, runtime: str, *, description: str) -> RuntimeInfo:
-        """Replaces the description (``""`` clears it), in any status; memory and vCPUs change with ``resize``."""
-        data = self._http.json(
-            "PATCH", f"/v1/runtimes/{seg(runtime)}", json_body={"description": description}, retry=True
-        )["data"]
+    def update(
+        self, runtime: str, *, description: Optional[str] = None, idle_timeout_secs: Union[int, None, _Unset] = UNSET
+    ) -> RuntimeInfo:
+        """Replaces the description (``""`` clears it) and/or the idle timeout (seconds, 5 to 604800; ``None``
+        removes it), in any status; memory and vCPUs change with ``resize``."""
+        body: dict[str, Any] = {}
+        if description is not None:
+            body["description"] = description
+        if not isinstance(idle_timeout_secs, _Unset):
+            body["idle_timeout_secs"] = idle_timeout_secs
+        data = self._http.json("PATCH", f"/v1/runtimes/{seg(runtime)}", json_body=body, retry=True)["data"]
         return RuntimeInfo.from_wire(data)
 
     def exec(
@@ -524,9 +545,9 @@ class Runtime:
         """Changes memory and/or vCPUs live, or grows the disk."""
         return self._track(self._runtimes.resize(self.id, memory_mib=memory_mib, vcpus=vcpus, disk_size_gib=disk_size_gib))
 
-    def update(self, *, description: str) -> RuntimeInfo:
-        """Replaces its description (``""`` clears it)."""
-        return self._track(self._runtimes.update(self.id, description=description))
+    def update(self, *, description: Optional[str] = None, idle_timeout_secs: Union[int, None, _Unset] = UNSET) -> RuntimeInfo:
+        """Replaces its description (``""`` clears it) and/or its idle timeout (``None`` removes it)."""
+        return self._track(self._runtimes.update(self.id, description=description, idle_timeout_secs=idle_timeout_secs))
 
     def egress(self) -> RuntimeEgress:
         """Its network (mode, address) and egress policy."""

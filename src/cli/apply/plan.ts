@@ -42,6 +42,7 @@ export type PlanAction =
       env?: Record<string, string>;
       labels?: Record<string, string>;
       description?: string;
+      idle_timeout_secs?: number;
       volumes?: VolumeMountRequest[];
       missing_image?: true;
       notes: string[];
@@ -101,6 +102,9 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
       `auto_resize.memory_max_mib=${max} is accepted but runta does not resize automatically; change memory_mib and re-apply, or run runta resize --memory <MiB> ${spec.name}`,
     );
   }
+  if (rt && spec.idle_timeout_secs !== undefined && spec.idle_timeout_secs !== rt.idle_timeout_secs) {
+    notes.push(`idle_timeout_secs is ${rt.idle_timeout_secs ?? "none"}, the file says ${spec.idle_timeout_secs}; apply does not change it: runta update --idle-timeout ${spec.idle_timeout_secs} ${spec.name}`);
+  }
   if (rt && rt.status !== "running") notes.push(`status is ${rt.status}; apply does not start or stop runtimes`);
   return notes;
 }
@@ -127,6 +131,7 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.description !== undefined ? { description: spec.description } : {}),
         ...(spec.volumes?.length ? { volumes: spec.volumes } : {}),
+        ...(spec.idle_timeout_secs !== undefined ? { idle_timeout_secs: spec.idle_timeout_secs } : {}),
         ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };

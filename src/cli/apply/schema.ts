@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
+import { IdleTimeoutSecsSchema } from "../../api/idle.js";
 import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
 import { VolumeMountsRequestSchema } from "../../api/volumes.js";
 
@@ -20,6 +21,8 @@ export const SandboxSpecSchema = z.strictObject({
   description: DescriptionSchema.optional(),
   /** Volumes to mount, as in the API (`[{"volume", "path", "read_only"?}]`); fixed at create, so a change is a conflict. */
   volumes: VolumeMountsRequestSchema.optional(),
+  /** Given at create; a different one on an existing runtime is a note (change it with runta update --idle-timeout). */
+  idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

@@ -38,13 +38,15 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "volumes": [{"volume": "data", "path": "/work"}], "auto_resize": {"memory_max_mib": 2048}}]}
+                  "volumes": [{"volume": "data", "path": "/work"}], "idle_timeout_secs": 300,
+                  "auto_resize": {"memory_max_mib": 2048}}]}
 
 vCPUs, memory and the description are changed in place; an entry without "resources" or "description" leaves
 them as they are. Image, env (names or values), labels and volumes cannot change in place: differences are reported
 as conflicts (exit 1) and left as they are (the rest is still applied). An image that does not exist is an error;
 volumes are made with runta volume create. --dry-run exits as the real run would (1 for conflicts and missing
-images). auto_resize is accepted but runta does not resize automatically.
+images). An idle timeout is set at create; a different one on an existing runtime is noted, not changed (runta
+update --idle-timeout). auto_resize is accepted but runta does not resize automatically.
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -148,6 +150,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             labels: a.labels,
             description: a.description,
             volumes: a.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
+            idleTimeoutSecs: a.idle_timeout_secs,
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);

@@ -145,7 +145,8 @@ function eventColumns(now: Date): Column<EgressEvent>[] {
     { header: "PROTOCOL", value: (e) => e.protocol },
     { header: "DESTINATION", value: (e) => `${e.host ?? e.ip ?? "?"}:${e.port}` },
     { header: "IP", value: (e) => e.ip ?? "" },
-    { header: "RULE", value: (e) => e.rule },
+    // A request a secret rule rewrote names the secret (never its value).
+    { header: "RULE", value: (e) => e.rule + (e.injected?.length ? ` +secret ${e.injected.map((i) => `${i.secret}→${i.header}`).join(",")}` : "") },
     { header: "SENT", value: (e) => String(e.bytes_out) },
     { header: "RECEIVED", value: (e) => String(e.bytes_in) },
     { header: "REASON", value: (e) => e.reason ?? "" },

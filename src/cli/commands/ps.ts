@@ -11,16 +11,17 @@ export interface PsOptions {
   json?: boolean;
   filter?: string[];
   labels?: boolean;
+  pooled?: boolean;
 }
 
 /** Statuses `ps` shows without `-a`, like docker's "running containers". */
-export const ACTIVE_STATUSES: RuntimeStatus[] = ["creating", "running", "paused"];
+export const ACTIVE_STATUSES: RuntimeStatus[] = ["creating", "running", "paused", "suspended"];
 
 /** `runta ps`. */
 export function psCommand(ctx: CliContext): Command {
   return new Command("ps")
     .alias("ls")
-    .description("List runtimes (running, paused and creating ones; -a for all)")
+    .description("List runtimes (running, paused, suspended and creating ones; -a for all)")
     .option("-a, --all", "show runtimes in every status")
     .option("-q, --quiet", "only print runtime ids (short on a terminal, as the table shows them; full in a pipe)")
     .option("--json", "print {\"runtimes\": [...]} with the API objects")
@@ -30,6 +31,7 @@ export function psCommand(ctx: CliContext): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--labels", "add a LABELS column")
+    .option("--pooled", "also list warm pools' waiting runtimes, with a POOL column (runta pool)")
     .addHelpText(
       "after",
       `
@@ -39,6 +41,7 @@ Examples:
   runta ps -a --filter status=shutdown
   runta ps -f name=^worker$
   runta ps -a -f label=team=infra --labels
+  runta ps --pooled
   runta ps -q | xargs -r runta pause`,
     )
     .action((opts: PsOptions) => runPs(ctx, opts));
@@ -53,7 +56,7 @@ const STATUS_COLOURS: Partial<Record<RuntimeStatus, "green" | "yellow" | "red">>
 };
 
 /** Table columns of a runtime list (docker-like); `labels` adds a LABELS column. */
-export function runtimeColumns(now: Date, opts: { labels?: boolean } = {}): Column<Runtime>[] {
+export function runtimeColumns(now: Date, opts: { labels?: boolean; pooled?: boolean } = {}): Column<Runtime>[] {
   const columns: Column<Runtime>[] = [
     { header: "RUNTIME ID", value: (r, tty) => showId(r.id, tty) },
     { header: "NAME", value: (r) => r.name },
@@ -64,6 +67,7 @@ export function runtimeColumns(now: Date, opts: { labels?: boolean } = {}): Colu
     { header: "DISK", value: (r) => (r.resources.requests.disk_size_gib ? `${r.resources.requests.disk_size_gib}GiB` : "-") },
     { header: "CREATED", value: (r, tty) => timeValue(r.created_at, tty, now) },
   ];
+  if (opts.pooled) columns.push({ header: "POOL", value: (r) => r.pool ?? "-" });
   if (opts.labels) columns.push({ header: "LABELS", value: (r) => Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(",") });
   return columns;
 }
@@ -117,11 +121,11 @@ export async function runPs(ctx: CliContext, opts: PsOptions): Promise<void> {
   // An explicit status filter shows what it names, even without -a (docker does the same).
   const status = filters.status ?? (opts.all ? undefined : ACTIVE_STATUSES);
   const runta = await ctx.client();
-  const handles = await runta.runtimes.list(status ? { status } : {});
+  const handles = await runta.runtimes.list({ ...(status ? { status } : {}), ...(opts.pooled ? { pooled: true } : {}) });
   let rows = handles.map((h) => h.info);
   // Names: any of the given patterns (docker's rule); labels: every one given.
   if (filters.name) rows = rows.filter((r) => filters.name!.some((n) => nameMatches(r.name, n)));
   if (filters.label) rows = rows.filter((r) => filters.label!.every((l) => Object.hasOwn(r.labels, l.key) && (l.value === undefined || r.labels[l.key] === l.value)));
-  const columns = runtimeColumns(ctx.now(), { labels: opts.labels });
+  const columns = runtimeColumns(ctx.now(), { labels: opts.labels, pooled: opts.pooled });
   await printList(ctx, rows, { noun: "runtimes", columns, id: (r, tty) => showId(r.id, tty) }, listFormat(opts));
 }

@@ -42,6 +42,7 @@ Examples:
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
+  runta run --name web --idle-timeout 300
   runta run --name once --idempotency-key deploy-42
   runta volume create data && runta run --name dev -v data:/work
   runta run -d --name batch

@@ -89,7 +89,7 @@ export async function runStats(ctx: CliContext, targets: string[], opts: StatsOp
 
 /** The named runtimes (with usage), or every running and paused one. */
 async function sample(runta: RuntaApi, targets: string[]): Promise<Runtime[]> {
-  if (targets.length === 0) return (await runta.runtimes.list({ status: ["running", "paused"], usage: true })).map((h) => h.info);
+  if (targets.length === 0) return (await runta.runtimes.list({ status: ["running", "paused", "suspended"], usage: true })).map((h) => h.info);
   return Promise.all(targets.map(async (t) => (await withRuntime(runta, t, (id) => runta.runtimes.get(id))).info));
 }
 

@@ -126,7 +126,7 @@ export class CheckpointManager {
       throw errors.exists(`a checkpoint named "${name}" already exists; pick another name or remove it first: runta checkpoint rm ${name}`, { field: "name" });
     }
     return this.host.withRuntime(ref, async (rt) => {
-      if (!["running", "paused", "shutdown", "crashed"].includes(rt.status)) {
+      if (!["running", "paused", "suspended", "shutdown", "crashed"].includes(rt.status)) {
         throw errors.precondition(`runtime "${rt.name}" is ${rt.status}, cannot checkpoint it${rt.status === "creating" ? " — wait until it is running" : ""}`, { status: rt.status });
       }
       const pause = rt.status === "running";

@@ -41,7 +41,7 @@ import {
   type NetworkNames,
   type TableRuntime,
 } from "./plan.js";
-import { EgressProxy } from "./proxy.js";
+import { EgressProxy, type Takeover } from "./proxy.js";
 import { Resolver } from "./resolve.js";
 import { ipBatch, nftScript } from "./tools.js";
 
@@ -56,7 +56,11 @@ export interface RuntimeNetworksOptions {
   cidr?: string;
   /** A hosts(5) file the resolver and proxy consult before DNS. */
   hostsFile?: string;
+  /** Counts each open proxied connection as its runtime's activity (the idle keeper's hold). */
+  activity?: (runtimeId: string) => () => void;
   logger?: Logger;
+  /** Takes over the proxied connections it wants (the secrets room's injection); absent: all are spliced. */
+  takeover?: Takeover;
 }
 
 /** A runtime's network as the engine sees it. */
@@ -129,7 +133,7 @@ export class RuntimeNetworks {
         logger: this.opts.logger,
       };
       const dns = await DnsForwarder.start(ctx);
-      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range });
+      const proxy = await EgressProxy.start({ ...ctx, range: this.names.range, activity: this.opts.activity, takeover: this.opts.takeover });
       try {
         const ownsForwarding = acquireForwarding(this.names.table);
         await nftScript(tableScript(this.names, { dnsPort: dns.port, httpPort: proxy.ports.http, tlsPort: proxy.ports.tls, ownsForwarding }, this.tableRuntimes()));
@@ -207,6 +211,26 @@ export class RuntimeNetworks {
     this.byAddress.delete(a.address);
     // Each may already be gone (a failed create, a host reboot): what is there is removed.
     await Promise.all([nftScript(removeRuntimeScript(this.names, a)).catch(() => {}), ipBatch(teardownBatch(a), { force: true }).catch(() => {})]);
+  }
+
+  /**
+   * Takes back the network of a runtime whose record a damaged database lost (engine/recover.ts): its record again,
+   * its rules in the table, and its namespace and veth if they are gone.
+   */
+  recover(rec: NetworkRecord): Promise<void> {
+    return this.serial(async () => {
+      this.store.put(rec);
+      const a = this.attachmentOf(rec);
+      if (!a) return;
+      await this.activate();
+      if (!existsSync(join(NETNS_DIR, a.ifname)) || !existsSync(`/sys/class/net/${a.ifname}`)) {
+        await ipBatch(teardownBatch(a), { force: true }).catch(() => {});
+        await this.build(rec);
+        return;
+      }
+      await nftScript(addRuntimeScript(this.names, { attachment: a, policy: rec.policy }));
+      this.remember(rec);
+    });
   }
 
   /**

@@ -4,7 +4,8 @@
  * policy, resolves the name itself and dials that address: a runtime that resolves a denied name to an allowed
  * address (or the reverse) still reaches only what the name says. Bytes are spliced, TLS stays end to end. Every
  * connection becomes an audit event with its verdict, rule and byte counts. A refusal is immediate: a 403 naming the
- * policy for HTTP, a TLS access_denied alert for HTTPS.
+ * policy for HTTP, a TLS access_denied alert for HTTPS. A connection the secrets room has rules for is handed over
+ * to it ({@link Takeover}, secrets/intercept.ts) once the policy allowed it, instead of being spliced.
  */
 import net from "node:net";
 import type { EgressEvent, EgressPolicy } from "../../api/egress.js";
@@ -25,10 +26,35 @@ export interface ProxyContext {
   resolver: Resolver;
   /** The daemon's address range: never dialled. */
   range: Cidr;
+  /** Marks an open proxied connection as the runtime's activity (idle/) until the returned release is called. */
+  activity?: (runtimeId: string) => () => void;
   logger: Logger;
+  /** Takes over the connections it wants (secret injection); absent: every connection is spliced. */
+  takeover?: Takeover;
 }
 
-type Protocol = "http" | "tls";
+/** An allowed connection handed over instead of spliced (its first bytes already read; the client is paused). */
+export interface Handover {
+  client: net.Socket;
+  head: Buffer;
+  runtimeId: string;
+  protocol: Protocol;
+  host: string;
+  /** The address the proxy resolved and checked: the only one to dial. */
+  ip: string;
+  port: number;
+  /** The policy entry that allowed the connection. */
+  rule: string;
+  record(event: Omit<EgressEvent, "seq">): void;
+}
+
+/** What the proxy hands connections over to. */
+export interface Takeover {
+  wants(runtimeId: string, protocol: Protocol, host: string): boolean;
+  take(h: Handover): void;
+}
+
+export type Protocol = "http" | "tls";
 
 /** One proxied connection, kept so a policy change can cut what it no longer allows. */
 interface Live {
@@ -36,7 +62,8 @@ interface Live {
   host: string;
   ips: string[];
   client: net.Socket;
-  upstream: net.Socket;
+  /** Absent on a handed-over connection (cutting the client cuts it). */
+  upstream?: net.Socket;
 }
 
 /** The proxy's two listeners (ports 80 and 443 of runtimes). */
@@ -72,7 +99,7 @@ export class EgressProxy {
     for (const c of this.live) {
       if (c.runtimeId === runtimeId && !decide(policy, c.host, c.ips).allowed) {
         c.client.destroy();
-        c.upstream.destroy();
+        c.upstream?.destroy();
       }
     }
   }
@@ -122,7 +149,20 @@ export class EgressProxy {
     if (!ips.length) return refuse(decision.rule, `${host} does not resolve`);
     const forbidden = forbiddenDestination(ips[0]!, this.ctx.range);
     if (forbidden) return refuse("host:protected", `${host} resolves to ${ips[0]}, ${forbidden}`, ips[0]!);
+    if (this.ctx.takeover?.wants(who.runtimeId, protocol, host)) return this.handOver({ client, head, runtimeId: who.runtimeId, protocol, host, ip: ips[0]!, port, rule: decision.rule }, ips);
     this.splice(client, who.runtimeId, host, ips, port, head, { ...base, ip: ips[0]!, rule: decision.rule });
+  }
+
+  private handOver(h: Omit<Handover, "record">, ips: string[]): void {
+    const live: Live = { runtimeId: h.runtimeId, host: h.host, ips, client: h.client };
+    this.live.add(live);
+    // A connection taken over is the runtime's activity as a spliced one is.
+    const release = this.ctx.activity?.(h.runtimeId);
+    h.client.once("close", () => {
+      this.live.delete(live);
+      release?.();
+    });
+    this.ctx.takeover!.take({ ...h, record: (ev) => this.ctx.record(h.runtimeId, ev) });
   }
 
   private splice(client: net.Socket, runtimeId: string, host: string, ips: string[], port: number, head: Buffer, ev: Pick<EgressEvent, "time" | "protocol" | "host" | "port" | "ip" | "rule">): void {
@@ -130,6 +170,7 @@ export class EgressProxy {
     const live: Live = { runtimeId, host, ips, client, upstream };
     this.live.add(live);
     this.sockets.add(upstream);
+    const release = this.ctx.activity?.(runtimeId);
     let bytesOut = head.length;
     let bytesIn = 0;
     let connected = false;
@@ -158,6 +199,7 @@ export class EgressProxy {
       client.destroy();
       this.live.delete(live);
       this.sockets.delete(upstream);
+      release?.();
       this.ctx.record(runtimeId, { ...ev, verdict: "allowed", reason, bytes_out: bytesOut, bytes_in: bytesIn });
     });
   }

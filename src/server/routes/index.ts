@@ -10,17 +10,21 @@ import { egressRoutes } from "./egress.js";
 import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
+import { poolRoutes } from "./pools.js";
 import { runtimeRoutes } from "./runtimes.js";
 import { volumeRoutes } from "./volumes.js";
+import { secretRoutes } from "./secrets.js";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   metaRoutes,
   runtimeRoutes,
   egressRoutes,
+  secretRoutes,
   fileRoutes,
   checkpointRoutes,
   volumeRoutes,
   execRoutes,
   imageRoutes,
+  poolRoutes,
   dashboardRoutes,
 ];

@@ -1,4 +1,4 @@
-/** Runtime routes: create, list, get, update (resize, description), delete, the lifecycle verbs, and buffered exec. */
+/** Runtime routes: create, list, get, update (rename, resize, description, idle timeout), delete, the lifecycle verbs, and buffered exec. */
 import { createHash } from "node:crypto";
 import {
   CreateRuntimeQuerySchema,
@@ -61,6 +61,7 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
     description: body.description,
     execTimeoutSecs: execTimeoutOf(body),
     lifetimeSecs: lifetimeOf(body),
+    idleTimeoutSecs: body.idle_timeout_secs,
     network: body.network,
     egress: body.egress,
     whitelist: body.whitelist,
@@ -110,7 +111,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       path: "/v1/runtimes",
       handler: async (ctx) => {
         const q = parseQuery(ctx, ListRuntimesQuerySchema);
-        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true" });
+        const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true", pooled: q.pooled === "true" });
         send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
       },
     },
@@ -132,6 +133,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         const r = body.resources?.requests;
         if (r) rt = await engine.resize(rt?.id ?? ctx.params.rt, { vcpus: r.vcpus, memoryMib: r.memory_mib, diskSizeGib: r.disk_size_gib });
         if (body.description !== undefined) rt = await engine.describe(rt?.id ?? ctx.params.rt, body.description);
+        if (body.idle_timeout_secs !== undefined) rt = await engine.setIdleTimeout(rt?.id ?? ctx.params.rt, body.idle_timeout_secs);
         send(ctx, 200, { data: rt });
       },
     },

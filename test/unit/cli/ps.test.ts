@@ -4,11 +4,11 @@ import { cli, stopped, worker } from "../../helpers/cli-harness.js";
 describe("ps", () => {
   const rows = { runtimes: [worker, stopped, { name: "evil\x1b[31mred\nline", id: "1b3d8a4e-5f8c-4d1a-9b7e-2c6f1a0e9d11" }] };
 
-  test("without -a shows only running, paused and creating runtimes", async () => {
+  test("without -a shows only running, paused, suspended and creating runtimes", async () => {
     const r = await cli(["ps"], { client: rows });
     expect(r.out).toContain("worker");
     expect(r.out).not.toContain("old");
-    expect(r.client.calls.find((c) => c.method === "list")!.args[0]).toEqual({ status: ["creating", "running", "paused"] });
+    expect(r.client.calls.find((c) => c.method === "list")!.args[0]).toEqual({ status: ["creating", "running", "paused", "suspended"] });
   });
 
   test("in a pipe: header, tab-separated full ids and ISO times", async () => {
