@@ -86,7 +86,8 @@ async function fixtures(line: string): Promise<void> {
   if (/image import busybox/.test(line) && have.includes("busybox")) await sdk.images.remove("busybox");
   // Something to boot; and `wait` waits for a shutdown that someone else does.
   if (/status=shutdown/.test(line)) await sdk.runtimes.stop("batch", { graceSecs: 0 });
-  if (line === "runta wait worker") setTimeout(() => void sdk.runtimes.stop("worker", { graceSecs: 0 }), 1000);
+  // A graceful shutdown: its init exits 0, which is what wait prints and exits with (-t 0 would give 137).
+  if (line === "runta wait worker") setTimeout(() => void sdk.runtimes.stop("worker", { graceSecs: 1 }), 1000);
   // Checkpoint examples: golden-v1 (of worker) exists, unless the example is the one creating it.
   if (/^runta (checkpoint|snapshot) /.test(line)) {
     const made = /(?:checkpoint|snapshot) create \S+ (\S+)/.exec(line)?.[1];
