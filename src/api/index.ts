@@ -13,3 +13,4 @@ export * from "./execs.js";
 export * from "./exec-frames.js";
 export * from "./signals.js";
 export * from "./idle.js";
+export * from "./packages.js";

@@ -33,6 +33,20 @@ export interface CreateOptions {
   network?: NetworkMode;
   /** The egress policy from the start (default: open). */
   egress?: EgressPolicyInput;
+  /** Packages to find installed: Debian `NAME[=VERSION]`, Python `pip:NAME[==VERSION]`; an image derived once per set. */
+  packages?: string[];
+}
+
+/** Options of `images.build`. Defaults: the default image, no force. */
+export interface ImageBuildOptions {
+  /** Rebuild even if the image exists. */
+  force?: boolean;
+  /** Build the image derived from `parent` with these packages (named from the set unless a name is given). */
+  packages?: string[];
+  /** The image a package build stands on. Default "default". */
+  parent?: string;
+  /** Sees each progress line as it arrives. */
+  onEvent?: (ev: ImageBuildEvent) => void;
 }
 
 /** Options of `egressEvents`. Defaults: the last 100 events. */
@@ -255,8 +269,8 @@ export interface RuntimesApi {
 
 export interface ImagesApi {
   list(): Promise<Image[]>;
-  /** Builds the default image; `onEvent` sees progress lines as they arrive. */
-  build(name?: string, opts?: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void }): Promise<Image>;
+  /** Builds the default image, or an image of packages over a parent; `onEvent` sees progress lines as they arrive. */
+  build(name?: string, opts?: ImageBuildOptions): Promise<Image>;
   /** Uploads a root-filesystem tarball (plain or gzip). */
   import(name: string, tarball: NodeJS.ReadableStream | Buffer): Promise<Image>;
   remove(name: string): Promise<void>;

@@ -2,7 +2,7 @@
 import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Pool, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImageBuildOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { SecretsClient } from "./secrets.js";
 import { RuntimeFiles } from "./files.js";
@@ -165,9 +165,13 @@ export class ImagesClient implements ImagesApi {
     return (await this.http.json<Image[]>("GET", "/v1/images")).data;
   }
 
-  /** Builds an image (default "default"); `onEvent` sees each NDJSON progress line as it arrives. */
-  async build(name = "default", opts: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}): Promise<Image> {
-    const res = await this.http.send("POST", "/v1/images/build", { body: { name, force: opts.force } });
+  /**
+   * Builds an image (default "default"; with `packages`, the image derived from `parent` with them, named from the set
+   * unless `name`); `onEvent` sees each NDJSON progress line as it arrives.
+   */
+  async build(name?: string, opts: ImageBuildOptions = {}): Promise<Image> {
+    const body = { name: name ?? (opts.packages?.length ? undefined : "default"), force: opts.force, packages: opts.packages, parent: opts.parent };
+    const res = await this.http.send("POST", "/v1/images/build", { body });
     if (!res.body) throw apiErrorFromCode("internal", "the image build response had no body");
     const decoder = new TextDecoder();
     let buffered = "";

@@ -32,8 +32,9 @@ import {
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { runcTrustWarning } from "../api/trust.js";
-import { kernelVersion, resolveExecutable, runcVersion } from "./host.js";
-import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
+import { debianMirror, kernelVersion, resolveExecutable, runcVersion } from "./host.js";
+import { ImageStore } from "./images/store.js";
+import { ImageBuilder, type ImageRequest } from "./images/packages.js";
 import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
@@ -120,6 +121,8 @@ export class RuncEngine implements Engine {
   readonly checkpoints: CheckpointManager;
   /** Warm pools (pools/): booted members that creates of their shape take. */
   readonly pools: PoolManager;
+  /** Image builds: the default image, and derived images made in build runtimes of this engine (images/packages.ts). */
+  private readonly builder: ImageBuilder;
   private closed = false;
 
   private constructor(
@@ -161,7 +164,7 @@ export class RuncEngine implements Engine {
       runtimesMax: opts.limits.runtimesMax,
       diskMib: opts.limits.diskMib,
       boot: async (rec) => {
-        await this.records.withLock(rec.id, () => this.provision(rec, true, { mode: "nat" }));
+        await this.records.withLock(rec.id, () => this.provision(rec, true, { name: rec.image }, { mode: "nat" }));
         this.disks.refill();
       },
       remove: async (rec) => {
@@ -169,6 +172,17 @@ export class RuncEngine implements Engine {
       },
       busy: () => this.creations.size > 0,
     });
+    this.builder = new ImageBuilder(images, {
+      create: (spec) => this.create(spec),
+      execStream: (ref, spec) => this.execStream(ref, spec),
+      stop: (ref, o) => this.stop(ref, o),
+      delete: (ref) =>
+        this.delete(ref).catch((err) => {
+          opts.logger.error("could not delete a build runtime; remove it with runta rm", { runtime: ref, error: String((err as Error).message) });
+          throw err;
+        }),
+      upperDir: (id) => upperDir(runtimePaths(opts.dataDir, id)),
+    }, { mirror: () => debianMirror(), logger: opts.logger });
     this.execs = new Execs({
       runc,
       store,
@@ -281,7 +295,7 @@ export class RuncEngine implements Engine {
     }
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
     const pooled = shape ? this.pools.candidate(shape) : null;
-    const { rec, policy } = admitCreate(spec, {
+    const { rec, policy, image } = admitCreate(spec, {
       store: this.store,
       images: this.images,
       checkpoints: this.checkpoints,
@@ -297,7 +311,7 @@ export class RuncEngine implements Engine {
     } catch (err) {
       throw diskFull(err, this.opts.dataDir);
     }
-    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, { mode: spec.network ?? "nat", policy })).finally(() => {
+    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, image, { mode: spec.network ?? "nat", policy })).finally(() => {
       this.creations.delete(rec.id);
       // After the create, not during it: a format would compete with its mounts and runc for the CPU.
       this.disks.refill();
@@ -331,22 +345,20 @@ export class RuncEngine implements Engine {
       } catch (err) {
         this.opts.logger.warn("naming a warm pool member failed: provisioning the runtime afresh", { id: taken.id, error: String((err as Error).message) });
         await this.containers.teardown(taken.id);
-        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { mode: "nat" });
+        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { name: taken.image }, { mode: "nat" });
       }
     }).finally(() => this.creations.delete(taken.id));
     this.creations.set(taken.id, task);
     return this.records.toRuntime(await task);
   }
 
-  /** Builds the default image if needed, wires the network, mounts the root, starts the container; undoes everything on failure. */
-  private async provision(rec: RuntimeRecord, wait: boolean, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
+  /**
+   * Builds its image if needed (the default image, or the derived image of its packages), wires the network, mounts
+   * the root, starts the container; undoes everything on failure.
+   */
+  private async provision(rec: RuntimeRecord, wait: boolean, image: ImageRequest, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
     try {
-      if (!this.images.exists(rec.image) && rec.image === DEFAULT_IMAGE) {
-        this.opts.logger.info("building the default image first (about a minute, once per host)", { runtime: rec.name });
-        await this.images.build(DEFAULT_IMAGE, (ev: ImageBuildEvent) => {
-          if (ev.type === "progress") this.opts.logger.info(`default image: ${ev.message}`, { percent: ev.percent });
-        });
-      }
+      await this.builder.ensure(image, rec.name);
       const paths = runtimePaths(this.opts.dataDir, rec.id);
       await mkdir(paths.dir, { recursive: true });
       await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
@@ -720,8 +732,8 @@ export class RuncEngine implements Engine {
     return (await this.images.list()).map((img) => ({ ...img, in_use_by: users.get(img.name) ?? [] }));
   }
 
-  buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean }): Promise<Image> {
-    return this.images.build(name, onEvent, opts);
+  buildImage(name: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; packages?: string[]; parent?: string } = {}): Promise<Image> {
+    return this.builder.build({ name, parent: opts.parent, packages: opts.packages }, onEvent, { force: opts.force });
   }
 
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image> {

@@ -39,6 +39,8 @@ export interface CreateSpec {
   egress?: EgressPolicyInput;
   /** Seed 000's CIDR list: an allowlist unless every entry is empty. */
   whitelist?: string[];
+  /** Packages in normal form (api/packages.ts): the runtime stands on the image derived from `image` with them. */
+  packages?: string[];
 }
 
 export interface ListFilter {
@@ -218,8 +220,11 @@ export interface Engine {
   removeCheckpoint(ref: string): Promise<Checkpoint>;
 
   listImages(): Promise<Image[]>;
-  /** Builds (or rebuilds) the default image; progress events are reported as they happen. */
-  buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean }): Promise<Image>;
+  /**
+   * Builds (or rebuilds with `force`) an image, reporting progress as it happens: the default image, or with
+   * `packages` the image derived from `parent` (default "default") with them, named from the set unless `name`.
+   */
+  buildImage(name: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean; packages?: string[]; parent?: string }): Promise<Image>;
   /** Imports a root-filesystem tarball (optionally gzip-compressed) as an image. */
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image>;
   removeImage(name: string): Promise<void>;

@@ -146,7 +146,17 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
 }
 
 function fakeImage(over: Partial<Image>): Image {
-  return { name: "default", size_bytes: 150_000_000, created_at: "2026-01-01T00:00:00.000Z", source: "debootstrap", in_use_by: [], ...over };
+  return {
+    name: "default",
+    size_bytes: 150_000_000,
+    created_at: "2026-01-01T00:00:00.000Z",
+    source: "debootstrap",
+    in_use_by: [],
+    parent: null,
+    packages: [],
+    python_version: "3.11.2",
+    ...over,
+  };
 }
 
 /** Builds the fake. */
@@ -365,10 +375,12 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       record("images.list");
       return [...imageState.values()];
     },
-    async build(name = "default", o: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}) {
-      record("images.build", name, { force: o.force });
+    async build(nameArg?: string, o: { force?: boolean; packages?: string[]; parent?: string; onEvent?: (ev: ImageBuildEvent) => void } = {}) {
+      if (o.packages?.length) record("images.build", nameArg, { force: o.force, packages: o.packages, parent: o.parent });
+      else record("images.build", nameArg ?? "default", { force: o.force });
       for (const ev of opts.buildEvents ?? [{ type: "progress", message: "debootstrap: retrieving packages", percent: 10 }]) o.onEvent?.(ev);
-      const img = fakeImage({ name });
+      const name = nameArg ?? (o.packages?.length ? `${o.parent ?? "default"}-pkgs-fake` : "default");
+      const img = fakeImage(o.packages?.length ? { name, parent: o.parent ?? "default", packages: o.packages } : { name });
       imageState.set(name, img);
       return img;
     },

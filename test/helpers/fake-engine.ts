@@ -53,7 +53,7 @@ export class FakeEngine implements Engine {
 
   constructor() {
     for (const name of ["default", "busybox"]) {
-      this.images.set(name, { name, size_bytes: 1 << 20, created_at: new Date().toISOString(), source: "fake", in_use_by: [] });
+      this.images.set(name, { name, size_bytes: 1 << 20, created_at: new Date().toISOString(), source: "fake", in_use_by: [], parent: null, packages: [], python_version: null });
     }
   }
 
@@ -399,15 +399,17 @@ export class FakeEngine implements Engine {
     return [...this.images.values()].map((i) => ({ ...i, in_use_by: used(i.name) }));
   }
 
-  async buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+  async buildImage(nameArg: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; packages?: string[]; parent?: string } = {}): Promise<Image> {
     this.check("buildImage");
-    if (name !== "default") throw errors.invalid(`only the 'default' image can be built; import other images from a tarball`);
+    const name = nameArg ?? (opts.packages?.length ? `${opts.parent ?? "default"}-pkgs-fake` : "default");
+    if (name !== "default" && !opts.packages?.length) throw errors.invalid(`only the 'default' image can be built from nothing; give packages or import other images from a tarball`);
     const existing = this.images.get(name);
     if (existing && !opts.force) return existing;
     onEvent({ type: "progress", message: "debootstrap: resolving dependencies", percent: 10 });
     await new Promise((r) => setTimeout(r, 5));
     onEvent({ type: "progress", message: "debootstrap: installing packages", percent: 60 });
-    const img: Image = { name, size_bytes: 2 << 20, created_at: new Date().toISOString(), source: "debootstrap bookworm", in_use_by: [] };
+    const derived = opts.packages?.length ? { parent: opts.parent ?? "default", packages: opts.packages } : { parent: null, packages: [] };
+    const img: Image = { name, size_bytes: 2 << 20, created_at: new Date().toISOString(), source: "debootstrap bookworm", in_use_by: [], ...derived, python_version: "3.11.2" };
     this.images.set(name, img);
     return img;
   }
@@ -418,7 +420,7 @@ export class FakeEngine implements Engine {
     let size = 0;
     for await (const chunk of tarball as AsyncIterable<Buffer>) size += chunk.length;
     if (size === 0) throw errors.invalid("the tarball is empty");
-    const img: Image = { name, size_bytes: size, created_at: new Date().toISOString(), source: "import", in_use_by: [] };
+    const img: Image = { name, size_bytes: size, created_at: new Date().toISOString(), source: "import", in_use_by: [], parent: null, packages: [], python_version: null };
     this.images.set(name, img);
     return img;
   }

@@ -115,7 +115,7 @@ describe("plan (pure)", () => {
   });
 
   test("a create from an image that does not exist is marked (the default image is built on demand)", () => {
-    const actions = plan([{ name: "a", image: "nope" }, { name: "b" }, { name: "c", image: "busybox" }], [], ["busybox"]);
+    const actions = plan([{ name: "a", image: "nope" }, { name: "b" }, { name: "c", image: "busybox" }], [], [{ name: "busybox", parent: null, packages: [] }]);
     expect(actions.map((a) => a.action === "create" && a.missing_image === true)).toEqual([true, false, false]);
     expect(summarize(actions)).toMatchObject({ create: 2, missing_image: 1 });
   });
@@ -149,6 +149,16 @@ describe("plan (pure)", () => {
     const snapshot = JSON.stringify([actual, desired]);
     expect(plan(desired, actual)).toEqual(plan(desired, actual));
     expect(JSON.stringify([actual, desired])).toBe(snapshot);
+  });
+
+  test("packages: a create carries the set; an existing runtime on their derived image has no conflict, another set is one", () => {
+    const [create] = plan([{ name: "new", packages: ["tree"] }], [], []);
+    expect(create).toMatchObject({ action: "create", image: "default", packages: ["tree"] });
+    const rt = { ...running("a"), image: "default-pkgs-1" };
+    const images = [{ name: "default", parent: null, packages: [] }, { name: "default-pkgs-1", parent: "default", packages: ["tree"] }];
+    expect(plan([{ name: "a", packages: ["tree"] }], [rt], images)[0]).toMatchObject({ action: "unchanged", conflicts: [] });
+    expect(plan([{ name: "a", packages: ["sl"] }], [rt], images)[0]).toMatchObject({ conflicts: [{ field: "packages", desired: ["sl"], actual: ["tree"] }] });
+    expect(plan([{ name: "a" }], [rt], images)[0]).toMatchObject({ conflicts: [{ field: "packages", desired: [], actual: ["tree"] }] });
   });
 });
 
@@ -330,4 +340,5 @@ describe("runta delete -f", () => {
     expect(r.out).toContain("ghost: deleted");
     expect(r.err).toBe("runta: worker: runc delete failed\n");
   });
+
 });

@@ -4,7 +4,10 @@
  */
 import { envDigest } from "../../api/env-digest.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
-import type { Runtime } from "../../api/schemas.js";
+import type { Image, Runtime } from "../../api/schemas.js";
+
+/** What the planner needs of the images that exist: names, and a derived image's parent and packages. */
+export type KnownImage = Pick<Image, "name" | "parent" | "packages">;
 import type { SandboxSpec } from "./schema.js";
 
 /** Resources as planned (defaults applied). */
@@ -15,7 +18,7 @@ export interface PlannedResources {
 
 /** Something in the file that differs from the runtime and cannot be changed in place. */
 export interface Conflict {
-  field: "image" | "env" | "labels";
+  field: "image" | "packages" | "env" | "labels";
   desired: unknown;
   actual: unknown;
   /** Set when only env values differ: the names match, the values (never sent by the daemon) do not. */
@@ -24,7 +27,19 @@ export interface Conflict {
 
 /** What apply will do for one sandbox. `missing_image`: the image does not exist, so the create would fail. */
 export type PlanAction =
-  | { action: "create"; name: string; image: string; resources: PlannedResources; env?: Record<string, string>; labels?: Record<string, string>; description?: string; idle_timeout_secs?: number; missing_image?: true; notes: string[] }
+  | {
+      action: "create";
+      name: string;
+      image: string;
+      resources: PlannedResources;
+      env?: Record<string, string>;
+      labels?: Record<string, string>;
+      description?: string;
+      idle_timeout_secs?: number;
+      packages?: string[];
+      missing_image?: true;
+      notes: string[];
+    }
   | { action: "resize"; name: string; id: string; from: PlannedResources; to: PlannedResources; conflicts: Conflict[]; notes: string[] }
   | { action: "unchanged"; name: string; id: string; conflicts: Conflict[]; notes: string[] };
 
@@ -45,10 +60,16 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
-function conflictsOf(spec: SandboxSpec, rt: Runtime): Conflict[] {
+function conflictsOf(spec: SandboxSpec, rt: Runtime, images: KnownImage[] = []): Conflict[] {
   const out: Conflict[] = [];
   const image = spec.image ?? DEFAULTS.image;
-  if (image !== rt.image) out.push({ field: "image", desired: image, actual: rt.image });
+  // A runtime of packages stands on their derived image: compare its parent and packages with the file's.
+  const derived = images.find((i) => i.name === rt.image && i.parent !== null);
+  const base = derived?.parent ?? rt.image;
+  if (image !== base) out.push({ field: "image", desired: image, actual: base });
+  const want = spec.packages ?? [];
+  const have = derived?.packages ?? [];
+  if (want.join("\n") !== have.join("\n")) out.push({ field: "packages", desired: want, actual: have });
   // The API reports env names only (values may be secrets) and a digest of the values, which the file's values are
   // hashed against: a changed value is a conflict too, never silently ignored.
   const wantEnv = Object.keys(spec.env ?? {}).sort();
@@ -80,10 +101,11 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
 /**
  * Plans convergence: a missing runtime is created; one whose vCPUs or memory differ is resized live; image, env
  * (names or values) and labels cannot change in place and are reported as conflicts (never silently ignored).
- * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, the
- * names that exist, marks creates from a missing image (the default image is built on demand). Order follows the file.
+ * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, those
+ * that exist, marks creates from a missing image (the default image is built on demand) and tells a derived image's
+ * parent and packages. Order follows the file.
  */
-export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[]): PlanAction[] {
+export function plan(desired: SandboxSpec[], actual: Runtime[], images?: KnownImage[]): PlanAction[] {
   const byName = new Map(actual.filter((r) => r.status !== "deleting").map((r) => [r.name, r]));
   return desired.map((spec): PlanAction => {
     const rt = byName.get(spec.name);
@@ -98,13 +120,14 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
         ...(spec.labels ? { labels: spec.labels } : {}),
         ...(spec.description !== undefined ? { description: spec.description } : {}),
         ...(spec.idle_timeout_secs !== undefined ? { idle_timeout_secs: spec.idle_timeout_secs } : {}),
-        ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
+        ...(spec.packages?.length ? { packages: spec.packages } : {}),
+        ...(images && image !== DEFAULTS.image && !images.some((i) => i.name === image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };
     }
     const have = { vcpus: rt.resources.requests.vcpus, memory_mib: rt.resources.requests.memory_mib };
     const want = desiredResources(spec, have);
-    const conflicts = conflictsOf(spec, rt);
+    const conflicts = conflictsOf(spec, rt, images);
     const notes = notesOf(spec, rt);
     if (have.vcpus !== want.vcpus || have.memory_mib !== want.memory_mib) {
       return { action: "resize", name: spec.name, id: rt.id, from: have, to: want, conflicts, notes };

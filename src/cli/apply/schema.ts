@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
 import { IdleTimeoutSecsSchema } from "../../api/idle.js";
-import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, PackagesSchema, ResourceRequestsSchema } from "../../api/schemas.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
 export const SANDBOX_SET_KIND = "SandboxSet";
@@ -20,6 +20,8 @@ export const SandboxSpecSchema = z.strictObject({
   description: DescriptionSchema.optional(),
   /** Given at create; a different one on an existing runtime is a note (change it with runta update --idle-timeout). */
   idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
+  /** Packages to find installed (as `runta run --package`): the runtime stands on the image of the set over `image`. */
+  packages: PackagesSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

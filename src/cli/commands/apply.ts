@@ -5,7 +5,7 @@ import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { escapeControl, printJson } from "../output.js";
 import { plan, summarize, type PlanAction } from "../apply/plan.js";
-import { ensureDefaultImage } from "./run.js";
+import { ensureDefaultImage, ensurePackagesImage } from "./run.js";
 
 /** Flags of `runta apply`. */
 export interface ApplyOptions {
@@ -38,10 +38,10 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "idle_timeout_secs": 300, "auto_resize": {"memory_max_mib": 2048}}]}
+                  "idle_timeout_secs": 300, "packages": ["tree"], "auto_resize": {"memory_max_mib": 2048}}]}
 
-vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, env (names or
-values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
+vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, packages, env
+(names or values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
 (vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
 would (1 for conflicts and missing images). A description and an idle timeout are set at create; a different one
 on an existing runtime is noted, not changed (runta update --description / --idle-timeout). auto_resize is accepted but runta does not resize automatically.
@@ -75,7 +75,7 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
   for (const a of actions) {
     const name = a.name.padEnd(width);
     if (a.action === "create" && a.missing_image) lines.push(`  ! ${name}  ${missingImage(a.image)}`);
-    else if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}`);
+    else if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}${a.packages ? ` + packages ${a.packages.join(" ")}` : ""}`);
     else if (a.action === "resize") {
       const changes: string[] = [];
       if (a.from.vcpus !== a.to.vcpus) changes.push(`vcpus ${a.from.vcpus} → ${a.to.vcpus}`);
@@ -120,7 +120,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
   const actions = plan(
     set.sandboxes,
     runtimes.map((h) => h.info),
-    images.map((i) => i.name),
+    images,
   );
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   if (!opts.json) renderPlan(actions, label).forEach(out);
@@ -133,6 +133,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
         if (a.action === "create" && a.missing_image) {
           continue; // reported with the conflicts below, as in the plan
         } else if (a.action === "create") {
+          if (a.packages) await ensurePackagesImage(ctx, runta, a.image, a.packages);
           const rt = await runta.runtimes.create(a.name, {
             image: a.image,
             vcpus: a.resources.vcpus,
@@ -141,6 +142,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             labels: a.labels,
             description: a.description,
             idleTimeoutSecs: a.idle_timeout_secs,
+            packages: a.packages,
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);

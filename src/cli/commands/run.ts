@@ -4,12 +4,12 @@ import { DEFAULTS, LIMITS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, idleTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, collectPackage, packagesOf, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, idleTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
 import { collectEntry, policyFromFlags } from "./egress.js";
-import { buildImageWithProgress } from "./image.js";
+import { buildImageWithProgress, findImage } from "./image.js";
 
 /** Flags of `runta run`. */
 export interface RunOptions {
@@ -30,6 +30,7 @@ export interface RunOptions {
   network?: NetworkMode;
   egressAllow?: string[];
   egressDeny?: string[];
+  package?: string[];
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -48,6 +49,7 @@ export function runCommand(ctx: CliContext): Command {
     )
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once", collectPackage)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
     .option("--disk-size-gib <GiB>", "size of the runtime's disk, its writable layer (default 10; sparse: the host gives only what is written)", diskSizeFlag)
@@ -71,6 +73,7 @@ Examples:
   runta run --name sealed --network none
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
+  runta run --name tools --package cowsay --package tree
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name web --idle-timeout 300
@@ -85,9 +88,12 @@ Examples:
 export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   const egress = policyFromFlags({ allow: opts.egressAllow, deny: opts.egressDeny }, { allow: "--egress-allow", deny: "--egress-deny" });
   if (egress && opts.network === "none") throw new UsageError("--egress-allow/--egress-deny need a network: drop --network none");
+  const packages = packagesOf(opts.package);
   const runta = await ctx.client();
   const image = opts.image ?? DEFAULTS.image;
-  if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
+  // The image of a package set is built once, with visible progress; the create then stands on it.
+  if (packages) await ensurePackagesImage(ctx, runta, image, packages);
+  else if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
   const progress = await spinner(ctx, opts.name ? `creating runtime ${opts.name}…` : "creating runtime…");
   const left = opts.name
     ? `runtime ${opts.name}; see it with runta ps -a, remove it with runta rm ${opts.name}`
@@ -108,6 +114,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       idempotencyKey: opts.idempotencyKey,
       network: opts.network,
       egress,
+      packages,
       wait: !opts.detach,
     });
     const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);
@@ -131,4 +138,11 @@ export async function ensureDefaultImage(ctx: CliContext, runta: RuntaApi): Prom
   if (images.some((i) => i.name === DEFAULTS.image)) return;
   ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (one to a few minutes, once per host)\n`);
   await buildImageWithProgress(ctx, runta, DEFAULTS.image, false);
+}
+
+/** The image of `packages` over `parent` is built once (progress shown, apt's message on failure); later runs find it. */
+export async function ensurePackagesImage(ctx: CliContext, runta: RuntaApi, parent: string, packages: string[]): Promise<void> {
+  if (findImage(await runta.images.list(), undefined, { parent, packages })) return;
+  ctx.io.stderr.write(`runta: building the image of ${packages.join(" ")} over ${parent} (once; later runs with these packages reuse it)\n`);
+  await buildImageWithProgress(ctx, runta, undefined, false, { packages, parent });
 }

@@ -20,6 +20,8 @@ const execFileAsync = promisify(execFile);
 export function poolShapeOf(spec: CreateSpec, defaultDiskMib: number): PoolShape | null {
   if (spec.checkpoint !== undefined || (spec.network !== undefined && spec.network !== "nat")) return null;
   if (spec.egress !== undefined || spec.whitelist !== undefined) return null;
+  // Packages stand the runtime on their derived image, which no pool's shape names.
+  if (spec.packages?.length) return null;
   if (spec.diskSizeGib !== undefined && spec.diskSizeGib * 1024 !== defaultDiskMib) return null;
   return { image: spec.image ?? DEFAULTS.image, vcpus: spec.vcpus ?? LIMITS.defaultVcpus, memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib };
 }

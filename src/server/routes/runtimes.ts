@@ -85,6 +85,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             network: body.network,
             egress: body.egress,
             whitelist: body.whitelist,
+            packages: body.packages,
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },
