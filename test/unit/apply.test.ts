@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { run } from "../../src/cli/main.js";
 import { plan, summarize } from "../../src/cli/apply/plan.js";
+import { planPools, renderPoolPlan } from "../../src/cli/apply/pools.js";
 import { parseSandboxSet } from "../../src/cli/apply/schema.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import { fakeClient, fakeRuntime, type FakeClient } from "../helpers/fake-client.js";
@@ -341,4 +342,41 @@ describe("runta delete -f", () => {
     expect(r.err).toBe("runta: worker: runc delete failed\n");
   });
 
+});
+
+describe("pools in a SandboxSet", () => {
+  const file = (pools: unknown) => JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [], pools });
+
+  test("are validated with pointers: a max below min, a duplicate name, an unknown field", () => {
+    const r = parseSandboxSet(file([{ name: "small", min: 3, max: 1 }, { name: "small", min: 1, size: 2 }]));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      { pointer: "/pools/0/max", message: "must be at least min (3)" },
+      { pointer: "/pools/1/name", message: 'duplicate pool "small" (also at /pools/0/name)' },
+      { pointer: "/pools/1/size", message: "unknown field" },
+    ]);
+  });
+
+  test("plan: a missing or different pool is set (defaults applied), an equal one is unchanged", () => {
+    const existing = [
+      { name: "same", image: "default", resources: { requests: { vcpus: 1, memory_mib: 1024 } }, min: 2, max: 2, ready: 2, booting: 0, created_at: "", updated_at: "" },
+      { name: "bigger", image: "default", resources: { requests: { vcpus: 1, memory_mib: 1024 } }, min: 1, max: 1, ready: 1, booting: 0, created_at: "", updated_at: "" },
+    ];
+    const actions = planPools(
+      [
+        { name: "same", min: 2 },
+        { name: "bigger", min: 2, max: 3 },
+        { name: "new", image: "busybox", resources: { vcpus: 0.5, memory_mib: 64 }, min: 1 },
+      ],
+      existing,
+    );
+    expect(actions.map((a) => [a.name, a.action])).toEqual([["same", "unchanged"], ["bigger", "set"], ["new", "set"]]);
+    expect(actions[2]!.want).toEqual({ image: "busybox", vcpus: 0.5, memoryMiB: 64, min: 1, max: 1 });
+    expect(renderPoolPlan(actions)).toEqual([
+      "  = pool same  unchanged",
+      "  ~ pool bigger  set: image default, 1 vCPU, 1024 MiB, min 2, max 3",
+      "  ~ pool new  set: image busybox, 0.5 vCPUs, 64 MiB, min 1, max 1",
+    ]);
+  });
 });

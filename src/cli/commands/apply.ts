@@ -5,6 +5,7 @@ import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { escapeControl, printJson } from "../output.js";
 import { plan, summarize, type PlanAction } from "../apply/plan.js";
+import { planPools, renderPoolPlan } from "../apply/pools.js";
 import { ensureDefaultImage, ensurePackagesImage } from "./run.js";
 
 /** Flags of `runta apply`. */
@@ -38,13 +39,15 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "idle_timeout_secs": 300, "packages": ["tree"], "auto_resize": {"memory_max_mib": 2048}}]}
+                  "idle_timeout_secs": 300, "packages": ["tree"], "auto_resize": {"memory_max_mib": 2048}}],
+   "pools": [{"name": "small", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512}, "min": 2, "max": 4}]}
 
 vCPUs and memory are changed live; an entry without "resources" leaves them as they are. Image, packages, env
 (names or values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
 (vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
 would (1 for conflicts and missing images). A description and an idle timeout are set at create; a different one
 on an existing runtime is noted, not changed (runta update --description / --idle-timeout). auto_resize is accepted but runta does not resize automatically.
+"pools" (optional) are warm pools, set as 'runta pool set' does when they differ (delete -f removes them).
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -116,14 +119,15 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
   const { loadSandboxSet } = await import("../apply/file.js");
   const { set, label } = await loadSandboxSet(ctx, opts.file);
   const runta = await ctx.client();
-  const [runtimes, images] = await Promise.all([runta.runtimes.list(), runta.images.list()]);
+  const [runtimes, images, pools] = await Promise.all([runta.runtimes.list(), runta.images.list(), set.pools?.length ? runta.pools.list() : []]);
   const actions = plan(
     set.sandboxes,
     runtimes.map((h) => h.info),
     images,
   );
+  const poolActions = planPools(set.pools ?? [], pools);
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
-  if (!opts.json) renderPlan(actions, label).forEach(out);
+  if (!opts.json) [...renderPlan(actions, label), ...renderPoolPlan(poolActions)].forEach(out);
 
   const results: ApplyResult[] = [];
   if (!opts.dryRun) {
@@ -164,14 +168,28 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
     }
   }
 
+  // Pools after the runtimes: a pool's members boot in the background and would only slow the creates above.
+  const poolResults: { name: string; action: "set" | "unchanged"; ok: boolean; error?: { code: string; message: string } }[] = [];
+  for (const p of opts.dryRun ? [] : poolActions) {
+    try {
+      if (p.action === "set") await runta.pools.set(p.name, p.want);
+      poolResults.push({ name: p.name, action: p.action, ok: true });
+      if (!opts.json && p.action === "set") out(`pool ${p.name}: set`);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      poolResults.push({ name: p.name, action: p.action, ok: false, error: { code: String(e.code ?? "internal"), message: String(e.message ?? error) } });
+    }
+  }
+
   const known = knownFailures(actions, label);
-  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, plan: actions, results });
+  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, plan: actions, results, ...(set.pools ? { pools: poolActions, pool_results: poolResults } : {}) });
   else if (!opts.dryRun) out(summaryLine(actions, results, known.length));
 
   const failures: { target: string; error: unknown }[] = results
     .filter((r) => !r.ok)
     .map((r) => ({ target: r.name, error: new RuntaError((r.error!.code as never) ?? "internal", `${r.name}: ${r.action} failed: ${r.error!.message}`) }));
   failures.push(...known);
+  for (const r of poolResults.filter((x) => !x.ok)) failures.push({ target: `pool ${r.name}`, error: new RuntaError((r.error!.code as never) ?? "internal", `pool ${r.name}: ${r.error!.message}`) });
   if (failures.length) throw new MultiTargetError(failures);
 }
 
