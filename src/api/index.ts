@@ -14,3 +14,4 @@ export * from "./exec-frames.js";
 export * from "./signals.js";
 export * from "./idle.js";
 export * from "./packages.js";
+export * from "./ports.js";

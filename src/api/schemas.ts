@@ -7,6 +7,7 @@ import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
 import { PACKAGES_MAX, normalizePackages } from "./packages.js";
+import { PortRequestsSchema, PublishedPortSchema } from "./ports.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -169,6 +170,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   whitelist: z.array(z.string().max(300)).max(256).optional(),
   /** Packages to find preinstalled: the runtime runs on an image derived from `image` with them (built once per set). */
   packages: PackagesSchema.optional(),
+  /** Ports to publish: http/https through the daemon's ingress, tcp on a host port (needs a network). */
+  ports: PortRequestsSchema.optional(),
+  /** Seed 002's field: ports published as http; give this or ports. */
+  exposed_ports: z.array(z.number()).max(32).optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -310,6 +315,8 @@ export const RuntimeSchema = z.object({
   pause_reason: PauseReasonSchema,
   /** What keeps it awake and when it suspends; null without an idle timeout. */
   idle: RuntimeIdleSchema.nullable(),
+  /** Its published ports and where to reach them (`runta ports ls`). */
+  ports: z.array(PublishedPortSchema),
   usage: UsageSchema.nullable().optional(),
   /** Only on a warm pool's waiting member (lists with pooled=true): its pool. */
   pool: z.string().optional(),

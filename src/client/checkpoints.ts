@@ -27,6 +27,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     network: opts.network,
     egress: opts.egress,
     packages: opts.packages,
+    ports: opts.ports,
   };
 }
 

@@ -3,6 +3,7 @@ import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Po
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImageBuildOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
+import type { IngressInfo, PortRequest, PublishedPort } from "../api/ports-spec.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { SecretsClient } from "./secrets.js";
 import { RuntimeFiles } from "./files.js";
@@ -153,6 +154,18 @@ export class RuntimesClient implements RuntimesApi {
   /** Egress audit events, oldest first: the last `limit` (default 100), or those after `after`. */
   async egressEvents(nameOrId: string, opts: EgressEventsOptions = {}): Promise<EgressEvent[]> {
     return (await this.http.json<EgressEvent[]>("GET", `/v1/runtimes/${seg(nameOrId)}/egress/events`, { query: { limit: opts.limit, after: opts.after } })).data;
+  }
+  /** Its published ports with their URLs. */
+  async ports(nameOrId: string): Promise<PublishedPort[]> {
+    return (await this.http.json<PublishedPort[]>("GET", `/v1/runtimes/${seg(nameOrId)}/ports`)).data;
+  }
+  /** Publishes one more port (not retried: a second try would find it published). */
+  async publish(nameOrId: string, port: PortRequest): Promise<PublishedPort> {
+    return (await this.http.json<PublishedPort>("POST", `/v1/runtimes/${seg(nameOrId)}/ports`, { body: port })).data;
+  }
+  /** Stops publishing a port; resolves with what it was. */
+  async unpublish(nameOrId: string, port: number): Promise<PublishedPort> {
+    return (await this.http.json<PublishedPort>("DELETE", `/v1/runtimes/${seg(nameOrId)}/ports/${port}`)).data;
   }
 }
 
@@ -305,6 +318,11 @@ export class Runta implements RuntaApi {
   /** Versions of runta, runc, the kernel and node on the daemon's host. */
   async version(): Promise<VersionInfo> {
     return (await this.http.json<VersionInfo>("GET", "/v1/version")).data;
+  }
+
+  /** Where the daemon's ingress listens, its domain, and the CA (PEM) its https URLs are signed by. */
+  async ingress(): Promise<IngressInfo> {
+    return (await this.http.json<IngressInfo>("GET", "/v1/ingress")).data;
   }
 
   /** A one-time login link for the dashboard at `<endpoint>/ui/` (works once, for two minutes). */

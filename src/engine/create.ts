@@ -90,6 +90,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : deps.diskMib,
     checkpointId: checkpoint?.id ?? null,
     pool: null,
+    ports: [],
   };
   return { rec, policy, image: spec.packages?.length ? { parent, packages: spec.packages } : { name: image } };
 }

@@ -4,6 +4,7 @@
  * `Runtime`.
  */
 import { envDigest, errors, type Runtime, type RuntimeIdle } from "../api/index.js";
+import type { PublishedPort } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { Containers } from "./containers.js";
@@ -30,6 +31,8 @@ export class RuntimeRecords {
       lastActivityAt: rec.lastActivityAt,
       idle: null,
     }),
+    /** Its published ports with their URLs (ingress/). */
+    private readonly ports: (rec: RuntimeRecord) => PublishedPort[] = () => [],
   ) {}
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
@@ -63,6 +66,7 @@ export class RuntimeRecords {
       last_activity_at: lastActivityAt,
       pause_reason: rec.status === "paused" ? "user" : rec.status === "suspended" ? "idle" : null,
       idle,
+      ports: this.ports(rec),
     };
     if (usage !== undefined) rt.usage = usage;
     if (rec.pool !== null) rt.pool = rec.pool;

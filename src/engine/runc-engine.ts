@@ -3,8 +3,8 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, network/, secrets/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts, refusals.ts,
- * images/ and the store.
+ * checkpoints/, network/, ingress/ (published ports), secrets/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts,
+ * names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -61,6 +61,8 @@ import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
 import { RuntimeSecrets } from "./secrets/secrets.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
+import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress/ingress.js";
+import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -95,6 +97,8 @@ export interface RuncEngineOptions {
   network?: { cidr?: string; hostsFile?: string };
   /** A PEM bundle of CAs the egress proxy also trusts when it re-encrypts an injected request (tests' own hosts). */
   egressCaBundle?: string;
+  /** The daemon's ingress (its address for URLs, where host ports may bind, the wake bound). Default: none. */
+  ingress?: Partial<IngressConfig>;
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
@@ -123,10 +127,11 @@ export class RuncEngine implements Engine {
   readonly pools: PoolManager;
   /** Image builds: the default image, and derived images made in build runtimes of this engine (images/packages.ts). */
   private readonly builder: ImageBuilder;
+  private readonly ingress: Ingress;
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle" | "ingress">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -135,13 +140,24 @@ export class RuncEngine implements Engine {
     private readonly lxcfs: Lxcfs,
     activity: ActivityTracker,
     private readonly secrets: RuntimeSecrets,
+    ingress: Partial<IngressConfig> = {},
   ) {
     this.containers = new Containers(runc, images, networks, lxcfs, {
       ...opts,
       checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
       installTrust: (rootfs) => secrets.installTrust(rootfs),
     });
-    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id), (rec) => this.idle.describe(rec));
+    this.ingress = new Ingress(
+      {
+        store,
+        address: (id) => networks.describe(id).address,
+        wake: (id) => this.wake(id),
+        activityHold: (id, kind) => this.activityHold(id, kind),
+        logger: opts.logger,
+      },
+      { address: null, listenHost: "127.0.0.1", wakeTimeoutMs: PORT_LIMITS.wakeTimeoutSecsDefault * 1000, ...ingress },
+    );
+    this.records = new RuntimeRecords(store, this.containers, opts.logger, (id) => this.checkpoints.nameOf(id), (rec) => this.idle.describe(rec), (rec) => this.ingress.wire(rec));
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
       dataDir: opts.dataDir,
@@ -256,8 +272,9 @@ export class RuncEngine implements Engine {
         takeover: secrets.takeover,
       });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets);
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets, options.ingress);
       await engine.reconcile();
+      await engine.ingress.open();
       await engine.backUp();
       engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
@@ -293,8 +310,10 @@ export class RuncEngine implements Engine {
         return this.records.toRuntime(existing);
       }
     }
+    const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
-    const pooled = shape ? this.pools.candidate(shape) : null;
+    // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.
+    const pooled = shape && !ports.some((p) => p.protocol === "tcp") ? this.pools.candidate(shape) : null;
     const { rec, policy, image } = admitCreate(spec, {
       store: this.store,
       images: this.images,
@@ -304,6 +323,7 @@ export class RuncEngine implements Engine {
       // A member already counts: taking it adds no runtime.
       fromPool: pooled !== null,
     });
+    rec.ports = ports;
     if (pooled) return this.takeFromPool(pooled.pool, pooled.member, rec);
     // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
     try {
@@ -330,9 +350,9 @@ export class RuncEngine implements Engine {
    * member is torn down and the runtime provisioned afresh under the same record.
    */
   private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
-    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt } = rec;
+    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports } = rec;
     const taken = this.store.claimPooled(member.id, pool, {
-      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt,
+      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports,
       startedAt: createdAt, lastActivityAt: null, lastActivityKind: null,
     });
     if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
@@ -363,10 +383,12 @@ export class RuncEngine implements Engine {
       await mkdir(paths.dir, { recursive: true });
       await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
       await this.networks.create(rec.id, net.mode, net.policy);
+      rec = await this.ingress.bindHostPorts(rec);
       const started = await this.containers.boot(rec);
       return this.records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
       const err = diskFull(raw, this.opts.dataDir);
+      await this.ingress.forget(rec.id);
       await this.containers.teardown(rec.id).catch((cleanupErr) =>
         this.opts.logger.error("cleanup after a failed create failed", { id: rec.id, error: String(cleanupErr) }),
       );
@@ -483,6 +505,7 @@ export class RuncEngine implements Engine {
         this.store.update(id, { lastError: `delete failed: ${(err as Error).message}; run 'runta rm ${rec.name}' again` });
         throw err;
       }
+      await this.ingress.forget(id);
       this.store.delete(id);
       this.execs.forget(id);
       this.idle.forget(id);
@@ -548,6 +571,22 @@ export class RuncEngine implements Engine {
 
   activityHold(runtimeId: string, kind: "ingress"): () => void {
     return this.idle.hold(runtimeId, kind);
+  }
+
+  // Published ports (ingress/)
+
+  async publishPort(ref: string, port: PortRequest): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.publish(await this.records.current(id), port)));
+  }
+
+  async unpublishPort(ref: string, port: number): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.unpublish(await this.records.current(id), port)));
+  }
+
+  openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection> {
+    return this.ingress.connect(runtimeId, port, "ingress", signal);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -823,6 +862,7 @@ export class RuncEngine implements Engine {
     this.lifetimes?.close();
     await this.pools.close();
     clearInterval(this.backups);
+    await this.ingress.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     this.idle.close();

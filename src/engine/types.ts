@@ -5,6 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
+import type { PortRequest } from "../api/ports-spec.js";
+import type { PublishedConnection } from "./ingress/ingress.js";
 import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo } from "../api/index.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 
@@ -41,6 +43,8 @@ export interface CreateSpec {
   whitelist?: string[];
   /** Packages in normal form (api/packages.ts): the runtime stands on the image derived from `image` with them. */
   packages?: string[];
+  /** Ports to publish (validated wire input): http/https through the ingress, tcp on a host port. */
+  ports?: PortRequest[];
 }
 
 export interface ListFilter {
@@ -180,6 +184,27 @@ export interface Engine {
   signalExec(ref: string, id: string, signal: ExecSignal): Promise<ExecInfo>;
   /** Takes over a terminal session whose client went away: the process, and its last output to replay first. */
   attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }>;
+
+  /** Publishes one more port (tcp: binds its host port now); `already_exists` for a port published already. */
+  publishPort(ref: string, port: PortRequest): Promise<Runtime>;
+  /** Stops publishing a port; its host port and live connections through it close. */
+  unpublishPort(ref: string, port: number): Promise<Runtime>;
+  /**
+   * The ingress's way into port `port` of runtime `runtimeId` (by id), published as http or https: holds activity,
+   * wakes a suspended runtime and waits until the app accepts. `not_found` when nothing is published there,
+   * `unavailable` (503) when it does not come up in time or is not running. Call `release()` when the connection ends.
+   */
+  openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection>;
+  /**
+   * Resumes a `suspended` runtime (single-flight: concurrent callers share one resume); resolves at once when it is
+   * running; `failed_precondition` for any other status (a user's pause is not undone), `not_found` when gone.
+   */
+  wake(ref: string): Promise<void>;
+  /**
+   * Holds one live activity open on a runtime (an ingress request or connection) until `release()`: it keeps the
+   * runtime awake and marks activity now and at release. Never throws; `release()` is idempotent. Does not wake.
+   */
+  activityHold(runtimeId: string, kind: "ingress"): () => void;
 
   /** A runtime's network and egress policy. */
   egress(ref: string): Promise<RuntimeEgress>;

@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntaError, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
+import type { PortBinding } from "../api/ports-spec.js";
 import { silentLogger, type Logger } from "../log.js";
 import { checkWal, unreadableDatabase } from "./integrity.js";
 
@@ -52,6 +53,8 @@ export interface RuntimeRecord {
   checkpointId: string | null;
   /** The warm pool this booted, unnamed runtime waits in (engine/pools/), or null for every runtime a user has. */
   pool: string | null;
+  /** Its published ports (engine/ingress/), in the order they were published. */
+  ports: PortBinding[];
 }
 
 /** Fields an update may change; `revision` and `updatedAt` are set by the store. */
@@ -91,7 +94,8 @@ CREATE TABLE IF NOT EXISTS runtimes (
   init_start_time INTEGER,
   boot_id TEXT,
   disk_mib INTEGER,
-  checkpoint_id TEXT
+  checkpoint_id TEXT,
+  ports TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
 `;
@@ -125,6 +129,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   diskMib: "disk_mib",
   checkpointId: "checkpoint_id",
   pool: "pool",
+  ports: "ports",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -137,8 +142,9 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["lifetime_secs", "INTEGER"],
   ["last_activity_kind", "TEXT"],
   ["pool", "TEXT"],
+  ["ports", "TEXT NOT NULL DEFAULT '[]'"],
 ];
-const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels"]);
+const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "ports"]);
 
 type Row = Record<string, unknown>;
 
@@ -157,6 +163,17 @@ function asStringMap(value: unknown, field: string): Record<string, string> {
     throw new Error(`${field} is not a JSON object of strings`);
   }
   return parsed as Record<string, string>;
+}
+
+function asPorts(value: unknown): PortBinding[] {
+  const parsed = JSON.parse(String(value ?? "[]")) as unknown;
+  const ok = (p: unknown): p is PortBinding => {
+    const b = p as PortBinding;
+    return !!b && Number.isInteger(b.port) && ["http", "https", "tcp"].includes(b.protocol) &&
+      (b.hostIp === null || typeof b.hostIp === "string") && (b.hostPort === null || Number.isInteger(b.hostPort));
+  };
+  if (!Array.isArray(parsed) || !parsed.every(ok)) throw new Error("ports is not a JSON list of published ports");
+  return parsed;
 }
 
 /** Decodes a row; throws on anything malformed (the caller decides whether to skip it). */
@@ -192,6 +209,7 @@ function fromRow(row: Row): RuntimeRecord {
     diskMib: num(row.disk_mib),
     checkpointId: str(row.checkpoint_id),
     pool: str(row.pool),
+    ports: asPorts(row.ports),
   };
 }
 

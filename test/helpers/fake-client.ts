@@ -23,6 +23,7 @@ import type {
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
 import type { Secret, SecretRule, SecretRuleInput } from "../../src/api/secret-policy.js";
+import { portBinding, publishedPort, type PortRequest } from "../../src/api/ports-spec.js";
 
 /** A call the CLI made, for assertions. */
 export interface FakeCall {
@@ -140,6 +141,7 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     last_activity_at: null,
     pause_reason: null,
     idle: null,
+    ports: [],
     usage: null,
     ...rest,
   };
@@ -225,6 +227,26 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       const rt = find(t);
       policies.set(rt.id, { mode: p.mode, allow: p.allow ?? [], deny: p.deny ?? [] });
       return egressOf(rt);
+    },
+    async ports(t: string) {
+      record("ports", t);
+      return find(t).ports;
+    },
+    async publish(t: string, p: PortRequest) {
+      record("publish", t, p);
+      const rt = find(t);
+      if (rt.ports.some((q) => q.port === p.port)) throw apiErrorFromCode("already_exists", `port ${p.port} is already published`);
+      const published = publishedPort(portBinding(p), rt.id, { domain: "runta.localhost", port: 7480 });
+      rt.ports = [...rt.ports, published];
+      return published;
+    },
+    async unpublish(t: string, port: number) {
+      record("unpublish", t, port);
+      const rt = find(t);
+      const was = rt.ports.find((q) => q.port === port);
+      if (!was) throw apiErrorFromCode("not_found", `port ${port} is not published on runtime "${rt.name}"`);
+      rt.ports = rt.ports.filter((q) => q.port !== port);
+      return was;
     },
     async egressEvents(t: string, o: { limit?: number; after?: number } = {}) {
       record("egressEvents", t, o);
@@ -501,6 +523,10 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     images,
     checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],
     execs,
+    async ingress() {
+      record("ingress");
+      return { listen: "127.0.0.1:7480", domain: "runta.localhost", ca_certificate: "-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----\n", ca_fingerprint_sha256: "AA:BB", ca_path: "/var/lib/runta/ingress-ca/ca.crt", wake_timeout_secs: 30 };
+    },
     async version() {
       record("version");
       if (opts.version) return opts.version();

@@ -23,6 +23,8 @@ import { ExecRegistry } from "../../src/engine/execs/registry.js";
 import { TerminalSession } from "../../src/engine/execs/session.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
+import { portBinding, publishedPort, type PortBinding, type PortRequest } from "../../src/api/ports-spec.js";
+import type { PublishedConnection } from "../../src/engine/ingress/ingress.js";
 import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
 import { FakeStreamProcess } from "./fake-stream.js";
 
@@ -85,7 +87,8 @@ export class FakeEngine implements Engine {
 
   private view(rec: Rec): Runtime {
     const { usage: _u, ...rt } = rec.rt;
-    return structuredClone(rt);
+    const ports = (this.bindings?.get(rt.id) ?? []).map((b) => publishedPort(b, rt.id, { domain: "runta.localhost", port: 7480 }));
+    return { ...structuredClone(rt), ports };
   }
 
   private precondition(rec: Rec, op: string, fix: string): RuntaError {
@@ -140,6 +143,7 @@ export class FakeEngine implements Engine {
         last_activity_at: null,
         pause_reason: null,
         idle: null,
+        ports: [],
       },
     };
     this.recs.set(rec.rt.id, rec);
@@ -391,6 +395,35 @@ export class FakeEngine implements Engine {
     this.check("egressEvents");
     const all = (this.egressLog.get(this.find(ref).rt.id) ?? []).filter((e) => e.seq > (opts.after ?? 0));
     return all.slice(-(opts.limit ?? 100));
+  }
+
+  /** Published ports by runtime id (URLs under fake.runta.localhost:7480). */
+  private readonly bindings = new Map<string, PortBinding[]>();
+  /** What openPublished hands out; tests set it (default: nothing is reachable). */
+  published: (runtimeId: string, port: number) => Promise<PublishedConnection> = async () => {
+    throw errors.notFound("no such service");
+  };
+  async publishPort(ref: string, req: PortRequest): Promise<Runtime> {
+    this.check("publishPort");
+    const rec = this.find(ref);
+    const list = this.bindings.get(rec.rt.id) ?? [];
+    if (list.some((b) => b.port === req.port)) throw errors.exists(`port ${req.port} is already published`);
+    list.push(portBinding(req));
+    this.bindings.set(rec.rt.id, list);
+    return this.view(rec);
+  }
+
+  async unpublishPort(ref: string, port: number): Promise<Runtime> {
+    this.check("unpublishPort");
+    const rec = this.find(ref);
+    const list = this.bindings.get(rec.rt.id) ?? [];
+    if (!list.some((b) => b.port === port)) throw errors.notFound(`port ${port} is not published`);
+    this.bindings.set(rec.rt.id, list.filter((b) => b.port !== port));
+    return this.view(rec);
+  }
+
+  openPublished(runtimeId: string, port: number): Promise<PublishedConnection> {
+    return this.published(runtimeId, port);
   }
 
   async listImages(): Promise<Image[]> {

@@ -139,6 +139,20 @@ describe("plan (pure)", () => {
     expect(parseSandboxSet(JSON.stringify(set([{ name: "a", description: "\u001b[2J" }])))).toMatchObject({ ok: false, problems: [{ pointer: "/sandboxes/0/description" }] });
   });
 
+  test("ports go into the create; other ports on an existing runtime are a note; bad ports are file problems", () => {
+    const [create] = plan([{ name: "new", ports: [{ port: 8080 }, { port: 8443, protocol: "https" }] }], []);
+    expect(create).toMatchObject({ action: "create", ports: [{ port: 8080 }, { port: 8443, protocol: "https" }] });
+    const published = running("a", 1, 1024, { ports: [{ port: 8080, protocol: "http", url: "http://x/", host_ip: null, host_port: null }] });
+    const [same] = plan([{ name: "a", ports: [{ port: 8080, protocol: "http" }] }], [published]);
+    expect(same).toMatchObject({ action: "unchanged", notes: [] });
+    const [other] = plan([{ name: "a", ports: [{ port: 9090 }] }], [published]);
+    expect(other!.notes).toEqual(["published ports differ from the file's (8080/http); apply does not change them: runta ports add|rm a <port>"]);
+    expect(parseSandboxSet(JSON.stringify(set([{ name: "a", ports: [{ port: 0 }, { port: 80, protocol: "udp" }] }])))).toMatchObject({
+      ok: false,
+      problems: [{ pointer: "/sandboxes/0/ports/0/port" }, { pointer: "/sandboxes/0/ports/1/protocol" }],
+    });
+  });
+
   test("runtimes not in the file are left alone; deleting ones count as missing", () => {
     const actions = plan([{ name: "a" }], [running("other"), running("a", 1, 1024, { status: "deleting" })]);
     expect(actions.map((a) => a.action)).toEqual(["create"]);

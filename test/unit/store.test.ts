@@ -40,6 +40,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     diskMib: null,
     checkpointId: null,
     pool: null,
+    ports: [],
     ...over,
   };
 }

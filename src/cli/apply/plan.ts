@@ -9,6 +9,7 @@ import type { Image, Runtime } from "../../api/schemas.js";
 /** What the planner needs of the images that exist: names, and a derived image's parent and packages. */
 export type KnownImage = Pick<Image, "name" | "parent" | "packages">;
 import type { SandboxSpec } from "./schema.js";
+import type { PortRequest } from "../../api/ports-spec.js";
 
 /** Resources as planned (defaults applied). */
 export interface PlannedResources {
@@ -37,6 +38,7 @@ export type PlanAction =
       description?: string;
       idle_timeout_secs?: number;
       packages?: string[];
+      ports?: PortRequest[];
       missing_image?: true;
       notes: string[];
     }
@@ -94,6 +96,12 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
   if (rt && spec.idle_timeout_secs !== undefined && spec.idle_timeout_secs !== rt.idle_timeout_secs) {
     notes.push(`idle_timeout_secs is ${rt.idle_timeout_secs ?? "none"}, the file says ${spec.idle_timeout_secs}; apply does not change it: runta update --idle-timeout ${spec.idle_timeout_secs} ${spec.name}`);
   }
+  if (rt && spec.ports !== undefined) {
+    const key = (p: { port: number; protocol?: string; host_port?: number | null }) => `${p.port}/${p.protocol ?? (p.host_port ? "tcp" : "http")}`;
+    const want = spec.ports.map(key).sort().join(",");
+    const have = rt.ports.map(key).sort().join(",");
+    if (want !== have) notes.push(`published ports differ from the file's (${have || "none"}); apply does not change them: runta ports add|rm ${spec.name} <port>`);
+  }
   if (rt && rt.status !== "running") notes.push(`status is ${rt.status}; apply does not start or stop runtimes`);
   return notes;
 }
@@ -121,6 +129,7 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: KnownIm
         ...(spec.description !== undefined ? { description: spec.description } : {}),
         ...(spec.idle_timeout_secs !== undefined ? { idle_timeout_secs: spec.idle_timeout_secs } : {}),
         ...(spec.packages?.length ? { packages: spec.packages } : {}),
+        ...(spec.ports ? { ports: spec.ports } : {}),
         ...(images && image !== DEFAULTS.image && !images.some((i) => i.name === image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };

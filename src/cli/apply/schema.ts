@@ -6,6 +6,7 @@ import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
 import { IdleTimeoutSecsSchema } from "../../api/idle.js";
 import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, PackagesSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { PortRequestsSchema } from "../../api/ports.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
 export const SANDBOX_SET_KIND = "SandboxSet";
@@ -22,6 +23,8 @@ export const SandboxSpecSchema = z.strictObject({
   idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
   /** Packages to find installed (as `runta run --package`): the runtime stands on the image of the set over `image`. */
   packages: PackagesSchema.optional(),
+  /** Published at create, as `run -p` (`[{"port": 8080}, {"port": 8443, "protocol": "https"}]`); other ports on an existing runtime are a note. */
+  ports: PortRequestsSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({

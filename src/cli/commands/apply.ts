@@ -39,6 +39,7 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
+                  "ports": [{"port": 8080}, {"port": 8443, "protocol": "https"}],
                   "idle_timeout_secs": 300, "packages": ["tree"], "auto_resize": {"memory_max_mib": 2048}}],
    "pools": [{"name": "small", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512}, "min": 2, "max": 4}]}
 
@@ -46,7 +47,8 @@ vCPUs and memory are changed live; an entry without "resources" leaves them as t
 (names or values) and labels cannot change in place: differences are reported as conflicts (exit 1) and left as they are
 (vCPUs and memory are still applied). An image that does not exist is an error. --dry-run exits as the real run
 would (1 for conflicts and missing images). A description and an idle timeout are set at create; a different one
-on an existing runtime is noted, not changed (runta update --description / --idle-timeout). auto_resize is accepted but runta does not resize automatically.
+on an existing runtime is noted, not changed (runta update --description / --idle-timeout); so are other published
+ports (runta ports add|rm). auto_resize is accepted but runta does not resize automatically.
 "pools" (optional) are warm pools, set as 'runta pool set' does when they differ (delete -f removes them).
 apply never deletes runtimes; use runta delete -f.
 
@@ -147,6 +149,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             description: a.description,
             idleTimeoutSecs: a.idle_timeout_secs,
             packages: a.packages,
+            ports: a.ports,
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);

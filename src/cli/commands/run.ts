@@ -10,6 +10,8 @@ import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
 import { collectEntry, policyFromFlags } from "./egress.js";
 import { buildImageWithProgress, findImage } from "./image.js";
+import { collectPorts } from "./ports.js";
+import type { PortRequest } from "../../api/ports-spec.js";
 
 /** Flags of `runta run`. */
 export interface RunOptions {
@@ -31,6 +33,7 @@ export interface RunOptions {
   egressAllow?: string[];
   egressDeny?: string[];
   package?: string[];
+  publish?: PortRequest[];
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -58,6 +61,7 @@ export function runCommand(ctx: CliContext): Command {
     .addOption(new Option("--network <mode>", "nat: an address, NAT and DNS (default); none: loopback only").choices(NETWORK_MODES))
     .option("--egress-allow <HOST_OR_CIDR>", "reach only these destinations (repeatable; see runta egress --help)", collectEntry("--egress-allow"))
     .option("--egress-deny <HOST_OR_CIDR>", "reach anything but these destinations (repeatable)", collectEntry("--egress-deny"))
+    .option("-p, --publish <port>", "publish a port (repeatable): PORT[/http|/https|/tcp] through the ingress, or [HOST_IP:]HOST_PORT:PORT (see runta ports --help)", collectPorts("--publish"))
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText(
@@ -70,6 +74,8 @@ Examples:
   runta run --name big --disk-size-gib 50
   runta run --name web -m 512m -e APP_ENV=dev --label team=infra
   runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
+  runta run --name web -p 8080 -p 8443/https
+  runta run --name db -p 127.0.0.1:15432:5432
   runta run --name sealed --network none
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
@@ -89,6 +95,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   const egress = policyFromFlags({ allow: opts.egressAllow, deny: opts.egressDeny }, { allow: "--egress-allow", deny: "--egress-deny" });
   if (egress && opts.network === "none") throw new UsageError("--egress-allow/--egress-deny need a network: drop --network none");
   const packages = packagesOf(opts.package);
+  if (opts.publish?.length && opts.network === "none") throw new UsageError("--publish needs a network: nothing can reach a runtime made with --network none");
   const runta = await ctx.client();
   const image = opts.image ?? DEFAULTS.image;
   // The image of a package set is built once, with visible progress; the create then stands on it.
@@ -115,6 +122,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       network: opts.network,
       egress,
       packages,
+      ports: opts.publish,
       wait: !opts.detach,
     });
     const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);

@@ -201,6 +201,7 @@ export class PoolManager {
       diskMib: this.deps.diskMib,
       checkpointId: null,
       pool: pool.name,
+      ports: [],
     };
     this.deps.store.insert(rec);
     this.booting.set(pool.name, (this.booting.get(pool.name) ?? 0) + 1);

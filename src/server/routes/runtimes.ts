@@ -14,6 +14,7 @@ import {
   errors,
 } from "../../api/index.js";
 import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
+import { portsOf } from "./ports.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
 
@@ -86,6 +87,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             egress: body.egress,
             whitelist: body.whitelist,
             packages: body.packages,
+            ports: portsOf(body),
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },
