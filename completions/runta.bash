@@ -3,22 +3,25 @@
 _runta_value() {
   case "$3" in --endpoint|--token) return 0 ;; esac
   case "$1" in
-    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idempotency-key|--image|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--network|--egress-allow|--egress-deny|--publish|-p) return 0 ;; esac ;;
+    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--idempotency-key|--image|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--network|--egress-allow|--egress-deny|--publish|-p) return 0 ;; esac ;;
     ps|ls) case "$3" in --filter|-f) return 0 ;; esac ;;
     exec) case "$3" in --user|-u|--env|-e|--workdir|-w|--timeout|--grace) return 0 ;; esac ;;
     kill) case "$3" in --signal|-s) return 0 ;; esac ;;
     shutdown) case "$3" in --time|-t) return 0 ;; esac ;;
     restart) case "$3" in --time|-t) return 0 ;; esac ;;
     resize) case "$3" in --memory|-m|--cpus|--disk-size-gib) return 0 ;; esac ;;
-    update) case "$3" in --description) return 0 ;; esac ;;
+    update) case "$3" in --description|--idle-timeout) return 0 ;; esac ;;
     apply) case "$3" in --file|-f) return 0 ;; esac ;;
     delete) case "$3" in --file|-f) return 0 ;; esac ;;
   esac
   case "$1 $2" in
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
     "checkpoint restore"|"snapshot restore") case "$3" in --cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--hostname) return 0 ;; esac ;;
+    "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
     "egress events") case "$3" in --limit) return 0 ;; esac ;;
+    "secret set") case "$3" in --value-env) return 0 ;; esac ;;
+    "secret rule") case "$3" in --secret|--host|--path|--header|--template) return 0 ;; esac ;;
     "daemon run") case "$3" in --data-dir|--listen|--ingress-listen|--ingress-domain|--ingress-wake-timeout) return 0 ;; esac ;;
   esac
   return 1
@@ -36,9 +39,9 @@ _runta() {
   done
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image egress ports daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --lifetime --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --publish -p --detach -d --json --help -h"; rt=0; words="" ;;
-    ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot rename apply delete image pool egress secret ports daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --idempotency-key --image --cpus --memory -m --disk-size-gib --env -e --label --network --egress-allow --egress-deny --publish -p --detach -d --json --help -h"; rt=0; words="" ;;
+    ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --pooled --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
     cp) opts="--archive -a --help -h"; rt=0; words="" ;;
@@ -54,16 +57,16 @@ _runta() {
     stats) opts="--no-stream --json --help -h"; rt=1; words="" ;;
     rm) opts="--force -f --help -h"; rt=1; words="" ;;
     resize) opts="--memory -m --cpus --disk-size-gib --json --help -h"; rt=2; words="" ;;
-    update) opts="--description --json --help -h"; rt=2; words="" ;;
+    update) opts="--description --idle-timeout --json --help -h"; rt=2; words="" ;;
     checkpoint|snapshot)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "create ls restore rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        create) opts="--kind --json --help -h"; rt=2 ;;
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0 ;;
-        rm) opts="--help -h"; rt=0 ;;
+        create) opts="--kind --json --help -h"; rt=2; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     rename) opts="--help -h"; rt=2; words="" ;;
     apply) opts="--file -f --dry-run --json --help -h"; rt=0; words="" ;;
@@ -73,40 +76,60 @@ _runta() {
         COMPREPLY=($(compgen -W "ls build import rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        build) opts="--force --json --help -h"; rt=0 ;;
-        import) opts="--json --help -h"; rt=0 ;;
-        rm) opts="--help -h"; rt=0 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        build) opts="--force --json --help -h"; rt=0; words="" ;;
+        import) opts="--json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
+      esac ;;
+    pool)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls rm --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--image --cpus --memory -m --min --max --json --help -h"; rt=0; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     egress)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "set ls describe events --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        set) opts="--mode --allow --deny --json --help -h"; rt=2 ;;
-        ls) opts="--quiet -q --json --help -h"; rt=0 ;;
-        describe) opts="--json --help -h"; rt=2 ;;
-        events) opts="--limit --follow -f --json --help -h"; rt=2 ;;
+        set) opts="--mode --allow --deny --json --help -h"; rt=2; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        describe) opts="--json --help -h"; rt=2; words="" ;;
+        events) opts="--limit --follow -f --json --help -h"; rt=2; words="" ;;
+      esac ;;
+    secret)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "set ls describe rm rule --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        set) opts="--value-env --value-stdin --prompt --json --help -h"; rt=0; words="" ;;
+        ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
+        describe) opts="--json --help -h"; rt=0; words="" ;;
+        rm) opts="--help -h"; rt=0; words="" ;;
+        rule) opts="--secret --host --path --header --template --allow-http --json --help -h"; rt=0; words="set ls rm" ;;
       esac ;;
     ports)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "ls add rm ca --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        ls) opts="--quiet -q --json --help -h"; rt=2 ;;
-        add) opts="--json --help -h"; rt=2 ;;
-        rm) opts="--help -h"; rt=2 ;;
-        ca) opts="--help -h"; rt=0 ;;
+        ls) opts="--quiet -q --json --help -h"; rt=2; words="" ;;
+        add) opts="--json --help -h"; rt=2; words="" ;;
+        rm) opts="--help -h"; rt=2; words="" ;;
+        ca) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     daemon)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "run start stop status --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        run) opts="--data-dir --listen --allow-remote --ingress-listen --ingress-domain --ingress-wake-timeout --help -h"; rt=0 ;;
-        start) opts="--help -h"; rt=0 ;;
-        stop) opts="--help -h"; rt=0 ;;
-        status) opts="--json --help -h"; rt=0 ;;
+        run) opts="--data-dir --listen --allow-remote --ingress-listen --ingress-domain --ingress-wake-timeout --help -h"; rt=0; words="" ;;
+        start) opts="--help -h"; rt=0; words="" ;;
+        stop) opts="--help -h"; rt=0; words="" ;;
+        status) opts="--json --help -h"; rt=0; words="" ;;
       esac ;;
     dashboard) opts="--no-open --json --help -h"; rt=0; words="" ;;
     version) opts="--json --help -h"; rt=0; words="" ;;
