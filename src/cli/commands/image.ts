@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import * as fs from "node:fs";
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
 import { runcTrustWarning } from "../../api/trust.js";
@@ -158,7 +158,8 @@ export async function runImageImport(ctx: CliContext, name: string, tarball: str
   }
   if (tarball !== "-") {
     try {
-      source = (await open(tarball)).createReadStream();
+      // fs.promises on first use: loading node:fs/promises (and the readline it pulls in) costs every command.
+      source = (await fs.promises.open(tarball)).createReadStream();
     } catch (err) {
       throw new UsageError(`cannot read ${tarball}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — give a tarball path or - for stdin`);
     }
