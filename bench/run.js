@@ -2,7 +2,8 @@
 /**
  * `npm run bench`: runta against the raw-runc floor and, when present, Docker and Podman, side by side in one run
  * (this machine is noisy, so every phase interleaves the systems). Prints medians, spreads, ratios and the PASS/MISS
- * of every target of issue 7, and writes the same as JSON to bench/results/latest.json.
+ * of every target of issues 7 and 20 (with the p50 and p99 of both sides), the hardware and the load average, and writes
+ * the same as JSON to bench/results/latest.json (`npm run bench:markdown` prints its targets as README's table).
  *
  * Knobs (environment): BENCH_N rounds of the lifecycle (default 10), BENCH_WARMUP (1), BENCH_LIST_SIZES ("1,50,200"),
  * BENCH_LIST_N list calls per size (10), BENCH_IDLE idle runtimes for the RSS check (500; 0 skips),
@@ -13,20 +14,20 @@
  * BENCH_OUT (JSON path), BENCH_PROFILE=1 (run the daemon under --cpu-prof and summarise where its time went).
  * The runta CLI is always profiled once (exec, ps) after the measurements, outside of them.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hostname, cpus, release } from "node:os";
+import { hostname, cpus, loadavg, release } from "node:os";
 import { Recorder, timed } from "./lib/stats.js";
 import { pool, run, sleep } from "./lib/proc.js";
 import { buildRootfs } from "./lib/rootfs.js";
 import { RuncFloor } from "./lib/floor.js";
 import { DockerPeer, PodmanPeer } from "./lib/peers.js";
-import { RuntaDaemon, RuntaApiSystem, RuntaCliSystem, CLI_BIN } from "./lib/runta.js";
+import { RuntaDaemon, RuntaApiSystem, RuntaCliSystem, CLI_BIN, BENCH_IMAGE } from "./lib/runta.js";
 import { ECHO_ARGV, echoLoop, ptyEcho } from "./lib/tty.js";
 import { checkpointPhase } from "./lib/checkpoints.js";
 import { renderProfile, summarizeProfileFile } from "./lib/profile.js";
-import { evaluateTargets, renderMetricsTable, renderStartupTable, renderTargets } from "./lib/report.js";
+import { evaluateTargets, renderMetricsTable, renderStartupTable, renderTargets, renderTargetsMarkdown } from "./lib/report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -57,8 +58,18 @@ const MIB_BYTES = 1024 * 1024;
 const rec = new Recorder();
 /** @type {Record<string, string>} systems not measured, and why */
 const skipped = {};
-/** @type {Record<string, unknown>} */
-const meta = { started_at: new Date().toISOString(), host: hostname(), kernel: release(), cpus: cpus().length, node: process.version, config: { ...CFG } };
+/** @type {Record<string, unknown> & {load_start: number[], load_end?: number[]}} */
+const meta = {
+  started_at: new Date().toISOString(),
+  host: hostname(),
+  kernel: release(),
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model ?? "unknown",
+  // The machine may be shared (other builds and tests): the load says how far from quiet the figures are.
+  load_start: loadavg(),
+  node: process.version,
+  config: { ...CFG },
+};
 const log = (/** @type {string} */ msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const wanted = (/** @type {string} */ name) => !CFG.only || CFG.only.includes(name);
 
@@ -173,6 +184,48 @@ async function ttyPhase(/** @type {System & {ttyCommand?: Function, ttySession?:
     rec.fail("tty_echo", sys.name, e);
   } finally {
     await sys.rm(h).catch(() => {});
+  }
+}
+
+/**
+ * create+ready taken from a warm pool (issue 20) through the SDK, interleaved with the floor's `runc run -d`: a pool of
+ * the benchmark's shape with 2 members; before each create the pool is full again (refilled in the background, not
+ * timed), and the create must come back with one of the members' ids, or the sample is an error.
+ */
+async function poolPhase(/** @type {RuntaApiSystem} */ api, /** @type {RuncFloor} */ floor) {
+  const sdk = api.sdk;
+  const POOL = "bench";
+  const members = async () =>
+    (await sdk.runtimes.list({ pooled: true })).filter((/** @type {any} */ r) => r.info.pool === POOL).map((/** @type {any} */ r) => r.id);
+  const full = async () => {
+    for (let i = 0; i < 600; i++) {
+      const p = (await sdk.pools.list()).find((/** @type {any} */ x) => x.name === POOL);
+      if (p && p.ready >= 2 && p.booting === 0) return;
+      await sleep(100);
+    }
+    throw new Error("the warm pool did not refill to 2 within 60 s");
+  };
+  await sdk.pools.set(POOL, { image: BENCH_IMAGE, vcpus: 1, memoryMiB: 1024, min: 2, max: 2 });
+  try {
+    for (let i = 0; i < CFG.rounds + CFG.warmup; i++) {
+      const r = i < CFG.warmup ? new Recorder() : rec;
+      await full();
+      const fh = await floor.create(`pf-${i}`);
+      r.add("run_d", "floor", fh.runDetachedMs);
+      await floor.rm(fh);
+      const waiting = await members();
+      const h = await r.measure("create_pool", "runta-api", async () => {
+        const made = await api.create(`pool-${i}`);
+        if (!waiting.includes(made.id)) {
+          await api.rm(made);
+          throw new Error("the create did not take a warm pool member");
+        }
+        return made;
+      });
+      if (h) await api.rm(h);
+    }
+  } finally {
+    await sdk.pools.remove(POOL).catch((/** @type {Error} */ e) => log(`removing the warm pool failed: ${e.message}`));
   }
 }
 
@@ -309,6 +362,17 @@ async function main() {
 
     const api = systems.find((s) => s.name === "runta-api");
     const cli = systems.find((s) => s.name === "runta-cli");
+    if (api) {
+      log("create from a warm pool vs runc run -d");
+      await poolPhase(/** @type {RuntaApiSystem} */ (/** @type {unknown} */ (api)), floor).catch((e) => rec.fail("create_pool", "runta-api", e));
+      // The in-runtime exec agent's phase (bench/lib/exec-agent.js, issue 20), once it exists.
+      const agentPhase = join(here, "lib", "exec-agent.js");
+      if (existsSync(agentPhase)) {
+        log("exec true, many times: the API (exec agent) vs runc exec");
+        const { execAgentPhase } = await import(agentPhase);
+        await execAgentPhase({ rec, api, floor, rounds: int("BENCH_EXEC_N", 200), log }).catch((/** @type {Error} */ e) => rec.fail("exec_true_hot", "runta-api", e));
+      }
+    }
     await listPhase("floor", (n) => floor.create(n), (h) => floor.rm(h), [floor]);
     if (api || cli) {
       const creator = /** @type {System} */ (api ?? cli);
@@ -373,13 +437,18 @@ async function main() {
     cliCaCerts: CFG.keepCaCerts,
   });
   meta.finished_at = new Date().toISOString();
+  meta.load_end = loadavg();
   const doc = { meta, skipped, daemon_rss: rss, metrics, targets, profiles, leaks };
   mkdirSync(dirname(CFG.out), { recursive: true });
   writeFileSync(CFG.out, JSON.stringify(doc, null, 2) + "\n");
 
   const lines = [
     "",
-    `runta benchmark — ${meta.started_at} on ${meta.host} (${meta.cpus} cpus, kernel ${meta.kernel}, ${meta.node}, ${meta.runc})`,
+    `runta benchmark — ${meta.started_at} on ${meta.host} (${meta.cpus} × ${meta.cpu_model}, kernel ${meta.kernel}, ${meta.node}, ${meta.runc})`,
+    `load average ${meta.load_start.map((x) => x.toFixed(2)).join(", ")} at the start, ${(meta.load_end ?? []).map((x) => x.toFixed(2)).join(", ")} at the end` +
+      (Math.max(meta.load_start[0] ?? 0, meta.load_end?.[0] ?? 0) > 1
+        ? ": the machine was busy with other work — figures under load are not representative (README's come from a quiet run)"
+        : ""),
     `floor spec: ${meta.floor_spec}`,
     `NODE_EXTRA_CA_CERTS: ${meta.node_extra_ca_certs}; runta CLI runs: ${meta.cli_node_extra_ca_certs}`,
     ...Object.entries(skipped).map(([s, why]) => `skipped ${s}: ${why}`),
@@ -391,6 +460,9 @@ async function main() {
     `daemon RSS: ${rss.map((r) => `${r.count} runtimes → ${(r.rss_bytes / 1e6).toFixed(1)} MB`).join(", ") || "-"}`,
     "",
     renderTargets(targets),
+    "",
+    "The targets as Markdown (README's performance section; again later with npm run bench:markdown):",
+    renderTargetsMarkdown(targets, /** @type {any} */ (meta)),
     "",
     ...profiles.map((p) => renderProfile(p.title, p.summary)),
     "",

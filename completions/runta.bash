@@ -3,7 +3,7 @@
 _runta_value() {
   case "$3" in --endpoint|--token) return 0 ;; esac
   case "$1" in
-    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--idempotency-key|--image) return 0 ;; esac ;;
+    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--publish|-p|--idempotency-key|--image|--package) return 0 ;; esac ;;
     ps|ls) case "$3" in --filter|-f) return 0 ;; esac ;;
     exec) case "$3" in --user|-u|--env|-e|--workdir|-w|--timeout|--grace) return 0 ;; esac ;;
     kill) case "$3" in --signal|-s) return 0 ;; esac ;;
@@ -16,14 +16,15 @@ _runta_value() {
   esac
   case "$1 $2" in
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
-    "checkpoint restore"|"snapshot restore") case "$3" in --hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny) return 0 ;; esac ;;
+    "checkpoint restore"|"snapshot restore") case "$3" in --hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--publish|-p) return 0 ;; esac ;;
     "volume create") case "$3" in --size) return 0 ;; esac ;;
+    "image build") case "$3" in --package|--parent) return 0 ;; esac ;;
     "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
     "egress events") case "$3" in --limit) return 0 ;; esac ;;
     "secret set") case "$3" in --value-env) return 0 ;; esac ;;
     "secret rule") case "$3" in --secret|--host|--path|--header|--template) return 0 ;; esac ;;
-    "daemon run") case "$3" in --data-dir|--listen) return 0 ;; esac ;;
+    "daemon run") case "$3" in --data-dir|--listen|--ingress-listen|--ingress-domain|--ingress-wake-timeout) return 0 ;; esac ;;
   esac
   return 1
 }
@@ -40,8 +41,8 @@ _runta() {
   done
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot volume rename apply delete image pool egress secret daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --idempotency-key --image --detach -d --json --help -h"; rt=0; words="" ;;
+    "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot volume rename apply delete image pool egress secret ports daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --publish -p --idempotency-key --image --package --detach -d --json --help -h"; rt=0; words="" ;;
     ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --pooled --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;
@@ -66,7 +67,7 @@ _runta() {
       case "$sub" in
         create) opts="--kind --json --help -h"; rt=2; words="" ;;
         ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
-        restore) opts="--hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --json --help -h"; rt=0; words="" ;;
+        restore) opts="--hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --publish -p --json --help -h"; rt=0; words="" ;;
         rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     volume)
@@ -88,7 +89,7 @@ _runta() {
       fi
       case "$sub" in
         ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
-        build) opts="--force --json --help -h"; rt=0; words="" ;;
+        build) opts="--package --parent --force --json --help -h"; rt=0; words="" ;;
         import) opts="--json --help -h"; rt=0; words="" ;;
         rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
@@ -122,12 +123,22 @@ _runta() {
         rm) opts="--help -h"; rt=0; words="" ;;
         rule) opts="--secret --host --path --header --template --allow-http --json --help -h"; rt=0; words="set ls rm" ;;
       esac ;;
+    ports)
+      if [[ -z $sub ]]; then
+        COMPREPLY=($(compgen -W "ls add rm ca --help -h" -- "$cur")); return
+      fi
+      case "$sub" in
+        ls) opts="--quiet -q --json --help -h"; rt=2; words="" ;;
+        add) opts="--json --help -h"; rt=2; words="" ;;
+        rm) opts="--help -h"; rt=2; words="" ;;
+        ca) opts="--help -h"; rt=0; words="" ;;
+      esac ;;
     daemon)
       if [[ -z $sub ]]; then
         COMPREPLY=($(compgen -W "run start stop status --help -h" -- "$cur")); return
       fi
       case "$sub" in
-        run) opts="--data-dir --listen --allow-remote --help -h"; rt=0; words="" ;;
+        run) opts="--data-dir --listen --allow-remote --ingress-listen --ingress-domain --ingress-wake-timeout --help -h"; rt=0; words="" ;;
         start) opts="--help -h"; rt=0; words="" ;;
         stop) opts="--help -h"; rt=0; words="" ;;
         status) opts="--json --help -h"; rt=0; words="" ;;

@@ -101,6 +101,8 @@ export class RuntaDaemon {
     const leaks = [];
     if (this.client && this.proc?.exitCode === null) {
       try {
+        // Warm pools' members are hidden from the list: removing the pools removes them.
+        for (const p of await this.client.pools.list()) await this.client.pools.remove(p.name);
         const all = await this.client.runtimes.list();
         await pool(all, 4, (/** @type {any} */ rt) => this.client.runtimes.delete(rt.id));
       } catch (e) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { evaluateTargets, renderMetricsTable, renderTargets, cell } from "../lib/report.js";
+import { evaluateTargets, renderMetricsTable, renderTargets, renderTargetsMarkdown, cell } from "../lib/report.js";
 
 /** A summary with only the fields the verdicts read. */
 const s = (median, extra = {}) => ({ n: 10, errors: 0, median, p10: median * 0.9, p90: median * 1.1, p99: median * 1.2, min: 0, max: 0, ...extra });
@@ -43,6 +43,29 @@ describe("evaluateTargets", () => {
     expect(byId(evaluateTargets(m, { cliCaCerts: true }), "cli.version").value).toBeCloseTo(95 / 90);
   });
 
+  test("issue 20: a pooled create against runc run -d, the list's flatness, exec on p50 and p99 alike", () => {
+    const m = { create_pool: { "runta-api": s(14) }, run_d: { floor: s(30) }, list_1: { "runta-api": s(2) }, list_200: { "runta-api": s(3.9) } };
+    expect(byId(evaluateTargets(m), "api.create_pool")).toMatchObject({ pass: true, a: { p50: 14 }, b: { p50: 30 } });
+    expect(byId(evaluateTargets(m), "api.listflat").pass).toBe(true);
+    // exec: the p50s pass (0.5×) but the p99s do not: a MISS.
+    const e = { exec_true: { "runta-api": s(10, { p99: 30 }), floor: s(20, { p99: 40 }) } };
+    const exec = byId(evaluateTargets(e), "api.exec");
+    expect(exec.value).toBeCloseTo(0.5);
+    expect(exec.p99Ratio).toBeCloseTo(0.75);
+    expect(exec.pass).toBe(false);
+    // The agent's hot exec phase, when measured, is what the target reads.
+    const hot = { ...e, exec_true_hot: { "runta-api": s(5, { p99: 8 }), floor: s(20, { p99: 40 }) } };
+    expect(byId(evaluateTargets(hot), "api.exec").pass).toBe(true);
+  });
+
+  test("without docker the CLI targets are n/a and say what they were compared with instead", () => {
+    const m = { runta_exec_without_ca: { node: s(90) }, node_http_exec_without_ca: { node: s(80) } };
+    const t = byId(evaluateTargets(m, { skipped: { docker: "dockerd not installed" } }), "cli.exec");
+    expect(t.pass).toBeNull();
+    expect(t.note).toMatch(/docker skipped: dockerd not installed; against node \+ one http.request exec.*: 1.13× \(90.0 vs 80.0 ms\)/);
+    expect(byId(evaluateTargets({ runta_version_without_ca: { node: s(36) }, node_e0_without_ca: { node: s(30) } }), "cli.version").pass).toBe(true);
+  });
+
   test("idle RSS is checked in MB against 150", () => {
     expect(byId(evaluateTargets({}, { idleRssBytes: 149e6 }), "daemon.idle_rss").pass).toBe(true);
     expect(byId(evaluateTargets({}, { idleRssBytes: 151e6 }), "daemon.idle_rss").pass).toBe(false);
@@ -67,14 +90,21 @@ describe("rendering", () => {
     expect(execRow).toContain("0.50×");
   });
 
+  test("the Markdown table carries the hardware, the load, the ratio and both sides' p50 / p99", () => {
+    const t = evaluateTargets({ create_pool: { "runta-api": s(14) }, run_d: { floor: s(30) } });
+    const md = renderTargetsMarkdown(t, { started_at: "2026-01-01T00:00:00Z", cpus: 2, cpu_model: "Xeon", load_start: [0.5, 1, 2], load_end: [1, 1, 1], node: "v20", runc: "runc 1.1" });
+    expect(md).toContain("2 × Xeon, v20, runc 1.1; load average 0.50, 1.00, 2.00 at the start");
+    expect(md).toContain("| API create+ready from a warm pool ≤ 0.5× runc run -d | 0.47× | 14.0 / 16.8 vs 30.0 / 36.0 | PASS |");
+  });
+
   test("verdicts read PASS, MISS or n/a with the reason", () => {
     const out = renderTargets([
       { id: "a", text: "A", value: 1, limit: 2, unit: "ms", pass: true },
       { id: "b", text: "B", value: 3, limit: 2, unit: "×", pass: false },
       { id: "c", text: "C", value: null, limit: 2, unit: "ms", pass: null, note: "docker skipped" },
     ]);
-    expect(out).toMatch(/A\s+1.00 ms\s+PASS/);
-    expect(out).toMatch(/B\s+3.00×\s+MISS/);
-    expect(out).toMatch(/C\s+-\s+n\/a \(docker skipped\)/);
+    expect(out).toMatch(/A\s+1.00 ms\s+-\s+PASS/);
+    expect(out).toMatch(/B\s+3.00×\s+-\s+MISS/);
+    expect(out).toMatch(/C\s+-\s+-\s+n\/a \(docker skipped\)/);
   });
 });

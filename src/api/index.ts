@@ -15,3 +15,5 @@ export * from "./signals.js";
 export * from "./volumes.js";
 export * from "./mount-path.js";
 export * from "./idle.js";
+export * from "./packages.js";
+export * from "./ports.js";

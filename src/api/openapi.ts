@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { EGRESS_LIMITS, EgressEventSchema, EgressPolicyRequestSchema, RuntimeEgressSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
+import { IngressInfoSchema, PortRequestSchema, PublishedPortSchema } from "./ports.js";
 import { EXEC_STREAM_CONTENT_TYPE } from "./exec-frames.js";
 import { ExecCreateRequestSchema, ExecInfoSchema, ExecSignalRequestSchema } from "./execs.js";
 import {
@@ -112,6 +113,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         Checkpoint: res(CheckpointSchema),
         CreateCheckpointRequest: req(CreateCheckpointRequestSchema),
         RuntimeEgress: res(RuntimeEgressSchema),
+        PortRequest: req(PortRequestSchema),
+        PublishedPort: res(PublishedPortSchema),
+        IngressInfo: res(IngressInfoSchema),
         EgressPolicyRequest: req(EgressPolicyRequestSchema),
         EgressEvent: res(EgressEventSchema),
         Volume: res(VolumeSchema),
@@ -366,6 +370,38 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             { name: "header", in: "query", required: true, schema: { type: "string" }, description: "the rule's header" },
           ],
           responses: { "200": { description: "the removed rule", content: json(envelope("SecretRule")) }, ...errorResponses(400, 404) },
+        },
+      },
+      "/v1/runtimes/{rt}/ports": {
+        get: {
+          operationId: "listPorts",
+          parameters: [rtParam],
+          responses: {
+            "200": { description: "its published ports with their URLs", content: json({ type: "object", properties: { data: { type: "array", items: ref("PublishedPort") } }, required: ["data"] }) },
+            ...errorResponses(404),
+          },
+        },
+        post: {
+          operationId: "publishPort",
+          summary: "publish one more port: http/https through the ingress, tcp on a host port (bound now: 409 when in use)",
+          parameters: [rtParam],
+          requestBody: { required: true, content: json(ref("PortRequest")) },
+          responses: { "201": { description: "the published port", content: json(envelope("PublishedPort")) }, ...errorResponses(400, 404, 409, 422, 429) },
+        },
+      },
+      "/v1/runtimes/{rt}/ports/{port}": {
+        delete: {
+          operationId: "unpublishPort",
+          summary: "stop publishing a port (its host port and open connections close)",
+          parameters: [rtParam, { name: "port", in: "path", required: true, description: "the runtime's port", schema: { type: "integer", minimum: 1, maximum: 65535 } }],
+          responses: { "200": { description: "the port as it was", content: json(envelope("PublishedPort")) }, ...errorResponses(400, 404) },
+        },
+      },
+      "/v1/ingress": {
+        get: {
+          operationId: "getIngress",
+          summary: "where the ingress listens, its domain, and the CA certificate of its https URLs",
+          responses: { "200": { description: "the ingress", content: json(envelope("IngressInfo")) }, ...errorResponses(503) },
         },
       },
       "/v1/runtimes/{rt}/egress/events": {

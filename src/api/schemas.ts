@@ -7,6 +7,8 @@ import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
 import { LIMITS } from "./limits.js";
 import { VolumeMountSchema, VolumeMountsRequestSchema } from "./volumes.js";
 import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
+import { PACKAGES_MAX, normalizePackages } from "./packages.js";
+import { PortRequestsSchema, PublishedPortSchema } from "./ports.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -102,6 +104,26 @@ export const LifetimeSecsSchema = z
   .min(1, { error: `must be between 1 and ${LIMITS.lifetimeSecsMax}` })
   .max(LIMITS.lifetimeSecsMax, { error: `must be between 1 and ${LIMITS.lifetimeSecsMax}` });
 
+/** Seed 000's package object: a Python package (`version` "" means any). */
+export const SeedPackageSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  version: z.string().max(64).optional(),
+  description: z.string().max(1024).optional(),
+});
+
+/** The wire form of `packages`: strings (`NAME[=VERSION]`, `pip:NAME[==VERSION]`) or seed 000's objects, normalised. */
+export const PackagesSchema = z
+  .array(z.union([z.string().min(1).max(200), SeedPackageSchema]))
+  .max(PACKAGES_MAX, { error: `at most ${PACKAGES_MAX} packages` })
+  .transform((list, ctx) => {
+    try {
+      return normalizePackages(list.map((p) => (typeof p === "string" ? p : `pip:${p.name}${p.version ? `==${p.version}` : ""}`)));
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -151,6 +173,12 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   volumes: VolumeMountsRequestSchema.optional(),
   /** Seed 002's persistent workspace: volume `<name>-workspace` (made if missing, kept after the runtime) at /workspace. */
   workspace_mount: z.boolean().optional(),
+  /** Packages to find preinstalled: the runtime runs on an image derived from `image` with them (built once per set). */
+  packages: PackagesSchema.optional(),
+  /** Ports to publish: http/https through the daemon's ingress, tcp on a host port (needs a network). */
+  ports: PortRequestsSchema.optional(),
+  /** Seed 002's field: ports published as http; give this or ports. */
+  exposed_ports: z.array(z.number()).max(32).optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -299,6 +327,8 @@ export const RuntimeSchema = z.object({
   pause_reason: PauseReasonSchema,
   /** What keeps it awake and when it suspends; null without an idle timeout. */
   idle: RuntimeIdleSchema.nullable(),
+  /** Its published ports and where to reach them (`runta ports ls`). */
+  ports: z.array(PublishedPortSchema),
   usage: UsageSchema.nullable().optional(),
   /** Only on a warm pool's waiting member (lists with pooled=true): its pool. */
   pool: z.string().optional(),
@@ -329,6 +359,12 @@ export const ImageSchema = z.object({
   created_at: z.string(),
   source: z.string(),
   in_use_by: z.array(z.string()),
+  /** The image a derived image stands on (its packages are one layer above it); null for a base image. */
+  parent: z.string().nullable(),
+  /** The packages a derived image adds to its parent, in normal form; empty for a base image. */
+  packages: z.array(z.string()),
+  /** The python3 the image carries (e.g. "3.11.2"), read from its dpkg database; null when it has none or it is unknown. */
+  python_version: z.string().nullable(),
 });
 /** A root-filesystem image. */
 export type Image = z.infer<typeof ImageSchema>;
@@ -367,10 +403,17 @@ export const StopRuntimeRequestSchema = z.strictObject({
 });
 export type StopRuntimeRequest = z.infer<typeof StopRuntimeRequestSchema>;
 
-/** Body of `POST /v1/images/build`. Defaults: name "default", force false. */
+/**
+ * Body of `POST /v1/images/build`. Defaults: name "default", force false. With `packages`: the derived image of
+ * `parent` (default "default") with them, named from the set unless `name` is given.
+ */
 export const ImageBuildRequestSchema = z.strictObject({
   name: ImageNameSchema.optional(),
   force: z.boolean().optional(),
+  /** Builds the image derived from `parent` with these packages (named from the set unless `name` is given). */
+  packages: PackagesSchema.optional(),
+  /** The image a package build stands on (default "default"). */
+  parent: ImageNameSchema.optional(),
 });
 export type ImageBuildRequest = z.infer<typeof ImageBuildRequestSchema>;
 

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { LIMITS } from "../api/limits.js";
 import { checkMountPath } from "../api/mount-path.js";
+import { normalizePackages, parsePackage } from "../api/packages.js";
 import { UsageError } from "./errors.js";
 
 /** What a key must look like, as the API's schemas say (src/api/schemas.ts), kept here so commands need not load zod. */
@@ -198,3 +199,23 @@ export function runtimeName(what: string) {
 
 /** `--name`: a runtime name as the API accepts it. */
 export const nameFlag = runtimeName("--name");
+
+/** `--package` (repeatable): each checked as it is parsed; the set is put in normal form by {@link packagesOf}. */
+export function collectPackage(value: string, previous: string[] = []): string[] {
+  try {
+    parsePackage(value);
+  } catch (err) {
+    throw new UsageError(`--package: ${(err as Error).message}`);
+  }
+  return [...previous, value];
+}
+
+/** The `--package` values as one normalised set (deduplicated, sorted), or undefined when none were given. */
+export function packagesOf(values: string[] | undefined): string[] | undefined {
+  if (!values?.length) return undefined;
+  try {
+    return normalizePackages(values);
+  } catch (err) {
+    throw new UsageError(`--package: ${(err as Error).message}`);
+  }
+}

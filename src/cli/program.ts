@@ -19,6 +19,7 @@ import { imageCommand } from "./commands/image.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { killCommand } from "./commands/kill.js";
 import { pauseCommand } from "./commands/pause.js";
+import { portsCommand } from "./commands/ports.js";
 import { psCommand } from "./commands/ps.js";
 import { renameCommand } from "./commands/rename.js";
 import { resizeCommand } from "./commands/resize.js";
@@ -82,6 +83,7 @@ Run 'runta <command> --help' for the flags of a command.`,
     poolCommand(ctx),
     egressCommand(ctx),
     secretCommand(ctx),
+    portsCommand(ctx),
     daemonCommand(ctx),
     dashboardCommand(ctx),
     versionCommand(ctx),

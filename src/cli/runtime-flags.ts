@@ -24,6 +24,8 @@ import {
   volumeFlag,
 } from "./parse.js";
 import { collectEntry, policyFromFlags } from "./commands/egress.js";
+import { collectPorts } from "./commands/ports.js";
+import type { PortRequest } from "../api/ports-spec.js";
 
 /** The shared flags, as commander hands them to the action. */
 export interface RuntimeFlags {
@@ -41,6 +43,7 @@ export interface RuntimeFlags {
   network?: NetworkMode;
   egressAllow?: string[];
   egressDeny?: string[];
+  publish?: PortRequest[];
   /** What was typed for --cpus and --memory, so a refusal echoes it (flagForHostLimit). */
   typed?: Record<string, string>;
 }
@@ -65,7 +68,8 @@ export function addRuntimeFlags(cmd: Command, ctx: CliContext, what = "the runti
     .option("-v, --volume <NAME:PATH[:ro]>", "mount a volume (runta volume create NAME) at PATH inside; repeatable; :ro for read-only", volumeFlag)
     .addOption(new Option("--network <mode>", "nat: an address, NAT and DNS (default); none: loopback only").choices(NETWORK_MODES))
     .option("--egress-allow <HOST_OR_CIDR>", "reach only these destinations (repeatable; see runta egress --help)", collectEntry("--egress-allow"))
-    .option("--egress-deny <HOST_OR_CIDR>", "reach anything but these destinations (repeatable)", collectEntry("--egress-deny"));
+    .option("--egress-deny <HOST_OR_CIDR>", "reach anything but these destinations (repeatable)", collectEntry("--egress-deny"))
+    .option("-p, --publish <port>", "publish a port (repeatable): PORT[/http|/https|/tcp] through the ingress, or [HOST_IP:]HOST_PORT:PORT (see runta ports --help)", collectPorts("--publish"));
   return typedFlags(cmd, ["cpus", "memory"]);
 }
 
@@ -73,6 +77,7 @@ export function addRuntimeFlags(cmd: Command, ctx: CliContext, what = "the runti
 export function createOptionsFrom(opts: RuntimeFlags): Omit<CreateOptions, "image" | "wait" | "idempotencyKey"> {
   const egress = policyFromFlags({ allow: opts.egressAllow, deny: opts.egressDeny }, { allow: "--egress-allow", deny: "--egress-deny" });
   if (egress && opts.network === "none") throw new UsageError("--egress-allow/--egress-deny need a network: drop --network none");
+  if (opts.publish?.length && opts.network === "none") throw new UsageError("--publish needs a network: nothing can reach a runtime made with --network none");
   return {
     vcpus: opts.cpus,
     memoryMiB: opts.memory,
@@ -87,5 +92,6 @@ export function createOptionsFrom(opts: RuntimeFlags): Omit<CreateOptions, "imag
     volumes: opts.volume,
     network: opts.network,
     egress,
+    ports: opts.publish,
   };
 }

@@ -4,8 +4,8 @@ import type { CheckpointOptions, CheckpointsApi, CreateOptions, RuntimesApi } fr
 import { Transport, seg } from "./http.js";
 import { Runtime } from "./runtime.js";
 
-/** Options of a restore: those of a create, without the image (the checkpoint's own is used). */
-export type RestoreOptions = Omit<CreateOptions, "image" | "wait" | "idempotencyKey">;
+/** Options of a restore: those of a create, without the image or packages (the checkpoint's own image is used). */
+export type RestoreOptions = Omit<CreateOptions, "image" | "wait" | "idempotencyKey" | "packages">;
 
 /** The request body of a create or restore, from SDK options. */
 export function createBody(name: string | undefined, opts: Omit<CreateOptions, "wait" | "idempotencyKey">): Record<string, unknown> {
@@ -27,6 +27,8 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     network: opts.network,
     egress: opts.egress,
     volumes: opts.volumes?.map((v) => ({ volume: v.volume, path: v.path, read_only: v.readOnly })),
+    packages: opts.packages,
+    ports: opts.ports,
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Checkpoint, DashboardLogin, ExecInfo, ExecResult, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { Secret, SecretRule, SecretRuleInput } from "../api/secret-policy.js";
+import type { IngressInfo, PortRequest, PublishedPort } from "../api/ports-spec.js";
 
 /** Options of `runtimes.create`. Defaults: 1 vCPU, 1024 MiB, image "default", wait true. */
 export interface CreateOptions {
@@ -35,6 +36,10 @@ export interface CreateOptions {
   egress?: EgressPolicyInput;
   /** Volumes to mount (`runta.volumes.create` first), each at its own absolute path; read-write unless `readOnly`. */
   volumes?: VolumeMountOptions[];
+  /** Packages to find installed: Debian `NAME[=VERSION]`, Python `pip:NAME[==VERSION]`; an image derived once per set. */
+  packages?: string[];
+  /** Ports to publish, e.g. `[{ port: 8080 }, { port: 8443, protocol: "https" }, { port: 5432, host_port: 15432 }]`. */
+  ports?: PortRequest[];
 }
 
 /** One volume to mount into a new runtime. */
@@ -59,6 +64,18 @@ export interface VolumesApi {
   list(): Promise<Volume[]>;
   get(ref: string): Promise<Volume>;
   remove(ref: string): Promise<Volume>;
+}
+
+/** Options of `images.build`. Defaults: the default image, no force. */
+export interface ImageBuildOptions {
+  /** Rebuild even if the image exists. */
+  force?: boolean;
+  /** Build the image derived from `parent` with these packages (named from the set unless a name is given). */
+  packages?: string[];
+  /** The image a package build stands on. Default "default". */
+  parent?: string;
+  /** Sees each progress line as it arrives. */
+  onEvent?: (ev: ImageBuildEvent) => void;
 }
 
 /** Options of `egressEvents`. Defaults: the last 100 events. */
@@ -161,6 +178,12 @@ export interface RuntimeHandleApi {
   egress(): Promise<RuntimeEgress>;
   setEgress(policy: EgressPolicyInput): Promise<RuntimeEgress>;
   egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]>;
+  /** Its published ports with their URLs. */
+  ports(): Promise<PublishedPort[]>;
+  /** Publishes one more port (default protocol http; tcp with a host port). */
+  publish(port: PortRequest): Promise<PublishedPort>;
+  /** Stops publishing a port. */
+  unpublish(port: number): Promise<PublishedPort>;
   /** Its files (paths inside the runtime, resolved within its root). */
   readonly files: RuntimeFilesApi;
   /** Freezes its filesystem as checkpoint `name`. */
@@ -275,14 +298,20 @@ export interface RuntimesApi {
   egress(nameOrId: string): Promise<RuntimeEgress>;
   /** Replaces the egress policy; it applies at once, live connections included. */
   setEgress(nameOrId: string, policy: EgressPolicyInput): Promise<RuntimeEgress>;
+  /** Its published ports with their URLs. */
+  ports(nameOrId: string): Promise<PublishedPort[]>;
+  /** Publishes one more port (default protocol http; tcp with a host port). */
+  publish(nameOrId: string, port: PortRequest): Promise<PublishedPort>;
+  /** Stops publishing a port; resolves with what it was. */
+  unpublish(nameOrId: string, port: number): Promise<PublishedPort>;
   /** Egress audit events, oldest first. */
   egressEvents(nameOrId: string, opts?: EgressEventsOptions): Promise<EgressEvent[]>;
 }
 
 export interface ImagesApi {
   list(): Promise<Image[]>;
-  /** Builds the default image; `onEvent` sees progress lines as they arrive. */
-  build(name?: string, opts?: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void }): Promise<Image>;
+  /** Builds the default image, or an image of packages over a parent; `onEvent` sees progress lines as they arrive. */
+  build(name?: string, opts?: ImageBuildOptions): Promise<Image>;
   /** Uploads a root-filesystem tarball (plain or gzip). */
   import(name: string, tarball: NodeJS.ReadableStream | Buffer): Promise<Image>;
   remove(name: string): Promise<void>;
@@ -342,6 +371,8 @@ export interface RuntaApi {
   readonly pools: PoolsApi;
   readonly secrets: SecretsApi;
   version(): Promise<VersionInfo>;
+  /** Where the daemon's ingress listens and the CA its https URLs are signed by. */
+  ingress(): Promise<IngressInfo>;
   /** True when `/v1/health` answers. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;
   /** A one-time dashboard login link (`url`: the endpoint plus `login_path`). */

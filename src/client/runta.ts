@@ -2,7 +2,8 @@
 import type { Checkpoint, DashboardLogin, ExecResult, Image, ImageBuildEvent, Pool, Runtime as RuntimeRecord, VersionInfo } from "../api/index.js";
 import { LIMITS } from "../api/limits.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
+import type { CheckpointOptions, CreateOptions, DashboardLink, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, GetOptions, ImageBuildOptions, ImagesApi, ListOptions, PoolOptions, PoolsApi, ResizeRequest, RuntaApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
+import type { IngressInfo, PortRequest, PublishedPort } from "../api/ports-spec.js";
 import { CheckpointsClient, createBody } from "./checkpoints.js";
 import { VolumesClient } from "./volumes.js";
 import { SecretsClient } from "./secrets.js";
@@ -155,6 +156,18 @@ export class RuntimesClient implements RuntimesApi {
   async egressEvents(nameOrId: string, opts: EgressEventsOptions = {}): Promise<EgressEvent[]> {
     return (await this.http.json<EgressEvent[]>("GET", `/v1/runtimes/${seg(nameOrId)}/egress/events`, { query: { limit: opts.limit, after: opts.after } })).data;
   }
+  /** Its published ports with their URLs. */
+  async ports(nameOrId: string): Promise<PublishedPort[]> {
+    return (await this.http.json<PublishedPort[]>("GET", `/v1/runtimes/${seg(nameOrId)}/ports`)).data;
+  }
+  /** Publishes one more port (not retried: a second try would find it published). */
+  async publish(nameOrId: string, port: PortRequest): Promise<PublishedPort> {
+    return (await this.http.json<PublishedPort>("POST", `/v1/runtimes/${seg(nameOrId)}/ports`, { body: port })).data;
+  }
+  /** Stops publishing a port; resolves with what it was. */
+  async unpublish(nameOrId: string, port: number): Promise<PublishedPort> {
+    return (await this.http.json<PublishedPort>("DELETE", `/v1/runtimes/${seg(nameOrId)}/ports/${port}`)).data;
+  }
 }
 
 /** `runta.images`: root-filesystem images. */
@@ -166,9 +179,13 @@ export class ImagesClient implements ImagesApi {
     return (await this.http.json<Image[]>("GET", "/v1/images")).data;
   }
 
-  /** Builds an image (default "default"); `onEvent` sees each NDJSON progress line as it arrives. */
-  async build(name = "default", opts: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}): Promise<Image> {
-    const res = await this.http.send("POST", "/v1/images/build", { body: { name, force: opts.force } });
+  /**
+   * Builds an image (default "default"; with `packages`, the image derived from `parent` with them, named from the set
+   * unless `name`); `onEvent` sees each NDJSON progress line as it arrives.
+   */
+  async build(name?: string, opts: ImageBuildOptions = {}): Promise<Image> {
+    const body = { name: name ?? (opts.packages?.length ? undefined : "default"), force: opts.force, packages: opts.packages, parent: opts.parent };
+    const res = await this.http.send("POST", "/v1/images/build", { body });
     if (!res.body) throw apiErrorFromCode("internal", "the image build response had no body");
     const decoder = new TextDecoder();
     let buffered = "";
@@ -305,6 +322,11 @@ export class Runta implements RuntaApi {
   /** Versions of runta, runc, the kernel and node on the daemon's host. */
   async version(): Promise<VersionInfo> {
     return (await this.http.json<VersionInfo>("GET", "/v1/version")).data;
+  }
+
+  /** Where the daemon's ingress listens, its domain, and the CA (PEM) its https URLs are signed by. */
+  async ingress(): Promise<IngressInfo> {
+    return (await this.http.json<IngressInfo>("GET", "/v1/ingress")).data;
   }
 
   /** A one-time login link for the dashboard at `<endpoint>/ui/` (works once, for two minutes). */

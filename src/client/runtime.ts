@@ -1,6 +1,7 @@
 /** The `Runtime` handle: one runtime, its last-fetched record, and every verb on it. */
 import type { Checkpoint, ExecResult, Runtime as RuntimeRecord, RuntimeStatus } from "../api/index.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
+import type { PortRequest, PublishedPort } from "../api/ports-spec.js";
 import type { CheckpointOptions, EgressEventsOptions, ExecOptions, ExecOutput, ExecStreamHandle, ExecStreamOptions, ResizeRequest, RuntimeFilesApi, RuntimeHandleApi, RuntimesApi, StopOptions, UpdateOptions } from "./contract.js";
 
 /**
@@ -117,6 +118,18 @@ export class Runtime implements RuntimeHandleApi {
   /** Its egress audit events, oldest first (default the last 100). */
   egressEvents(opts?: EgressEventsOptions): Promise<EgressEvent[]> {
     return this.api.egressEvents(this.id, opts);
+  }
+  /** Its published ports with their URLs. */
+  ports(): Promise<PublishedPort[]> {
+    return this.api.ports(this.id);
+  }
+  /** Publishes one more port, e.g. `{ port: 8080 }` or `{ port: 8443, protocol: "https" }`. */
+  publish(port: PortRequest): Promise<PublishedPort> {
+    return this.api.publish(this.id, port);
+  }
+  /** Stops publishing a port. */
+  unpublish(port: number): Promise<PublishedPort> {
+    return this.api.unpublish(this.id, port);
   }
 
   private async track(p: Promise<RuntimeRecord>): Promise<RuntimeRecord> {

@@ -54,10 +54,10 @@ export class Containers {
     },
   ) {}
 
-  /** Mounts the runtime's disk and overlay root (no-ops when mounted): its checkpoint's layers, then its image, under its own. */
+  /** Mounts the runtime's disk and overlay root (no-ops when mounted): its checkpoint's layers, then its image's (a derived image's layer over its parent's), under its own. */
   async mountRoot(rec: RuntimeRecord): Promise<void> {
     const layers = rec.checkpointId ? this.opts.checkpointLayers(rec.checkpointId) : [];
-    await mountRootfs(runtimePaths(this.opts.dataDir, rec.id), [...layers, this.images.rootfsPath(rec.image)]);
+    await mountRootfs(runtimePaths(this.opts.dataDir, rec.id), [...layers, ...this.images.layers(rec.image)]);
   }
 
   /**

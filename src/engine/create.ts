@@ -8,6 +8,7 @@ import { DEFAULTS, ImageNameSchema, LIMITS, errors } from "../api/index.js";
 import type { EgressPolicy } from "../api/egress.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
+import { ImageBuilder, type ImageRequest } from "./images/packages.js";
 import { DEFAULT_IMAGE, type ImageStore } from "./images/store.js";
 import { generateName, shown, validateName } from "./names.js";
 import { createPolicy } from "./network/policy.js";
@@ -30,20 +31,23 @@ export interface CreateDeps {
 }
 
 /** Checks a create and builds its record (status `creating`), or throws the refusal naming the field and the fix. */
-export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeRecord; policy: EgressPolicy | undefined } {
+export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeRecord; policy: EgressPolicy | undefined; image: ImageRequest } {
   if (spec.name !== undefined) validateName(spec.name);
   // A restore stands on the checkpoint's layers, which only fit the image they were made on.
   const checkpoint = spec.checkpoint === undefined ? null : deps.checkpoints.forRestore(spec.checkpoint);
-  const image = checkpoint?.image ?? spec.image ?? DEFAULTS.image;
-  if (!ImageNameSchema.safeParse(image).success) {
-    throw errors.invalid(`invalid image name ${shown(image)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
+  if (checkpoint && spec.packages?.length) throw errors.invalid("a restore stands on its checkpoint's image: packages cannot be added to it", { field: "packages" });
+  const parent = checkpoint?.image ?? spec.image ?? DEFAULTS.image;
+  if (!ImageNameSchema.safeParse(parent).success) {
+    throw errors.invalid(`invalid image name ${shown(parent)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
   }
+  if (!deps.images.exists(parent) && parent !== DEFAULT_IMAGE) {
+    throw errors.notFound(`image "${parent}" not found; list images with 'runta image ls' or import one with 'runta image import'`, { image: parent });
+  }
+  // A package set stands on its derived image, built (once) before the runtime is provisioned.
+  const image = spec.packages?.length ? ImageBuilder.nameOf({ parent, packages: spec.packages }) : parent;
   const vcpus = spec.vcpus ?? LIMITS.defaultVcpus;
   const memoryMib = spec.memoryMib ?? LIMITS.defaultMemoryMib;
   validateResources(vcpus, memoryMib);
-  if (!deps.images.exists(image) && image !== DEFAULT_IMAGE) {
-    throw errors.notFound(`image "${image}" not found; list images with 'runta image ls' or import one with 'runta image import'`, { image });
-  }
   if (spec.name !== undefined && deps.store.getByName(spec.name)) {
     throw errors.exists(`a runtime named "${spec.name}" already exists; pick another name or remove it first: runta rm ${spec.name}`, { field: "name" });
   }
@@ -91,6 +95,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     volumes,
     exitCode: null,
     pool: null,
+    ports: [],
   };
-  return { rec, policy };
+  return { rec, policy, image: spec.packages?.length ? { parent, packages: spec.packages } : { name: image } };
 }

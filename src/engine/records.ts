@@ -4,6 +4,7 @@
  * `Runtime`.
  */
 import { envDigest, errors, type Runtime, type RuntimeIdle, type VolumeMount } from "../api/index.js";
+import type { PublishedPort } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeStore, RuntimeVolume } from "../store/store.js";
 import type { Containers } from "./containers.js";
@@ -30,6 +31,8 @@ export class RuntimeRecords {
       lastActivityAt: rec.lastActivityAt,
       idle: null,
     }),
+    /** Its published ports with their URLs (ingress/). */
+    private readonly ports: (rec: RuntimeRecord) => PublishedPort[] = () => [],
   ) {}
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
@@ -65,6 +68,7 @@ export class RuntimeRecords {
       pause_reason: rec.status === "paused" ? "user" : rec.status === "suspended" ? "idle" : null,
       idle,
       exit_code: rec.exitCode,
+      ports: this.ports(rec),
     };
     if (usage !== undefined) rt.usage = usage;
     if (rec.pool !== null) rt.pool = rec.pool;

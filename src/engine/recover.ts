@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { OPEN_POLICY } from "../api/egress-policy.js";
+import type { PortBinding } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { NetworkRecord } from "../store/network-store.js";
 import type { RuntimeRecord, RuntimeStore, RuntimeVolume } from "../store/store.js";
@@ -39,6 +40,8 @@ interface SavedRecord {
   /** Absent in bundles written before idle timeouts and warm pools. */
   idleTimeoutSecs?: number | null;
   pool?: string | null;
+  /** Absent in bundles written before published ports. */
+  ports?: PortBinding[];
   createdAt: string;
   diskMib: number | null;
   checkpointId: string | null;
@@ -61,6 +64,7 @@ export function recordAnnotations(rec: RuntimeRecord, network: NetworkRecord | n
     lifetimeSecs: rec.lifetimeSecs,
     idleTimeoutSecs: rec.idleTimeoutSecs,
     pool: rec.pool,
+    ports: rec.ports,
     createdAt: rec.createdAt,
     diskMib: rec.diskMib,
     checkpointId: rec.checkpointId,
@@ -160,6 +164,8 @@ export function recordFromDir(dataDir: string, id: string, now = new Date()): Re
     exitCode: null,
     // A warm pool's member comes back as a runtime of its own, listed (the pool refills itself): the user sees it.
     pool: null,
+    // As of its last boot (the daemon binds their host ports again at its next start).
+    ports: saved?.ports ?? [],
   };
   if (base.pool) rec.lastError += `; it was a member of warm pool "${base.pool}"`;
   return { rec, network };

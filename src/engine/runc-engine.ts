@@ -3,8 +3,8 @@
  * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
  * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
  * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, volumes/, network/, secrets/, idle/ (suspend when idle, wake), lifetime.ts, reconcile.ts, names.ts,
- * refusals.ts, images/ and the store.
+ * checkpoints/, volumes/, network/, ingress/ (published ports), secrets/, idle/ (suspend when idle, wake), lifetime.ts,
+ * reconcile.ts, names.ts, refusals.ts, images/ and the store.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -33,8 +33,9 @@ import {
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { runcTrustWarning } from "../api/trust.js";
-import { kernelVersion, resolveExecutable, runcVersion } from "./host.js";
-import { DEFAULT_IMAGE, ImageStore } from "./images/store.js";
+import { debianMirror, kernelVersion, resolveExecutable, runcVersion } from "./host.js";
+import { ImageStore } from "./images/store.js";
+import { ImageBuilder, type ImageRequest } from "./images/packages.js";
 import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
@@ -63,6 +64,8 @@ import { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
 import { RuntimeSecrets } from "./secrets/secrets.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
+import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress/ingress.js";
+import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
 import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -97,6 +100,8 @@ export interface RuncEngineOptions {
   network?: { cidr?: string; hostsFile?: string };
   /** A PEM bundle of CAs the egress proxy also trusts when it re-encrypts an injected request (tests' own hosts). */
   egressCaBundle?: string;
+  /** The daemon's ingress (its address for URLs, where host ports may bind, the wake bound). Default: none. */
+  ingress?: Partial<IngressConfig>;
 }
 
 /** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
@@ -124,10 +129,13 @@ export class RuncEngine implements Engine {
   readonly volumes: VolumeManager;
   /** Warm pools (pools/): booted members that creates of their shape take. */
   readonly pools: PoolManager;
+  /** Image builds: the default image, and derived images made in build runtimes of this engine (images/packages.ts). */
+  private readonly builder: ImageBuilder;
+  private readonly ingress: Ingress;
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle" | "ingress">> & { logger: Logger; limits: EngineLimits },
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -136,6 +144,7 @@ export class RuncEngine implements Engine {
     private readonly lxcfs: Lxcfs,
     activity: ActivityTracker,
     private readonly secrets: RuntimeSecrets,
+    ingress: Partial<IngressConfig> = {},
   ) {
     this.volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger: opts.logger, runtimes: () => store.all() });
     this.containers = new Containers(runc, images, networks, lxcfs, {
@@ -144,12 +153,23 @@ export class RuncEngine implements Engine {
       installTrust: (rootfs) => secrets.installTrust(rootfs),
       volumeMounts: (rec) => this.volumes.hostMounts(rec),
     });
+    this.ingress = new Ingress(
+      {
+        store,
+        address: (id) => networks.describe(id).address,
+        wake: (id) => this.wake(id),
+        activityHold: (id, kind) => this.activityHold(id, kind),
+        logger: opts.logger,
+      },
+      { address: null, listenHost: "127.0.0.1", wakeTimeoutMs: PORT_LIMITS.wakeTimeoutSecsDefault * 1000, ...ingress },
+    );
     this.records = new RuntimeRecords(
       store,
       this.containers,
       opts.logger,
       { checkpointName: (id) => this.checkpoints.nameOf(id), volumes: (v) => this.volumes.describe(v) },
       (rec) => this.idle.describe(rec),
+      (rec) => this.ingress.wire(rec),
     );
     this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir, volumeMounts: (rec) => this.volumes.hostMounts(rec) });
     this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
@@ -173,7 +193,7 @@ export class RuncEngine implements Engine {
       runtimesMax: opts.limits.runtimesMax,
       diskMib: opts.limits.diskMib,
       boot: async (rec) => {
-        await this.records.withLock(rec.id, () => this.provision(rec, true, { mode: "nat" }));
+        await this.records.withLock(rec.id, () => this.provision(rec, true, { name: rec.image }, { mode: "nat" }));
         this.disks.refill();
       },
       remove: async (rec) => {
@@ -181,6 +201,17 @@ export class RuncEngine implements Engine {
       },
       busy: () => this.creations.size > 0,
     });
+    this.builder = new ImageBuilder(images, {
+      create: (spec) => this.create(spec),
+      execStream: (ref, spec) => this.execStream(ref, spec),
+      stop: (ref, o) => this.stop(ref, o),
+      delete: (ref) =>
+        this.delete(ref).catch((err) => {
+          opts.logger.error("could not delete a build runtime; remove it with runta rm", { runtime: ref, error: String((err as Error).message) });
+          throw err;
+        }),
+      upperDir: (id) => upperDir(runtimePaths(opts.dataDir, id)),
+    }, { mirror: () => debianMirror(), logger: opts.logger });
     this.execs = new Execs({
       runc,
       store,
@@ -254,8 +285,9 @@ export class RuncEngine implements Engine {
         takeover: secrets.takeover,
       });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets);
+      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets, options.ingress);
       await engine.reconcile();
+      await engine.ingress.open();
       await engine.backUp();
       engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
@@ -298,9 +330,11 @@ export class RuncEngine implements Engine {
 
   /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
   private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
+    const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
-    const pooled = shape ? this.pools.candidate(shape) : null;
-    const { rec, policy } = admitCreate(spec, {
+    // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.
+    const pooled = shape && !ports.some((p) => p.protocol === "tcp") ? this.pools.candidate(shape) : null;
+    const { rec, policy, image } = admitCreate(spec, {
       store: this.store,
       images: this.images,
       checkpoints: this.checkpoints,
@@ -310,6 +344,7 @@ export class RuncEngine implements Engine {
       // A member already counts: taking it adds no runtime.
       fromPool: pooled !== null,
     });
+    rec.ports = ports;
     if (pooled) return this.takeFromPool(pooled.pool, pooled.member, rec);
     // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
     try {
@@ -317,7 +352,7 @@ export class RuncEngine implements Engine {
     } catch (err) {
       throw diskFull(err, this.opts.dataDir);
     }
-    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, { mode: spec.network ?? "nat", policy })).finally(() => {
+    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, image, { mode: spec.network ?? "nat", policy })).finally(() => {
       this.creations.delete(rec.id);
       // After the create, not during it: a format would compete with its mounts and runc for the CPU.
       this.disks.refill();
@@ -336,9 +371,9 @@ export class RuncEngine implements Engine {
    * member is torn down and the runtime provisioned afresh under the same record.
    */
   private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
-    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt } = rec;
+    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports } = rec;
     const taken = this.store.claimPooled(member.id, pool, {
-      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt,
+      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports,
       startedAt: createdAt, lastActivityAt: null, lastActivityKind: null,
     });
     if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
@@ -351,30 +386,30 @@ export class RuncEngine implements Engine {
       } catch (err) {
         this.opts.logger.warn("naming a warm pool member failed: provisioning the runtime afresh", { id: taken.id, error: String((err as Error).message) });
         await this.containers.teardown(taken.id);
-        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { mode: "nat" });
+        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { name: taken.image }, { mode: "nat" });
       }
     }).finally(() => this.creations.delete(taken.id));
     this.creations.set(taken.id, task);
     return this.records.toRuntime(await task);
   }
 
-  /** Builds the default image if needed, wires the network, mounts the root, starts the container; undoes everything on failure. */
-  private async provision(rec: RuntimeRecord, wait: boolean, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
+  /**
+   * Builds its image if needed (the default image, or the derived image of its packages), wires the network, mounts
+   * the root, starts the container; undoes everything on failure.
+   */
+  private async provision(rec: RuntimeRecord, wait: boolean, image: ImageRequest, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
     try {
-      if (!this.images.exists(rec.image) && rec.image === DEFAULT_IMAGE) {
-        this.opts.logger.info("building the default image first (about a minute, once per host)", { runtime: rec.name });
-        await this.images.build(DEFAULT_IMAGE, (ev: ImageBuildEvent) => {
-          if (ev.type === "progress") this.opts.logger.info(`default image: ${ev.message}`, { percent: ev.percent });
-        });
-      }
+      await this.builder.ensure(image, rec.name);
       const paths = runtimePaths(this.opts.dataDir, rec.id);
       await mkdir(paths.dir, { recursive: true });
       await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
       await this.networks.create(rec.id, net.mode, net.policy);
+      rec = await this.ingress.bindHostPorts(rec);
       const started = await this.containers.boot(rec);
       return this.records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
       const err = diskFull(raw, this.opts.dataDir);
+      await this.ingress.forget(rec.id);
       await this.containers.teardown(rec.id).catch((cleanupErr) =>
         this.opts.logger.error("cleanup after a failed create failed", { id: rec.id, error: String(cleanupErr) }),
       );
@@ -493,6 +528,7 @@ export class RuncEngine implements Engine {
         this.store.update(id, { lastError: `delete failed: ${(err as Error).message}; run 'runta rm ${rec.name}' again` });
         throw err;
       }
+      await this.ingress.forget(id);
       this.store.delete(id);
       this.execs.forget(id);
       this.idle.forget(id);
@@ -558,6 +594,22 @@ export class RuncEngine implements Engine {
 
   activityHold(runtimeId: string, kind: "ingress"): () => void {
     return this.idle.hold(runtimeId, kind);
+  }
+
+  // Published ports (ingress/)
+
+  async publishPort(ref: string, port: PortRequest): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.publish(await this.records.current(id), port)));
+  }
+
+  async unpublishPort(ref: string, port: number): Promise<Runtime> {
+    const { id } = this.records.find(ref);
+    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.unpublish(await this.records.current(id), port)));
+  }
+
+  openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection> {
+    return this.ingress.connect(runtimeId, port, "ingress", signal);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -761,8 +813,8 @@ export class RuncEngine implements Engine {
     return (await this.images.list()).map((img) => ({ ...img, in_use_by: users.get(img.name) ?? [] }));
   }
 
-  buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean }): Promise<Image> {
-    return this.images.build(name, onEvent, opts);
+  buildImage(name: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; packages?: string[]; parent?: string } = {}): Promise<Image> {
+    return this.builder.build({ name, parent: opts.parent, packages: opts.packages }, onEvent, { force: opts.force });
   }
 
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image> {
@@ -853,6 +905,7 @@ export class RuncEngine implements Engine {
     this.lifetimes?.close();
     await this.pools.close();
     clearInterval(this.backups);
+    await this.ingress.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();
     this.idle.close();

@@ -6,6 +6,8 @@
 import type { Readable } from "node:stream";
 import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
 import type { VolumeMountSpec } from "./volumes/manager.js";
+import type { PortRequest } from "../api/ports-spec.js";
+import type { PublishedConnection } from "./ingress/ingress.js";
 import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 
@@ -44,6 +46,10 @@ export interface CreateSpec {
   volumes?: VolumeMountSpec[];
   /** Seed 002's persistent workspace: volume `<name>-workspace` at /workspace, made if missing and kept after the runtime. */
   workspaceMount?: boolean;
+  /** Packages in normal form (api/packages.ts): the runtime stands on the image derived from `image` with them. */
+  packages?: string[];
+  /** Ports to publish (validated wire input): http/https through the ingress, tcp on a host port. */
+  ports?: PortRequest[];
 }
 
 export interface ListFilter {
@@ -184,6 +190,27 @@ export interface Engine {
   /** Takes over a terminal session whose client went away: the process, and its last output to replay first. */
   attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }>;
 
+  /** Publishes one more port (tcp: binds its host port now); `already_exists` for a port published already. */
+  publishPort(ref: string, port: PortRequest): Promise<Runtime>;
+  /** Stops publishing a port; its host port and live connections through it close. */
+  unpublishPort(ref: string, port: number): Promise<Runtime>;
+  /**
+   * The ingress's way into port `port` of runtime `runtimeId` (by id), published as http or https: holds activity,
+   * wakes a suspended runtime and waits until the app accepts. `not_found` when nothing is published there,
+   * `unavailable` (503) when it does not come up in time or is not running. Call `release()` when the connection ends.
+   */
+  openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection>;
+  /**
+   * Resumes a `suspended` runtime (single-flight: concurrent callers share one resume); resolves at once when it is
+   * running; `failed_precondition` for any other status (a user's pause is not undone), `not_found` when gone.
+   */
+  wake(ref: string): Promise<void>;
+  /**
+   * Holds one live activity open on a runtime (an ingress request or connection) until `release()`: it keeps the
+   * runtime awake and marks activity now and at release. Never throws; `release()` is idempotent. Does not wake.
+   */
+  activityHold(runtimeId: string, kind: "ingress"): () => void;
+
   /** A runtime's network and egress policy. */
   egress(ref: string): Promise<RuntimeEgress>;
   /** Replaces a runtime's egress policy; it applies at once, live connections included. */
@@ -229,8 +256,11 @@ export interface Engine {
   removeVolume(ref: string): Promise<Volume>;
 
   listImages(): Promise<Image[]>;
-  /** Builds (or rebuilds) the default image; progress events are reported as they happen. */
-  buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean }): Promise<Image>;
+  /**
+   * Builds (or rebuilds with `force`) an image, reporting progress as it happens: the default image, or with
+   * `packages` the image derived from `parent` (default "default") with them, named from the set unless `name`.
+   */
+  buildImage(name: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts?: { force?: boolean; packages?: string[]; parent?: string }): Promise<Image>;
   /** Imports a root-filesystem tarball (optionally gzip-compressed) as an image. */
   importImage(name: string, tarball: NodeJS.ReadableStream): Promise<Image>;
   removeImage(name: string): Promise<void>;

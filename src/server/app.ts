@@ -7,10 +7,11 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from "node:net";
 import { LIMITS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
+import type { IngressInfo } from "../api/ports-spec.js";
 import { bearerAuthenticator, forbiddenOrigin, hostChecker, originChecker, unauthenticated } from "./auth.js";
 import { mapError } from "./errors.js";
 import type { ExecStreamDeps } from "./exec-stream.js";
-import { closeUnreadBodies, ConnectionGuard, watchBody } from "./guard.js";
+import { applyServerTimeouts, closeUnreadBodies, ConnectionGuard, IDLE_CONNECTION_MS, SERVER_OPTIONS, watchBody } from "./guard.js";
 import { newRequestId, send, type Ctx } from "./http.js";
 import { decodeParams, Router } from "./router.js";
 import { ROUTE_MODULES } from "./routes/index.js";
@@ -47,13 +48,11 @@ export interface ApiServerOptions {
   maxConnections?: number;
   /** The dashboard's sessions and files. Default: sessions bound to `token`, files from dist/ui. */
   dashboard?: DashboardDeps;
+  /** What `GET /v1/ingress` reports (null: the daemon runs without an ingress). Default: none. */
+  ingress?: () => IngressInfo | null;
 }
 
-/**
- * How long a connection may stay silent before its first request. headersTimeout only runs once a request has begun,
- * so without this a client could open connections that never send a byte and use up the daemon's file descriptors.
- */
-export const IDLE_CONNECTION_MS = LIMITS.headersTimeoutSecs * 1000;
+export { IDLE_CONNECTION_MS };
 
 /** A running API server. */
 export interface ApiServer {
@@ -89,7 +88,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (how) connections.trust(req.socket);
     return how;
   };
-  const router = new Router(ROUTE_MODULES.flatMap((routes) => routes({ engine, logger, dashboard })));
+  const router = new Router(ROUTE_MODULES.flatMap((routes) => routes({ engine, logger, dashboard, ingress: opts.ingress ?? (() => null) })));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
@@ -131,8 +130,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   }
 
-  // node checks the header and request timeouts on this interval: at its default (30 s) slow headers lived ~45 s.
-  const server = createServer({ keepAlive: true, connectionsCheckingInterval: 1000 }, (req, res) => {
+  const server = createServer(SERVER_OPTIONS, (req, res) => {
     // The request has arrived: its handler may take long (an exec runs up to an hour) with a silent socket. After the
     // response node arms the keep-alive timeout, and the next request re-arms the idle one.
     req.socket.setTimeout(0);
@@ -158,12 +156,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     send({ req, res, requestId, url: new URL(req.url ?? "/", "http://localhost"), params: {} }, status, body);
   }
 
-  // Slow-loris guard for headers; the request timeout bounds receiving a body (generous for image imports), the
-  // body watch (guard.ts) its rate.
-  server.timeout = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
-  server.headersTimeout = server.timeout;
-  server.requestTimeout = 15 * 60_000;
-  server.keepAliveTimeout = 5_000;
+  applyServerTimeouts(server, opts.idleConnectionMs);
   connections.attach(server);
 
   const streams = opts.attachStreams?.(server, {

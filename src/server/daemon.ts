@@ -7,6 +7,9 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULTS, RuntaError, errors } from "../api/index.js";
+import { PORT_LIMITS, type IngressInfo } from "../api/ports-spec.js";
+import { CertificateAuthority } from "../engine/tls/ca.js";
+import { IngressServer } from "./ingress/listener.js";
 import type { Engine } from "../engine/types.js";
 import { RuncEngine } from "../engine/runc-engine.js";
 import { procStart, sameProcessAlive } from "../engine/proc.js";
@@ -44,6 +47,22 @@ export interface DaemonOptions {
   shutdownGraceMs?: number;
   /** An engine to serve instead of opening the runc engine (tests). Default: RuncEngine.open(...). */
   engine?: Engine;
+  /** The ingress of published ports (see {@link IngressOptions}). */
+  ingress?: IngressOptions;
+}
+
+/** Where and how the daemon serves published ports. */
+export interface IngressOptions {
+  /**
+   * host:port of the ingress (HTTP and HTTPS on one port), or "none". Default 127.0.0.1 on the API's port + 60
+   * (7480), or port 0 (a free one) when the API listens on port 0. Any address is allowed: asking for one is the explicit choice (published ports
+   * are meant to be reached), and tcp host ports may then bind that address too.
+   */
+  listen?: string;
+  /** Host names are `<port>-<uuid>.<domain>`. Default PORT_LIMITS.defaultDomain (runta.localhost, no DNS needed). */
+  domain?: string;
+  /** How long a request waits for a suspended or starting app (default 30 s). */
+  wakeTimeoutSecs?: number;
 }
 
 /** A running daemon. */
@@ -121,10 +140,16 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   }
   const token = await ensureToken(dataDir);
 
+  const ingress = await startIngress(opts.ingress ?? {}, { dataDir, apiPort: port, logger });
+  const closeIngress = async () => ingress?.server.close(0);
+
   const derived = opts.engine ? null : await stateDirsFor(dataDir);
   const runcRoot = opts.runcRoot ?? derived?.runcRoot ?? DEFAULTS.runcRoot;
   // Claimed before the engine reconciles: that would adopt (or clean up) another daemon's containers.
-  const releaseRuncRoot = opts.engine ? async () => {} : await claimRuncRoot(runcRoot, dataDir);
+  const releaseRuncRoot = opts.engine ? async () => {} : await claimRuncRoot(runcRoot, dataDir).catch(async (err) => {
+    await closeIngress();
+    throw err;
+  });
   let engine: Engine;
   try {
     engine =
@@ -136,19 +161,23 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         imagesDir: opts.imagesDir,
         network: opts.network,
         egressCaBundle: opts.egressCaBundle,
+        ingress: ingress?.config,
         logger,
       }));
   } catch (err) {
+    await closeIngress();
     await releaseRuncRoot();
     throw err;
   }
+  ingress?.server.serve(engine);
 
   const publicHosts = opts.publicHosts ?? (wildcard || isLoopbackHost(host) ? [] : [host]);
-  const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: attachExecStream });
+  const api = createApiServer({ engine, token, logger, publicHosts, attachStreams: attachExecStream, ingress: () => ingress?.info ?? null });
   let endpoint: string;
   try {
     endpoint = await api.listen(host, port);
   } catch (err) {
+    await closeIngress();
     await engine.close();
     await releaseRuncRoot();
     const code = (err as NodeJS.ErrnoException).code;
@@ -159,7 +188,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   if (wildcard) endpoint = endpoint.replace(/\/\/[^/]+:/, `//${DEFAULTS.host}:`);
   const info: DaemonInfo = { pid: process.pid, start_time: procStart(process.pid) ?? undefined, endpoint };
   await writeFile(infoFile, JSON.stringify(info) + "\n", { mode: 0o600 });
-  logger.info("daemon listening", { endpoint, data_dir: dataDir, pid: process.pid });
+  logger.info("daemon listening", { endpoint, data_dir: dataDir, pid: process.pid, ingress: ingress?.info.listen ?? null });
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -175,7 +204,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         process.off("SIGINT", onSignal);
       }
       try {
-        await api.close(opts.shutdownGraceMs ?? 10_000);
+        await Promise.all([api.close(opts.shutdownGraceMs ?? 10_000), ingress?.server.close(opts.shutdownGraceMs ?? 10_000)]);
         await engine.close();
         await releaseRuncRoot();
       } catch (err) {
@@ -193,6 +222,46 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     process.on("SIGINT", onSignal);
   }
   return { endpoint, tokenFile: join(dataDir, "token"), close, done };
+}
+
+/** The default ingress port is the API's plus this. */
+const INGRESS_PORT_OFFSET = PORT_LIMITS.defaultIngressPort - DEFAULTS.port;
+
+/** The ingress listener, its CA and what the engine and `GET /v1/ingress` are told of it; null with listen "none". */
+async function startIngress(
+  o: IngressOptions,
+  ctx: { dataDir: string; apiPort: number; logger: Logger },
+): Promise<{ server: IngressServer; info: IngressInfo; config: { address: { domain: string; port: number }; listenHost: string; wakeTimeoutMs: number } } | null> {
+  // The API's port + 60 (7420 → 7480): stable across restarts, and two daemons on two API ports never collide.
+  const listen = o.listen ?? `${DEFAULTS.host}:${ctx.apiPort === 0 || ctx.apiPort > 65535 - INGRESS_PORT_OFFSET ? 0 : ctx.apiPort + INGRESS_PORT_OFFSET}`;
+  if (listen.trim() === "none") return null;
+  const { host, port } = parseListen(listen);
+  const domain = (o.domain ?? PORT_LIMITS.defaultDomain).toLowerCase().replace(/\.$/, "");
+  if (!/^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
+    throw errors.invalid(`ingress domain '${o.domain}' is not a DNS name (e.g. runta.localhost, apps.example.com)`, { field: "ingress_domain" });
+  }
+  const wake = o.wakeTimeoutSecs ?? PORT_LIMITS.wakeTimeoutSecsDefault;
+  if (!(wake >= 1 && wake <= PORT_LIMITS.wakeTimeoutSecsMax)) {
+    throw errors.invalid(`ingress wake timeout must be between 1 and ${PORT_LIMITS.wakeTimeoutSecsMax} seconds; got ${wake}`, { field: "ingress_wake_timeout" });
+  }
+  // Name-constrained to the domain: trusting this CA (README) lets it vouch for the ingress's names and nothing else.
+  const ca = await CertificateAuthority.loadOrCreate({ dir: join(ctx.dataDir, "ingress-ca"), commonName: `runta ingress CA (${domain})`, permittedDomains: [domain], logger: ctx.logger });
+  const server = new IngressServer({ domain, ca, logger: ctx.logger });
+  let bound: number;
+  try {
+    bound = await server.listen(host, port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw errors.unavailable(`the ingress address ${host}:${port} is already in use (another daemon?): pick another with --ingress-listen HOST:PORT, or --ingress-listen none`);
+    }
+    throw err;
+  }
+  const shown = `${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  return {
+    server,
+    info: { listen: shown, domain, ca_certificate: ca.certPem, ca_fingerprint_sha256: ca.fingerprint, ca_path: ca.certPath, wake_timeout_secs: wake },
+    config: { address: { domain, port: bound }, listenHost: host, wakeTimeoutMs: wake * 1000 },
+  };
 }
 
 /** Reads `<dataDir>/daemon.json` if present: the pid and endpoint of the daemon serving that data dir. */

@@ -11,9 +11,34 @@
  * - {@link watchBody}: a request body must keep arriving at {@link BODY_MIN_BYTES_PER_SEC} (judged per
  *   {@link BODY_WINDOW_MS} window while the daemon is reading it); a slower one gets 408 and its connection closed.
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { Server, Socket } from "node:net";
 import { LIMITS, RuntaError } from "../api/index.js";
+
+/**
+ * How long a connection may stay silent before its first request. headersTimeout only runs once a request has begun,
+ * so without this a client could open connections that never send a byte and use up the daemon's file descriptors.
+ */
+export const IDLE_CONNECTION_MS = LIMITS.headersTimeoutSecs * 1000;
+
+/**
+ * Options of every HTTP listener of the daemon (the API and the ingress). node checks the header and request timeouts
+ * on `connectionsCheckingInterval`: at its default (30 s) slow headers lived ~45 s.
+ */
+export const SERVER_OPTIONS = { keepAlive: true, connectionsCheckingInterval: 1000 } as const;
+
+/**
+ * The timeouts of every HTTP listener of the daemon: slow-loris guard for headers and for the first request of a
+ * connection (`idleMs`), a bound on receiving a whole request (generous for image imports and uploads; the body watch
+ * bounds its rate), and how long an idle keep-alive connection stays. A handler that may run long (an exec, a proxied
+ * stream) clears its socket's timeout when its request arrives.
+ */
+export function applyServerTimeouts(server: HttpServer, idleMs = IDLE_CONNECTION_MS): void {
+  server.timeout = idleMs;
+  server.headersTimeout = idleMs;
+  server.requestTimeout = 15 * 60_000;
+  server.keepAliveTimeout = 5_000;
+}
 
 /** The slowest a request body may arrive while the daemon reads it. */
 export const BODY_MIN_BYTES_PER_SEC = LIMITS.requestBodyMinBytesPerSec;
@@ -35,7 +60,7 @@ export class ConnectionGuard {
 
   constructor(private readonly max: number) {}
 
-  /** Starts counting `server`'s connections. */
+  /** Starts counting `server`'s connections (an HTTP server, or a plain listener that hands them on). */
   attach(server: Server): void {
     server.on("connection", (socket: Socket) => this.admit(socket));
   }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { LIMITS, RuntaError, errors } from "../api/index.js";
 import type { Engine } from "../engine/types.js";
+import type { IngressInfo } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { DashboardDeps } from "./dashboard/routes.js";
 import { validationError } from "./errors.js";
@@ -40,6 +41,8 @@ export interface RouteDeps {
   logger: Logger;
   /** The dashboard's sessions and files (routes/dashboard.ts). */
   dashboard: DashboardDeps;
+  /** The ingress's address and CA (routes/ports.ts); null when the daemon runs without one. */
+  ingress: () => IngressInfo | null;
 }
 
 /** A route module (routes/*.ts): a function from the server's dependencies to its routes. */

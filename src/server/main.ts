@@ -2,7 +2,8 @@
 /**
  * Executable entry of the daemon:
  * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]
- *  [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE]`.
+ *  [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE] [--ingress-listen HOST:PORT|none]
+ *  [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS]`.
  * Prints `runta daemon listening on <endpoint>` on stdout once it serves; logs go to stderr.
  */
 import { parseArgs } from "node:util";
@@ -11,7 +12,8 @@ import { runDaemon } from "./daemon.js";
 
 const USAGE =
   "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
-  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE]";
+  "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE] " +
+  "[--ingress-listen HOST:PORT|none] [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS]";
 
 async function main(): Promise<number> {
   let values;
@@ -28,6 +30,9 @@ async function main(): Promise<number> {
         "network-cidr": { type: "string" },
         "network-hosts": { type: "string" },
         "egress-ca-bundle": { type: "string" },
+        "ingress-listen": { type: "string" },
+        "ingress-domain": { type: "string" },
+        "ingress-wake-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -41,6 +46,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const env = process.env;
+  const wake = values["ingress-wake-timeout"] ?? env.RUNTA_INGRESS_WAKE_TIMEOUT;
+  if (wake !== undefined && !/^\d+$/.test(wake)) {
+    process.stderr.write(`--ingress-wake-timeout must be a whole number of seconds (got '${wake}')\n${USAGE}\n`);
+    return 2;
+  }
   try {
     const daemon = await runDaemon({
       dataDir: values["data-dir"] ?? DEFAULTS.dataDir,
@@ -55,6 +65,11 @@ async function main(): Promise<number> {
         hostsFile: values["network-hosts"] ?? env.RUNTA_NETWORK_HOSTS,
       },
       egressCaBundle: values["egress-ca-bundle"] ?? env.RUNTA_EGRESS_CA_BUNDLE,
+      ingress: {
+        listen: values["ingress-listen"] ?? env.RUNTA_INGRESS_LISTEN,
+        domain: values["ingress-domain"] ?? env.RUNTA_INGRESS_DOMAIN,
+        wakeTimeoutSecs: wake === undefined ? undefined : Number(wake),
+      },
     });
     process.stdout.write(`runta daemon listening on ${daemon.endpoint}\n`);
     await daemon.done;

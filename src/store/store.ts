@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RuntaError, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
+import type { PortBinding } from "../api/ports-spec.js";
 import { silentLogger, type Logger } from "../log.js";
 import { checkWal, unreadableDatabase } from "./integrity.js";
 
@@ -56,6 +57,8 @@ export interface RuntimeRecord {
   exitCode: number | null;
   /** The warm pool this booted, unnamed runtime waits in (engine/pools/), or null for every runtime a user has. */
   pool: string | null;
+  /** Its published ports (engine/ingress/), in the order they were published. */
+  ports: PortBinding[];
 }
 
 /** A volume mounted in a runtime, as its record holds it. */
@@ -105,7 +108,8 @@ CREATE TABLE IF NOT EXISTS runtimes (
   disk_mib INTEGER,
   checkpoint_id TEXT,
   volumes TEXT NOT NULL DEFAULT '[]',
-  exit_code INTEGER
+  exit_code INTEGER,
+  ports TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runtimes_created ON runtimes (created_at, id);
 `;
@@ -141,6 +145,7 @@ const COLUMNS: Record<keyof RuntimeRecord, string> = {
   volumes: "volumes",
   exitCode: "exit_code",
   pool: "pool",
+  ports: "ports",
 };
 
 /** Columns added after the first release, with their types: added to an older database at open. */
@@ -155,8 +160,9 @@ const ADDED_COLUMNS: Array<[string, string]> = [
   ["exit_code", "INTEGER"],
   ["last_activity_kind", "TEXT"],
   ["pool", "TEXT"],
+  ["ports", "TEXT NOT NULL DEFAULT '[]'"],
 ];
-const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "volumes"]);
+const JSON_FIELDS = new Set<keyof RuntimeRecord>(["env", "labels", "volumes", "ports"]);
 
 type Row = Record<string, unknown>;
 
@@ -175,6 +181,17 @@ function asStringMap(value: unknown, field: string): Record<string, string> {
     throw new Error(`${field} is not a JSON object of strings`);
   }
   return parsed as Record<string, string>;
+}
+
+function asPorts(value: unknown): PortBinding[] {
+  const parsed = JSON.parse(String(value ?? "[]")) as unknown;
+  const ok = (p: unknown): p is PortBinding => {
+    const b = p as PortBinding;
+    return !!b && Number.isInteger(b.port) && ["http", "https", "tcp"].includes(b.protocol) &&
+      (b.hostIp === null || typeof b.hostIp === "string") && (b.hostPort === null || Number.isInteger(b.hostPort));
+  };
+  if (!Array.isArray(parsed) || !parsed.every(ok)) throw new Error("ports is not a JSON list of published ports");
+  return parsed;
 }
 
 /** Decodes a row; throws on anything malformed (the caller decides whether to skip it). */
@@ -212,6 +229,7 @@ function fromRow(row: Row): RuntimeRecord {
     volumes: asVolumes(row.volumes),
     exitCode: num(row.exit_code),
     pool: str(row.pool),
+    ports: asPorts(row.ports),
   };
 }
 

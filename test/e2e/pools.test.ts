@@ -2,6 +2,9 @@
  * `runta pool set|ls|rm` and `runta run` taking from a pool, through the built bin/runta.js against a real daemon
  * and runc (busybox image): exit codes, the table and --json shapes, ps --pooled, and the refusals' messages.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { runtaBin } from "../helpers/cli.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
@@ -76,4 +79,31 @@ test("refusals: --min missing or above --max is a usage error (2); a pool the ho
   expect(gone.exitCode).toBe(1);
   expect(gone.stderr).toMatch(/pool "nope" not found; list pools with: runta pool ls/);
   expect(JSON.parse(String((await runta(["pool", "ls", "--json"])).stdout))).toEqual({ pools: [] });
+});
+
+test("apply -f sets the file's pools (unchanged the second time), delete -f removes them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "runta-pools-apply-"));
+  try {
+    const file = join(dir, "set.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [], pools: [{ name: "filed", image: "busybox", resources: { vcpus: 1, memory_mib: 64 }, min: 1 }] }),
+    );
+    const first = await runta(["apply", "-f", file]);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("  ~ pool filed  set: image busybox, 1 vCPU, 64 MiB, min 1, max 1");
+    expect(first.stdout).toContain("pool filed: set");
+    await waitReady("filed", 1);
+    const again = await runta(["apply", "-f", file]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain("  = pool filed  unchanged");
+    expect(again.stdout).not.toContain("pool filed: set");
+    const del = await runta(["delete", "-f", file]);
+    expect(del.exitCode).toBe(0);
+    expect(del.stdout).toContain("pool filed: deleted");
+    expect(JSON.parse(String((await runta(["pool", "ls", "--json"])).stdout))).toEqual({ pools: [] });
+    expect(String((await runta(["ps", "--pooled", "-q"])).stdout)).toBe("");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

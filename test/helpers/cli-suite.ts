@@ -3,7 +3,8 @@
  * and the built `bin/runta.js` run against them. Call `cliSuite()` once at the top of a test file; it registers the
  * file's beforeAll/afterAll (the daemon's cleanup must leave nothing behind: no runc state, cgroup or data).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
@@ -13,6 +14,11 @@ import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type Tes
 export interface CliSuiteOptions {
   /** Runtimes on the default (Debian) image: built once into the shared images dir (minutes, the first time). */
   defaultImage?: boolean;
+  /**
+   * With `defaultImage`: a private images dir holding the shared default image hard-linked (instant, no copy), for
+   * files that build or remove images, which must not land in the shared dir.
+   */
+  privateImages?: boolean;
   /** Per-command timeout of `runta` (default: runtaBin's 120 s). */
   timeoutMs?: number;
 }
@@ -45,7 +51,13 @@ export function cliSuite(opts: CliSuiteOptions = {}): CliSuite {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
     if (opts.defaultImage) await ensureDefaultImage(SHARED_IMAGES_DIR);
-    daemon = await startTestDaemon(opts.defaultImage ? { imagesDir: SHARED_IMAGES_DIR } : {});
+    let imagesDir = opts.defaultImage ? SHARED_IMAGES_DIR : undefined;
+    if (opts.defaultImage && opts.privateImages) {
+      imagesDir = join(home, "images");
+      mkdirSync(imagesDir);
+      execFileSync("cp", ["-al", join(SHARED_IMAGES_DIR, "default"), join(imagesDir, "default")]);
+    }
+    daemon = await startTestDaemon(imagesDir ? { imagesDir } : {});
   }, 900_000);
 
   afterAll(async () => {

@@ -23,6 +23,7 @@ import type {
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
 import type { Secret, SecretRule, SecretRuleInput } from "../../src/api/secret-policy.js";
+import { portBinding, publishedPort, type PortRequest } from "../../src/api/ports-spec.js";
 
 /** A call the CLI made, for assertions. */
 export interface FakeCall {
@@ -148,13 +149,24 @@ export function fakeRuntime(over: Partial<Runtime> & { env?: Record<string, stri
     last_activity_at: null,
     pause_reason: null,
     idle: null,
+    ports: [],
     usage: null,
     ...rest,
   };
 }
 
 function fakeImage(over: Partial<Image>): Image {
-  return { name: "default", size_bytes: 150_000_000, created_at: "2026-01-01T00:00:00.000Z", source: "debootstrap", in_use_by: [], ...over };
+  return {
+    name: "default",
+    size_bytes: 150_000_000,
+    created_at: "2026-01-01T00:00:00.000Z",
+    source: "debootstrap",
+    in_use_by: [],
+    parent: null,
+    packages: [],
+    python_version: "3.11.2",
+    ...over,
+  };
 }
 
 /** Builds the fake. */
@@ -225,6 +237,26 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       const rt = find(t);
       policies.set(rt.id, { mode: p.mode, allow: p.allow ?? [], deny: p.deny ?? [] });
       return egressOf(rt);
+    },
+    async ports(t: string) {
+      record("ports", t);
+      return find(t).ports;
+    },
+    async publish(t: string, p: PortRequest) {
+      record("publish", t, p);
+      const rt = find(t);
+      if (rt.ports.some((q) => q.port === p.port)) throw apiErrorFromCode("already_exists", `port ${p.port} is already published`);
+      const published = publishedPort(portBinding(p), rt.id, { domain: "runta.localhost", port: 7480 });
+      rt.ports = [...rt.ports, published];
+      return published;
+    },
+    async unpublish(t: string, port: number) {
+      record("unpublish", t, port);
+      const rt = find(t);
+      const was = rt.ports.find((q) => q.port === port);
+      if (!was) throw apiErrorFromCode("not_found", `port ${port} is not published on runtime "${rt.name}"`);
+      rt.ports = rt.ports.filter((q) => q.port !== port);
+      return was;
     },
     async egressEvents(t: string, o: { limit?: number; after?: number } = {}) {
       record("egressEvents", t, o);
@@ -377,10 +409,12 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       record("images.list");
       return [...imageState.values()];
     },
-    async build(name = "default", o: { force?: boolean; onEvent?: (ev: ImageBuildEvent) => void } = {}) {
-      record("images.build", name, { force: o.force });
+    async build(nameArg?: string, o: { force?: boolean; packages?: string[]; parent?: string; onEvent?: (ev: ImageBuildEvent) => void } = {}) {
+      if (o.packages?.length) record("images.build", nameArg, { force: o.force, packages: o.packages, parent: o.parent });
+      else record("images.build", nameArg ?? "default", { force: o.force });
       for (const ev of opts.buildEvents ?? [{ type: "progress", message: "debootstrap: retrieving packages", percent: 10 }]) o.onEvent?.(ev);
-      const img = fakeImage({ name });
+      const name = nameArg ?? (o.packages?.length ? `${o.parent ?? "default"}-pkgs-fake` : "default");
+      const img = fakeImage(o.packages?.length ? { name, parent: o.parent ?? "default", packages: o.packages } : { name });
       imageState.set(name, img);
       return img;
     },
@@ -531,6 +565,10 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
     images,
     checkpoints: checkpoints as unknown as RuntaApi["checkpoints"],
     execs,
+    async ingress() {
+      record("ingress");
+      return { listen: "127.0.0.1:7480", domain: "runta.localhost", ca_certificate: "-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----\n", ca_fingerprint_sha256: "AA:BB", ca_path: "/var/lib/runta/ingress-ca/ca.crt", wake_timeout_secs: 30 };
+    },
     async version() {
       record("version");
       if (opts.version) return opts.version();

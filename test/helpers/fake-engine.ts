@@ -23,6 +23,8 @@ import { ExecRegistry } from "../../src/engine/execs/registry.js";
 import { TerminalSession } from "../../src/engine/execs/session.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
+import { portBinding, publishedPort, type PortBinding, type PortRequest } from "../../src/api/ports-spec.js";
+import type { PublishedConnection } from "../../src/engine/ingress/ingress.js";
 import { checkedPolicy, createPolicy } from "../../src/engine/network/policy.js";
 import { FakeStreamProcess } from "./fake-stream.js";
 
@@ -53,7 +55,7 @@ export class FakeEngine implements Engine {
 
   constructor() {
     for (const name of ["default", "busybox"]) {
-      this.images.set(name, { name, size_bytes: 1 << 20, created_at: new Date().toISOString(), source: "fake", in_use_by: [] });
+      this.images.set(name, { name, size_bytes: 1 << 20, created_at: new Date().toISOString(), source: "fake", in_use_by: [], parent: null, packages: [], python_version: null });
     }
   }
 
@@ -85,7 +87,8 @@ export class FakeEngine implements Engine {
 
   private view(rec: Rec): Runtime {
     const { usage: _u, ...rt } = rec.rt;
-    return structuredClone(rt);
+    const ports = (this.bindings?.get(rt.id) ?? []).map((b) => publishedPort(b, rt.id, { domain: "runta.localhost", port: 7480 }));
+    return { ...structuredClone(rt), ports };
   }
 
   private precondition(rec: Rec, op: string, fix: string): RuntaError {
@@ -142,6 +145,7 @@ export class FakeEngine implements Engine {
         exit_code: null,
         pause_reason: null,
         idle: null,
+        ports: [],
       },
     };
     this.recs.set(rec.rt.id, rec);
@@ -395,21 +399,52 @@ export class FakeEngine implements Engine {
     return all.slice(-(opts.limit ?? 100));
   }
 
+  /** Published ports by runtime id (URLs under fake.runta.localhost:7480). */
+  private readonly bindings = new Map<string, PortBinding[]>();
+  /** What openPublished hands out; tests set it (default: nothing is reachable). */
+  published: (runtimeId: string, port: number) => Promise<PublishedConnection> = async () => {
+    throw errors.notFound("no such service");
+  };
+  async publishPort(ref: string, req: PortRequest): Promise<Runtime> {
+    this.check("publishPort");
+    const rec = this.find(ref);
+    const list = this.bindings.get(rec.rt.id) ?? [];
+    if (list.some((b) => b.port === req.port)) throw errors.exists(`port ${req.port} is already published`);
+    list.push(portBinding(req));
+    this.bindings.set(rec.rt.id, list);
+    return this.view(rec);
+  }
+
+  async unpublishPort(ref: string, port: number): Promise<Runtime> {
+    this.check("unpublishPort");
+    const rec = this.find(ref);
+    const list = this.bindings.get(rec.rt.id) ?? [];
+    if (!list.some((b) => b.port === port)) throw errors.notFound(`port ${port} is not published`);
+    this.bindings.set(rec.rt.id, list.filter((b) => b.port !== port));
+    return this.view(rec);
+  }
+
+  openPublished(runtimeId: string, port: number): Promise<PublishedConnection> {
+    return this.published(runtimeId, port);
+  }
+
   async listImages(): Promise<Image[]> {
     this.check("listImages");
     const used = (name: string) => [...this.recs.values()].filter((r) => r.rt.image === name).map((r) => r.rt.name);
     return [...this.images.values()].map((i) => ({ ...i, in_use_by: used(i.name) }));
   }
 
-  async buildImage(name: string, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+  async buildImage(nameArg: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; packages?: string[]; parent?: string } = {}): Promise<Image> {
     this.check("buildImage");
-    if (name !== "default") throw errors.invalid(`only the 'default' image can be built; import other images from a tarball`);
+    const name = nameArg ?? (opts.packages?.length ? `${opts.parent ?? "default"}-pkgs-fake` : "default");
+    if (name !== "default" && !opts.packages?.length) throw errors.invalid(`only the 'default' image can be built from nothing; give packages or import other images from a tarball`);
     const existing = this.images.get(name);
     if (existing && !opts.force) return existing;
     onEvent({ type: "progress", message: "debootstrap: resolving dependencies", percent: 10 });
     await new Promise((r) => setTimeout(r, 5));
     onEvent({ type: "progress", message: "debootstrap: installing packages", percent: 60 });
-    const img: Image = { name, size_bytes: 2 << 20, created_at: new Date().toISOString(), source: "debootstrap bookworm", in_use_by: [] };
+    const derived = opts.packages?.length ? { parent: opts.parent ?? "default", packages: opts.packages } : { parent: null, packages: [] };
+    const img: Image = { name, size_bytes: 2 << 20, created_at: new Date().toISOString(), source: "debootstrap bookworm", in_use_by: [], ...derived, python_version: "3.11.2" };
     this.images.set(name, img);
     return img;
   }
@@ -420,7 +455,7 @@ export class FakeEngine implements Engine {
     let size = 0;
     for await (const chunk of tarball as AsyncIterable<Buffer>) size += chunk.length;
     if (size === 0) throw errors.invalid("the tarball is empty");
-    const img: Image = { name, size_bytes: size, created_at: new Date().toISOString(), source: "import", in_use_by: [] };
+    const img: Image = { name, size_bytes: size, created_at: new Date().toISOString(), source: "import", in_use_by: [], parent: null, packages: [], python_version: null };
     this.images.set(name, img);
     return img;
   }

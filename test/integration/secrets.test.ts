@@ -92,6 +92,14 @@ test("curl and python send the stub; the ruled host receives the value, another 
 
   expect((await curlHeaders(rt, "https://api.test/headers")).authorization).toBe(`Bearer ${VALUE}`);
   expect((await pythonHeaders(rt, "https://api.test/headers")).authorization).toBe(`Bearer ${VALUE}`);
+  // git and pip read the system bundle too: the TLS handshake with the proxy's leaf succeeds (what follows fails, as
+  // the test host is neither a git server nor a package index).
+  const git = await rt.exec(`git -c http.extraHeader="Authorization: Bearer $API_KEY" ls-remote https://api.test/v1/repo.git`, { timeoutSecs: 30 });
+  expect(git.stderrText).not.toMatch(/SSL|certificate/i);
+  expect(git.stderrText).toMatch(/api\.test/);
+  const pip = await rt.exec("pip download --no-deps --disable-pip-version-check --retries 0 --timeout 10 -d /tmp/pip --index-url https://api.test/v1/simple/ nothing-here", { timeoutSecs: 60 });
+  expect(pip.stdoutText + pip.stderrText).not.toMatch(/SSL|certificate verify/i);
+  expect(pip.stdoutText + pip.stderrText).toMatch(/nothing-here/);
   // The egress CA is where the issue says, and in the system bundle.
   expect((await rt.exec("grep -c 'BEGIN CERTIFICATE' /usr/local/share/ca-certificates/runta-egress.crt")).stdoutText).toBe("1\n");
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { run } from "../../src/cli/main.js";
 import { plan, summarize } from "../../src/cli/apply/plan.js";
+import { planPools, renderPoolPlan } from "../../src/cli/apply/pools.js";
 import { parseSandboxSet } from "../../src/cli/apply/schema.js";
 import { apiErrorFromCode } from "../../src/client/errors.js";
 import { fakeClient, fakeRuntime, type FakeClient } from "../helpers/fake-client.js";
@@ -115,7 +116,7 @@ describe("plan (pure)", () => {
   });
 
   test("a create from an image that does not exist is marked (the default image is built on demand)", () => {
-    const actions = plan([{ name: "a", image: "nope" }, { name: "b" }, { name: "c", image: "busybox" }], [], ["busybox"]);
+    const actions = plan([{ name: "a", image: "nope" }, { name: "b" }, { name: "c", image: "busybox" }], [], [{ name: "busybox", parent: null, packages: [] }]);
     expect(actions.map((a) => a.action === "create" && a.missing_image === true)).toEqual([true, false, false]);
     expect(summarize(actions)).toMatchObject({ create: 2, missing_image: 1 });
   });
@@ -161,6 +162,20 @@ describe("plan (pure)", () => {
     expect(parseSandboxSet(JSON.stringify(set([{ name: "a", description: "\u001b[2J" }])))).toMatchObject({ ok: false, problems: [{ pointer: "/sandboxes/0/description" }] });
   });
 
+  test("ports go into the create; other ports on an existing runtime are a note; bad ports are file problems", () => {
+    const [create] = plan([{ name: "new", ports: [{ port: 8080 }, { port: 8443, protocol: "https" }] }], []);
+    expect(create).toMatchObject({ action: "create", ports: [{ port: 8080 }, { port: 8443, protocol: "https" }] });
+    const published = running("a", 1, 1024, { ports: [{ port: 8080, protocol: "http", url: "http://x/", host_ip: null, host_port: null }] });
+    const [same] = plan([{ name: "a", ports: [{ port: 8080, protocol: "http" }] }], [published]);
+    expect(same).toMatchObject({ action: "unchanged", notes: [] });
+    const [other] = plan([{ name: "a", ports: [{ port: 9090 }] }], [published]);
+    expect(other!.notes).toEqual(["published ports differ from the file's (8080/http); apply does not change them: runta ports add|rm a <port>"]);
+    expect(parseSandboxSet(JSON.stringify(set([{ name: "a", ports: [{ port: 0 }, { port: 80, protocol: "udp" }] }])))).toMatchObject({
+      ok: false,
+      problems: [{ pointer: "/sandboxes/0/ports/0/port" }, { pointer: "/sandboxes/0/ports/1/protocol" }],
+    });
+  });
+
   test("runtimes not in the file are left alone; deleting ones count as missing", () => {
     const actions = plan([{ name: "a" }], [running("other"), running("a", 1, 1024, { status: "deleting" })]);
     expect(actions.map((a) => a.action)).toEqual(["create"]);
@@ -172,6 +187,16 @@ describe("plan (pure)", () => {
     const snapshot = JSON.stringify([actual, desired]);
     expect(plan(desired, actual)).toEqual(plan(desired, actual));
     expect(JSON.stringify([actual, desired])).toBe(snapshot);
+  });
+
+  test("packages: a create carries the set; an existing runtime on their derived image has no conflict, another set is one", () => {
+    const [create] = plan([{ name: "new", packages: ["tree"] }], [], []);
+    expect(create).toMatchObject({ action: "create", image: "default", packages: ["tree"] });
+    const rt = { ...running("a"), image: "default-pkgs-1" };
+    const images = [{ name: "default", parent: null, packages: [] }, { name: "default-pkgs-1", parent: "default", packages: ["tree"] }];
+    expect(plan([{ name: "a", packages: ["tree"] }], [rt], images)[0]).toMatchObject({ action: "unchanged", conflicts: [] });
+    expect(plan([{ name: "a", packages: ["sl"] }], [rt], images)[0]).toMatchObject({ conflicts: [{ field: "packages", desired: ["sl"], actual: ["tree"] }] });
+    expect(plan([{ name: "a" }], [rt], images)[0]).toMatchObject({ conflicts: [{ field: "packages", desired: [], actual: ["tree"] }] });
   });
 });
 
@@ -370,5 +395,43 @@ describe("runta delete -f", () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain("ghost: deleted");
     expect(r.err).toBe("runta: worker: runc delete failed\n");
+  });
+
+});
+
+describe("pools in a SandboxSet", () => {
+  const file = (pools: unknown) => JSON.stringify({ apiVersion: "runta/v1", kind: "SandboxSet", sandboxes: [], pools });
+
+  test("are validated with pointers: a max below min, a duplicate name, an unknown field", () => {
+    const r = parseSandboxSet(file([{ name: "small", min: 3, max: 1 }, { name: "small", min: 1, size: 2 }]));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      { pointer: "/pools/0/max", message: "must be at least min (3)" },
+      { pointer: "/pools/1/name", message: 'duplicate pool "small" (also at /pools/0/name)' },
+      { pointer: "/pools/1/size", message: "unknown field" },
+    ]);
+  });
+
+  test("plan: a missing or different pool is set (defaults applied), an equal one is unchanged", () => {
+    const existing = [
+      { name: "same", image: "default", resources: { requests: { vcpus: 1, memory_mib: 1024 } }, min: 2, max: 2, ready: 2, booting: 0, created_at: "", updated_at: "" },
+      { name: "bigger", image: "default", resources: { requests: { vcpus: 1, memory_mib: 1024 } }, min: 1, max: 1, ready: 1, booting: 0, created_at: "", updated_at: "" },
+    ];
+    const actions = planPools(
+      [
+        { name: "same", min: 2 },
+        { name: "bigger", min: 2, max: 3 },
+        { name: "new", image: "busybox", resources: { vcpus: 0.5, memory_mib: 64 }, min: 1 },
+      ],
+      existing,
+    );
+    expect(actions.map((a) => [a.name, a.action])).toEqual([["same", "unchanged"], ["bigger", "set"], ["new", "set"]]);
+    expect(actions[2]!.want).toEqual({ image: "busybox", vcpus: 0.5, memoryMiB: 64, min: 1, max: 1 });
+    expect(renderPoolPlan(actions)).toEqual([
+      "  = pool same  unchanged",
+      "  ~ pool bigger  set: image default, 1 vCPU, 1024 MiB, min 2, max 3",
+      "  ~ pool new  set: image busybox, 0.5 vCPUs, 64 MiB, min 1, max 1",
+    ]);
   });
 });

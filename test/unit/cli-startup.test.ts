@@ -112,7 +112,7 @@ test("the bundle's code cache is accepted by this node (a rejected one would com
   expect(child.stdout).toBe("false");
 }, 20_000);
 
-test("runta ps loads neither zod, ws (its zlib and tls) nor undici (node's fetch), and still lists", async () => {
+test("runta ps loads neither zod, ws (its zlib and tls), undici (node's fetch) nor node:fs/promises, and still lists", async () => {
   let asked = "";
   const server = await emptyListServer((url) => (asked = url));
   try {
@@ -125,6 +125,8 @@ test("runta ps loads neither zod, ws (its zlib and tls) nor undici (node's fetch
     expect(r.builtins).not.toContain("zlib");
     expect(r.builtins).not.toContain("tls");
     expect(r.builtins.filter((m) => m.includes("undici"))).toEqual([]);
+    // node:fs/promises pulls in readline's interface: the commands that read files load it when they do.
+    expect(r.builtins).not.toContain("fs/promises");
   } finally {
     await server.close();
   }

@@ -198,7 +198,7 @@ describe("image names and metadata", () => {
     );
     writeFileSync(join(dir, "corrupt", "image.json"), "{not json");
     expect(await s.list()).toEqual([
-      { name: "good", created_at: "2026-01-01T00:00:00.000Z", source: "import", size_bytes: 42, in_use_by: [] },
+      { name: "good", created_at: "2026-01-01T00:00:00.000Z", source: "import", size_bytes: 42, in_use_by: [], parent: null, packages: [], python_version: null },
     ]);
     expect(warnings).toEqual(["skipping image with unreadable metadata"]);
     expect(s.rootfsPath("good")).toBe(join(dir, "good", "rootfs"));

@@ -69,6 +69,7 @@ test("a create is served by a pool only when a booted member can become it", () 
   expect(poolShapeOf({ image: "bb", diskSizeGib: 10 }, disk)).not.toBeNull();
   expect(poolShapeOf({ image: "bb", diskSizeGib: 20 }, disk)).toBeNull();
   expect(poolShapeOf({ image: "bb", checkpoint: "golden" }, disk)).toBeNull();
+  expect(poolShapeOf({ image: "bb", packages: ["tree"] }, disk)).toBeNull();
   expect(poolShapeOf({ image: "bb", network: "none" }, disk)).toBeNull();
   expect(poolShapeOf({ image: "bb", network: "nat" }, disk)).not.toBeNull();
   expect(poolShapeOf({ image: "bb", egress: { mode: "allowlist", rules: [] } as never }, disk)).toBeNull();

@@ -43,6 +43,7 @@ function record(n: number, over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     volumes: [],
     exitCode: null,
     pool: null,
+    ports: [],
     ...over,
   };
 }

@@ -70,6 +70,11 @@ class Runta:
         """Versions of runta, runc, the kernel and node on the daemon's host."""
         return VersionInfo.from_wire(self._http.json("GET", "/v1/version")["data"])
 
+    def ingress(self) -> dict[str, Any]:
+        """Where the daemon's ingress listens (``listen``, ``domain``) and the CA (``ca_certificate``, PEM) of its https URLs."""
+        data: dict[str, Any] = self._http.json("GET", "/v1/ingress")["data"]
+        return data
+
     def dashboard_login(self) -> DashboardLink:
         """A one-time login link to the web dashboard at ``<endpoint>/ui/`` (what ``runta dashboard`` prints)."""
         return DashboardLink.from_wire(self._http.json("POST", "/v1/dashboard/login")["data"], self.endpoint)

@@ -342,12 +342,14 @@ class EgressEvent:
     bytes_out: int
     bytes_in: int
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: On a connection taken over for secret rules: the (secret name, header) pairs put into this request.
+    injected: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "EgressEvent":
         return cls(
             d["seq"], d["time"], d["protocol"], d.get("host"), d.get("ip"), d["port"], d["verdict"], d["rule"],
-            d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d),
+            d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d), [(i["secret"], i["header"]) for i in d.get("injected") or []],
         )
 
 

@@ -363,6 +363,33 @@ class Runtimes:
         data = self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/egress", json_body=body, retry=True)["data"]
         return RuntimeEgress.from_wire(data)
 
+    def ports(self, runtime: str) -> list[dict[str, Any]]:
+        """A runtime's published ports, each ``{"port", "protocol", "url", "host_ip", "host_port"}``."""
+        data: list[dict[str, Any]] = self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/ports")["data"]
+        return data
+
+    def publish(
+        self, runtime: str, port: int, *, protocol: Optional[str] = None, host_port: Optional[int] = None, host_ip: Optional[str] = None
+    ) -> dict[str, Any]:
+        """Publishes one more port: ``http`` (default) or ``https`` through the ingress, ``tcp`` on a host port.
+
+        Returns the published port with its ``url``. Not retried (a second try would find it published).
+        """
+        body: dict[str, Any] = {"port": port}
+        if protocol is not None:
+            body["protocol"] = protocol
+        if host_port is not None:
+            body["host_port"] = host_port
+        if host_ip is not None:
+            body["host_ip"] = host_ip
+        data: dict[str, Any] = self._http.json("POST", f"/v1/runtimes/{seg(runtime)}/ports", json_body=body)["data"]
+        return data
+
+    def unpublish(self, runtime: str, port: int) -> dict[str, Any]:
+        """Stops publishing a port; returns what it was."""
+        data: dict[str, Any] = self._http.json("DELETE", f"/v1/runtimes/{seg(runtime)}/ports/{int(port)}")["data"]
+        return data
+
     def stat(self, runtime: str, path: str) -> FileStat:
         """What is at ``path`` inside the runtime (resolved within its root; a symlink at the end is not followed)."""
         return FileStat.from_wire(self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/files/stat", query={"path": path})["data"])

@@ -4,9 +4,13 @@
  */
 import { envDigest } from "../../api/env-digest.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
-import type { Runtime } from "../../api/schemas.js";
+import type { Image, Runtime } from "../../api/schemas.js";
 import type { VolumeMountRequest } from "../../api/volumes.js";
+
+/** What the planner needs of the images that exist: names, and a derived image's parent and packages. */
+export type KnownImage = Pick<Image, "name" | "parent" | "packages">;
 import type { SandboxSpec } from "./schema.js";
+import type { PortRequest } from "../../api/ports-spec.js";
 
 /** Resources as planned (defaults applied). */
 export interface PlannedResources {
@@ -16,7 +20,7 @@ export interface PlannedResources {
 
 /** Something in the file that differs from the runtime and cannot be changed in place. */
 export interface Conflict {
-  field: "image" | "env" | "labels" | "volumes";
+  field: "image" | "packages" | "env" | "labels" | "volumes";
   desired: unknown;
   actual: unknown;
   /** Set when only env values differ: the names match, the values (never sent by the daemon) do not. */
@@ -44,6 +48,8 @@ export type PlanAction =
       description?: string;
       idle_timeout_secs?: number;
       volumes?: VolumeMountRequest[];
+      packages?: string[];
+      ports?: PortRequest[];
       missing_image?: true;
       notes: string[];
     }
@@ -68,10 +74,16 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
-function conflictsOf(spec: SandboxSpec, rt: Runtime): Conflict[] {
+function conflictsOf(spec: SandboxSpec, rt: Runtime, images: KnownImage[] = []): Conflict[] {
   const out: Conflict[] = [];
   const image = spec.image ?? DEFAULTS.image;
-  if (image !== rt.image) out.push({ field: "image", desired: image, actual: rt.image });
+  // A runtime of packages stands on their derived image: compare its parent and packages with the file's.
+  const derived = images.find((i) => i.name === rt.image && i.parent !== null);
+  const base = derived?.parent ?? rt.image;
+  if (image !== base) out.push({ field: "image", desired: image, actual: base });
+  const want = spec.packages ?? [];
+  const have = derived?.packages ?? [];
+  if (want.join("\n") !== have.join("\n")) out.push({ field: "packages", desired: want, actual: have });
   // The API reports env names only (values may be secrets) and a digest of the values, which the file's values are
   // hashed against: a changed value is a conflict too, never silently ignored.
   const wantEnv = Object.keys(spec.env ?? {}).sort();
@@ -80,12 +92,12 @@ function conflictsOf(spec: SandboxSpec, rt: Runtime): Conflict[] {
   else if (envDigest(rt.id, spec.env ?? {}) !== rt.env_digest) out.push({ field: "env", desired: wantEnv, actual: haveEnv, values: true });
   if (!sameRecord(spec.labels ?? {}, rt.labels)) out.push({ field: "labels", desired: spec.labels ?? {}, actual: rt.labels });
   // A volume is named in the file by name or id; the runtime reports both.
-  const want = spec.volumes ?? [];
-  const have = rt.volumes ?? [];
-  const same =
-    want.length === have.length &&
-    want.every((w) => have.some((h) => (h.volume === w.volume || h.volume_id === w.volume) && h.path === w.path && h.read_only === (w.read_only ?? false)));
-  if (!same) out.push({ field: "volumes", desired: want.map(volumeText), actual: have.map(volumeText) });
+  const wantVolumes = spec.volumes ?? [];
+  const haveVolumes = rt.volumes ?? [];
+  const sameVolumes =
+    wantVolumes.length === haveVolumes.length &&
+    wantVolumes.every((w) => haveVolumes.some((h) => (h.volume === w.volume || h.volume_id === w.volume) && h.path === w.path && h.read_only === (w.read_only ?? false)));
+  if (!sameVolumes) out.push({ field: "volumes", desired: wantVolumes.map(volumeText), actual: haveVolumes.map(volumeText) });
   return out;
 }
 
@@ -105,18 +117,25 @@ function notesOf(spec: SandboxSpec, rt?: Runtime): string[] {
   if (rt && spec.idle_timeout_secs !== undefined && spec.idle_timeout_secs !== rt.idle_timeout_secs) {
     notes.push(`idle_timeout_secs is ${rt.idle_timeout_secs ?? "none"}, the file says ${spec.idle_timeout_secs}; apply does not change it: runta update --idle-timeout ${spec.idle_timeout_secs} ${spec.name}`);
   }
+  if (rt && spec.ports !== undefined) {
+    const key = (p: { port: number; protocol?: string; host_port?: number | null }) => `${p.port}/${p.protocol ?? (p.host_port ? "tcp" : "http")}`;
+    const want = spec.ports.map(key).sort().join(",");
+    const have = rt.ports.map(key).sort().join(",");
+    if (want !== have) notes.push(`published ports differ from the file's (${have || "none"}); apply does not change them: runta ports add|rm ${spec.name} <port>`);
+  }
   if (rt && rt.status !== "running") notes.push(`status is ${rt.status}; apply does not start or stop runtimes`);
   return notes;
 }
 
 /**
  * Plans convergence: a missing runtime is created; one whose vCPUs or memory differ is resized live, one whose
- * description differs is updated (with the resize when both differ); image, env (names or values), labels and volumes
- * cannot change in place and are reported as conflicts (never silently ignored).
- * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, the
- * names that exist, marks creates from a missing image (the default image is built on demand). Order follows the file.
+ * description differs is updated (with the resize when both differ); image, packages, env (names or values), labels
+ * and volumes cannot change in place and are reported as conflicts (never silently ignored).
+ * Runtimes that exist but are not in the file are left alone (apply never deletes; use delete -f). `images`, those
+ * that exist, marks creates from a missing image (the default image is built on demand) and tells a derived image's
+ * parent and packages. Order follows the file.
  */
-export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[]): PlanAction[] {
+export function plan(desired: SandboxSpec[], actual: Runtime[], images?: KnownImage[]): PlanAction[] {
   const byName = new Map(actual.filter((r) => r.status !== "deleting").map((r) => [r.name, r]));
   return desired.map((spec): PlanAction => {
     const rt = byName.get(spec.name);
@@ -132,13 +151,15 @@ export function plan(desired: SandboxSpec[], actual: Runtime[], images?: string[
         ...(spec.description !== undefined ? { description: spec.description } : {}),
         ...(spec.volumes?.length ? { volumes: spec.volumes } : {}),
         ...(spec.idle_timeout_secs !== undefined ? { idle_timeout_secs: spec.idle_timeout_secs } : {}),
-        ...(images && image !== DEFAULTS.image && !images.includes(image) ? { missing_image: true as const } : {}),
+        ...(spec.packages?.length ? { packages: spec.packages } : {}),
+        ...(spec.ports ? { ports: spec.ports } : {}),
+        ...(images && image !== DEFAULTS.image && !images.some((i) => i.name === image) ? { missing_image: true as const } : {}),
         notes: notesOf(spec),
       };
     }
     const have = { vcpus: rt.resources.requests.vcpus, memory_mib: rt.resources.requests.memory_mib };
     const want = desiredResources(spec, have);
-    const conflicts = conflictsOf(spec, rt);
+    const conflicts = conflictsOf(spec, rt, images);
     const notes = notesOf(spec, rt);
     // Like resources, a description left out of the file is left as it is.
     const description = spec.description !== undefined && spec.description !== rt.description ? { from: rt.description, to: spec.description } : undefined;

@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { LIMITS } from "../../api/limits.js";
 import { IdleTimeoutSecsSchema } from "../../api/idle.js";
-import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { DescriptionSchema, EnvSchema, ImageNameSchema, LabelsSchema, NameSchema, PackagesSchema, ResourceRequestsSchema } from "../../api/schemas.js";
+import { PortRequestsSchema } from "../../api/ports.js";
 import { VolumeMountsRequestSchema } from "../../api/volumes.js";
 
 export const SANDBOX_SET_API_VERSION = "runta/v1";
@@ -23,6 +24,10 @@ export const SandboxSpecSchema = z.strictObject({
   volumes: VolumeMountsRequestSchema.optional(),
   /** Given at create; a different one on an existing runtime is a note (change it with runta update --idle-timeout). */
   idle_timeout_secs: IdleTimeoutSecsSchema.optional(),
+  /** Packages to find installed (as `runta run --package`): the runtime stands on the image of the set over `image`. */
+  packages: PackagesSchema.optional(),
+  /** Published at create, as `run -p` (`[{"port": 8080}, {"port": 8443, "protocol": "https"}]`); other ports on an existing runtime are a note. */
+  ports: PortRequestsSchema.optional(),
   /** Accepted for compatibility with Runta's format; runta reports it and does not act on it. */
   auto_resize: z
     .strictObject({
@@ -38,11 +43,31 @@ export const SandboxSpecSchema = z.strictObject({
 /** One entry of a SandboxSet. */
 export type SandboxSpec = z.infer<typeof SandboxSpecSchema>;
 
+const countSchema = z
+  .number()
+  .int({ error: "must be a whole number" })
+  .min(0, { error: `must be between 0 and ${LIMITS.runtimesMax}` })
+  .max(LIMITS.runtimesMax, { error: `must be between 0 and ${LIMITS.runtimesMax}` });
+
+/** A warm pool (runta pool set): runtimes of a shape kept booted for creates of that shape. */
+export const PoolSpecSchema = z.strictObject({
+  name: NameSchema,
+  image: ImageNameSchema.optional(),
+  resources: ResourceRequestsSchema.omit({ disk_size_gib: true }).optional(),
+  min: countSchema,
+  /** Default min. */
+  max: countSchema.optional(),
+});
+/** One pool of a SandboxSet. */
+export type PoolSpec = z.infer<typeof PoolSpecSchema>;
+
 export const SandboxSetSchema = z.strictObject({
   apiVersion: z.literal(SANDBOX_SET_API_VERSION, { error: `must be "${SANDBOX_SET_API_VERSION}"` }),
   kind: z.literal(SANDBOX_SET_KIND, { error: `must be "${SANDBOX_SET_KIND}"` }),
   metadata: z.strictObject({ name: z.string().optional() }).optional(),
   sandboxes: z.array(SandboxSpecSchema, { error: "must be an array of sandboxes" }),
+  /** Warm pools to set (apply) or remove (delete -f). */
+  pools: z.array(PoolSpecSchema, { error: "must be an array of pools" }).optional(),
 });
 /** A whole declarative file. */
 export type SandboxSet = z.infer<typeof SandboxSetSchema>;
@@ -84,11 +109,24 @@ export function parseSandboxSet(text: string): { ok: true; set: SandboxSet } | {
   return { ok: false, problems };
 }
 
-/** Duplicate names, and auto_resize.memory_max_mib below memory_mib. */
+/** Duplicate names, auto_resize.memory_max_mib below memory_mib, a pool's max below its min. */
 function crossFieldProblems(doc: unknown): FileProblem[] {
-  const sandboxes = (doc as { sandboxes?: unknown } | null)?.sandboxes;
-  if (!Array.isArray(sandboxes)) return [];
   const problems: FileProblem[] = [];
+  const pools = (doc as { pools?: unknown } | null)?.pools;
+  if (Array.isArray(pools)) {
+    const seen = new Map<string, number>();
+    pools.forEach((raw, i) => {
+      const p = (typeof raw === "object" && raw !== null ? raw : {}) as { name?: unknown; min?: unknown; max?: unknown };
+      if (typeof p.name === "string") {
+        const at = seen.get(p.name);
+        if (at !== undefined) problems.push({ pointer: `/pools/${i}/name`, message: `duplicate pool "${p.name}" (also at /pools/${at}/name)` });
+        else seen.set(p.name, i);
+      }
+      if (typeof p.min === "number" && typeof p.max === "number" && p.max < p.min) problems.push({ pointer: `/pools/${i}/max`, message: `must be at least min (${p.min})` });
+    });
+  }
+  const sandboxes = (doc as { sandboxes?: unknown } | null)?.sandboxes;
+  if (!Array.isArray(sandboxes)) return problems;
   const first = new Map<string, number>();
   sandboxes.forEach((raw, i) => {
     if (typeof raw !== "object" || raw === null) return;

@@ -5,7 +5,8 @@ import type { CliContext } from "../context.js";
 import { MultiTargetError } from "../errors.js";
 import { escapeControl, printJson } from "../output.js";
 import { plan, summarize, type DescriptionChange, type PlanAction } from "../apply/plan.js";
-import { ensureDefaultImage } from "./run.js";
+import { planPools, renderPoolPlan } from "../apply/pools.js";
+import { ensureDefaultImage, ensurePackagesImage } from "./run.js";
 
 /** Flags of `runta apply`. */
 export interface ApplyOptions {
@@ -38,15 +39,18 @@ File format:
   {"apiVersion": "runta/v1", "kind": "SandboxSet",
    "sandboxes": [{"name": "worker", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512},
                   "env": {"APP_ENV": "dev"}, "labels": {"team": "infra"}, "description": "queue worker",
-                  "volumes": [{"volume": "data", "path": "/work"}], "idle_timeout_secs": 300,
-                  "auto_resize": {"memory_max_mib": 2048}}]}
+                  "volumes": [{"volume": "data", "path": "/work"}], "ports": [{"port": 8080}, {"port": 8443, "protocol": "https"}],
+                  "idle_timeout_secs": 300, "packages": ["tree"], "auto_resize": {"memory_max_mib": 2048}}],
+   "pools": [{"name": "small", "image": "default", "resources": {"vcpus": 1, "memory_mib": 512}, "min": 2, "max": 4}]}
 
 vCPUs, memory and the description are changed in place; an entry without "resources" or "description" leaves
-them as they are. Image, env (names or values), labels and volumes cannot change in place: differences are reported
-as conflicts (exit 1) and left as they are (the rest is still applied). An image that does not exist is an error;
-volumes are made with runta volume create. --dry-run exits as the real run would (1 for conflicts and missing
-images). An idle timeout is set at create; a different one on an existing runtime is noted, not changed (runta
-update --idle-timeout). auto_resize is accepted but runta does not resize automatically.
+them as they are. Image, packages, env (names or values), labels and volumes cannot change in place: differences are
+reported as conflicts (exit 1) and left as they are (the rest is still applied). An image that does not exist is an
+error; volumes are made with runta volume create. --dry-run exits as the real run would (1 for conflicts and missing
+images). An idle timeout is set at create; a different one on an existing runtime is noted, not changed (runta update
+--idle-timeout); so are other published ports (runta ports add|rm). auto_resize is accepted but runta does not resize
+automatically.
+"pools" (optional) are warm pools, set as 'runta pool set' does when they differ (delete -f removes them).
 apply never deletes runtimes; use runta delete -f.
 
 Examples:
@@ -77,7 +81,7 @@ export function renderPlan(actions: PlanAction[], label: string): string[] {
   for (const a of actions) {
     const name = a.name.padEnd(width);
     if (a.action === "create" && a.missing_image) lines.push(`  ! ${name}  ${missingImage(a.image)}`);
-    else if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}`);
+    else if (a.action === "create") lines.push(`  + ${name}  create: ${res(a.resources)}, image ${a.image}${a.packages ? ` + packages ${a.packages.join(" ")}` : ""}`);
     else if (a.action === "resize") {
       const changes: string[] = [];
       if (a.from.vcpus !== a.to.vcpus) changes.push(`vcpus ${a.from.vcpus} → ${a.to.vcpus}`);
@@ -125,14 +129,15 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
   const { loadSandboxSet } = await import("../apply/file.js");
   const { set, label } = await loadSandboxSet(ctx, opts.file);
   const runta = await ctx.client();
-  const [runtimes, images] = await Promise.all([runta.runtimes.list(), runta.images.list()]);
+  const [runtimes, images, pools] = await Promise.all([runta.runtimes.list(), runta.images.list(), set.pools?.length ? runta.pools.list() : []]);
   const actions = plan(
     set.sandboxes,
     runtimes.map((h) => h.info),
-    images.map((i) => i.name),
+    images,
   );
+  const poolActions = planPools(set.pools ?? [], pools);
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
-  if (!opts.json) renderPlan(actions, label).forEach(out);
+  if (!opts.json) [...renderPlan(actions, label), ...renderPoolPlan(poolActions)].forEach(out);
 
   const results: ApplyResult[] = [];
   if (!opts.dryRun) {
@@ -142,6 +147,7 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
         if (a.action === "create" && a.missing_image) {
           continue; // reported with the conflicts below, as in the plan
         } else if (a.action === "create") {
+          if (a.packages) await ensurePackagesImage(ctx, runta, a.image, a.packages);
           const rt = await runta.runtimes.create(a.name, {
             image: a.image,
             vcpus: a.resources.vcpus,
@@ -151,6 +157,8 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
             description: a.description,
             volumes: a.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
             idleTimeoutSecs: a.idle_timeout_secs,
+            packages: a.packages,
+            ports: a.ports,
           });
           results.push({ name: a.name, action: a.action, ok: true, id: rt.id, resources: rt.info.resources.requests });
           if (!opts.json) out(`${a.name}: created (${rt.id})`);
@@ -177,14 +185,28 @@ export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<voi
     }
   }
 
+  // Pools after the runtimes: a pool's members boot in the background and would only slow the creates above.
+  const poolResults: { name: string; action: "set" | "unchanged"; ok: boolean; error?: { code: string; message: string } }[] = [];
+  for (const p of opts.dryRun ? [] : poolActions) {
+    try {
+      if (p.action === "set") await runta.pools.set(p.name, p.want);
+      poolResults.push({ name: p.name, action: p.action, ok: true });
+      if (!opts.json && p.action === "set") out(`pool ${p.name}: set`);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      poolResults.push({ name: p.name, action: p.action, ok: false, error: { code: String(e.code ?? "internal"), message: String(e.message ?? error) } });
+    }
+  }
+
   const known = knownFailures(actions, label);
-  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, plan: actions, results });
+  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, plan: actions, results, ...(set.pools ? { pools: poolActions, pool_results: poolResults } : {}) });
   else if (!opts.dryRun) out(summaryLine(actions, results, known.length));
 
   const failures: { target: string; error: unknown }[] = results
     .filter((r) => !r.ok)
     .map((r) => ({ target: r.name, error: new RuntaError((r.error!.code as never) ?? "internal", `${r.name}: ${r.action} failed: ${r.error!.message}`) }));
   failures.push(...known);
+  for (const r of poolResults.filter((x) => !x.ok)) failures.push({ target: `pool ${r.name}`, error: new RuntaError((r.error!.code as never) ?? "internal", `pool ${r.name}: ${r.error!.message}`) });
   if (failures.length) throw new MultiTargetError(failures);
 }
 

@@ -1,4 +1,4 @@
-import { lstat, stat } from "node:fs/promises";
+import * as fs from "node:fs";
 import { basename, dirname, posix, resolve } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { Command } from "commander";
@@ -118,7 +118,8 @@ async function copyIn(ctx: CliContext, src: Side, dest: Extract<Side, { kind: "r
     return;
   }
   if (src.kind !== "local") return;
-  const local = await lstat(src.path).catch(() => {
+  // fs.promises on first use: loading node:fs/promises (and the readline it pulls in) costs every command.
+  const local = await fs.promises.lstat(src.path).catch(() => {
     throw new RuntaError("not_found", `${src.path}: no such file or directory`);
   });
   const there = await remoteStat(ctx, dest.runtime, dest.path);
@@ -157,7 +158,7 @@ async function copyOut(ctx: CliContext, src: Extract<Side, { kind: "runtime" }>,
     return;
   }
   if (dest.kind !== "local") return;
-  const here = await stat(dest.path).catch(() => null);
+  const here = await fs.promises.stat(dest.path).catch(() => null);
   let dir: string;
   let rename: string | undefined;
   if (here?.isDirectory()) {
@@ -166,7 +167,7 @@ async function copyOut(ctx: CliContext, src: Extract<Side, { kind: "runtime" }>,
     if (dest.path.endsWith("/")) throw new RuntaError("not_found", `${dest.path}: the directory does not exist`);
     if (here && there.type === "directory") throw new RuntaError("invalid_argument", `cannot copy the directory ${src.runtime}:${src.path} onto the file ${dest.path}`);
     dir = dirname(resolve(dest.path));
-    if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new RuntaError("not_found", `${dirname(dest.path)}: the directory does not exist`);
+    if (!(await fs.promises.stat(dir).catch(() => null))?.isDirectory()) throw new RuntaError("not_found", `${dirname(dest.path)}: the directory does not exist`);
     rename = basename(resolve(dest.path));
   }
   const { unpackLocal } = await import("../cp/local-tar.js");

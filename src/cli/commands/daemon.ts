@@ -4,12 +4,17 @@ import { UsageError } from "../errors.js";
 import { localDefaults, readLocalToken } from "../../client/config.js";
 import type { CliContext } from "../context.js";
 import { printJson, spinner } from "../output.js";
+import { boundedNumber } from "../parse.js";
+import { PORT_LIMITS } from "../../api/ports-spec.js";
 
 /** Flags of `runta daemon run`. */
 export interface DaemonRunOptions {
   dataDir: string;
   listen: string;
   allowRemote?: boolean;
+  ingressListen?: string;
+  ingressDomain?: string;
+  ingressWakeTimeout?: number;
 }
 
 /** `runta daemon run|start|stop|status`. */
@@ -30,7 +35,13 @@ Examples:
     .option("--data-dir <dir>", "state, token and images", local.dataDir)
     .option("--listen <host:port>", "address to serve on (loopback unless --allow-remote)", local.listen)
     .option("--allow-remote", "allow a non-loopback --listen address (the API becomes reachable from the network)")
-    .addHelpText("after", `\nExamples:\n  sudo runta daemon run\n  sudo runta daemon run --listen 127.0.0.1:${DEFAULTS.port + 1} --data-dir /srv/runta`)
+    .option("--ingress-listen <host:port>", `where published ports are served, HTTP and HTTPS on one port, or "none" (default 127.0.0.1:${PORT_LIMITS.defaultIngressPort}: the API's port + 60)`)
+    .option("--ingress-domain <domain>", `published ports are <port>-<runtime-uuid>.<domain> (default ${PORT_LIMITS.defaultDomain}: no DNS needed)`)
+    .option("--ingress-wake-timeout <secs>", `how long a request waits for a suspended or starting app before 503 (default ${PORT_LIMITS.wakeTimeoutSecsDefault})`, boundedNumber("--ingress-wake-timeout", { min: 1, max: PORT_LIMITS.wakeTimeoutSecsMax, integer: true }))
+    .addHelpText(
+      "after",
+      `\nExamples:\n  sudo runta daemon run\n  sudo runta daemon run --listen 127.0.0.1:${DEFAULTS.port + 1} --data-dir /srv/runta\n  sudo runta daemon run --ingress-listen 0.0.0.0:443 --ingress-domain apps.example.com`,
+    )
     .action((opts: DaemonRunOptions) => runDaemonRun(ctx, opts));
   daemon
     .command("start")
@@ -55,7 +66,12 @@ Examples:
 export async function runDaemonRun(ctx: CliContext, opts: DaemonRunOptions): Promise<void> {
   const { runDaemon } = await import("../../server/daemon.js");
   const d = await runDaemon({ dataDir: opts.dataDir, listen: opts.listen, allowRemote: opts.allowRemote === true,
-    runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR }).catch((err: unknown) => {
+    runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR,
+    ingress: {
+      listen: opts.ingressListen ?? ctx.env.RUNTA_INGRESS_LISTEN,
+      domain: opts.ingressDomain ?? ctx.env.RUNTA_INGRESS_DOMAIN,
+      wakeTimeoutSecs: opts.ingressWakeTimeout,
+    } }).catch((err: unknown) => {
     // What runDaemon refuses as invalid comes from these flags (a malformed or non-loopback --listen): a usage error.
     // By its code, not instanceof: the daemon's modules are loaded beside the CLI bundle, with their own RuntaError.
     if (err instanceof Error && (err as { code?: unknown }).code === "invalid_argument") throw new UsageError(err.message);

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { printJson } from "../output.js";
@@ -27,6 +26,8 @@ export async function runDashboard(ctx: CliContext, opts: { open: boolean; json?
   const desktop = Boolean(ctx.env.DISPLAY || ctx.env.WAYLAND_DISPLAY) && ctx.io.stdout.isTTY === true;
   if (opts.open && desktop) {
     // Best effort: without xdg-open (a server) the printed link is all there is.
+    // Loaded here: node:child_process (with net and dgram) would cost every command its start-up.
+    const { spawn } = await import("node:child_process");
     const child = spawn("xdg-open", [link.url], { detached: true, stdio: "ignore" });
     child.on("error", () => undefined);
     child.unref();

@@ -56,6 +56,29 @@ export async function runDelete(ctx: CliContext, opts: DeleteOptions): Promise<v
       failures.push({ target: name, error });
     }
   }
-  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, results });
+  // The file's warm pools go too (their waiting runtimes with them); a pool that is not there is like a missing runtime.
+  const pools = set.pools?.length ? new Set((await runta.pools.list()).map((p) => p.name)) : new Set<string>();
+  const poolResults: { name: string; action: "delete" | "missing"; ok: boolean; error?: { code: string; message: string } }[] = [];
+  for (const { name } of set.pools ?? []) {
+    if (!pools.has(name)) {
+      poolResults.push({ name, action: "missing", ok: !opts.strict });
+      if (!opts.json) out(`pool ${name}: not found, nothing to delete`);
+      if (opts.strict) failures.push({ target: `pool ${name}`, error: new RuntaError("not_found", `pool "${name}" named in ${label} does not exist (--strict)`) });
+    } else if (opts.dryRun) {
+      poolResults.push({ name, action: "delete", ok: true });
+      if (!opts.json) out(`pool ${name}: would be deleted`);
+    } else {
+      try {
+        await runta.pools.remove(name);
+        poolResults.push({ name, action: "delete", ok: true });
+        if (!opts.json) out(`pool ${name}: deleted`);
+      } catch (error) {
+        const e = error as { code?: string; message?: string };
+        poolResults.push({ name, action: "delete", ok: false, error: { code: String(e.code ?? "internal"), message: String(e.message ?? error) } });
+        failures.push({ target: `pool ${name}`, error });
+      }
+    }
+  }
+  if (opts.json) printJson(ctx, { file: label, dry_run: opts.dryRun === true, results, ...(set.pools ? { pool_results: poolResults } : {}) });
   if (failures.length) throw new MultiTargetError(failures);
 }

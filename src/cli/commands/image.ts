@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import * as fs from "node:fs";
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
 import { runcTrustWarning } from "../../api/trust.js";
@@ -9,6 +9,7 @@ import { untilInterrupted } from "../interrupt.js";
 import { StatusError, UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
 import { forEachTarget } from "../targets.js";
+import { collectPackage, packagesOf } from "../parse.js";
 
 /** `runta image ls|build|import|rm`. */
 export function imageCommand(ctx: CliContext): Command {
@@ -18,6 +19,7 @@ export function imageCommand(ctx: CliContext): Command {
 Examples:
   runta image ls
   runta image build            # the default image: Debian bookworm + python3, pip, git, curl, jq…, from the host's Debian mirror
+  runta image build --package cowsay   # the default image + cowsay: what runta run --package cowsay stands on
   docker export $(docker create alpine) | runta image import alpine -
   runta image rm alpine`,
   );
@@ -31,12 +33,26 @@ Examples:
     .action((opts: { quiet?: boolean; json?: boolean }) => runImageLs(ctx, opts));
   image
     .command("build")
-    .description(`Build an image with debootstrap (only "${DEFAULTS.image}" is known); shows progress`)
-    .argument("[name]", "image to build", DEFAULTS.image)
+    .description(`Build the "${DEFAULTS.image}" image with debootstrap, or with --package an image of packages over a parent; shows progress`)
+    .argument("[name]", `image to build (default "${DEFAULTS.image}"; with --package: named from the set unless given)`)
+    .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to install over the parent (repeatable)", collectPackage)
+    .option("--parent <image>", `the image packages are installed over (default "${DEFAULTS.image}")`)
     .option("--force", "rebuild even if the image exists")
     .option("--json", "print the built image as JSON")
-    .addHelpText("after", "\nExamples:\n  runta image build\n  runta image build --force")
-    .action((name: string, opts: { force?: boolean }) => runImageBuild(ctx, name, opts));
+    .addHelpText(
+      "after",
+      `
+An image of packages is the parent plus one layer, built once in a build runtime that may reach only the Debian
+mirror (runta run --package uses the same image: build it ahead so creates do not wait). pip: packages need a
+package index the runtime can reach; none is by default, so they fail with pip's message.
+
+Examples:
+  runta image build
+  runta image build --force
+  runta image build --package cowsay --package tree
+  runta image build --package cowsay --force`,
+    )
+    .action((name: string | undefined, opts: { force?: boolean; package?: string[]; parent?: string }) => runImageBuild(ctx, name, opts));
   image
     .command("import")
     .description("Import a root-filesystem tarball (plain or gzip, e.g. docker export output) as an image")
@@ -60,7 +76,10 @@ function imageColumns(now: Date): Column<Image>[] {
     { header: "NAME", value: (i) => i.name },
     { header: "SIZE", value: (i, tty) => (tty ? humanBytes(i.size_bytes) : String(i.size_bytes)) },
     { header: "CREATED", value: (i, tty) => timeValue(i.created_at, tty, now) },
-    { header: "SOURCE", value: (i) => i.source },
+    { header: "PYTHON", value: (i) => i.python_version ?? "-" },
+    { header: "PARENT", value: (i) => i.parent ?? "-" },
+    { header: "PACKAGES", value: (i) => (i.packages.length ? i.packages.join(",") : "-") },
+    { header: "SOURCE", value: (i) => (i.parent ? "packages" : i.source) },
     { header: "USED BY", value: (i) => String(i.in_use_by.length) },
   ];
 }
@@ -73,22 +92,41 @@ export async function runImageLs(ctx: CliContext, opts: { quiet?: boolean; json?
 }
 
 /** Builds an image, streaming progress to stderr. */
-export async function runImageBuild(ctx: CliContext, name: string, opts: { force?: boolean }): Promise<void> {
+export async function runImageBuild(ctx: CliContext, nameArg: string | undefined, opts: { force?: boolean; package?: string[]; parent?: string }): Promise<void> {
+  const packages = packagesOf(opts.package);
+  if (opts.parent !== undefined && !packages) throw new UsageError("--parent needs --package: the packages to install over it");
+  const name = nameArg ?? (packages ? undefined : DEFAULTS.image);
   const runta = await ctx.client();
   // The daemon answers an existing image with a progress line naming its API field; say it in CLI terms instead.
-  const existing = opts.force ? undefined : (await runta.images.list()).find((i) => i.name === name);
-  if (existing) ctx.io.stderr.write(`runta: image ${name} is already built (${existing.created_at}); rebuild it with runta image build --force ${name}\n`);
-  const image = existing ?? (await buildImageWithProgress(ctx, runta, name, opts.force === true));
+  const existing = opts.force ? undefined : findImage(await runta.images.list(), name, packages && { parent: opts.parent ?? DEFAULTS.image, packages });
+  const again = `runta image build --force ${packages ? packages.map((p) => `--package ${p}`).join(" ") : (name ?? "")}`.trim();
+  if (existing) ctx.io.stderr.write(`runta: image ${existing.name} is already built (${existing.created_at}); rebuild it with ${again}\n`);
+  const image = existing ?? (await buildImageWithProgress(ctx, runta, name, opts.force === true, packages && { packages, parent: opts.parent }));
   if (ctx.json) printJson(ctx, image);
   else ctx.io.stdout.write(`${image.name}\n`);
 }
 
+/** The image a build asks for, if it exists: by name, or (a package set without a name) by parent and packages. */
+export function findImage(images: Image[], name: string | undefined, derive?: { parent: string; packages: string[] }): Image | undefined {
+  if (name !== undefined) return images.find((i) => i.name === name);
+  return images.find((i) => derive !== undefined && i.parent === derive.parent && i.packages.join("\n") === derive.packages.join("\n"));
+}
+
 /** Image build with a spinner showing the latest progress line on a terminal, plain progress lines otherwise. */
-export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, name: string, force: boolean): Promise<Image> {
+export async function buildImageWithProgress(
+  ctx: CliContext,
+  runta: RuntaApi,
+  nameArg: string | undefined,
+  force: boolean,
+  derive?: { packages: string[]; parent?: string },
+): Promise<Image> {
+  let name = nameArg ?? `with ${derive?.packages.join(" ")}`;
   const progress = await spinner(ctx, `building image ${name}…`, { plainLines: true });
   try {
-    const build = runta.images.build(name, {
+    const build = runta.images.build(nameArg, {
       force,
+      packages: derive?.packages,
+      parent: derive?.parent,
       onEvent: (ev) => {
         if (ev.type === "progress") {
           const pct = ev.percent === undefined ? "" : `${Math.round(ev.percent)}% `;
@@ -102,6 +140,7 @@ export async function buildImageWithProgress(ctx: CliContext, runta: RuntaApi, n
       () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on building image ${name}; runta image ls lists it once built\n`),
       progress,
     );
+    name = image.name;
     progress.succeed(`image ${name} built (${humanBytes(image.size_bytes)})`);
     return image;
   } catch (err) {
@@ -119,7 +158,8 @@ export async function runImageImport(ctx: CliContext, name: string, tarball: str
   }
   if (tarball !== "-") {
     try {
-      source = (await open(tarball)).createReadStream();
+      // fs.promises on first use: loading node:fs/promises (and the readline it pulls in) costs every command.
+      source = (await fs.promises.open(tarball)).createReadStream();
     } catch (err) {
       throw new UsageError(`cannot read ${tarball}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — give a tarball path or - for stdin`);
     }

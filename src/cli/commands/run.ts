@@ -4,10 +4,10 @@ import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { flagForHostLimit, nameFlag } from "../parse.js";
+import { collectPackage, packagesOf, flagForHostLimit, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { addRuntimeFlags, createOptionsFrom, type RuntimeFlags } from "../runtime-flags.js";
-import { buildImageWithProgress } from "./image.js";
+import { buildImageWithProgress, findImage } from "./image.js";
 
 /** Flags of `runta run`: the shared ones of a new runtime (runtime-flags.ts) and run's own. */
 export interface RunOptions extends RuntimeFlags {
@@ -15,6 +15,7 @@ export interface RunOptions extends RuntimeFlags {
   idempotencyKey?: string;
   image?: string;
   detach?: boolean;
+  package?: string[];
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -25,6 +26,7 @@ export function runCommand(ctx: CliContext): Command {
   return addRuntimeFlags(cmd, ctx)
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once", collectPackage)
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText(
@@ -37,9 +39,12 @@ Examples:
   runta run --name big --disk-size-gib 50
   runta run --name web -m 512m -e APP_ENV=dev --label team=infra
   runta run --name builder --egress-allow deb.debian.org --egress-allow registry.npmjs.org
+  runta run --name web -p 8080 -p 8443/https
+  runta run --name db -p 127.0.0.1:15432:5432
   runta run --name sealed --network none
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
+  runta run --name tools --package cowsay --package tree
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name web --idle-timeout 300
@@ -54,15 +59,18 @@ Examples:
 /** Creates the runtime (building the default image first if needed) and prints its id. */
 export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   const options = createOptionsFrom(opts);
+  const packages = packagesOf(opts.package);
   const runta = await ctx.client();
   const image = opts.image ?? DEFAULTS.image;
-  if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
+  // The image of a package set is built once, with visible progress; the create then stands on it.
+  if (packages) await ensurePackagesImage(ctx, runta, image, packages);
+  else if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
   const progress = await spinner(ctx, opts.name ? `creating runtime ${opts.name}…` : "creating runtime…");
   const left = opts.name
     ? `runtime ${opts.name}; see it with runta ps -a, remove it with runta rm ${opts.name}`
     : "the runtime; find it with runta ps -a";
   try {
-    const create = runta.runtimes.create(opts.name, { ...options, image: opts.image, idempotencyKey: opts.idempotencyKey, wait: !opts.detach });
+    const create = runta.runtimes.create(opts.name, { ...options, image: opts.image, packages, idempotencyKey: opts.idempotencyKey, wait: !opts.detach });
     const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);
     progress.stop();
     if (!opts.detach && rt.info.status !== "running") {
@@ -84,4 +92,11 @@ export async function ensureDefaultImage(ctx: CliContext, runta: RuntaApi): Prom
   if (images.some((i) => i.name === DEFAULTS.image)) return;
   ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (one to a few minutes, once per host)\n`);
   await buildImageWithProgress(ctx, runta, DEFAULTS.image, false);
+}
+
+/** The image of `packages` over `parent` is built once (progress shown, apt's message on failure); later runs find it. */
+export async function ensurePackagesImage(ctx: CliContext, runta: RuntaApi, parent: string, packages: string[]): Promise<void> {
+  if (findImage(await runta.images.list(), undefined, { parent, packages })) return;
+  ctx.io.stderr.write(`runta: building the image of ${packages.join(" ")} over ${parent} (once; later runs with these packages reuse it)\n`);
+  await buildImageWithProgress(ctx, runta, undefined, false, { packages, parent });
 }

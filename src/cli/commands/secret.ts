@@ -141,8 +141,9 @@ Examples:
 export async function promptHidden(ctx: CliContext, question: string): Promise<string> {
   const stdin = ctx.io.stdin;
   if (stdin.isTTY !== true || !stdin.setRawMode) throw new UsageError("--prompt needs a terminal on stdin; pipe the value with --value-stdin instead");
-  ctx.io.stderr.write(question);
+  // Raw (no echo) before the question: what is typed as soon as it shows must not be echoed by the terminal.
   stdin.setRawMode(true);
+  ctx.io.stderr.write(question);
   stdin.resume();
   try {
     return await new Promise<string>((resolve, reject) => {

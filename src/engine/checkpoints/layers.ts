@@ -41,9 +41,7 @@ export async function freezeLayer(dataDir: string, id: string, upperDir: string)
   await rm(tmp, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {
-    // `cp -a` keeps trusted.* xattrs when run as root (the daemon is), which the whiteouts and opaque dirs need.
-    await execFileAsync("cp", ["-a", "--sparse=always", "--no-target-directory", upperDir, tmp], { maxBuffer: 1024 * 1024 });
-    await execFileAsync("sync", ["-f", tmp]);
+    await copyLayer(upperDir, tmp);
     await rename(tmp, layerDir(dataDir, id));
     return await diskUse(layerDir(dataDir, id));
   } catch (err) {
@@ -54,6 +52,16 @@ export async function freezeLayer(dataDir: string, id: string, upperDir: string)
     }
     throw new RuntaError("internal", `cannot copy the runtime's files into the checkpoint: ${msg}`, { cause: err });
   }
+}
+
+/**
+ * Copies an overlay upper dir to `dest` (which must not exist) as a read-only layer: sparse files stay sparse; owners,
+ * modes, times, xattrs and device nodes are kept (`cp -a` keeps trusted.* xattrs when run as root, as the daemon is,
+ * which whiteouts and opaque dirs need); synced before it returns. Checkpoints and derived images both freeze layers so.
+ */
+export async function copyLayer(upperDir: string, dest: string): Promise<void> {
+  await execFileAsync("cp", ["-a", "--sparse=always", "--no-target-directory", upperDir, dest], { maxBuffer: 1024 * 1024 });
+  await execFileAsync("sync", ["-f", dest]);
 }
 
 /** Disk use of a directory tree in bytes (blocks really allocated, so sparse files count what they hold). */

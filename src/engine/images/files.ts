@@ -13,13 +13,19 @@ import { unmountUnder } from "../mounts.js";
 
 const execFileAsync = promisify(execFile);
 
-/** What `image.json` holds. `build_ms` is how long a build or import took. */
+/**
+ * What `image.json` holds. `build_ms` is how long a build or import took. A derived image (packages over a parent)
+ * names its `parent` and `packages`; its `rootfs` dir is then one layer over the parent's, not a whole tree.
+ */
 export interface ImageMeta {
   name: string;
   created_at: string;
   source: string;
   size_bytes: number;
   build_ms?: number;
+  parent?: string;
+  packages?: string[];
+  python_version?: string | null;
 }
 
 /** /etc/hosts of every image: the runtime's own loopback names. */

@@ -1,14 +1,16 @@
 /**
  * The image store: root-filesystem images on disk, `<imagesDir>/<name>/rootfs` plus `<imagesDir>/<name>/image.json`
- * (created_at, source, size). The default image is made by the debootstrap builder (debootstrap.ts), others come from
- * the tarball importer (tarball.ts); this holds the names, the jobs in progress and the atomic commit.
+ * (created_at, source, size, python version). The default image is made by the debootstrap builder (debootstrap.ts),
+ * others come from the tarball importer (tarball.ts) or are derived: packages installed over a parent (packages.ts),
+ * whose `rootfs` is then one layer stacked over the parent's ({@link ImageStore.layers}). This holds the names, the
+ * jobs in progress and the atomic commit.
  *
  * Every image is assembled in a hidden temp dir next to its final place (`.tmp-<name>-<pid>-<random>`) and renamed
  * into place at the end; `image.json` is written before the rename, so an image is either complete or absent and a
  * crashed build or import leaves nothing that `list` would show (stale temp dirs of dead processes are swept later).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ImageNameSchema, LIMITS, RuntaError, errors, type Image, type ImageBuildEvent } from "../../api/index.js";
@@ -17,10 +19,24 @@ import { pidAlive } from "../proc.js";
 import type { Logger } from "../../log.js";
 import { debootstrapRootfs, debootstrapSource, ensureDebootstrap } from "./debootstrap.js";
 import { diskUsage, formatMib, noSpace, removeTree, type ImageMeta } from "./files.js";
+import { pythonVersion } from "./python.js";
 import { importRootfs } from "./tarball.js";
 
-/** The only image `build` knows how to make. */
+/** The base image `build` makes with debootstrap; every other build derives an image from one (packages over a parent). */
 export const DEFAULT_IMAGE = "default";
+
+/** How deep derived images may stack (a derived image of a derived image …): overlayfs takes ~500 lower dirs, checkpoints need some. */
+const MAX_IMAGE_DEPTH = 16;
+
+/**
+ * A derived image to build: `packages` over `parent`, installed by `install` (the engine's build runtime,
+ * packages.ts) into `layer`, a fresh directory that becomes the image's one layer over its parent.
+ */
+export interface DeriveSpec {
+  parent: string;
+  packages: string[];
+  install(layer: string, emit: (ev: ImageBuildEvent) => void): Promise<void>;
+}
 
 interface BuildJob {
   promise: Promise<Image>;
@@ -37,6 +53,8 @@ export class ImageStore {
   private readonly builds = new Map<string, BuildJob>();
   /** Names with a build or import in progress (so two imports of one name cannot race). */
   private readonly busy = new Set<string>();
+  /** Python versions read from the files of images whose image.json predates the field, by name@created_at. */
+  private readonly pythons = new Map<string, string | null>();
 
   /**
    * `importMaxBytes` caps an import's (compressed) tarball; default {@link LIMITS.imageImportMaxBytes}.
@@ -64,11 +82,29 @@ export class ImageStore {
     return existsSync(join(this.imagesDir, name, "image.json")) && existsSync(join(this.imagesDir, name, "rootfs"));
   }
 
-  /** The rootfs directory of an image; `not_found` with the fix if the image does not exist. */
+  /** The rootfs directory of an image (for a derived image, its own layer only); `not_found` with the fix if absent. */
   rootfsPath(name: string): string {
     checkName(name);
     if (!this.exists(name)) throw notFoundError(name);
     return join(this.imagesDir, name, "rootfs");
+  }
+
+  /**
+   * The directories a runtime on `name` mounts as overlayfs lower dirs, top first: a derived image's layer, then its
+   * parent's layers down to the base image's rootfs. `not_found` when one of them is missing.
+   */
+  layers(name: string): string[] {
+    const dirs: string[] = [];
+    for (let cur: string | undefined = name; cur !== undefined; cur = this.metaSync(cur)?.parent) {
+      if (dirs.length >= MAX_IMAGE_DEPTH) throw errors.precondition(`image '${name}' stands on more than ${MAX_IMAGE_DEPTH} images; build it from a base image instead`);
+      dirs.push(this.rootfsPath(cur));
+    }
+    return dirs;
+  }
+
+  /** The images standing directly on `name` (derived from it). */
+  async children(name: string): Promise<string[]> {
+    return (await this.list()).filter((img) => img.parent === name).map((img) => img.name);
   }
 
   /** Every complete image, by name. `in_use_by` is left empty: the engine fills it. Unreadable metadata is skipped with a warning. */
@@ -84,7 +120,7 @@ export class ImageStore {
     for (const name of names.sort()) {
       if (name.startsWith(".") || !ImageNameSchema.safeParse(name).success) continue;
       const meta = await this.readMeta(name);
-      if (meta) images.push(toImage(meta));
+      if (meta) images.push(toImage(meta, await this.pythonOf(meta)));
     }
     return images;
   }
@@ -94,21 +130,38 @@ export class ImageStore {
     checkName(name);
     const meta = this.exists(name) ? await this.readMeta(name) : undefined;
     if (!meta) throw notFoundError(name);
-    return toImage(meta);
+    return toImage(meta, await this.pythonOf(meta));
   }
 
   /**
-   * Builds the default image (Debian bookworm minbase + the packages of debootstrap.ts) with debootstrap from
-   * the host's Debian mirror, reporting progress as it goes. An existing image is returned as is unless `force`.
-   * A second call while a build runs joins it. Only {@link DEFAULT_IMAGE} is buildable; other images are imported.
+   * The python3 version an image carries: recorded at build or import; read from its files (python.ts) for images
+   * made before it was recorded, once per daemon.
    */
-  async build(name: string, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+  private async pythonOf(meta: ImageMeta): Promise<string | null> {
+    if (meta.python_version !== undefined) return meta.python_version;
+    const key = `${meta.name}@${meta.created_at}`;
+    let known = this.pythons.get(key);
+    if (known === undefined) {
+      known = await pythonVersion(this.layers(meta.name)).catch(() => null);
+      this.pythons.set(key, known);
+    }
+    return known;
+  }
+
+  /**
+   * Builds an image, reporting progress as it goes: the default image (Debian bookworm minbase + the packages of
+   * debootstrap.ts, with debootstrap from the host's Debian mirror), or with `derive` an image of packages over a parent
+   * (one layer, made by `derive.install`). An existing image is returned as is unless `force`. A second call while a
+   * build of the same name runs joins it (so concurrent creates asking for one new package set build it once).
+   */
+  async build(name: string, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; derive?: DeriveSpec } = {}): Promise<Image> {
     checkName(name);
-    if (name !== DEFAULT_IMAGE) {
-      throw errors.invalid(`only the '${DEFAULT_IMAGE}' image can be built; import other images from a root-filesystem tarball`, {
+    if (name !== DEFAULT_IMAGE && !opts.derive) {
+      throw errors.invalid(`only the '${DEFAULT_IMAGE}' image can be built from nothing; build others with packages over it (runta image build --package NAME) or import them from a root-filesystem tarball`, {
         field: "name",
       });
     }
+    if (name === DEFAULT_IMAGE && opts.derive) throw errors.invalid(`'${DEFAULT_IMAGE}' is the base image's name; give the derived image another`, { field: "name" });
     const running = this.builds.get(name);
     if (running) {
       running.listeners.add(onEvent);
@@ -125,6 +178,7 @@ export class ImageStore {
       return image;
     }
     if (this.busy.has(name)) throw errors.precondition(`an import of '${name}' is in progress; wait for it to finish`);
+    if (opts.derive && !this.exists(opts.derive.parent)) throw notFoundError(opts.derive.parent);
 
     const job: BuildJob = { promise: undefined as unknown as Promise<Image>, listeners: new Set([onEvent]) };
     const emit = (ev: ImageBuildEvent) => {
@@ -138,7 +192,8 @@ export class ImageStore {
       }
     };
     this.startJob(name);
-    job.promise = this.buildDefault(name, emit, opts.force === true).finally(() => {
+    const work = opts.derive ? this.buildDerived(name, opts.derive, emit, opts.force === true) : this.buildDefault(name, emit, opts.force === true);
+    job.promise = work.finally(() => {
       this.builds.delete(name);
       this.busy.delete(name);
     });
@@ -175,11 +230,12 @@ export class ImageStore {
         source: "import",
         size_bytes: await diskUsage(rootfs),
         build_ms: Date.now() - started,
+        python_version: await pythonVersion([rootfs]),
       };
       await this.commit(tmp, name, meta, false);
       tmp = undefined;
       this.logger?.info("image imported", { image: name, size_bytes: meta.size_bytes, ms: meta.build_ms });
-      return toImage(meta);
+      return toImage(meta, meta.python_version ?? null);
     } catch (err) {
       throw toDiskError(err, `importing image '${name}'`);
     } finally {
@@ -193,6 +249,10 @@ export class ImageStore {
     checkName(name);
     if (this.busy.has(name)) throw errors.precondition(`image '${name}' is being built or imported; wait for it to finish`);
     if (!existsSync(join(this.imagesDir, name))) throw notFoundError(name);
+    const children = await this.children(name);
+    if (children.length) {
+      throw errors.precondition(`image '${name}' is the parent of ${children.join(", ")}; remove them first: runta image rm ${children.join(" ")}`, { children });
+    }
     // Rename first so the image vanishes at once even if deleting its files takes a while or fails half-way.
     const doomed = join(this.imagesDir, `.rm-${name}-${process.pid}-${randomBytes(4).toString("hex")}`);
     await rename(join(this.imagesDir, name), doomed);
@@ -217,15 +277,52 @@ export class ImageStore {
         source: debootstrapSource(mirror),
         size_bytes: size,
         build_ms: buildMs,
+        python_version: await pythonVersion([rootfs]),
       };
       await this.commit(tmp, name, meta, force);
       tmp = undefined;
       emit({ type: "progress", message: `built image '${name}' in ${(buildMs / 1000).toFixed(1)} s (${formatMib(size)})`, percent: 100 });
       this.logger?.info("image built", { image: name, ms: buildMs, size_bytes: size, mirror });
-      return toImage(meta);
+      return toImage(meta, meta.python_version ?? null);
     } catch (err) {
       const e = toDiskError(err, `building image '${name}'`);
       this.logger?.error("image build failed", { image: name, error: e.message });
+      throw e;
+    } finally {
+      if (tmp) await removeTree(tmp);
+    }
+  }
+
+  /**
+   * Builds `name` as one layer of `derive.packages` over `derive.parent`: the layer is made in a temp dir by
+   * `derive.install` and committed like any image, so a failed build leaves nothing (no image, no layer dir).
+   */
+  private async buildDerived(name: string, derive: DeriveSpec, emit: (ev: ImageBuildEvent) => void, force: boolean): Promise<Image> {
+    const started = Date.now();
+    let tmp: string | undefined;
+    try {
+      tmp = await this.makeTemp(name);
+      const layer = join(tmp, "rootfs");
+      await derive.install(layer, emit);
+      const buildMs = Date.now() - started;
+      const meta: ImageMeta = {
+        name,
+        created_at: new Date().toISOString(),
+        source: `packages over ${derive.parent}: ${derive.packages.join(" ")}`,
+        size_bytes: await diskUsage(layer),
+        build_ms: buildMs,
+        parent: derive.parent,
+        packages: derive.packages,
+        python_version: await pythonVersion([layer, ...this.layers(derive.parent)]),
+      };
+      await this.commit(tmp, name, meta, force);
+      tmp = undefined;
+      emit({ type: "progress", message: `built image '${name}' in ${(buildMs / 1000).toFixed(1)} s (a ${formatMib(meta.size_bytes)} layer over '${derive.parent}')`, percent: 100 });
+      this.logger?.info("image built", { image: name, parent: derive.parent, packages: derive.packages, ms: buildMs, size_bytes: meta.size_bytes });
+      return toImage(meta, meta.python_version ?? null);
+    } catch (err) {
+      const e = toDiskError(err, `building image '${name}'`);
+      this.logger?.warn("image build failed", { image: name, error: e.message });
       throw e;
     } finally {
       if (tmp) await removeTree(tmp);
@@ -272,6 +369,15 @@ export class ImageStore {
     }
   }
 
+  /** An image's metadata, read synchronously (for {@link layers}, on the boot path); undefined when unreadable. */
+  private metaSync(name: string): ImageMeta | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.imagesDir, name, "image.json"), "utf8")) as ImageMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async readMeta(name: string): Promise<ImageMeta | undefined> {
     const file = join(this.imagesDir, name, "image.json");
     try {
@@ -308,7 +414,16 @@ function toDiskError(err: unknown, what: string): RuntaError {
   return errors.internal(`${what} failed: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
-function toImage(meta: ImageMeta): Image {
-  return { name: meta.name, size_bytes: meta.size_bytes, created_at: meta.created_at, source: meta.source, in_use_by: [] };
+function toImage(meta: ImageMeta, pythonVersion: string | null): Image {
+  return {
+    name: meta.name,
+    size_bytes: meta.size_bytes,
+    created_at: meta.created_at,
+    source: meta.source,
+    in_use_by: [],
+    parent: meta.parent ?? null,
+    packages: meta.packages ?? [],
+    python_version: pythonVersion,
+  };
 }
 

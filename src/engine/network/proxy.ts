@@ -162,7 +162,13 @@ export class EgressProxy {
       this.live.delete(live);
       release?.();
     });
-    this.ctx.takeover!.take({ ...h, record: (ev) => this.ctx.record(h.runtimeId, ev) });
+    try {
+      this.ctx.takeover!.take({ ...h, record: (ev) => this.ctx.record(h.runtimeId, ev) });
+    } catch (err) {
+      // Never the daemon's end: the runtime's connection fails, and the log says why.
+      this.ctx.logger.warn("cannot take over a connection for secret injection", { id: h.runtimeId, host: h.host, error: (err as Error).message });
+      h.client.destroy();
+    }
   }
 
   private splice(client: net.Socket, runtimeId: string, host: string, ips: string[], port: number, head: Buffer, ev: Pick<EgressEvent, "time" | "protocol" | "host" | "port" | "ip" | "rule">): void {

@@ -203,6 +203,7 @@ export class PoolManager {
       volumes: [],
       exitCode: null,
       pool: pool.name,
+      ports: [],
     };
     this.deps.store.insert(rec);
     this.booting.set(pool.name, (this.booting.get(pool.name) ?? 0) + 1);

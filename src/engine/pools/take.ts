@@ -14,14 +14,17 @@ import type { PoolShape } from "./manager.js";
 const execFileAsync = promisify(execFile);
 
 /**
- * The shape a create asks for (defaults applied), or null when a booted member cannot serve it: a restore, another
- * network mode, an egress policy from the start, or a disk size other than the members' (the daemon's default).
+ * The shape a create asks for (defaults applied), or null when a booted member cannot serve it: a restore, packages
+ * (a derived image), another network mode, an egress policy from the start, or a disk size other than the members'
+ * (the daemon's default).
  */
 export function poolShapeOf(spec: CreateSpec, defaultDiskMib: number): PoolShape | null {
-  if (spec.checkpoint !== undefined || (spec.network !== undefined && spec.network !== "nat")) return null;
+  if (spec.checkpoint !== undefined || spec.packages?.length || (spec.network !== undefined && spec.network !== "nat")) return null;
   if (spec.egress !== undefined || spec.whitelist !== undefined) return null;
   // Mounts are made when a container starts: a booted member cannot take volumes.
   if (spec.volumes?.length || spec.workspaceMount) return null;
+  // Packages stand the runtime on their derived image, which no pool's shape names.
+  if (spec.packages?.length) return null;
   if (spec.diskSizeGib !== undefined && spec.diskSizeGib * 1024 !== defaultDiskMib) return null;
   return { image: spec.image ?? DEFAULTS.image, vcpus: spec.vcpus ?? LIMITS.defaultVcpus, memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib };
 }

@@ -19,7 +19,7 @@ export const imageRoutes: RouteModule = ({ engine, logger }) => [
       };
       // The status line is already sent, so a failure can only be reported as the terminal `error` line.
       try {
-        const image = await engine.buildImage(body.name ?? "default", (ev) => ev.type === "progress" && line(ev), { force: body.force });
+        const image = await engine.buildImage(body.name, (ev) => ev.type === "progress" && line(ev), { force: body.force, packages: body.packages, parent: body.parent });
         line({ type: "done", data: image });
       } catch (err) {
         const mapped = mapError(err, ctx.requestId, logger);

@@ -11,6 +11,7 @@ import { execRoutes } from "./execs.js";
 import { imageRoutes } from "./images.js";
 import { metaRoutes } from "./meta.js";
 import { poolRoutes } from "./pools.js";
+import { portRoutes } from "./ports.js";
 import { runtimeRoutes } from "./runtimes.js";
 import { volumeRoutes } from "./volumes.js";
 import { secretRoutes } from "./secrets.js";
@@ -20,6 +21,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   runtimeRoutes,
   egressRoutes,
   secretRoutes,
+  portRoutes,
   fileRoutes,
   checkpointRoutes,
   volumeRoutes,

@@ -16,6 +16,7 @@ import {
 } from "../../api/index.js";
 import type { CreateSpec } from "../../engine/types.js";
 import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
+import { portsOf } from "./ports.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
 
@@ -65,6 +66,8 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
     network: body.network,
     egress: body.egress,
     whitelist: body.whitelist,
+    packages: body.packages,
+    ports: portsOf(body),
     volumes: body.volumes?.map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
     workspaceMount: body.workspace_mount,
   };

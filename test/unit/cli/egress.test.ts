@@ -67,6 +67,12 @@ describe("egress", () => {
     expect(bad.code).toBe(2);
   });
 
+  test("events: a request a secret rule rewrote names the secret and header in RULE (never a value)", async () => {
+    const injected: EgressEvent = { ...allowed, seq: 10, host: "api.openai.com", rule: "mode:open", injected: [{ secret: "OPENAI_API_KEY", header: "Authorization" }] };
+    const r = await cli(["egress", "events", "worker"], { client: { runtimes: [worker], egressEvents: { worker: [injected] } } });
+    expect(r.out.trim().split("\n")[1]!.split("\t")[5]).toBe("mode:open +secret OPENAI_API_KEY→Authorization");
+  });
+
   test("events --follow prints new events as they come, until Ctrl-C", async () => {
     const signals = new EventEmitter();
     const events = [denied];

@@ -9,8 +9,8 @@ import { cli } from "../../helpers/cli-harness.js";
 describe("image", () => {
   test("ls in a pipe and as JSON", async () => {
     const r = await cli(["image", "ls"]);
-    expect(r.out.split("\n")[0]).toBe("NAME\tSIZE\tCREATED\tSOURCE\tUSED BY");
-    expect(r.out).toContain("default\t150000000\t2026-01-01T00:00:00.000Z\tdebootstrap\t0");
+    expect(r.out.split("\n")[0]).toBe("NAME\tSIZE\tCREATED\tPYTHON\tPARENT\tPACKAGES\tSOURCE\tUSED BY");
+    expect(r.out).toContain("default\t150000000\t2026-01-01T00:00:00.000Z\t3.11.2\t-\t-\tdebootstrap\t0");
     expect(JSON.parse((await cli(["image", "ls", "--json"])).out).images.map((i: { name: string }) => i.name)).toEqual(["default", "busybox"]);
   });
 
@@ -44,6 +44,20 @@ describe("image", () => {
     expect(r.client.calls.some((c) => c.method === "images.build")).toBe(false);
     const j = await cli(["image", "build", "--json"]);
     expect(JSON.parse(j.out).name).toBe("default");
+  });
+
+  test("build --package builds the image of the set over the parent; ls shows its parent and packages", async () => {
+    const r = await cli(["image", "build", "--package", "tree", "--parent", "busybox"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("busybox-pkgs-fake\n");
+    expect(r.client.calls.find((c) => c.method === "images.build")!.args).toEqual([undefined, { force: false, packages: ["tree"], parent: "busybox" }]);
+    const ls = await cli(["image", "ls"], { client: { images: [{ name: "default-pkgs-1", parent: "default", packages: ["cowsay", "tree"], python_version: "3.11.2" }] } });
+    expect(ls.out).toContain("default-pkgs-1\t150000000\t2026-01-01T00:00:00.000Z\t3.11.2\tdefault\tcowsay,tree\tpackages\t0");
+    const existing = await cli(["image", "build", "--package", "tree", "--package", "cowsay"], { client: { images: [{ name: "default-pkgs-1", parent: "default", packages: ["cowsay", "tree"] }] } });
+    expect(existing.err).toBe("runta: image default-pkgs-1 is already built (2026-01-01T00:00:00.000Z); rebuild it with runta image build --force --package cowsay --package tree\n");
+    const orphan = await cli(["image", "build", "--parent", "busybox"]);
+    expect(orphan.code).toBe(2);
+    expect(orphan.err).toContain("--parent needs --package");
   });
 
   test("import reads a file or stdin", async () => {

@@ -27,6 +27,28 @@ describe("run", () => {
     expect(r.client.calls.some((c) => c.method === "images.build")).toBe(false);
   });
 
+  test("--package builds the image of the set once with progress, then creates on it; a later run reuses it", async () => {
+    const r = await cli(["run", "--name", "t", "--package", "tree", "--package", "cowsay", "--package", "tree"]);
+    expect(r.code).toBe(0);
+    const methods = r.client.calls.map((c) => c.method);
+    expect(methods.indexOf("images.build")).toBeLessThan(methods.indexOf("create"));
+    expect(r.client.calls.find((c) => c.method === "images.build")!.args).toEqual([undefined, { force: false, packages: ["cowsay", "tree"], parent: "default" }]);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ packages: ["cowsay", "tree"] });
+    expect(r.err).toContain("building the image of cowsay tree over default (once; later runs with these packages reuse it)");
+    const again = await cli(["run", "--package", "cowsay", "--package", "tree"], {
+      client: { images: [{ name: "default" }, { name: "default-pkgs-abc", parent: "default", packages: ["cowsay", "tree"] }] },
+    });
+    expect(again.code).toBe(0);
+    expect(again.client.calls.some((c) => c.method === "images.build")).toBe(false);
+  });
+
+  test("--package with a bad name is a usage error naming the accepted forms, before any request", async () => {
+    const r = await cli(["run", "--package", "Bad Name"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--package: "Bad Name" is not a Debian package: packages are Debian NAME or NAME=VERSION, or Python pip:NAME or pip:NAME==VERSION');
+    expect(r.client.calls).toEqual([]);
+  });
+
   test("-e NAME takes the value from the local environment", async () => {
     const r = await cli(["run", "--image", "busybox", "-e", "FROM_ENV"], { env: { FROM_ENV: "here" } });
     expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ env: { FROM_ENV: "here" } });
