@@ -208,9 +208,24 @@ export const ExecUserSchema = z
     error: "must be USER or USER:GROUP (names or numbers, e.g. nobody, 1000:1000)",
   });
 
+/**
+ * One argument of a command: no NUL (the kernel takes C strings: no program could receive it) and at most the
+ * kernel's MAX_ARG_STRLEN (execve fails with "argument list too long" beyond). Refused here, before anything runs.
+ */
+const ArgSchema = z
+  .string()
+  .refine((v) => !v.includes("\0"), { error: "must not contain a NUL byte (no program can receive one in its arguments)" })
+  .refine((v) => new TextEncoder().encode(v).length <= LIMITS.execArgMaxBytes, {
+    error: `must be at most ${LIMITS.execArgMaxBytes} bytes (the kernel's limit for one argument)`,
+  });
+/** Arguments appended to a command. */
+export const ArgsSchema = z.array(ArgSchema).max(LIMITS.execArgvMaxEntries);
+/** A command: a string for `sh -c` (or the program, with args), or the argv itself (src/api/command.ts). */
+export const CommandSchema = z.union([ArgSchema.min(1), z.array(ArgSchema).min(1).max(LIMITS.execArgvMaxEntries)]);
+
 export const ExecRequestSchema = z.strictObject({
-  command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
-  args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
+  command: CommandSchema,
+  args: ArgsSchema.optional(),
   cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
   env: EnvSchema.optional(),
   // Bytes, not characters: UTF-8 text can be up to 4 bytes a character.

@@ -432,6 +432,20 @@ export function classifyExecFailure(message: string, runtime = "the runtime"): E
   return errors.internal(`runc exec failed in ${runtime}: ${message || "no error message (is runc installed and working?)"}`);
 }
 
+/**
+ * An execve that failed after runc started the command. runc 1.1 writes the pid file before its init calls execve, so
+ * a file that is not a valid executable, an interpreter line naming a missing program or arguments past the kernel's
+ * limit end as a command that printed `exec <path>: <error>` (runc init's own line) and exited 1. That output, alone,
+ * with status 1, is read as the failure it is: 126 (found but not executable), or 127 (a missing interpreter), like a
+ * shell's; null for anything else.
+ */
+export function execveFailure(exitCode: number, output: string): { exitCode: 126 | 127; message: string } | null {
+  if (exitCode !== 1) return null;
+  const m = /^exec (.+): (exec format error|permission denied|is a directory|argument list too long|no such file or directory|text file busy)\r?\n$/.exec(output);
+  if (!m) return null;
+  return { exitCode: m[2] === "no such file or directory" ? 127 : 126, message: `${m[1]}: ${m[2]}` };
+}
+
 /** The error for a runc binary that cannot be started at all. */
 export function runcUnavailable(path: string, err: NodeJS.ErrnoException): RuntaError {
   const why = err.code === "ENOENT" ? "was not found" : err.code === "EACCES" ? "is not executable" : `cannot be started (${err.message})`;
