@@ -121,7 +121,9 @@ export class RuntimeRecords {
    */
   async checkAlive(rec: RuntimeRecord, opts: { bulk?: boolean } = {}): Promise<RuntimeRecord> {
     if (!isLive(rec.status)) return rec;
-    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
+    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) {
+      return opts.bulk ? rec : this.checkCgroup(rec);
+    }
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
       if (!now || !isLive(now.status)) return now ?? rec;
@@ -132,6 +134,34 @@ export class RuntimeRecords {
     });
   }
 
+
+  /**
+   * A live runtime whose cgroup was removed, or whose init was moved out of it, behind the daemon's back runs without
+   * its limits (and runc's calls on it fail with raw errors): it is stopped — its init killed, which ends every process
+   * of its pid namespace — and marked `crashed` with the reason and the fix. One read of /proc per call (not in lists).
+   */
+  private async checkCgroup(rec: RuntimeRecord): Promise<RuntimeRecord> {
+    if (this.containers.cgroupProblem(rec) === null) return rec;
+    return this.withLock(rec.id, async () => {
+      const now = this.store.get(rec.id);
+      if (!now || !isLive(now.status)) return now ?? rec;
+      const problem = this.containers.cgroupProblem(now);
+      if (problem === null) return now;
+      this.logger.warn("runtime's cgroup was changed behind the daemon's back: stopping it and marking it crashed", { id: now.id, name: now.name, problem });
+      try {
+        process.kill(now.initPid!, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await this.containers.remove(now.id);
+      return this.mustUpdate(now.id, {
+        status: "crashed",
+        initPid: null,
+        initStartTime: null,
+        lastError: `its cgroup was changed outside runta (${problem}), so its limits no longer held; it was stopped: boot it again with 'runta boot ${now.name}'`,
+      });
+    });
+  }
 
   /** The record as it is now (inside a lock), with a crash noticed. */
   async current(id: string): Promise<RuntimeRecord> {

@@ -273,6 +273,7 @@ export class RuncEngine implements Engine {
       });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
       const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets, options.ingress);
+      await runc.removeStaleLogs();
       await engine.reconcile();
       await engine.ingress.open();
       await engine.backUp();

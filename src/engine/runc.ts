@@ -18,7 +18,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, watch, type FSWatcher } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
@@ -123,6 +123,15 @@ export class Runc {
     } finally {
       await rm(logFile, { force: true });
     }
+  }
+
+  /**
+   * Removes the per-call log files of `run` a previous daemon left when it died mid-call (it removes each when the
+   * call ends). Only at open: no call is in flight then.
+   */
+  async removeStaleLogs(): Promise<void> {
+    const names = await readdir(this.logDir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => /^run-.*\.log$/.test(n)).map((n) => rm(join(this.logDir, n), { force: true })));
   }
 
   /** State of one container, or `null` if runc does not know it. */
