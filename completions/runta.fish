@@ -14,6 +14,7 @@ complete -c runta -n '__fish_seen_subcommand_from run' -l lifetime -r -d 'shut i
 complete -c runta -n '__fish_seen_subcommand_from run' -l idle-timeout -r -d 'suspend it (frozen, memory kept) after this long without activity (5-604800); an exec or request wakes it'
 complete -c runta -n '__fish_seen_subcommand_from run' -l idempotency-key -r -d 'retry-safe create: the same key and flags give the same runtime, other flags an error'
 complete -c runta -n '__fish_seen_subcommand_from run' -l image -r -d 'root filesystem image (default "default", built on first use)'
+complete -c runta -n '__fish_seen_subcommand_from run' -l runtime-version -r -d 'the Python version it carries (3.11, 3.11.2): picks the image whose python3 matches (image ls\'s PYTHON)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l package -r -d 'Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once'
 complete -c runta -n '__fish_seen_subcommand_from run' -l cpus -r -d 'vCPUs, fractions allowed (default 1)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l memory -s m -r -d 'memory limit: 512m, 2g, or a bare number of MiB (default 1024)'

@@ -15,3 +15,4 @@ export * from "./signals.js";
 export * from "./idle.js";
 export * from "./packages.js";
 export * from "./ports.js";
+export * from "./runtime-version.js";

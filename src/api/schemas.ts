@@ -8,6 +8,7 @@ import { LIMITS } from "./limits.js";
 import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
 import { PACKAGES_MAX, normalizePackages } from "./packages.js";
 import { PortRequestsSchema, PublishedPortSchema } from "./ports.js";
+import { RUNTIME_VERSION_PATTERN } from "./runtime-version.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -123,6 +124,9 @@ export const PackagesSchema = z
     }
   });
 
+/** A Python version as a create asks for it: 3, 3.11 or 3.11.2. */
+export const RuntimeVersionSchema = z.string().regex(RUNTIME_VERSION_PATTERN, { error: "must be a Python version like 3.11 or 3.11.2" });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -174,6 +178,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   ports: PortRequestsSchema.optional(),
   /** Seed 002's field: ports published as http; give this or ports. */
   exposed_ports: z.array(z.number()).max(32).optional(),
+  /** The Python version the runtime carries ("3.11", "3.11.2"): picks the image (or checks `image`) by its python3. */
+  runtime_version: RuntimeVersionSchema.optional(),
+  /** Seed 000's name for runtime_version; give one or the other. */
+  runtimeVersion: RuntimeVersionSchema.optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;

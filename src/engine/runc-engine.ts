@@ -44,7 +44,7 @@ import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
-import { admitCreate } from "./create.js";
+import { admitCreate, withRuntimeVersion } from "./create.js";
 import { PoolManager } from "./pools/manager.js";
 import { nameInside, poolShapeOf } from "./pools/take.js";
 import { PoolStore } from "../store/pools.js";
@@ -311,6 +311,7 @@ export class RuncEngine implements Engine {
         return this.records.toRuntime(existing);
       }
     }
+    spec = await withRuntimeVersion(spec, this.images);
     const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
     // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.

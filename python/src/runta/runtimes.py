@@ -68,6 +68,8 @@ def create_body(
     idle_timeout_secs: Optional[int] = None,
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
+    packages: Optional[Sequence[str]] = None,
+    runtime_version: Optional[str] = None,
 ) -> dict[str, Any]:
     """The JSON body of a create (``POST /v1/runtimes``) or a restore (``POST /v1/checkpoints/{cp}/restore``)."""
     requests = _requests(vcpus, memory_mib, disk_size_gib)
@@ -96,6 +98,10 @@ def create_body(
         body["network"] = network
     if egress is not None:
         body["egress"] = dict(egress)
+    if packages is not None:
+        body["packages"] = list(packages)
+    if runtime_version is not None:
+        body["runtime_version"] = runtime_version
     return body
 
 
@@ -142,6 +148,8 @@ class Runtimes:
         idempotency_key: Optional[str] = None,
         network: Optional[NetworkMode] = None,
         egress: Optional[Mapping[str, Any]] = None,
+        packages: Optional[Sequence[str]] = None,
+        runtime_version: Optional[str] = None,
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
@@ -149,7 +157,9 @@ class Runtimes:
         ``hostname`` gives one; it is in /etc/hosts, so ``hostname -f`` works), ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
         ["deb.debian.org"]}`` restricts it from the start). ``idempotency_key`` is sent as the Idempotency-Key header:
-        the same key and body return the same runtime (and make the request retryable).
+        the same key and body return the same runtime (and make the request retryable). ``packages`` (Debian
+        ``"NAME[=VERSION]"``, Python ``"pip:NAME[==VERSION]"``) stand it on an image of the set, built once;
+        ``runtime_version`` (``"3.11"``) picks the image by the Python it carries.
         """
         body = create_body(
             name,
@@ -166,6 +176,8 @@ class Runtimes:
             idle_timeout_secs=idle_timeout_secs,
             network=network,
             egress=egress,
+            packages=packages,
+            runtime_version=runtime_version,
         )
         data = self._http.json(
             "POST",

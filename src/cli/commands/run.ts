@@ -1,10 +1,12 @@
 import { Command, Option } from "commander";
 import { RuntaError } from "../../api/errors.js";
+import { pickImageForPython } from "../../api/runtime-version.js";
+import type { Image } from "../../api/schemas.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectKeyValue, collectPackage, packagesOf, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, idleTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
+import { collectKeyValue, collectPackage, packagesOf, runtimeVersionFlag, cpusFlag, descriptionFlag, diskSizeFlag, ENV_NAME, execTimeoutFlag, idleTimeoutFlag, lifetimeFlag, flagForHostLimit, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { NETWORK_MODES, type NetworkMode } from "../../api/egress-policy.js";
 import { UsageError } from "../errors.js";
@@ -34,6 +36,7 @@ export interface RunOptions {
   egressDeny?: string[];
   package?: string[];
   publish?: PortRequest[];
+  runtimeVersion?: string;
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -52,6 +55,7 @@ export function runCommand(ctx: CliContext): Command {
     )
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .option("--runtime-version <V>", "the Python version it carries (3.11, 3.11.2): picks the image whose python3 matches (image ls's PYTHON)", runtimeVersionFlag)
     .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once", collectPackage)
     .option("--cpus <n>", "vCPUs, fractions allowed (default 1)", cpusFlag)
     .option("-m, --memory <size>", "memory limit: 512m, 2g, or a bare number of MiB (default 1024)", memoryFlag)
@@ -80,6 +84,7 @@ Examples:
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name tools --package cowsay --package tree
+  runta run --name py --runtime-version 3.11
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name web --idle-timeout 300
@@ -97,7 +102,9 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   const packages = packagesOf(opts.package);
   if (opts.publish?.length && opts.network === "none") throw new UsageError("--publish needs a network: nothing can reach a runtime made with --network none");
   const runta = await ctx.client();
-  const image = opts.image ?? DEFAULTS.image;
+  let image = opts.image ?? DEFAULTS.image;
+  // Packages are built over the image the Python version picks: pick it here by the daemon's rule, so it is the parent.
+  if (packages && opts.runtimeVersion && !opts.image) image = pickImage(await runta.images.list(), opts.runtimeVersion);
   // The image of a package set is built once, with visible progress; the create then stands on it.
   if (packages) await ensurePackagesImage(ctx, runta, image, packages);
   else if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
@@ -107,7 +114,8 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
     : "the runtime; find it with runta ps -a";
   try {
     const create = runta.runtimes.create(opts.name, {
-      image: opts.image,
+      image: packages && opts.runtimeVersion ? image : opts.image,
+      runtimeVersion: opts.runtimeVersion,
       vcpus: opts.cpus,
       memoryMiB: opts.memory,
       diskSizeGiB: opts.diskSizeGib,
@@ -153,4 +161,13 @@ export async function ensurePackagesImage(ctx: CliContext, runta: RuntaApi, pare
   if (findImage(await runta.images.list(), undefined, { parent, packages })) return;
   ctx.io.stderr.write(`runta: building the image of ${packages.join(" ")} over ${parent} (once; later runs with these packages reuse it)\n`);
   await buildImageWithProgress(ctx, runta, undefined, false, { packages, parent });
+}
+
+/** The image a Python version picks (api/runtime-version.ts); an error listing the versions there are otherwise. */
+function pickImage(images: Image[], version: string): string {
+  try {
+    return pickImageForPython(images, version, undefined, DEFAULTS.image);
+  } catch (err) {
+    throw new RuntaError("invalid_argument", `--runtime-version ${version}: ${(err as Error).message}`);
+  }
 }
