@@ -16,7 +16,7 @@ _runta_value() {
   esac
   case "$1 $2" in
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
-    "checkpoint restore"|"snapshot restore") case "$3" in --cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--hostname) return 0 ;; esac ;;
+    "checkpoint restore"|"snapshot restore") case "$3" in --cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--hostname|--publish|-p) return 0 ;; esac ;;
     "image build") case "$3" in --package|--parent) return 0 ;; esac ;;
     "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
@@ -66,7 +66,7 @@ _runta() {
       case "$sub" in
         create) opts="--kind --json --help -h"; rt=2; words="" ;;
         ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
-        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --json --help -h"; rt=0; words="" ;;
+        restore) opts="--cpus --memory -m --disk-size-gib --env -e --label --hostname --publish -p --json --help -h"; rt=0; words="" ;;
         rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     rename) opts="--help -h"; rt=2; words="" ;;

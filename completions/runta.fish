@@ -126,6 +126,7 @@ complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_su
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l env -s e -r -d 'environment variable (repeatable; -e K takes K from your environment)'
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l label -r -d 'label (repeatable)'
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l hostname -r -d 'hostname inside the new runtime (default its name)'
+complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l publish -s p -r -d 'publish a port of the new runtime (repeatable; as runta run -p)'
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l json -d 'print the created runtime as JSON instead of its id'
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and __fish_seen_subcommand_from restore' -l help -s h -d 'show help'
 complete -c runta -n '__fish_seen_subcommand_from checkpoint; and not __fish_seen_subcommand_from create ls restore rm' -a rm -d 'Remove checkpoints (refused while runtimes stand on them)'

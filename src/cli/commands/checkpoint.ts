@@ -5,6 +5,8 @@ import { UsageError } from "../errors.js";
 import { humanBytes, listFormat, printJson, printList, spinner, timeValue, type Column } from "../output.js";
 import { collectKeyValue, cpusFlag, diskSizeFlag, ENV_NAME, hostnameFlag, LABEL_KEY, memoryFlag, nameFlag } from "../parse.js";
 import { forEachTarget, withRuntime } from "../targets.js";
+import type { PortRequest } from "../../api/ports-spec.js";
+import { collectPorts } from "./ports.js";
 
 /** Flags of `runta checkpoint restore` (those of `run` that a restore can take). */
 export interface RestoreOptions {
@@ -14,6 +16,7 @@ export interface RestoreOptions {
   env?: Record<string, string>;
   label?: Record<string, string>;
   hostname?: string;
+  publish?: PortRequest[];
   json?: boolean;
 }
 
@@ -57,6 +60,7 @@ Examples:
     .option("-e, --env <K=V>", "environment variable (repeatable; -e K takes K from your environment)", collectKeyValue("-e", ENV_NAME, ctx.env))
     .option("--label <k=v>", "label (repeatable)", collectKeyValue("--label", LABEL_KEY))
     .option("--hostname <name>", "hostname inside the new runtime (default its name)", hostnameFlag)
+    .option("-p, --publish <port>", "publish a port of the new runtime (repeatable; as runta run -p)", collectPorts("--publish"))
     .option("--json", "print the created runtime as JSON instead of its id")
     .addHelpText("after", "\nExamples:\n  runta checkpoint restore golden-v1 task-1\n  runta checkpoint restore golden-v1 task-2 --cpus 2 -e TASK=2")
     .action((checkpoint: string, runtime: string, opts: RestoreOptions) => runCheckpointRestore(ctx, checkpoint, runtime, opts));
@@ -130,6 +134,7 @@ export async function runCheckpointRestore(ctx: CliContext, checkpoint: string, 
       env: opts.env,
       labels: opts.label,
       hostname: opts.hostname,
+      ports: opts.publish,
     });
     progress.stop();
     if (opts.json) printJson(ctx, rt.info);

@@ -5,6 +5,7 @@
 import { CreateCheckpointRequestSchema, CreateRuntimeRequestSchema } from "../../api/index.js";
 import { readJson, send, type RouteModule } from "../http.js";
 import { execTimeoutOf, lifetimeOf } from "./runtimes.js";
+import { portsOf } from "./ports.js";
 
 export const checkpointRoutes: RouteModule = ({ engine }) => [
   {
@@ -39,6 +40,7 @@ export const checkpointRoutes: RouteModule = ({ engine }) => [
         execTimeoutSecs: execTimeoutOf(body),
         lifetimeSecs: lifetimeOf(body),
         idleTimeoutSecs: body.idle_timeout_secs,
+        ports: portsOf(body),
         checkpoint: ctx.params.cp,
       });
       send(ctx, 201, { data: runtime });
