@@ -3,6 +3,7 @@
  * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
  * `Runtime`.
  */
+import { throwIfCallerGone } from "./caller.js";
 import { envDigest, errors, type Runtime, type RuntimeIdle } from "../api/index.js";
 import type { PublishedPort } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
@@ -102,10 +103,20 @@ export class RuntimeRecords {
     return this.withLock(id, async () => this.toRuntime(this.mustUpdate((await this.current(id)).id, { description })));
   }
 
-  /** Runs `fn` after every earlier lifecycle operation on the same runtime has finished. */
+  /**
+   * Runs `fn` after every earlier lifecycle operation on the same runtime has finished; not at all when its caller
+   * gave up meanwhile (caller.ts).
+   */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(fn);
+    const prev = this.locks.get(id);
+    const next = prev
+      ? prev
+          .catch(() => undefined)
+          .then(() => {
+            throwIfCallerGone("this operation on the runtime");
+            return fn();
+          })
+      : Promise.resolve().then(fn);
     const tail = next.catch(() => undefined);
     this.locks.set(id, tail);
     void tail.then(() => {
