@@ -179,6 +179,11 @@ def test_exec_buffered(new_runtime: NewRuntime) -> None:
 def test_images(client: runta.Runta, daemon: Daemon, tmp_path: Path) -> None:
     images = {i.name: i for i in client.images.list()}
     assert "default" in images and images["default"].size_bytes > 0
+    # Every image says the python3 it carries (runtime_version picks by it); a base image has no parent or packages.
+    py = images["default"].python_version
+    assert py is not None and py.startswith("3.") and images["default"].parent is None and images["default"].packages == []
+    with pytest.raises(runta.InvalidArgumentError, match=f"no image carries Python 2.7; available: Python {py}"):
+        client.runtimes.create(runtime_version="2.7")
     events: list[dict] = []
     built = client.images.build("default", on_event=events.append)  # already built: returns it without rebuilding
     assert built.name == "default" and any(e["type"] == "progress" for e in events) and events[-1]["type"] == "done"

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "./limits.js";
-import { EnvSchema, ExecUserSchema } from "./schemas.js";
+import { ArgsSchema, CommandSchema, EnvSchema, ExecUserSchema } from "./schemas.js";
 import { EXEC_SIGNALS, type ExecSignal } from "./signals.js";
 
 export const ExecSignalSchema = z.enum(EXEC_SIGNALS as [ExecSignal, ...ExecSignal[]], { error: `must be one of ${EXEC_SIGNALS.join(", ")}` });
@@ -21,7 +21,6 @@ export type ExecKind = (typeof EXEC_KINDS)[number];
 export const EXEC_END_REASONS = ["exited", "signalled", "timed_out", "oom", "killed", "client_gone", "unknown"] as const;
 export type ExecEndReason = (typeof EXEC_END_REASONS)[number];
 
-const CommandSchema = z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]);
 const TimeoutSchema = z
   .number()
   .positive()
@@ -29,7 +28,7 @@ const TimeoutSchema = z
 
 export const ExecCreateRequestSchema = z.strictObject({
   command: CommandSchema,
-  args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
+  args: ArgsSchema.optional(),
   cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
   env: EnvSchema.optional(),
   user: ExecUserSchema.optional(),

@@ -17,3 +17,4 @@ export * from "./mount-path.js";
 export * from "./idle.js";
 export * from "./packages.js";
 export * from "./ports.js";
+export * from "./runtime-version.js";

@@ -50,6 +50,8 @@ export const LIMITS = {
   execMaxOutputBytesDefault: 1024 * 1024,
   execMaxOutputBytesHardMax: 16 * 1024 * 1024,
   execArgvMaxEntries: 4096,
+  /** Bytes of one argument: the kernel's MAX_ARG_STRLEN (32 pages) less the terminating NUL. */
+  execArgMaxBytes: 131071,
   execStdinMaxBytes: 1024 * 1024,
   /** Buffered execs running at once, per daemon and per runtime. */
   execBufferedMaxConcurrent: 64,

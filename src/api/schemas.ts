@@ -9,6 +9,7 @@ import { VolumeMountSchema, VolumeMountsRequestSchema } from "./volumes.js";
 import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./idle.js";
 import { PACKAGES_MAX, normalizePackages } from "./packages.js";
 import { PortRequestsSchema, PublishedPortSchema } from "./ports.js";
+import { RUNTIME_VERSION_PATTERN } from "./runtime-version.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -124,6 +125,9 @@ export const PackagesSchema = z
     }
   });
 
+/** A Python version as a create asks for it: 3, 3.11 or 3.11.2. */
+export const RuntimeVersionSchema = z.string().regex(RUNTIME_VERSION_PATTERN, { error: "must be a Python version like 3.11 or 3.11.2" });
+
 export const ImageNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: "image names: lowercase letters, digits, '_', '.', '-', 1-63 characters" });
@@ -179,6 +183,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   ports: PortRequestsSchema.optional(),
   /** Seed 002's field: ports published as http; give this or ports. */
   exposed_ports: z.array(z.number()).max(32).optional(),
+  /** The Python version the runtime carries ("3.11", "3.11.2"): picks the image (or checks `image`) by its python3. */
+  runtime_version: RuntimeVersionSchema.optional(),
+  /** Seed 000's name for runtime_version; give one or the other. */
+  runtimeVersion: RuntimeVersionSchema.optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -213,9 +221,24 @@ export const ExecUserSchema = z
     error: "must be USER or USER:GROUP (names or numbers, e.g. nobody, 1000:1000)",
   });
 
+/**
+ * One argument of a command: no NUL (the kernel takes C strings: no program could receive it) and at most the
+ * kernel's MAX_ARG_STRLEN (execve fails with "argument list too long" beyond). Refused here, before anything runs.
+ */
+const ArgSchema = z
+  .string()
+  .refine((v) => !v.includes("\0"), { error: "must not contain a NUL byte (no program can receive one in its arguments)" })
+  .refine((v) => new TextEncoder().encode(v).length <= LIMITS.execArgMaxBytes, {
+    error: `must be at most ${LIMITS.execArgMaxBytes} bytes (the kernel's limit for one argument)`,
+  });
+/** Arguments appended to a command. */
+export const ArgsSchema = z.array(ArgSchema).max(LIMITS.execArgvMaxEntries);
+/** A command: a string for `sh -c` (or the program, with args), or the argv itself (src/api/command.ts). */
+export const CommandSchema = z.union([ArgSchema.min(1), z.array(ArgSchema).min(1).max(LIMITS.execArgvMaxEntries)]);
+
 export const ExecRequestSchema = z.strictObject({
-  command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
-  args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
+  command: CommandSchema,
+  args: ArgsSchema.optional(),
   cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
   env: EnvSchema.optional(),
   // Bytes, not characters: UTF-8 text can be up to 4 bytes a character.

@@ -1,6 +1,6 @@
 /** Frames of the exec-stream websocket (DESIGN §4). Every frame is one JSON text message. */
 import { z } from "zod";
-import { EnvSchema, ExecUserSchema } from "./schemas.js";
+import { ArgsSchema, CommandSchema, EnvSchema, ExecUserSchema } from "./schemas.js";
 import { LIMITS } from "./limits.js";
 
 export const STREAM_SIGNALS = ["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"] as const;
@@ -11,8 +11,8 @@ const Dim = z.number().int().min(1).max(1000);
 export const ClientFrameSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("start"),
-    command: z.union([z.string().min(1), z.array(z.string()).min(1).max(LIMITS.execArgvMaxEntries)]),
-    args: z.array(z.string()).max(LIMITS.execArgvMaxEntries).optional(),
+    command: CommandSchema,
+    args: ArgsSchema.optional(),
     env: EnvSchema.optional(),
     cwd: z.string().startsWith("/").optional(),
     tty: z.boolean().optional(),

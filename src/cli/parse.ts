@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { LIMITS } from "../api/limits.js";
 import { checkMountPath } from "../api/mount-path.js";
 import { normalizePackages, parsePackage } from "../api/packages.js";
+import { RUNTIME_VERSION_PATTERN } from "../api/runtime-version.js";
 import { UsageError } from "./errors.js";
 
 /** What a key must look like, as the API's schemas say (src/api/schemas.ts), kept here so commands need not load zod. */
@@ -218,4 +219,10 @@ export function packagesOf(values: string[] | undefined): string[] | undefined {
   } catch (err) {
     throw new UsageError(`--package: ${(err as Error).message}`);
   }
+}
+
+/** `--runtime-version`: a Python version as the API takes it. */
+export function runtimeVersionFlag(value: string): string {
+  if (!RUNTIME_VERSION_PATTERN.test(value)) throw new UsageError(`--runtime-version "${value}" must be a Python version like 3.11 or 3.11.2`);
+  return value;
 }

@@ -40,6 +40,8 @@ export interface CreateOptions {
   packages?: string[];
   /** Ports to publish, e.g. `[{ port: 8080 }, { port: 8443, protocol: "https" }, { port: 5432, host_port: 15432 }]`. */
   ports?: PortRequest[];
+  /** The Python version it carries ("3.11", "3.11.2"; seed 000's runtimeVersion): picks the image, or checks `image`. */
+  runtimeVersion?: string;
 }
 
 /** One volume to mount into a new runtime. */

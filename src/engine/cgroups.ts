@@ -179,3 +179,33 @@ export async function removeCgroupDirs(rel: string, root = CGROUP_ROOT): Promise
   }
   return left;
 }
+
+/** Hierarchies a runtime's limits and process tracking rest on (cgroup v1); v2 has the one unified hierarchy. */
+const CONTROLLERS_NEEDED = ["memory", "cpu", "pids", "freezer"];
+
+/**
+ * What is wrong with a running runtime's cgroup, or null when it is whole: its directory in a hierarchy was removed
+ * (after its processes were moved out: rmdir refuses a populated cgroup) or its init no longer lives in it. Either
+ * way its limits no longer hold. Read from `/proc/<initPid>/cgroup` (one small file) and the directories.
+ */
+export function cgroupProblem(parent: string, id: string, initPid: number, root = CGROUP_ROOT): string | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${initPid}/cgroup`, "utf8");
+  } catch {
+    return null; // The init is gone: that is the liveness check's to notice.
+  }
+  const want = `/${join(parent, id)}`;
+  const v2 = isCgroupV2(root);
+  for (const line of text.split("\n")) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (controllers === undefined || path === undefined) continue;
+    const names = controllers.split(",");
+    const needed = v2 ? controllers === "" : names.some((c) => CONTROLLERS_NEEDED.includes(c));
+    if (!needed) continue;
+    const hierarchy = v2 ? "" : controllers;
+    if (path !== want) return `its init is in ${hierarchy || "the unified"} cgroup ${path}, not ${want}`;
+    if (!existsSync(join(root, hierarchy, path))) return `${join(root, hierarchy, path)} was removed`;
+  }
+  return null;
+}

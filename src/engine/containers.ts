@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { RuntaError, errors } from "../api/index.js";
 import type { RuntimeRecord } from "../store/store.js";
 import type { Logger } from "../log.js";
-import { RuntimeCgroup, removeCgroupDirs } from "./cgroups.js";
+import { RuntimeCgroup, cgroupProblem, removeCgroupDirs } from "./cgroups.js";
 import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
@@ -105,6 +105,11 @@ export class Containers {
     }
     const initPid = Number((await readFile(paths.pidFile, "utf8")).trim());
     return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
+  }
+
+  /** What is wrong with a running runtime's cgroup (removed or left behind its back), or null (cgroups.ts). */
+  cgroupProblem(rec: RuntimeRecord): string | null {
+    return rec.initPid ? cgroupProblem(this.opts.cgroupParent, rec.id, rec.initPid) : null;
   }
 
   /**

@@ -4,7 +4,7 @@
  * the record right after, with no await between the count of runtimes here and the insert.
  */
 import { randomUUID } from "node:crypto";
-import { DEFAULTS, ImageNameSchema, LIMITS, errors } from "../api/index.js";
+import { DEFAULTS, ImageNameSchema, LIMITS, errors, pickImageForPython } from "../api/index.js";
 import type { EgressPolicy } from "../api/egress.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
@@ -98,4 +98,18 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     ports: [],
   };
   return { rec, policy, image: spec.packages?.length ? { parent, packages: spec.packages } : { name: image } };
+}
+
+/**
+ * A create asking for a Python version (seed 000's runtimeVersion) gets the image that carries it (api/runtime-version.ts);
+ * `invalid_argument` listing the versions the images carry when none does. Runs before the admission (it reads images).
+ */
+export async function withRuntimeVersion(spec: CreateSpec, images: ImageStore): Promise<CreateSpec> {
+  if (spec.runtimeVersion === undefined) return spec;
+  if (spec.checkpoint !== undefined) throw errors.invalid("a restore runs on its checkpoint's image: runtime_version cannot pick another", { field: "runtime_version" });
+  try {
+    return { ...spec, image: pickImageForPython(await images.list(), spec.runtimeVersion, spec.image, DEFAULT_IMAGE) };
+  } catch (err) {
+    throw errors.invalid(`runtime_version ${spec.runtimeVersion}: ${(err as Error).message}`, { field: "runtime_version" });
+  }
 }

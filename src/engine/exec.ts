@@ -22,7 +22,7 @@ import { readRootfsEtc, resolveUser, type ResolvedUser } from "./execs/user.js";
 import { signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
-import type { Runc } from "./runc.js";
+import { execveFailure, type Runc } from "./runc.js";
 import { buildExecProcess, type OciProcess } from "./spec.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
@@ -365,6 +365,12 @@ export class Execs {
         };
       }
       if (run.timedOut) entry.markEnding("timed_out");
+      // runc started the command but its execve failed: 126/127 and runta's message, as for a command runc refused.
+      const execve = run.timedOut || run.stdout.length > 0 ? null : execveFailure(run.exitCode, run.stderr.toString("utf8"));
+      if (execve) {
+        run.exitCode = execve.exitCode;
+        run.stderr = Buffer.from(`runta: ${execve.message}\n`);
+      }
       const exitCode = run.timedOut ? SIGKILL_EXIT : run.exitCode;
       const signal = run.timedOut ? "KILL" : exitCode > 128 && exitCode < 128 + 65 ? signalName(exitCode - 128) : null;
       // The OOM killer sends SIGKILL; a counter that moved during another exec's death alone does not count.

@@ -3,6 +3,7 @@
  * lifecycle operation at a time), a crash behind the daemon's back noticed when read, and shaped into the API's
  * `Runtime`.
  */
+import { throwIfCallerGone } from "./caller.js";
 import { envDigest, errors, type Runtime, type RuntimeIdle, type VolumeMount } from "../api/index.js";
 import type { PublishedPort } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
@@ -104,10 +105,20 @@ export class RuntimeRecords {
     return this.withLock(id, async () => this.toRuntime(this.mustUpdate((await this.current(id)).id, { description })));
   }
 
-  /** Runs `fn` after every earlier lifecycle operation on the same runtime has finished. */
+  /**
+   * Runs `fn` after every earlier lifecycle operation on the same runtime has finished; not at all when its caller
+   * gave up meanwhile (caller.ts).
+   */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(fn);
+    const prev = this.locks.get(id);
+    const next = prev
+      ? prev
+          .catch(() => undefined)
+          .then(() => {
+            throwIfCallerGone("this operation on the runtime");
+            return fn();
+          })
+      : Promise.resolve().then(fn);
     const tail = next.catch(() => undefined);
     this.locks.set(id, tail);
     void tail.then(() => {
@@ -123,7 +134,9 @@ export class RuntimeRecords {
    */
   async checkAlive(rec: RuntimeRecord, opts: { bulk?: boolean } = {}): Promise<RuntimeRecord> {
     if (!isLive(rec.status)) return rec;
-    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) return rec;
+    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) {
+      return opts.bulk ? rec : this.checkCgroup(rec);
+    }
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
       if (!now || !isLive(now.status)) return now ?? rec;
@@ -140,6 +153,34 @@ export class RuntimeRecords {
     return this.mustUpdate(id, { status: "crashed", initPid: null, initStartTime: null, exitCode, lastError: "the runtime's init process exited unexpectedly" });
   }
 
+
+  /**
+   * A live runtime whose cgroup was removed, or whose init was moved out of it, behind the daemon's back runs without
+   * its limits (and runc's calls on it fail with raw errors): it is stopped — its init killed, which ends every process
+   * of its pid namespace — and marked `crashed` with the reason and the fix. One read of /proc per call (not in lists).
+   */
+  private async checkCgroup(rec: RuntimeRecord): Promise<RuntimeRecord> {
+    if (this.containers.cgroupProblem(rec) === null) return rec;
+    return this.withLock(rec.id, async () => {
+      const now = this.store.get(rec.id);
+      if (!now || !isLive(now.status)) return now ?? rec;
+      const problem = this.containers.cgroupProblem(now);
+      if (problem === null) return now;
+      this.logger.warn("runtime's cgroup was changed behind the daemon's back: stopping it and marking it crashed", { id: now.id, name: now.name, problem });
+      try {
+        process.kill(now.initPid!, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await this.containers.remove(now.id);
+      return this.mustUpdate(now.id, {
+        status: "crashed",
+        initPid: null,
+        initStartTime: null,
+        lastError: `its cgroup was changed outside runta (${problem}), so its limits no longer held; it was stopped: boot it again with 'runta boot ${now.name}'`,
+      });
+    });
+  }
 
   /** The record as it is now (inside a lock), with a crash noticed. */
   async current(id: string): Promise<RuntimeRecord> {

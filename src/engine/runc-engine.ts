@@ -47,7 +47,7 @@ import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
-import { admitCreate } from "./create.js";
+import { admitCreate, withRuntimeVersion } from "./create.js";
 import { PoolManager } from "./pools/manager.js";
 import { nameInside, poolShapeOf } from "./pools/take.js";
 import { PoolStore } from "../store/pools.js";
@@ -286,6 +286,7 @@ export class RuncEngine implements Engine {
       });
       const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
       const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets, options.ingress);
+      await runc.removeStaleLogs();
       await engine.reconcile();
       await engine.ingress.open();
       await engine.backUp();
@@ -330,6 +331,7 @@ export class RuncEngine implements Engine {
 
   /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
   private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
+    spec = await withRuntimeVersion(spec, this.images);
     const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
     // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, watch, type FSWatcher } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
@@ -126,6 +126,15 @@ export class Runc {
     } finally {
       await rm(logFile, { force: true });
     }
+  }
+
+  /**
+   * Removes the per-call log files of `run` a previous daemon left when it died mid-call (it removes each when the
+   * call ends). Only at open: no call is in flight then.
+   */
+  async removeStaleLogs(): Promise<void> {
+    const names = await readdir(this.logDir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => /^run-.*\.log$/.test(n)).map((n) => rm(join(this.logDir, n), { force: true })));
   }
 
   /** State of one container, or `null` if runc does not know it. */
@@ -460,6 +469,20 @@ export function classifyExecFailure(message: string, runtime = "the runtime"): E
   const cwd = /chdir to cwd \("([^"]*)"\)/.exec(message);
   if (cwd) return errors.invalid(`the working directory ${cwd[1]} does not exist in ${runtime}; pass an existing cwd`, { field: "cwd" });
   return errors.internal(`runc exec failed in ${runtime}: ${message || "no error message (is runc installed and working?)"}`);
+}
+
+/**
+ * An execve that failed after runc started the command. runc 1.1 writes the pid file before its init calls execve, so
+ * a file that is not a valid executable, an interpreter line naming a missing program or arguments past the kernel's
+ * limit end as a command that printed `exec <path>: <error>` (runc init's own line) and exited 1. That output, alone,
+ * with status 1, is read as the failure it is: 126 (found but not executable), or 127 (a missing interpreter), like a
+ * shell's; null for anything else.
+ */
+export function execveFailure(exitCode: number, output: string): { exitCode: 126 | 127; message: string } | null {
+  if (exitCode !== 1) return null;
+  const m = /^exec (.+): (exec format error|permission denied|is a directory|argument list too long|no such file or directory|text file busy)\r?\n$/.exec(output);
+  if (!m) return null;
+  return { exitCode: m[2] === "no such file or directory" ? 127 : 126, message: `${m[1]}: ${m[2]}` };
 }
 
 /** The error for a runc binary that cannot be started at all. */

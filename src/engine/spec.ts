@@ -260,8 +260,12 @@ export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknow
         "/proc/scsi",
         // RAPL energy counters leak what other processes compute (CVE-2020-8694, "Platypus"); absent on most VMs.
         "/sys/devices/virtual/powercap",
+        // Per-CPU interrupt counts of the host's devices (Docker masks it too): a side channel on other tenants' activity.
+        "/proc/interrupts",
       ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      // /sys/fs/cgroup: on cgroup v1 runc mounts a tmpfs there and binds the hierarchies read-only into it, but leaves
+      // the tmpfs itself writable (anything could be created beside them); bound read-only as a whole, as Docker has it.
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/sys/fs/cgroup"],
     },
   };
 }

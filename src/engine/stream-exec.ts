@@ -8,7 +8,7 @@ import type * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
 import type { HostProcess } from "./execs/tracked.js";
-import type { Runc, RuncExec, RuncExit } from "./runc.js";
+import { execveFailure, type Runc, type RuncExec, type RuncExit } from "./runc.js";
 import type { OciProcess } from "./spec.js";
 import { killGroup, killSession, signalName, sleep } from "./proc.js";
 
@@ -96,6 +96,11 @@ class StreamExec implements StreamProcess {
   private runcExit!: Promise<RuncExit>;
   private hangupTimer?: NodeJS.Timeout;
   private oomBefore = 0;
+  /**
+   * The first output, while it could still be runc init's line about a failed execve (execveFailure): stderr, or the
+   * terminal under a tty; null once other output came (stdout of a pipe, or more than such a line holds).
+   */
+  private early: string | null = "";
 
   constructor(opts: StreamExecOptions) {
     this.opts = opts;
@@ -228,6 +233,10 @@ class StreamExec implements StreamProcess {
   }
 
   private output(to: Channel, chunk: Buffer): void {
+    if (this.early !== null) {
+      const failureLine = this.term || to === this.stderr;
+      this.early = failureLine && this.early.length + chunk.length <= 4096 ? this.early + chunk.toString("utf8") : null;
+    }
     if (this.held) this.held.push({ to, chunk });
     else to.push(chunk);
   }
@@ -244,7 +253,8 @@ class StreamExec implements StreamProcess {
     clearTimeout(this.hangupTimer);
     if (this.child) await drainPipes(this.child);
     await this.runc!.removeFiles();
-    const code = exit.code;
+    // runc started the command but its execve failed: 126/127 as for a command runc refused (the line was shown).
+    const code = (this.early !== null && execveFailure(exit.code, this.early)?.exitCode) || exit.code;
     // runc reports death by signal n as 128+n; runc itself dying by a signal (hangup's last resort) looks the same.
     const signal = code > 128 && code < 128 + 65 ? signalName(code - 128) : exit.signal;
     let oomKilled = false;

@@ -50,6 +50,8 @@ export interface CreateSpec {
   packages?: string[];
   /** Ports to publish (validated wire input): http/https through the ingress, tcp on a host port. */
   ports?: PortRequest[];
+  /** A Python version ("3.11"): picks the image by the python3 it carries, or checks `image` carries it. */
+  runtimeVersion?: string;
 }
 
 export interface ListFilter {

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { LIMITS, RuntaError, errors } from "../api/index.js";
+import { runForCaller } from "../engine/caller.js";
 import type { Engine } from "../engine/types.js";
 import type { IngressInfo } from "../api/ports-spec.js";
 import { bearerAuthenticator, forbiddenOrigin, hostChecker, originChecker, unauthenticated } from "./auth.js";
@@ -116,7 +117,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         throw errors.notFound(`no such route: ${req.method} ${url.pathname} (see GET /v1/openapi.json)`);
       }
       ctx.params = decodeParams(found.rawParams);
-      await found.route.handler(ctx);
+      // The client may give up (closed connection before the answer): operations still queued on its behalf are skipped.
+      const gone = new AbortController();
+      const onClose = () => !res.writableFinished && gone.abort();
+      res.once("close", onClose);
+      try {
+        await runForCaller(gone.signal, () => found.route!.handler(ctx));
+      } finally {
+        res.off("close", onClose);
+      }
     } catch (err) {
       const { status, headers, body } = mapError(err, requestId, logger);
       if (res.headersSent) {

@@ -114,6 +114,12 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => page.locator(".title .status").innerText(), { timeout: 10_000 }).toBe("running");
     expect((await d.client().runtimes.get("web1")).info.status).toBe("running");
 
+    // A port published meanwhile (runta ports add) shows with its URL as a link; a host port as its address.
+    const published = await d.client().runtimes.publish("web1", { port: 8080 });
+    await d.client().runtimes.publish("web1", { port: 5432, protocol: "tcp" });
+    await expect.poll(() => page.locator("dl.record dd.ports a").getAttribute("href"), { timeout: 10_000 }).toBe(published.url);
+    await expect.poll(() => page.locator("dl.record dd.ports").innerText(), { timeout: 10_000 }).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
+
     await page.fill('form.resize input[name="memory_mib"]', "300");
     await page.click('form.resize button[type="submit"]');
     await expect.poll(async () => (await d.client().runtimes.get("web1")).info.resources.requests.memory_mib, { timeout: 10_000 }).toBe(300);

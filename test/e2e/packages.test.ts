@@ -48,3 +48,15 @@ test("a package that does not exist: exit 1 with apt's message, and nothing left
   const usage = await runta(["run", "--package", "Not-A-Name"]);
   expect(usage.exitCode).toBe(2);
 }, 300_000);
+
+test("run --runtime-version picks the image by its Python; an unavailable version exits 1 listing the available ones", async () => {
+  const images = JSON.parse(String((await runta(["image", "ls", "--json"])).stdout)).images as { name: string; python_version: string | null }[];
+  const version = images.find((i) => i.name === "default")!.python_version!;
+  expect(String((await runta(["run", "--name", "py", "--runtime-version", version, "--memory", "256m"])).exitCode)).toBe("0");
+  expect(String((await runta(["exec", "py", "--", "python3", "--version"])).stdout)).toBe(`Python ${version}\n`);
+  const missing = await runta(["run", "--name", "old", "--runtime-version", "3.10.5"]);
+  expect(missing.exitCode).toBe(1);
+  expect(String(missing.stderr)).toContain(`no image carries Python 3.10.5; available: Python ${version} (default`);
+  const bad = await runta(["run", "--runtime-version", "latest"]);
+  expect(bad.exitCode).toBe(2);
+}, 300_000);

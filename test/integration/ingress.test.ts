@@ -243,6 +243,24 @@ test("a runtime without networking cannot publish", async () => {
   await sealed.delete();
 });
 
+test("a request to a suspended runtime wakes it, waits for the app and gets the page; it counts as activity", async () => {
+  const rt = (await runta.runtimes.create("sleepy", { memoryMiB: 128, idleTimeoutSecs: 5, ports: [{ port: 8000 }] })) as Runtime;
+  await rt.files.write("/srv/app.py", APP);
+  // In the background of an exec that ends: the server alone does not keep the runtime awake (README, idle).
+  await rt.exec("sh -c 'python3 /srv/app.py 8000 >/dev/null 2>&1 &'");
+  const url = urlOf(await rt.ports(), 8000).href;
+  expect((await curl(url)).status).toBe(200);
+  await expect.poll(async () => (await rt.refresh()).status, { timeout: 60_000, interval: 500 }).toBe("suspended");
+  expect(rt.info.pause_reason).toBe("idle");
+  const woken = await curl(url);
+  expect(woken.status).toBe(200);
+  expect(woken.body).toMatch(/^hello 8000/);
+  const after = await rt.refresh();
+  expect(after.status).toBe("running");
+  expect(after.idle?.last_activity).toBe("ingress");
+  await rt.delete();
+});
+
 test("ports survive a daemon restart (host ports bound again) and shutdown/boot; removing the runtime frees its host port", async () => {
   const tcpBefore = urlOf(await web.ports(), 8001);
   await d.restart();

@@ -112,3 +112,28 @@ test("a pip: package fails with pip's own message: no package index is reachable
   expect(await runta.runtimes.list()).toEqual([]);
   expect(imageDirs().filter((n) => n.startsWith("."))).toEqual([]);
 }, 300_000);
+
+test("runtime_version picks the image by its python3 (seed 000's runtimeVersion too); an unavailable one lists what there is", async () => {
+  const runta = d.client();
+  const def = (await runta.images.list()).find((i) => i.name === "default")!;
+  expect(def.python_version).toMatch(/^3\.\d+\.\d+$/);
+  const minor = def.python_version!.split(".").slice(0, 2).join(".");
+  const rt = await runta.runtimes.create("py", { runtimeVersion: minor, memoryMiB: 256 });
+  expect(rt.info.image).toBe("default");
+  expect((await rt.exec("python3 --version")).stdoutText).toBe(`Python ${def.python_version}\n`);
+  await runta.runtimes.delete("py");
+
+  const post = (body: object) =>
+    fetch(`${d.endpoint}/v1/runtimes`, { method: "POST", headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await post({ name: "old", runtimeVersion: "3.10.5" });
+  expect(res.status).toBe(400);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.message).toBe(
+    `runtime_version 3.10.5: no image carries Python 3.10.5; available: Python ${def.python_version} (default). runta installs no other Python: import an image that has it (runta image import)`,
+  );
+  const onBusybox = await post({ name: "bb", image: "busybox", runtime_version: minor });
+  expect(onBusybox.status).toBe(400);
+  expect(((await onBusybox.json()) as { error: { message: string } }).error.message).toContain("image busybox carries no python3");
+  expect((await post({ runtime_version: "3.11", runtimeVersion: "3.12" })).status).toBe(400);
+  expect(await runta.runtimes.list()).toEqual([]);
+}, 300_000);

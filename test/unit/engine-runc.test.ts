@@ -2,10 +2,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { RuntimeCgroup, childCgroups, keyedValue, removeCgroupDirs } from "../../src/engine/cgroups.js";
-import { Runc, RuncError, classifyExecFailure } from "../../src/engine/runc.js";
+import { Runc, RuncError, classifyExecFailure, execveFailure } from "../../src/engine/runc.js";
 import { Bounded, SpawnTurns } from "../../src/engine/spawn-turns.js";
 
 let dir: string;
@@ -191,4 +191,17 @@ test("bounded starts run at most max tasks at once, the rest in arrival order, f
   expect(peak).toBe(2);
   expect(order).toEqual([0, 1, 2, 3, 4]);
   expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+});
+
+describe("execveFailure", () => {
+  test("reads runc init's line about an execve that failed after the start as 126/127", () => {
+    expect(execveFailure(1, "exec /bad: exec format error\n")).toEqual({ exitCode: 126, message: "/bad: exec format error" });
+    expect(execveFailure(1, "exec /usr/bin/echo: argument list too long\n")).toEqual({ exitCode: 126, message: "/usr/bin/echo: argument list too long" });
+    expect(execveFailure(1, "exec /script: no such file or directory\r\n")).toMatchObject({ exitCode: 127 });
+  });
+  test("leaves a command's own output and status alone", () => {
+    expect(execveFailure(2, "exec /bad: exec format error\n")).toBeNull();
+    expect(execveFailure(1, "hello\nexec /bad: exec format error\n")).toBeNull();
+    expect(execveFailure(1, "exec /bad: something else\n")).toBeNull();
+  });
 });

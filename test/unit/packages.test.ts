@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { CreateRuntimeRequestSchema, normalizePackages, parsePackage } from "../../src/api/index.js";
 import { derivedImageName, installSteps, sourcesHosts, stepFailure } from "../../src/engine/images/packages.js";
-import { installedVersion, pythonVersion, upstreamVersion, versionMatches } from "../../src/engine/images/python.js";
+import { installedVersion, pythonVersion, upstreamVersion } from "../../src/engine/images/python.js";
+import { pickImageForPython, versionMatches } from "../../src/api/runtime-version.js";
 import { ImageStore } from "../../src/engine/images/store.js";
 
 describe("package sets", () => {
@@ -136,5 +137,30 @@ describe("derived images in the store", () => {
     const ok = await s.build("base-pkgs-y", () => {}, { derive: { parent: "base", packages: ["tree"], install: async (layer) => mkdirSync(join(layer, "usr"), { recursive: true }) } });
     expect(ok).toMatchObject({ name: "base-pkgs-y", parent: "base", packages: ["tree"], python_version: null });
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("runtime version: an image picked by the Python it carries", () => {
+  const images = [
+    { name: "busybox", parent: null, python_version: null },
+    { name: "default", parent: null, python_version: "3.11.2" },
+    { name: "default-pkgs-1", parent: "default", python_version: "3.11.2" },
+    { name: "py312", parent: null, python_version: "3.12.1" },
+  ];
+  test("the default image when it fits, else a base image, else a derived one; a named image must fit", () => {
+    expect(pickImageForPython(images, "3.11")).toBe("default");
+    expect(pickImageForPython(images, "3")).toBe("default");
+    expect(pickImageForPython(images, "3.12.1")).toBe("py312");
+    expect(pickImageForPython([images[2]!], "3.11.2")).toBe("default-pkgs-1");
+    expect(pickImageForPython(images, "3.11.2", "default-pkgs-1")).toBe("default-pkgs-1");
+  });
+  test("an unavailable version is an error listing the versions there are", () => {
+    expect(() => pickImageForPython(images, "3.10.5")).toThrow(
+      "no image carries Python 3.10.5; available: Python 3.11.2 (default, default-pkgs-1), 3.12.1 (py312). runta installs no other Python: import an image that has it (runta image import)",
+    );
+    expect(() => pickImageForPython(images, "3.12", "default")).toThrow("image default carries Python 3.11.2, not 3.12; available: Python 3.11.2 (default, default-pkgs-1), 3.12.1 (py312)");
+    expect(() => pickImageForPython(images, "3.11", "busybox")).toThrow(/image busybox carries no python3, not 3.11/);
+    expect(() => pickImageForPython(images, "latest")).toThrow(/must be a Python version like 3.11 or 3.11.2/);
+    expect(() => pickImageForPython([], "3.11")).toThrow(/no image with a python3 is known/);
   });
 });

@@ -103,6 +103,17 @@ export function RuntimeView({ id }: { id: string }) {
           <dd>{labelPairs(rt.labels).map((l) => <span class="label">{l}</span>) || "—"}</dd>
           <dt>Env</dt>
           <dd class="mono">{rt.env_names.join(" ") || "—"}</dd>
+          <dt>Ports</dt>
+          <dd class="ports">
+            {rt.ports.length
+              ? rt.ports.map((p) => (
+                  <div class="mono">
+                    {/* http and https go through the daemon's ingress: a link; tcp is a host address for other clients. */}
+                    {p.protocol === "tcp" ? p.url : <a href={p.url} target="_blank" rel="noopener noreferrer">{p.url}</a>}
+                  </div>
+                ))
+              : "—"}
+          </dd>
           <dt>Created</dt>
           <dd title={rt.created_at}>{age(rt.created_at, Date.now())} ago</dd>
           <dt>Started</dt>

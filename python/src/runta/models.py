@@ -240,11 +240,27 @@ class Image:
     created_at: str
     source: str
     in_use_by: list[str]
+    #: The image a derived image (packages over a parent) stands on; None for a base image.
+    parent: Optional[str] = None
+    #: The packages a derived image adds to its parent.
+    packages: list[str] = field(default_factory=list)
+    #: The python3 the image carries ("3.11.2"), None when it has none.
+    python_version: Optional[str] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "Image":
-        return cls(d["name"], d["size_bytes"], d["created_at"], d["source"], list(d.get("in_use_by", [])), dict(d))
+        return cls(
+            d["name"],
+            d["size_bytes"],
+            d["created_at"],
+            d["source"],
+            list(d.get("in_use_by", [])),
+            d.get("parent"),
+            list(d.get("packages", [])),
+            d.get("python_version"),
+            dict(d),
+        )
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ def create_body(
     network: Optional[NetworkMode] = None,
     egress: Optional[Mapping[str, Any]] = None,
     volumes: Optional[Sequence[VolumeMount]] = None,
+    packages: Optional[Sequence[str]] = None,
+    runtime_version: Optional[str] = None,
+    ports: Optional[Sequence[Mapping[str, Any]]] = None,
 ) -> dict[str, Any]:
     """The JSON body of a create (``POST /v1/runtimes``) or a restore (``POST /v1/checkpoints/{cp}/restore``)."""
     requests = _requests(vcpus, memory_mib, disk_size_gib)
@@ -100,6 +103,12 @@ def create_body(
         body["egress"] = dict(egress)
     if volumes is not None:
         body["volumes"] = [{"volume": v.volume, "path": v.path, "read_only": v.read_only} for v in volumes]
+    if packages is not None:
+        body["packages"] = list(packages)
+    if runtime_version is not None:
+        body["runtime_version"] = runtime_version
+    if ports is not None:
+        body["ports"] = [dict(p) for p in ports]
     return body
 
 
@@ -147,6 +156,9 @@ class Runtimes:
         network: Optional[NetworkMode] = None,
         egress: Optional[Mapping[str, Any]] = None,
         volumes: Optional[Sequence[VolumeMount]] = None,
+        packages: Optional[Sequence[str]] = None,
+        runtime_version: Optional[str] = None,
+        ports: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> "Runtime":
         """Creates a runtime and, with ``wait=True`` (the default), returns once it is running (or in error).
 
@@ -154,8 +166,11 @@ class Runtimes:
         ``hostname`` gives one; it is in /etc/hosts, so ``hostname -f`` works), ``network="nat"`` (an address,
         NAT and DNS; ``"none"``: loopback only), an open egress policy (``egress={"mode": "allowlist", "allow":
         ["deb.debian.org"]}`` restricts it from the start), no volumes (``volumes=[VolumeMount("data", "/work")]``
-        mounts volumes made with ``runta.volumes.create``). ``idempotency_key`` is sent as the Idempotency-Key header:
-        the same key and body return the same runtime (and make the request retryable).
+        mounts volumes made with ``runta.volumes.create``), no published ports (``ports=[{"port": 8080}, {"port": 8443,
+        "protocol": "https"}]`` publishes them: see :meth:`publish`). ``idempotency_key`` is sent as the Idempotency-Key header:
+        the same key and body return the same runtime (and make the request retryable). ``packages`` (Debian
+        ``"NAME[=VERSION]"``, Python ``"pip:NAME[==VERSION]"``) stand it on an image of the set, built once;
+        ``runtime_version`` (``"3.11"``) picks the image by the Python it carries.
         """
         body = create_body(
             name,
@@ -173,6 +188,9 @@ class Runtimes:
             network=network,
             egress=egress,
             volumes=volumes,
+            packages=packages,
+            runtime_version=runtime_version,
+            ports=ports,
         )
         data = self._http.json(
             "POST",
@@ -363,9 +381,9 @@ class Runtimes:
         data = self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/egress", json_body=body, retry=True)["data"]
         return RuntimeEgress.from_wire(data)
 
-    def ports(self, runtime: str) -> list[dict[str, Any]]:
+    def ports(self, runtime: str) -> builtins.list[dict[str, Any]]:
         """A runtime's published ports, each ``{"port", "protocol", "url", "host_ip", "host_port"}``."""
-        data: list[dict[str, Any]] = self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/ports")["data"]
+        data: builtins.list[dict[str, Any]] = self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/ports")["data"]
         return data
 
     def publish(
@@ -589,6 +607,18 @@ class Runtime:
     def egress_events(self, *, limit: Optional[int] = None, after: Optional[int] = None) -> list[EgressEvent]:
         """Its egress audit events, oldest first (default the last 100)."""
         return self._runtimes.egress_events(self.id, limit=limit, after=after)
+
+    def ports(self) -> list[dict[str, Any]]:
+        """Its published ports, each with its ``url``."""
+        return self._runtimes.ports(self.id)
+
+    def publish(self, port: int, *, protocol: Optional[str] = None, host_port: Optional[int] = None, host_ip: Optional[str] = None) -> dict[str, Any]:
+        """Publishes one more of its ports, e.g. ``publish(8080)`` or ``publish(8443, protocol="https")``."""
+        return self._runtimes.publish(self.id, port, protocol=protocol, host_port=host_port, host_ip=host_ip)
+
+    def unpublish(self, port: int) -> dict[str, Any]:
+        """Stops publishing one of its ports."""
+        return self._runtimes.unpublish(self.id, port)
 
     def _track(self, info: RuntimeInfo) -> RuntimeInfo:
         self._info = info

@@ -5,6 +5,7 @@ daemon's egress proxy put the real value into one header of the runtime's HTTPS 
 """
 from __future__ import annotations
 
+import builtins
 from typing import Any, Optional
 
 from ._http import Transport, seg
@@ -33,7 +34,7 @@ class Secrets:
         """Removes a secret; refused (FailedPreconditionError naming them) while rules use it."""
         return Secret.from_wire(self._http.json("DELETE", f"/v1/secrets/{seg(name)}")["data"])
 
-    def rules(self, runtime: str) -> list[SecretRule]:
+    def rules(self, runtime: str) -> builtins.list[SecretRule]:
         """A runtime's injection rules."""
         return [SecretRule.from_wire(r) for r in self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/secret-rules")["data"]]
 

@@ -1,10 +1,12 @@
 import { Command } from "commander";
 import { RuntaError } from "../../api/errors.js";
+import { pickImageForPython } from "../../api/runtime-version.js";
+import type { Image } from "../../api/schemas.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";
-import { collectPackage, packagesOf, flagForHostLimit, nameFlag } from "../parse.js";
+import { collectPackage, packagesOf, runtimeVersionFlag, flagForHostLimit, nameFlag } from "../parse.js";
 import { spinner } from "../output.js";
 import { addRuntimeFlags, createOptionsFrom, type RuntimeFlags } from "../runtime-flags.js";
 import { buildImageWithProgress, findImage } from "./image.js";
@@ -16,6 +18,7 @@ export interface RunOptions extends RuntimeFlags {
   image?: string;
   detach?: boolean;
   package?: string[];
+  runtimeVersion?: string;
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -26,6 +29,7 @@ export function runCommand(ctx: CliContext): Command {
   return addRuntimeFlags(cmd, ctx)
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .option("--runtime-version <V>", "the Python version it carries (3.11, 3.11.2): picks the image whose python3 matches (image ls's PYTHON)", runtimeVersionFlag)
     .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once", collectPackage)
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
     .option("--json", "print the created runtime as JSON instead of its id")
@@ -45,6 +49,7 @@ Examples:
   runta run --name api --hostname api.internal
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name tools --package cowsay --package tree
+  runta run --name py --runtime-version 3.11
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name web --idle-timeout 300
@@ -61,7 +66,9 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   const options = createOptionsFrom(opts);
   const packages = packagesOf(opts.package);
   const runta = await ctx.client();
-  const image = opts.image ?? DEFAULTS.image;
+  let image = opts.image ?? DEFAULTS.image;
+  // Packages are built over the image the Python version picks: pick it here by the daemon's rule, so it is the parent.
+  if (packages && opts.runtimeVersion && !opts.image) image = pickImage(await runta.images.list(), opts.runtimeVersion);
   // The image of a package set is built once, with visible progress; the create then stands on it.
   if (packages) await ensurePackagesImage(ctx, runta, image, packages);
   else if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
@@ -70,7 +77,14 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
     ? `runtime ${opts.name}; see it with runta ps -a, remove it with runta rm ${opts.name}`
     : "the runtime; find it with runta ps -a";
   try {
-    const create = runta.runtimes.create(opts.name, { ...options, image: opts.image, packages, idempotencyKey: opts.idempotencyKey, wait: !opts.detach });
+    const create = runta.runtimes.create(opts.name, {
+      ...options,
+      image: packages && opts.runtimeVersion ? image : opts.image,
+      runtimeVersion: opts.runtimeVersion,
+      packages,
+      idempotencyKey: opts.idempotencyKey,
+      wait: !opts.detach,
+    });
     const rt = await untilInterrupted(ctx, create, () => ctx.io.stderr.write(`runta: interrupted — the daemon goes on creating ${left}\n`), progress);
     progress.stop();
     if (!opts.detach && rt.info.status !== "running") {
@@ -99,4 +113,13 @@ export async function ensurePackagesImage(ctx: CliContext, runta: RuntaApi, pare
   if (findImage(await runta.images.list(), undefined, { parent, packages })) return;
   ctx.io.stderr.write(`runta: building the image of ${packages.join(" ")} over ${parent} (once; later runs with these packages reuse it)\n`);
   await buildImageWithProgress(ctx, runta, undefined, false, { packages, parent });
+}
+
+/** The image a Python version picks (api/runtime-version.ts); an error listing the versions there are otherwise. */
+function pickImage(images: Image[], version: string): string {
+  try {
+    return pickImageForPython(images, version, undefined, DEFAULTS.image);
+  } catch (err) {
+    throw new RuntaError("invalid_argument", `--runtime-version ${version}: ${(err as Error).message}`);
+  }
 }

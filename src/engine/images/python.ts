@@ -52,8 +52,3 @@ export async function pythonVersion(layers: string[]): Promise<string | null> {
   }
   return minor;
 }
-
-/** Whether an image's python version satisfies what a create asks for: "3.11" matches 3.11.x, "3.11.2" only itself, "3" any 3.x. */
-export function versionMatches(have: string, want: string): boolean {
-  return have === want || have.startsWith(`${want}.`);
-}

@@ -73,6 +73,14 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
   };
 }
 
+/** `runtime_version`, or seed 000's `runtimeVersion` for it; both at once must agree. */
+export function runtimeVersionOf(body: { runtime_version?: string; runtimeVersion?: string }): string | undefined {
+  if (body.runtime_version !== undefined && body.runtimeVersion !== undefined && body.runtime_version !== body.runtimeVersion) {
+    throw errors.invalid("runtimeVersion is another name for runtime_version: give one of them", { field: "runtimeVersion" });
+  }
+  return body.runtime_version ?? body.runtimeVersion;
+}
+
 export const runtimeRoutes: RouteModule = ({ engine }) => {
   const lifecycle = (op: (ref: string) => Promise<unknown>): Handler => async (ctx) => {
     await readJson(ctx, LifecycleRequestSchema, true);
@@ -100,6 +108,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         const runtime = await engine.create(
           {
             ...createSpecOf(body),
+            runtimeVersion: runtimeVersionOf(body),
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },

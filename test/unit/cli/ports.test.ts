@@ -52,6 +52,12 @@ describe("ports", () => {
     expect(again.err).toContain("port 8080 is already published");
   });
 
+  test("checkpoint restore -p publishes ports of the new runtime (a checkpoint carries none)", async () => {
+    const r = await cli(["checkpoint", "restore", "golden", "task-1", "-p", "8080", "-p", "8443/https"], { client: { checkpoints: [{ display_name: "golden" }] } });
+    expect(r.code, r.err).toBe(0);
+    expect(r.client.calls.find((c) => c.method === "checkpoints.restore")!.args[2]).toMatchObject({ ports: [{ port: 8080 }, { port: 8443, protocol: "https" }] });
+  });
+
   test("ca prints the ingress CA certificate", async () => {
     const r = await cli(["ports", "ca"]);
     expect(r.out).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);

@@ -49,6 +49,22 @@ describe("run", () => {
     expect(r.client.calls).toEqual([]);
   });
 
+  test("--runtime-version goes to the daemon, which picks the image; with --package the CLI picks the parent by the same rule", async () => {
+    const r = await cli(["run", "--runtime-version", "3.11"]);
+    expect(r.code).toBe(0);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ runtimeVersion: "3.11", image: undefined });
+    const p = await cli(["run", "--runtime-version", "3.12", "--package", "tree"], {
+      client: { images: [{ name: "default" }, { name: "py312", python_version: "3.12.1" }] },
+    });
+    expect(p.code).toBe(0);
+    expect(p.client.calls.find((c) => c.method === "images.build")!.args).toEqual([undefined, { force: false, packages: ["tree"], parent: "py312" }]);
+    expect(p.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ runtimeVersion: "3.12", image: "py312", packages: ["tree"] });
+    const none = await cli(["run", "--runtime-version", "2.7", "--package", "tree"]);
+    expect(none.code).toBe(1);
+    expect(none.err).toContain("--runtime-version 2.7: no image carries Python 2.7; available: Python 3.11.2 (default, busybox)");
+    expect((await cli(["run", "--runtime-version", "latest"])).code).toBe(2);
+  });
+
   test("-e NAME takes the value from the local environment", async () => {
     const r = await cli(["run", "--image", "busybox", "-e", "FROM_ENV"], { env: { FROM_ENV: "here" } });
     expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ env: { FROM_ENV: "here" } });

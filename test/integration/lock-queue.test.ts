@@ -1,0 +1,68 @@
+/**
+ * A client that gave up does not leave its operation queued behind a runtime's lifecycle lock: with a `pause` stuck in
+ * runc (a fake runc first on the daemon's PATH holds it until the test releases it), a `resume` whose client went
+ * away meanwhile is not run when the pause finally ends; a `resume` whose client still waits is.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+let d: TestDaemon;
+const fakeDir = mkdtempSync(join(tmpdir(), "fake-runc-"));
+
+beforeAll(async () => {
+  // Passes every call to the real runc, but holds a pause while the "hang" file exists, until "release" appears.
+  writeFileSync(
+    join(fakeDir, "runc"),
+    `#!/bin/sh\nfor a; do if [ "$a" = pause ] && [ -e ${fakeDir}/hang ]; then while [ ! -e ${fakeDir}/release ]; do sleep 0.05; done; fi; done\nexec /usr/sbin/runc "$@"\n`,
+  );
+  chmodSync(join(fakeDir, "runc"), 0o755);
+  d = await startTestDaemon({ env: { PATH: `${fakeDir}:${process.env.PATH}` } });
+});
+
+afterAll(async () => {
+  writeFileSync(join(fakeDir, "release"), "");
+  if (d) {
+    await d.cleanup();
+    expect(await leaks(d)).toEqual([]);
+  }
+  rmSync(fakeDir, { recursive: true, force: true });
+});
+
+/** POST to a lifecycle route; `abortAfterMs` gives up on it (closes the connection) that long after sending. */
+function post(path: string, abortAfterMs?: number): Promise<number | "gave up"> {
+  const ac = new AbortController();
+  if (abortAfterMs !== undefined) setTimeout(() => ac.abort(), abortAfterMs);
+  return fetch(`${d.endpoint}${path}`, { method: "POST", headers: { Authorization: `Bearer ${d.token}` }, signal: ac.signal }).then(
+    (r) => r.status,
+    () => "gave up" as const,
+  );
+}
+
+test("an operation whose client gave up while it waited for the lock is not run", async () => {
+  const runta = d.client();
+  const rt = await runta.runtimes.create("queued", { image: "busybox", memoryMiB: 64 });
+  writeFileSync(join(fakeDir, "hang"), "");
+  const pause = post(`/v1/runtimes/${rt.id}/pause`);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await post(`/v1/runtimes/${rt.id}/resume`, 300)).toBe("gave up");
+  writeFileSync(join(fakeDir, "release"), "");
+  expect(await pause).toBe(200);
+  // The pause is done; had the abandoned resume run after it, the runtime would be running again.
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await runta.runtimes.get(rt.id)).record.status).toBe("paused");
+
+  // A caller still waiting is served in its turn.
+  rmSync(join(fakeDir, "release"));
+  const pause2Target = await runta.runtimes.create("queued2", { image: "busybox", memoryMiB: 64 });
+  const pause2 = post(`/v1/runtimes/${pause2Target.id}/pause`);
+  await new Promise((r) => setTimeout(r, 300));
+  const resume2 = post(`/v1/runtimes/${pause2Target.id}/resume`);
+  writeFileSync(join(fakeDir, "release"), "");
+  expect(await pause2).toBe(200);
+  expect(await resume2).toBe(200);
+  expect((await runta.runtimes.get(pause2Target.id)).record.status).toBe("running");
+  rmSync(join(fakeDir, "hang"));
+});
