@@ -121,7 +121,7 @@ test("curl and python send the stub; the ruled host receives the value, another 
   await runta.secrets.removeRule("agent", "untrusted.test", "Authorization");
 
   const events = await rt.egressEvents();
-  expect(events.some((e) => e.host === "untrusted.test" && /certificate|issuer/i.test(e.reason ?? ""))).toBe(true);
+  expect(events.filter((e) => e.host === "untrusted.test").map((e) => [/certificate|issuer/i.test(e.reason ?? ""), e.injected])).toEqual([[true, []]]);
   const injected = events.filter((e) => e.injected?.length);
   expect(injected.length).toBeGreaterThanOrEqual(2);
   expect(injected[0]).toMatchObject({ host: "api.test", protocol: "tls", verdict: "allowed", injected: [{ secret: "API_KEY", header: "Authorization" }] });
