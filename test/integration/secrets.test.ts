@@ -18,6 +18,8 @@ import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 let d: TestDaemon;
 let api: TestHost;
 let other: TestHost;
+/** A host whose certificate's CA the daemon is not given: injection must refuse to send the value there. */
+let untrusted: TestHost;
 let hostsDir: string;
 /** Values no test writes anywhere but through the API (long and random, so a match is never a coincidence). */
 const VALUE = `sk-live-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}Zq`;
@@ -25,16 +27,16 @@ const ROTATED = `sk-rotated-${Math.random().toString(36).slice(2)}${Date.now().t
 
 beforeAll(async () => {
   await ensureDefaultImage();
-  [api, other] = await Promise.all([startTestHost({ names: ["api.test"] }), startTestHost({ names: ["other.test"] })]);
+  [api, other, untrusted] = await Promise.all([startTestHost({ names: ["api.test"] }), startTestHost({ names: ["other.test"] }), startTestHost({ names: ["untrusted.test"] })]);
   hostsDir = await mkdtemp(join(tmpdir(), "runta-secrets-hosts-"));
-  await writeFile(join(hostsDir, "hosts"), `${api.address} api.test\n${other.address} other.test\n`);
+  await writeFile(join(hostsDir, "hosts"), `${api.address} api.test\n${other.address} other.test\n${untrusted.address} untrusted.test\n`);
   await writeFile(join(hostsDir, "ca.pem"), (await readFile(api.caFile, "utf8")) + (await readFile(other.caFile, "utf8")));
   d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR, env: { RUNTA_NETWORK_HOSTS: join(hostsDir, "hosts"), RUNTA_EGRESS_CA_BUNDLE: join(hostsDir, "ca.pem") } });
 });
 
 afterAll(async () => {
   await d?.cleanup();
-  await Promise.all([api?.close(), other?.close()]);
+  await Promise.all([api?.close(), other?.close(), untrusted?.close()]);
   await rm(hostsDir, { recursive: true, force: true });
 });
 
@@ -111,7 +113,15 @@ test("curl and python send the stub; the ruled host receives the value, another 
   // While api.test's certificate comes from the egress CA.
   expect((await rt.exec(`curl -sS -v -o /dev/null https://api.test/headers`)).stderrText).toMatch(/issuer: (O ?= ?runta; )?CN ?= ?runta egress CA/);
 
+  // The proxy verifies the real host: one whose certificate chains to no CA it trusts never gets the value (502).
+  await runta.secrets.setRule("agent", { secret: "API_KEY", host: "untrusted.test", header: "Authorization", template: "Bearer ${secret}" });
+  const refused = await rt.exec(`curl -sS -H "Authorization: Bearer $API_KEY" -w '\\n%{http_code}' https://untrusted.test/headers`, { timeoutSecs: 30 });
+  expect(refused.stdoutText).toMatch(/^runta: the egress proxy could not forward to untrusted\.test: .*(certificate|issuer)/m);
+  expect(refused.stdoutText).toMatch(/\n502$/);
+  await runta.secrets.removeRule("agent", "untrusted.test", "Authorization");
+
   const events = await rt.egressEvents();
+  expect(events.filter((e) => e.host === "untrusted.test").map((e) => [/certificate|issuer/i.test(e.reason ?? ""), e.injected])).toEqual([[true, []]]);
   const injected = events.filter((e) => e.injected?.length);
   expect(injected.length).toBeGreaterThanOrEqual(2);
   expect(injected[0]).toMatchObject({ host: "api.test", protocol: "tls", verdict: "allowed", injected: [{ secret: "API_KEY", header: "Authorization" }] });

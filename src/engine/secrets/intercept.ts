@@ -173,6 +173,13 @@ export class Interceptor implements Takeover {
     });
     req.on("data", (c: Buffer) => (bytesOut += c.length));
     req.pipe(up);
+    // Whether the request (and the value in it) can have left: only over a connection that was established (and,
+    // for TLS, verified). A refused certificate means nothing was sent, and the event must not say it was injected.
+    let reached = false;
+    up.once("socket", (sock: net.Socket) => {
+      if (!sock.connecting && !(sock instanceof tls.TLSSocket && !sock.authorized)) reached = true;
+      else sock.once(h.protocol === "tls" ? "secureConnect" : "connect", () => (reached = true));
+    });
     up.on("error", (err: NodeJS.ErrnoException) => {
       reason = `upstream ${h.host}:${h.port} failed: ${err.code ?? ""} ${err.message}`.replace(/\s+/g, " ");
       if (!res.headersSent) {
@@ -183,7 +190,7 @@ export class Interceptor implements Takeover {
     res.once("close", () => {
       // A runtime that went away mid-answer cuts the upstream request; a finished one leaves its socket to the agent.
       if (!complete) up.destroy();
-      h.record(this.event(h, applied, { reason, bytesOut, bytesIn }));
+      h.record(this.event(h, reached ? applied : [], { reason, bytesOut, bytesIn }));
     });
   }
 
