@@ -119,6 +119,10 @@ describe("dashboard in Chromium", () => {
     await d.client().runtimes.publish("web1", { port: 5432, protocol: "tcp" });
     await expect.poll(() => page.locator("dl.record dd.ports a").getAttribute("href"), { timeout: 10_000 }).toBe(published.url);
     await expect.poll(() => page.locator("dl.record dd.ports").innerText(), { timeout: 10_000 }).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
+    // An idle timeout set meanwhile (runta update --idle-timeout) shows when it would suspend.
+    await d.client().runtimes.update("web1", { idleTimeoutSecs: 600 });
+    await expect.poll(() => page.locator("dl.record dd.idle").innerText(), { timeout: 10_000 }).toMatch(/^timeout 600 s · suspends in (9|10)m if nothing happens/);
+    await d.client().runtimes.update("web1", { idleTimeoutSecs: null });
 
     await page.fill('form.resize input[name="memory_mib"]', "300");
     await page.click('form.resize button[type="submit"]');

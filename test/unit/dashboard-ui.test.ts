@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import type { Runtime } from "../../src/api/index.js";
 import { matches, statusMatches } from "../../ui/src/filter.js";
-import { age, bytes, disk, parsePairs } from "../../ui/src/format.js";
+import { age, bytes, disk, idleLine, parsePairs } from "../../ui/src/format.js";
 import { USAGE_EVERY, UsageSampler } from "../../ui/src/usage.js";
 import { fakeRuntime } from "../helpers/fake-client.js";
 
@@ -69,6 +69,15 @@ describe("formatting", () => {
     expect(disk(withDisk(10, 12 * 1024 * 1024))).toBe("12 MiB / 10 GiB");
     expect(disk(withDisk(2, 0))).toBe("0 B / 2 GiB");
     expect(disk(withDisk(null, 4096))).toBe("—");
+  });
+
+  test("the idle line says when it suspends, what keeps it awake, or that it is suspended", () => {
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    const idle = { timeout_secs: 300, last_activity_at: "2026-01-01T11:59:00Z", last_activity: "exec" as const, active: { execs: 0, terminals: 0, ingress: 0, egress: 0 }, awake_because: null, suspends_at: "2026-01-01T12:04:00Z" };
+    expect(idleLine({ status: "running", idle: null }, now)).toBe("—");
+    expect(idleLine({ status: "running", idle }, now)).toBe("timeout 300 s · suspends in 4m if nothing happens, last activity 1m ago (exec)");
+    expect(idleLine({ status: "running", idle: { ...idle, suspends_at: null, awake_because: "2 ingress connections" } }, now)).toBe("timeout 300 s · awake: 2 ingress connections");
+    expect(idleLine({ status: "suspended", idle: { ...idle, suspends_at: null } }, now)).toBe("suspended while idle, last activity 1m ago (exec); the next exec or request wakes it (timeout 300 s)");
   });
 
   test("ages like docker ps", () => {

@@ -1,4 +1,5 @@
 /** Small formatting helpers shared by the views (docker-ps style: short ids, relative ages, binary units). */
+import type { Runtime } from "../../src/api/schemas.js";
 
 /** First 12 characters of an id, as `docker ps` shows them. */
 export const shortId = (id: string) => id.slice(0, 12);
@@ -56,4 +57,16 @@ export function parsePairs(text: string, what: string): Record<string, string> {
     out[line.slice(0, eq)] = line.slice(eq + 1);
   });
   return out;
+}
+
+/** A runtime's idle state in one line (the `idle` object of the API), or "—" without an idle timeout. */
+export function idleLine(rt: Pick<Runtime, "status" | "idle">, now: number): string {
+  const idle = rt.idle;
+  if (!idle) return "—";
+  const t = `timeout ${idle.timeout_secs} s`;
+  const last = idle.last_activity_at ? `, last activity ${age(idle.last_activity_at, now)} ago (${idle.last_activity})` : "";
+  if (rt.status === "suspended") return `suspended while idle${last}; the next exec or request wakes it (${t})`;
+  if (idle.awake_because) return `${t} · awake: ${idle.awake_because}`;
+  if (idle.suspends_at) return `${t} · suspends in ${age(new Date(now).toISOString(), Date.parse(idle.suspends_at))} if nothing happens${last}`;
+  return t;
 }

@@ -4,7 +4,7 @@
  */
 import { useRef, useState } from "preact/hooks";
 import { api, rtPath, type Runtime } from "./api.js";
-import { age, bytes, disk, labelPairs, mib } from "./format.js";
+import { age, bytes, disk, idleLine, labelPairs, mib } from "./format.js";
 import { usePoll } from "./poll.js";
 import { go } from "./route.js";
 import { StatusBadge } from "./status.js";
@@ -114,6 +114,8 @@ export function RuntimeView({ id }: { id: string }) {
                 ))
               : "—"}
           </dd>
+          <dt>Idle</dt>
+          <dd class="idle">{idleLine(rt, Date.now())}</dd>
           <dt>Created</dt>
           <dd title={rt.created_at}>{age(rt.created_at, Date.now())} ago</dd>
           <dt>Started</dt>
