@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS egress_events (
   event TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS egress_events_runtime ON egress_events (runtime_id, seq);
+CREATE TABLE IF NOT EXISTS network_range (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  cidr TEXT NOT NULL
+);
 `;
 
 type Row = { runtime_id: string; mode: string; net_index: number | null; policy: string };
@@ -50,6 +54,16 @@ export class NetworkStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+  }
+
+  /** The address range this daemon chose at its first network (null before), so a restart keeps its addresses. */
+  range(): string | null {
+    const row = this.db.prepare("SELECT cidr FROM network_range WHERE id = 1").get() as { cidr: string } | undefined;
+    return row?.cidr ?? null;
+  }
+
+  saveRange(cidr: string): void {
+    this.db.prepare("INSERT INTO network_range (id, cidr) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET cidr = excluded.cidr").run(cidr);
   }
 
   /** Stores (or replaces) a runtime's network. Taking an index another runtime holds throws (UNIQUE). */

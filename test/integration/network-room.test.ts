@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { FORWARDING_MARKERS_DIR } from "../../src/engine/network/forwarding.js";
+import { formatCidr } from "../../src/engine/network/ipv4.js";
 import { RuntimeNetworks } from "../../src/engine/network/network.js";
+import { networkNames } from "../../src/engine/network/plan.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 
 const run = promisify(execFile);
@@ -137,6 +139,36 @@ test("a range another route of the host covers is refused with the fix", async (
   } finally {
     await clash.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a derived range the host already routes (another daemon's) gives way to the next one, which is kept across restarts", async () => {
+  const dirs = await Promise.all([mkdtemp(join(tmpdir(), "runta-net-room-a-")), mkdtemp(join(tmpdir(), "runta-net-room-b-"))]);
+  const identity = `range-test ${dirs[1]}`;
+  const first = formatCidr(networkNames(identity).range);
+  const second = formatCidr(networkNames(identity, undefined, 1).range);
+  // Another daemon (its own table and interfaces) holds B's first derived range.
+  const other = await RuntimeNetworks.open({ dataDir: dirs[0], cidr: first });
+  let b: RuntimeNetworks | null = null;
+  try {
+    await other.create("rt-other", "nat");
+    b = await RuntimeNetworks.open({ dataDir: dirs[1], identity });
+    const rt = await b.create("rt-b", "nat");
+    expect(formatCidr(b.names.range)).toBe(second);
+    expect(rt.address?.startsWith(second.split(".").slice(0, 2).join("."))).toBe(true);
+    await other.remove("rt-other");
+    await b.close();
+    // Restarted after the other daemon left: it keeps the range its runtime's address is in.
+    b = await RuntimeNetworks.open({ dataDir: dirs[1], identity });
+    expect(formatCidr(b.names.range)).toBe(second);
+    expect(b.describe("rt-b").address).toBe(rt.address);
+    await b.remove("rt-b");
+  } finally {
+    for (const n of [b, other]) {
+      for (const rec of n?.store.all() ?? []) await n!.remove(rec.runtimeId);
+      await n?.close();
+    }
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
 });
 

@@ -29,6 +29,17 @@ test("ipv4 helpers: parse, format, membership and overlap", () => {
   expect(cidrsOverlap(parseCidr("10.64.0.0/20"), parseCidr("10.64.16.0/20"))).toBe(false);
 });
 
+test("alternative ranges: another /20 in 10.64.0.0/10 for each attempt, the same table and interfaces", () => {
+  const base = networkNames("/var/lib/runta");
+  const alts = [1, 2, 3].map((n) => networkNames("/var/lib/runta", undefined, n));
+  for (const alt of alts) {
+    expect([alt.table, alt.ifPrefix, alt.range.bits]).toEqual([base.table, base.ifPrefix, 20]);
+    expect(cidrContains("10.64.0.0/10", alt.gateway)).toBe(true);
+  }
+  expect(new Set([base, ...alts].map((n) => n.range.base)).size).toBe(4);
+  expect(networkNames("/var/lib/runta", undefined, 2)).toEqual(alts[1]);
+});
+
 test("names derive from the daemon's identity: two data dirs share no table, prefix or range", () => {
   const a = networkNames("/var/lib/runta");
   const b = networkNames("/tmp/runta-test-daemon-abc");

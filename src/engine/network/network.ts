@@ -52,7 +52,7 @@ export interface RuntimeNetworksOptions {
   dataDir: string;
   /** What names and the range derive from (default: the data dir), so two daemons never share them. */
   identity?: string;
-  /** The daemon's address range (default: a /20 in 10.64.0.0/10 derived from the identity). */
+  /** The daemon's address range (default: a /20 in 10.64.0.0/10 derived from the identity, kept once chosen). */
   cidr?: string;
   /** A hosts(5) file the resolver and proxy consult before DNS. */
   hostsFile?: string;
@@ -72,12 +72,15 @@ export interface RuntimeNetwork {
   netnsPath: string | null;
 }
 
+/** How many alternative derived ranges a daemon tries when the host routes its first one. */
+const RANGE_ATTEMPTS = 8;
+
 /** Where `ip netns add` puts a namespace. */
 const NETNS_DIR = "/run/netns";
 
 /** The daemon's runtime networks (see the module comment). */
 export class RuntimeNetworks {
-  readonly names: NetworkNames;
+  private current: NetworkNames;
   private readonly resolver: Resolver;
   private readonly byAddress = new Map<string, { runtimeId: string; policy: EgressPolicy }>();
   private active: Promise<{ dns: DnsForwarder; proxy: EgressProxy }> | null = null;
@@ -88,8 +91,17 @@ export class RuntimeNetworks {
     private readonly opts: RuntimeNetworksOptions & { logger: Logger },
     readonly store: NetworkStore,
   ) {
-    this.names = networkNames(opts.identity ?? resolve(opts.dataDir), opts.cidr);
+    this.current = networkNames(this.identity, opts.cidr ?? store.range() ?? undefined);
     this.resolver = new Resolver(opts.hostsFile);
+  }
+
+  /** Table name, interface prefix and address range (the range is settled at the first activation). */
+  get names(): NetworkNames {
+    return this.current;
+  }
+
+  private get identity(): string {
+    return this.opts.identity ?? resolve(this.opts.dataDir);
   }
 
   /** Opens the store; when runtimes with a network exist, rebuilds the table and starts the resolver and proxy. */
@@ -125,7 +137,7 @@ export class RuntimeNetworks {
   /** Starts the resolver and proxy and (re)builds the table with every runtime; once per daemon. */
   private activate(): Promise<{ dns: DnsForwarder; proxy: EgressProxy }> {
     this.active ??= (async () => {
-      await this.checkRange();
+      await this.settleRange();
       const ctx = {
         policyFor: (ip: string) => this.byAddress.get(ip) ?? null,
         record: (runtimeId: string, ev: Omit<EgressEvent, "seq">) => this.record(runtimeId, ev),
@@ -148,8 +160,40 @@ export class RuntimeNetworks {
     return this.active;
   }
 
-  /** Refuses a range another network of the host already routes (a conflict would cut one or the other off). */
-  private async checkRange(): Promise<void> {
+  /**
+   * Settles the address range before the first runtime gets one. A range given in the config, or kept from an earlier
+   * start (the runtimes' addresses are in it), is used or refused; a derived one the host already routes (another
+   * daemon's, a VPN's) gives way to the next derived alternative, and the one chosen is kept for later starts.
+   */
+  private async settleRange(): Promise<void> {
+    if (this.opts.cidr || this.store.range() !== null || this.store.all().some((r) => r.index !== null)) {
+      const clash = await this.overlappingRoute();
+      if (clash) throw this.rangeRefusal(clash);
+      return;
+    }
+    const first = await this.overlappingRoute();
+    let clash = first;
+    for (let attempt = 1; clash && attempt <= RANGE_ATTEMPTS; attempt++) {
+      const taken = formatCidr(this.current.range);
+      this.current = networkNames(this.identity, undefined, attempt);
+      clash = await this.overlappingRoute();
+      if (!clash) this.opts.logger.warn("the derived address range is routed by the host already; using another", { taken, range: formatCidr(this.current.range) });
+    }
+    if (clash) {
+      this.current = networkNames(this.identity);
+      throw this.rangeRefusal(first!);
+    }
+    this.store.saveRange(formatCidr(this.current.range));
+  }
+
+  private rangeRefusal(r: { dst: string; dev?: string }): Error {
+    return errors.unavailable(
+      `the runtimes' address range ${formatCidr(this.names.range)} overlaps the host's route to ${r.dst} (dev ${r.dev ?? "?"}); start the daemon with another range (RUNTA_NETWORK_CIDR)`,
+    );
+  }
+
+  /** A route of the host (not one of this daemon's runtimes) into the range, or null. */
+  private async overlappingRoute(): Promise<{ dst: string; dev?: string } | null> {
     const { stdout } = await execFileAsync("ip", ["-j", "-4", "route", "show", "table", "all"]).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") throw errors.unavailable("ip (iproute2) was not found, so runtimes cannot have a network; install it with 'apt-get install iproute2' (or use --network none)", err);
       throw err;
@@ -163,12 +207,9 @@ export class RuntimeNetworks {
       } catch {
         continue;
       }
-      if (cidrsOverlap(dst, this.names.range)) {
-        throw errors.unavailable(
-          `the runtimes' address range ${formatCidr(this.names.range)} overlaps the host's route to ${r.dst} (dev ${r.dev ?? "?"}); start the daemon with another range (RUNTA_NETWORK_CIDR)`,
-        );
-      }
+      if (cidrsOverlap(dst, this.names.range)) return r;
     }
+    return null;
   }
 
   /** Gives a new runtime its network record (and, for "nat", an address, namespace, veth and chains). */

@@ -33,12 +33,15 @@ export interface NetworkNames {
 
 /**
  * Derives table name, interface prefix and address range from a daemon's identity (its data dir), so test daemons and
- * a developer's daemon never share any of them. The range is a /20 (4094 runtimes) in 10.64.0.0/10 unless `cidr` says.
+ * a developer's daemon do not share them. The range is a /20 (4094 runtimes) in 10.64.0.0/10 unless `cidr` says; one
+ * of 1024, so two daemons can meet: `attempt` n > 0 derives the n-th alternative range (same table and interfaces),
+ * which RuntimeNetworks tries when the host already routes the first, and then keeps.
  */
-export function networkNames(identity: string, cidr?: string): NetworkNames {
+export function networkNames(identity: string, cidr?: string, attempt = 0): NetworkNames {
   const h = createHash("sha256").update(identity).digest();
   const tag = h.subarray(0, 2).toString("hex");
-  const range = cidr ? parseCidr(cidr) : { base: ((10 << 24) | ((64 + (h[2]! % 64)) << 16) | ((h[3]! % 16) << 12)) >>> 0, bits: 20 };
+  const r = attempt === 0 ? h : createHash("sha256").update(`${identity}\0range ${attempt}`).digest();
+  const range = cidr ? parseCidr(cidr) : { base: ((10 << 24) | ((64 + (r[2]! % 64)) << 16) | ((r[3]! % 16) << 12)) >>> 0, bits: 20 };
   if (range.bits > 28) throw new Error(`network range ${formatCidr(range)} is too small (at most /28)`);
   return { table: `runta_${tag}`, ifPrefix: `${IF_FAMILY_PREFIX}${tag}`, range, gateway: intToIp(range.base + 1) };
 }
