@@ -194,7 +194,8 @@ export async function recoverRecords(
   const recovered: string[] = [];
   const dirs = readdirSync(join(dataDir, "runtimes")).filter((n) => UUID.test(n));
   for (const id of dirs) {
-    if (store.get(id)) continue;
+    // A row that exists but cannot be decoded is the store's to report, not a lost record.
+    if (store.has(id)) continue;
     try {
       const found = recordFromDir(dataDir, id);
       if (!found) {

@@ -350,6 +350,11 @@ export class RuntimeStore {
     return this.decode(this.stmt("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
   }
 
+  /** Whether a row with this id exists, decodable or not. */
+  has(id: string): boolean {
+    return this.stmt("SELECT 1 FROM runtimes WHERE id = ?").get(id) !== undefined;
+  }
+
   /** One record by name, or null. */
   getByName(name: string): RuntimeRecord | null {
     return this.decode(this.stmt("SELECT * FROM runtimes WHERE name = ?").get(name) as Row | undefined);

@@ -92,6 +92,8 @@ test("one corrupt record does not stop the others from loading", async () => {
   expect((await engine.get("keep")).status).toBe("running");
   expect((await engine.list()).items.map((x) => x.name)).not.toContain("corrupt");
   expect(logs.some((l) => l.includes("has no runtime record") && l.includes(id))).toBe(true);
+  // An undecodable row is not a lost record: nothing tries to rebuild it from the runtime's directory.
+  expect(logs.some((l) => l.includes("could not recover") && l.includes(id))).toBe(false);
   // Repair the row so the runtime can be removed through the engine again.
   await engine.close();
   withStore((s) => s.execRawForTests("UPDATE runtimes SET labels = '{}' WHERE id = ?", id));
