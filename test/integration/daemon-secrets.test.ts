@@ -20,16 +20,28 @@ afterAll(async () => {
   await d?.cleanup();
 });
 
-/** Environments of the daemon's direct children, by their command line. */
-async function childEnvironments(ppid: number): Promise<Array<{ args: string; environ: string }>> {
-  const found: Array<{ args: string; environ: string }> = [];
+/** Environments of the daemon's descendants (runc runs under a reaper for some execs), by their command line. */
+async function childEnvironments(ancestor: number): Promise<Array<{ args: string; environ: string }>> {
+  const parents = new Map<number, number>();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== ppid) continue;
-      const args = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0").join(" ");
-      found.push({ args, environ: (await readFile(`/proc/${entry}/environ`, "utf8")).split("\0").join("\n") });
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let p = parents.get(pid), hops = 0; p !== undefined && p > 1 && hops < 16; p = parents.get(p), hops++) if (p === ancestor) return true;
+    return false;
+  };
+  const found: Array<{ args: string; environ: string }> = [];
+  for (const pid of parents.keys()) {
+    if (!descends(pid)) continue;
+    try {
+      const args = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
+      found.push({ args, environ: (await readFile(`/proc/${pid}/environ`, "utf8")).split("\0").join("\n") });
     } catch {
       // Exited while we looked.
     }
