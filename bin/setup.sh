@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything runta needs on a fresh Debian 12 machine (as root) and builds it:
-# runc, catatonit, debootstrap and lxcfs (runtimes' own view of /proc) from Debian, iproute2 and nftables for runtime networking, the npm dependencies,
-# the TypeScript build. With --test it also installs what the test suite drives (busybox-static for the small test
+# runc, catatonit, debootstrap and lxcfs (runtimes' own view of /proc) from Debian, iproute2 and nftables for runtime networking, gcc and
+# libc6-dev to build the runtimes' static init and exec agent (agent/runta-agent.c), the npm dependencies, the TypeScript build. With --test it also installs what the test suite drives (busybox-static for the small test
 # image, tmux, curl, openssl for the network tests' HTTPS hosts, and Debian's chromium for the dashboard's browser
 # tests, which playwright-core drives without downloading a browser) and what the Python SDK's tests need: Debian's
 # python3 with venv, pip, setuptools, wheel, pytest and mypy, so that bin/test-python.sh installs ./python offline (no
@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-pkgs=(runc catatonit debootstrap lxcfs tar gzip ca-certificates iproute2 nftables)
+pkgs=(runc catatonit debootstrap lxcfs tar gzip ca-certificates iproute2 nftables gcc libc6-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(busybox-static tmux curl procps openssl chromium python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-mypy)
 fi

@@ -1,5 +1,5 @@
 /**
- * The buffered exec runner: drives one exec started by {@link Runc.exec} without a terminal, feeds it stdin, keeps
+ * The buffered exec runner: drives one exec started without a terminal (by `runc exec` or the runtime's agent), feeds it stdin, keeps
  * the first bytes of its output, and ends it on a timeout or when the caller left.
  *
  * The exec ends when its command does (the reaper exits with its status). A background job the command started keeps
@@ -7,13 +7,11 @@
  * and the job goes on without them. A timeout or a caller that left kills every process the command started (its
  * exec cgroup: a `setsid` does not escape it) and its whole session.
  */
-import { existsSync } from "node:fs";
-import { killGroup, killSession, readPidFile, sleep } from "./proc.js";
-import type { RuncExec } from "./runc.js";
+import type { ExecHandle } from "./execs/handle.js";
 
 /** Output and outcome of one buffered `runc exec`. */
 export interface BufferedRun {
-  /** Whether the command started (runc wrote the pid file). */
+  /** Whether the command started (runc wrote the pid file, or the agent said so). */
   started: boolean;
   exitCode: number;
   stdout: Buffer;
@@ -56,10 +54,9 @@ class CappedBuffer {
 const DRAIN_AFTER_EXIT_MS = 100;
 
 /** Runs a started exec (pipes, no terminal) to its end and collects its output; rejects only when runc could not be started. */
-export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<BufferedRun> {
+export function runBuffered(runc: ExecHandle, opts: BufferedOptions): Promise<BufferedRun> {
   const { stdin, timeoutMs, cap, signal, killTree } = opts;
   const child = runc.pipes!;
-  const pidFile = runc.pidFile;
   return new Promise((resolve, reject) => {
     const out = new CappedBuffer(cap);
     const err = new CappedBuffer(cap);
@@ -71,18 +68,12 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
 
     const killCommand = async () => {
       await killTree?.().catch(() => undefined);
-      // The pid file appears once the process started; wait for it briefly rather than orphan the command.
-      for (let i = 0; i < 50; i++) {
-        const pid = await readPidFile(pidFile);
-        if (pid) {
-          killGroup(pid, "SIGKILL");
-          killSession(pid, "SIGKILL");
-          return;
-        }
-        if (exited) return;
-        await sleep(10);
-      }
-      runc.kill();
+      // The command may be a few ms from running; wait for it briefly rather than orphan it.
+      const control = await runc.started(500);
+      if (control) {
+        control.group("SIGKILL");
+        control.session("SIGKILL");
+      } else if (!exited) runc.kill();
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -102,7 +93,7 @@ export function runBuffered(runc: RuncExec, opts: BufferedOptions): Promise<Buff
       finished = true;
       stopWatching();
       resolve({
-        started: existsSync(pidFile),
+        started: !!(await runc.started(0)),
         exitCode: exitCode ?? 255,
         stdout: out.value(),
         stderr: err.value(),

@@ -8,6 +8,7 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntaError, errors } from "../api/index.js";
 import type { RuntimeRecord } from "../store/store.js";
+import { AGENT_PATH_IN_RUNTIME, type RuntimeAgents } from "./agent/agents.js";
 import type { Logger } from "../log.js";
 import { RuntimeCgroup, cgroupProblem, removeCgroupDirs } from "./cgroups.js";
 import { bootId } from "./host.js";
@@ -44,6 +45,8 @@ export class Containers {
       dataDir: string;
       cgroupParent: string;
       initPath: string;
+      /** Whether runtimes boot with the exec agent as init, and where its socket goes. */
+      agents: RuntimeAgents;
       logger: Logger;
       /** The frozen layers (top first) of the checkpoint a restored runtime stands on. */
       checkpointLayers: (checkpointId: string) => string[];
@@ -68,9 +71,10 @@ export class Containers {
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
+    const agent = await this.opts.agents.forBoot(rec.id);
     const [net, , , procViews, cpus, volumes] = await Promise.all([
       this.networks.ensure(rec.id),
-      installInit(paths.rootfs, this.opts.initPath),
+      agent ? installInit(paths.rootfs, agent.binary, AGENT_PATH_IN_RUNTIME) : installInit(paths.rootfs, this.opts.initPath),
       this.opts.installTrust(paths.rootfs),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
@@ -91,17 +95,18 @@ export class Containers {
       procViews,
       volumes,
       annotations: recordAnnotations(rec, this.networks.store.get(rec.id)),
+      initArgv: agent ? [AGENT_PATH_IN_RUNTIME] : undefined,
     });
     await writeFile(paths.config, JSON.stringify(spec));
     // An empty status file: the reaper is to fill it (a missing one means no reaper saw this init: an older daemon's).
     await Promise.all([rm(paths.pidFile, { force: true }), writeFile(paths.initStatus, "")]);
     try {
-      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus);
+      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus, { agent: agent ?? undefined });
     } catch (err) {
       // A stopped container of the same id (e.g. left by a crash) blocks a new one: remove it and try once more.
       if (!(err instanceof RuncError) || !/already exists/.test(err.runcMessage)) throw err;
       await this.remove(rec.id);
-      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus);
+      await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus, { agent: agent ?? undefined });
     }
     const initPid = Number((await readFile(paths.pidFile, "utf8")).trim());
     return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
@@ -162,7 +167,7 @@ export class Containers {
 
   /**
    * Ends a runtime. With a grace period, every process but the init gets SIGTERM first and the init waits until they
-   * are gone or the grace ran out: catatonit in pause mode exits at once on SIGTERM, and the kernel then SIGKILLs the
+   * are gone or the grace ran out: the init (the exec agent, or catatonit in pause mode) exits at once on SIGTERM, and the kernel then SIGKILLs the
    * rest of the pid namespace, so signalling the init first would never let a program shut down cleanly. Then the
    * init gets SIGTERM (a clean end, exit 0), and SIGKILL if it is still there (without a grace: at once, exit 137),
    * which takes everything left with it. Signals go straight to host pids (the init's checked

@@ -1,7 +1,8 @@
 /**
  * Exec into a running runtime: buffered (`POST …/exec`), streamed (the framed HTTP stream of plain `runta exec`, the
  * websocket of `exec -i/-t`) and detached (`exec -d`). The process spec is built once by spec.ts `buildExecProcess`,
- * runc is started once by `Runc.exec`, and its failure classified once by `classifyExecFailure`. This adds what
+ * started by the runtime's exec agent when it has one (agent/agents.ts) or by `Runc.exec`, and a failure to start
+ * is classified once by `classifyExecFailure`. This adds what
  * belongs to a runtime: the exec objects of its registry (execs/), `-u` resolved in its /etc, the admission limits
  * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup; the idle keeper (idle/) counts the
  * running ones as activity.
@@ -10,6 +11,7 @@ import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
 import { LIMITS, RuntaError, errors, type ExecInfo, type ExecResult, type ExecSignal } from "../api/index.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeAgents } from "./agent/agents.js";
 import { runBuffered } from "./buffered-exec.js";
 import { RuntimeCgroup } from "./cgroups.js";
 import { ExecCgroup } from "./execs/cgroup.js";
@@ -24,6 +26,7 @@ import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import { execveFailure, type Runc } from "./runc.js";
 import { buildExecProcess, type OciProcess } from "./spec.js";
+import type { ExecHandle } from "./execs/handle.js";
 import { startStreamExec } from "./stream-exec.js";
 import type { DetachedSpec, ExecSpec, StreamProcess, StreamSpec } from "./types.js";
 import { Bounded } from "./spawn-turns.js";
@@ -34,6 +37,8 @@ const STREAM_STARTS_AT_ONCE = 4;
 /** What exec needs of the engine. */
 export interface ExecDeps {
   runc: Runc;
+  /** The runtimes' exec agents: an exec goes through its runtime's agent when it has a usable one. */
+  agents: RuntimeAgents;
   store: RuntimeStore;
   dataDir: string;
   cgroupParent: string;
@@ -95,6 +100,7 @@ export class Execs {
     const user = await this.user(rec, spec.user);
     const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
     let proc;
+    const process = this.processFor(rec, { ...spec, user });
     try {
       const cgroup = await this.cgroupFor(rec, entry);
       proc = await this.streamStarts.run(() =>
@@ -103,9 +109,10 @@ export class Execs {
           runc: this.deps.runc,
           containerId: rec.id,
           runtime: `runtime "${rec.name}"`,
-          process: this.processFor(rec, { ...spec, user }),
+          process,
           workDir: paths.execDir,
           oomCount: () => cg.oomKills(),
+          launch: () => this.launch(rec, process, cgroup),
         }),
       );
     } catch (err) {
@@ -132,22 +139,22 @@ export class Execs {
     const proc = this.processFor(rec, { ...spec, tty: false, user });
     const oomBefore = await cg.oomKills();
     const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
-    let runc;
+    let runc: ExecHandle;
     try {
       const cgroup = await this.cgroupFor(rec, entry);
-      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { detached: true, cgroup: cgroup.runcArg });
+      runc = await this.launch(rec, proc, cgroup, { detached: true, execId: entry.id });
     } catch (err) {
       this.registry.remove(entry);
       throw err;
     }
-    const pid = await runc.started(DETACHED_START_TIMEOUT_MS);
-    if (pid === null) {
+    const control = await runc.started(DETACHED_START_TIMEOUT_MS);
+    if (control === null) {
       runc.kill();
       await runc.removeFiles();
       this.registry.remove(entry);
-      throw errors.unavailable(`runc did not start the command within ${DETACHED_START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
+      throw errors.unavailable(`the command did not start within ${DETACHED_START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
     }
-    if (pid === undefined) {
+    if (control === undefined) {
       const failure = await runc.failure(`runtime "${rec.name}"`);
       await runc.removeFiles();
       if (failure instanceof RuntaError) {
@@ -158,11 +165,11 @@ export class Execs {
       entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
       return entry.info();
     }
-    entry.started(pid);
+    entry.started(control);
     const timeoutSecs = execTimeoutSecs(rec, spec.timeoutSecs);
     // The deadline is saved with the exec, so a daemon that restarted meanwhile still kills it on time.
     const deadline = timeoutSecs ? Date.now() + timeoutSecs * 1000 : null;
-    await saveDetached(paths.execDir, entry, runc.statusFile, deadline);
+    await saveDetached(paths.execDir, entry, runc.statusFile ?? null, deadline);
     entry.cleanup = () => Promise.all([runc.removeFiles(), removeDetached(paths.execDir, entry.id)]).then(() => undefined);
     const timer = deadline ? setTimeout(() => entry.killAll("timed_out"), deadline - Date.now()) : undefined;
     timer?.unref();
@@ -174,7 +181,7 @@ export class Execs {
       },
       async () => {
         clearTimeout(timer);
-        const code = await readStatus(runc.statusFile);
+        const code = runc.statusFile ? await readStatus(runc.statusFile) : null;
         entry.ended(code === null ? null : { code, signal: null, oomKilled: false });
       },
     );
@@ -258,7 +265,17 @@ export class Execs {
     if (this.adopted.has(rec.id)) return [];
     this.adopted.add(rec.id);
     const cgroup = (execId: string) => new ExecCgroup(this.deps.cgroupParent, rec.id, execId);
-    return adoptDetached(runtimePaths(this.deps.dataDir, rec.id).execDir, rec.id, this.registry, cgroup);
+    return adoptDetached(runtimePaths(this.deps.dataDir, rec.id).execDir, rec.id, this.registry, cgroup, (id) => this.deps.agents.wait(rec, id));
+  }
+
+  /**
+   * Starts a process in its exec cgroup: through the runtime's agent (which holds the child until the daemon has
+   * put it in the cgroup), or by `runc exec --cgroup` when the runtime has no usable agent (agent/agents.ts).
+   */
+  private launch(rec: RuntimeRecord, proc: OciProcess, cgroup: ExecCgroup, opts: { detached?: boolean; execId?: string } = {}): Promise<ExecHandle> {
+    const execDir = runtimePaths(this.deps.dataDir, rec.id).execDir;
+    const viaRunc = () => this.deps.runc.exec(rec.id, proc, execDir, { detached: opts.detached, cgroup: cgroup.runcArg });
+    return this.deps.agents.exec(rec, proc, viaRunc, { ...opts, join: (hostPid) => cgroup.join(hostPid) });
   }
 
   /** Gives a new exec its own cgroup under the runtime's (execs/cgroup.ts), which runc puts the command in. */
@@ -330,13 +347,13 @@ export class Execs {
     let cgroup: ExecCgroup;
     try {
       cgroup = await this.cgroupFor(rec, entry);
-      runc = await this.deps.runc.exec(rec.id, proc, paths.execDir, { cgroup: cgroup.runcArg });
+      runc = await this.launch(rec, proc, cgroup);
     } catch (err) {
       this.registry.remove(entry);
       throw err;
     }
     // The pid appears a few ms after runc starts; `top` shows the exec meanwhile, without one.
-    void runc.started(timeoutMs).then((pid) => typeof pid === "number" && entry.started(pid));
+    void runc.started(timeoutMs).then((control) => control && entry.started(control));
     spec.signal?.addEventListener("abort", () => entry.markEnding("client_gone"), { once: true });
     try {
       const run = await runBuffered(runc, { stdin: spec.stdin, timeoutMs, cap, signal: spec.signal, killTree: () => cgroup.killAll() });

@@ -147,3 +147,14 @@ export function sessionMembers(sid: number): number[] {
   }
   return members;
 }
+
+/** The pid inside the runtime's pid namespace for a host pid (the last NSpid field), or null when it is gone. */
+export function namespacePid(hostPid: number): number | null {
+  try {
+    const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${hostPid}/status`, "utf8"));
+    const pids = m?.[1]?.trim().split(/\s+/).map(Number);
+    return pids?.length ? pids[pids.length - 1]! : null;
+  } catch {
+    return null;
+  }
+}

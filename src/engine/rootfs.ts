@@ -122,10 +122,10 @@ export async function writeIntoRoot(rootfs: string, path: string, data: string |
   await chmod(target, mode); // the umask filtered writeFile's mode
 }
 
-/** Puts the host's init (catatonit) at {@link INIT_PATH_IN_RUNTIME} in the runtime's root, at every boot. */
-export async function installInit(rootfs: string, initPath: string): Promise<void> {
+/** Puts the host's init (catatonit, or the exec agent at its own path) in the runtime's root, at every boot. */
+export async function installInit(rootfs: string, initPath: string, pathInRuntime = INIT_PATH_IN_RUNTIME): Promise<void> {
   const init = await readFile(initPath);
-  await writeIntoRoot(rootfs, INIT_PATH_IN_RUNTIME, init, (await stat(initPath)).mode & 0o7777);
+  await writeIntoRoot(rootfs, pathInRuntime, init, (await stat(initPath)).mode & 0o7777);
 }
 
 /**

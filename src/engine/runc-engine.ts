@@ -42,6 +42,7 @@ import { CheckpointManager } from "./checkpoints/manager.js";
 import { VolumeStore } from "../store/volumes.js";
 import { VolumeManager } from "./volumes/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
+import { BUILT_AGENT_PATH, RuntimeAgents } from "./agent/agents.js";
 import { Containers } from "./containers.js";
 import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
@@ -88,6 +89,11 @@ export interface RuncEngineOptions {
   runcPath?: string;
   /** The static reaping init, copied into each runtime's root as PID 1 (default `/usr/bin/catatonit`). */
   initPath?: string;
+  /**
+   * The exec agent new boots use as init (agent/): a path, or null for catatonit and runc exec. Default: the binary
+   * `npm run build` made, when it is there.
+   */
+  execAgent?: string | null;
   /** LXCFS, for runtimes' own views of /proc (default `lxcfs` from PATH; without it runtimes see the host's). */
   lxcfsPath?: string;
   logger?: Logger;
@@ -147,8 +153,10 @@ export class RuncEngine implements Engine {
     ingress: Partial<IngressConfig> = {},
   ) {
     this.volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger: opts.logger, runtimes: () => store.all() });
+    const agents = new RuntimeAgents({ binary: opts.execAgent, dataDir: opts.dataDir, cgroupParent: opts.cgroupParent, logger: opts.logger });
     this.containers = new Containers(runc, images, networks, lxcfs, {
       ...opts,
+      agents,
       checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
       installTrust: (rootfs) => secrets.installTrust(rootfs),
       volumeMounts: (rec) => this.volumes.hostMounts(rec),
@@ -214,6 +222,7 @@ export class RuncEngine implements Engine {
     }, { mirror: () => debianMirror(), logger: opts.logger });
     this.execs = new Execs({
       runc,
+      agents,
       store,
       dataDir: opts.dataDir,
       cgroupParent: opts.cgroupParent,
@@ -242,6 +251,7 @@ export class RuncEngine implements Engine {
       imagesDir: options.imagesDir ?? join(options.dataDir, "images"),
       runcPath: resolveExecutable(options.runcPath ?? "runc"),
       initPath: options.initPath ?? "/usr/bin/catatonit",
+      execAgent: options.execAgent === undefined ? (existsSync(BUILT_AGENT_PATH) ? BUILT_AGENT_PATH : null) : options.execAgent,
       lxcfsPath: options.lxcfsPath ?? "lxcfs",
       logger: options.logger ?? silentLogger,
       limits: {
@@ -259,6 +269,9 @@ export class RuncEngine implements Engine {
     const runcRelease = await runcVersion(opts.runcPath);
     if (!existsSync(opts.initPath)) {
       throw errors.unavailable(`the init ${opts.initPath} was not found; install it with 'apt-get install catatonit'`);
+    }
+    if (opts.execAgent !== null && !existsSync(opts.execAgent)) {
+      throw errors.unavailable(`the exec agent ${opts.execAgent} was not found; build it with 'npm run build' (needs gcc and libc6-dev), or turn it off`);
     }
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     await mkdir(join(opts.dataDir, "runtimes"), { recursive: true, mode: 0o700 });

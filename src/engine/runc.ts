@@ -23,8 +23,9 @@ import { basename, dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
 import { RuntaError, errors } from "../api/index.js";
+import { hostControl, type ExecControl, type ExecHandle } from "./execs/handle.js";
 import { reaperArgv } from "./execs/reaper.js";
-import { readPidFile, signalName, signalNumber } from "./proc.js";
+import { namespacePid, readPidFile, signalName, signalNumber } from "./proc.js";
 import { spawnTurns } from "./spawn-turns.js";
 import type { OciProcess } from "./spec.js";
 
@@ -114,11 +115,14 @@ export class Runc {
    * own, so it outlives the daemon as the container does. The container's stdio is /dev/null and errors are read
    * from a per-call log file; the daemon holds nothing of the container once runc is done.
    */
-  async run(id: string, bundle: string, pidFile: string, statusFile: string): Promise<void> {
+  async run(id: string, bundle: string, pidFile: string, statusFile: string, opts: { agent?: { binary: string; socket: string } } = {}): Promise<void> {
     const logFile = join(this.logDir, `run-${id}-${randomBytes(4).toString("hex")}.log`);
+    // With the exec agent as init: its launcher binds the agent socket as fd 3, and runc passes it on to the init.
+    const launcher = opts.agent ? [opts.agent.binary, "--listen", opts.agent.socket, "--"] : [];
+    const preserve = opts.agent ? ["--preserve-fds", "1"] : [];
     try {
-      const args = [...this.globalArgs(logFile), "run", "-d", "--pid-file", pidFile, "-b", bundle, id];
-      const { code } = await this.spawnRunc("run", args, "ignore", { reaped: { pidFile, statusFile } });
+      const args = [...this.globalArgs(logFile), "run", "-d", ...preserve, "--pid-file", pidFile, "-b", bundle, id];
+      const { code } = await this.spawnRunc("run", args, "ignore", { reaped: { pidFile, statusFile }, launcher });
       if (code !== 0) {
         const log = await readFile(logFile, "utf8").catch(() => "");
         throw new RuncError("run", runcErrorMessage(log), code);
@@ -283,12 +287,13 @@ export class Runc {
     verb: string,
     args: string[],
     stdio: "pipe" | "ignore",
-    opts: { reaped?: { pidFile: string; statusFile: string } } = {},
+    opts: { reaped?: { pidFile: string; statusFile: string }; launcher?: string[] } = {},
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     await spawnTurns.next();
     return new Promise((resolve, reject) => {
       const reaped = opts.reaped;
-      const [file, ...argv] = reaped ? reaperArgv([this.path, ...args], reaped.pidFile, reaped.statusFile, true) : [this.path, ...args];
+      const command = [...(opts.launcher ?? []), this.path, ...args];
+      const [file, ...argv] = reaped ? reaperArgv(command, reaped.pidFile, reaped.statusFile, true) : command;
       const child = reaped
         ? spawn(file!, argv, { stdio: ["ignore", "pipe", "ignore"], env: RUNC_ENV, detached: true })
         : spawn(file!, argv, { stdio: stdio === "ignore" ? "ignore" : ["ignore", "pipe", "pipe"] });
@@ -351,7 +356,7 @@ async function removeExecFiles(files: ExecFiles): Promise<void> {
 }
 
 /** One `runc exec` in the foreground, as {@link Runc.exec} started it. */
-export class RuncExec {
+export class RuncExec implements ExecHandle {
   /** Where runc writes the command's host pid (also its process group) once it runs. */
   readonly pidFile: string;
   /** Where the reaper of a detached exec writes the command's exit status when it ends. */
@@ -360,6 +365,8 @@ export class RuncExec {
   readonly pipes?: ChildProcessByStdio<Writable, Readable, Readable>;
   /** With a terminal: the pty runc copies the container's console to and from. */
   readonly pty?: pty.IPty;
+  /** The command's host pid and signalling, once it runs. */
+  control: ExecControl | null = null;
 
   constructor(
     private readonly files: ExecFiles,
@@ -375,10 +382,16 @@ export class RuncExec {
   }
 
   /**
-   * Polls the pid file until it appears (the command runs: its host pid), runc ends without writing it (runc failed:
-   * undefined) or `timeoutMs` pass (null).
+   * Polls the pid file until it appears (the command runs: its host pid, signalled as a host process), runc ends
+   * without writing it (runc failed: undefined) or `timeoutMs` pass (null).
    */
-  async started(timeoutMs: number): Promise<number | undefined | null> {
+  async started(timeoutMs: number): Promise<ExecControl | undefined | null> {
+    const pid = await this.pidOnceStarted(timeoutMs);
+    if (typeof pid === "number") this.control ??= hostControl(pid, namespacePid(pid));
+    return typeof pid === "number" ? this.control : pid;
+  }
+
+  private async pidOnceStarted(timeoutMs: number): Promise<number | undefined | null> {
     const deadline = Date.now() + timeoutMs;
     let runcDone = false;
     let wake: (() => void) | undefined;

@@ -3,7 +3,8 @@
  * The base is what `runc spec` prints (written out here so it never depends on runc's version); on top of it go the
  * hardening and limits of DESIGN §5: a seccomp deny-list, cgroup and network namespaces, masked and read-only /proc
  * paths, no_new_privileges, devices deny-all, capabilities close to Docker's default set, rlimits kept under the
- * daemon's own hard limits, and catatonit as the reaping PID 1 (a file in the runtime's own root, not a mount).
+ * daemon's own hard limits, and the exec agent (agent/) or catatonit as the reaping PID 1 (a file in the runtime's own
+ * root, not a mount).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -164,6 +165,8 @@ export interface RuntimeSpecInput {
   volumes?: Array<{ source: string; destination: string; readOnly: boolean }>;
   /** OCI annotations (the record's fields, so a lost record can be rebuilt: recover.ts). */
   annotations?: Record<string, string>;
+  /** The init's argv: the exec agent's path (agent/agents.ts), or absent for catatonit in pause mode. */
+  initArgv?: string[];
 }
 
 /** The standard character devices every container needs; everything else is denied. */
@@ -191,7 +194,8 @@ export function cpuQuota(vcpus: number): number {
 /** The full config.json of a runtime. */
 export function buildRuntimeSpec(input: RuntimeSpecInput): Record<string, unknown> {
   const memory = mibToBytes(input.memoryMib);
-  const initProcess = buildExecProcess({ argv: [INIT_PATH_IN_RUNTIME, "-P"], cwd: "/", tty: false, imageEnv: input.env });
+  // The init gets exactly an exec's process as root: the agent starts execs with at most its own capabilities.
+  const initProcess = buildExecProcess({ argv: input.initArgv ?? [INIT_PATH_IN_RUNTIME, "-P"], cwd: "/", tty: false, imageEnv: input.env });
   return {
     ociVersion: "1.0.2-dev",
     ...(input.annotations ? { annotations: input.annotations } : {}),

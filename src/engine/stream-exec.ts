@@ -7,10 +7,11 @@
 import type * as pty from "node-pty";
 import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
+import type { ExecControl, ExecHandle, ExecPipes, ExecTerminal } from "./execs/handle.js";
 import type { HostProcess } from "./execs/tracked.js";
-import { execveFailure, type Runc, type RuncExec, type RuncExit } from "./runc.js";
+import { execveFailure, type Runc, type RuncExit } from "./runc.js";
 import type { OciProcess } from "./spec.js";
-import { killGroup, killSession, signalName, sleep } from "./proc.js";
+import { signalName, sleep } from "./proc.js";
 
 /** How long hangup() waits after SIGHUP before it kills the command's whole session. */
 export const HANGUP_GRACE_MS = 2000;
@@ -30,6 +31,18 @@ export function ptyWriteBacklog(term: pty.IPty): number {
   return queue.reduce((n, task) => n + task.buffer.byteLength - task.offset, 0);
 }
 
+/** runc exec's terminal (a node-pty in the daemon) as an {@link ExecTerminal}. */
+function ptyTerminal(term: pty.IPty): ExecTerminal {
+  return {
+    onData: (cb) => void term.onData((d) => cb(Buffer.from(d as unknown as Buffer))),
+    write: (d) => term.write(d),
+    resize: (cols, rows) => term.resize(cols, rows),
+    pause: () => term.pause(),
+    resume: () => term.resume(),
+    backlog: () => ptyWriteBacklog(term),
+  };
+}
+
 /** What {@link startStreamExec} needs. The process spec (spec.ts `buildExecProcess`) decides tty and terminal size. */
 export interface StreamExecOptions {
   runc: Runc;
@@ -43,6 +56,8 @@ export interface StreamExecOptions {
   oomCount?: () => Promise<number>;
   /** The exec's own cgroup (`runc exec --cgroup`) and how to kill everything in it (execs/cgroup.ts). */
   cgroup?: { runcArg: string; killAll(): Promise<void> };
+  /** Starts the process some other way than `runc exec` (the runtime's agent, which falls back to runc exec itself). */
+  launch?: () => Promise<ExecHandle>;
 }
 
 /**
@@ -86,9 +101,9 @@ class StreamExec implements StreamProcess {
   private readonly opts: StreamExecOptions;
   private readonly stdout = new Channel();
   private readonly stderr = new Channel();
-  private runc?: RuncExec;
-  /** The command's host pid (its process group and session), once it runs. */
-  hostPid: number | null = null;
+  private runc?: ExecHandle;
+  /** How the command (its process group and session) is signalled, once it runs. */
+  control: ExecControl | null = null;
   private exited = false;
   /** Output held back until the command is known to run: before that, what arrives may be runc's own error text. */
   private held: Array<{ to: Channel; chunk: Buffer }> | null = [];
@@ -109,23 +124,24 @@ class StreamExec implements StreamProcess {
   async start(): Promise<void> {
     const { opts } = this;
     this.oomBefore = opts.oomCount ? await opts.oomCount().catch(() => 0) : 0;
-    const runc = await opts.runc.exec(opts.containerId, opts.process, opts.workDir, { cgroup: opts.cgroup?.runcArg });
+    const runc: ExecHandle = opts.launch ? await opts.launch() : await opts.runc.exec(opts.containerId, opts.process, opts.workDir, { cgroup: opts.cgroup?.runcArg });
     this.runc = runc;
-    if (runc.pty) runc.pty.onData((data) => this.output(this.stdout, Buffer.from(data as unknown as Buffer)));
+    this.term = runc.terminal ?? (runc.pty && ptyTerminal(runc.pty));
+    if (this.term) this.term.onData((data) => this.output(this.stdout, data));
     else {
       runc.pipes!.stdout.on("data", (d: Buffer) => this.output(this.stdout, d));
       runc.pipes!.stderr.on("data", (d: Buffer) => this.output(this.stderr, d));
     }
     this.runcExit = runc.exited;
-    const pid = await runc.started(START_TIMEOUT_MS);
-    if (pid === null) {
+    const control = await runc.started(START_TIMEOUT_MS);
+    if (control === null) {
       runc.kill();
       await this.runcExit.catch(() => undefined);
       await runc.removeFiles();
       throw errors.unavailable(`runc did not start the command within ${START_TIMEOUT_MS / 1000} s; check the runtime with 'runta inspect'`);
     }
-    if (pid !== undefined) {
-      this.hostPid = pid;
+    if (control !== undefined) {
+      this.control = control;
       this.releaseHeld();
       this.result = this.finish();
       return;
@@ -146,11 +162,10 @@ class StreamExec implements StreamProcess {
     this.result = Promise.resolve({ code: failure.exitCode, signal: null, oomKilled: false });
   }
 
-  private get term(): pty.IPty | undefined {
-    return this.runc?.pty;
-  }
+  /** The command's terminal, when it has one. */
+  private term?: ExecTerminal;
 
-  private get child(): RuncExec["pipes"] {
+  private get child(): ExecPipes | undefined {
     return this.runc?.pipes;
   }
 
@@ -170,7 +185,7 @@ class StreamExec implements StreamProcess {
 
   stdinBacklog(): number {
     if (this.exited) return 0;
-    if (this.term) return ptyWriteBacklog(this.term);
+    if (this.term) return this.term.backlog();
     return this.child?.stdin?.writableLength ?? 0;
   }
 
@@ -190,19 +205,19 @@ class StreamExec implements StreamProcess {
   }
 
   signal(sig: StreamSignal): void {
-    if (this.exited || this.hostPid === null) return;
-    killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
+    if (this.exited || this.control === null) return;
+    this.control.group(`SIG${sig}` as NodeJS.Signals);
   }
 
   hangup(): void {
-    if (this.exited || this.hangupTimer || this.hostPid === null) return;
-    const pid = this.hostPid;
-    killGroup(pid, "SIGHUP");
+    if (this.exited || this.hangupTimer || this.control === null) return;
+    const control = this.control;
+    control.group("SIGHUP");
     this.hangupTimer = setTimeout(() => {
       if (this.exited) return;
       // Whatever ignored SIGHUP dies now, background jobs of an interactive shell included, then runc itself.
       void this.opts.cgroup?.killAll().catch(() => undefined);
-      killSession(pid, "SIGKILL");
+      control.session("SIGKILL");
       setTimeout(() => {
         if (!this.exited) this.runc?.kill();
       }, 500).unref();
@@ -267,7 +282,7 @@ class StreamExec implements StreamProcess {
 
 
 /** Waits for the pipes to reach EOF, but not for ever: a background child of the command may keep them open. */
-async function drainPipes(child: NonNullable<RuncExec["pipes"]>): Promise<void> {
+async function drainPipes(child: ExecPipes): Promise<void> {
   const streams = [child.stdout, child.stderr].filter((s): s is NonNullable<typeof s> => !!s);
   await Promise.race([
     Promise.all(streams.map((s) => (s.readableEnded || s.destroyed ? undefined : new Promise((r) => s.once("close", r))))),

@@ -35,6 +35,11 @@ export interface DaemonOptions {
   cgroupParent?: string;
   /** Image store directory. Default: the engine's (under the data dir). */
   imagesDir?: string;
+  /**
+   * Boot runtimes with the exec agent as init and exec through it (default true; false: catatonit and runc exec, as
+   * `--no-exec-agent` or RUNTA_EXEC_AGENT=off ask). Runtimes already running keep the init they booted with.
+   */
+  execAgent?: boolean;
   /** Runtime networking: the address range and a hosts file of the resolver (see RuncEngineOptions.network). */
   network?: { cidr?: string; hostsFile?: string };
   /** A PEM bundle the egress proxy also trusts for upstream servers when it injects secrets (besides the host's trust store). */
@@ -162,6 +167,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         network: opts.network,
         egressCaBundle: opts.egressCaBundle,
         ingress: ingress?.config,
+        ...(opts.execAgent === false ? { execAgent: null } : {}),
         logger,
       }));
   } catch (err) {

@@ -3,7 +3,7 @@
  * Executable entry of the daemon:
  * `node dist/server/main.js --data-dir D --listen H:P [--allow-remote] [--public-host H] [--runc-root R] [--cgroup-parent P] [--images-dir I]
  *  [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE] [--ingress-listen HOST:PORT|none]
- *  [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS]`.
+ *  [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS] [--no-exec-agent]`.
  * Prints `runta daemon listening on <endpoint>` on stdout once it serves; logs go to stderr.
  */
 import { parseArgs } from "node:util";
@@ -13,7 +13,7 @@ import { runDaemon } from "./daemon.js";
 const USAGE =
   "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
   "[--runc-root DIR] [--cgroup-parent NAME] [--images-dir DIR] [--network-cidr CIDR] [--network-hosts FILE] [--egress-ca-bundle FILE] " +
-  "[--ingress-listen HOST:PORT|none] [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS]";
+  "[--ingress-listen HOST:PORT|none] [--ingress-domain DOMAIN] [--ingress-wake-timeout SECS] [--no-exec-agent]";
 
 async function main(): Promise<number> {
   let values;
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
         "ingress-listen": { type: "string" },
         "ingress-domain": { type: "string" },
         "ingress-wake-timeout": { type: "string" },
+        "no-exec-agent": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       runcRoot: values["runc-root"] ?? env.RUNTA_RUNC_ROOT,
       cgroupParent: values["cgroup-parent"] ?? env.RUNTA_CGROUP_PARENT,
       imagesDir: values["images-dir"] ?? env.RUNTA_IMAGES_DIR,
+      execAgent: !values["no-exec-agent"] && env.RUNTA_EXEC_AGENT !== "off",
       network: {
         cidr: values["network-cidr"] ?? env.RUNTA_NETWORK_CIDR,
         hostsFile: values["network-hosts"] ?? env.RUNTA_NETWORK_HOSTS,

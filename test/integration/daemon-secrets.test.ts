@@ -13,7 +13,10 @@ const CANARY = `canary-${randomBytes(12).toString("hex")}`;
 let d: TestDaemon;
 
 beforeAll(async () => {
-  d = await startTestDaemon({ env: { RUNTA_TOKEN: CANARY } });
+  // runc exec (the exec agent off) gives the daemon a child that lives as long as its command, whose environment can
+  // be read; with the agent an exec spawns nothing on the host. The runtime's side is checked either way: the
+  // agent is PID 1 of runtimes booted with it, whose environment /proc/1/environ shows.
+  d = await startTestDaemon({ env: { RUNTA_TOKEN: CANARY, RUNTA_EXEC_AGENT: "off" } });
 });
 
 afterAll(async () => {

@@ -38,7 +38,7 @@ describe("the default image under the hardened spec", () => {
       ],
     });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("/root\n5\nthread\nchild\ncatatonit\n");
+    expect(r.stdout).toBe("/root\n5\nthread\nchild\nrunta-agent\n");
   });
 
   test("namespace creation is EPERM from python too", async () => {

@@ -55,8 +55,8 @@ describe("create", () => {
     expect(await sh("limits", "df -k /dev/shm | tail -1 | awk '{print $2}'")).toBe(String(64 * 1024));
   });
 
-  test("PID 1 is catatonit, the hostname is the name, the network is loopback and its own veth", async () => {
-    expect(await sh("limits", "tr '\\0' ' ' < /proc/1/cmdline")).toBe("/.runta/catatonit -P");
+  test("PID 1 is the exec agent, the hostname is the name, the network is loopback and its own veth", async () => {
+    expect(await sh("limits", "tr '\\0' ' ' < /proc/1/cmdline")).toBe("/.runta/runta-agent");
     expect(await sh("limits", "hostname")).toBe("limits");
     const ifaces = await sh("limits", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
     expect(ifaces.split("\n").sort()).toEqual(["eth0", "lo"]);
@@ -188,7 +188,7 @@ describe("bad input leaves nothing behind", () => {
     // A non-executable file as the init: runc mounts the root, creates the cgroup, then fails to exec PID 1.
     const notExecutable = join(env.dataDir, "not-an-init");
     writeFileSync(notExecutable, "#!/bin/sh\n", { mode: 0o644 });
-    const broken = await RuncEngine.open({ ...env, initPath: notExecutable, logger });
+    const broken = await RuncEngine.open({ ...env, initPath: notExecutable, execAgent: null, logger });
     try {
       const runtimesBefore = await readdir(join(env.dataDir, "runtimes"));
       const leaksBefore = await env.leaks();

@@ -1,18 +1,25 @@
 /**
  * Detached execs belong to the runtime, not to the daemon: a daemon killed (a crash) leaves them running, and the
  * next daemon lists them again — running ones as running, one that ended meanwhile with the exit code its reaper
- * left, one whose status is lost as "unknown".
+ * (runc exec) or the runtime's agent kept, one whose status is lost as "unknown". Both exec paths: the agent (the
+ * default) and runc exec (RUNTA_EXEC_AGENT=off).
  */
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ExecInfo } from "../../src/api/index.js";
 import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
+const byId = (list: ExecInfo[], id: string) => list.find((e) => e.id === id)!;
+
+describe.each([
+  { path: "the agent", agent: true },
+  { path: "runc exec", agent: false },
+])("through $path", ({ agent }) => {
 let d: TestDaemon;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
+  d = await startTestDaemon({ env: agent ? {} : { RUNTA_EXEC_AGENT: "off" } });
 });
 
 afterAll(async () => {
@@ -20,8 +27,6 @@ afterAll(async () => {
   await d.cleanup();
   expect(await leaks(d)).toEqual([]);
 });
-
-const byId = (list: ExecInfo[], id: string) => list.find((e) => e.id === id)!;
 
 test("a daemon restart keeps detached execs running and lists them again, with exit codes learnt meanwhile", async () => {
   let runta = d.client();
@@ -34,18 +39,28 @@ test("a daemon restart keeps detached execs running and lists them again, with e
 
   await d.kill();
   await new Promise((r) => setTimeout(r, 2500));
-  // The reaper of `lost` left its status file; remove it, as if the host had lost it.
   const record = join(d.dataDir, "runtimes", rt.id, "exec", `${lost.id}.exec.json`);
-  const { statusFile } = JSON.parse(readFileSync(record, "utf8")) as { statusFile: string };
-  expect(readFileSync(statusFile, "utf8")).toBe("6\n");
-  rmSync(statusFile);
+  const { statusFile, agent: byAgent } = JSON.parse(readFileSync(record, "utf8")) as { statusFile: string | null; agent?: boolean };
+  expect(byAgent ?? false).toBe(agent);
+  let lostId = lost.id;
+  if (agent) {
+    // The agent keeps statuses in memory (a runtime reboot loses them): a record naming an exec this agent never
+    // started stands for one whose status is lost.
+    lostId = "0123456789ab";
+    writeFileSync(join(dirname(record), `${lostId}.exec.json`), JSON.stringify({ ...JSON.parse(readFileSync(record, "utf8")), id: lostId }));
+    rmSync(record);
+  } else {
+    // The reaper of `lost` left its status file; remove it, as if the host had lost it.
+    expect(readFileSync(statusFile!, "utf8")).toBe("6\n");
+    rmSync(statusFile!);
+  }
   await d.restart();
   runta = d.client();
 
   const list = await runta.execs.list(rt.id);
   expect(byId(list, server.id)).toMatchObject({ status: "running", pid: server.pid, ended_by: null });
   expect(byId(list, quick.id)).toMatchObject({ status: "ended", exit_code: 5, ended_by: "exited" });
-  expect(byId(list, lost.id)).toMatchObject({ status: "ended", exit_code: null, ended_by: "unknown" });
+  expect(byId(list, lostId)).toMatchObject({ status: "ended", exit_code: null, ended_by: "unknown" });
 
   // Still ours to signal after the restart; its end is noticed by polling (it is no longer the daemon's child).
   await runta.execs.signal(rt.id, server.id, "KILL");
@@ -56,4 +71,5 @@ test("a daemon restart keeps detached execs running and lists them again, with e
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(after).toMatchObject({ status: "ended", exit_code: 137, ended_by: "killed" });
+});
 });

@@ -90,7 +90,7 @@ test("an exec's signal reaches its process group; killAll reaches its whole sess
   const reg = new ExecRegistry();
   const child = spawn("sh", ["-c", "sleep 30 & exec sleep 30"], { detached: true, stdio: "ignore" });
   const e = reg.add("rt", { kind: "detached", argv: ["sleep"], tty: false });
-  e.started(child.pid!);
+  e.startedOnHost(child.pid!);
   expect(e.pid).toBe(child.pid); // no pid namespace here: the namespace pid is the host pid
   const exited = new Promise<string | null>((r) => child.once("exit", (_c, sig) => r(sig)));
   e.signal("TERM");

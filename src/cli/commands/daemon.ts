@@ -71,7 +71,8 @@ export async function runDaemonRun(ctx: CliContext, opts: DaemonRunOptions): Pro
       listen: opts.ingressListen ?? ctx.env.RUNTA_INGRESS_LISTEN,
       domain: opts.ingressDomain ?? ctx.env.RUNTA_INGRESS_DOMAIN,
       wakeTimeoutSecs: opts.ingressWakeTimeout,
-    } }).catch((err: unknown) => {
+    },
+    execAgent: ctx.env.RUNTA_EXEC_AGENT !== "off" }).catch((err: unknown) => {
     // What runDaemon refuses as invalid comes from these flags (a malformed or non-loopback --listen): a usage error.
     // By its code, not instanceof: the daemon's modules are loaded beside the CLI bundle, with their own RuntaError.
     if (err instanceof Error && (err as { code?: unknown }).code === "invalid_argument") throw new UsageError(err.message);

@@ -4,9 +4,9 @@
  * streamed, terminal and detached execs all register here; `runta top`, `runta kill` and `runta attach` read it.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { errors, LIMITS, type ExecEndReason, type ExecInfo, type ExecKind, type ExecSignal } from "../../api/index.js";
-import { killGroup, killSession, signalName } from "../proc.js";
+import { namespacePid, signalName } from "../proc.js";
+import { hostControl, type ExecControl } from "./handle.js";
 import type { ProcessExit } from "../types.js";
 import type { ExecCgroup } from "./cgroup.js";
 import type { TerminalSession } from "./session.js";
@@ -19,22 +19,12 @@ export interface ExecInit {
   tty: boolean;
 }
 
-/** The pid inside the runtime's pid namespace for a host pid (the last NSpid field), or null when it is gone. */
-export function namespacePid(hostPid: number): number | null {
-  try {
-    const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${hostPid}/status`, "utf8"));
-    const pids = m?.[1]?.trim().split(/\s+/).map(Number);
-    return pids?.length ? pids[pids.length - 1]! : null;
-  } catch {
-    return null;
-  }
-}
-
 /** One exec: its record, and what the daemon did to it (so the end can be told apart: timed out, killed, …). */
 export class ExecEntry {
   readonly id: string;
   readonly startedAt: string;
-  hostPid: number | null = null;
+  /** How the running command is signalled (by host pid, or through the runtime's agent), once it runs. */
+  control: ExecControl | null = null;
   pid: number | null = null;
   endedAt: string | null = null;
   exitCode: number | null = null;
@@ -66,10 +56,20 @@ export class ExecEntry {
     return this.endedAt === null;
   }
 
+  /** The command runs: signalled through `control`, which knows its pid in the runtime. */
+  started(control: ExecControl): void {
+    this.control = control;
+    this.pid = control.pid;
+  }
+
   /** The command runs with this host pid (its process group and session id too: runc makes it a session leader). */
-  started(hostPid: number): void {
-    this.hostPid = hostPid;
-    this.pid = namespacePid(hostPid);
+  startedOnHost(hostPid: number): void {
+    this.started(hostControl(hostPid, namespacePid(hostPid)));
+  }
+
+  /** Its host pid, when it was started by runc exec. */
+  get hostPid(): number | null {
+    return this.control?.hostPid ?? null;
   }
 
   /** runta is about to end it for this reason (the first reason given wins). */
@@ -100,12 +100,12 @@ export class ExecEntry {
    * to every process of the exec (its cgroup), as a timeout does.
    */
   signal(sig: ExecSignal): void {
-    if (!this.running || this.hostPid === null) {
+    if (!this.running || this.control === null) {
       throw errors.precondition(`exec ${this.id} has ended (${this.endedBy ?? "exited"}); there is nothing to signal`, { exec_id: this.id });
     }
     if (sig === "KILL") return this.killAll("killed");
     if (sig === "TERM" || sig === "INT" || sig === "HUP" || sig === "QUIT") this.markEnding("killed");
-    killGroup(this.hostPid, `SIG${sig}` as NodeJS.Signals);
+    this.control.group(`SIG${sig}` as NodeJS.Signals);
   }
 
   /** SIGKILL to every process the exec started: its cgroup, and its session (background jobs in other groups). */
@@ -113,7 +113,7 @@ export class ExecEntry {
     this.markEnding(why);
     if (!this.running) return;
     void this.cgroup?.killAll().catch(() => undefined);
-    if (this.hostPid !== null) killSession(this.hostPid, "SIGKILL");
+    this.control?.session("SIGKILL");
   }
 
   info(): ExecInfo {

@@ -3,14 +3,15 @@
  * session, and a hangup (the client went away) is recorded as the reason it ended.
  */
 import type { ProcessExit, StreamProcess } from "../types.js";
+import type { ExecControl } from "./handle.js";
 import type { ExecEntry } from "./registry.js";
 
-/** A started streamed process that knows its host pid (stream-exec.ts). */
-export type HostProcess = StreamProcess & { readonly hostPid: number | null };
+/** A started streamed process that knows how it is signalled (stream-exec.ts). */
+export type HostProcess = StreamProcess & { readonly control: ExecControl | null };
 
 /** Registers `proc`'s start and end with `entry`, and returns the process the server sees. */
 export function tracked(proc: HostProcess, entry: ExecEntry, opts: { timeoutSecs?: number } = {}): StreamProcess {
-  if (proc.hostPid !== null) entry.started(proc.hostPid);
+  if (proc.control !== null) entry.started(proc.control);
   const timer = opts.timeoutSecs ? setTimeout(() => entry.killAll("timed_out"), opts.timeoutSecs * 1000) : undefined;
   timer?.unref();
   const done = proc.wait().then(
