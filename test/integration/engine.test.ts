@@ -255,7 +255,8 @@ describe("lifecycle", () => {
     await engine.start("life");
     expect(await sh("life", "cat /stopped-cleanly")).toBe("bye");
     // One that ignores SIGTERM is killed when the grace runs out.
-    await sh("life", "(trap '' TERM; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    await sh("life", "(trap '' TERM; touch /trap-ignored; while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null &");
+    await sh("life", "until [ -e /trap-ignored ]; do sleep 0.01; done");
     const started = Date.now();
     await engine.stop("life", { graceSecs: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
