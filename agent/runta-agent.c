@@ -279,9 +279,13 @@ static void child(struct spec *s, int report, int go, int fds[3], const char *pt
     }
     if (!found) fail(report, "exec: \"%s\": executable file not found in $PATH", file);
     file = path;
+  } else {
+    struct stat st;
+    if (stat(file, &st) < 0) fail(report, "exec: \"%s\": stat %s: %s", file, file, err_text(errno));
   }
+  /* runc's words in both cases: its lookup's above, its init's (runc.ts execveFailure) for an execve that failed. */
   execve(file, s->args, s->env);
-  fail(report, "exec: \"%s\": %s", s->args[0], err_text(errno));
+  fail(report, "exec %s: %s", file, err_text(errno));
 }
 
 /* ---- execs ---- */

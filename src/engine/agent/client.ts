@@ -8,7 +8,7 @@ import { constants as osConstants } from "node:os";
 import { PassThrough, Writable } from "node:stream";
 import { errors } from "../../api/index.js";
 import type { ExecControl, ExecHandle, ExecPipes, ExecTerminal } from "../execs/handle.js";
-import { classifyExecFailure, type ExecFailure, type RuncExit } from "../runc.js";
+import { classifyExecFailure, execveFailure, type ExecFailure, type RuncExit } from "../runc.js";
 import type { OciProcess } from "../spec.js";
 import { FrameReader, KIND, encodeFrame, encodeResize, encodeSignal, encodeSpawn } from "./protocol.js";
 
@@ -131,7 +131,7 @@ export class AgentExec implements ExecHandle {
   async failure(runtime: string, output = ""): Promise<ExecFailure> {
     await this.answer;
     if (this.cgroupError) return errors.internal(`the command could not be placed in its exec cgroup in ${runtime}: ${this.cgroupError}`);
-    if (this.error) return classifyExecFailure(`${this.error}\n${output}`.trim(), runtime);
+    if (this.error) return execveFailure(1, `${this.error}\n`) ?? classifyExecFailure(`${this.error}\n${output}`.trim(), runtime);
     return errors.unavailable(`the exec agent of ${runtime} ended the connection before starting the command; retry, or check the runtime with 'runta inspect'`);
   }
 
