@@ -17,6 +17,11 @@ import { signalName, sleep } from "./proc.js";
 export const HANGUP_GRACE_MS = 2000;
 /** How long output may still drain after runc exits (a background child can hold the pipes open forever). */
 const DRAIN_MS = 300;
+/**
+ * The same for the agent's pipes, which end by themselves once the command exited (the agent closes its ends and sends
+ * what was left before the exit): waiting longer only waits for a slow reader, whose output would otherwise be cut.
+ */
+const AGENT_DRAIN_MS = 5000;
 /** How long runc may take to start the command before the exec is given up. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -266,7 +271,7 @@ class StreamExec implements StreamProcess {
     const exit = await this.runcExit.catch(() => ({ code: 255, signal: null }));
     this.exited = true;
     clearTimeout(this.hangupTimer);
-    if (this.child) await drainPipes(this.child);
+    if (this.child) await drainPipes(this.child, this.runc!.pipesEndAtExit ? AGENT_DRAIN_MS : DRAIN_MS);
     await this.runc!.removeFiles();
     // runc started the command but its execve failed: 126/127 as for a command runc refused (the line was shown).
     const code = (this.early !== null && execveFailure(exit.code, this.early)?.exitCode) || exit.code;
@@ -282,11 +287,11 @@ class StreamExec implements StreamProcess {
 
 
 /** Waits for the pipes to reach EOF, but not for ever: a background child of the command may keep them open. */
-async function drainPipes(child: ExecPipes): Promise<void> {
+async function drainPipes(child: ExecPipes, limitMs: number): Promise<void> {
   const streams = [child.stdout, child.stderr].filter((s): s is NonNullable<typeof s> => !!s);
   await Promise.race([
     Promise.all(streams.map((s) => (s.readableEnded || s.destroyed ? undefined : new Promise((r) => s.once("close", r))))),
-    sleep(DRAIN_MS),
+    sleep(limitMs),
   ]);
   for (const s of streams) s.destroy();
   child.stdin?.destroy();

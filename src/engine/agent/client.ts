@@ -72,6 +72,7 @@ export async function agentWait(socketPath: string, execId: string): Promise<Age
 /** One exec through the agent: see the module comment. */
 export class AgentExec implements ExecHandle {
   readonly pipes?: ExecPipes;
+  readonly pipesEndAtExit = true;
   readonly terminal?: ExecTerminal;
   /** The terminal's output, held until read (and read no faster than its reader takes it). */
   private termOut?: PassThrough;

@@ -55,6 +55,8 @@ export interface ExecTerminal {
 export interface ExecHandle {
   /** Without a terminal and not detached: the command's stdin, stdout and stderr. */
   readonly pipes?: ExecPipes;
+  /** The pipes end by themselves once the command exited (the agent's); runc's may be held open by background jobs. */
+  readonly pipesEndAtExit?: boolean;
   /** With a terminal under `runc exec -t`: the daemon's pty carrying the command's console (see {@link terminal}). */
   readonly pty?: pty.IPty;
   /** With a terminal through the agent: the pty inside the runtime, relayed over the agent's connection. */
