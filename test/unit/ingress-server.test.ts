@@ -27,7 +27,7 @@ const engine = new FakeEngine();
 const routes = new Map<number, "http" | "https" | RuntaError>();
 const servers: IngressServer[] = [];
 
-async function ingress(opts: { maxConnections?: number; idleConnectionMs?: number } = {}): Promise<{ server: IngressServer; port: number }> {
+async function ingress(opts: { maxConnections?: number; idleConnectionMs?: number; bodyWindowMs?: number } = {}): Promise<{ server: IngressServer; port: number }> {
   const server = new IngressServer({ domain: DOMAIN, ca, ...opts });
   server.serve(engine);
   servers.push(server);
@@ -48,7 +48,11 @@ function get(port: number, host: string, opts: { tls?: boolean; path?: string } 
 
 beforeAll(async () => {
   ca = await CertificateAuthority.loadOrCreate({ dir: join(dir, "ca"), commonName: "test", permittedDomains: [DOMAIN] });
-  app = http.createServer((req, res) => res.end(`app ${req.url} proto=${req.headers["x-forwarded-proto"]} host=${req.headers.host} held=${engine.holds.get(`${ID}/ingress`)}`));
+  app = http.createServer((req, res) => {
+    // /read-body answers once the whole body arrived (an app that reads what it is sent).
+    if (req.url === "/read-body") return void req.resume().on("end", () => res.end("read"));
+    res.end(`app ${req.url} proto=${req.headers["x-forwarded-proto"]} host=${req.headers.host} held=${engine.holds.get(`${ID}/ingress`)}`);
+  });
   await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
   appPort = (app.address() as net.AddressInfo).port;
   engine.published = async (runtimeId, port) => {
@@ -102,6 +106,21 @@ test("pages of its own: 404 for no route (naming nothing), 503 with Retry-After 
   const paused = await get(port, ingressHostName(9001, ID, DOMAIN));
   expect(paused.status).toBe(503);
   expect(paused.body).toContain("paused by its owner");
+});
+
+test("a body sent slower than the API's minimum rate gets 408 while the app waits for it, and the daemon goes on", async () => {
+  const { port } = await ingress({ bodyWindowMs: 300 });
+  const host = `${ingressHostName(8080, ID, DOMAIN)}:${port}`;
+  const answer = await new Promise<string>((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => s.write(`POST /read-body HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100000\r\n\r\nabc`));
+    let got = "";
+    s.setEncoding("utf8").on("data", (c: string) => (got += c));
+    s.on("close", () => resolve(got));
+    s.on("error", () => undefined);
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+  expect((await get(port, host)).status).toBe(200);
+  expect(engine.holds.get(`${ID}/ingress`)).toBe(0);
 });
 
 test("a connection that sends nothing is closed after the idle deadline, as the API's are", async () => {

@@ -56,7 +56,7 @@ export class IngressServer {
     this.logger = opts.logger ?? silentLogger;
     const idleMs = opts.idleConnectionMs ?? IDLE_CONNECTION_MS;
     this.connections = new ConnectionGuard(opts.maxConnections ?? LIMITS.connectionsMax);
-    const plain = http.createServer(SERVER_OPTIONS, (req, res) => this.onRequest(req, res, "http"));
+    const plain = http.createServer(SERVER_OPTIONS, (req, res) => this.handle(req, res, "http"));
     // A name outside the domain (or none: a client dialling the address) gets the domain's own leaf.
     const fallback = opts.ca.secureContext(opts.domain);
     const own = opts.ca.leaf(opts.domain);
@@ -72,11 +72,16 @@ export class IngressServer {
         handshakeTimeout: idleMs,
         minVersion: "TLSv1.2",
       },
-      (req, res) => this.onRequest(req, res, "https"),
+      (req, res) => this.handle(req, res, "https"),
     );
     for (const [scheme, server] of [["http", plain], ["https", secure]] as const) {
       applyServerTimeouts(server, idleMs);
-      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head, scheme));
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        this.onUpgrade(req, socket, head, scheme).catch((err: Error) => {
+          this.logger.error("ingress upgrade failed", { error: err.message });
+          socket.destroy();
+        }),
+      );
       server.on("clientError", (_err, socket: Duplex) => socket.destroy());
     }
     secure.on("tlsClientError", (_err, socket) => socket.destroy());
@@ -129,6 +134,14 @@ export class IngressServer {
         this.servers.http.emit("connection", socket);
         socket.resume();
       }
+    });
+  }
+
+  /** One request; whatever goes wrong becomes a 502 page (or a cut answer), never an unhandled rejection. */
+  private handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
+    this.onRequest(req, res, scheme).catch((err: Error) => {
+      this.logger.error("ingress request failed", { error: err.message });
+      sendPage(res, pageFor(err));
     });
   }
 

@@ -52,6 +52,11 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, conn: 
   });
   let answered = false;
   upstream.on("response", (answer) => {
+    // The ingress may have answered already (a body too slow: 408); the app's answer then has nowhere to go.
+    if (res.headersSent || res.destroyed) {
+      answer.destroy();
+      return;
+    }
     answer.once("end", () => (answered = true));
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer));
     // Headers now, not with the first chunk: a stream that starts slowly (server-sent events) is seen as open.
