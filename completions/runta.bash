@@ -3,7 +3,7 @@
 _runta_value() {
   case "$3" in --endpoint|--token) return 0 ;; esac
   case "$1" in
-    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--publish|-p|--idempotency-key|--image|--runtime-version|--package) return 0 ;; esac ;;
+    run) case "$3" in --name|--hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--publish|-p|--idempotency-key|--image|--type|--runtime-version|--package) return 0 ;; esac ;;
     ps|ls) case "$3" in --filter|-f) return 0 ;; esac ;;
     exec) case "$3" in --user|-u|--env|-e|--workdir|-w|--timeout|--grace) return 0 ;; esac ;;
     kill) case "$3" in --signal|-s) return 0 ;; esac ;;
@@ -42,7 +42,7 @@ _runta() {
   if [[ $prev == -* ]] && _runta_value "$cmd" "$sub" "$prev"; then return; fi
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "run ps ls inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint snapshot volume rename apply delete image pool egress secret ports daemon dashboard version completion --version -V --endpoint --token --help -h" -- "$cur")); return ;;
-    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --publish -p --idempotency-key --image --runtime-version --package --detach -d --json --help -h"; rt=0; words="" ;;
+    run) opts="--name --hostname --description --exec-timeout --lifetime --idle-timeout --cpus --memory -m --disk-size-gib --env -e --label --volume -v --network --egress-allow --egress-deny --publish -p --idempotency-key --image --type --runtime-version --package --detach -d --json --help -h"; rt=0; words="" ;;
     ps|ls) opts="--all -a --quiet -q --json --filter -f --labels --pooled --help -h"; rt=0; words="" ;;
     inspect) opts="--json --help -h"; rt=1; words="" ;;
     exec) opts="--interactive -i --tty -t --detach -d --user -u --env -e --workdir -w --timeout --grace --help -h"; rt=2; words="" ;;

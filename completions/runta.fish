@@ -24,6 +24,7 @@ complete -c runta -n '__fish_seen_subcommand_from run' -l egress-deny -r -d 'rea
 complete -c runta -n '__fish_seen_subcommand_from run' -l publish -s p -r -d 'publish a port (repeatable): PORT[/http|/https|/tcp] through the ingress, or [HOST_IP:]HOST_PORT:PORT (see runta ports --help)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l idempotency-key -r -d 'retry-safe create: the same key and flags give the same runtime, other flags an error'
 complete -c runta -n '__fish_seen_subcommand_from run' -l image -r -d 'root filesystem image (default "default", built on first use)'
+complete -c runta -n '__fish_seen_subcommand_from run' -l type -r -d 'browser: headless Chromium whose DevTools (CDP) URL inspect gives (browser.ws); default: a plain runtime'
 complete -c runta -n '__fish_seen_subcommand_from run' -l runtime-version -r -d 'the Python version it carries (3.11, 3.11.2): picks the image whose python3 matches (image ls\'s PYTHON)'
 complete -c runta -n '__fish_seen_subcommand_from run' -l package -r -d 'Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once'
 complete -c runta -n '__fish_seen_subcommand_from run' -l detach -s d -d 'return as soon as the runtime is created, without waiting for it to run'

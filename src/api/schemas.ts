@@ -187,6 +187,8 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   runtime_version: RuntimeVersionSchema.optional(),
   /** Seed 000's name for runtime_version; give one or the other. */
   runtimeVersion: RuntimeVersionSchema.optional(),
+  /** Seed 004's runtime type: "browser" runs headless Chromium on the browser image, its DevTools port published. */
+  type: z.enum(["default", "browser"], { error: 'must be "default" or "browser"' }).optional(),
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;
@@ -355,6 +357,11 @@ export const RuntimeSchema = z.object({
   usage: UsageSchema.nullable().optional(),
   /** Only on a warm pool's waiting member (lists with pooled=true): its pool. */
   pool: z.string().optional(),
+  /**
+   * Only on a browser runtime (`type: "browser"`), in a single runtime's record: where a CDP client connects — `ws`,
+   * the browser target's websocket through the ingress (null until Chromium is up), and `http` (`/json/version`).
+   */
+  browser: z.object({ ws: z.string().nullable(), http: z.string() }).optional(),
 });
 /** A runtime as the API reports it. */
 export type Runtime = z.infer<typeof RuntimeSchema>;

@@ -5,7 +5,7 @@ import { Transport, seg } from "./http.js";
 import { Runtime } from "./runtime.js";
 
 /** Options of a restore: those of a create, without the image or packages (the checkpoint's own image is used). */
-export type RestoreOptions = Omit<CreateOptions, "image" | "wait" | "idempotencyKey" | "packages" | "runtimeVersion">;
+export type RestoreOptions = Omit<CreateOptions, "image" | "wait" | "idempotencyKey" | "packages" | "runtimeVersion" | "type">;
 
 /** The request body of a create or restore, from SDK options. */
 export function createBody(name: string | undefined, opts: Omit<CreateOptions, "wait" | "idempotencyKey">): Record<string, unknown> {
@@ -30,6 +30,7 @@ export function createBody(name: string | undefined, opts: Omit<CreateOptions, "
     packages: opts.packages,
     ports: opts.ports,
     runtime_version: opts.runtimeVersion,
+    type: opts.type,
   };
 }
 

@@ -42,6 +42,8 @@ export interface CreateOptions {
   ports?: PortRequest[];
   /** The Python version it carries ("3.11", "3.11.2"; seed 000's runtimeVersion): picks the image, or checks `image`. */
   runtimeVersion?: string;
+  /** "browser": headless Chromium on the browser image, its DevTools port published; inspect's `browser.ws` is the CDP URL. */
+  type?: "default" | "browser";
 }
 
 /** One volume to mount into a new runtime. */

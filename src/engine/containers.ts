@@ -24,13 +24,14 @@ import { recordAnnotations } from "./recover.js";
 import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
 import { RuncError, type Runc } from "./runc.js";
 import { parseStatusFile } from "./execs/reaper.js";
-import { CPU_PERIOD_US, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
+import { CPU_PERIOD_US, INIT_PATH_IN_RUNTIME, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
 import type { HostVolumeMount } from "./volumes/manager.js";
 
 /** How long the init gets to end on SIGTERM, after the grace period, before SIGKILL. */
 const INIT_TERM_WAIT_MS = 2000;
 /** How long to wait for the init's reaper to write its status once the init is seen gone (it does so at once). */
 const INIT_STATUS_WAIT_MS = 1000;
+import { browserCommand, isBrowser } from "./browser/browser.js";
 
 /** What a started container adds to its record. */
 export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
@@ -71,7 +72,8 @@ export class Containers {
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
-    const agent = await this.opts.agents.forBoot(rec.id);
+    const booting = await this.opts.agents.forBoot(rec.id);
+    const agent = isBrowser(rec) ? null : booting;
     const [net, , , procViews, cpus, volumes] = await Promise.all([
       this.networks.ensure(rec.id),
       agent ? installInit(paths.rootfs, agent.binary, AGENT_PATH_IN_RUNTIME) : installInit(paths.rootfs, this.opts.initPath),
@@ -95,7 +97,8 @@ export class Containers {
       procViews,
       volumes,
       annotations: recordAnnotations(rec, this.networks.store.get(rec.id)),
-      initArgv: agent ? [AGENT_PATH_IN_RUNTIME] : undefined,
+      // A browser runtime's main process is Chromium under catatonit (browser/); its execs go through runc exec.
+      initArgv: isBrowser(rec) ? [INIT_PATH_IN_RUNTIME, "--", ...browserCommand()] : agent ? [AGENT_PATH_IN_RUNTIME] : undefined,
     });
     await writeFile(paths.config, JSON.stringify(spec));
     // An empty status file: the reaper is to fill it (a missing one means no reaper saw this init: an older daemon's).

@@ -9,6 +9,7 @@ import type { EgressPolicy } from "../api/egress.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import { ImageBuilder, type ImageRequest } from "./images/packages.js";
+import { BROWSER_IMAGE, CDP_PORT, TYPE_LABEL } from "./browser/browser.js";
 import { DEFAULT_IMAGE, type ImageStore } from "./images/store.js";
 import { generateName, shown, validateName } from "./names.js";
 import { createPolicy } from "./network/policy.js";
@@ -40,7 +41,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
   if (!ImageNameSchema.safeParse(parent).success) {
     throw errors.invalid(`invalid image name ${shown(parent)}: lowercase letters, digits, '_', '.', '-', 1-63 characters`, { field: "image" });
   }
-  if (!deps.images.exists(parent) && parent !== DEFAULT_IMAGE) {
+  if (!deps.images.exists(parent) && parent !== DEFAULT_IMAGE && parent !== BROWSER_IMAGE) {
     throw errors.notFound(`image "${parent}" not found; list images with 'runta image ls' or import one with 'runta image import'`, { image: parent });
   }
   // A package set stands on its derived image, built (once) before the runtime is provisioned.
@@ -112,4 +113,20 @@ export async function withRuntimeVersion(spec: CreateSpec, images: ImageStore): 
   } catch (err) {
     throw errors.invalid(`runtime_version ${spec.runtimeVersion}: ${(err as Error).message}`, { field: "runtime_version" });
   }
+}
+
+/**
+ * A browser runtime (seed 004's `type: "browser"`): the browser image unless another is named, marked by its label
+ * (boot reads it to start Chromium), its DevTools port published through the ingress (browser/browser.ts).
+ */
+export function asBrowser(spec: CreateSpec): CreateSpec {
+  if (spec.type !== "browser") return spec;
+  if (spec.network === "none") throw errors.invalid('a browser runtime is reached through its published DevTools port: it needs a network (drop network "none")', { field: "network" });
+  const ports = spec.ports ?? [];
+  return {
+    ...spec,
+    image: spec.image ?? BROWSER_IMAGE,
+    labels: { ...spec.labels, [TYPE_LABEL]: "browser" },
+    ports: ports.some((p) => p.port === CDP_PORT) ? ports : [...ports, { port: CDP_PORT, protocol: "http" }],
+  };
 }

@@ -48,7 +48,8 @@ import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
-import { admitCreate, withRuntimeVersion } from "./create.js";
+import { admitCreate, asBrowser, withRuntimeVersion } from "./create.js";
+import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
 import { PoolManager } from "./pools/manager.js";
 import { nameInside, poolShapeOf } from "./pools/take.js";
 import { PoolStore } from "../store/pools.js";
@@ -344,7 +345,7 @@ export class RuncEngine implements Engine {
 
   /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
   private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
-    spec = await withRuntimeVersion(spec, this.images);
+    spec = asBrowser(await withRuntimeVersion(spec, this.images));
     const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
     const shape = poolShapeOf(spec, this.opts.limits.diskMib);
     // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.
@@ -454,7 +455,15 @@ export class RuncEngine implements Engine {
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     const rec = await this.records.checkAlive(this.records.find(ref));
-    return opts.usage ? this.withUsage(rec) : this.records.toRuntime(rec);
+    const rt = opts.usage ? await this.withUsage(rec) : this.records.toRuntime(rec);
+    return isBrowser(rec) ? { ...rt, browser: await this.browserUrls(rt) } : rt;
+  }
+
+  /** A browser runtime's CDP URLs (browser/): its published DevTools port, and the target Chromium names. */
+  private async browserUrls(rt: Runtime): Promise<Runtime["browser"]> {
+    const port = rt.ports.find((p) => p.port === CDP_PORT && p.protocol === "http");
+    if (!port) return undefined;
+    return cdpUrls(port.url, rt.status === "running" ? this.networks.describe(rt.id).address : null);
   }
 
   /** The record with current usage (usage.ts); null when nothing runs. */

@@ -165,7 +165,7 @@ export interface RuntimeSpecInput {
   volumes?: Array<{ source: string; destination: string; readOnly: boolean }>;
   /** OCI annotations (the record's fields, so a lost record can be rebuilt: recover.ts). */
   annotations?: Record<string, string>;
-  /** The init's argv: the exec agent's path (agent/agents.ts), or absent for catatonit in pause mode. */
+  /** The init's argv: the exec agent's path (agent/agents.ts), catatonit with a browser runtime's Chromium as its child, or absent for catatonit in pause mode. */
   initArgv?: string[];
 }
 

@@ -52,6 +52,8 @@ export interface CreateSpec {
   ports?: PortRequest[];
   /** A Python version ("3.11"): picks the image by the python3 it carries, or checks `image` carries it. */
   runtimeVersion?: string;
+  /** "browser": headless Chromium on the browser image, its DevTools port published (browser/). */
+  type?: "default" | "browser";
 }
 
 export interface ListFilter {

@@ -31,6 +31,8 @@ const CANNOT_RUN: Record<string, string> = {
   'runta completion zsh > "${fpath[1]}/_runta"': "zsh syntax, writes the machine's shell set-up: test/unit/completion.test.ts checks the scripts",
   "runta completion fish > ~/.config/fish/completions/runta.fish": "writes the user's shell set-up: test/unit/completion.test.ts checks the scripts",
   "runta dashboard": "opens a browser on a desktop; `runta dashboard --no-open` runs here",
+  "runta image build browser": "builds Debian's Chromium into an image (minutes): test/integration/browser.test.ts builds it",
+  "runta run --name chrome --type browser": "builds the browser image first (minutes): test/integration/browser.test.ts runs a browser runtime",
   "runta secret set OPENAI_API_KEY --prompt": "reads from a terminal: test/e2e/secrets.test.ts runs --prompt under a real pty",
 };
 /** `sudo runta daemon …` manages the machine's own daemon (/var/lib/runta, port 7420): test/e2e/cli-embedded.test.ts covers it in a private data dir. */

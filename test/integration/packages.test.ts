@@ -8,7 +8,7 @@
  * image cache (SHARED_IMAGES_DIR), linked into this daemon's private images dir and only read (a lower layer).
  */
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, mkdtemp, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -28,6 +28,8 @@ afterAll(async () => {
   if (!d) return;
   await d.cleanup();
   expect(await leaks(d)).toEqual([]);
+  // The images built here (the default image is a link to the shared one, removed as a link).
+  await rm(join(d.imagesDir, ".."), { recursive: true, force: true });
 });
 
 const imageDirs = () => readdirSync(d.imagesDir).sort();

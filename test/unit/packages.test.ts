@@ -7,6 +7,9 @@ import { derivedImageName, installSteps, sourcesHosts, stepFailure } from "../..
 import { installedVersion, pythonVersion, upstreamVersion } from "../../src/engine/images/python.js";
 import { pickImageForPython, versionMatches } from "../../src/api/runtime-version.js";
 import { ImageStore } from "../../src/engine/images/store.js";
+import { asBrowser } from "../../src/engine/create.js";
+import { browserCommand, cdpUrls } from "../../src/engine/browser/browser.js";
+import { buildRuntimeSpec } from "../../src/engine/spec.js";
 
 describe("package sets", () => {
   test("Debian and pip spellings parse; bad ones say what is expected", () => {
@@ -162,5 +165,32 @@ describe("runtime version: an image picked by the Python it carries", () => {
     expect(() => pickImageForPython(images, "3.11", "busybox")).toThrow(/image busybox carries no python3, not 3.11/);
     expect(() => pickImageForPython(images, "latest")).toThrow(/must be a Python version like 3.11 or 3.11.2/);
     expect(() => pickImageForPython([], "3.11")).toThrow(/no image with a python3 is known/);
+  });
+});
+
+describe("browser runtimes", () => {
+  test("type browser: the browser image, the type label and the DevTools port published; a network is needed", () => {
+    expect(asBrowser({ name: "b", type: "browser", labels: { a: "1" } })).toMatchObject({
+      image: "browser",
+      labels: { a: "1", "runta.type": "browser" },
+      ports: [{ port: 9222, protocol: "http" }],
+    });
+    expect(asBrowser({ type: "browser", ports: [{ port: 9222, protocol: "http" }] }).ports).toHaveLength(1);
+    expect(asBrowser({ name: "plain" })).toEqual({ name: "plain" });
+    expect(() => asBrowser({ type: "browser", network: "none" })).toThrow(/needs a network/);
+  });
+
+  test("Chromium is the init's child behind a forwarder on 0.0.0.0:9222; a plain runtime's init just reaps", () => {
+    const cmd = browserCommand();
+    expect(cmd.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
+    expect(cmd[2]).toMatch(/^socat TCP-LISTEN:9222,fork,reuseaddr TCP:127\.0\.0\.1:9223 & exec chromium --headless --no-sandbox .*--remote-debugging-port=9223/);
+    const base = { id: "11111111-2222-3333-4444-555555555555", hostname: "h", rootfsPath: "/x", vcpus: 1, memoryMib: 64, env: {}, cgroupParent: "p" };
+    expect((buildRuntimeSpec({ ...base, initArgv: ["/.runta/catatonit", "--", "/bin/true"] }).process as { args: string[] }).args).toEqual(["/.runta/catatonit", "--", "/bin/true"]);
+    expect((buildRuntimeSpec(base).process as { args: string[] }).args).toEqual(["/.runta/catatonit", "-P"]);
+  });
+
+  test("the CDP URL is null while nothing answers at the runtime's address", async () => {
+    expect(await cdpUrls("http://9222-x.runta.localhost:4000/", null)).toEqual({ http: "http://9222-x.runta.localhost:4000", ws: null });
+    expect(await cdpUrls("http://9222-x.runta.localhost:4000/", "127.0.0.1", 200)).toMatchObject({ ws: null });
   });
 });

@@ -42,7 +42,7 @@ Examples:
     .addHelpText(
       "after",
       `
-An image of packages is the parent plus one layer, built once in a build runtime that may reach only the Debian
+"browser" is the image of chromium, fonts-liberation and socat over the default image. An image of packages is the parent plus one layer, built once in a build runtime that may reach only the Debian
 mirror (runta run --package uses the same image: build it ahead so creates do not wait). pip: packages need a
 package index the runtime can reach; none is by default, so they fail with pip's message.
 
@@ -50,7 +50,8 @@ Examples:
   runta image build
   runta image build --force
   runta image build --package cowsay --package tree
-  runta image build --package cowsay --force`,
+  runta image build --package cowsay --force
+  runta image build browser    # Debian's Chromium (+ socat, fonts) over the default image: what runta run --type browser uses`,
     )
     .action((name: string | undefined, opts: { force?: boolean; package?: string[]; parent?: string }) => runImageBuild(ctx, name, opts));
   image

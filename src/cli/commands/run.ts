@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { RuntaError } from "../../api/errors.js";
 import { pickImageForPython } from "../../api/runtime-version.js";
 import type { Image } from "../../api/schemas.js";
@@ -19,6 +19,7 @@ export interface RunOptions extends RuntimeFlags {
   detach?: boolean;
   package?: string[];
   runtimeVersion?: string;
+  type?: "default" | "browser";
 }
 
 /** `runta run`: create a runtime and wait until it runs. */
@@ -29,6 +30,7 @@ export function runCommand(ctx: CliContext): Command {
   return addRuntimeFlags(cmd, ctx)
     .option("--idempotency-key <key>", "retry-safe create: the same key and flags give the same runtime, other flags an error")
     .option("--image <image>", `root filesystem image (default "${DEFAULTS.image}", built on first use)`)
+    .addOption(new Option("--type <type>", "browser: headless Chromium whose DevTools (CDP) URL inspect gives (browser.ws); default: a plain runtime").choices(["default", "browser"]))
     .option("--runtime-version <V>", "the Python version it carries (3.11, 3.11.2): picks the image whose python3 matches (image ls's PYTHON)", runtimeVersionFlag)
     .option("--package <pkg>", "Debian NAME[=VERSION] or Python pip:NAME[==VERSION] to find installed (repeatable); an image per set, built once", collectPackage)
     .option("-d, --detach", "return as soon as the runtime is created, without waiting for it to run")
@@ -50,6 +52,7 @@ Examples:
   runta run --name etl --description "nightly ETL, owner: data team"
   runta run --name tools --package cowsay --package tree
   runta run --name py --runtime-version 3.11
+  runta run --name chrome --type browser
   runta run --name jobs --exec-timeout 600
   runta run --name scratch --lifetime 3600
   runta run --name web --idle-timeout 300
@@ -71,6 +74,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
   if (packages && opts.runtimeVersion && !opts.image) image = pickImage(await runta.images.list(), opts.runtimeVersion);
   // The image of a package set is built once, with visible progress; the create then stands on it.
   if (packages) await ensurePackagesImage(ctx, runta, image, packages);
+  else if (opts.type === "browser" && !opts.image) await ensureImage(ctx, runta, "browser", "Debian's Chromium over the default image, a few minutes");
   else if (image === DEFAULTS.image) await ensureDefaultImage(ctx, runta);
   const progress = await spinner(ctx, opts.name ? `creating runtime ${opts.name}…` : "creating runtime…");
   const left = opts.name
@@ -81,6 +85,7 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
       ...options,
       image: packages && opts.runtimeVersion ? image : opts.image,
       runtimeVersion: opts.runtimeVersion,
+      type: opts.type,
       packages,
       idempotencyKey: opts.idempotencyKey,
       wait: !opts.detach,
@@ -102,10 +107,15 @@ export async function runRun(ctx: CliContext, opts: RunOptions): Promise<void> {
 
 /** The default image is built once per host; the first `run` (or `apply`) does it with visible progress instead of failing. */
 export async function ensureDefaultImage(ctx: CliContext, runta: RuntaApi): Promise<void> {
+  await ensureImage(ctx, runta, DEFAULTS.image, "one to a few minutes, once per host");
+}
+
+/** A buildable image (default, browser) missing yet is built first, with visible progress; `takes` says how long. */
+async function ensureImage(ctx: CliContext, runta: RuntaApi, name: string, takes: string): Promise<void> {
   const images = await runta.images.list();
-  if (images.some((i) => i.name === DEFAULTS.image)) return;
-  ctx.io.stderr.write(`runta: image "${DEFAULTS.image}" is not built yet; building it now (one to a few minutes, once per host)\n`);
-  await buildImageWithProgress(ctx, runta, DEFAULTS.image, false);
+  if (images.some((i) => i.name === name)) return;
+  ctx.io.stderr.write(`runta: image "${name}" is not built yet; building it now (${takes})\n`);
+  await buildImageWithProgress(ctx, runta, name, false);
 }
 
 /** The image of `packages` over `parent` is built once (progress shown, apt's message on failure); later runs find it. */

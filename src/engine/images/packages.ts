@@ -19,6 +19,7 @@ import { copyLayer } from "../checkpoints/layers.js";
 import { INIT_PATH_IN_RUNTIME } from "../spec.js";
 import type { CreateSpec, StreamProcess, StreamSpec } from "../types.js";
 import { DEFAULT_IMAGE, type ImageStore } from "./store.js";
+import { BROWSER_IMAGE, BROWSER_PACKAGES } from "../browser/browser.js";
 
 /** The engine's verbs a build runtime needs. */
 export interface BuildRuntimeHost {
@@ -209,6 +210,12 @@ export class ImageBuilder {
     private readonly opts: { mirror: () => string; logger: Logger },
   ) {}
 
+  /** A named image with a known recipe (`runta image build browser`): packages over the default image. */
+  private static preset(req: ImageRequest): ImageRequest {
+    if (!req.packages?.length && req.name === BROWSER_IMAGE) return { name: BROWSER_IMAGE, parent: DEFAULT_IMAGE, packages: BROWSER_PACKAGES };
+    return req;
+  }
+
   /** The image name a request resolves to (a package set names its derived image). */
   static nameOf(req: ImageRequest): string {
     if (req.packages?.length) return req.name ?? derivedImageName(req.parent ?? DEFAULT_IMAGE, req.packages);
@@ -219,7 +226,8 @@ export class ImageBuilder {
    * Builds the image `req` names (rebuilds with `force`); an existing image is returned as is, a build of the same
    * name in progress is joined. A missing default parent is built first, its progress reported too.
    */
-  async build(req: ImageRequest, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+  async build(asked: ImageRequest, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean } = {}): Promise<Image> {
+    const req = ImageBuilder.preset(asked);
     const name = ImageBuilder.nameOf(req);
     if (!req.packages?.length) return this.images.build(name, onEvent, opts);
     const parent = req.parent ?? DEFAULT_IMAGE;
@@ -239,7 +247,8 @@ export class ImageBuilder {
   }
 
   /** Makes sure the image a create stands on exists (building it, logging progress), before the runtime is provisioned. */
-  async ensure(req: ImageRequest, runtime: string): Promise<void> {
+  async ensure(asked: ImageRequest, runtime: string): Promise<void> {
+    const req = ImageBuilder.preset(asked);
     const name = ImageBuilder.nameOf(req);
     if (this.images.exists(name)) return;
     if (!req.packages?.length && name !== DEFAULT_IMAGE) return; // admission checked it; a race with image rm fails at mount

@@ -25,6 +25,8 @@ export function poolShapeOf(spec: CreateSpec, defaultDiskMib: number): PoolShape
   if (spec.volumes?.length || spec.workspaceMount) return null;
   // Packages stand the runtime on their derived image, which no pool's shape names.
   if (spec.packages?.length) return null;
+  // A browser runtime's init runs Chromium from its first boot; a pooled member booted without it.
+  if (spec.type === "browser") return null;
   if (spec.diskSizeGib !== undefined && spec.diskSizeGib * 1024 !== defaultDiskMib) return null;
   return { image: spec.image ?? DEFAULTS.image, vcpus: spec.vcpus ?? LIMITS.defaultVcpus, memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib };
 }

@@ -109,6 +109,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
           {
             ...createSpecOf(body),
             runtimeVersion: runtimeVersionOf(body),
+            type: body.type,
             idempotencyKey: key,
             requestHash: key === undefined ? undefined : createHash("sha256").update(canonicalJson(asked)).digest("hex"),
           },

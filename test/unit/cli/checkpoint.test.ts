@@ -50,7 +50,7 @@ describe("checkpoint", () => {
     // Every flag of a new runtime that run has, restore has too (one list of definitions).
     const help = (args: string[]) => cli([...args, "--help"]).then((h) => new Set(h.out.match(/--[a-z-]+/g)));
     const [run, restore] = await Promise.all([help(["run"]), help(["checkpoint", "restore"])]);
-    for (const only of ["--name", "--image", "--package", "--runtime-version", "--idempotency-key", "--detach"]) run.delete(only);
+    for (const only of ["--name", "--image", "--package", "--type", "--runtime-version", "--idempotency-key", "--detach"]) run.delete(only);
     expect([...run].filter((f) => !restore.has(f))).toEqual([]);
   });
 

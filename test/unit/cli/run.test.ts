@@ -65,6 +65,15 @@ describe("run", () => {
     expect((await cli(["run", "--runtime-version", "latest"])).code).toBe(2);
   });
 
+  test("--type browser builds the browser image first when missing, then creates a browser runtime", async () => {
+    const r = await cli(["run", "--name", "chrome", "--type", "browser"]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('runta: image "browser" is not built yet; building it now');
+    expect(r.client.calls.find((c) => c.method === "images.build")!.args).toEqual(["browser", { force: false }]);
+    expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ type: "browser", image: undefined });
+    expect((await cli(["run", "--type", "vm"])).code).toBe(2);
+  });
+
   test("-e NAME takes the value from the local environment", async () => {
     const r = await cli(["run", "--image", "busybox", "-e", "FROM_ENV"], { env: { FROM_ENV: "here" } });
     expect(r.client.calls.find((c) => c.method === "create")!.args[1]).toMatchObject({ env: { FROM_ENV: "here" } });
