@@ -45,8 +45,12 @@ class CappedBuffer {
     this.chunks.push(kept);
     this.size += kept.length;
   }
+  /** The kept bytes as one buffer; the chunks are let go at once (the answer is encoded next, and a stream's chunks
+   *  would otherwise stay reachable through the child's listeners until it is collected: a third copy per exec). */
   value(): Buffer {
-    return Buffer.concat(this.chunks, this.size);
+    const whole = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    return whole;
   }
 }
 
