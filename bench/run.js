@@ -73,7 +73,7 @@ const meta = {
 const log = (/** @type {string} */ msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const wanted = (/** @type {string} */ name) => !CFG.only || CFG.only.includes(name);
 
-/** @typedef {{name:string, create(n:string):Promise<any>, exec(h:any, argv:string[]):Promise<number>, pause(h:any):Promise<unknown>, resume(h:any):Promise<unknown>, resize(h:any, mib:number):Promise<unknown>, shutdown(h:any):Promise<unknown>, boot(h:any):Promise<unknown>, rm(h:any):Promise<unknown>, list():Promise<number>}} System */
+/** @typedef {{name:string, create(n:string):Promise<any>, exec(h:any, argv:string[], opts?:{largeOutput?:boolean}):Promise<number>, pause(h:any):Promise<unknown>, resume(h:any):Promise<unknown>, resize(h:any, mib:number):Promise<unknown>, shutdown(h:any):Promise<unknown>, boot(h:any):Promise<unknown>, rm(h:any):Promise<unknown>, list():Promise<number>}} System */
 
 /** One lifecycle round on one system: every operation once (exec true three times), in the order a user would. */
 async function cycle(/** @type {System} */ sys, /** @type {string} */ name, /** @type {number} */ round, /** @type {boolean} */ record) {
@@ -84,7 +84,7 @@ async function cycle(/** @type {System} */ sys, /** @type {string} */ name, /** 
   try {
     for (let i = 0; i < 3; i++) await r.measure("exec_true", sys.name, () => sys.exec(h, ["true"]));
     await r.measure("exec_1mib", sys.name, async () => {
-      const bytes = await sys.exec(h, EXEC_1MIB);
+      const bytes = await sys.exec(h, EXEC_1MIB, { largeOutput: true });
       if (bytes !== MIB_BYTES) throw new Error(`exec produced ${bytes} bytes of stdout, expected ${MIB_BYTES}`);
     });
     await r.measure("pause", sys.name, () => sys.pause(h));

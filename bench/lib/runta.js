@@ -158,9 +158,14 @@ export class RuntaApiSystem {
     return { id: rt.id, name, rt };
   }
 
-  /** @param {RuntaHandle} h @param {string[]} argv */
-  async exec(h, argv) {
-    const r = await h.rt.exec(argv, { maxOutputBytes: 2 * MIB });
+  /**
+   * Output beyond the default 1 MiB cap is asked for only by the command that prints 1 MiB (`largeOutput`): every
+   * buffered exec reserves twice its cap of the daemon's exec output budget while it runs (128 MiB: 64 execs at the
+   * default), so asking 2 MiB for `true` would have the 50-concurrent phase refused by a limit `true` never meets.
+   * @param {RuntaHandle} h @param {string[]} argv @param {{ largeOutput?: boolean }} [opts]
+   */
+  async exec(h, argv, opts = {}) {
+    const r = await h.rt.exec(argv, opts.largeOutput ? { maxOutputBytes: 2 * MIB } : {});
     if (r.exit_code !== 0) throw new Error(`exec ${argv.join(" ")} exited ${r.exit_code}: ${r.stderrText.slice(0, 200)}`);
     return Buffer.byteLength(r.stdoutText);
   }
