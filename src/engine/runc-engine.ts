@@ -16,7 +16,6 @@ import { join, resolve } from "node:path";
 import {
   DEFAULTS,
   LIMITS,
-  RuntaError,
   errors,
   type Checkpoint,
   type ExecInfo,
@@ -35,7 +34,7 @@ import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { runcTrustWarning } from "../api/trust.js";
 import { debianMirror, kernelVersion, resolveExecutable, runcVersion } from "./host.js";
 import { ImageStore } from "./images/store.js";
-import { ImageBuilder, type ImageRequest } from "./images/packages.js";
+import { ImageBuilder } from "./images/packages.js";
 import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
@@ -48,10 +47,9 @@ import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
 import { shown } from "./names.js";
 import { LifetimeSweeper } from "./lifetime.js";
-import { admitCreate, asBrowser, withRuntimeVersion } from "./create.js";
+import { Creations } from "./provision.js";
 import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
 import { PoolManager } from "./pools/manager.js";
-import { nameInside, poolShapeOf } from "./pools/take.js";
 import { PoolStore } from "../store/pools.js";
 import { readUsage } from "./usage.js";
 import { reconcile } from "./reconcile.js";
@@ -68,7 +66,7 @@ import { RuntimeSecrets } from "./secrets/secrets.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress/ingress.js";
 import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
-import type { EgressEvent, EgressPolicy, EgressPolicyInput, NetworkMode, RuntimeEgress } from "../api/egress.js";
+import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
 import { silentLogger, type Logger } from "../log.js";
 import { backupDatabase } from "../store/integrity.js";
@@ -125,7 +123,8 @@ export class RuncEngine implements Engine {
   /** Shuts down runtimes whose lifetime is over (lifetime.ts); from open until close. */
   private lifetimes?: LifetimeSweeper;
   private backups?: NodeJS.Timeout;
-  private readonly creations = new Map<string, Promise<RuntimeRecord>>();
+  /** The create path and the creates in flight (provision.ts). */
+  private readonly creations: Creations;
   private readonly containers: Containers;
   private readonly records: RuntimeRecords;
   private readonly execs: Execs;
@@ -202,13 +201,13 @@ export class RuncEngine implements Engine {
       runtimesMax: opts.limits.runtimesMax,
       diskMib: opts.limits.diskMib,
       boot: async (rec) => {
-        await this.records.withLock(rec.id, () => this.provision(rec, true, { name: rec.image }, { mode: "nat" }));
+        await this.records.withLock(rec.id, () => this.creations.provision(rec, true, { name: rec.image }, { mode: "nat" }));
         this.disks.refill();
       },
       remove: async (rec) => {
         await this.removeById(rec.id);
       },
-      busy: () => this.creations.size > 0,
+      busy: () => this.creations.busy(),
     });
     this.builder = new ImageBuilder(images, {
       create: (spec) => this.create(spec),
@@ -221,6 +220,23 @@ export class RuncEngine implements Engine {
         }),
       upperDir: (id) => upperDir(runtimePaths(opts.dataDir, id)),
     }, { mirror: () => debianMirror(), logger: opts.logger });
+    this.creations = new Creations({
+      store,
+      records: this.records,
+      images,
+      builder: this.builder,
+      checkpoints: this.checkpoints,
+      volumes: this.volumes,
+      containers: this.containers,
+      networks,
+      disks,
+      ingress: this.ingress,
+      pools: this.pools,
+      logger: opts.logger,
+      dataDir: opts.dataDir,
+      runtimesMax: opts.limits.runtimesMax,
+      diskMib: opts.limits.diskMib,
+    });
     this.execs = new Execs({
       runc,
       agents,
@@ -322,121 +338,9 @@ export class RuncEngine implements Engine {
   // ---------------------------------------------------------------------------------------------------------------
   // Create
 
-  async create(spec: CreateSpec, opts: { wait?: boolean; existed?: () => void } = {}): Promise<Runtime> {
-    const wait = opts.wait ?? true;
-    if (spec.idempotencyKey) {
-      const existing = this.store.getByIdempotencyKey(spec.idempotencyKey);
-      if (existing) {
-        if ((existing.requestHash ?? null) !== (spec.requestHash ?? null)) {
-          throw new RuntaError("already_exists", "this Idempotency-Key was already used with a different request; use a new key for a new runtime", {
-            details: { field: "Idempotency-Key", runtime: existing.name },
-          });
-        }
-        opts.existed?.();
-        const pending = this.creations.get(existing.id);
-        if (wait && pending) return this.records.toRuntime(await pending);
-        return this.records.toRuntime(existing);
-      }
-    }
-    // Seed 002's workspace: a volume named after the runtime at /workspace, made now unless it exists (volumes/).
-    if (spec.workspaceMount) return this.volumes.withWorkspace(spec.name, (mount) => this.admitAndStart({ ...spec, volumes: [...(spec.volumes ?? []), mount] }, wait));
-    return this.admitAndStart(spec, wait);
-  }
-
-  /** Admits a create (create.ts), records it, and provisions it (awaited unless `wait` is false). */
-  private async admitAndStart(spec: CreateSpec, wait: boolean): Promise<Runtime> {
-    spec = asBrowser(await withRuntimeVersion(spec, this.images));
-    const ports = this.ingress.admit(spec.ports, spec.network ?? "nat");
-    const shape = poolShapeOf(spec, this.opts.limits.diskMib);
-    // Host ports are bound by provision, whose failure undoes the create: a create with one takes no pool member.
-    const pooled = shape && !ports.some((p) => p.protocol === "tcp") ? this.pools.candidate(shape) : null;
-    const { rec, policy, image } = admitCreate(spec, {
-      store: this.store,
-      images: this.images,
-      checkpoints: this.checkpoints,
-      volumes: this.volumes,
-      runtimesMax: this.opts.limits.runtimesMax,
-      diskMib: this.opts.limits.diskMib,
-      // A member already counts: taking it adds no runtime.
-      fromPool: pooled !== null,
-    });
-    rec.ports = ports;
-    if (pooled) return this.takeFromPool(pooled.pool, pooled.member, rec);
-    // No await between the admission's count and this insert, so concurrent creates cannot overshoot the limit.
-    try {
-      this.store.insert(rec);
-    } catch (err) {
-      throw diskFull(err, this.opts.dataDir);
-    }
-    const task = this.records.withLock(rec.id, () => this.provision(rec, wait, image, { mode: spec.network ?? "nat", policy })).finally(() => {
-      this.creations.delete(rec.id);
-      // After the create, not during it: a format would compete with its mounts and runc for the CPU.
-      this.disks.refill();
-    });
-    this.creations.set(rec.id, task);
-    if (!wait) {
-      task.catch((err) => this.opts.logger.error("background create failed", { id: rec.id, name: rec.name, error: String((err as Error).message) }));
-      return this.records.toRuntime(rec);
-    }
-    return this.records.toRuntime(await task);
-  }
-
-  /**
-   * A create served by a warm-pool member (no await since the admission, so no other create takes the same one): the
-   * member takes the new record's identity and creation time, then its name inside. Should naming it fail, the
-   * member is torn down and the runtime provisioned afresh under the same record.
-   */
-  private async takeFromPool(pool: string, member: RuntimeRecord, rec: RuntimeRecord): Promise<Runtime> {
-    const { name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports } = rec;
-    const taken = this.store.claimPooled(member.id, pool, {
-      name, env, labels, hostname, description, execTimeoutSecs, lifetimeSecs, idleTimeoutSecs, idempotencyKey, requestHash, createdAt, ports,
-      startedAt: createdAt, lastActivityAt: null, lastActivityKind: null,
-    });
-    if (!taken) throw errors.unavailable(`the warm pool ${pool} lost its member while this create took it; try again`);
-    this.pools.schedule();
-    const task = this.records.withLock(taken.id, async () => {
-      try {
-        const paths = runtimePaths(this.opts.dataDir, taken.id);
-        await nameInside(taken.initPid!, paths.rootfs, taken.hostname ?? taken.name, this.networks.etcFiles(taken.id, taken.hostname ?? taken.name));
-        return taken;
-      } catch (err) {
-        this.opts.logger.warn("naming a warm pool member failed: provisioning the runtime afresh", { id: taken.id, error: String((err as Error).message) });
-        await this.containers.teardown(taken.id);
-        return this.provision(this.records.mustUpdate(taken.id, { status: "creating", initPid: null, initStartTime: null }), true, { name: taken.image }, { mode: "nat" });
-      }
-    }).finally(() => this.creations.delete(taken.id));
-    this.creations.set(taken.id, task);
-    return this.records.toRuntime(await task);
-  }
-
-  /**
-   * Builds its image if needed (the default image, or the derived image of its packages), wires the network, mounts
-   * the root, starts the container; undoes everything on failure.
-   */
-  private async provision(rec: RuntimeRecord, wait: boolean, image: ImageRequest, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
-    try {
-      await this.builder.ensure(image, rec.name);
-      const paths = runtimePaths(this.opts.dataDir, rec.id);
-      await mkdir(paths.dir, { recursive: true });
-      await this.disks.take(paths.diskImage, rec.diskMib ?? this.opts.limits.diskMib);
-      await this.networks.create(rec.id, net.mode, net.policy);
-      rec = await this.ingress.bindHostPorts(rec);
-      const started = await this.containers.boot(rec);
-      return this.records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
-    } catch (raw) {
-      const err = diskFull(raw, this.opts.dataDir);
-      await this.ingress.forget(rec.id);
-      await this.containers.teardown(rec.id).catch((cleanupErr) =>
-        this.opts.logger.error("cleanup after a failed create failed", { id: rec.id, error: String(cleanupErr) }),
-      );
-      if (wait) {
-        this.store.delete(rec.id);
-      } else {
-        // Nobody waits for this answer: keep the record so the failure can be seen (runta inspect) and removed (runta rm).
-        this.store.update(rec.id, { status: "error", lastError: (err as Error).message });
-      }
-      throw err;
-    }
+  /** Admission, a warm pool's member or a fresh provision (provision.ts). */
+  create(spec: CreateSpec, opts: { wait?: boolean; existed?: () => void } = {}): Promise<Runtime> {
+    return this.creations.create(spec, opts);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
