@@ -9,8 +9,6 @@
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
  */
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import {
@@ -32,7 +30,7 @@ import {
 } from "../api/index.js";
 import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
 import { runcTrustWarning } from "../api/trust.js";
-import { debianMirror, kernelVersion, resolveExecutable, runcVersion } from "./host.js";
+import { debianMirror, kernelVersion, runcVersion } from "./host.js";
 import { ImageStore } from "./images/store.js";
 import { ImageBuilder } from "./images/packages.js";
 import { DiskPool } from "./disk.js";
@@ -41,7 +39,7 @@ import { CheckpointManager } from "./checkpoints/manager.js";
 import { VolumeStore } from "../store/volumes.js";
 import { VolumeManager } from "./volumes/manager.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
-import { BUILT_AGENT_PATH, RuntimeAgents } from "./agent/agents.js";
+import { RuntimeAgents } from "./agent/agents.js";
 import { Containers } from "./containers.js";
 import { Lxcfs } from "./views/lxcfs.js";
 import { Execs } from "./exec.js";
@@ -68,52 +66,13 @@ import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress
 import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
-import { silentLogger, type Logger } from "../log.js";
 import { backupDatabase } from "../store/integrity.js";
+import { prepareHost, resolveOptions, type EngineConfig, type RuncEngineOptions } from "./options.js";
+
+export type { EngineLimits, RuncEngineOptions } from "./options.js";
 
 /** How often the database is backed up while the daemon runs (and once at every start). */
 const BACKUP_EVERY_MS = 60 * 60 * 1000;
-
-/** Options of {@link RuncEngine.open}. */
-export interface RuncEngineOptions {
-  /** Holds `runta.db`, `runtimes/<id>/` (bundle, overlay layers) and by default `images/`. */
-  dataDir: string;
-  /** runc's state root, private to this engine (e.g. `/run/runta/runc`). */
-  runcRoot: string;
-  /** cgroup parent; each runtime's cgroup is `<cgroupParent>/<id>`. */
-  cgroupParent: string;
-  /** Default `<dataDir>/images`. */
-  imagesDir?: string;
-  /** Default `runc` from PATH. */
-  runcPath?: string;
-  /** The static reaping init, copied into each runtime's root as PID 1 (default `/usr/bin/catatonit`). */
-  initPath?: string;
-  /**
-   * The exec agent new boots use as init (agent/): a path, or null for catatonit and runc exec. Default: the binary
-   * `npm run build` made, when it is there.
-   */
-  execAgent?: string | null;
-  /** LXCFS, for runtimes' own views of /proc (default `lxcfs` from PATH; without it runtimes see the host's). */
-  lxcfsPath?: string;
-  logger?: Logger;
-  /** Overrides of the count, concurrency and size limits (tests use small ones). Default: the values in LIMITS. */
-  limits?: Partial<EngineLimits>;
-  /**
-   * Runtime networking: `cidr` is the address range the daemon owns (default: a /20 in 10.64.0.0/10 derived from the
-   * data dir), `hostsFile` a hosts(5) file the runtimes' resolver and egress proxy consult before DNS.
-   */
-  network?: { cidr?: string; hostsFile?: string };
-  /** A PEM bundle of CAs the egress proxy also trusts when it re-encrypts an injected request (tests' own hosts). */
-  egressCaBundle?: string;
-  /** The daemon's ingress (its address for URLs, where host ports may bind, the wake bound). Default: none. */
-  ingress?: Partial<IngressConfig>;
-}
-
-/** The limits the engine enforces itself (their defaults and meaning are in LIMITS). */
-export type EngineLimits = Pick<typeof LIMITS, "runtimesMax" | "execBufferedMaxConcurrent" | "execBufferedMaxConcurrentPerRuntime" | "execBufferedOutputBudgetBytes"> & {
-  /** Size of each new runtime's disk (its writable layer), in MiB; default LIMITS.diskMibDefault. */
-  diskMib: number;
-};
 
 /** Formatted disks kept ready for the next creates. */
 const DISK_POOL_SIZE = 2;
@@ -141,7 +100,7 @@ export class RuncEngine implements Engine {
   private closed = false;
 
   private constructor(
-    private readonly opts: Required<Omit<RuncEngineOptions, "logger" | "limits" | "network" | "egressCaBundle" | "ingress">> & { logger: Logger; limits: EngineLimits },
+    private readonly opts: EngineConfig,
     readonly runc: Runc,
     readonly store: RuntimeStore,
     readonly images: ImageStore,
@@ -261,38 +220,9 @@ export class RuncEngine implements Engine {
 
   /** Opens the store and images, checks runc and the init, and reconciles with what still runs. */
   static async open(options: RuncEngineOptions): Promise<RuncEngine> {
-    const opts = {
-      dataDir: options.dataDir,
-      runcRoot: options.runcRoot,
-      cgroupParent: options.cgroupParent,
-      imagesDir: options.imagesDir ?? join(options.dataDir, "images"),
-      runcPath: resolveExecutable(options.runcPath ?? "runc"),
-      initPath: options.initPath ?? "/usr/bin/catatonit",
-      execAgent: options.execAgent === undefined ? (existsSync(BUILT_AGENT_PATH) ? BUILT_AGENT_PATH : null) : options.execAgent,
-      lxcfsPath: options.lxcfsPath ?? "lxcfs",
-      logger: options.logger ?? silentLogger,
-      limits: {
-        runtimesMax: LIMITS.runtimesMax,
-        execBufferedMaxConcurrent: LIMITS.execBufferedMaxConcurrent,
-        execBufferedMaxConcurrentPerRuntime: LIMITS.execBufferedMaxConcurrentPerRuntime,
-        execBufferedOutputBudgetBytes: LIMITS.execBufferedOutputBudgetBytes,
-        diskMib: LIMITS.diskMibDefault,
-        ...options.limits,
-      },
-    };
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(opts.cgroupParent)) {
-      throw errors.invalid(`cgroup parent ${shown(opts.cgroupParent)} must be a relative path of plain names, e.g. "runta"`);
-    }
+    const opts = resolveOptions(options);
     const runcRelease = await runcVersion(opts.runcPath);
-    if (!existsSync(opts.initPath)) {
-      throw errors.unavailable(`the init ${opts.initPath} was not found; install it with 'apt-get install catatonit'`);
-    }
-    if (opts.execAgent !== null && !existsSync(opts.execAgent)) {
-      throw errors.unavailable(`the exec agent ${opts.execAgent} was not found; build it with 'npm run build' (needs gcc and libc6-dev), or turn it off`);
-    }
-    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(join(opts.dataDir, "runtimes"), { recursive: true, mode: 0o700 });
-    await mkdir(opts.runcRoot, { recursive: true, mode: 0o700 });
+    await prepareHost(opts);
     const runc = new Runc({ path: opts.runcPath, root: opts.runcRoot, logDir: join(opts.dataDir, "runtimes") });
     const store = new RuntimeStore(opts.dataDir, opts.logger);
     const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
