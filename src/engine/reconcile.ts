@@ -17,6 +17,11 @@ import type { Runc } from "./runc.js";
 import { isLive } from "./status.js";
 import { recoverRecords } from "./recover.js";
 import type { NetworkRecord } from "../store/network-store.js";
+import type { CheckpointManager } from "./checkpoints/manager.js";
+import type { Execs } from "./exec.js";
+import type { RuntimeNetworks } from "./network/network.js";
+import type { RuntimeSecrets } from "./secrets/secrets.js";
+import type { VolumeManager } from "./volumes/manager.js";
 
 /** What reconciliation needs of the engine. */
 export interface ReconcileDeps {
@@ -58,6 +63,37 @@ export async function reconcile(deps: ReconcileDeps): Promise<void> {
       fix: `runc --root ${runc.root} delete -f ${c.id}`,
     });
   }
+}
+
+/** The rooms that reconcile their own state once the records are in line ({@link reconcileRooms}). */
+export interface RoomsReconcileDeps {
+  store: RuntimeStore;
+  logger: Logger;
+  execs: Pick<Execs, "recover">;
+  networks: Pick<RuntimeNetworks, "store" | "remove">;
+  secrets: Pick<RuntimeSecrets, "reconcile">;
+  checkpoints: Pick<CheckpointManager, "reconcile">;
+  volumes: Pick<VolumeManager, "reconcile">;
+}
+
+/**
+ * After {@link reconcile}: recovers the execs of runtimes that still run (exec.ts `recover`), drops networks and
+ * secret rules whose runtime is gone, then lets the checkpoints and volumes rooms finish what a crash interrupted.
+ */
+export async function reconcileRooms(deps: RoomsReconcileDeps): Promise<void> {
+  const { store, logger, execs, networks } = deps;
+  for (const rec of store.all()) {
+    if (!isLive(rec.status)) continue;
+    const killed = await execs.recover(rec).catch((err: Error) => (logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
+    if (killed) logger.warn("killed execs the previous daemon was serving (their clients are gone)", { id: rec.id, name: rec.name, killed });
+  }
+  for (const net of networks.store.all()) {
+    if (!store.get(net.runtimeId)) await networks.remove(net.runtimeId);
+  }
+  deps.secrets.reconcile((id) => store.get(id) !== null);
+  // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
+  await deps.checkpoints.reconcile();
+  await deps.volumes.reconcile();
 }
 
 async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: number; status: string } | null, nowBoot: string): Promise<void> {

@@ -50,7 +50,7 @@ import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
 import { PoolManager } from "./pools/manager.js";
 import { PoolStore } from "../store/pools.js";
 import { readUsage } from "./usage.js";
-import { reconcile } from "./reconcile.js";
+import { reconcile, reconcileRooms } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
 import { isFrozen, isLive } from "./status.js";
 import { IdleKeeper } from "./idle/keeper.js";
@@ -66,13 +66,10 @@ import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress
 import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
-import { backupDatabase } from "../store/integrity.js";
+import { DatabaseBackups } from "../store/integrity.js";
 import { prepareHost, resolveOptions, type EngineConfig, type RuncEngineOptions } from "./options.js";
 
 export type { EngineLimits, RuncEngineOptions } from "./options.js";
-
-/** How often the database is backed up while the daemon runs (and once at every start). */
-const BACKUP_EVERY_MS = 60 * 60 * 1000;
 
 /** Formatted disks kept ready for the next creates. */
 const DISK_POOL_SIZE = 2;
@@ -81,7 +78,8 @@ const DISK_POOL_SIZE = 2;
 export class RuncEngine implements Engine {
   /** Shuts down runtimes whose lifetime is over (lifetime.ts); from open until close. */
   private lifetimes?: LifetimeSweeper;
-  private backups?: NodeJS.Timeout;
+  /** The database's backups (store/integrity.ts); from open until close. */
+  private backups?: DatabaseBackups;
   /** The create path and the creates in flight (provision.ts). */
   private readonly creations: Creations;
   private readonly containers: Containers;
@@ -249,8 +247,8 @@ export class RuncEngine implements Engine {
       await runc.removeStaleLogs();
       await engine.reconcile();
       await engine.ingress.open();
-      await engine.backUp();
-      engine.backups = setInterval(() => void engine.backUp(), BACKUP_EVERY_MS).unref();
+      engine.backups = new DatabaseBackups(store.db, opts.dataDir, opts.logger);
+      await engine.backups.start();
       engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
       engine.idle.start();
       await disks.open();
@@ -723,10 +721,7 @@ export class RuncEngine implements Engine {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
   }
 
-  /**
-   * Brings the store in line with what runs (reconcile.ts), recovers the execs of runtimes that still run (exec.ts
-   * `recover`), then drops networks whose runtime is gone; done at open.
-   */
+  /** Brings the store in line with what runs, then each room's own state (reconcile.ts); done at open. */
   async reconcile(): Promise<void> {
     await reconcile({
       runc: this.runc,
@@ -737,32 +732,23 @@ export class RuncEngine implements Engine {
       dataDir: this.opts.dataDir,
       restoreNetwork: (net) => this.networks.recover(net),
     });
-    for (const rec of this.store.all()) {
-      if (!isLive(rec.status)) continue;
-      const killed = await this.execs.recover(rec).catch((err: Error) => (this.opts.logger.error("could not recover a runtime's execs", { id: rec.id, error: err.message }), 0));
-      if (killed) this.opts.logger.warn("killed execs the previous daemon was serving (their clients are gone)", { id: rec.id, name: rec.name, killed });
-    }
-    for (const net of this.networks.store.all()) {
-      if (!this.store.get(net.runtimeId)) await this.networks.remove(net.runtimeId);
-    }
-    this.secrets.reconcile((id) => this.store.get(id) !== null);
-    // After the runtimes: a source an interrupted checkpoint paused is adopted as paused first, then thawed.
-    await this.checkpoints.reconcile();
-    await this.volumes.reconcile();
-  }
-
-  /** A consistent copy of the database under `<dataDir>/backups/` (store/integrity.ts); a failure is logged, not fatal. */
-  private async backUp(): Promise<void> {
-    if (this.closed) return;
-    await backupDatabase(this.store.db, this.opts.dataDir).catch((err: Error) => this.opts.logger.error("could not back up the database", { error: err.message }));
+    await reconcileRooms({
+      store: this.store,
+      logger: this.opts.logger,
+      execs: this.execs,
+      networks: this.networks,
+      secrets: this.secrets,
+      checkpoints: this.checkpoints,
+      volumes: this.volumes,
+    });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.backups?.close();
     this.lifetimes?.close();
     await this.pools.close();
-    clearInterval(this.backups);
     await this.ingress.close();
     // Let operations in flight commit their state before the database goes away; runtimes keep running.
     await this.records.settle();

@@ -13,9 +13,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntaError } from "../api/index.js";
+import type { Logger } from "../log.js";
 
 /** Backups kept under `<dataDir>/backups/`. */
 export const BACKUPS_KEPT = 5;
+/** How often the database is backed up while the daemon runs (and once at every start). */
+const BACKUP_EVERY_MS = 60 * 60 * 1000;
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 
@@ -100,4 +103,32 @@ export async function backupDatabase(db: Database.Database, dataDir: string): Pr
   const all = (await readdir(dir)).filter((n) => /^runta-.*\.db$/.test(n)).sort();
   await Promise.all(all.slice(0, Math.max(0, all.length - BACKUPS_KEPT)).map((n) => rm(join(dir, n), { force: true })));
   return file;
+}
+
+/** The daemon's backups: one at start, then every hour until closed; a failure is logged, not fatal. */
+export class DatabaseBackups {
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly dataDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.backUp();
+    this.timer = setInterval(() => void this.backUp(), BACKUP_EVERY_MS).unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+  }
+
+  /** A consistent copy under `<dataDir>/backups/` ({@link backupDatabase}). */
+  private async backUp(): Promise<void> {
+    if (this.closed) return;
+    await backupDatabase(this.db, this.dataDir).catch((err: Error) => this.logger.error("could not back up the database", { error: err.message }));
+  }
 }
