@@ -33,6 +33,7 @@ import { runcTrustWarning } from "../api/trust.js";
 import { debianMirror, kernelVersion, runcVersion } from "./host.js";
 import { ImageStore } from "./images/store.js";
 import { ImageBuilder } from "./images/packages.js";
+import { refuseRemovalInUse, withUsers } from "./images/in-use.js";
 import { DiskPool } from "./disk.js";
 import { CheckpointStore } from "../store/checkpoints.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
@@ -664,9 +665,7 @@ export class RuncEngine implements Engine {
   // Images
 
   async listImages(): Promise<Image[]> {
-    const users = new Map<string, string[]>();
-    for (const rec of this.store.all()) users.set(rec.image, [...(users.get(rec.image) ?? []), rec.name]);
-    return (await this.images.list()).map((img) => ({ ...img, in_use_by: users.get(img.name) ?? [] }));
+    return withUsers(await this.images.list(), this.store.all());
   }
 
   buildImage(name: string | undefined, onEvent: (ev: ImageBuildEvent) => void, opts: { force?: boolean; packages?: string[]; parent?: string } = {}): Promise<Image> {
@@ -678,18 +677,7 @@ export class RuncEngine implements Engine {
   }
 
   async removeImage(name: string): Promise<void> {
-    const users = this.store.all().filter((r) => r.image === name).map((r) => r.name);
-    if (users.length) {
-      throw errors.precondition(`image "${name}" is used by ${users.length} runtime(s): ${users.join(", ")}; remove them first: runta rm ${users.join(" ")}`, {
-        in_use_by: users,
-      });
-    }
-    const checkpoints = this.checkpoints.imageUsers(name);
-    if (checkpoints.length) {
-      throw errors.precondition(`image "${name}" is under checkpoint(s) ${checkpoints.join(", ")}; remove them first: runta checkpoint rm ${checkpoints.join(" ")}`, {
-        checkpoints,
-      });
-    }
+    refuseRemovalInUse(name, { runtimes: this.store.all(), pools: this.pools.list(), checkpoints: this.checkpoints.imageUsers(name) });
     await this.images.remove(name);
   }
 
