@@ -45,6 +45,11 @@ export function preconditionFor(rec: RuntimeRecord, wanted: string): RuntaError 
   });
 }
 
+/** For a runtime created with network "none" asked for what needs a network (`why` says what it lacks). */
+export function noNetwork(rec: RuntimeRecord, why: string): RuntaError {
+  return errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): ${why}`, { network: "none" });
+}
+
 /** Maps a disk-full error to `resource_exhausted` (507); everything else unchanged. */
 export function diskFull(err: unknown, dataDir: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;

@@ -12,7 +12,6 @@
 import type { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import {
-  DEFAULTS,
   LIMITS,
   errors,
   type Checkpoint,
@@ -50,13 +49,14 @@ import { Creations } from "./provision.js";
 import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
 import { PoolManager } from "./pools/manager.js";
 import { PoolStore } from "../store/pools.js";
+import { shapeWithDefaults } from "./pools/take.js";
 import { readUsage } from "./usage.js";
 import { reconcile, reconcileRooms } from "./reconcile.js";
 import { RuntimeRecords } from "./records.js";
 import { isFrozen, isLive } from "./status.js";
 import { IdleKeeper } from "./idle/keeper.js";
 import { ActivityTracker } from "./idle/tracker.js";
-import { diskFull, preconditionFor, validateResources } from "./refusals.js";
+import { diskFull, noNetwork, preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
 import { RuntimeNetworks } from "./network/network.js";
@@ -372,10 +372,9 @@ export class RuncEngine implements Engine {
 
   /** Kills and tears down a runtime (or a warm pool's member) and deletes its record. */
   private removeById(id: string): Promise<Runtime> {
-    const ref = id;
     return this.records.withLock(id, async () => {
       const rec = this.store.get(id);
-      if (!rec) throw errors.notFound(`runtime ${shown(ref)} not found; list runtimes with: runta ps -a`);
+      if (!rec) throw errors.notFound(`runtime ${shown(id)} not found; list runtimes with: runta ps -a`);
       const deleting = this.records.mustUpdate(id, { status: "deleting" });
       try {
         const live = isLive(rec.status);
@@ -587,9 +586,7 @@ export class RuncEngine implements Engine {
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
       if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "change its egress policy");
-      if (this.networks.describe(id).mode === "none") {
-        throw errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): there is no egress to control`, { network: "none" });
-      }
+      if (this.networks.describe(id).mode === "none") throw noNetwork(rec, "there is no egress to control");
       await this.networks.setPolicy(id, policy);
       return this.egressOf(rec);
     });
@@ -646,12 +643,11 @@ export class RuncEngine implements Engine {
     const { id } = this.records.find(ref);
     return this.records.withLock(id, async () => {
       const rec = await this.records.current(id);
-      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "get secret rules");
-      if (this.networks.describe(id).mode === "none") {
-        throw errors.precondition(`runtime "${rec.name}" has no network (created with network "none"): it sends no requests to inject into`, { network: "none" });
-      }
+      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "set a secret rule");
+      if (this.networks.describe(id).mode === "none") throw noNetwork(rec, "it sends no requests to inject into");
       const set = this.secrets.setRule(id, rec.name, rule);
-      if (rec.status === "running" || rec.status === "paused") await this.secrets.installTrust(runtimePaths(this.opts.dataDir, id).rootfs);
+      // Files are written from the host, so a frozen runtime (paused, suspended) takes them as a running one does.
+      if (isLive(rec.status)) await this.secrets.installTrust(runtimePaths(this.opts.dataDir, id).rootfs);
       return set;
     });
   }
@@ -682,19 +678,11 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Misc
-
-  // ---------------------------------------------------------------------------------------------------------------
   // Warm pools (pools/)
 
   async setPool(name: string, spec: PoolSpec): Promise<Pool> {
-    return this.pools.set(name, {
-      image: spec.image ?? DEFAULTS.image,
-      vcpus: spec.vcpus ?? LIMITS.defaultVcpus,
-      memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib,
-      min: spec.min,
-      max: spec.max,
-    });
+    // A pool's defaults are a create's, so a plain `runta run` is served by a plain `runta pool set`.
+    return this.pools.set(name, { ...shapeWithDefaults(spec), min: spec.min, max: spec.max });
   }
 
   async listPools(): Promise<Pool[]> {
@@ -704,6 +692,9 @@ export class RuncEngine implements Engine {
   async removePool(name: string): Promise<Pool> {
     return this.pools.remove(name);
   }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Daemon: version, reconcile at open, close
 
   async version(): Promise<{ runc: string; kernel: string }> {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };

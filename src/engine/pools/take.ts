@@ -19,15 +19,19 @@ const execFileAsync = promisify(execFile);
  * (the daemon's default).
  */
 export function poolShapeOf(spec: CreateSpec, defaultDiskMib: number): PoolShape | null {
+  // Packages stand the runtime on their derived image, which no pool's shape names.
   if (spec.checkpoint !== undefined || spec.packages?.length || (spec.network !== undefined && spec.network !== "nat")) return null;
   if (spec.egress !== undefined || spec.whitelist !== undefined) return null;
   // Mounts are made when a container starts: a booted member cannot take volumes.
   if (spec.volumes?.length || spec.workspaceMount) return null;
-  // Packages stand the runtime on their derived image, which no pool's shape names.
-  if (spec.packages?.length) return null;
   // A browser runtime's init runs Chromium from its first boot; a pooled member booted without it.
   if (spec.type === "browser") return null;
   if (spec.diskSizeGib !== undefined && spec.diskSizeGib * 1024 !== defaultDiskMib) return null;
+  return shapeWithDefaults(spec);
+}
+
+/** The image and resources a create or a pool names, with a create's defaults for those it leaves out. */
+export function shapeWithDefaults(spec: { image?: string; vcpus?: number; memoryMib?: number }): PoolShape {
   return { image: spec.image ?? DEFAULTS.image, vcpus: spec.vcpus ?? LIMITS.defaultVcpus, memoryMib: spec.memoryMib ?? LIMITS.defaultMemoryMib };
 }
 
