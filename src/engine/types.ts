@@ -204,16 +204,6 @@ export interface Engine {
    * `unavailable` (503) when it does not come up in time or is not running. Call `release()` when the connection ends.
    */
   openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection>;
-  /**
-   * Resumes a `suspended` runtime (single-flight: concurrent callers share one resume); resolves at once when it is
-   * running; `failed_precondition` for any other status (a user's pause is not undone), `not_found` when gone.
-   */
-  wake(ref: string): Promise<void>;
-  /**
-   * Holds one live activity open on a runtime (an ingress request or connection) until `release()`: it keeps the
-   * runtime awake and marks activity now and at release. Never throws; `release()` is idempotent. Does not wake.
-   */
-  activityHold(runtimeId: string, kind: "ingress"): () => void;
 
   /** A runtime's network and egress policy. */
   egress(ref: string): Promise<RuntimeEgress>;
