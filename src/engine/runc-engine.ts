@@ -1,16 +1,17 @@
 /**
- * `RuncEngine`: the {@link Engine} on runc, and only the facade that ties the rooms together — each method takes the
- * runtime's lock, checks its status and hands over. runc knows containers; the rooms add what it lacks: create.ts
- * (admission and the new record), records.ts (find, lock, crash check), containers.ts (boot, kill, remove, resize,
- * disk growth of one container), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, volumes/, network/, ingress/ (published ports), secrets/, idle/ (suspend when idle, wake), lifetime.ts,
- * reconcile.ts, names.ts, refusals.ts, images/ and the store.
+ * `RuncEngine`: the {@link Engine} on runc, and only the facade that ties the rooms together — each method finds the
+ * runtime, takes its lock, checks its status and hands over to a room. runc knows containers; the rooms add what it
+ * lacks: provision.ts (the create path) over create.ts (admission and the new record), records.ts (find, lock, crash
+ * check), containers.ts (boot, kill, remove, resize, disk growth of one container), usage.ts, exec.ts (buffered,
+ * streamed, detached exec), files/ (`runta cp`), checkpoints/, network/, ingress/ (published ports), secrets/, idle/
+ * (suspend when idle, wake), pools/ (warm pools), volumes/, images/, lifetime.ts, reconcile.ts, names.ts, refusals.ts and the
+ * store. options.ts holds the options and their defaults; wiring.ts opens the parts and builds the rooms.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
  */
 import type { Readable } from "node:stream";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   LIMITS,
   errors,
@@ -27,53 +28,45 @@ import {
   type Runtime,
   type Volume,
 } from "../api/index.js";
-import { RuntimeStore, type RuntimeRecord } from "../store/store.js";
-import { runcTrustWarning } from "../api/trust.js";
-import { debianMirror, kernelVersion, runcVersion } from "./host.js";
-import { ImageStore } from "./images/store.js";
-import { ImageBuilder } from "./images/packages.js";
-import { refuseRemovalInUse, withUsers } from "./images/in-use.js";
-import { DiskPool } from "./disk.js";
-import { CheckpointStore } from "../store/checkpoints.js";
-import { CheckpointManager } from "./checkpoints/manager.js";
-import { VolumeStore } from "../store/volumes.js";
-import { VolumeManager } from "./volumes/manager.js";
-import { RuntimeFiles } from "./files/runtime-files.js";
-import { RuntimeAgents } from "./agent/agents.js";
-import { Containers } from "./containers.js";
-import { Lxcfs } from "./views/lxcfs.js";
-import { Execs } from "./exec.js";
-import { shown } from "./names.js";
-import { LifetimeSweeper } from "./lifetime.js";
-import { Creations } from "./provision.js";
-import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
-import { PoolManager } from "./pools/manager.js";
-import { PoolStore } from "../store/pools.js";
-import { shapeWithDefaults } from "./pools/take.js";
-import { readUsage } from "./usage.js";
-import { reconcile, reconcileRooms } from "./reconcile.js";
-import { RuntimeRecords } from "./records.js";
-import { isFrozen, isLive } from "./status.js";
-import { IdleKeeper } from "./idle/keeper.js";
-import { ActivityTracker } from "./idle/tracker.js";
-import { diskFull, noNetwork, preconditionFor, validateResources } from "./refusals.js";
-import { runtimePaths, upperDir } from "./rootfs.js";
-import { Runc } from "./runc.js";
-import { RuntimeNetworks } from "./network/network.js";
-import { checkedPolicy } from "./network/policy.js";
-import { RuntimeSecrets } from "./secrets/secrets.js";
-import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
-import { Ingress, type IngressConfig, type PublishedConnection } from "./ingress/ingress.js";
-import { PORT_LIMITS, type PortRequest } from "../api/ports-spec.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egress.js";
-import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
+import type { PortRequest } from "../api/ports-spec.js";
+import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import { DatabaseBackups } from "../store/integrity.js";
-import { prepareHost, resolveOptions, type EngineConfig, type RuncEngineOptions } from "./options.js";
+import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
+import type { CheckpointManager } from "./checkpoints/manager.js";
+import type { Containers } from "./containers.js";
+import type { DiskPool } from "./disk.js";
+import type { Execs } from "./exec.js";
+import type { RuntimeFiles } from "./files/runtime-files.js";
+import { kernelVersion, runcVersion } from "./host.js";
+import type { IdleKeeper } from "./idle/keeper.js";
+import { refuseRemovalInUse, withUsers } from "./images/in-use.js";
+import type { ImageBuilder } from "./images/packages.js";
+import type { ImageStore } from "./images/store.js";
+import type { Ingress, PublishedConnection } from "./ingress/ingress.js";
+import { LifetimeSweeper } from "./lifetime.js";
+import { shown } from "./names.js";
+import type { RuntimeNetworks } from "./network/network.js";
+import { checkedPolicy } from "./network/policy.js";
+import type { EngineConfig, RuncEngineOptions } from "./options.js";
+import type { PoolManager } from "./pools/manager.js";
+import { shapeWithDefaults } from "./pools/take.js";
+import type { Creations } from "./provision.js";
+import { reconcile, reconcileRooms } from "./reconcile.js";
+import type { RuntimeRecords } from "./records.js";
+import { diskFull, noNetwork, preconditionFor, validateResources } from "./refusals.js";
+import { runtimePaths } from "./rootfs.js";
+import type { Runc } from "./runc.js";
+import type { RuntimeSecrets } from "./secrets/secrets.js";
+import { isFrozen, isLive } from "./status.js";
+import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
+import { readUsage } from "./usage.js";
+import type { Lxcfs } from "./views/lxcfs.js";
+import type { VolumeManager } from "./volumes/manager.js";
+import { closeParts, openParts, wireRooms, type EngineParts } from "./wiring.js";
 
 export type { EngineLimits, RuncEngineOptions } from "./options.js";
-
-/** Formatted disks kept ready for the next creates. */
-const DISK_POOL_SIZE = 2;
 
 /** The engine on runc, overlayfs, cgroups and SQLite. */
 export class RuncEngine implements Engine {
@@ -81,6 +74,14 @@ export class RuncEngine implements Engine {
   private lifetimes?: LifetimeSweeper;
   /** The database's backups (store/integrity.ts); from open until close. */
   private backups?: DatabaseBackups;
+  private readonly opts: EngineConfig;
+  readonly runc: Runc;
+  readonly store: RuntimeStore;
+  readonly images: ImageStore;
+  readonly networks: RuntimeNetworks;
+  private readonly disks: DiskPool;
+  private readonly lxcfs: Lxcfs;
+  private readonly secrets: RuntimeSecrets;
   /** The create path and the creates in flight (provision.ts). */
   private readonly creations: Creations;
   private readonly containers: Containers;
@@ -98,168 +99,50 @@ export class RuncEngine implements Engine {
   private readonly ingress: Ingress;
   private closed = false;
 
-  private constructor(
-    private readonly opts: EngineConfig,
-    readonly runc: Runc,
-    readonly store: RuntimeStore,
-    readonly images: ImageStore,
-    private readonly disks: DiskPool,
-    readonly networks: RuntimeNetworks,
-    private readonly lxcfs: Lxcfs,
-    activity: ActivityTracker,
-    private readonly secrets: RuntimeSecrets,
-    ingress: Partial<IngressConfig> = {},
-  ) {
-    this.volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger: opts.logger, runtimes: () => store.all() });
-    const agents = new RuntimeAgents({ binary: opts.execAgent, dataDir: opts.dataDir, cgroupParent: opts.cgroupParent, logger: opts.logger });
-    this.containers = new Containers(runc, images, networks, lxcfs, {
-      ...opts,
-      agents,
-      checkpointLayers: (id) => this.checkpoints.lowerLayers(id),
-      installTrust: (rootfs) => secrets.installTrust(rootfs),
-      volumeMounts: (rec) => this.volumes.hostMounts(rec),
-    });
-    this.ingress = new Ingress(
-      {
-        store,
-        address: (id) => networks.describe(id).address,
-        wake: (id) => this.wake(id),
-        activityHold: (id, kind) => this.activityHold(id, kind),
-        logger: opts.logger,
-      },
-      { address: null, listenHost: "127.0.0.1", wakeTimeoutMs: PORT_LIMITS.wakeTimeoutSecsDefault * 1000, ...ingress },
-    );
-    this.records = new RuntimeRecords(
-      store,
-      this.containers,
-      opts.logger,
-      { checkpointName: (id) => this.checkpoints.nameOf(id), volumes: (v) => this.volumes.describe(v) },
-      (rec) => this.idle.describe(rec),
-      (rec) => this.ingress.wire(rec),
-    );
-    this.files = new RuntimeFiles({ records: this.records, containers: this.containers, dataDir: opts.dataDir, volumeMounts: (rec) => this.volumes.hostMounts(rec) });
-    this.checkpoints = new CheckpointManager(new CheckpointStore(store.db), {
-      dataDir: opts.dataDir,
-      logger: opts.logger,
-      withRuntime: (ref, fn) => {
-        const { id } = this.records.find(ref);
-        return this.records.withLock(id, async () => fn(await this.records.current(id)));
-      },
-      upperDir: (rec) => upperDir(runtimePaths(opts.dataDir, rec.id)),
-      freeze: (id) => runc.pause(id),
-      thaw: (id) => runc.resume(id),
-      thawAfterCrash: (id) => this.thawAfterCrash(id),
-      runtimes: () => store.all(),
-    });
-    this.pools = new PoolManager({
-      store,
-      pools: new PoolStore(store.db),
-      images,
-      logger: opts.logger,
-      runtimesMax: opts.limits.runtimesMax,
-      diskMib: opts.limits.diskMib,
-      boot: async (rec) => {
-        await this.records.withLock(rec.id, () => this.creations.provision(rec, true, { name: rec.image }, { mode: "nat" }));
-        this.disks.refill();
-      },
-      remove: async (rec) => {
-        await this.removeById(rec.id);
-      },
-      busy: () => this.creations.busy(),
-    });
-    this.builder = new ImageBuilder(images, {
-      create: (spec) => this.create(spec),
+  private constructor(parts: EngineParts) {
+    ({ opts: this.opts, runc: this.runc, store: this.store, images: this.images, networks: this.networks, disks: this.disks, lxcfs: this.lxcfs, secrets: this.secrets } = parts);
+    const rooms = wireRooms(parts, {
+      create: (spec, o) => this.create(spec, o),
       execStream: (ref, spec) => this.execStream(ref, spec),
       stop: (ref, o) => this.stop(ref, o),
-      delete: (ref) =>
-        this.delete(ref).catch((err) => {
-          opts.logger.error("could not delete a build runtime; remove it with runta rm", { runtime: ref, error: String((err as Error).message) });
-          throw err;
-        }),
-      upperDir: (id) => upperDir(runtimePaths(opts.dataDir, id)),
-    }, { mirror: () => debianMirror(), logger: opts.logger });
-    this.creations = new Creations({
-      store,
+      delete: (ref) => this.delete(ref),
+      wake: (ref) => this.wake(ref),
+      activityHold: (id, kind) => this.activityHold(id, kind),
+      removeById: (id) => this.removeById(id),
+    });
+    ({
+      containers: this.containers,
+      ingress: this.ingress,
       records: this.records,
-      images,
-      builder: this.builder,
+      files: this.files,
       checkpoints: this.checkpoints,
       volumes: this.volumes,
-      containers: this.containers,
-      networks,
-      disks,
-      ingress: this.ingress,
       pools: this.pools,
-      logger: opts.logger,
-      dataDir: opts.dataDir,
-      runtimesMax: opts.limits.runtimesMax,
-      diskMib: opts.limits.diskMib,
-    });
-    this.execs = new Execs({
-      runc,
-      agents,
-      store,
-      dataDir: opts.dataDir,
-      cgroupParent: opts.cgroupParent,
-      maxBuffered: opts.limits.execBufferedMaxConcurrent,
-      maxBufferedPerRuntime: opts.limits.execBufferedMaxConcurrentPerRuntime,
-      outputBudgetBytes: opts.limits.execBufferedOutputBudgetBytes,
-      secretNames: () => secrets.names(),
-    });
-    this.idle = new IdleKeeper({
-      tracker: activity,
-      store,
-      records: this.records,
-      runc,
-      execActivity: (id) => this.execs.activity(id),
-      adoptExecs: (rec) => this.execs.adopt(rec),
-      logger: opts.logger,
-    });
+      builder: this.builder,
+      creations: this.creations,
+      execs: this.execs,
+      idle: this.idle,
+    } = rooms);
   }
 
-  /** Opens the store and images, checks runc and the init, and reconciles with what still runs. */
+  /** Opens the store and images, checks runc and the init (wiring.ts), and reconciles with what still runs. */
   static async open(options: RuncEngineOptions): Promise<RuncEngine> {
-    const opts = resolveOptions(options);
-    const runcRelease = await runcVersion(opts.runcPath);
-    await prepareHost(opts);
-    const runc = new Runc({ path: opts.runcPath, root: opts.runcRoot, logDir: join(opts.dataDir, "runtimes") });
-    const store = new RuntimeStore(opts.dataDir, opts.logger);
-    const images = new ImageStore({ imagesDir: opts.imagesDir, logger: opts.logger, trustWarning: runcTrustWarning(runcRelease) });
-    const disks = new DiskPool(join(opts.dataDir, "runtimes", ".pool"), opts.limits.diskMib, DISK_POOL_SIZE, opts.logger);
-    let networks: RuntimeNetworks | undefined;
-    const activity = new ActivityTracker();
+    const parts = await openParts(options);
     try {
-      const secrets = await RuntimeSecrets.open({
-        db: store.db,
-        dataDir: opts.dataDir,
-        upstreamCaFile: options.egressCaBundle,
-        logger: opts.logger,
-        runtimeName: (id) => store.get(id)?.name ?? null,
-      });
-      networks = await RuntimeNetworks.open({
-        dataDir: opts.dataDir,
-        ...options.network,
-        logger: opts.logger,
-        activity: (id) => activity.hold(id, "egress"),
-        takeover: secrets.takeover,
-      });
-      const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-      const engine = new RuncEngine(opts, runc, store, images, disks, networks, lxcfs, activity, secrets, options.ingress);
-      await runc.removeStaleLogs();
+      const engine = new RuncEngine(parts);
+      await parts.runc.removeStaleLogs();
       await engine.reconcile();
       await engine.ingress.open();
-      engine.backups = new DatabaseBackups(store.db, opts.dataDir, opts.logger);
+      engine.backups = new DatabaseBackups(parts.store.db, parts.opts.dataDir, parts.opts.logger);
       await engine.backups.start();
-      engine.lifetimes = new LifetimeSweeper(store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), opts.logger);
+      engine.lifetimes = new LifetimeSweeper(parts.store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), parts.opts.logger);
       engine.idle.start();
-      await disks.open();
+      await parts.disks.open();
       // Members adopted by the reconcile count; only the missing ones boot (in the background).
       engine.pools.schedule(0);
       return engine;
     } catch (err) {
-      await disks.close();
-      await networks?.close();
-      store.close();
+      await closeParts(parts);
       throw err;
     }
   }
@@ -508,16 +391,6 @@ export class RuncEngine implements Engine {
 
   removeCheckpoint(ref: string): Promise<Checkpoint> {
     return this.checkpoints.remove(ref);
-  }
-
-  /** A runtime a checkpoint paused when the daemon died: thawed and recorded running again. */
-  private async thawAfterCrash(id: string): Promise<void> {
-    await this.records.withLock(id, async () => {
-      const state = await this.runc.state(id);
-      if (state?.status !== "paused") return;
-      await this.runc.resume(id);
-      this.records.mustUpdate(id, { status: "running" });
-    });
   }
 
   // ---------------------------------------------------------------------------------------------------------------
