@@ -90,6 +90,27 @@ interface DaemonInfo {
   endpoint: string;
 }
 
+/**
+ * The daemon's settings the environment gives: RUNTA_RUNC_ROOT, RUNTA_CGROUP_PARENT, RUNTA_IMAGES_DIR,
+ * RUNTA_NETWORK_CIDR, RUNTA_NETWORK_HOSTS, RUNTA_EGRESS_CA_BUNDLE, RUNTA_INGRESS_LISTEN, RUNTA_INGRESS_DOMAIN,
+ * RUNTA_INGRESS_WAKE_TIMEOUT and RUNTA_EXEC_AGENT=off. One reading for both ways to run the daemon, the runta-daemon
+ * executable (server/main.ts) and `runta daemon run`, whose flags override these field by field. `invalid_argument`
+ * for a wake timeout that is not a whole number of seconds.
+ */
+export function daemonOptionsFromEnv(env: NodeJS.ProcessEnv): DaemonOptions & { network: NonNullable<DaemonOptions["network"]>; ingress: IngressOptions } {
+  const wake = env.RUNTA_INGRESS_WAKE_TIMEOUT;
+  if (wake !== undefined && !/^\d+$/.test(wake)) throw errors.invalid(`RUNTA_INGRESS_WAKE_TIMEOUT must be a whole number of seconds (got '${wake}')`);
+  return {
+    runcRoot: env.RUNTA_RUNC_ROOT,
+    cgroupParent: env.RUNTA_CGROUP_PARENT,
+    imagesDir: env.RUNTA_IMAGES_DIR,
+    execAgent: env.RUNTA_EXEC_AGENT !== "off",
+    network: { cidr: env.RUNTA_NETWORK_CIDR, hostsFile: env.RUNTA_NETWORK_HOSTS },
+    egressCaBundle: env.RUNTA_EGRESS_CA_BUNDLE,
+    ingress: { listen: env.RUNTA_INGRESS_LISTEN, domain: env.RUNTA_INGRESS_DOMAIN, wakeTimeoutSecs: wake === undefined ? undefined : Number(wake) },
+  };
+}
+
 /** Parses "host:port" or "[v6]:port"; a bare port means the default host. */
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):)?(\d{1,5})$/.exec(listen.trim());

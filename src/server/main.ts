@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULTS, RuntaError } from "../api/index.js";
-import { runDaemon } from "./daemon.js";
+import { daemonOptionsFromEnv, runDaemon } from "./daemon.js";
 
 const USAGE =
   "usage: runta-daemon [--data-dir DIR] [--listen HOST:PORT] [--allow-remote] [--public-host HOST]... " +
@@ -46,31 +46,33 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  const env = process.env;
-  const wake = values["ingress-wake-timeout"] ?? env.RUNTA_INGRESS_WAKE_TIMEOUT;
+  const wake = values["ingress-wake-timeout"];
   if (wake !== undefined && !/^\d+$/.test(wake)) {
     process.stderr.write(`--ingress-wake-timeout must be a whole number of seconds (got '${wake}')\n${USAGE}\n`);
     return 2;
   }
   try {
+    // Flags over the environment (daemonOptionsFromEnv, shared with `runta daemon run`).
+    const env = daemonOptionsFromEnv(process.env);
     const daemon = await runDaemon({
+      ...env,
       dataDir: values["data-dir"] ?? DEFAULTS.dataDir,
       listen: values.listen ?? `${DEFAULTS.host}:${DEFAULTS.port}`,
       allowRemote: values["allow-remote"] ?? false,
       publicHosts: values["public-host"],
-      runcRoot: values["runc-root"] ?? env.RUNTA_RUNC_ROOT,
-      cgroupParent: values["cgroup-parent"] ?? env.RUNTA_CGROUP_PARENT,
-      imagesDir: values["images-dir"] ?? env.RUNTA_IMAGES_DIR,
-      execAgent: !values["no-exec-agent"] && env.RUNTA_EXEC_AGENT !== "off",
+      runcRoot: values["runc-root"] ?? env.runcRoot,
+      cgroupParent: values["cgroup-parent"] ?? env.cgroupParent,
+      imagesDir: values["images-dir"] ?? env.imagesDir,
+      execAgent: !values["no-exec-agent"] && env.execAgent,
       network: {
-        cidr: values["network-cidr"] ?? env.RUNTA_NETWORK_CIDR,
-        hostsFile: values["network-hosts"] ?? env.RUNTA_NETWORK_HOSTS,
+        cidr: values["network-cidr"] ?? env.network.cidr,
+        hostsFile: values["network-hosts"] ?? env.network.hostsFile,
       },
-      egressCaBundle: values["egress-ca-bundle"] ?? env.RUNTA_EGRESS_CA_BUNDLE,
+      egressCaBundle: values["egress-ca-bundle"] ?? env.egressCaBundle,
       ingress: {
-        listen: values["ingress-listen"] ?? env.RUNTA_INGRESS_LISTEN,
-        domain: values["ingress-domain"] ?? env.RUNTA_INGRESS_DOMAIN,
-        wakeTimeoutSecs: wake === undefined ? undefined : Number(wake),
+        listen: values["ingress-listen"] ?? env.ingress.listen,
+        domain: values["ingress-domain"] ?? env.ingress.domain,
+        wakeTimeoutSecs: wake === undefined ? env.ingress.wakeTimeoutSecs : Number(wake),
       },
     });
     process.stdout.write(`runta daemon listening on ${daemon.endpoint}\n`);

@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import type { ExecResult } from "../../src/api/index.js";
 import type { ExecSpec } from "../../src/engine/types.js";
 import { Runta, UnavailableError } from "../../src/client/index.js";
-import { parseListen, runDaemon, type Daemon } from "../../src/server/daemon.js";
+import { daemonOptionsFromEnv, parseListen, runDaemon, type Daemon } from "../../src/server/daemon.js";
 import type { Logger } from "../../src/log.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
 
@@ -166,5 +166,39 @@ describe("graceful shutdown", () => {
     const closed = new Promise<number>((res) => ws.once("close", (code) => res(code)));
     await daemon.close();
     expect(await closed).toBe(1001);
+  });
+});
+
+describe("daemonOptionsFromEnv: one reading of the environment for runta-daemon and runta daemon run", () => {
+  test("every RUNTA_ setting of the daemon is read; an unset one stays undefined (the default applies)", () => {
+    const opts = daemonOptionsFromEnv({
+      RUNTA_RUNC_ROOT: "/run/r",
+      RUNTA_CGROUP_PARENT: "rt",
+      RUNTA_IMAGES_DIR: "/srv/images",
+      RUNTA_NETWORK_CIDR: "10.99.0.0/20",
+      RUNTA_NETWORK_HOSTS: "/etc/test-hosts",
+      RUNTA_EGRESS_CA_BUNDLE: "/etc/ca.pem",
+      RUNTA_INGRESS_LISTEN: "127.0.0.1:7481",
+      RUNTA_INGRESS_DOMAIN: "apps.test",
+      RUNTA_INGRESS_WAKE_TIMEOUT: "12",
+      RUNTA_EXEC_AGENT: "off",
+    });
+    expect(opts).toEqual({
+      runcRoot: "/run/r",
+      cgroupParent: "rt",
+      imagesDir: "/srv/images",
+      execAgent: false,
+      network: { cidr: "10.99.0.0/20", hostsFile: "/etc/test-hosts" },
+      egressCaBundle: "/etc/ca.pem",
+      ingress: { listen: "127.0.0.1:7481", domain: "apps.test", wakeTimeoutSecs: 12 },
+    });
+    const none = daemonOptionsFromEnv({});
+    expect(none.execAgent).toBe(true);
+    expect(none.network).toEqual({ cidr: undefined, hostsFile: undefined });
+    expect(none.ingress.wakeTimeoutSecs).toBeUndefined();
+  });
+
+  test("a wake timeout that is not whole seconds is invalid_argument naming the variable", () => {
+    expect(() => daemonOptionsFromEnv({ RUNTA_INGRESS_WAKE_TIMEOUT: "30s" })).toThrow(/RUNTA_INGRESS_WAKE_TIMEOUT must be a whole number of seconds \(got '30s'\)/);
   });
 });

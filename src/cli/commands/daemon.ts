@@ -64,16 +64,24 @@ Examples:
 
 /** Runs the daemon in this process until it is signalled. */
 export async function runDaemonRun(ctx: CliContext, opts: DaemonRunOptions): Promise<void> {
-  const { runDaemon } = await import("../../server/daemon.js");
-  const d = await runDaemon({ dataDir: opts.dataDir, listen: opts.listen, allowRemote: opts.allowRemote === true,
-    runcRoot: ctx.env.RUNTA_RUNC_ROOT, cgroupParent: ctx.env.RUNTA_CGROUP_PARENT, imagesDir: ctx.env.RUNTA_IMAGES_DIR,
-    ingress: {
-      listen: opts.ingressListen ?? ctx.env.RUNTA_INGRESS_LISTEN,
-      domain: opts.ingressDomain ?? ctx.env.RUNTA_INGRESS_DOMAIN,
-      wakeTimeoutSecs: opts.ingressWakeTimeout,
-    },
-    execAgent: ctx.env.RUNTA_EXEC_AGENT !== "off" }).catch((err: unknown) => {
-    // What runDaemon refuses as invalid comes from these flags (a malformed or non-loopback --listen): a usage error.
+  const { daemonOptionsFromEnv, runDaemon } = await import("../../server/daemon.js");
+  const run = async () => {
+    // The environment is read as the runta-daemon executable reads it (RUNTA_NETWORK_CIDR, RUNTA_EGRESS_CA_BUNDLE, …); flags win.
+    const env = daemonOptionsFromEnv(ctx.env);
+    return runDaemon({
+      ...env,
+      dataDir: opts.dataDir,
+      listen: opts.listen,
+      allowRemote: opts.allowRemote === true,
+      ingress: {
+        listen: opts.ingressListen ?? env.ingress.listen,
+        domain: opts.ingressDomain ?? env.ingress.domain,
+        wakeTimeoutSecs: opts.ingressWakeTimeout ?? env.ingress.wakeTimeoutSecs,
+      },
+    });
+  };
+  const d = await run().catch((err: unknown) => {
+    // What is refused as invalid comes from these flags or the environment (a malformed --listen, a wake timeout in words): a usage error.
     // By its code, not instanceof: the daemon's modules are loaded beside the CLI bundle, with their own RuntaError.
     if (err instanceof Error && (err as { code?: unknown }).code === "invalid_argument") throw new UsageError(err.message);
     throw err;
