@@ -33,7 +33,7 @@ import type { PortRequest } from "../api/ports-spec.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import { DatabaseBackups } from "../store/integrity.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
-import { cdpUrls, CDP_PORT, isBrowser } from "./browser/browser.js";
+import { browserOf, isBrowser } from "./browser/browser.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";
 import type { DiskPool } from "./disk.js";
@@ -172,15 +172,9 @@ export class RuncEngine implements Engine {
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     const rec = await this.records.checkAlive(this.records.find(ref));
     const rt = opts.usage ? await this.withUsage(rec) : this.records.toRuntime(rec);
-    return isBrowser(rec) ? { ...rt, browser: await this.browserUrls(rt) } : rt;
+    return isBrowser(rec) ? { ...rt, browser: await browserOf(rt, this.networks.describe(rt.id).address) } : rt;
   }
 
-  /** A browser runtime's CDP URLs (browser/): its published DevTools port, and the target Chromium names. */
-  private async browserUrls(rt: Runtime): Promise<Runtime["browser"]> {
-    const port = rt.ports.find((p) => p.port === CDP_PORT && p.protocol === "http");
-    if (!port) return undefined;
-    return cdpUrls(port.url, rt.status === "running" ? this.networks.describe(rt.id).address : null);
-  }
 
   /** The record with current usage (usage.ts); null when nothing runs. */
   private async withUsage(rec: RuntimeRecord): Promise<Runtime> {

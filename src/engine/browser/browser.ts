@@ -14,6 +14,7 @@
  * timeout applies (DevTools connections through the ingress do count), and if Chromium dies the runtime stops.
  */
 import { request } from "node:http";
+import type { Runtime } from "../../api/index.js";
 import type { RuntimeRecord } from "../../store/store.js";
 
 /** The image browser runtimes run on, and what it adds to the default image. */
@@ -89,4 +90,11 @@ export async function cdpUrls(portUrl: string, address: string | null, timeoutMs
     req.end();
   });
   return { http: base, ws };
+}
+
+/** A browser runtime's CDP URLs: its published DevTools port, and the target Chromium names at `address` while it runs. */
+export async function browserOf(rt: Runtime, address: string | null): Promise<Runtime["browser"]> {
+  const port = rt.ports.find((p) => p.port === CDP_PORT && p.protocol === "http");
+  if (!port) return undefined;
+  return cdpUrls(port.url, rt.status === "running" ? address : null);
 }
