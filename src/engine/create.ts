@@ -3,9 +3,9 @@
  * policy, the runtimes limit, a restore's checkpoint) and the record it will insert. Synchronous on purpose: the engine inserts
  * the record right after, with no await between the count of runtimes here and the insert.
  */
-import { randomUUID } from "node:crypto";
 import { DEFAULTS, ImageNameSchema, LIMITS, errors, pickImageForPython } from "../api/index.js";
 import type { EgressPolicy } from "../api/egress.js";
+import { newRuntimeRecord } from "../store/new-record.js";
 import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import { ImageBuilder, type ImageRequest } from "./images/packages.js";
@@ -64,9 +64,7 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
       { limit: max, pooled },
     );
   }
-  const now = new Date().toISOString();
-  const rec: RuntimeRecord = {
-    id: randomUUID(),
+  const rec = newRuntimeRecord({
     name: spec.name ?? generateName((n) => !!deps.store.getByName(n)),
     status: "creating",
     image,
@@ -78,26 +76,13 @@ export function admitCreate(spec: CreateSpec, deps: CreateDeps): { rec: RuntimeR
     description: spec.description ?? "",
     execTimeoutSecs: spec.execTimeoutSecs ?? null,
     lifetimeSecs: spec.lifetimeSecs ?? null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    revision: 1,
-    lastError: null,
     idleTimeoutSecs: spec.idleTimeoutSecs ?? null,
-    lastActivityAt: null,
-    lastActivityKind: null,
     idempotencyKey: spec.idempotencyKey ?? null,
     requestHash: spec.requestHash ?? null,
-    initPid: null,
-    initStartTime: null,
-    bootId: null,
     diskMib: spec.diskSizeGib !== undefined ? spec.diskSizeGib * 1024 : deps.diskMib,
     checkpointId: checkpoint?.id ?? null,
     volumes,
-    exitCode: null,
-    pool: null,
-    ports: [],
-  };
+  });
   return { rec, policy, image: spec.packages?.length ? { parent, packages: spec.packages } : { name: image } };
 }
 

@@ -333,7 +333,6 @@ export class Execs {
 
   /** The buffered exec proper, once counted in. */
   private async runBuffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
-    const paths = runtimePaths(this.deps.dataDir, rec.id);
     const timeoutMs = (execTimeoutSecs(rec, spec.timeoutSecs) ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);

@@ -15,6 +15,7 @@ import { OPEN_POLICY } from "../api/egress-policy.js";
 import type { PortBinding } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { NetworkRecord } from "../store/network-store.js";
+import { newRuntimeRecord } from "../store/new-record.js";
 import type { RuntimeRecord, RuntimeStore, RuntimeVolume } from "../store/store.js";
 import { bootId } from "./host.js";
 import { procStart } from "./proc.js";
@@ -131,7 +132,7 @@ export function recordFromDir(dataDir: string, id: string, now = new Date()): Re
       lost += "; its egress policy was lost (open now: set it again with runta egress set)";
     }
   }
-  const rec: RuntimeRecord = {
+  const rec = newRuntimeRecord({
     id,
     name: base.name,
     status: "crashed",
@@ -146,27 +147,16 @@ export function recordFromDir(dataDir: string, id: string, now = new Date()): Re
     lifetimeSecs: base.lifetimeSecs,
     createdAt: base.createdAt,
     updatedAt: at,
-    startedAt: null,
-    revision: 1,
     lastError: `recovered at ${at} from ${paths.config}: the daemon's database had lost this runtime's record${saved ? " (fields as of its last boot)" : " (name, image, resources and env from its bundle)"}${lost}`,
     idleTimeoutSecs: base.idleTimeoutSecs ?? null,
-    lastActivityAt: null,
-    lastActivityKind: null,
-    idempotencyKey: null,
-    requestHash: null,
-    initPid: null,
-    initStartTime: null,
-    bootId: null,
     diskMib: base.diskMib,
     checkpointId: base.checkpointId,
     // Its volumes as of its last boot (the spec's mounts would say where, not which volume).
     volumes: base.volumes ?? [],
-    exitCode: null,
-    // A warm pool's member comes back as a runtime of its own, listed (the pool refills itself): the user sees it.
-    pool: null,
+    // A warm pool's member comes back as a runtime of its own, listed (the pool refills itself): the user sees it (pool: null).
     // As of its last boot (the daemon binds their host ports again at its next start).
     ports: saved?.ports ?? [],
-  };
+  });
   if (base.pool) rec.lastError += `; it was a member of warm pool "${base.pool}"`;
   return { rec, network };
 }

@@ -150,7 +150,7 @@ export class ExecRegistry {
   private readonly byRuntime = new Map<string, Map<string, ExecEntry>>();
   private readonly history: number;
 
-  constructor(private readonly opts: ExecRegistryOptions = {}) {
+  constructor(opts: ExecRegistryOptions = {}) {
     this.history = opts.historyPerRuntime ?? LIMITS.execHistoryPerRuntime;
   }
 

@@ -9,10 +9,11 @@
  * (cgroup, network, disk) and count towards the daemon's runtimes limit; a pool whose `min` does not fit (memory of
  * the host, the runtimes limit) is refused with the numbers.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { LIMITS, errors, type Pool } from "../../api/index.js";
 import type { Logger } from "../../log.js";
 import type { PoolRecord, PoolStore } from "../../store/pools.js";
+import { newRuntimeRecord } from "../../store/new-record.js";
 import type { RuntimeRecord, RuntimeStore } from "../../store/store.js";
 import { hostMemoryMib } from "../host.js";
 import { DEFAULT_IMAGE, type ImageStore } from "../images/store.js";
@@ -169,42 +170,16 @@ export class PoolManager {
   }
 
   private async bootMember(pool: PoolRecord): Promise<void> {
-    const id = randomUUID();
-    const now = new Date().toISOString();
-    const rec: RuntimeRecord = {
-      id,
+    const rec = newRuntimeRecord({
       // Not a valid user name (':'), so no user's create ever collides with a member's.
       name: `pool:${pool.name}:${randomBytes(4).toString("hex")}`,
       status: "creating",
       image: pool.image,
       vcpus: pool.vcpus,
       memoryMib: pool.memoryMib,
-      env: {},
-      labels: {},
-      hostname: null,
-      description: "",
-      execTimeoutSecs: null,
-      lifetimeSecs: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      revision: 1,
-      lastError: null,
-      idleTimeoutSecs: null,
-      lastActivityAt: null,
-      lastActivityKind: null,
-      idempotencyKey: null,
-      requestHash: null,
-      initPid: null,
-      initStartTime: null,
-      bootId: null,
       diskMib: this.deps.diskMib,
-      checkpointId: null,
-      volumes: [],
-      exitCode: null,
       pool: pool.name,
-      ports: [],
-    };
+    });
     this.deps.store.insert(rec);
     this.booting.set(pool.name, (this.booting.get(pool.name) ?? 0) + 1);
     try {
