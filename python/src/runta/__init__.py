@@ -33,6 +33,7 @@ from .errors import (
 )
 from .exec_stream import ExecStream
 from .models import (
+    BrowserEndpoints,
     Checkpoint,
     CheckpointKind,
     CheckpointState,
@@ -55,6 +56,7 @@ from .models import (
     RuntimeEgress,
     RuntimeInfo,
     RuntimeStatus,
+    RuntimeType,
     Secret,
     SecretRule,
     SecretUse,
@@ -74,7 +76,7 @@ __all__ = [
     "Checkpoint", "CheckpointKind", "CheckpointState", "FileStat", "FilesWritten", "FileType",
     "ExecInfo", "ExecKind", "ExecEndReason", "ExecSignal", "StreamedExit",
     "RuntimeInfo", "Resources", "ResourceRequests", "Usage", "ExecResult", "Image", "VersionInfo", "DashboardLink",
-    "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus",
+    "StreamChunk", "StreamExit", "StreamSignal", "RuntimeStatus", "RuntimeType", "BrowserEndpoints",
     "RuntimeEgress", "EgressPolicy", "EgressEvent", "EgressMode", "NetworkMode",
     "RuntaError", "InvalidArgumentError", "UnauthenticatedError", "PermissionDeniedError", "NotFoundError",
     "AlreadyExistsError", "FailedPreconditionError", "ResourceExhaustedError", "DeadlineExceededError",

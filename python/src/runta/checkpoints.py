@@ -5,11 +5,15 @@ layer under the new runtime's own, so it costs what a create costs whatever the 
 """
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
+import builtins
 from typing import Any, Mapping, Optional
 
 from ._http import Transport, seg
+from ._wire import create_body
 from .models import Checkpoint, NetworkMode, RuntimeInfo
-from .runtimes import Runtime, Runtimes, create_body
+from .runtime import Runtime
+from .runtimes import Runtimes
 
 
 class Checkpoints:
@@ -19,7 +23,7 @@ class Checkpoints:
         self._http = http
         self._runtimes = runtimes
 
-    def list(self) -> list[Checkpoint]:
+    def list(self) -> builtins.list[Checkpoint]:
         """Every checkpoint, oldest first, with its disk use and the runtimes standing on it."""
         return [Checkpoint.from_wire(c) for c in self._http.json("GET", "/v1/checkpoints")["data"]]
 

@@ -2,6 +2,8 @@
 output streamed as the framed exec stream (``POST /v1/runtimes/{rt}/execs``), reattach to a terminal session."""
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
+import builtins
 import json
 import struct
 from typing import Any, Callable, Mapping, Optional
@@ -10,7 +12,8 @@ from ._http import Transport, seg
 from .errors import InternalError, UnavailableError, error_for_code
 from .exec_stream import ExecStream
 from .models import ExecInfo, ExecSignal, StreamedExit
-from .runtimes import Command, _command
+from . import _wire
+from ._wire import Command
 
 #: Content-Type of the framed exec stream (see the README of the repository, "The exec stream protocol").
 EXEC_STREAM_CONTENT_TYPE = "application/vnd.runta.exec-stream"
@@ -22,16 +25,7 @@ OutputCallback = Callable[[bytes], None]
 
 
 def _body(command: Command, env: Optional[Mapping[str, str]], cwd: Optional[str], user: Optional[str], timeout: Optional[float]) -> dict[str, Any]:
-    body: dict[str, Any] = {"command": _command(command)}
-    if env is not None:
-        body["env"] = dict(env)
-    if cwd is not None:
-        body["cwd"] = cwd
-    if user is not None:
-        body["user"] = user
-    if timeout is not None:
-        body["timeout_secs"] = timeout
-    return body
+    return _wire.body(command=_wire.command(command), env=env, cwd=cwd, user=user, timeout_secs=timeout)
 
 
 class Execs:
@@ -40,7 +34,7 @@ class Execs:
     def __init__(self, http: Transport) -> None:
         self._http = http
 
-    def list(self, runtime: str) -> list[ExecInfo]:
+    def list(self, runtime: str) -> builtins.list[ExecInfo]:
         """The runtime's running execs and its last 100 finished ones, oldest first."""
         return [ExecInfo.from_wire(d) for d in self._http.json("GET", f"/v1/runtimes/{seg(runtime)}/execs")["data"]]
 

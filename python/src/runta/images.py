@@ -1,6 +1,8 @@
 """``runta.images``: root-filesystem images (list, build, import, remove)."""
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
+import builtins
 import json
 import os
 from typing import IO, Any, Callable, Optional, Union
@@ -16,7 +18,7 @@ class Images:
     def __init__(self, http: Transport) -> None:
         self._http = http
 
-    def list(self) -> list[Image]:
+    def list(self) -> builtins.list[Image]:
         """Every image, with the runtimes using it."""
         return [Image.from_wire(i) for i in self._http.json("GET", "/v1/images")["data"]]
 

@@ -8,17 +8,31 @@ from __future__ import annotations
 import base64
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional, TypeVar
+
+from ._wire import record
 
 EgressMode = Literal["open", "allowlist", "denylist"]
 NetworkMode = Literal["nat", "none"]
 RuntimeStatus = Literal["creating", "running", "paused", "suspended", "shutdown", "deleting", "error", "crashed"]
+#: What a runtime runs: "default" (its init waits for execs) or "browser" (headless Chromium, seed 004's type).
+RuntimeType = Literal["default", "browser"]
 #: Signals a streamed command can be sent (src/api/stream.ts STREAM_SIGNALS).
 StreamSignal = Literal["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"]
 
+_R = TypeVar("_R", bound="_Record")
+
+
+class _Record:
+    """A record read from the API's JSON object: each field from the key of its name (``_wire.record``)."""
+
+    @classmethod
+    def from_wire(cls: type[_R], d: Mapping[str, Any]) -> _R:
+        return record(cls, d)
+
 
 @dataclass(frozen=True)
-class ResourceRequests:
+class ResourceRequests(_Record):
     """What a runtime asked for: vCPUs and memory in MiB."""
 
     vcpus: float
@@ -26,12 +40,12 @@ class ResourceRequests:
 
 
 @dataclass(frozen=True)
-class Resources:
+class Resources(_Record):
     requests: ResourceRequests
 
 
 @dataclass(frozen=True)
-class Usage:
+class Usage(_Record):
     """Current usage read from a runtime's cgroup (only on ``get``)."""
 
     memory_bytes: int
@@ -45,22 +59,9 @@ class Usage:
     disk_read_bytes: Optional[int] = None
     disk_write_bytes: Optional[int] = None
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "Usage":
-        return cls(
-            d["memory_bytes"],
-            d["memory_limit_bytes"],
-            d["cpu_usage_ns"],
-            d["pids"],
-            d.get("net_rx_bytes"),
-            d.get("net_tx_bytes"),
-            d.get("disk_read_bytes"),
-            d.get("disk_write_bytes"),
-        )
-
 
 @dataclass(frozen=True)
-class VolumeMount:
+class VolumeMount(_Record):
     """A volume mounted in a runtime: what ``runtimes.create(volumes=[...])`` takes (``volume``: its name or id) and
     what ``RuntimeInfo.volumes`` holds."""
 
@@ -69,13 +70,9 @@ class VolumeMount:
     path: str
     read_only: bool = False
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "VolumeMount":
-        return cls(volume=d["volume"], path=d["path"], read_only=bool(d.get("read_only", False)))
-
 
 @dataclass(frozen=True)
-class Volume:
+class Volume(_Record):
     """A named, persistent directory with a size bound that outlives runtimes (src/api/volumes.ts)."""
 
     id: str
@@ -88,21 +85,19 @@ class Volume:
     in_use_by: list[str]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "Volume":
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            size_bytes=d["size_bytes"],
-            used_bytes=d.get("used_bytes"),
-            created_at=d["created_at"],
-            in_use_by=list(d.get("in_use_by", [])),
-            raw=dict(d),
-        )
+
+@dataclass(frozen=True)
+class BrowserEndpoints(_Record):
+    """Where a CDP client (Playwright's ``connect_over_cdp``, Puppeteer) reaches a browser runtime's Chromium, through
+    the daemon's ingress: ``ws``, the browser target's websocket (None until Chromium answers), and ``http``, the
+    DevTools HTTP endpoint (``/json/version`` under it)."""
+
+    ws: Optional[str]
+    http: str
 
 
 @dataclass(frozen=True)
-class RuntimeInfo:
+class RuntimeInfo(_Record):
     """A runtime as the API reports it. Times are ISO 8601 strings, as on the wire."""
 
     id: str
@@ -141,38 +136,14 @@ class RuntimeInfo:
     #: Its idle state (timeout_secs, last_activity_at, last_activity, active, awake_because, suspends_at); None without an idle timeout.
     idle: Optional[dict[str, Any]] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Its published ports, each ``{"port", "protocol", "url", "host_ip", "host_port"}`` (as :meth:`Runtimes.ports`).
+    ports: list[dict[str, Any]] = field(default_factory=list)
+    #: Only on a browser runtime (``type="browser"``) as ``get`` reports it: where a CDP client connects.
+    browser: Optional[BrowserEndpoints] = None
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RuntimeInfo":
-        req = d["resources"]["requests"]
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            status=d["status"],
-            image=d["image"],
-            resources=Resources(ResourceRequests(req["vcpus"], req["memory_mib"])),
-            env_names=list(d.get("env_names", [])),
-            labels=dict(d.get("labels", {})),
-            created_at=d["created_at"],
-            updated_at=d["updated_at"],
-            started_at=d.get("started_at"),
-            revision=d["revision"],
-            last_error=d.get("last_error"),
-            idle_timeout_secs=d.get("idle_timeout_secs"),
-            last_activity_at=d.get("last_activity_at"),
-            usage=Usage.from_wire(d["usage"]) if d.get("usage") else None,
-            env_digest=d.get("env_digest", ""),
-            hostname=d.get("hostname", d["name"]),
-            description=d.get("description", ""),
-            exec_timeout_secs=d.get("exec_timeout_secs"),
-            lifetime_secs=d.get("lifetime_secs"),
-            shutdown_at=d.get("shutdown_at"),
-            volumes=[VolumeMount.from_wire(v) for v in d.get("volumes", [])],
-            exit_code=d.get("exit_code"),
-            pause_reason=d.get("pause_reason"),
-            idle=d.get("idle"),
-            raw=dict(d),
-        )
+        return record(cls, d, hostname=d.get("hostname", d["name"]))
 
 
 @dataclass(frozen=True)
@@ -232,7 +203,7 @@ class ExecResult:
 
 
 @dataclass(frozen=True)
-class Image:
+class Image(_Record):
     """A root-filesystem image; ``in_use_by`` lists the runtimes on it."""
 
     name: str
@@ -248,23 +219,9 @@ class Image:
     python_version: Optional[str] = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "Image":
-        return cls(
-            d["name"],
-            d["size_bytes"],
-            d["created_at"],
-            d["source"],
-            list(d.get("in_use_by", [])),
-            d.get("parent"),
-            list(d.get("packages", [])),
-            d.get("python_version"),
-            dict(d),
-        )
-
 
 @dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(_Record):
     """Versions on the daemon's host."""
 
     runta: str
@@ -273,10 +230,6 @@ class VersionInfo:
     node: str
     api: str
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "VersionInfo":
-        return cls(d["runta"], d["runc"], d["kernel"], d["node"], d["api"], dict(d))
 
 
 @dataclass(frozen=True)
@@ -314,20 +267,16 @@ class StreamChunk:
 
 
 @dataclass(frozen=True)
-class EgressPolicy:
+class EgressPolicy(_Record):
     """Where a runtime may connect: ``open``, or an ``allowlist``/``denylist`` of hostnames and IPv4 CIDRs."""
 
     mode: EgressMode
     allow: list[str]
     deny: list[str]
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "EgressPolicy":
-        return cls(d["mode"], list(d.get("allow", [])), list(d.get("deny", [])))
-
 
 @dataclass(frozen=True)
-class RuntimeEgress:
+class RuntimeEgress(_Record):
     """A runtime's network (``nat`` with its address, or ``none``) and its egress policy."""
 
     runtime: str
@@ -337,13 +286,9 @@ class RuntimeEgress:
     policy: EgressPolicy
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "RuntimeEgress":
-        return cls(d["runtime"], d["runtime_id"], d["network"], d.get("address"), EgressPolicy.from_wire(d["policy"]), dict(d))
-
 
 @dataclass(frozen=True)
-class EgressEvent:
+class EgressEvent(_Record):
     """One audit event of the egress proxy or resolver: a connection (allowed or denied) or a refused DNS name."""
 
     seq: int
@@ -363,17 +308,14 @@ class EgressEvent:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "EgressEvent":
-        return cls(
-            d["seq"], d["time"], d["protocol"], d.get("host"), d.get("ip"), d["port"], d["verdict"], d["rule"],
-            d.get("reason"), d["bytes_out"], d["bytes_in"], dict(d), [(i["secret"], i["header"]) for i in d.get("injected") or []],
-        )
+        return record(cls, d, injected=[(i["secret"], i["header"]) for i in d.get("injected") or []])
 
 
 FileType = Literal["file", "directory", "symlink", "other"]
 
 
 @dataclass(frozen=True)
-class FileStat:
+class FileStat(_Record):
     """What is at a path inside a runtime (a symlink at the end is described, not followed)."""
 
     path: str
@@ -384,21 +326,13 @@ class FileStat:
     link_target: Optional[str]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "FileStat":
-        return cls(d["path"], d["type"], d["size"], d["mode"], d["mtime"], d.get("link_target"), dict(d))
-
 
 @dataclass(frozen=True)
-class FilesWritten:
+class FilesWritten(_Record):
     """What an upload wrote: entries (files, directories, links) and bytes of file content."""
 
     entries: int
     bytes: int
-
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "FilesWritten":
-        return cls(d["entries"], d["bytes"])
 
 
 CheckpointState = Literal["creating", "ready", "error"]
@@ -406,7 +340,7 @@ CheckpointKind = Literal["full", "live"]
 
 
 @dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(_Record):
     """A frozen copy of a runtime's filesystem that new runtimes are restored from (src/api/files.ts)."""
 
     id: str
@@ -422,23 +356,6 @@ class Checkpoint:
     error: Optional[str]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "Checkpoint":
-        return cls(
-            id=d["id"],
-            display_name=d["display_name"],
-            state=d["state"],
-            kind=d["kind"],
-            source_runtime=d["source_runtime"],
-            image=d["image"],
-            parent=d.get("parent"),
-            created_at=d["created_at"],
-            size_bytes=d["size_bytes"],
-            in_use_by=list(d.get("in_use_by", [])),
-            error=d.get("error"),
-            raw=dict(d),
-        )
-
 
 ExecKind = Literal["buffered", "stream", "terminal", "detached"]
 ExecEndReason = Literal["exited", "signalled", "timed_out", "oom", "killed", "client_gone", "unknown"]
@@ -446,7 +363,7 @@ ExecSignal = Literal["HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "ALRM", "TERM
 
 
 @dataclass(frozen=True)
-class ExecInfo:
+class ExecInfo(_Record):
     """One exec of a runtime (``runta.execs``): running, or among the last 100 finished. ``pid`` is the command's
     pid inside the runtime; ``ended_by`` says how it ended (``exited``, ``signalled``, ``timed_out``, ``oom``,
     ``killed``, ``client_gone``, or ``unknown`` after a daemon restart that lost its status)."""
@@ -468,27 +385,6 @@ class ExecInfo:
     grace_expires_at: Optional[str]
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "ExecInfo":
-        return cls(
-            id=d["id"],
-            runtime_id=d["runtime_id"],
-            kind=d["kind"],
-            command=list(d["command"]),
-            user=d.get("user"),
-            pid=d.get("pid"),
-            tty=bool(d["tty"]),
-            status=d["status"],
-            started_at=d["started_at"],
-            ended_at=d.get("ended_at"),
-            exit_code=d.get("exit_code"),
-            signal=d.get("signal"),
-            ended_by=d.get("ended_by"),
-            attached=d.get("attached"),
-            grace_expires_at=d.get("grace_expires_at"),
-            raw=dict(d),
-        )
-
 
 @dataclass(frozen=True)
 class StreamedExit:
@@ -505,7 +401,7 @@ class StreamedExit:
 
 
 @dataclass(frozen=True)
-class SecretUse:
+class SecretUse(_Record):
     """A rule that injects a secret: the runtime, host and header."""
 
     runtime: str
@@ -515,7 +411,7 @@ class SecretUse:
 
 
 @dataclass(frozen=True)
-class Secret:
+class Secret(_Record):
     """A secret as the daemon shows it: its name and dates, never its value (nor any part or length of it)."""
 
     id: str
@@ -525,14 +421,9 @@ class Secret:
     used_by: list[SecretUse]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "Secret":
-        uses = [SecretUse(u["runtime"], u["runtime_id"], u["host"], u["header"]) for u in d.get("used_by", [])]
-        return cls(d["id"], d["display_name"], d["created_at"], d["updated_at"], uses, dict(d))
-
 
 @dataclass(frozen=True)
-class SecretRule:
+class SecretRule(_Record):
     """An injection rule of a runtime: the egress proxy puts ``template`` (holding ``${secret}``) into ``header``."""
 
     secret: str
@@ -544,6 +435,3 @@ class SecretRule:
     created_at: str
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> "SecretRule":
-        return cls(d["secret"], d["host"], d["path"], d["header"], d["template"], d["allow_http"], d["created_at"], dict(d))

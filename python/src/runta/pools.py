@@ -7,8 +7,11 @@ returned as the API's JSON objects (``name``, ``image``, ``resources``, ``min``,
 """
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
+import builtins
 from typing import Any, Optional
 
+from . import _wire
 from ._http import Transport, seg
 
 
@@ -18,7 +21,7 @@ class Pools:
     def __init__(self, http: Transport) -> None:
         self._http = http
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         """Every pool with its ready and booting members."""
         return list(self._http.json("GET", "/v1/pools")["data"])
 
@@ -33,14 +36,8 @@ class Pools:
         memory_mib: Optional[int] = None,
     ) -> dict[str, Any]:
         """Creates or changes a pool; ``max`` defaults to ``min``, the shape to a create's defaults."""
-        body: dict[str, Any] = {"min": min}
-        if max is not None:
-            body["max"] = max
-        if image is not None:
-            body["image"] = image
-        requests = {k: v for k, v in (("vcpus", vcpus), ("memory_mib", memory_mib)) if v is not None}
-        if requests:
-            body["resources"] = {"requests": requests}
+        requests = _wire.requests(vcpus, memory_mib, None)
+        body = _wire.body(min=min, max=max, image=image, resources={"requests": requests} if requests else None)
         return dict(self._http.json("PUT", f"/v1/pools/{seg(name)}", json_body=body)["data"])
 
     def remove(self, name: str) -> dict[str, Any]:

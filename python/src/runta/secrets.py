@@ -5,9 +5,11 @@ daemon's egress proxy put the real value into one header of the runtime's HTTPS 
 """
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
 import builtins
-from typing import Any, Optional
+from typing import Optional
 
+from . import _wire
 from ._http import Transport, seg
 from .models import Secret, SecretRule
 
@@ -18,7 +20,7 @@ class Secrets:
     def __init__(self, http: Transport) -> None:
         self._http = http
 
-    def list(self) -> list[Secret]:
+    def list(self) -> builtins.list[Secret]:
         """Every secret: names, dates and the rules using it; never a value."""
         return [Secret.from_wire(s) for s in self._http.json("GET", "/v1/secrets")["data"]]
 
@@ -42,9 +44,7 @@ class Secrets:
         self, runtime: str, *, secret: str, host: str, header: str, template: str, path: Optional[str] = None, allow_http: bool = False
     ) -> SecretRule:
         """Adds or replaces the rule of (host, header) on a runtime; ``template`` holds ``${secret}`` once. Default: every path, HTTPS only."""
-        body: dict[str, Any] = {"secret": secret, "host": host, "header": header, "template": template, "allow_http": allow_http}
-        if path is not None:
-            body["path"] = path
+        body = _wire.body(secret=secret, host=host, header=header, template=template, allow_http=allow_http, path=path)
         return SecretRule.from_wire(self._http.json("PUT", f"/v1/runtimes/{seg(runtime)}/secret-rules", json_body=body)["data"])
 
     def remove_rule(self, runtime: str, *, host: str, header: str) -> SecretRule:

@@ -5,8 +5,11 @@ Mount one with ``runtimes.create(..., volumes=[VolumeMount("data", "/work")])``.
 """
 from __future__ import annotations
 
+# builtins.list: in a class with a method named list, a bare list[...] in a later annotation names that method.
+import builtins
 from typing import Optional
 
+from . import _wire
 from ._http import Transport, seg
 from .models import Volume
 
@@ -19,12 +22,10 @@ class Volumes:
 
     def create(self, name: str, *, size_mib: Optional[int] = None) -> Volume:
         """Creates volume ``name`` (default size 10240 MiB); its disk is formatted and mounted when this returns."""
-        body: dict[str, object] = {"name": name}
-        if size_mib is not None:
-            body["size_mib"] = size_mib
+        body = _wire.body(name=name, size_mib=size_mib)
         return Volume.from_wire(self._http.json("POST", "/v1/volumes", json_body=body)["data"])
 
-    def list(self) -> list[Volume]:
+    def list(self) -> builtins.list[Volume]:
         """Every volume, oldest first, with the runtimes that mount it."""
         return [Volume.from_wire(v) for v in self._http.json("GET", "/v1/volumes")["data"]]
 
