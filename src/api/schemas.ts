@@ -10,6 +10,7 @@ import { IdleTimeoutSecsSchema, PauseReasonSchema, RuntimeIdleSchema } from "./i
 import { PACKAGES_MAX, normalizePackages } from "./packages.js";
 import { PortRequestsSchema, PublishedPortSchema } from "./ports.js";
 import { RUNTIME_VERSION_PATTERN } from "./runtime-version.js";
+import { SecretIdsSchema, SeedConfigSchema } from "./seed-config.js";
 
 export const RUNTIME_STATUSES = [
   "creating",
@@ -189,6 +190,10 @@ export const CreateRuntimeRequestSchema = z.strictObject({
   runtimeVersion: RuntimeVersionSchema.optional(),
   /** Seed 004's runtime type: "browser" runs headless Chromium on the browser image, its DevTools port published. */
   type: z.enum(["default", "browser"], { error: 'must be "default" or "browser"' }).optional(),
+  /** Seeds 004/002's nested config: lifecycle.idleTimeoutMinutes is the idle timeout in minutes; secrets.secret_ids is refused (seed-config.ts). */
+  config: SeedConfigSchema.optional(),
+  /** Seed 002's secret_ids: refused, saying what to do instead (a secret reaches a host through an injection rule). */
+  secret_ids: SecretIdsSchema,
 });
 /** Body of `POST /v1/runtimes`. */
 export type CreateRuntimeRequest = z.infer<typeof CreateRuntimeRequestSchema>;

@@ -174,3 +174,24 @@ test("cp, a checkpoint and a resize work on a suspended runtime and leave it sus
   await runta.runtimes.delete("cold");
   await runta.checkpoints.remove("cold-cp");
 }, 90_000);
+
+test("seed 004's config.lifecycle.idleTimeoutMinutes is the idle timeout in minutes; seed 002's secret_ids is refused saying what to do, creating nothing", async () => {
+  const body = { name: "seed-idle", image: "busybox", network: "none", resources: { requests: { memory_mib: 64 } } };
+  const created = await api("POST", "/v1/runtimes", { ...body, config: { lifecycle: { idleTimeoutMinutes: 2 } } });
+  expect(created.status).toBe(201);
+  expect(created.json.data).toMatchObject({ idle_timeout_secs: 120, idle: { timeout_secs: 120 } });
+  expect((await get("seed-idle")).idle_timeout_secs).toBe(120);
+  const both = await api("POST", "/v1/runtimes", { ...body, name: "seed-both", idle_timeout_secs: 60, config: { lifecycle: { idleTimeoutMinutes: 2 } } });
+  expect(both.status).toBe(400);
+  expect(both.json.error).toMatchObject({ code: "invalid_argument", details: { field: "config.lifecycle.idleTimeoutMinutes" } });
+  for (const refused of [{ secret_ids: ["2489E9AD-2EE2-8E00-8EC9-32D5F69181C0"] }, { config: { secrets: { secret_ids: ["2489E9AD-2EE2-8E00-8EC9-32D5F69181C0"] } } }]) {
+    const res = await api("POST", "/v1/runtimes", { ...body, name: "seed-secrets", ...refused });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(/secret_ids: runta does not attach secrets to a runtime.*runta secret rule set RUNTIME/);
+  }
+  const names = (await d.client().runtimes.list()).map((r) => r.name);
+  expect(names).toContain("seed-idle");
+  expect(names).not.toContain("seed-both");
+  expect(names).not.toContain("seed-secrets");
+  await d.client().runtimes.delete("seed-idle");
+}, 60_000);

@@ -14,6 +14,7 @@ import {
   errors,
   type CreateRuntimeRequest,
 } from "../../api/index.js";
+import type { SeedConfig } from "../../api/seed-config.js";
 import type { CreateSpec } from "../../engine/types.js";
 import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
 import { portsOf } from "./ports.js";
@@ -31,20 +32,28 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** A field of ours or a seed's form of it (`seed`, already in our unit): either, or both when they agree. */
+function eitherForm<T>(ours: T | undefined, seed: T | undefined, ourName: string, seedName: string): T | undefined {
+  if (ours !== undefined && seed !== undefined && ours !== seed) {
+    throw errors.invalid(`${seedName} is another name for ${ourName}: give one of them`, { field: seedName });
+  }
+  return ours ?? seed;
+}
+
 /** `exec_timeout_secs`, or seed 000's `execTimeout` for it; both at once must agree. */
 export function execTimeoutOf(body: { exec_timeout_secs?: number; execTimeout?: number }): number | undefined {
-  if (body.exec_timeout_secs !== undefined && body.execTimeout !== undefined && body.exec_timeout_secs !== body.execTimeout) {
-    throw errors.invalid("execTimeout is another name for exec_timeout_secs: give one of them", { field: "execTimeout" });
-  }
-  return body.exec_timeout_secs ?? body.execTimeout;
+  return eitherForm(body.exec_timeout_secs, body.execTimeout, "exec_timeout_secs", "execTimeout");
 }
 
 /** `lifetime_secs`, or seed 002's `timeout_seconds` for it; both at once must agree. */
 export function lifetimeOf(body: { lifetime_secs?: number; timeout_seconds?: number }): number | undefined {
-  if (body.lifetime_secs !== undefined && body.timeout_seconds !== undefined && body.lifetime_secs !== body.timeout_seconds) {
-    throw errors.invalid("timeout_seconds is another name for lifetime_secs: give one of them", { field: "timeout_seconds" });
-  }
-  return body.lifetime_secs ?? body.timeout_seconds;
+  return eitherForm(body.lifetime_secs, body.timeout_seconds, "lifetime_secs", "timeout_seconds");
+}
+
+/** `idle_timeout_secs`, or seed 004's `config.lifecycle.idleTimeoutMinutes` for it (minutes); both at once must agree. */
+export function idleTimeoutOf(body: { idle_timeout_secs?: number; config?: SeedConfig }): number | undefined {
+  const minutes = body.config?.lifecycle?.idleTimeoutMinutes;
+  return eitherForm(body.idle_timeout_secs, minutes === undefined ? undefined : minutes * 60, "idle_timeout_secs (in minutes)", "config.lifecycle.idleTimeoutMinutes");
 }
 
 /** The engine's create spec from a create body (a restore's too, which has no image): one mapping for both routes. */
@@ -62,7 +71,7 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
     description: body.description,
     execTimeoutSecs: execTimeoutOf(body),
     lifetimeSecs: lifetimeOf(body),
-    idleTimeoutSecs: body.idle_timeout_secs,
+    idleTimeoutSecs: idleTimeoutOf(body),
     network: body.network,
     egress: body.egress,
     whitelist: body.whitelist,
@@ -75,10 +84,7 @@ export function createSpecOf(body: Omit<CreateRuntimeRequest, "image" | "key"> &
 
 /** `runtime_version`, or seed 000's `runtimeVersion` for it; both at once must agree. */
 export function runtimeVersionOf(body: { runtime_version?: string; runtimeVersion?: string }): string | undefined {
-  if (body.runtime_version !== undefined && body.runtimeVersion !== undefined && body.runtime_version !== body.runtimeVersion) {
-    throw errors.invalid("runtimeVersion is another name for runtime_version: give one of them", { field: "runtimeVersion" });
-  }
-  return body.runtime_version ?? body.runtimeVersion;
+  return eitherForm(body.runtime_version, body.runtimeVersion, "runtime_version", "runtimeVersion");
 }
 
 export const runtimeRoutes: RouteModule = ({ engine }) => {
