@@ -89,3 +89,17 @@ def test_a_body_holds_what_was_given() -> None:
         "volumes": [{"volume": "data", "path": "/work", "read_only": False}],
         "type": "browser",
     }
+
+
+def test_a_record_declared_with_the_union_operator_converts_like_optional() -> None:
+    from dataclasses import dataclass
+
+    from runta._wire import record
+
+    @dataclass(frozen=True)
+    class Holder:
+        usage: runta.Usage | None
+        either: int | str | None = None
+
+    got = record(Holder, {"usage": {"memory_bytes": 1, "memory_limit_bytes": 2, "cpu_usage_ns": 3, "pids": 4}, "either": "x"})
+    assert got == Holder(runta.Usage(1, 2, 3, 4), "x")

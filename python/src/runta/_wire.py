@@ -5,6 +5,7 @@ API's JSON objects (:func:`record`).
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any, Mapping, Optional, Sequence, TypeVar, Union
 
@@ -107,9 +108,10 @@ def _convert(hint: Any, value: Any) -> Any:
     if value is None:
         return None
     origin = typing.get_origin(hint)
-    if origin is Union:
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _convert(inner, value)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        # Optional[X] (or X | None) converts as X; a union of several types is taken as it comes.
+        return _convert(inner[0], value) if len(inner) == 1 else value
     if origin is list:
         (item,) = typing.get_args(hint)
         return [_convert(item, v) for v in value]
