@@ -1,8 +1,9 @@
 /**
  * A thin wrapper of the runc binary in the manner of containerd's go-runc: one method per verb, a private state
  * root, JSON logs so a failure carries runc's own message. Every runc command line is built here, `exec` included
- * (go-runc's `Exec`): buffered and streamed exec both start their process through {@link Runc.exec} and read its
- * failure through {@link classifyExecFailure}. Nothing here knows about runtimes, names or the store.
+ * (go-runc's `Exec`): buffered and streamed exec both start their process through {@link Runc.exec}, get a `RuncExec`
+ * (runc-exec.ts) and read its failure through `classifyExecFailure` (runc-failures.ts, with runc's log parser and
+ * `RuncError`). Nothing here knows about runtimes, names or the store.
  *
  * How `runc exec` behaves (runc 1.1): in the foreground it stays alive until the command ends and exits with its
  * status (128+n for death by signal n). Every exec'd process is made a session leader by runc (setsid), so its pid,
@@ -17,15 +18,16 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, watch, type FSWatcher } from "node:fs";
+import { constants } from "node:fs";
 import { access, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as pty from "node-pty";
 import { RuntaError, errors } from "../api/index.js";
-import { hostControl, type ExecControl, type ExecHandle } from "./execs/handle.js";
 import { reaperArgv } from "./execs/reaper.js";
-import { namespacePid, readPidFile, signalName, signalNumber } from "./proc.js";
+import { signalName, signalNumber } from "./proc.js";
+import { RuncExec, removeExecFiles, type ExecFiles, type RuncExit } from "./runc-exec.js";
+import { RuncError, runcErrorMessage, runcUnavailable } from "./runc-failures.js";
 import { spawnTurns } from "./spawn-turns.js";
 import type { OciProcess } from "./spec.js";
 
@@ -40,17 +42,6 @@ export interface RuncContainer {
   bundle: string;
 }
 
-/** A failed runc call: `runcMessage` is runc's own error text, `exitCode` its exit status. */
-export class RuncError extends RuntaError {
-  readonly runcMessage: string;
-  readonly exitCode: number | null;
-  constructor(verb: string, runcMessage: string, exitCode: number | null) {
-    super("internal", `runc ${verb} failed: ${runcMessage}`);
-    this.name = "RuncError";
-    this.runcMessage = runcMessage;
-    this.exitCode = exitCode;
-  }
-}
 
 /** Options of {@link Runc}. */
 export interface RuncOptions {
@@ -70,23 +61,6 @@ export interface RuncOptions {
  * runtime's lock, and every operation queued behind it, forever.
  */
 export const RUNC_CALL_TIMEOUT_MS = 60_000;
-
-/** The message of the last error-level line of runc's JSON log output; falls back to the raw text. The one parser of runc's log. */
-export function runcErrorMessage(text: string): string {
-  let message = "";
-  for (const line of text.split("\n")) {
-    const trimmed = line.trim();
-    if (!trimmed) continue;
-    try {
-      const entry = JSON.parse(trimmed) as { level?: string; msg?: string };
-      if ((entry.level === "error" || entry.level === "fatal") && entry.msg) message = entry.msg;
-    } catch {
-      // runc also prints plain lines (e.g. `exec failed: ...`) next to its JSON log.
-      if (!message) message = trimmed;
-    }
-  }
-  return message || text.trim() || "no error message";
-}
 
 /** Wraps one runc binary and one state root. */
 export class Runc {
@@ -336,172 +310,4 @@ export class Runc {
       }
     });
   }
-}
-
-/** runc's exit: the command's status (128+n for death by signal n), or runc's own failure (255). */
-export interface RuncExit {
-  code: number;
-  signal: string | null;
-}
-
-interface ExecFiles {
-  process: string;
-  pid: string;
-  log: string;
-  status: string;
-}
-
-async function removeExecFiles(files: ExecFiles): Promise<void> {
-  await Promise.all([files.process, files.pid, files.log, files.status].map((f) => rm(f, { force: true })));
-}
-
-/** One `runc exec` in the foreground, as {@link Runc.exec} started it. */
-export class RuncExec implements ExecHandle {
-  /** Where runc writes the command's host pid (also its process group) once it runs. */
-  readonly pidFile: string;
-  /** Where the reaper of a detached exec writes the command's exit status when it ends. */
-  readonly statusFile: string;
-  /** Without a terminal: runc's pipes, which are the command's own stdin, stdout and stderr. */
-  readonly pipes?: ChildProcessByStdio<Writable, Readable, Readable>;
-  /** With a terminal: the pty runc copies the container's console to and from. */
-  readonly pty?: pty.IPty;
-  /** The command's host pid and signalling, once it runs. */
-  control: ExecControl | null = null;
-
-  constructor(
-    private readonly files: ExecFiles,
-    /** When runc exits; rejects when runc could not be started at all. */
-    readonly exited: Promise<RuncExit>,
-    io: { pipes?: ChildProcessByStdio<Writable, Readable, Readable>; pty?: pty.IPty },
-    private readonly killRunc: () => void,
-  ) {
-    this.pidFile = files.pid;
-    this.statusFile = files.status;
-    this.pipes = io.pipes;
-    this.pty = io.pty;
-  }
-
-  /**
-   * Polls the pid file until it appears (the command runs: its host pid, signalled as a host process), runc ends
-   * without writing it (runc failed: undefined) or `timeoutMs` pass (null).
-   */
-  async started(timeoutMs: number): Promise<ExecControl | undefined | null> {
-    const pid = await this.pidOnceStarted(timeoutMs);
-    if (typeof pid === "number") this.control ??= hostControl(pid, namespacePid(pid));
-    return typeof pid === "number" ? this.control : pid;
-  }
-
-  private async pidOnceStarted(timeoutMs: number): Promise<number | undefined | null> {
-    const deadline = Date.now() + timeoutMs;
-    let runcDone = false;
-    let wake: (() => void) | undefined;
-    void this.exited.then(
-      () => ((runcDone = true), wake?.()),
-      () => ((runcDone = true), wake?.()),
-    );
-    // inotify says when runc renames the pid file into place, so a streamed exec answers without a polling delay;
-    // the timer is the fallback (a directory that cannot be watched, an event missed).
-    const name = basename(this.pidFile);
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(dirname(this.pidFile), (_event, file) => {
-        if (file === name) wake?.();
-      });
-      watcher.on("error", () => undefined);
-    } catch {
-      // Polling alone, then.
-    }
-    try {
-      for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
-        const pid = await readPidFile(this.pidFile);
-        if (pid !== null) return pid;
-        if (runcDone) return (await readPidFile(this.pidFile)) ?? undefined;
-        if (Date.now() > deadline) return null;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    } finally {
-      watcher?.close();
-    }
-  }
-
-  /** SIGKILLs runc itself: the last resort, when the command (reached through its process group) does not end it. */
-  kill(): void {
-    try {
-      this.killRunc();
-    } catch {
-      // Already gone.
-    }
-  }
-
-  /**
-   * Why runc ended without starting the command: its log's error, else what it printed (`output`), classified by
-   * {@link classifyExecFailure}. `runtime` names the runtime in the messages (e.g. `runtime "web"`).
-   */
-  async failure(runtime: string, output = ""): Promise<ExecFailure> {
-    const [log, exit] = await Promise.all([readFile(this.files.log, "utf8").catch(() => ""), this.exited.catch(() => null)]);
-    const text = `${log}\n${output}`.trim();
-    const message = text ? runcErrorMessage(text) : `runc exited with ${exit?.signal ?? exit?.code ?? "an error"} before starting the command`;
-    return classifyExecFailure(message, runtime);
-  }
-
-  /** Removes the process JSON, the pid file and runc's log. */
-  removeFiles(): Promise<void> {
-    return removeExecFiles(this.files);
-  }
-}
-
-/** A command runc could not start: the exit code and message a shell would give, or the error to throw. */
-export type ExecFailure = { exitCode: 127 | 126; message: string } | RuntaError;
-
-/**
- * What runc's exec error means for the caller: the 127/126 exit codes a shell would give for a command that is not
- * found or not executable, or the error to throw for runc's other failures (paused or stopped container, bad cwd).
- * The one classifier of exec failures: buffered and streamed exec report the same codes and messages.
- */
-export function classifyExecFailure(message: string, runtime = "the runtime"): ExecFailure {
-  const exec = /exec: "([^"]*)": (.*)$/m.exec(message);
-  if (exec) {
-    if (/not found|no such file or directory/i.test(exec[2])) {
-      return { exitCode: 127, message: `${exec[1]}: command not found` };
-    }
-    if (/permission denied|exec format error|is a directory/i.test(exec[2])) {
-      return { exitCode: 126, message: `${exec[1]}: ${exec[2]}` };
-    }
-  }
-  if (/paused container/i.test(message)) return errors.precondition(`${runtime} is paused; resume it before exec`);
-  if (/stopped container|container that has stopped|not running|container does not exist/i.test(message)) {
-    return errors.precondition(`${runtime} is not running; start it before exec`);
-  }
-  const cwd = /chdir to cwd \("([^"]*)"\)/.exec(message);
-  if (cwd) return errors.invalid(`the working directory ${cwd[1]} does not exist in ${runtime}; pass an existing cwd`, { field: "cwd" });
-  return errors.internal(`runc exec failed in ${runtime}: ${message || "no error message (is runc installed and working?)"}`);
-}
-
-/**
- * An execve that failed after runc started the command. runc 1.1 writes the pid file before its init calls execve, so
- * a file that is not a valid executable, an interpreter line naming a missing program or arguments past the kernel's
- * limit end as a command that printed `exec <path>: <error>` (runc init's own line) and exited 1. That output, alone,
- * with status 1, is read as the failure it is: 126 (found but not executable), or 127 (a missing interpreter), like a
- * shell's; null for anything else.
- */
-export function execveFailure(exitCode: number, output: string): { exitCode: 126 | 127; message: string } | null {
-  if (exitCode !== 1) return null;
-  const m = /^exec (.+): (exec format error|permission denied|is a directory|argument list too long|no such file or directory|text file busy)\r?\n$/.exec(output);
-  if (!m) return null;
-  return { exitCode: m[2] === "no such file or directory" ? 127 : 126, message: `${m[1]}: ${m[2]}` };
-}
-
-/** The error for a runc binary that cannot be started at all. */
-export function runcUnavailable(path: string, err: NodeJS.ErrnoException): RuntaError {
-  const why = err.code === "ENOENT" ? "was not found" : err.code === "EACCES" ? "is not executable" : `cannot be started (${err.message})`;
-  return new RuntaError("unavailable", `runc ${why} at ${path}; install it with 'apt-get install runc' or pass the right runc path`, {
-    cause: err,
-  });
 }

@@ -9,7 +9,9 @@ import { RuntaError, errors, type StreamSignal } from "../api/index.js";
 import type { ProcessExit, StreamProcess } from "./types.js";
 import type { ExecControl, ExecHandle, ExecPipes, ExecTerminal } from "./execs/handle.js";
 import type { HostProcess } from "./execs/tracked.js";
-import { execveFailure, type Runc, type RuncExit } from "./runc.js";
+import type { RuncExit } from "./runc-exec.js";
+import { execveFailure } from "./runc-failures.js";
+import type { Runc } from "./runc.js";
 import type { OciProcess } from "./spec.js";
 import { signalName, sleep } from "./proc.js";
 

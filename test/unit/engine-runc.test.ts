@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { RuntimeCgroup, childCgroups, keyedValue, removeCgroupDirs } from "../../src/engine/cgroups.js";
-import { Runc, RuncError, classifyExecFailure, execveFailure } from "../../src/engine/runc.js";
+import { RuncError, classifyExecFailure, execveFailure } from "../../src/engine/runc-failures.js";
+import { Runc } from "../../src/engine/runc.js";
 import { Bounded, SpawnTurns } from "../../src/engine/spawn-turns.js";
 
 let dir: string;

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { LIMITS, RuntaError } from "../../src/api/index.js";
-import { runcErrorMessage } from "../../src/engine/runc.js";
+import { runcErrorMessage } from "../../src/engine/runc-failures.js";
 import { validateName } from "../../src/engine/names.js";
 import { DENIED_SYSCALLS, seccompProfile } from "../../src/engine/seccomp.js";
 import { buildExecProcess, buildRuntimeSpec, cpuQuota, envList, nofileHardLimit } from "../../src/engine/spec.js";

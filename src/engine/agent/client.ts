@@ -8,7 +8,8 @@ import { constants as osConstants } from "node:os";
 import { PassThrough, Writable } from "node:stream";
 import { errors } from "../../api/index.js";
 import type { ExecControl, ExecHandle, ExecPipes, ExecTerminal } from "../execs/handle.js";
-import { classifyExecFailure, execveFailure, type ExecFailure, type RuncExit } from "../runc.js";
+import type { RuncExit } from "../runc-exec.js";
+import { classifyExecFailure, execveFailure, type ExecFailure } from "../runc-failures.js";
 import type { OciProcess } from "../spec.js";
 import { FrameReader, KIND, encodeFrame, encodeResize, encodeSignal, encodeSpawn } from "./protocol.js";
 

@@ -7,7 +7,8 @@
 import type { Readable, Writable } from "node:stream";
 import type * as pty from "node-pty";
 import { killGroup, killSession } from "../proc.js";
-import type { ExecFailure, RuncExit } from "../runc.js";
+import type { RuncExit } from "../runc-exec.js";
+import type { ExecFailure } from "../runc-failures.js";
 
 /** How a running exec is signalled, and its pid inside the runtime. */
 export interface ExecControl {
