@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntaError, errors } from "../api/index.js";
-import type { RuntimeRecord } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
 import { AGENT_PATH_IN_RUNTIME, type RuntimeAgents } from "./agent/agents.js";
 import type { Logger } from "../log.js";
 import { RuntimeCgroup, cgroupProblem, removeCgroupDirs } from "./cgroups.js";

@@ -6,7 +6,8 @@
 import { DEFAULTS, ImageNameSchema, LIMITS, errors, pickImageForPython } from "../api/index.js";
 import type { EgressPolicy } from "../api/egress.js";
 import { newRuntimeRecord } from "../store/new-record.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
+import type { RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import { ImageBuilder, type ImageRequest } from "./images/packages.js";
 import { BROWSER_IMAGE, CDP_PORT, TYPE_LABEL } from "./browser/browser.js";

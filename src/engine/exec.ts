@@ -10,7 +10,8 @@
 import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
 import { LIMITS, RuntaError, errors, type ExecInfo, type ExecResult, type ExecSignal } from "../api/index.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
+import type { RuntimeStore } from "../store/store.js";
 import type { RuntimeAgents } from "./agent/agents.js";
 import { runBuffered } from "./buffered-exec.js";
 import { RuntimeCgroup } from "./cgroups.js";

@@ -5,7 +5,8 @@
  * started_at, and a restarted daemon's first sweep finds the runtimes whose deadline passed while it was down.
  */
 import type { Logger } from "../log.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
+import type { RuntimeStore } from "../store/store.js";
 import { isLive } from "./status.js";
 
 /** How often the deadlines are checked: a runtime stops within this much after its lifetime ends. */

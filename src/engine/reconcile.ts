@@ -8,7 +8,8 @@
 import { join } from "node:path";
 import { errors, type RuntimeStatus } from "../api/index.js";
 import type { Logger } from "../log.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
+import type { RuntimeStore } from "../store/store.js";
 import { childCgroups, removeCgroupDirs } from "./cgroups.js";
 import type { Containers } from "./containers.js";
 import { bootId } from "./host.js";

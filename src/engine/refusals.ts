@@ -3,7 +3,7 @@
  * the runtime's status forbids, a full disk.
  */
 import { LIMITS, RuntaError, errors, type RuntimeStatus } from "../api/index.js";
-import type { RuntimeRecord } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
 import { hostCores, hostMemoryMib } from "./host.js";
 
 /** Refuses vCPUs or memory outside the limits and this host's size (`out_of_range` with the bounds). */

@@ -32,7 +32,8 @@ import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../api/egres
 import type { PortRequest } from "../api/ports-spec.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 import { DatabaseBackups } from "../store/integrity.js";
-import type { RuntimeRecord, RuntimeStore } from "../store/store.js";
+import type { RuntimeRecord } from "../store/record.js";
+import type { RuntimeStore } from "../store/store.js";
 import { browserOf, isBrowser } from "./browser/browser.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";

@@ -4,7 +4,7 @@
  * so a field added to RuntimeRecord is added once.
  */
 import { randomUUID } from "node:crypto";
-import type { RuntimeRecord } from "./store.js";
+import type { RuntimeRecord } from "./record.js";
 
 /** What every caller must say; everything else defaults to "not set yet". */
 export type NewRecordFields = Pick<RuntimeRecord, "name" | "status" | "image" | "vcpus" | "memoryMib" | "diskMib"> & Partial<RuntimeRecord>;

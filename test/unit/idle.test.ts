@@ -4,7 +4,7 @@ import type { IdleActive, RuntimeStatus } from "../../src/api/index.js";
 import { IdleKeeper, PERSIST_MS } from "../../src/engine/idle/keeper.js";
 import { ActivityTracker, awakeBecause, NOTHING_ACTIVE } from "../../src/engine/idle/tracker.js";
 import { silentLogger } from "../../src/log.js";
-import type { RuntimeRecord } from "../../src/store/store.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();

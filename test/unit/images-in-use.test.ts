@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { RuntaError, type Image } from "../../src/api/index.js";
 import { refuseRemovalInUse, withUsers } from "../../src/engine/images/in-use.js";
-import type { RuntimeRecord } from "../../src/store/store.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
 
 // Only the fields the rules read; the rest of a record does not matter to them.
 const rec = (name: string, image: string, pool: string | null = null) => ({ name, image, pool }) as RuntimeRecord;

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "vitest";
 import { LifetimeSweeper, shutdownAt } from "../../src/engine/lifetime.js";
 import { silentLogger } from "../../src/log.js";
-import type { RuntimeRecord } from "../../src/store/store.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
 
 const started = "2026-01-01T00:00:00.000Z";
 type Rec = Pick<RuntimeRecord, "id" | "name" | "lifetimeSecs" | "startedAt" | "status">;

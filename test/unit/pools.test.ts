@@ -13,7 +13,8 @@ import { PoolManager, type PoolDeps } from "../../src/engine/pools/manager.js";
 import { poolShapeOf } from "../../src/engine/pools/take.js";
 import type { ImageStore } from "../../src/engine/images/store.js";
 import { PoolStore } from "../../src/store/pools.js";
-import { RuntimeStore, type RuntimeRecord } from "../../src/store/store.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
+import { RuntimeStore } from "../../src/store/store.js";
 
 let dir: string;
 let store: RuntimeStore;

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { VolumeStore } from "../../src/store/volumes.js";
-import { RuntimeStore, decodeCursor, encodeCursor, type RuntimeRecord } from "../../src/store/store.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
+import { RuntimeStore, decodeCursor, encodeCursor } from "../../src/store/store.js";
 
 let dir: string;
 let store: RuntimeStore;

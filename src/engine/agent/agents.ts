@@ -13,7 +13,7 @@ import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../log.js";
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 import { RuntimeCgroup } from "../cgroups.js";
 import type { ExecHandle } from "../execs/handle.js";
 import { namespacePid } from "../proc.js";

@@ -15,7 +15,7 @@
  */
 import { request } from "node:http";
 import type { Runtime } from "../../api/index.js";
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 
 /** The image browser runtimes run on, and what it adds to the default image. */
 export const BROWSER_IMAGE = "browser";

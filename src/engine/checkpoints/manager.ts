@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { errors, type Checkpoint } from "../../api/index.js";
 import type { CheckpointRecord, CheckpointStore } from "../../store/checkpoints.js";
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 import type { Logger } from "../../log.js";
 import { liveCheckpointsUnavailable } from "./criu.js";
 import { freezeLayer, layerDir, removeCheckpointFiles } from "./layers.js";

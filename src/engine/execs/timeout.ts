@@ -3,7 +3,7 @@
  * `execTimeout`), else none here (a buffered exec then takes LIMITS.execTimeoutSecsDefault; streamed and detached ones
  * run unbounded). Both the exec's own and the runtime's are capped by LIMITS.execTimeoutSecsMax in the API schemas.
  */
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 
 export function execTimeoutSecs(rec: Pick<RuntimeRecord, "execTimeoutSecs">, own: number | undefined): number | undefined {
   return own ?? rec.execTimeoutSecs ?? undefined;

@@ -7,7 +7,7 @@
  */
 import { Readable } from "node:stream";
 import type { FileStat, FilesWritten } from "../../api/index.js";
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 import type { Containers } from "../containers.js";
 import type { RuntimeRecords } from "../records.js";
 import { preconditionFor } from "../refusals.js";

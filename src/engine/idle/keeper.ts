@@ -11,7 +11,8 @@
  */
 import { type IdleActive, type IdleActivityKind, type RuntimeIdle } from "../../api/index.js";
 import type { Logger } from "../../log.js";
-import type { RuntimeRecord, RuntimeStore } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
+import type { RuntimeStore } from "../../store/store.js";
 import type { RuntimeRecords } from "../records.js";
 import { preconditionFor } from "../refusals.js";
 import type { Runc } from "../runc.js";

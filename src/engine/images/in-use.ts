@@ -4,7 +4,7 @@
  * members are the daemon's (hidden from `runta ps`), so they are named by their pool, whose removal frees them.
  */
 import { errors, type Image } from "../../api/index.js";
-import type { RuntimeRecord } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
 
 /** `images` with `in_use_by` filled in: the names of the runtimes (not a pool's members) on each. */
 export function withUsers(images: Image[], runtimes: RuntimeRecord[]): Image[] {

@@ -10,7 +10,8 @@ import { errors } from "../../api/index.js";
 import { PORT_LIMITS, portBinding, publishedPort, type IngressAddress, type PortBinding, type PortRequest, type PublishedPort } from "../../api/ports-spec.js";
 import type { NetworkMode } from "../../api/egress.js";
 import type { Logger } from "../../log.js";
-import type { RuntimeRecord, RuntimeStore } from "../../store/store.js";
+import type { RuntimeRecord } from "../../store/record.js";
+import type { RuntimeStore } from "../../store/store.js";
 import { HostPorts } from "./host-ports.js";
 import { dialUpstream } from "./upstream.js";
 

@@ -20,7 +20,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { LIMITS, errors, type Volume, type VolumeMount } from "../../api/index.js";
-import type { RuntimeRecord, RuntimeVolume } from "../../store/store.js";
+import type { RuntimeRecord, RuntimeVolume } from "../../store/record.js";
 import { volumeNameTaken, type VolumeRecord, type VolumeStore } from "../../store/volumes.js";
 import type { Logger } from "../../log.js";
 import { formatDisk, mountDisk } from "../disk.js";
