@@ -4,7 +4,8 @@
  */
 import { z } from "zod";
 import { LIMITS } from "./limits.js";
-import { ArgsSchema, CommandSchema, EnvSchema, ExecUserSchema } from "./schemas.js";
+import { ArgsSchema, CommandSchema, ExecUserSchema } from "./exec-request.js";
+import { EnvSchema } from "./schemas.js";
 import { EXEC_SIGNALS, type ExecSignal } from "./signals.js";
 
 export const ExecSignalSchema = z.enum(EXEC_SIGNALS as [ExecSignal, ...ExecSignal[]], { error: `must be one of ${EXEC_SIGNALS.join(", ")}` });

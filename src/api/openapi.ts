@@ -12,11 +12,7 @@ import {
   CreateRuntimeRequestSchema,
   DashboardLoginSchema,
   ErrorEnvelopeSchema,
-  ExecRequestSchema,
-  ExecResultSchema,
   HealthSchema,
-  ImageBuildRequestSchema,
-  ImageSchema,
   PaginationSchema,
   UpdateRuntimeRequestSchema,
   RuntimeSchema,
@@ -24,9 +20,10 @@ import {
   VersionSchema,
   LifecycleRequestSchema,
   StopRuntimeRequestSchema,
-  PoolSchema,
-  SetPoolRequestSchema,
 } from "./schemas.js";
+import { ExecRequestSchema, ExecResultSchema } from "./exec-request.js";
+import { ImageBuildRequestSchema, ImageSchema } from "./images.js";
+import { PoolSchema, SetPoolRequestSchema } from "./pools.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
 import { CreateVolumeRequestSchema, VolumeSchema } from "./volumes.js";
 import { SECRET_LIMITS, SecretRuleRequestSchema, SecretRuleSchema, SecretSchema, SetSecretRequestSchema } from "./secrets.js";

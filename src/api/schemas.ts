@@ -1,6 +1,7 @@
 /**
  * Wire schemas: the single source of truth for request validation (server), wire types (SDK, CLI)
- * and the OpenAPI document (generated from these in openapi.ts).
+ * and the OpenAPI document (generated from these in openapi.ts). This file holds runtimes and their fields; a
+ * command and the buffered exec are exec-request.ts, images images.ts, warm pools pools.ts, other nouns their own files.
  */
 import { z } from "zod";
 import { EgressPolicyRequestSchema, NetworkModeSchema } from "./egress.js";
@@ -36,13 +37,15 @@ export const NameSchema = z
 const HOSTNAME_RULE = "letters, digits and '-' in dot-separated labels, each starting and ending with a letter or digit (1-63 characters)";
 export const HostnameSchema = z.string().regex(LIMITS.hostnamePattern, { error: `must be a hostname: ${HOSTNAME_RULE}` });
 
-const VcpusSchema = z
+/** Whole or fractional CPUs of a runtime (LIMITS.vcpus*). */
+export const VcpusSchema = z
   .number()
   .min(LIMITS.vcpusMin, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
   .max(LIMITS.vcpusMax, { error: `must be between ${LIMITS.vcpusMin} and ${LIMITS.vcpusMax}` })
   .multipleOf(0.01, { error: "must have at most two decimals (e.g. 0.25)" });
 
-const MemoryMibSchema = z
+/** Memory of a runtime in MiB (LIMITS.memoryMib*). */
+export const MemoryMibSchema = z
   .number()
   .int({ error: "must be a whole number of MiB" })
   .min(LIMITS.memoryMibMin, { error: `must be between ${LIMITS.memoryMibMin} and ${LIMITS.memoryMibMax} MiB` })
@@ -221,72 +224,6 @@ export const UpdateRuntimeRequestSchema = z
 /** Body of `PATCH /v1/runtimes/{rt}`: rename, live resize, description and/or idle timeout. */
 export type UpdateRuntimeRequest = z.infer<typeof UpdateRuntimeRequestSchema>;
 
-/** `USER[:GROUP]`, names or numbers, resolved inside the runtime (its /etc/passwd and /etc/group). */
-export const ExecUserSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, {
-    error: "must be USER or USER:GROUP (names or numbers, e.g. nobody, 1000:1000)",
-  });
-
-/**
- * One argument of a command: no NUL (the kernel takes C strings: no program could receive it) and at most the
- * kernel's MAX_ARG_STRLEN (execve fails with "argument list too long" beyond). Refused here, before anything runs.
- */
-const ArgSchema = z
-  .string()
-  .refine((v) => !v.includes("\0"), { error: "must not contain a NUL byte (no program can receive one in its arguments)" })
-  .refine((v) => new TextEncoder().encode(v).length <= LIMITS.execArgMaxBytes, {
-    error: `must be at most ${LIMITS.execArgMaxBytes} bytes (the kernel's limit for one argument)`,
-  });
-/** Arguments appended to a command. */
-export const ArgsSchema = z.array(ArgSchema).max(LIMITS.execArgvMaxEntries);
-/** A command: a string for `sh -c` (or the program, with args), or the argv itself (src/api/command.ts). */
-export const CommandSchema = z.union([ArgSchema.min(1), z.array(ArgSchema).min(1).max(LIMITS.execArgvMaxEntries)]);
-
-export const ExecRequestSchema = z.strictObject({
-  command: CommandSchema,
-  args: ArgsSchema.optional(),
-  cwd: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
-  env: EnvSchema.optional(),
-  // Bytes, not characters: UTF-8 text can be up to 4 bytes a character.
-  stdin: z
-    .string()
-    .refine((v) => Buffer.byteLength(v) <= LIMITS.execStdinMaxBytes, { error: `must be at most ${LIMITS.execStdinMaxBytes} bytes` })
-    .optional(),
-  timeout_secs: z.number().positive().max(LIMITS.execTimeoutSecsMax, { error: `must be between 0 and ${LIMITS.execTimeoutSecsMax}` }).optional(),
-  max_output_bytes: z
-    .number()
-    .int()
-    .min(0)
-    .max(LIMITS.execMaxOutputBytesHardMax, { error: `must be between 0 and ${LIMITS.execMaxOutputBytesHardMax}` })
-    .optional(),
-  user: ExecUserSchema.optional(),
-  /** How `stdout`/`stderr` come back: UTF-8 text (default; invalid bytes replaced) or base64 of the exact bytes. */
-  output_encoding: z.enum(["utf8", "base64"], { error: "must be utf8 or base64" }).optional(),
-});
-/** Body of `POST /v1/runtimes/{rt}/exec`. */
-export type ExecRequest = z.infer<typeof ExecRequestSchema>;
-
-export const ExecResultSchema = z.object({
-  /** The exec object's id (`GET /v1/runtimes/{rt}/execs/{id}` while it is in the history). */
-  exec_id: z.string(),
-  exit_code: z.number().int(),
-  signal: z.string().nullable(),
-  stdout: z.string(),
-  stderr: z.string(),
-  duration_ms: z.number(),
-  stdout_truncated: z.boolean(),
-  stderr_truncated: z.boolean(),
-  timed_out: z.boolean(),
-  oom_killed: z.boolean(),
-  output_encoding: z.enum(["utf8", "base64"]),
-  /** Whether the output is not valid UTF-8 (with utf8 encoding, invalid sequences became U+FFFD: ask for base64). */
-  stdout_invalid_utf8: z.boolean(),
-  stderr_invalid_utf8: z.boolean(),
-});
-/** Result of a buffered exec. `exit_code` is 128+n when the command died by signal n. */
-export type ExecResult = z.infer<typeof ExecResultSchema>;
-
 export const UsageSchema = z.object({
   memory_bytes: z.number(),
   memory_limit_bytes: z.number(),
@@ -388,22 +325,6 @@ export const ListRuntimesQuerySchema = z.strictObject({
 export const PaginationSchema = z.object({ next_cursor: z.string().nullable(), has_more: z.boolean() });
 export type Pagination = z.infer<typeof PaginationSchema>;
 
-export const ImageSchema = z.object({
-  name: z.string(),
-  size_bytes: z.number(),
-  created_at: z.string(),
-  source: z.string(),
-  in_use_by: z.array(z.string()),
-  /** The image a derived image stands on (its packages are one layer above it); null for a base image. */
-  parent: z.string().nullable(),
-  /** The packages a derived image adds to its parent, in normal form; empty for a base image. */
-  packages: z.array(z.string()),
-  /** The python3 the image carries (e.g. "3.11.2"), read from its dpkg database; null when it has none or it is unknown. */
-  python_version: z.string().nullable(),
-});
-/** A root-filesystem image. */
-export type Image = z.infer<typeof ImageSchema>;
-
 export const VersionSchema = z.object({ runta: z.string(), runc: z.string(), kernel: z.string(), node: z.string(), api: z.literal("v1") });
 export type VersionInfo = z.infer<typeof VersionSchema>;
 
@@ -412,12 +333,6 @@ export const ErrorEnvelopeSchema = z.object({
   request_id: z.string(),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
-
-/** Progress events of an image build, sent as NDJSON lines by `POST /v1/images/build`. */
-export type ImageBuildEvent =
-  | { type: "progress"; message: string; percent?: number }
-  | { type: "done"; data: Image }
-  | { type: "error"; error: { code: string; message: string } };
 
 /** Query of `POST /v1/runtimes`: `wait=false` returns at `creating` (default true). */
 export const CreateRuntimeQuerySchema = z.strictObject({
@@ -438,23 +353,6 @@ export const StopRuntimeRequestSchema = z.strictObject({
 });
 export type StopRuntimeRequest = z.infer<typeof StopRuntimeRequestSchema>;
 
-/**
- * Body of `POST /v1/images/build`. Defaults: name "default", force false. With `packages`: the derived image of
- * `parent` (default "default") with them, named from the set unless `name` is given.
- */
-export const ImageBuildRequestSchema = z.strictObject({
-  name: ImageNameSchema.optional(),
-  force: z.boolean().optional(),
-  /** Builds the image derived from `parent` with these packages (named from the set unless `name` is given). */
-  packages: PackagesSchema.optional(),
-  /** The image a package build stands on (default "default"). */
-  parent: ImageNameSchema.optional(),
-});
-export type ImageBuildRequest = z.infer<typeof ImageBuildRequestSchema>;
-
-/** Query of `POST /v1/images/import`. */
-export const ImageImportQuerySchema = z.strictObject({ name: ImageNameSchema });
-
 export const HealthSchema = z.object({ status: z.literal("ok") });
 
 /** Result of `POST /v1/dashboard/login`: a one-time code for the dashboard's login link (bearer token only). */
@@ -465,32 +363,3 @@ export const DashboardLoginSchema = z.object({
   expires_at: z.string(),
 });
 export type DashboardLogin = z.infer<typeof DashboardLoginSchema>;
-
-/** PUT /v1/pools/{pool}: a warm pool's shape and size (seed 000's minCachedInstances / maxCachedInstances). */
-export const SetPoolRequestSchema = z.strictObject({
-  image: ImageNameSchema.optional(),
-  resources: z.strictObject({ requests: z.strictObject({ vcpus: VcpusSchema.optional(), memory_mib: MemoryMibSchema.optional() }).optional() }).optional(),
-  /** Runtimes kept booted and waiting (required, here or as minCachedInstances). */
-  min: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
-  /** The most members the pool holds (default min). */
-  max: z.number().int().min(0, { error: "must be 0 or more" }).max(LIMITS.runtimesMax).optional(),
-  /** Seed 000's names for min and max; give one name or the other. */
-  minCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
-  maxCachedInstances: z.number().int().min(0).max(LIMITS.runtimesMax).optional(),
-});
-
-/** A warm pool as the API reports it. */
-export const PoolSchema = z.object({
-  name: z.string(),
-  image: z.string(),
-  resources: z.object({ requests: z.object({ vcpus: z.number(), memory_mib: z.number() }) }),
-  min: z.number().int(),
-  max: z.number().int(),
-  /** Members booted and waiting for a create. */
-  ready: z.number().int(),
-  /** Members booting now. */
-  booting: z.number().int(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
-export type Pool = z.infer<typeof PoolSchema>;

@@ -1,6 +1,7 @@
 /** Frames of the exec-stream websocket (DESIGN §4). Every frame is one JSON text message. */
 import { z } from "zod";
-import { ArgsSchema, CommandSchema, EnvSchema, ExecUserSchema } from "./schemas.js";
+import { ArgsSchema, CommandSchema, ExecUserSchema } from "./exec-request.js";
+import { EnvSchema } from "./schemas.js";
 import { LIMITS } from "./limits.js";
 
 export const STREAM_SIGNALS = ["INT", "TERM", "KILL", "HUP", "QUIT", "TSTP", "WINCH"] as const;

@@ -2,7 +2,8 @@
  * The dashboard's one way to call the daemon: the same REST API as the CLI, authenticated by the session cookie the
  * browser sends by itself (HttpOnly: this code never sees it), plus the session's CSRF token on state-changing calls.
  */
-import type { Image, Runtime } from "../../src/api/schemas.js";
+import type { Image } from "../../src/api/images.js";
+import type { Runtime } from "../../src/api/schemas.js";
 
 export type { Image, Runtime };
 

@@ -4,7 +4,8 @@
  */
 import { envDigest } from "../../api/env-digest.js";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
-import type { Image, Runtime } from "../../api/schemas.js";
+import type { Image } from "../../api/images.js";
+import type { Runtime } from "../../api/schemas.js";
 import type { VolumeMountRequest } from "../../api/volumes.js";
 
 /** What the planner needs of the images that exist: names, and a derived image's parent and packages. */

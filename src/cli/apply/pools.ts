@@ -3,7 +3,7 @@
  * missing), `delete -f` removes them. A pool is set as a whole, so the only plan is "set" or "unchanged".
  */
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
-import type { Pool } from "../../api/schemas.js";
+import type { Pool } from "../../api/pools.js";
 import type { PoolOptions } from "../../client/contract.js";
 import type { PoolSpec } from "./schema.js";
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { DEFAULTS } from "../../api/limits.js";
 import { runcTrustWarning } from "../../api/trust.js";
-import type { Image } from "../../api/schemas.js";
+import type { Image } from "../../api/images.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
 import { untilInterrupted } from "../interrupt.js";

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { DEFAULTS, LIMITS } from "../../api/limits.js";
-import type { Pool } from "../../api/schemas.js";
+import type { Pool } from "../../api/pools.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { listFormat, printJson, printList, type Column } from "../output.js";

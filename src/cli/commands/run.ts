@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { RuntaError } from "../../api/errors.js";
 import { pickImageForPython } from "../../api/runtime-version.js";
-import type { Image } from "../../api/schemas.js";
+import type { Image } from "../../api/images.js";
 import { DEFAULTS } from "../../api/limits.js";
 import type { RuntaApi } from "../../client/contract.js";
 import type { CliContext } from "../context.js";
