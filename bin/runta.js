@@ -18,30 +18,39 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
       process.exitCode = 1;
     }
   });
-  // `runta ps | head` closes the pipe early; that is not an error worth a stack trace.
-  process.stdout.on("error", (err) => {
-    if (err.code === "EPIPE") {
-      finished = true;
-      process.exit(process.exitCode ?? 0);
+  // The process streams a command used (it may use none: node makes each on first use, which costs a few ms).
+  const outputs = [];
+  const onOpen = (name, stream) => {
+    if (name === "stdin") return;
+    outputs.push(stream);
+    // `runta ps | head` closes the pipe early; that is not an error worth a stack trace.
+    if (name === "stdout") {
+      stream.on("error", (err) => {
+        if (err.code === "EPIPE") {
+          finished = true;
+          process.exit(process.exitCode ?? 0);
+        }
+        throw err;
+      });
     }
-    throw err;
-  });
+  };
   const { run, realDeps } = require("./load-cli.cjs").loadCli().exports;
-  run(argv, realDeps())
+  run(argv, realDeps(onOpen))
     .then((code) => {
       finished = true;
       process.exitCode = code;
-      // The answer is out: exit once stdout and stderr have flushed, rather than when node runs out of handles (a
-      // WebSocket's closing handshake, a keep-alive socket, a timer). An empty write's callback runs after every
-      // earlier write to that stream was handed to the OS, so output to a slow pipe is never cut short. The tty
-      // bridge restored the terminal before run() settled.
-      let pending = 2;
+      // The answer is out: exit once what was written to stdout and stderr has flushed, rather than when node runs out
+      // of handles (a WebSocket's closing handshake, a keep-alive socket, a timer). An empty write's callback runs
+      // after every earlier write to that stream was handed to the OS, so output to a slow pipe is never cut short.
+      // The tty bridge restored the terminal before run() settled.
+      let pending = outputs.length + 1;
       const flushed = () => {
         if (--pending === 0) process.exit(code);
       };
-      for (const stream of [process.stdout, process.stderr]) {
+      for (const stream of outputs) {
         if (stream.destroyed || stream.writableEnded) flushed();
         else stream.write("", flushed);
       }
+      flushed();
     });
 }

@@ -84,9 +84,16 @@ export function createContext(deps: CliDeps): CliContext {
       }
       return p;
     },
-    stdoutIsTTY: deps.io.stdout.isTTY === true,
-    decorate: deps.io.stderr.isTTY === true && !noColor,
-    colour: deps.io.stdout.isTTY === true && !noColor,
+    // Getters: asking a process stream whether it is a terminal makes the stream (io.ts processIO).
+    get stdoutIsTTY() {
+      return deps.io.stdout.isTTY === true;
+    },
+    get decorate() {
+      return deps.io.stderr.isTTY === true && !noColor;
+    },
+    get colour() {
+      return deps.io.stdout.isTTY === true && !noColor;
+    },
   };
   return ctx;
 }

@@ -10,9 +10,28 @@ export interface CliIO {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-/** The real process streams. */
-export function processIO(): CliIO {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+/** Which of the process's streams a command opened: bin/runta.js flushes those at exit and catches stdout's EPIPE. */
+export type OnOpen = (name: "stdin" | "stdout" | "stderr", stream: NodeJS.ReadStream | NodeJS.WriteStream) => void;
+
+/**
+ * The real process streams, each taken on first use: node makes process.stdout, stderr and stdin when first asked,
+ * and making one is a few ms of a command that may print nothing at all (`runta exec worker -- true`).
+ */
+export function processIO(onOpen: OnOpen = () => undefined): CliIO {
+  const io = {} as CliIO;
+  for (const name of ["stdin", "stdout", "stderr"] as const) {
+    Object.defineProperty(io, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const stream = process[name];
+        Object.defineProperty(io, name, { value: stream, enumerable: true });
+        onOpen(name, stream);
+        return stream;
+      },
+    });
+  }
+  return io;
 }
 
 /** Reads a whole stream (stdin for `apply -f -`, tarballs) into one buffer. */

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { isErrorCode } from "../api/errors.js";
 import { createContext, type CliContext, type CliDeps } from "./context.js";
 import { EXIT, MultiTargetError, StatusError, UsageError } from "./errors.js";
-import { processIO } from "./io.js";
+import { processIO, type OnOpen } from "./io.js";
 
 export type { CliDeps } from "./context.js";
 
@@ -18,9 +18,9 @@ export function clientVersion(): string {
   return version;
 }
 
-/** The dependencies of a real invocation from bin/runta.js. */
-export function realDeps(): CliDeps {
-  return { io: processIO() };
+/** The dependencies of a real invocation from bin/runta.js; `onOpen` sees each process stream a command uses. */
+export function realDeps(onOpen?: OnOpen): CliDeps {
+  return { io: processIO(onOpen) };
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. Never throws. */
@@ -35,7 +35,7 @@ export async function run(argv: string[], deps: CliDeps): Promise<number> {
   let program: Command | undefined;
   try {
     const { buildProgram } = await import("./program.js");
-    program = buildProgram(ctx);
+    program = await buildProgram(ctx, argv);
     if (argv.length === 0) {
       ctx.io.stdout.write(program.helpInformation());
       return EXIT.ok;

@@ -8,7 +8,7 @@ import { EXEC_STREAM_CONTENT_TYPE, FrameDecoder, FrameError, type ExitFrame } fr
 import type { ExecAttachOptions, ExecRunOptions, ExecStartOptions, ExecsApi, ExecStreamHandle, StreamedExit } from "./contract.js";
 import { apiErrorFromCode } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
-import { Transport, seg } from "./http.js";
+import { Transport, bodyChunks, discardBody, seg } from "./http.js";
 
 /** The body of `POST /v1/runtimes/{rt}/execs` for a command and its options. */
 function createBody(command: string | string[], opts: ExecStartOptions, detach: boolean): Record<string, unknown> {
@@ -51,14 +51,15 @@ export class ExecsClient implements ExecsApi {
       signal: opts.signal,
       retry: false,
     });
-    if (!res.body || !(res.headers.get("content-type") ?? "").startsWith(EXEC_STREAM_CONTENT_TYPE)) {
-      await res.body?.cancel();
+    const body = bodyChunks(res);
+    if (!body || !(res.headers.get("content-type") ?? "").startsWith(EXEC_STREAM_CONTENT_TYPE)) {
+      await discardBody(res);
       throw apiErrorFromCode("internal", "the daemon did not answer with an exec stream; is it a runta daemon of this version?");
     }
     const decoder = new FrameDecoder();
     let execId = "";
     let exit: (ExitFrame & { exec_id: string }) | undefined;
-    const chunks = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const chunks = body[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<Uint8Array>;
       try {

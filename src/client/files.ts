@@ -4,7 +4,7 @@
  * them within the runtime's root, symlinks included.
  */
 import type { FileStat, FilesWritten } from "../api/index.js";
-import { Transport, seg } from "./http.js";
+import { Transport, bodyChunks, seg } from "./http.js";
 
 /** Bytes to upload: a buffer, a string (UTF-8), or a stream (node Readable or any async iterable of bytes). */
 export type UploadBody = Buffer | Uint8Array | string | AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
@@ -34,7 +34,7 @@ export class RuntimeFiles {
   /** A tar stream of `path` (a directory recursively; its top entry is the path's last component). */
   async download(path: string, opts: { signal?: AbortSignal } = {}): Promise<AsyncIterable<Uint8Array>> {
     const res = await this.http.send("GET", this.base, { query: { path }, headers: { Accept: "application/x-tar" }, signal: opts.signal });
-    return res.body as unknown as AsyncIterable<Uint8Array>;
+    return bodyChunks(res) as AsyncIterable<Uint8Array>;
   }
 
   /** Unpacks a tar stream into the existing directory `dir`. Owners become root unless `keepOwner`. */
@@ -58,7 +58,7 @@ export class RuntimeFiles {
   /** One regular file's bytes as a stream. */
   async readStream(path: string, opts: { signal?: AbortSignal } = {}): Promise<AsyncIterable<Uint8Array>> {
     const res = await this.http.send("GET", this.base, { query: { path, format: "raw" }, headers: { Accept: "application/octet-stream" }, signal: opts.signal });
-    return res.body as unknown as AsyncIterable<Uint8Array>;
+    return bodyChunks(res) as AsyncIterable<Uint8Array>;
   }
 
   /** Writes one file (its directory must exist), replacing it atomically. Default mode 0644, owned by root. */

@@ -29,6 +29,25 @@ export interface RequestOptions {
   retry?: boolean;
 }
 
+/**
+ * A response from nodeFetch keeps its node stream under this key (a method returning it): reading the body through
+ * {@link bodyChunks} skips wrapping it in a web ReadableStream, whose module alone is a few ms of a short CLI command.
+ */
+export const NODE_BODY = Symbol.for("runta.nodeBody");
+
+/** A response's body as chunks (the node stream of a nodeFetch response, fetch's web stream otherwise), or null. */
+export function bodyChunks(res: Response): AsyncIterable<Uint8Array> | null {
+  const node = (res as { [NODE_BODY]?: () => AsyncIterable<Uint8Array> | null })[NODE_BODY];
+  return node ? node.call(res) : (res.body as unknown as AsyncIterable<Uint8Array> | null);
+}
+
+/** Drops a response's body unread, closing its connection (as cancelling fetch's body does). */
+export async function discardBody(res: Response): Promise<void> {
+  const chunks = bodyChunks(res) as (AsyncIterable<Uint8Array> & { destroy?(): void; cancel?(): Promise<void> }) | null;
+  if (chunks?.destroy) chunks.destroy();
+  else await chunks?.cancel?.();
+}
+
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
 const BACKOFF_MS = [100, 300];
 
@@ -86,12 +105,12 @@ export class Transport {
       }
       if (res.ok) return res;
       if (res.status === 503 && retryable && attempt < this.maxRetries) {
-        await res.body?.cancel();
+        await discardBody(res);
         await sleep(BACKOFF_MS[attempt] ?? 500);
         continue;
       }
       if (res.status === 401 && !this.token && this.noToken) {
-        await res.body?.cancel();
+        await discardBody(res);
         throw this.noToken;
       }
       throw await errorFrom(res, this.endpoint);

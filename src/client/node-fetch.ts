@@ -9,6 +9,7 @@
 import http from "node:http";
 import type https from "node:https";
 import { Readable } from "node:stream";
+import { NODE_BODY } from "./http.js";
 
 type BodySource = string | Uint8Array | AsyncIterable<Uint8Array | string> | undefined;
 
@@ -127,6 +128,11 @@ class NodeResponse {
     return this.stream;
   }
 
+  /** The body as node's own stream, unless a web stream was made of it already (see http.ts bodyChunks). */
+  [NODE_BODY](): AsyncIterable<Uint8Array> | null {
+    return this.stream === undefined ? this.msg : (this.stream as unknown as AsyncIterable<Uint8Array> | null);
+  }
+
   get bodyUsed(): boolean {
     return this.used;
   }
@@ -135,10 +141,10 @@ class NodeResponse {
   async arrayBuffer(): Promise<ArrayBuffer> {
     if (this.used) throw new TypeError("Body is unusable: Body has already been read");
     this.used = true;
-    const body = this.body;
+    const body = this[NODE_BODY]();
     if (!body) return new ArrayBuffer(0);
     const chunks: Uint8Array[] = [];
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of body) chunks.push(chunk);
     const all = Buffer.concat(chunks);
     return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
   }

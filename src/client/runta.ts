@@ -12,7 +12,7 @@ import { resolveConfig, readLocalToken } from "./config.js";
 import { apiErrorFromCode, type RuntaApiError } from "./errors.js";
 import { ExecStream } from "./exec-stream.js";
 import { ExecsClient } from "./execs.js";
-import { Transport, seg } from "./http.js";
+import { Transport, bodyChunks, seg } from "./http.js";
 import { Runtime, toExecOutput } from "./runtime.js";
 
 /** Options of {@link Runta}. */
@@ -186,7 +186,8 @@ export class ImagesClient implements ImagesApi {
   async build(name?: string, opts: ImageBuildOptions = {}): Promise<Image> {
     const body = { name: name ?? (opts.packages?.length ? undefined : "default"), force: opts.force, packages: opts.packages, parent: opts.parent };
     const res = await this.http.send("POST", "/v1/images/build", { body });
-    if (!res.body) throw apiErrorFromCode("internal", "the image build response had no body");
+    const lines = bodyChunks(res);
+    if (!lines) throw apiErrorFromCode("internal", "the image build response had no body");
     const decoder = new TextDecoder();
     let buffered = "";
     let result: Image | undefined;
@@ -202,7 +203,7 @@ export class ImagesClient implements ImagesApi {
       if (ev.type === "error") throw apiErrorFromCode(ev.error.code, ev.error.message);
       if (ev.type === "done") result = ev.data;
     };
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of lines) {
       buffered += decoder.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = buffered.indexOf("\n")) >= 0) {

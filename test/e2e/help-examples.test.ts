@@ -39,8 +39,7 @@ const CANNOT_RUN: Record<string, string> = {
 const MANAGES_THE_MACHINE = /^sudo runta daemon /;
 
 /** Every example line of every command's help, with the command path it belongs to. */
-function examples(): { where: string; line: string }[] {
-  const program = buildProgram(createContext({ io: testIO(), env: {} }));
+function examples(program: Command): { where: string; line: string }[] {
   const out: { where: string; line: string }[] = [];
   const collect = (cmd: Command, where: string) => {
     let help = "";
@@ -147,8 +146,10 @@ afterAll(async () => {
   }
 });
 
+const PROGRAM = await buildProgram(createContext({ io: testIO(), env: {} }));
+
 describe("every --help example runs as written", () => {
-  const all = examples();
+  const all = examples(PROGRAM);
 
   test("the examples were found (every command has some)", () => {
     expect(all.length).toBeGreaterThan(60);

@@ -11,7 +11,7 @@ import { run } from "../../src/cli/main.js";
 import { fakeClient } from "../helpers/fake-client.js";
 import { testIO } from "../helpers/cli.js";
 
-const program = buildProgram(createContext({ io: testIO(), env: {} }));
+const program = await buildProgram(createContext({ io: testIO(), env: {} }));
 const FILES = { bash: "completions/runta.bash", zsh: "completions/_runta", fish: "completions/runta.fish" } as const;
 
 /** Every visible command path and the long flags it declares. */

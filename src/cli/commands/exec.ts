@@ -135,17 +135,20 @@ async function detached(ctx: CliContext, runta: RuntaApi, target: string, argv: 
  */
 async function plain(ctx: CliContext, runta: RuntaApi, target: string, argv: string[], opts: ExecCommandOptions): Promise<number> {
   const abort = new AbortController();
-  const write = (stream: NodeJS.WritableStream) => (chunk: Buffer) =>
+  // The stream is taken at the first chunk: a command that prints nothing never makes process.stdout (io.ts).
+  const write = (which: "stdout" | "stderr") => (chunk: Buffer) => {
+    const stream = ctx.io[which];
     // Backpressure: a slow consumer of our stdout (a pipe) slows the command down instead of filling our memory.
-    stream.write(chunk) ? undefined : new Promise<void>((resolve) => stream.once("drain", resolve));
+    return stream.write(chunk) ? undefined : new Promise<void>((resolve) => stream.once("drain", resolve));
+  };
   const exec = withRuntime(runta, target, (t) =>
     runta.execs.run(t, argv, {
       env: opts.env,
       cwd: opts.workdir,
       user: opts.user,
       timeoutSecs: opts.timeout,
-      onStdout: write(ctx.io.stdout),
-      onStderr: write(ctx.io.stderr),
+      onStdout: write("stdout"),
+      onStderr: write("stderr"),
       signal: abort.signal,
     }),
   );
