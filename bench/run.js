@@ -11,6 +11,8 @@
  * BENCH_PEERS ("docker,podman"; "none" skips them), BENCH_CA_CERTS ("unset" or "keep": NODE_EXTRA_CA_CERTS for the
  * CLI runs), BENCH_ONLY (comma list of systems, e.g. "floor,docker" to try the harness without runta),
  * BENCH_CP_ROUNDS restores per checkpoint size (10; 0 skips; `node bench/checkpoints.js` runs only that phase),
+ * BENCH_PHASES (comma list of phases, default all: startup, lifecycle, pool, agent, list, conc, tty, checkpoint, profile;
+ * e.g. "startup,lifecycle,pool,list,profile" with BENCH_LIST_SIZES=200 BENCH_IDLE=0 for the CLI targets alone),
  * BENCH_OUT (JSON path), BENCH_PROFILE=1 (run the daemon under --cpu-prof and summarise where its time went).
  * The runta CLI is always profiled once (exec, ps) after the measurements, outside of them.
  */
@@ -51,7 +53,10 @@ const CFG = {
   out: env.BENCH_OUT ?? join(here, "results", "latest.json"),
   profileDaemon: env.BENCH_PROFILE === "1",
   cpRounds: int("BENCH_CP_ROUNDS", 10),
+  phases: env.BENCH_PHASES ? env.BENCH_PHASES.split(",") : null,
 };
+const PHASES = ["startup", "lifecycle", "pool", "agent", "list", "conc", "tty", "checkpoint", "profile"];
+for (const p of CFG.phases ?? []) if (!PHASES.includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (phases: ${PHASES.join(", ")})`);
 const EXEC_1MIB = ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' a"];
 const MIB_BYTES = 1024 * 1024;
 
@@ -72,6 +77,7 @@ const meta = {
 };
 const log = (/** @type {string} */ msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const wanted = (/** @type {string} */ name) => !CFG.only || CFG.only.includes(name);
+const phase = (/** @type {string} */ name) => !CFG.phases || CFG.phases.includes(name);
 
 /** @typedef {{name:string, create(n:string):Promise<any>, exec(h:any, argv:string[], opts?:{largeOutput?:boolean}):Promise<number>, pause(h:any):Promise<unknown>, resume(h:any):Promise<unknown>, resize(h:any, mib:number):Promise<unknown>, shutdown(h:any):Promise<unknown>, boot(h:any):Promise<unknown>, rm(h:any):Promise<unknown>, list():Promise<number>}} System */
 
@@ -188,12 +194,14 @@ async function ttyPhase(/** @type {System & {ttyCommand?: Function, ttySession?:
 }
 
 /**
- * create+ready taken from a warm pool (issue 20) through the SDK, interleaved with the floor's `runc run -d`: a pool of
- * the benchmark's shape with 2 members; before each create the pool is full again (refilled in the background, not
- * timed), and the create must come back with one of the members' ids, or the sample is an error.
+ * create+ready taken from a warm pool (issue 20), through the SDK and through `runta run`, interleaved with the floor's
+ * `runc run -d` (and `docker run -d`, added to Docker's create samples, when Docker is measured): a pool of the
+ * benchmark's shape with 2 members; before each create the pool is full again (refilled in the background, not timed),
+ * and the create must come back with one of the members' ids, or the sample is an error.
+ * @param {any} sdk @param {System[]} takers the runta systems that create from the pool @param {RuncFloor} floor
+ * @param {System|undefined} docker
  */
-async function poolPhase(/** @type {RuntaApiSystem} */ api, /** @type {RuncFloor} */ floor) {
-  const sdk = api.sdk;
+async function poolPhase(sdk, takers, floor, docker) {
   const POOL = "bench";
   const members = async () =>
     (await sdk.runtimes.list({ pooled: true })).filter((/** @type {any} */ r) => r.info.pool === POOL).map((/** @type {any} */ r) => r.id);
@@ -209,20 +217,27 @@ async function poolPhase(/** @type {RuntaApiSystem} */ api, /** @type {RuncFloor
   try {
     for (let i = 0; i < CFG.rounds + CFG.warmup; i++) {
       const r = i < CFG.warmup ? new Recorder() : rec;
-      await full();
       const fh = await floor.create(`pf-${i}`);
       r.add("run_d", "floor", fh.runDetachedMs);
       await floor.rm(fh);
-      const waiting = await members();
-      const h = await r.measure("create_pool", "runta-api", async () => {
-        const made = await api.create(`pool-${i}`);
-        if (!waiting.includes(made.id)) {
-          await api.rm(made);
-          throw new Error("the create did not take a warm pool member");
-        }
-        return made;
-      });
-      if (h) await api.rm(h);
+      if (docker) {
+        const dh = await r.measure("create", docker.name, () => docker.create(`pd-${i}`));
+        if (dh) await docker.rm(dh);
+      }
+      // Rotate the order each round, as the lifecycle does.
+      for (const sys of takers.map((_, k) => takers[(k + i) % takers.length])) {
+        await full();
+        const waiting = await members();
+        const h = await r.measure("create_pool", sys.name, async () => {
+          const made = await sys.create(`pool-${sys.name}-${i}`);
+          if (!waiting.includes(made.id)) {
+            await sdk.runtimes.delete(made.id);
+            throw new Error("the create did not take a warm pool member");
+          }
+          return made;
+        });
+        if (h) await sdk.runtimes.delete(h.id);
+      }
     }
   } finally {
     await sdk.pools.remove(POOL).catch((/** @type {Error} */ e) => log(`removing the warm pool failed: ${e.message}`));
@@ -348,11 +363,13 @@ async function main() {
     for (const s of ["runta-api", "runta-cli"]) if (!wanted(s)) skipped[s] ??= "not requested (BENCH_ONLY)";
     log(`systems: ${systems.map((s) => s.name).join(", ")}; skipped: ${JSON.stringify(skipped)}`);
 
-    log("node start-up");
-    await nodeStartup();
+    if (phase("startup")) {
+      log("node start-up");
+      await nodeStartup();
+    }
 
     if (daemon) rss.push({ count: 0, rss_bytes: daemon.rssBytes() });
-    const total = CFG.warmup + CFG.rounds;
+    const total = phase("lifecycle") ? CFG.warmup + CFG.rounds : 0;
     for (let round = 0; round < total; round++) {
       log(`lifecycle round ${round + 1}/${total}${round < CFG.warmup ? " (warm-up)" : ""}`);
       // Rotate the order each round so no system always runs right after the same neighbour.
@@ -362,19 +379,22 @@ async function main() {
 
     const api = systems.find((s) => s.name === "runta-api");
     const cli = systems.find((s) => s.name === "runta-cli");
+    const takers = /** @type {System[]} */ ([api, cli].filter(Boolean));
+    if (daemon && takers.length && phase("pool")) {
+      log("create from a warm pool (SDK, runta run) vs runc run -d and docker run -d");
+      await poolPhase(daemon.client, takers, floor, systems.find((s) => s.name === "docker")).catch((e) => rec.fail("create_pool", takers[0].name, e));
+    }
     if (api) {
-      log("create from a warm pool vs runc run -d");
-      await poolPhase(/** @type {RuntaApiSystem} */ (/** @type {unknown} */ (api)), floor).catch((e) => rec.fail("create_pool", "runta-api", e));
       // The in-runtime exec agent's phase (bench/lib/exec-agent.js, issue 20), once it exists.
       const agentPhase = join(here, "lib", "exec-agent.js");
-      if (existsSync(agentPhase)) {
+      if (existsSync(agentPhase) && phase("agent")) {
         log("exec true, many times: the API (exec agent) vs runc exec");
         const { execAgentPhase } = await import(agentPhase);
         await execAgentPhase({ rec, api, floor, rounds: int("BENCH_EXEC_N", 200), log }).catch((/** @type {Error} */ e) => rec.fail("exec_true_hot", "runta-api", e));
       }
     }
-    await listPhase("floor", (n) => floor.create(n), (h) => floor.rm(h), [floor]);
-    if (api || cli) {
+    if (phase("list")) await listPhase("floor", (n) => floor.create(n), (h) => floor.rm(h), [floor]);
+    if ((api || cli) && phase("list")) {
       const creator = /** @type {System} */ (api ?? cli);
       await listPhase(
         "runta",
@@ -387,23 +407,23 @@ async function main() {
         },
       );
     }
-    for (const peer of systems.filter((s) => s.name === "docker" || s.name === "podman")) {
+    for (const peer of systems.filter((s) => phase("list") && (s.name === "docker" || s.name === "podman"))) {
       await listPhase(peer.name, (n) => peer.create(n), (h) => peer.rm(h), [peer]);
     }
 
-    for (const sys of systems) {
+    for (const sys of systems.filter(() => phase("conc"))) {
       log(`50 concurrent execs: ${sys.name}`);
       await concurrencyPhase(sys);
     }
-    for (const sys of systems) {
+    for (const sys of systems.filter(() => phase("tty"))) {
       log(`tty echo: ${sys.name}`);
       await ttyPhase(/** @type {any} */ (sys));
     }
-    if (daemon && api && CFG.cpRounds > 0) {
+    if (daemon && api && CFG.cpRounds > 0 && phase("checkpoint")) {
       log("checkpoint restores vs creates (1 MiB and 1 GiB checkpoints)");
       await checkpointPhase(daemon.client, rec, log, CFG.cpRounds);
     }
-    if (cli) {
+    if (cli && phase("profile")) {
       log("profiling the CLI (outside the measurements)");
       profiles.push(...(await profileCli(/** @type {RuntaCliSystem} */ (/** @type {unknown} */ (cli)), /** @type {System} */ (api ?? cli), work)));
     }

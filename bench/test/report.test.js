@@ -23,6 +23,16 @@ describe("evaluateTargets", () => {
     expect(t.note).toContain("dockerd not installed");
   });
 
+  test("runta run: the target reads the warm pool's row; the create without a pool is shown for reference only", () => {
+    const m = { create_pool: { "runta-cli": s(60) }, create: { "runta-cli": s(170), docker: s(200) } };
+    const t = evaluateTargets(m);
+    expect(byId(t, "cli.run_pool")).toMatchObject({ pass: true, a: { p50: 60 }, b: { p50: 200 } });
+    expect(byId(t, "cli.run")).toMatchObject({ pass: null, reference: true });
+    expect(byId(t, "cli.run").value).toBeCloseTo(0.85);
+    expect(renderTargets(t)).toMatch(/without a pool.*reference/);
+    expect(byId(evaluateTargets({ create_pool: { "runta-cli": s(110) }, create: { docker: s(200) } }), "cli.run_pool").pass).toBe(false);
+  });
+
   test("concurrent execs miss on any error or a long tail", () => {
     const m = { conc_exec: { "runta-api": s(10, { errors: 1, p99: 20 }), "runta-cli": s(10, { p99: 60 }) } };
     const t = evaluateTargets(m);
