@@ -1,7 +1,9 @@
 /**
  * Where a volume may be mounted inside a runtime: the one rule, shared by the API's schemas, the daemon and the CLI
- * (which checks `-v` before sending; this file loads no zod, so the CLI's start-up stays light).
+ * (which checks `-v` before sending; this file loads no zod, so the CLI's start-up stays light), and the one reading
+ * of `NAME:PATH[:ro]` (the CLI's `-v`, the dashboard's create form).
  */
+import { LIMITS } from "./limits.js";
 
 /** Paths a volume may not cover: the root, the kernel's file systems runc mounts itself, and runta's own files. */
 export const SYSTEM_MOUNT_PATHS = ["/", "/proc", "/sys", "/dev", "/.runta"] as const;
@@ -26,4 +28,32 @@ export function checkMountPath(path: string): { path: string } | { problem: stri
     }
   }
   return { path: normal };
+}
+
+/** A volume mount as `NAME:PATH[:ro]` says it. */
+export interface VolumeSpec {
+  volume: string;
+  path: string;
+  readOnly: boolean;
+}
+
+/**
+ * Reads `NAME:PATH[:ro|:rw]` (read-write by default): the mount, or what is wrong (`usage` when it is not of that
+ * form at all, for the caller to show its own example). A host path before the colon is docker's bind mount, which
+ * runta does not offer (README: Volumes).
+ */
+export function parseVolumeSpec(spec: string): VolumeSpec | { problem: string; usage?: true } {
+  if (spec.startsWith("/") || spec.startsWith(".")) {
+    return { problem: "host directories cannot be mounted into runtimes (that would hand them the host's files); create a volume and copy into it: runta volume create data && runta run -v data:/work, then runta cp" };
+  }
+  const colon = spec.indexOf(":");
+  if (colon < 0) return { problem: "not NAME:PATH or NAME:PATH:ro", usage: true };
+  const volume = spec.slice(0, colon);
+  let rest = spec.slice(colon + 1);
+  const mode = /:(ro|rw)$/.exec(rest);
+  if (mode) rest = rest.slice(0, -3);
+  if (!LIMITS.namePattern.test(volume)) return { problem: `"${volume}" is not a volume name (letters, digits, '_', '.', '-', starting with a letter or digit)` };
+  const checked = checkMountPath(rest);
+  if ("problem" in checked) return { problem: `${JSON.stringify(rest)} ${checked.problem}` };
+  return { volume, path: checked.path, readOnly: mode?.[1] === "ro" };
 }

@@ -1,7 +1,7 @@
 /** Flag value parsers shared by commands; bad values are usage errors (exit 2) that name the flag. */
 import type { Command } from "commander";
 import { LIMITS } from "../api/limits.js";
-import { checkMountPath } from "../api/mount-path.js";
+import { parseVolumeSpec } from "../api/mount-path.js";
 import { normalizePackages, parsePackage } from "../api/packages.js";
 import { RUNTIME_VERSION_PATTERN } from "../api/runtime-version.js";
 import { UsageError } from "./errors.js";
@@ -92,26 +92,14 @@ export const memoryFlag = sizeFlag("--memory", LIMITS.memoryMibMin, LIMITS.memor
 /** `volume create --size`: a volume's size bound within the API's. */
 export const volumeSizeFlag = sizeFlag("--size", LIMITS.volumeMibMin, LIMITS.volumeMibMax);
 
-/**
- * `-v NAME:PATH[:ro]` (repeatable): a volume mounted at an absolute PATH, read-only with `:ro` (`:rw` is the
- * default). A host path before the colon is docker's bind mount, which runta does not offer (README: Volumes).
- */
+/** `-v NAME:PATH[:ro]` (repeatable): a volume mounted at an absolute PATH, read-only with `:ro` (api/mount-path.ts). */
 export function volumeFlag(value: string, previous: Array<{ volume: string; path: string; readOnly?: boolean }> = []) {
-  const usage = `-v "${value}": use -v NAME:PATH or -v NAME:PATH:ro (e.g. -v data:/work)`;
-  if (value.startsWith("/") || value.startsWith(".")) {
-    throw new UsageError(`-v "${value}": host directories cannot be mounted into runtimes (that would hand them the host's files); create a volume and copy into it: runta volume create data && runta run -v data:/work, then runta cp`);
+  const spec = parseVolumeSpec(value);
+  if ("problem" in spec) {
+    throw new UsageError(spec.usage ? `-v "${value}": use -v NAME:PATH or -v NAME:PATH:ro (e.g. -v data:/work)` : `-v "${value}": ${spec.problem}`);
   }
-  const colon = value.indexOf(":");
-  if (colon < 0) throw new UsageError(usage);
-  const volume = value.slice(0, colon);
-  let rest = value.slice(colon + 1);
-  const mode = /:(ro|rw)$/.exec(rest);
-  if (mode) rest = rest.slice(0, -3);
-  if (!LIMITS.namePattern.test(volume)) throw new UsageError(`-v "${value}": "${volume}" is not a volume name (letters, digits, '_', '.', '-', starting with a letter or digit)`);
-  const checked = checkMountPath(rest);
-  if ("problem" in checked) throw new UsageError(`-v "${value}": ${JSON.stringify(rest)} ${checked.problem}`);
-  if (previous.some((p) => p.path === checked.path)) throw new UsageError(`-v "${value}": ${checked.path} is already taken by another -v; each volume needs its own path`);
-  return [...previous, { volume, path: checked.path, ...(mode?.[1] === "ro" ? { readOnly: true } : {}) }];
+  if (previous.some((p) => p.path === spec.path)) throw new UsageError(`-v "${value}": ${spec.path} is already taken by another -v; each volume needs its own path`);
+  return [...previous, { volume: spec.volume, path: spec.path, ...(spec.readOnly ? { readOnly: true } : {}) }];
 }
 
 /**

@@ -115,10 +115,11 @@ describe("dashboard in Chromium", () => {
     expect((await d.client().runtimes.get("web1")).info.status).toBe("running");
 
     // A port published meanwhile (runta ports add) shows with its URL as a link; a host port as its address.
+    const ports = page.getByRole("region", { name: "Published ports" });
     const published = await d.client().runtimes.publish("web1", { port: 8080 });
     await d.client().runtimes.publish("web1", { port: 5432, protocol: "tcp" });
-    await expect.poll(() => page.locator("dl.record dd.ports a").getAttribute("href"), { timeout: 10_000 }).toBe(published.url);
-    await expect.poll(() => page.locator("dl.record dd.ports").innerText(), { timeout: 10_000 }).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
+    await expect.poll(() => ports.locator('tr[data-port="8080"] a').getAttribute("href"), { timeout: 10_000 }).toBe(published.url);
+    await expect.poll(() => ports.locator('tr[data-port="5432"]').innerText(), { timeout: 10_000 }).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
     // An idle timeout set meanwhile (runta update --idle-timeout) shows when it would suspend.
     await d.client().runtimes.update("web1", { idleTimeoutSecs: 600 });
     await expect.poll(() => page.locator("dl.record dd.idle").innerText(), { timeout: 10_000 }).toMatch(/^timeout 600 s · suspends in (9|10)m if nothing happens/);
@@ -144,6 +145,55 @@ describe("dashboard in Chromium", () => {
     await policy.locator('select[name="mode"]').selectOption("open");
     await policy.getByRole("button", { name: "Save policy" }).click();
     await expect.poll(async () => (await d.client().runtimes.egress("web1")).policy.mode, { timeout: 10_000 }).toBe("open");
+  });
+
+  test("ports from the runtime page: publish (http, tcp), open the ingress URL, remove, with the API's messages", async () => {
+    const ports = page.getByRole("region", { name: "Published ports" });
+    const form = ports.getByRole("form", { name: "Publish port" });
+    await run(["exec", "web1", "--", "sh", "-c", "mkdir -p /www && echo served-through-ingress > /www/index.html"]);
+    await run(["exec", "-d", "web1", "--", "httpd", "-f", "-p", "8090", "-h", "/www"]);
+
+    await form.locator('input[name="port"]').fill("8090");
+    await form.getByRole("button", { name: "Publish" }).click();
+    await expect.poll(() => ports.locator('[role="status"]').innerText(), { timeout: 10_000 }).toMatch(/^Port 8090 published at http:\/\/8090-/);
+    const url = (await d.client().runtimes.ports("web1")).find((p) => p.port === 8090)!.url;
+    const link = ports.locator('tr[data-port="8090"] a');
+    await expect.poll(() => link.getAttribute("href"), { timeout: 10_000 }).toBe(url);
+    // The link opens the runtime's server in a new tab, through the daemon's ingress.
+    const [tab] = await Promise.all([browser.waitForEvent("page"), link.click()]);
+    await tab.waitForLoadState();
+    await expect.poll(() => tab.textContent("body"), { timeout: 15_000 }).toContain("served-through-ingress");
+    await tab.close();
+
+    // tcp with a host port the daemon picks; then a port out of range gets the API's message.
+    await form.locator('select[name="protocol"]').selectOption("tcp");
+    await form.locator('input[name="port"]').fill("6379");
+    await form.getByRole("button", { name: "Publish" }).click();
+    await expect.poll(() => ports.locator('tr[data-port="6379"]').innerText(), { timeout: 10_000 }).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
+    await form.locator('input[name="port"]').fill("70000");
+    await form.getByRole("button", { name: "Publish" }).click();
+    await expect.poll(() => ports.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be a port number from 1 to 65535");
+
+    await ports.locator('tr[data-port="6379"]').getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => ports.locator('tr[data-port="6379"]').count(), { timeout: 10_000 }).toBe(0);
+    expect((await d.client().runtimes.ports("web1")).map((p) => p.port).sort()).toEqual([5432, 8080, 8090]);
+  });
+
+  test("the idle timeout from the runtime page: set, the API's message for a bad value, never", async () => {
+    const idle = page.getByRole("form", { name: "Idle timeout" });
+    await idle.locator('input[name="idle_timeout_secs"]').fill("900");
+    await idle.getByRole("button", { name: "Set" }).click();
+    await expect.poll(async () => (await d.client().runtimes.get("web1")).info.idle_timeout_secs, { timeout: 10_000 }).toBe(900);
+    await expect.poll(() => page.locator("dl.record dd.idle").innerText(), { timeout: 10_000 }).toMatch(/^timeout 900 s/);
+
+    await idle.locator('input[name="idle_timeout_secs"]').fill("2");
+    await idle.getByRole("button", { name: "Set" }).click();
+    await expect.poll(() => page.locator('[role="alert"]').first().innerText(), { timeout: 10_000 }).toContain("must be between 5 and 604800 seconds");
+    expect((await d.client().runtimes.get("web1")).info.idle_timeout_secs).toBe(900);
+
+    await idle.getByRole("button", { name: "Never" }).click();
+    await expect.poll(async () => (await d.client().runtimes.get("web1")).info.idle_timeout_secs, { timeout: 10_000 }).toBeNull();
+    await expect.poll(() => page.locator("dl.record dd.idle").innerText(), { timeout: 10_000 }).toBe("—");
   });
 
   test("a terminal over the exec websocket: echo, resize followed by stty size, reattach after a drop, the exit status, the exec history", async () => {
@@ -241,6 +291,49 @@ describe("dashboard in Chromium", () => {
     await page.getByRole("dialog", { name: "Confirm checkpoint delete" }).getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => cp.count(), { timeout: 10_000 }).toBe(0);
     expect((await d.client().checkpoints.list()).map((c) => c.display_name)).not.toContain("snap1");
+  });
+
+  test("volumes: create (the API's message for a bad size), mount one from the New runtime form, delete refused while mounted", async () => {
+    await page.goto(page.url().replace(/#.*$/, "#/volumes"));
+    const view = page.getByRole("region", { name: "Volumes" });
+    const create = view.getByRole("form", { name: "Create volume" });
+    await create.locator('input[name="name"]').fill("vol1");
+    await create.locator('input[name="size_mib"]').fill("1");
+    await create.getByRole("button", { name: "Create volume" }).click();
+    await expect.poll(() => view.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("must be between 16 and");
+    await create.locator('input[name="size_mib"]').fill("64");
+    await create.getByRole("button", { name: "Create volume" }).click();
+    const vol = view.locator('tr[data-name="vol1"]');
+    await expect.poll(() => vol.innerText(), { timeout: 15_000 }).toContain("64 MiB");
+    expect((await d.client().volumes.get("vol1")).size_bytes).toBe(64 * 1024 * 1024);
+
+    // Mounted from the create form as `run -v vol1:/data` would; a bad line is refused before anything is sent.
+    await page.getByRole("link", { name: "New", exact: true }).click();
+    await page.fill('input[name="name"]', "with-vol");
+    await page.selectOption('select[name="image"]', "busybox");
+    await page.fill('textarea[name="volumes"]', "vol1");
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("volumes, line 1: write NAME:/path or NAME:/path:ro");
+    await page.fill('textarea[name="volumes"]', "vol1:/data");
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/#\/rt\//);
+    await expect.poll(() => page.locator(".title .status").innerText(), { timeout: 15_000 }).toBe("running");
+    expect((await d.client().runtimes.get("with-vol")).info.volumes).toMatchObject([{ volume: "vol1", path: "/data", read_only: false }]);
+    await run(["exec", "with-vol", "--", "sh", "-c", "head -c 1048576 /dev/zero > /data/f && sync"]);
+
+    await page.getByRole("link", { name: "Volumes", exact: true }).click();
+    await expect.poll(() => vol.locator("td.in-use").innerText(), { timeout: 10_000 }).toBe("with-vol");
+    await expect.poll(() => vol.locator("td").nth(1).innerText(), { timeout: 10_000 }).toMatch(/MiB$/);
+    await vol.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Confirm volume delete" }).getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => view.locator('[role="alert"]').innerText(), { timeout: 10_000 }).toContain("with-vol");
+    expect((await d.client().volumes.list()).map((v) => v.name)).toContain("vol1");
+
+    await run(["rm", "-f", "with-vol"]);
+    await vol.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Confirm volume delete" }).getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => vol.count(), { timeout: 10_000 }).toBe(0);
+    expect((await d.client().volumes.list()).map((v) => v.name)).not.toContain("vol1");
   });
 
   test("creating from the page shows the API's message for a bad name, then creates", async () => {

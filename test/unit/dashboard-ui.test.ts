@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import type { Runtime } from "../../src/api/index.js";
 import { matches, statusMatches } from "../../ui/src/filter.js";
-import { age, bytes, disk, idleLine, parsePairs } from "../../ui/src/format.js";
+import { age, bytes, disk, idleLine, parsePairs, parseVolumeLines } from "../../ui/src/format.js";
 import { USAGE_EVERY, UsageSampler } from "../../ui/src/usage.js";
 import { fakeRuntime } from "../helpers/fake-client.js";
 
@@ -92,5 +92,17 @@ describe("formatting", () => {
   test("KEY=value lines, with the line number of a bad one", () => {
     expect(parsePairs("A=1\n\n B=x=y ", "env")).toEqual({ A: "1", B: "x=y" });
     expect(() => parsePairs("A=1\nnope", "env")).toThrow("env, line 2: write KEY=value (got 'nope')");
+  });
+
+  test("volume lines as run -v reads them (normalised path, :ro), with the line number and the CLI's own reason for a bad one", () => {
+    expect(parseVolumeLines("data:/work/\n\n ref:/ref:ro \nlogs:/var/log:rw")).toEqual([
+      { volume: "data", path: "/work", read_only: false },
+      { volume: "ref", path: "/ref", read_only: true },
+      { volume: "logs", path: "/var/log", read_only: false },
+    ]);
+    expect(() => parseVolumeLines("data:/work\ndata")).toThrow("volumes, line 2: write NAME:/path or NAME:/path:ro (got 'data')");
+    expect(() => parseVolumeLines("/srv:/work")).toThrow(/^volumes, line 1: host directories cannot be mounted/);
+    expect(() => parseVolumeLines("data:/proc/x")).toThrow('volumes, line 1: "/proc/x" is under /proc');
+    expect(() => parseVolumeLines("-x:/work")).toThrow('volumes, line 1: "-x" is not a volume name');
   });
 });

@@ -5,15 +5,15 @@
 import { useEffect, useState } from "preact/hooks";
 import { LIMITS } from "../../src/api/limits.js";
 import { api, ApiError, type Image, type Runtime } from "./api.js";
-import { parsePairs } from "./format.js";
+import { parsePairs, parseVolumeLines } from "./format.js";
 import { go } from "./route.js";
 
 interface FieldErrors {
   [field: string]: string;
 }
 
-/** The form input an API field path belongs to: `env.FOO` → env, `resources.requests.vcpus` → vcpus. */
-const formField = (path: string) => (/^(env|labels)\b/.test(path) ? path.split(".")[0]! : path.split(".").pop()!);
+/** The form input an API field path belongs to: `env.FOO` → env, `volumes.0.path` → volumes, `resources.requests.vcpus` → vcpus. */
+const formField = (path: string) => (/^(env|labels|volumes)\b/.test(path) ? path.split(".")[0]! : path.split(".").pop()!);
 
 export function CreateForm() {
   const [images, setImages] = useState<Image[]>([]);
@@ -37,12 +37,16 @@ export function CreateForm() {
       if (text("memory_mib")) requests.memory_mib = Number(text("memory_mib"));
       const env = parsePairs(text("env"), "env");
       const labels = parsePairs(text("labels"), "labels");
+      const volumes = parseVolumeLines(text("volumes"));
       body = {
         ...(text("name") ? { name: text("name") } : {}),
         ...(text("image") ? { image: text("image") } : {}),
         ...(Object.keys(requests).length ? { resources: { requests } } : {}),
         ...(Object.keys(env).length ? { env } : {}),
         ...(Object.keys(labels).length ? { labels } : {}),
+        ...(volumes.length ? { volumes } : {}),
+        // As typed: the API says what an idle timeout must be.
+        ...(text("idle_timeout_secs") ? { idle_timeout_secs: Number(text("idle_timeout_secs")) } : {}),
       };
     } catch (err) {
       setError((err as Error).message);
@@ -102,6 +106,14 @@ export function CreateForm() {
         <label>
           Labels <textarea name="labels" rows={2} placeholder="team=ml, one per line" />
           {hint("labels")}
+        </label>
+        <label>
+          Volumes <textarea name="volumes" rows={2} class="mono" placeholder="data:/work or data:/work:ro, one per line (see Volumes)" />
+          {hint("volumes")}
+        </label>
+        <label>
+          Idle timeout (s) <input name="idle_timeout_secs" inputMode="numeric" placeholder="never" />
+          {hint("idle_timeout_secs")}
         </label>
         {error ? (
           <p class="error" role="alert">

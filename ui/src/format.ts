@@ -1,4 +1,5 @@
-/** Small formatting helpers shared by the views (docker-ps style: short ids, relative ages, binary units). */
+/** Small formatting and parsing helpers shared by the views (docker-ps style: short ids, relative ages, binary units). */
+import { parseVolumeSpec } from "../../src/api/mount-path.js";
 import type { Runtime } from "../../src/api/schemas.js";
 
 /** First 12 characters of an id, as `docker ps` shows them. */
@@ -69,4 +70,20 @@ export function idleLine(rt: Pick<Runtime, "status" | "idle">, now: number): str
   if (idle.awake_because) return `${t} · awake: ${idle.awake_because}`;
   if (idle.suspends_at) return `${t} · suspends in ${age(new Date(now).toISOString(), Date.parse(idle.suspends_at))} if nothing happens${last}`;
   return t;
+}
+
+/**
+ * Parses volume mounts, one `NAME:/path[:ro]` a line as `runta run -v` takes them (the same reading, api/mount-path.ts),
+ * into the API's `volumes`; blank lines are skipped. Throws with the line number on a bad line.
+ */
+export function parseVolumeLines(text: string): { volume: string; path: string; read_only: boolean }[] {
+  return text
+    .split("\n")
+    .map((raw, i) => [raw.trim(), i + 1] as const)
+    .filter(([line]) => line)
+    .map(([line, n]) => {
+      const spec = parseVolumeSpec(line);
+      if ("problem" in spec) throw new Error(`volumes, line ${n}: ${spec.usage ? `write NAME:/path or NAME:/path:ro (got '${line}')` : spec.problem}`);
+      return { volume: spec.volume, path: spec.path, read_only: spec.readOnly };
+    });
 }

@@ -1,4 +1,4 @@
-/** The dashboard's shell: session check, header (theme, logout), and the three views. */
+/** The dashboard's shell: session check, header (theme, logout), and the views: runtimes, one runtime, new, volumes. */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { loadSession, logout, whenSessionEnds } from "./api.js";
@@ -6,6 +6,7 @@ import { CreateForm } from "./create.js";
 import { Fleet } from "./fleet.js";
 import { go, useRoute } from "./route.js";
 import { RuntimeView } from "./runtime.js";
+import { VolumesView } from "./volumes.js";
 
 type Theme = "dark" | "light";
 
@@ -65,6 +66,9 @@ function App() {
           <a href="#/new" class={path === "/new" ? "current" : ""}>
             New
           </a>
+          <a href="#/volumes" class={path === "/volumes" ? "current" : ""}>
+            Volumes
+          </a>
         </nav>
         <span class="spacer" />
         <button type="button" class="ghost" onClick={() => setTheme(theme === "dark" ? "light" : "dark")} title="Switch dark/light">
@@ -81,7 +85,7 @@ function App() {
           Log out
         </button>
       </header>
-      <main>{rt ? <RuntimeView id={decodeURIComponent(rt[1]!)} /> : path === "/new" ? <CreateForm /> : <Fleet />}</main>
+      <main>{rt ? <RuntimeView id={decodeURIComponent(rt[1]!)} /> : path === "/new" ? <CreateForm /> : path === "/volumes" ? <VolumesView /> : <Fleet />}</main>
     </>
   );
 }

@@ -1,4 +1,4 @@
-/** Hash routes (`#/`, `#/new`, `#/rt/<id>`): the page never reloads and nothing sensitive ever sits in the URL. */
+/** Hash routes (`#/`, `#/new`, `#/volumes`, `#/rt/<id>`): the page never reloads and nothing sensitive ever sits in the URL. */
 import { useEffect, useState } from "preact/hooks";
 
 /** Navigates to a route. */

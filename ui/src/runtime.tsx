@@ -1,6 +1,6 @@
 /**
- * One runtime: its record with live usage (memory, disk), lifecycle buttons, resize, delete with confirmation, a terminal,
- * its checkpoints and its egress policy.
+ * One runtime: its record with live usage (memory, disk), lifecycle buttons, resize and idle timeout, delete with
+ * confirmation, a terminal, its execs, published ports, checkpoints and egress policy.
  */
 import { useRef, useState } from "preact/hooks";
 import { api, rtPath, type Runtime } from "./api.js";
@@ -12,6 +12,8 @@ import { CheckpointsPanel } from "./checkpoints.js";
 import { ConfirmDelete } from "./confirm.js";
 import { EgressPanel } from "./egress.js";
 import { ExecHistory } from "./execs.js";
+import { PortsPanel } from "./ports.js";
+import { IdleForm, ResizeForm } from "./settings.js";
 import { TerminalView, type TerminalTarget } from "./terminal.js";
 
 /** The lifecycle verbs the API offers, and when each makes sense. */
@@ -103,17 +105,6 @@ export function RuntimeView({ id }: { id: string }) {
           <dd>{labelPairs(rt.labels).map((l) => <span class="label">{l}</span>) || "—"}</dd>
           <dt>Env</dt>
           <dd class="mono">{rt.env_names.join(" ") || "—"}</dd>
-          <dt>Ports</dt>
-          <dd class="ports">
-            {rt.ports.length
-              ? rt.ports.map((p) => (
-                  <div class="mono">
-                    {/* http and https go through the daemon's ingress: a link; tcp is a host address for other clients. */}
-                    {p.protocol === "tcp" ? p.url : <a href={p.url} target="_blank" rel="noopener noreferrer">{p.url}</a>}
-                  </div>
-                ))
-              : "—"}
-          </dd>
           <dt>Idle</dt>
           <dd class="idle">{idleLine(rt, Date.now())}</dd>
           <dt>Created</dt>
@@ -129,7 +120,10 @@ export function RuntimeView({ id }: { id: string }) {
           <dt>Revision</dt>
           <dd>{rt.revision}</dd>
         </dl>
-        <ResizeForm rt={rt} busy={busy !== null} onResize={(body) => act("Resize", () => api("PATCH", rtPath(rt.id), body))} />
+        <div class="settings">
+          <ResizeForm rt={rt} busy={busy !== null} onResize={(body) => act("Resize", () => api("PATCH", rtPath(rt.id), body))} />
+          <IdleForm rt={rt} busy={busy !== null} onSet={(body) => act("Idle timeout", () => api("PATCH", rtPath(rt.id), body))} />
+        </div>
       </div>
 
       <div class="shell">
@@ -141,6 +135,8 @@ export function RuntimeView({ id }: { id: string }) {
       </div>
 
       <ExecHistory id={rt.id} onAttach={(execId) => setShell({ attach: execId })} />
+
+      <PortsPanel rt={rt} onChanged={reload} />
 
       <CheckpointsPanel id={rt.id} />
 
@@ -165,33 +161,6 @@ export function RuntimeView({ id }: { id: string }) {
 function Meter({ used, limit }: { used: number; limit: number }) {
   const pct = limit > 0 ? Math.min(100, (used / limit) * 100) : 0;
   return <meter min={0} max={100} value={pct} high={85} optimum={0} title={`${pct.toFixed(0)}%`} />;
-}
-
-function ResizeForm({ rt, busy, onResize }: { rt: Runtime; busy: boolean; onResize: (body: unknown) => void }) {
-  const submit = (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    const requests: Record<string, number> = {};
-    const vcpus = String(form.get("vcpus") ?? "").trim();
-    const memory = String(form.get("memory_mib") ?? "").trim();
-    if (vcpus) requests.vcpus = Number(vcpus);
-    if (memory) requests.memory_mib = Number(memory);
-    onResize({ resources: { requests } });
-  };
-  return (
-    <form class="resize" onSubmit={submit} aria-label="Resize">
-      <h3>Resize</h3>
-      <label>
-        vCPUs <input name="vcpus" inputMode="decimal" placeholder={String(rt.resources.requests.vcpus)} />
-      </label>
-      <label>
-        Memory (MiB) <input name="memory_mib" inputMode="numeric" placeholder={String(rt.resources.requests.memory_mib)} />
-      </label>
-      <button type="submit" disabled={busy}>
-        Apply
-      </button>
-    </form>
-  );
 }
 
 function ShellLauncher({ disabled, onOpen }: { disabled: boolean; onOpen: (command: string) => void }) {
