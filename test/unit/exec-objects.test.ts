@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { encodeFrame, FrameDecoder, FrameError, type Frame } from "../../src/api/exec-frames.js";
+import type { ExecCgroup } from "../../src/engine/execs/cgroup.js";
 import { ExecRegistry } from "../../src/engine/execs/registry.js";
 import { ReplayBuffer } from "../../src/engine/execs/replay.js";
 import { parseStatusFile, reaperArgv } from "../../src/engine/execs/reaper.js";
@@ -97,6 +98,36 @@ test("an exec's signal reaches its process group; killAll reaches its whole sess
   expect(await exited).toBe("SIGTERM");
   e.ended({ code: 143, signal: "TERM", oomKilled: false });
   expect(e.info().ended_by).toBe("killed");
+});
+
+test("a killed exec's end waits for its cgroup's kill and never moves the survivors out of it (no setsid escape)", async () => {
+  const reg = new ExecRegistry();
+  const e = reg.add("rt", { kind: "detached", argv: ["sh"], tty: false });
+  const calls: string[] = [];
+  let killDone!: () => void;
+  // The session's SIGKILL ends the command at once; the cgroup's kill (freeze, read members, kill) is still going.
+  e.cgroup = {
+    killAll: () => (calls.push("killAll"), new Promise<void>((r) => (killDone = r))),
+    release: async () => void calls.push("release"),
+    remove: async () => void calls.push("remove"),
+  } as unknown as ExecCgroup;
+  e.started({ pid: 7, hostPid: null, group: () => undefined, session: () => calls.push("session") });
+  e.killAll("killed");
+  e.ended({ code: 137, signal: "KILL", oomKilled: false });
+  await new Promise((r) => setImmediate(r));
+  expect(calls).toEqual(["killAll", "session"]);
+  killDone();
+  await new Promise((r) => setImmediate(r));
+  expect(calls).toEqual(["killAll", "session", "remove"]);
+  expect(e.info().ended_by).toBe("killed");
+
+  // An exec that ended by itself leaves its background jobs to the runtime.
+  const done = reg.add("rt", { kind: "detached", argv: ["sh"], tty: false });
+  const left: string[] = [];
+  done.cgroup = { release: async () => void left.push("release") } as unknown as ExecCgroup;
+  done.ended({ code: 0, oomKilled: false });
+  await new Promise((r) => setImmediate(r));
+  expect(left).toEqual(["release"]);
 });
 
 test("users resolve like docker: names, numbers, groups, supplementary groups; unknown names are refused", () => {

@@ -40,6 +40,8 @@ export class ExecEntry {
   cleanup?: () => Promise<void>;
   /** Why runta is ending it, if it is: decides `ended_by` when the exit comes. */
   private ending: "timed_out" | "killed" | "client_gone" | null = null;
+  /** The kill of the exec's cgroup under way (KILL, a timeout, a client gone), which its end waits for. */
+  private killing: Promise<void> | null = null;
 
   constructor(
     readonly runtimeId: string,
@@ -90,8 +92,11 @@ export class ExecEntry {
       else if (this.ending && (this.exitSignal !== null || this.ending === "timed_out")) this.endedBy = this.ending;
       else this.endedBy = this.exitSignal !== null ? "signalled" : "exited";
     }
-    // Background jobs it left go on as the runtime's; its cgroup goes.
-    void this.cgroup?.release().catch(() => undefined);
+    // Background jobs it left go on as the runtime's and its cgroup goes — unless it is being killed: the session's
+    // SIGKILL ends the command before the cgroup's kill has read its members, and moving them out now would let a
+    // `setsid` child escape that kill. Then the cgroup goes once the kill is done.
+    const cg = this.cgroup;
+    if (cg) void (this.killing ? this.killing.then(() => cg.remove()) : cg.release()).catch(() => undefined);
     this.onEnd?.(this);
   }
 
@@ -112,7 +117,7 @@ export class ExecEntry {
   killAll(why: "timed_out" | "killed" | "client_gone"): void {
     this.markEnding(why);
     if (!this.running) return;
-    void this.cgroup?.killAll().catch(() => undefined);
+    this.killing ??= this.cgroup ? this.cgroup.killAll().catch(() => undefined) : null;
     this.control?.session("SIGKILL");
   }
 
