@@ -5,15 +5,19 @@
  * and time. Reports:
  *
  * - health p99 with no attack, then under each attack (target < 100 ms): idle connections at the cap, slow bodies
- *   (large Content-Length, one byte every 5 s), 1e12-byte bodies to refused routes, a burst of exec sessions;
+ *   (large Content-Length, one byte every 5 s), 1e12-byte bodies to refused routes (sent by a child process,
+ *   bench/lib/flood.js, so the attack's CPU is not this process's), a burst of exec sessions;
  * - the daemon's peak RSS (VmHWM) while 64 buffered execs each print their maximum (16 MiB of \x01 on stdout and on
  *   stderr, retried on 429 until all 64 are done; target below 1 GiB);
  * - a soak of mixed operations (create, exec, pause, resume, stop, start, delete; STRESS_SOAK_SECS, default 180):
  *   errors other than 409/429, and runtimes left in a transitional state (both targets 0).
  *
- * Knobs (environment): STRESS_SOAK_SECS (180; 0 skips), STRESS_IDLE_CONNS (4000), STRESS_SLOW_CONNS (2000),
+ * Knobs (environment): STRESS_PHASES (which phases run, comma-separated from health,memory,soak; default all three),
+ * STRESS_ATTACKS (which attacks the health phase makes, from idle,slow,floods,sessions; default all four),
+ * STRESS_SOAK_SECS (180; 0 skips), STRESS_IDLE_CONNS (4000), STRESS_SLOW_CONNS (2000),
  * STRESS_FLOODS (16), STRESS_SESSIONS (256), STRESS_EXECS (64; 0 skips), STRESS_OUT (JSON path).
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { request } from "node:http";
@@ -33,6 +37,13 @@ const int = (/** @type {string} */ name, /** @type {number} */ dflt) => {
   if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a whole number ≥ 0, got ${JSON.stringify(env[name])}`);
   return v;
 };
+/** The names `name` asks for (comma-separated) out of `all`; all of them when it is unset. */
+function listOf(/** @type {string} */ name, /** @type {string[]} */ all) {
+  const asked = (env[name] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const unknown = asked.filter((p) => !all.includes(p));
+  if (unknown.length) throw new Error(`${name}: unknown ${unknown.join(", ")}; use a comma-separated list of ${all.join(", ")}`);
+  return asked.length ? asked : all;
+}
 const CFG = {
   soakSecs: int("STRESS_SOAK_SECS", 180),
   idleConns: int("STRESS_IDLE_CONNS", 4000),
@@ -41,6 +52,8 @@ const CFG = {
   sessions: int("STRESS_SESSIONS", 256),
   execs: int("STRESS_EXECS", 64),
   out: env.STRESS_OUT ?? join(here, "results", "stress.json"),
+  phases: listOf("STRESS_PHASES", ["health", "memory", "soak"]),
+  attacks: listOf("STRESS_ATTACKS", ["idle", "slow", "floods", "sessions"]),
 };
 const MAX_OUTPUT = 16 * 1024 * 1024;
 const log = (/** @type {string} */ msg) => process.stderr.write(`[stress ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -123,30 +136,20 @@ async function attackSlowBodies() {
   return { ...r, still_open: held.filter((s) => !s.destroyed).length };
 }
 
+/** Body floods from a child process (bench/lib/flood.js): the attack's own CPU does not delay this process's probes. */
 async function attackFloods() {
-  const { host } = new URL(daemon.endpoint);
-  const chunk = Buffer.alloc(1 << 20, 0x61);
-  let sent = 0;
-  const stop = Date.now() + 8000;
-  const floods = Array.from({ length: CFG.floods }, async (_, i) => {
-    while (Date.now() < stop) {
-      const s = await new Promise((resolve) => {
-        const c = connect(Number(new URL(daemon.endpoint).port), "127.0.0.1", () => resolve(c));
-        c.on("error", () => resolve(c));
-      });
-      const sock = /** @type {import("node:net").Socket} */ (s);
-      const path = i % 2 ? "/v1/health" : "/v1/runtimes";
-      sock.write(`POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000000000000\r\n\r\n`);
-      while (!sock.destroyed && Date.now() < stop) {
-        if (sock.write(chunk)) sent += chunk.length;
-        else await new Promise((r) => setTimeout(r, 2));
-      }
-      sock.destroy();
-    }
-  });
+  const port = new URL(daemon.endpoint).port;
+  const child = spawn(process.execPath, [join(here, "lib", "flood.js"), port, String(CFG.floods), "8000"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("close", resolve));
+  // Let the floods get going before sampling.
+  await sleep(1000);
   const r = await healthSamples(6000);
-  await Promise.all(floods);
-  return { ...r, bytes_sent_mib: Math.round(sent / 1048576) };
+  const code = await exited;
+  if (code !== 0) throw new Error(`bench/lib/flood.js exited with ${code}`);
+  const { bytes_sent, connections } = JSON.parse(out);
+  return { ...r, bytes_sent_mib: Math.round(bytes_sent / 1048576), flood_connections: connections };
 }
 
 async function attackSessions(runtimes) {
@@ -289,37 +292,54 @@ async function main() {
   log(`daemon ${daemon.endpoint} pid ${daemon.proc?.pid}`);
   const c = daemon.client;
   const runtimes = [];
-  for (let i = 0; i < 4; i++) {
+  // Runtimes for the exec session burst and the memory phase (the soak makes its own).
+  const needed = (CFG.phases.includes("health") && CFG.attacks.includes("sessions")) || (CFG.phases.includes("memory") && CFG.execs > 0);
+  for (let i = 0; needed && i < 4; i++) {
     const name = `stress-${i}`;
     await c.runtimes.create(name, { image: BENCH_IMAGE, memoryMiB: 256 });
     runtimes.push(name);
   }
-  const health = {};
-  log("health, no attack");
-  health.baseline = await healthSamples(3000);
-  log(`idle connections: ${CFG.idleConns}`);
-  health.idle_connections = await attackIdle();
-  dropHeld();
-  await sleep(500);
-  log(`slow bodies: ${CFG.slowConns}`);
-  health.slow_bodies = await attackSlowBodies();
-  dropHeld();
-  await sleep(500);
-  log(`body floods: ${CFG.floods}`);
-  health.body_floods = await attackFloods();
-  await sleep(500);
-  log(`exec sessions at once: ${CFG.sessions}`);
-  health.session_burst = await attackSessions(runtimes);
-  report.health = health;
-  if (CFG.execs > 0) {
+  if (CFG.phases.includes("health")) report.health = await healthPhase(runtimes);
+  if (CFG.execs > 0 && CFG.phases.includes("memory")) {
     log(`memory: ${CFG.execs} execs printing 2 × 16 MiB of \\x01`);
     report.memory = await memoryWorstCase(runtimes);
   }
   for (const name of runtimes) await c.runtimes.delete(name);
-  if (CFG.soakSecs > 0) {
+  if (CFG.soakSecs > 0 && CFG.phases.includes("soak")) {
     log(`soak: ${CFG.soakSecs} s`);
     report.soak = await soak();
   }
+}
+
+/** Health p99 with no attack, then under each attack in turn. @param {string[]} runtimes */
+async function healthPhase(runtimes) {
+  /** @type {Record<string, unknown>} */
+  const health = {};
+  log("health, no attack");
+  health.baseline = await healthSamples(3000);
+  const attacks = CFG.attacks;
+  if (attacks.includes("idle")) {
+    log(`idle connections: ${CFG.idleConns}`);
+    health.idle_connections = await attackIdle();
+    dropHeld();
+    await sleep(500);
+  }
+  if (attacks.includes("slow")) {
+    log(`slow bodies: ${CFG.slowConns}`);
+    health.slow_bodies = await attackSlowBodies();
+    dropHeld();
+    await sleep(500);
+  }
+  if (attacks.includes("floods")) {
+    log(`body floods: ${CFG.floods}`);
+    health.body_floods = await attackFloods();
+    await sleep(500);
+  }
+  if (attacks.includes("sessions")) {
+    log(`exec sessions at once: ${CFG.sessions}`);
+    health.session_burst = await attackSessions(runtimes);
+  }
+  return health;
 }
 
 try {

@@ -8,14 +8,16 @@
  * exec cgroup: a `setsid` does not escape it) and its whole session.
  */
 import type { ExecHandle } from "./execs/handle.js";
+import { CapturedOutput } from "./exec-output.js";
 
 /** Output and outcome of one buffered `runc exec`. */
 export interface BufferedRun {
   /** Whether the command started (runc wrote the pid file, or the agent said so). */
   started: boolean;
   exitCode: number;
-  stdout: Buffer;
-  stderr: Buffer;
+  /** The first `cap` bytes of each stream, as the chunks they came in (never joined: exec-output.ts). */
+  stdout: CapturedOutput;
+  stderr: CapturedOutput;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   timedOut: boolean;
@@ -31,29 +33,6 @@ export interface BufferedOptions {
   killTree?: () => Promise<void>;
 }
 
-/** Keeps the first `cap` bytes of a stream and drains the rest. */
-class CappedBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-  constructor(private readonly cap: number) {}
-  push(chunk: Buffer): void {
-    const room = this.cap - this.size;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.chunks.push(kept);
-    this.size += kept.length;
-  }
-  /** The kept bytes as one buffer; the chunks are let go at once (the answer is encoded next, and a stream's chunks
-   *  would otherwise stay reachable through the child's listeners until it is collected: a third copy per exec). */
-  value(): Buffer {
-    const whole = Buffer.concat(this.chunks, this.size);
-    this.chunks = [];
-    return whole;
-  }
-}
-
 /** How long output may keep arriving after the command exited (from background jobs still holding its stdout). */
 const DRAIN_AFTER_EXIT_MS = 100;
 
@@ -62,8 +41,8 @@ export function runBuffered(runc: ExecHandle, opts: BufferedOptions): Promise<Bu
   const { stdin, timeoutMs, cap, signal, killTree } = opts;
   const child = runc.pipes!;
   return new Promise((resolve, reject) => {
-    const out = new CappedBuffer(cap);
-    const err = new CappedBuffer(cap);
+    const out = new CapturedOutput(cap);
+    const err = new CapturedOutput(cap);
     let timedOut = false;
     let exitCode: number | null = null;
     let exited = false;
@@ -99,8 +78,8 @@ export function runBuffered(runc: ExecHandle, opts: BufferedOptions): Promise<Bu
       resolve({
         started: !!(await runc.started(0)),
         exitCode: exitCode ?? 255,
-        stdout: out.value(),
-        stderr: err.value(),
+        stdout: out,
+        stderr: err,
         stdoutTruncated: out.truncated,
         stderrTruncated: err.truncated,
         timedOut,

@@ -7,13 +7,13 @@
  * of buffered execs, the output cap and timeout, the OOM-kill count of its cgroup; the idle keeper (idle/) counts the
  * running ones as activity.
  */
-import { isUtf8 } from "node:buffer";
 import { constants as osConstants } from "node:os";
-import { LIMITS, RuntaError, errors, type ExecInfo, type ExecResult, type ExecSignal } from "../api/index.js";
+import { LIMITS, RuntaError, errors, type ExecInfo, type ExecSignal } from "../api/index.js";
 import type { RuntimeRecord } from "../store/record.js";
 import type { RuntimeStore } from "../store/store.js";
 import type { RuntimeAgents } from "./agent/agents.js";
 import { runBuffered } from "./buffered-exec.js";
+import { CapturedOutput, type CapturedExec } from "./exec-output.js";
 import { RuntimeCgroup } from "./cgroups.js";
 import { ExecCgroup } from "./execs/cgroup.js";
 import { adoptDetached, readStatus, removeDetached, removeStrayExecFiles, saveDetached, type DetachedRecord } from "./execs/detached.js";
@@ -82,13 +82,18 @@ export class Execs {
     return buildExecProcess({ ...spec, imageEnv: rec.env, rootfs: runtimePaths(this.deps.dataDir, rec.id).rootfs, secretNames: this.deps.secretNames() });
   }
 
-  /** Runs one command to its end with its output capped; refused with resource_exhausted past the admission limits. */
-  async buffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
+  /**
+   * Runs one command to its end with its output capped; refused with resource_exhausted past the admission limits.
+   * The output's reservation stays taken until the caller's `release()` (once the answer is sent: the output is held
+   * until then), or at once when the exec fails.
+   */
+  async buffered(rec: RuntimeRecord, spec: ExecSpec): Promise<CapturedExec> {
     const release = this.admit(rec, 2 * outputCap(spec));
     try {
-      return await this.runBuffered(rec, spec);
-    } finally {
+      return { ...(await this.runBuffered(rec, spec)), release };
+    } catch (err) {
       release();
+      throw err;
     }
   }
 
@@ -334,7 +339,7 @@ export class Execs {
   }
 
   /** The buffered exec proper, once counted in. */
-  private async runBuffered(rec: RuntimeRecord, spec: ExecSpec): Promise<ExecResult> {
+  private async runBuffered(rec: RuntimeRecord, spec: ExecSpec): Promise<Omit<CapturedExec, "release">> {
     const timeoutMs = (execTimeoutSecs(rec, spec.timeoutSecs) ?? LIMITS.execTimeoutSecsDefault) * 1000;
     const cap = outputCap(spec);
     const user = await this.user(rec, spec.user);
@@ -343,7 +348,7 @@ export class Execs {
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();
     const entry = this.registry.add(rec.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
-    const encode = (stdout: Buffer, stderr: Buffer) => encodeOutput(stdout, stderr, spec.outputEncoding ?? "utf8");
+    const encoding = spec.outputEncoding ?? "utf8";
     let runc;
     let cgroup: ExecCgroup;
     try {
@@ -362,7 +367,7 @@ export class Execs {
       if (!run.started && !run.timedOut) {
         // runc failed before the command ran: 127/126 like a shell's, a missing cwd is the caller's mistake, a runtime
         // that stopped meanwhile says so with the fix; anything else is runc's failure.
-        const failure = await runc.failure(`runtime "${rec.name}"`, run.stderr.toString("utf8"));
+        const failure = await runc.failure(`runtime "${rec.name}"`, run.stderr.toBuffer().toString("utf8"));
         if (failure instanceof RuntaError) {
           this.registry.remove(entry);
           const now = this.deps.store.get(rec.id);
@@ -370,41 +375,35 @@ export class Execs {
           throw failure;
         }
         entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
-        return {
-          exec_id: entry.id,
-          exit_code: failure.exitCode,
-          signal: null,
-          ...encode(Buffer.alloc(0), Buffer.from(`runta: ${failure.message}\n`)),
-          duration_ms,
-          stdout_truncated: false,
-          stderr_truncated: false,
-          timed_out: false,
-          oom_killed: false,
-        };
+        const stderr = CapturedOutput.of(Buffer.from(`runta: ${failure.message}\n`));
+        const stdout = CapturedOutput.of(Buffer.alloc(0));
+        const result = { exec_id: entry.id, exit_code: failure.exitCode, signal: null, duration_ms, stdout_truncated: false, stderr_truncated: false, timed_out: false, oom_killed: false };
+        return { result: { ...result, ...outputFlags(stdout, stderr, encoding) }, stdout, stderr };
       }
       if (run.timedOut) entry.markEnding("timed_out");
       // runc started the command but its execve failed: 126/127 and runta's message, as for a command runc refused.
-      const execve = run.timedOut || run.stdout.length > 0 ? null : execveFailure(run.exitCode, run.stderr.toString("utf8"));
+      // (Its stderr is runc's or the agent's few lines then, so joining it to read them costs nothing.)
+      const execve = run.timedOut || run.stdout.length > 0 ? null : execveFailure(run.exitCode, run.stderr.toBuffer().toString("utf8"));
       if (execve) {
         run.exitCode = execve.exitCode;
-        run.stderr = Buffer.from(`runta: ${execve.message}\n`);
+        run.stderr = CapturedOutput.of(Buffer.from(`runta: ${execve.message}\n`));
       }
       const exitCode = run.timedOut ? SIGKILL_EXIT : run.exitCode;
       const signal = run.timedOut ? "KILL" : exitCode > 128 && exitCode < 128 + 65 ? signalName(exitCode - 128) : null;
       // The OOM killer sends SIGKILL; a counter that moved during another exec's death alone does not count.
       const oomKilled = exitCode === SIGKILL_EXIT && (await cg.oomKills()) > oomBefore;
       entry.ended({ code: exitCode, signal, oomKilled });
-      return {
+      const result = {
         exec_id: entry.id,
         exit_code: exitCode,
         signal,
-        ...encode(run.stdout, run.stderr),
         duration_ms,
         stdout_truncated: run.stdoutTruncated,
         stderr_truncated: run.stderrTruncated,
         timed_out: run.timedOut,
         oom_killed: oomKilled,
       };
+      return { result: { ...result, ...outputFlags(run.stdout, run.stderr, encoding) }, stdout: run.stdout, stderr: run.stderr };
     } catch (err) {
       entry.ended(null);
       throw err;
@@ -414,13 +413,7 @@ export class Execs {
   }
 }
 
-/** The output fields of a buffered result: text (invalid UTF-8 replaced) or base64, and whether it was valid UTF-8. */
-function encodeOutput(stdout: Buffer, stderr: Buffer, encoding: "utf8" | "base64") {
-  return {
-    stdout: stdout.toString(encoding),
-    stderr: stderr.toString(encoding),
-    output_encoding: encoding,
-    stdout_invalid_utf8: !isUtf8(stdout),
-    stderr_invalid_utf8: !isUtf8(stderr),
-  };
+/** The answer's fields about its output: how it is encoded (text, invalid UTF-8 replaced, or base64) and whether it was valid UTF-8. */
+function outputFlags(stdout: CapturedOutput, stderr: CapturedOutput, encoding: "utf8" | "base64") {
+  return { output_encoding: encoding, stdout_invalid_utf8: !stdout.validUtf8, stderr_invalid_utf8: !stderr.validUtf8 };
 }

@@ -39,6 +39,7 @@ import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";
 import type { DiskPool } from "./disk.js";
 import type { Execs } from "./exec.js";
+import { wholeResult, type CapturedExec } from "./exec-output.js";
 import type { RuntimeFiles } from "./files/runtime-files.js";
 import { kernelVersion, runcVersion } from "./host.js";
 import type { IdleKeeper } from "./idle/keeper.js";
@@ -407,8 +408,13 @@ export class RuncEngine implements Engine {
     return rec;
   }
 
-  async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
+  async execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec> {
     return this.execs.buffered(await this.runningFor(ref, "exec"), spec);
+  }
+
+  /** A buffered exec's whole result with its output as strings: for in-process callers; the API streams execCaptured. */
+  async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
+    return wholeResult(await this.execCaptured(ref, spec));
   }
 
   async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {

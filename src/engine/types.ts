@@ -8,7 +8,8 @@ import type { EgressEvent, EgressPolicyInput, NetworkMode, RuntimeEgress } from 
 import type { VolumeMountSpec } from "./volumes/manager.js";
 import type { PortRequest } from "../api/ports-spec.js";
 import type { PublishedConnection } from "./ingress/ingress.js";
-import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, ExecResult, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
+import type { Checkpoint, ExecEndReason, ExecInfo, ExecSignal, FileStat, FilesWritten, Image, ImageBuildEvent, Pool, Runtime, RuntimeStatus, StreamSignal, VersionInfo, Volume } from "../api/index.js";
+import type { CapturedExec } from "./exec-output.js";
 import type { Secret, SecretRule, SecretRuleRequest } from "../api/secrets.js";
 
 /** What a new runtime is made of (validated wire input, defaults not yet applied). */
@@ -182,7 +183,11 @@ export interface Engine {
   resume(ref: string): Promise<Runtime>;
   /** Stops the runtime if needed and removes everything; returns the last record. */
   delete(ref: string): Promise<Runtime>;
-  exec(ref: string, spec: ExecSpec): Promise<ExecResult>;
+  /**
+   * Runs a command to its end (buffered). Its output is held as captured (exec-output.ts), counted in the daemon's
+   * exec output budget until the caller's `release()`: stream the answer from it, then release.
+   */
+  execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec>;
   execStream(ref: string, spec: StreamSpec): Promise<StreamProcess>;
   /** Starts a command and leaves it running; resolves with its exec object once it runs. */
   execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo>;

@@ -60,13 +60,23 @@ export function send(ctx: Ctx, status: number, body: unknown): void {
   sendText(ctx, status, JSON.stringify(body));
 }
 
-/** Strings longer than this are escaped and written a slice at a time by {@link sendStreamed}. */
-const STREAM_SLICE_CHARS = 64 * 1024;
+/** Pieces of pending JSON text gathered into one socket write. */
+const WRITE_CHARS = 64 * 1024;
+/** How long an answer may wait for its client to take more of it before the connection is cut. */
+export const ANSWER_STALL_MS = 60_000;
 
 /**
- * Sends `body` as JSON written in pieces, waiting for the client to take each (chunked, no Content-Length). Long
- * strings, i.e. exec output, are escaped a slice at a time: the answer is never held whole, and its escapes (6 bytes
- * per control byte, 3 per invalid UTF-8 byte) cost the daemon one slice, not 6× the output.
+ * A JSON string given as pieces of its contents, already escaped (exec output: exec-output.ts encodedPieces), so that
+ * {@link sendStreamed} writes it without ever holding it whole.
+ */
+export class JsonStringPieces {
+  constructor(readonly pieces: Iterable<string>) {}
+}
+
+/**
+ * Sends `body` as JSON written in pieces, waiting for the client to take each (chunked, no Content-Length); a client
+ * that takes nothing for ANSWER_STALL_MS is cut. With {@link JsonStringPieces} for its long strings the answer is
+ * never held whole, and their escapes (6 bytes per control byte) cost the daemon one piece, not 6× the output.
  */
 export async function sendStreamed(ctx: Ctx, status: number, body: unknown): Promise<void> {
   const { res } = ctx;
@@ -74,33 +84,36 @@ export async function sendStreamed(ctx: Ctx, status: number, body: unknown): Pro
   let pending = "";
   for (const piece of jsonPieces(body)) {
     pending += piece;
-    if (pending.length < STREAM_SLICE_CHARS) continue;
+    if (pending.length < WRITE_CHARS) continue;
     const more = res.write(pending);
     pending = "";
-    if (!more) await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off("drain", done).off("close", done);
-        resolve();
-      };
-      res.once("drain", done).once("close", done);
-    });
+    if (!more) await drained(res);
     if (res.destroyed) return;
   }
   res.end(pending);
 }
 
-/** JSON.stringify of plain data (objects, arrays, primitives) as a sequence of pieces; long strings come in slices. */
+/** Resolves when `res` drained or closed; cuts the connection of a client that took nothing for ANSWER_STALL_MS. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      done();
+    }, ANSWER_STALL_MS);
+    res.once("drain", done).once("close", done);
+  });
+}
+
+/** JSON.stringify of plain data (objects, arrays, primitives) as a sequence of pieces; {@link JsonStringPieces} as theirs. */
 function* jsonPieces(value: unknown): Generator<string> {
-  if (typeof value === "string" && value.length > STREAM_SLICE_CHARS) {
+  if (value instanceof JsonStringPieces) {
     yield '"';
-    for (let i = 0; i < value.length; ) {
-      let end = Math.min(i + STREAM_SLICE_CHARS, value.length);
-      // A slice never ends between the halves of a surrogate pair (each half alone would be escaped as \udXXX).
-      const last = value.charCodeAt(end - 1);
-      if (end < value.length && last >= 0xd800 && last <= 0xdbff) end--;
-      yield JSON.stringify(value.slice(i, end)).slice(1, -1);
-      i = end;
-    }
+    yield* value.pieces;
     yield '"';
   } else if (Array.isArray(value)) {
     yield "[";

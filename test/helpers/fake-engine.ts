@@ -5,20 +5,19 @@
  */
 import { randomUUID } from "node:crypto";
 import { constants, release } from "node:os";
-import { isUtf8 } from "node:buffer";
 import {
   envDigest,
   errors,
   LIMITS,
   RuntaError,
   type ExecInfo,
-  type ExecResult,
   type ExecSignal,
   type Image,
   type ImageBuildEvent,
   type Runtime,
   type RuntimeStatus,
 } from "../../src/api/index.js";
+import { CapturedOutput, type CapturedExec } from "../../src/engine/exec-output.js";
 import { ExecRegistry } from "../../src/engine/execs/registry.js";
 import { TerminalSession } from "../../src/engine/execs/session.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
@@ -45,6 +44,8 @@ export class FakeEngine implements Engine {
   private readonly injected = new Map<string, unknown>();
   /** Every ExecSpec received, in order. */
   readonly execs: Array<{ ref: string; spec: ExecSpec }> = [];
+  /** Buffered execs whose output is held (execCaptured's results not yet released). */
+  outputsHeld = 0;
   /** The exec objects (the real registry; terminal sessions are real TerminalSessions over fake processes). */
   readonly registry = new ExecRegistry();
   /** Every streamed process started, in order (tests drive their output and exit). */
@@ -296,7 +297,7 @@ export class FakeEngine implements Engine {
     return this.set(rec, "deleting");
   }
 
-  async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
+  async execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec> {
     this.check("exec");
     const rec = this.find(ref);
     if (rec.rt.status !== "running") throw this.precondition(rec, "exec in", rec.rt.status === "paused" ? "resume it first ('runta resume')" : "start it first ('runta boot')");
@@ -307,22 +308,32 @@ export class FakeEngine implements Engine {
     const entry = this.registry.add(rec.rt.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
     const code = exit ? Number(exit[1]) : 0;
     entry.ended({ code, signal: null, oomKilled: false });
-    const stdout = full.subarray(0, max);
+    const stdout = new CapturedOutput(max);
+    stdout.push(full);
+    const stderr = CapturedOutput.of(Buffer.alloc(0));
     const encoding = spec.outputEncoding ?? "utf8";
+    this.outputsHeld++;
+    let released = false;
     return {
-      exec_id: entry.id,
-      exit_code: code,
-      signal: null,
-      stdout: stdout.toString(encoding),
-      stderr: "",
-      duration_ms: 1,
-      stdout_truncated: full.length > max,
-      stderr_truncated: false,
-      timed_out: false,
-      oom_killed: false,
-      output_encoding: encoding,
-      stdout_invalid_utf8: !isUtf8(stdout),
-      stderr_invalid_utf8: false,
+      result: {
+        exec_id: entry.id,
+        exit_code: code,
+        signal: null,
+        duration_ms: 1,
+        stdout_truncated: stdout.truncated,
+        stderr_truncated: false,
+        timed_out: false,
+        oom_killed: false,
+        output_encoding: encoding,
+        stdout_invalid_utf8: !stdout.validUtf8,
+        stderr_invalid_utf8: false,
+      },
+      stdout,
+      stderr,
+      release: () => {
+        if (!released) this.outputsHeld--;
+        released = true;
+      },
     };
   }
 

@@ -72,3 +72,19 @@ test("a buffered exec whose output reservation does not fit the daemon's budget 
   expect((await big).exit_code).toBe(0);
   expect((await engine.exec("b", { argv: ["true"], maxOutputBytes: 2 * MiB })).exit_code).toBe(0);
 });
+
+test("a finished exec's output stays counted in the budget until its answer is sent (release), not until it exits (issue 21, item 1)", async () => {
+  const MiB = 1024 * 1024;
+  // Two finished execs whose output is still held (their answers not sent yet) reserve 2 × 2 × 1.5 MiB of the 6 MiB.
+  const held = await Promise.all(["a", "b"].map((rt) => engine.execCaptured(rt, { argv: ["sh", "-c", "head -c 1000 /dev/zero"], maxOutputBytes: 1.5 * MiB })));
+  expect(held.map((c) => c.stdout.length)).toEqual([1000, 1000]);
+  const err = await refusal(engine.exec("a", { argv: ["true"], maxOutputBytes: MiB }));
+  expect(err.details).toMatchObject({ reserved_bytes: 6 * MiB, requested_bytes: 2 * MiB });
+  held[0]!.release();
+  held[0]!.release(); // idempotent: a second release gives nothing back twice
+  expect((await engine.exec("a", { argv: ["true"], maxOutputBytes: MiB })).exit_code).toBe(0);
+  const again = await refusal(engine.exec("a", { argv: ["true"], maxOutputBytes: 2 * MiB }));
+  expect(again.details).toMatchObject({ reserved_bytes: 3 * MiB });
+  held[1]!.release();
+  expect((await engine.exec("a", { argv: ["true"], maxOutputBytes: 2 * MiB })).exit_code).toBe(0);
+});

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { procStart } from "../../src/engine/proc.js";
 import WebSocket from "ws";
-import type { ExecResult } from "../../src/api/index.js";
+import type { CapturedExec } from "../../src/engine/exec-output.js";
 import type { ExecSpec } from "../../src/engine/types.js";
 import { Runta, UnavailableError } from "../../src/client/index.js";
 import { daemonOptionsFromEnv, parseListen, runDaemon, type Daemon } from "../../src/server/daemon.js";
@@ -18,9 +18,9 @@ import { FakeEngine } from "../helpers/fake-engine.js";
 /** A FakeEngine whose exec takes `delayMs`. */
 class SlowEngine extends FakeEngine {
   delayMs = 0;
-  override async exec(ref: string, spec: ExecSpec): Promise<ExecResult> {
+  override async execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec> {
     await new Promise((r) => setTimeout(r, this.delayMs));
-    return super.exec(ref, spec);
+    return super.execCaptured(ref, spec);
   }
 }
 

@@ -7,6 +7,8 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
 import { createApiServer, type ApiServer, type ApiServerOptions } from "../../src/server/app.js";
+import { CapturedOutput, type CapturedExec } from "../../src/engine/exec-output.js";
+import type { ExecSpec } from "../../src/engine/types.js";
 import { FakeEngine } from "../helpers/fake-engine.js";
 
 const TOKEN = "t0ken-for-hostile-tests-0123456789abcdef";
@@ -200,4 +202,38 @@ test("exec output is streamed as JSON equal to JSON.stringify's, escapes and sur
   const body = JSON.parse(text);
   expect(body.data.stdout).toBe("cat\n" + stdin);
   expect(text).toBe(JSON.stringify(body));
+});
+
+test("an exec's output stays counted until its client has taken the answer, which is encoded as it goes (item 1)", async () => {
+  const total = 8 * 1024 * 1024;
+  /** The fake's exec with 8 MiB of \x01 on stdout, captured in 64 KiB chunks as from a pipe. */
+  class LoudEngine extends FakeEngine {
+    stdout?: CapturedOutput;
+    override async execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec> {
+      const captured = await super.execCaptured(ref, spec);
+      const stdout = new CapturedOutput(total);
+      for (let i = 0; i < total; i += 65536) stdout.push(Buffer.alloc(65536, 1));
+      this.stdout = stdout;
+      return { ...captured, stdout, result: { ...captured.result, stdout_invalid_utf8: false } };
+    }
+  }
+  const engine = new LoudEngine();
+  const { port } = await serve({ engine });
+  await engine.create({ name: "rt" } as never);
+  const body = JSON.stringify({ command: ["true"] });
+  const c = await open(port);
+  c.s.write(head(port, "POST", "/v1/runtimes/rt/exec", `${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`) + body);
+  // The answer's first bytes are here: read no more. 48 MiB of escapes cannot all wait in the sockets' buffers.
+  await until(() => c.text().includes('"stdout":"'));
+  c.s.pause();
+  expect(engine.outputsHeld).toBe(1);
+  // Part of the output was encoded and let go, the rest is still held as it was captured: neither joined nor copied.
+  expect(engine.stdout!.heldBytes).toBeGreaterThan(0);
+  expect(engine.stdout!.heldBytes).toBeLessThan(total);
+  c.s.resume();
+  // 48 MiB to read: more than until()'s 5 s on a loaded host.
+  for (const t0 = Date.now(); !c.text().endsWith("0\r\n\r\n") && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 20));
+  expect(engine.outputsHeld).toBe(0);
+  const chunked = c.text().slice(c.text().indexOf("\r\n\r\n") + 4);
+  expect(chunked.length).toBeGreaterThan(6 * total);
 });

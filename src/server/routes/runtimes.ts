@@ -16,7 +16,8 @@ import {
 } from "../../api/index.js";
 import type { SeedConfig } from "../../api/seed-config.js";
 import type { CreateSpec } from "../../engine/types.js";
-import { readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
+import { encodedPieces } from "../../engine/exec-output.js";
+import { JsonStringPieces, readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
 import { portsOf } from "./ports.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
@@ -181,7 +182,7 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
         };
         ctx.res.once("close", onClose);
         try {
-          const result = await engine.exec(ctx.params.rt, {
+          const captured = await engine.execCaptured(ctx.params.rt, {
             argv: commandArgv(body.command, body.args),
             cwd: body.cwd,
             env: body.env,
@@ -192,8 +193,15 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
             user: body.user,
             outputEncoding: body.output_encoding,
           });
-          // Streamed: up to 2 × 16 MiB of output, escaped, would otherwise be held whole (issue 21, item 1).
-          await sendStreamed(ctx, 200, { data: result });
+          // Encoded from the captured chunks as it is written, each let go once sent: up to 2 × 16 MiB of output,
+          // escaped, is never held whole (issue 21, item 1). The output's reservation ends with the answer.
+          try {
+            const { result, stdout, stderr } = captured;
+            const text = (out: typeof stdout) => new JsonStringPieces(encodedPieces(out, result.output_encoding));
+            await sendStreamed(ctx, 200, { data: { ...result, stdout: text(stdout), stderr: text(stderr) } });
+          } finally {
+            captured.release();
+          }
         } finally {
           ctx.res.off("close", onClose);
         }
