@@ -15,7 +15,8 @@
  * Knobs (environment): STRESS_PHASES (which phases run, comma-separated from health,memory,soak; default all three),
  * STRESS_ATTACKS (which attacks the health phase makes, from idle,slow,floods,sessions; default all four),
  * STRESS_SOAK_SECS (180; 0 skips), STRESS_IDLE_CONNS (4000), STRESS_SLOW_CONNS (2000),
- * STRESS_FLOODS (16), STRESS_SESSIONS (256), STRESS_EXECS (64; 0 skips), STRESS_OUT (JSON path).
+ * STRESS_FLOODS (16), STRESS_SESSIONS (256), STRESS_EXECS (64; 0 skips), STRESS_OUT (JSON path; the daemon's log is
+ * kept beside it as <name>-daemon.log).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -61,7 +62,8 @@ const log = (/** @type {string} */ msg) => process.stderr.write(`[stress ${new D
 /** @type {Record<string, unknown>} */
 const report = { started_at: new Date().toISOString(), config: CFG };
 const work = mkdtempSync(join(tmpdir(), "runta-stress-"));
-const daemon = new RuntaDaemon(work);
+// The daemon's log is kept next to the report: a 500 in the soak names a request id whose details are there.
+const daemon = new RuntaDaemon(work, { keepLogAt: CFG.out.replace(/\.json$/, "") + "-daemon.log" });
 /** @type {import("node:net").Socket[]} */
 const held = [];
 
@@ -278,11 +280,11 @@ async function soak() {
   // Nothing may be left between states once the operations stopped.
   await sleep(2000);
   const left = await c.runtimes.list();
-  const stuck = left
-    .map((/** @type {any} */ r) => ({ name: r.name, status: r.cachedInfo.status }))
-    .filter((r) => !["running", "paused", "stopped", "crashed"].includes(r.status))
-    .map((r) => `${r.name}:${r.status}`);
-  return { seconds: CFG.soakSecs, ...counts, error_samples: samples, stuck };
+  const states = left.map((/** @type {any} */ r) => `${r.name}:${r.cachedInfo.status}`);
+  // creating/deleting are transitional (stuck); error/crashed are broken; the rest are where an operation leaves one.
+  const stuck = states.filter((s) => /:(creating|deleting)$/.test(s));
+  const broken = states.filter((s) => /:(error|crashed)$/.test(s));
+  return { seconds: CFG.soakSecs, ...counts, error_samples: samples, stuck, broken, states };
 }
 
 async function main() {

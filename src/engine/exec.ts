@@ -22,7 +22,7 @@ import { TerminalSession } from "./execs/session.js";
 import { execTimeoutSecs } from "./execs/timeout.js";
 import { tracked } from "./execs/tracked.js";
 import { readRootfsEtc, resolveUser, type ResolvedUser } from "./execs/user.js";
-import { signalName } from "./proc.js";
+import { sameProcessAlive, signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import { execveFailure } from "./runc-failures.js";
@@ -124,7 +124,7 @@ export class Execs {
       );
     } catch (err) {
       this.registry.remove(entry);
-      throw err;
+      throw this.raced(rec, err);
     }
     const tracker = tracked(proc, entry, { timeoutSecs: execTimeoutSecs(rec, spec.timeoutSecs) });
     const graceSecs = spec.graceSecs ?? LIMITS.execGraceSecsDefault;
@@ -152,7 +152,7 @@ export class Execs {
       runc = await this.launch(rec, proc, cgroup, { detached: true, execId: entry.id });
     } catch (err) {
       this.registry.remove(entry);
-      throw err;
+      throw this.raced(rec, err);
     }
     const control = await runc.started(DETACHED_START_TIMEOUT_MS);
     if (control === null) {
@@ -166,7 +166,7 @@ export class Execs {
       await runc.removeFiles();
       if (failure instanceof RuntaError) {
         this.registry.remove(entry);
-        throw failure;
+        throw this.raced(rec, failure);
       }
       entry.failure = failure.message;
       entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
@@ -285,6 +285,25 @@ export class Execs {
     return this.deps.agents.exec(rec, proc, viaRunc, { ...opts, join: (hostPid) => cgroup.join(hostPid) });
   }
 
+  /**
+   * What an exec that could not start answers when its runtime stopped meanwhile (a stop, pause or delete racing it:
+   * its cgroup gone, its agent ended, runc refusing): 409 with the state, 404 once removed, 409 asking for a retry
+   * when it has booted again since. `err` as it is while the runtime still runs the boot the exec was admitted on.
+   */
+  private raced(rec: RuntimeRecord, err: unknown): unknown {
+    const now = this.deps.store.get(rec.id);
+    if (!now) return errors.notFound(`runtime "${rec.name}" was removed while the exec was starting`);
+    if (now.status !== "running") return preconditionFor(now, "exec");
+    if (now.initPid !== rec.initPid || now.initStartTime !== rec.initStartTime) {
+      return errors.precondition(`runtime "${rec.name}" restarted while the exec was starting; run the command again`, { status: now.status });
+    }
+    // A stop in flight: its record still says running until the stop ends, but its init is gone.
+    if (!sameProcessAlive(now.initPid, now.initStartTime)) {
+      return errors.precondition(`runtime "${rec.name}" stopped while the exec was starting; check it with 'runta inspect ${rec.name}'`);
+    }
+    return err;
+  }
+
   /** Gives a new exec its own cgroup under the runtime's (execs/cgroup.ts), which runc puts the command in. */
   private async cgroupFor(rec: RuntimeRecord, entry: ExecEntry): Promise<ExecCgroup> {
     entry.cgroup = await ExecCgroup.create(this.deps.cgroupParent, rec.id, entry.id);
@@ -356,7 +375,7 @@ export class Execs {
       runc = await this.launch(rec, proc, cgroup);
     } catch (err) {
       this.registry.remove(entry);
-      throw err;
+      throw this.raced(rec, err);
     }
     // The pid appears a few ms after runc starts; `top` shows the exec meanwhile, without one.
     void runc.started(timeoutMs).then((control) => control && entry.started(control));
@@ -370,9 +389,7 @@ export class Execs {
         const failure = await runc.failure(`runtime "${rec.name}"`, run.stderr.toBuffer().toString("utf8"));
         if (failure instanceof RuntaError) {
           this.registry.remove(entry);
-          const now = this.deps.store.get(rec.id);
-          if (failure.code !== "invalid_argument" && now && now.status !== "running") throw preconditionFor(now, "exec");
-          throw failure;
+          throw failure.code === "invalid_argument" ? failure : this.raced(rec, failure);
         }
         entry.ended({ code: failure.exitCode, signal: null, oomKilled: false });
         const stderr = CapturedOutput.of(Buffer.from(`runta: ${failure.message}\n`));
