@@ -214,6 +214,7 @@ async function memoryWorstCase(runtimes) {
   const other = [];
   const script = `head -c ${MAX_OUTPUT} /dev/zero | tr '\\0' '\\1'; head -c ${MAX_OUTPUT} /dev/zero | tr '\\0' '\\1' >&2`;
   const started = Date.now();
+  const rssBefore = Math.round(daemon.rssBytes() / 1048576);
   await Promise.all(
     Array.from({ length: CFG.execs }, async (_, i) => {
       for (;;) {
@@ -236,7 +237,7 @@ async function memoryWorstCase(runtimes) {
   );
   const status = readFileSync(`/proc/${daemon.proc?.pid}/status`, "utf8");
   const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
-  return { execs: CFG.execs, retries_on_429: retries, errors: other.slice(0, 5), error_count: other.length, seconds: Math.round((Date.now() - started) / 1000), peak_rss_mib: Math.round(hwm / 1048576) };
+  return { execs: CFG.execs, retries_on_429: retries, errors: other.slice(0, 5), error_count: other.length, seconds: Math.round((Date.now() - started) / 1000), rss_before_mib: rssBefore, peak_rss_mib: Math.round(hwm / 1048576) };
 }
 
 /** Mixed operations on a small pool of runtimes for CFG.soakSecs; 409 and 429 are expected, anything else is an error. */
