@@ -287,7 +287,8 @@ export const RuntimeSchema = z.object({
   last_activity_at: z.string().nullable(),
   /**
    * Exit code of its init when it last ended (128+n for death by signal n: 0 after a shutdown with a grace period,
-   * 137 after one without, or a kill): null while it runs and when unknown (its init was started by an older daemon).
+   * 137 after one without, or a kill): null while it runs, and when unknown (an init booted by a daemon from before exit
+   * codes were recorded, or whose reaper was killed, that ended on its own or on SIGTERM; one the daemon killed is 137).
    */
   exit_code: z.number().int().nullable(),
   /** Why it is frozen: `user` while paused, `idle` while suspended; null otherwise. */

@@ -16,7 +16,7 @@ import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
 import { currentCpus, placeCpus } from "./views/cpuset.js";
 import type { Lxcfs } from "./views/lxcfs.js";
-import { procStart, sameProcessAlive, sleep, waitProcessExit } from "./proc.js";
+import { procStart, sameProcessAlive, signalNumber, sleep, waitProcessExit } from "./proc.js";
 import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
 import { preconditionFor } from "./refusals.js";
 import { isFrozen } from "./status.js";
@@ -32,6 +32,9 @@ import type { HostVolumeMount } from "./volumes/manager.js";
 const INIT_TERM_WAIT_MS = 2000;
 /** How long to wait for the init's reaper to write its status once the init is seen gone (it does so at once). */
 const INIT_STATUS_WAIT_MS = 1000;
+
+/** How {@link Containers.killInit} ended an init: its SIGKILL reached it ("killed"), or it ended before (on SIGTERM, or by itself). */
+export type InitEnd = "killed" | "ended";
 import { browserCommand, isBrowser } from "./browser/browser.js";
 
 /** What a started container adds to its record. */
@@ -146,16 +149,19 @@ export class Containers {
   }
 
   /**
-   * The exit code of the runtime's init (128+n for death by signal n) once it ended, as its reaper wrote it (Runc.run);
-   * null when it is not known: started by a daemon from before the reaper, or the reaper was gone.
+   * The exit code of the runtime's init (128+n for death by signal n) once it ended, as its reaper wrote it (Runc.run).
+   * Without one (an init booted by a daemon from before the reaper, or its reaper was killed) nobody saw the code,
+   * unless {@link killInit} ended it (`end` "killed"): its SIGKILL reached the live init, a death by signal 9 (137)
+   * that no process can catch or turn into another code. Otherwise null: unknown.
    */
-  async initExitCode(id: string): Promise<number | null> {
+  async initExitCode(id: string, end?: InitEnd): Promise<number | null> {
+    const known = end === "killed" ? 128 + signalNumber("SIGKILL") : null;
     const file = runtimePaths(this.opts.dataDir, id).initStatus;
     for (let waited = 0; ; waited += 20) {
       const text = await readFile(file, "utf8").catch(() => null);
-      if (text === null) return null;
+      if (text === null) return known;
       const code = parseStatusFile(text);
-      if (code !== null || waited >= INIT_STATUS_WAIT_MS) return code;
+      if (code !== null || waited >= INIT_STATUS_WAIT_MS) return code ?? known;
       await sleep(20);
     }
   }
@@ -179,7 +185,7 @@ export class Containers {
    * cgroup v1 freezer: a frozen task cannot act on a signal, so a paused or suspended runtime is thawed before the graceful
    * stage, and right after the SIGKILL is queued when there is no grace.
    */
-  async killInit(rec: RuntimeRecord, graceSecs: number): Promise<void> {
+  async killInit(rec: RuntimeRecord, graceSecs: number): Promise<InitEnd> {
     const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
     if (graceSecs > 0) {
       if (isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
@@ -207,9 +213,12 @@ export class Containers {
         await waitProcessExit(rec.initPid, rec.initStartTime, INIT_TERM_WAIT_MS);
       }
     }
+    let end: InitEnd = "ended";
+    // sameProcessAlive is false for a zombie: a SIGKILL that is delivered here reaches an init that had not ended.
     if (sameProcessAlive(rec.initPid, rec.initStartTime)) {
       try {
         process.kill(rec.initPid!, "SIGKILL");
+        end = "killed";
       } catch {
         // Exited in between.
       }
@@ -218,6 +227,7 @@ export class Containers {
     if (!(await waitProcessExit(rec.initPid, rec.initStartTime, 10_000))) {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }
+    return end;
   }
 
   /**

@@ -212,10 +212,10 @@ export class RuncEngine implements Engine {
       const rec = await this.records.current(id);
       if (rec.status === "shutdown" || (opts.ifStartedAt !== undefined && rec.startedAt !== opts.ifStartedAt)) return this.records.toRuntime(rec);
       if (!isLive(rec.status) && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
-      if (rec.status !== "crashed") await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
+      const end = rec.status === "crashed" ? undefined : await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
       await this.containers.remove(id, { initDead: rec.status !== "crashed" });
       // A crashed runtime keeps the code its crash left.
-      const exitCode = rec.status === "crashed" ? rec.exitCode : await this.containers.initExitCode(id);
+      const exitCode = rec.status === "crashed" ? rec.exitCode : await this.containers.initExitCode(id, end);
       return this.records.toRuntime(this.records.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null, exitCode }));
     });
   }

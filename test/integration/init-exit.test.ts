@@ -1,12 +1,16 @@
 /**
  * The exit code of a runtime's init (what `runta wait` prints), through the real daemon and runc: the init runs under
  * the reaper, which writes its status; 0 after a shutdown with a grace period, 137 without one or after a kill from
- * outside (crashed), also when it died while the daemon was down; a boot clears it.
+ * outside (crashed), also when it died while the daemon was down; a boot clears it. An init with no reaper (booted by
+ * a daemon from before it) is 137 when the daemon killed it, else unknown, which `runta wait` says instead of a code.
  */
 import { execFile } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Runta } from "../../src/client/index.js";
+import { runtaBin } from "../helpers/cli.js";
 import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
 const execFileAsync = promisify(execFile);
@@ -60,4 +64,40 @@ test("an init killed from outside is crashed with 137, while the daemon runs and
   runta = d.client();
   expect((await runta.runtimes.stop("victim")).exit_code).toBe(0);
   await runta.runtimes.delete("victim");
+}, 180_000);
+
+/**
+ * What a runtime booted by a daemon from before the reaper looks like: its init's parent is not a reaper (here: the
+ * reaper is killed, so the init is adopted by the host's init) and there is no status file.
+ */
+async function withoutReaper(id: string): Promise<void> {
+  const init = await initPid(id);
+  const reaper = Number(readFileSync(`/proc/${init}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
+  expect(readFileSync(`/proc/${reaper}/cmdline`, "utf8")).toContain("perl");
+  process.kill(reaper, "SIGKILL");
+  await expect.poll(() => Number(readFileSync(`/proc/${init}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]), { timeout: 10_000 }).not.toBe(reaper);
+  rmSync(join(d.dataDir, "runtimes", id, "init.status"));
+}
+
+test("an init without a reaper: 137 when the daemon killed it, unknown after a graceful end, and runta wait says so", async () => {
+  const rt = await runta.runtimes.create("legacy", { image: "busybox", memoryMiB: 64 });
+  await withoutReaper(rt.id);
+  expect((await runta.runtimes.get("legacy")).info.status).toBe("running");
+  expect((await runta.runtimes.stop("legacy", { graceSecs: 0 })).exit_code).toBe(137);
+  expect(String((await runtaBin(["wait", "legacy"], { env: d.env })).stdout)).toBe("137\n");
+
+  await runta.runtimes.start("legacy");
+  await withoutReaper(rt.id);
+  expect((await runta.runtimes.stop("legacy")).exit_code).toBeNull();
+  const wait = await runtaBin(["wait", "legacy"], { env: d.env });
+  expect(wait.exitCode).toBe(1);
+  expect(String(wait.stdout)).toBe("");
+  expect(String(wait.stderr)).toContain("legacy: shutdown, but the exit code of its init is unknown");
+  expect(String(wait.stderr)).toContain("runta start legacy");
+
+  // Booted again by this daemon, under the reaper: known again.
+  await runta.runtimes.start("legacy");
+  expect((await runta.runtimes.stop("legacy")).exit_code).toBe(0);
+  expect(String((await runtaBin(["wait", "legacy"], { env: d.env })).stdout)).toBe("0\n");
+  await runta.runtimes.delete("legacy");
 }, 180_000);

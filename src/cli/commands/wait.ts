@@ -18,8 +18,10 @@ export function waitCommand(ctx: CliContext): Command {
       `
 Prints one exit code per runtime, as docker wait does: that of the runtime's init, 128+n when it died by signal n —
 0 after a shutdown with a grace period, 137 after runta shutdown -t 0 or a kill, or what a crash left. Exits with the
-last one's code (as the shell's wait does); 1 when a runtime failed (status error) or its code is unknown (its init
-was started by an older daemon), with the reason on stderr.
+last one's code (as the shell's wait does); 1 when a runtime failed (status error) or its code is unknown, with the
+reason on stderr and nothing on stdout. A code is unknown only for an init booted by a daemon from before runta
+recorded exit codes (or whose reaper was killed) that ended on its own or on SIGTERM; one the daemon killed is 137,
+and its next boot (runta start) records the code again.
 
 Examples:
   runta wait worker
@@ -48,9 +50,12 @@ export async function runWait(ctx: CliContext, targets: string[]): Promise<void>
   if (last) throw new StatusError(last);
 }
 
-/** The init's exit code, or why it is not known. */
+/** The init's exit code, or why it is not known (never a made-up number: a script would take it for the init's). */
 function known(t: string, rt: Runtime): number {
   if (rt.exit_code !== null && rt.exit_code !== undefined) return rt.exit_code;
   const why = rt.status === "crashed" && rt.last_error ? ` (${rt.last_error})` : "";
-  throw new RuntaError("failed_precondition", `${t}: ${rt.status}${why}, but the exit code of its init is unknown (it was started by an older daemon, or its reaper was killed) — see runta inspect ${t}`);
+  throw new RuntaError(
+    "failed_precondition",
+    `${t}: ${rt.status}${why}, but the exit code of its init is unknown: it was booted by a daemon from before runta recorded exit codes (or its reaper was killed), and nothing saw how it ended. Its next boot records it: runta start ${t}`,
+  );
 }

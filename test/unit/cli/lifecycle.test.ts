@@ -98,7 +98,8 @@ describe("shutdown -t, restart, wait", () => {
     });
     expect(unknown.code).toBe(1);
     expect(unknown.out).toBe("");
-    expect(unknown.err).toContain("legacy: shutdown, but the exit code of its init is unknown");
+    expect(unknown.err).toContain("legacy: shutdown, but the exit code of its init is unknown: it was booted by a daemon from before runta recorded exit codes");
+    expect(unknown.err).toContain("Its next boot records it: runta start legacy");
     expect(unknown.err).toContain("broken: error: boot failed: no image");
   });
 });
