@@ -7,9 +7,8 @@ import type { Checkpoint } from "../../src/api/files.js";
 import { api, rtPath, type Runtime } from "./api.js";
 import { ConfirmDelete } from "./confirm.js";
 import { age, bytes } from "./format.js";
+import { Outcome, useAction } from "./outcome.js";
 import { usePoll } from "./poll.js";
-
-type Message = { error: boolean; text: string; link?: { href: string; name: string } } | null;
 
 export function CheckpointsPanel({ id }: { id: string }) {
   // The list route has no source filter: the panel keeps the checkpoints taken from this runtime.
@@ -17,20 +16,8 @@ export function CheckpointsPanel({ id }: { id: string }) {
   const [creating, setCreating] = useState<string | null>(null);
   const [restoring, setRestoring] = useState<Checkpoint | null>(null);
   const [deleting, setDeleting] = useState<Checkpoint | null>(null);
-  const [message, setMessage] = useState<Message>(null);
+  const { message, act } = useAction(reload);
   const confirmRef = useRef<HTMLDialogElement>(null);
-
-  /** Runs one call, shows its outcome (the API's message when refused) and reloads the list. */
-  const act = async (fn: () => Promise<Message>) => {
-    setMessage(null);
-    try {
-      setMessage(await fn());
-    } catch (err) {
-      setMessage({ error: true, text: (err as Error).message });
-    } finally {
-      reload();
-    }
-  };
 
   const create = (e: Event) => {
     e.preventDefault();
@@ -57,17 +44,7 @@ export function CheckpointsPanel({ id }: { id: string }) {
           {creating !== null ? "Creating…" : "Create checkpoint"}
         </button>
       </form>
-      {message ? (
-        <p class={message.error ? "error" : "ok"} role={message.error ? "alert" : "status"}>
-          {message.text}
-          {message.link ? (
-            <>
-              {" "}
-              <a href={message.link.href}>{message.link.name}</a>
-            </>
-          ) : null}
-        </p>
-      ) : null}
+      <Outcome message={message} />
       {error ? <p class="error">{error.message}</p> : null}
       {data && rows.length === 0 && creating === null ? (
         <p class="empty">No checkpoints of this runtime.</p>

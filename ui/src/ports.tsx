@@ -6,29 +6,13 @@
 import { useState } from "preact/hooks";
 import type { PortProtocol, PublishedPort } from "../../src/api/ports-spec.js";
 import { api, rtPath, type Runtime } from "./api.js";
+import { Outcome, useAction } from "./outcome.js";
 
 const PROTOCOLS: PortProtocol[] = ["http", "https", "tcp"];
 
-type Message = { error: boolean; text: string } | null;
-
 export function PortsPanel({ rt, onChanged }: { rt: Runtime; onChanged: () => void }) {
   const [protocol, setProtocol] = useState<PortProtocol>("http");
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<Message>(null);
-
-  /** Runs one call, shows its outcome (the API's message when refused) and reloads the runtime. */
-  const act = async (fn: () => Promise<string>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setMessage({ error: false, text: await fn() });
-    } catch (err) {
-      setMessage({ error: true, text: (err as Error).message });
-    } finally {
-      setBusy(false);
-      onChanged();
-    }
-  };
+  const { busy, message, act } = useAction(onChanged);
 
   const publish = (e: Event) => {
     e.preventDefault();
@@ -122,11 +106,7 @@ export function PortsPanel({ rt, onChanged }: { rt: Runtime; onChanged: () => vo
           Publish
         </button>
       </form>
-      {message ? (
-        <p class={message.error ? "error" : "ok"} role={message.error ? "alert" : "status"}>
-          {message.text}
-        </p>
-      ) : null}
+      <Outcome message={message} />
     </section>
   );
 }

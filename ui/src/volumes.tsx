@@ -9,30 +9,14 @@ import type { Volume } from "../../src/api/volumes.js";
 import { api } from "./api.js";
 import { ConfirmDelete } from "./confirm.js";
 import { age, bytes } from "./format.js";
+import { Outcome, useAction } from "./outcome.js";
 import { usePoll } from "./poll.js";
-
-type Message = { error: boolean; text: string } | null;
 
 export function VolumesView() {
   const { data, error, reload } = usePoll(() => api<Volume[]>("GET", "/v1/volumes"), []);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<Message>(null);
+  const { busy, message, act } = useAction(reload);
   const [deleting, setDeleting] = useState<Volume | null>(null);
   const confirmRef = useRef<HTMLDialogElement>(null);
-
-  /** Runs one call, shows its outcome (the API's message when refused) and reloads the list. */
-  const act = async (fn: () => Promise<string>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setMessage({ error: false, text: await fn() });
-    } catch (err) {
-      setMessage({ error: true, text: (err as Error).message });
-    } finally {
-      setBusy(false);
-      reload();
-    }
-  };
 
   const create = (e: Event) => {
     e.preventDefault();
@@ -65,11 +49,7 @@ export function VolumesView() {
           {busy ? "Working…" : "Create volume"}
         </button>
       </form>
-      {message ? (
-        <p class={message.error ? "error" : "ok"} role={message.error ? "alert" : "status"}>
-          {message.text}
-        </p>
-      ) : null}
+      <Outcome message={message} />
       {error ? <p class="error">{error.message}</p> : null}
       {data && volumes.length === 0 ? (
         <p class="empty">No volumes. Create one here, then mount it from the New runtime form (like runta run -v NAME:/path).</p>
