@@ -67,6 +67,8 @@ bundle = bundle.replace(dynamic, "__runtaImport(");
 const left = bundle.match(/(?<![.\w$]|async )import\(/g);
 if (left) throw new Error(`the CLI bundle has ${left.length} import() without a string literal: load-cli.cjs cannot serve those`);
 if (rewritten === 0) throw new Error("the CLI bundle has no import() of the daemon's modules: did the bundle's shape change?");
+// load-cli.cjs reads the bundle as latin1, which is only right for ASCII (esbuild escapes the rest by default).
+if (/[^\x00-\x7f]/.test(bundle)) throw new Error("the CLI bundle is not ASCII: load-cli.cjs reads it as latin1");
 writeFileSync(BUNDLE, bundle);
 
 // The code cache: V8 serialises every function compiled so far, so warm it with what the common commands run: a

@@ -30,7 +30,8 @@ function loadCli({ useCache = true } = {}) {
   // for that, refuses it with a code cache, and warns that the callback is experimental), so the build rewrites the
   // bundle's import() of what it does not contain (the daemon's modules, node:https) to this function, whose
   // import() runs in this ordinary module.
-  const wrapper = `(function (exports, require, module, __filename, __dirname, __runtaImport) {${readFileSync(BUNDLE, "utf8")}\n})`;
+  // latin1: the bundle is ASCII (the build checks), and latin1 is a plain copy where utf8 is decoded and validated.
+  const wrapper = `(function (exports, require, module, __filename, __dirname, __runtaImport) {${readFileSync(BUNDLE, "latin1")}\n})`;
   const script = new Script(wrapper, { filename: BUNDLE, cachedData });
   const module = { exports: {}, filename: BUNDLE };
   const importFromBundle = (spec) => import(spec.startsWith(".") ? pathToFileURL(join(dirname(BUNDLE), spec)).href : spec);
