@@ -30,8 +30,12 @@ import type { HostVolumeMount } from "./volumes/manager.js";
 
 /** How long the init gets to end on SIGTERM, after the grace period, before SIGKILL. */
 const INIT_TERM_WAIT_MS = 2000;
-/** How long to wait for the init's reaper to write its status once the init is seen gone (it does so at once). */
-const INIT_STATUS_WAIT_MS = 1000;
+/**
+ * How long to wait for the init's reaper to write its status once the init is seen gone. It does so at once, but "at
+ * once" is a scheduling slot of a Perl process: at load average 20 on 2 cores, 1 s was not always enough (the crash was
+ * recorded with no exit code). The wait ends as soon as the file is written.
+ */
+const INIT_STATUS_WAIT_MS = 5000;
 
 /** How {@link Containers.killInit} ended an init: its SIGKILL reached it ("killed"), or it ended before (on SIGTERM, or by itself). */
 export type InitEnd = "killed" | "ended";
