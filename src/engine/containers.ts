@@ -3,29 +3,28 @@
  * stdio, so the daemon holds nothing of it and it keeps running when the daemon stops), end its init, remove it from
  * runc, and tear down everything it has on the host. The engine calls these under the runtime's lock.
  */
-import { existsSync } from "node:fs";
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { RuntaError, errors } from "../api/index.js";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { errors } from "../api/index.js";
 import type { RuntimeRecord } from "../store/record.js";
 import { AGENT_PATH_IN_RUNTIME, type RuntimeAgents } from "./agent/agents.js";
+import { browserCommand, isBrowser } from "./browser/browser.js";
 import type { Logger } from "../log.js";
 import { RuntimeCgroup, cgroupProblem, removeCgroupDirs } from "./cgroups.js";
 import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
-import { currentCpus, placeCpus } from "./views/cpuset.js";
+import { placeCpus } from "./views/cpuset.js";
 import type { Lxcfs } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, signalNumber, sleep, waitProcessExit } from "./proc.js";
-import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
-import { preconditionFor } from "./refusals.js";
+import { diskFull } from "./refusals.js";
 import { isFrozen } from "./status.js";
 import { recordAnnotations } from "./recover.js";
-import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, unmountRootfs, writeIntoRoot } from "./rootfs.js";
+import { installInit, mountRootfs, removeRuntimeDir, runtimePaths, writeIntoRoot } from "./rootfs.js";
 import { RuncError } from "./runc-failures.js";
 import type { Runc } from "./runc.js";
 import { parseStatusFile } from "./execs/reaper.js";
-import { CPU_PERIOD_US, INIT_PATH_IN_RUNTIME, buildRuntimeSpec, cpuQuota, mibToBytes } from "./spec.js";
+import { INIT_PATH_IN_RUNTIME, buildRuntimeSpec } from "./spec.js";
 import type { HostVolumeMount } from "./volumes/manager.js";
 
 /** How long the init gets to end on SIGTERM, after the grace period, before SIGKILL. */
@@ -39,7 +38,6 @@ const INIT_STATUS_WAIT_MS = 5000;
 
 /** How {@link Containers.killInit} ended an init: its SIGKILL reached it ("killed"), or it ended before (on SIGTERM, or by itself). */
 export type InitEnd = "killed" | "ended";
-import { browserCommand, isBrowser } from "./browser/browser.js";
 
 /** What a started container adds to its record. */
 export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
@@ -123,6 +121,17 @@ export class Containers {
     return { initPid, initStartTime: procStart(initPid), bootId: bootId(), startedAt: new Date().toISOString() };
   }
 
+  /** {@link boot} of a shut-down or crashed runtime: a failed boot leaves no container behind, and a full disk is named as such. */
+  async bootAgain(rec: RuntimeRecord): Promise<StartedContainer> {
+    try {
+      return await this.boot(rec);
+    } catch (raw) {
+      const err = diskFull(raw, this.opts.dataDir);
+      await this.remove(rec.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** What is wrong with a running runtime's cgroup (removed or left behind its back), or null (cgroups.ts). */
   cgroupProblem(rec: RuntimeRecord): string | null {
     return rec.initPid ? cgroupProblem(this.opts.cgroupParent, rec.id, rec.initPid) : null;
@@ -153,6 +162,17 @@ export class Containers {
   }
 
   /**
+   * Shuts a runtime's container down ({@link killInit} with `graceSecs`, then {@link remove}) and answers the init's exit
+   * code for its record; a crashed runtime's stopped container is only removed, and it keeps the code its crash left.
+   */
+  async shutdown(rec: RuntimeRecord, graceSecs: number): Promise<number | null> {
+    const crashed = rec.status === "crashed";
+    const end = crashed ? undefined : await this.killInit(rec, graceSecs);
+    await this.remove(rec.id, { initDead: !crashed });
+    return crashed ? rec.exitCode : this.initExitCode(rec.id, end);
+  }
+
+  /**
    * The exit code of the runtime's init (128+n for death by signal n) once it ended, as its reaper wrote it (Runc.run).
    * Without one (an init booted by a daemon from before the reaper, or its reaper was killed) nobody saw the code,
    * unless {@link killInit} ended it (`end` "killed"): its SIGKILL reached the live init, a death by signal 9 (137)
@@ -168,6 +188,15 @@ export class Containers {
       if (code !== null || waited >= INIT_STATUS_WAIT_MS) return code ?? known;
       await sleep(20);
     }
+  }
+
+  /** Whether any container of this data dir runs (or runc cannot say): they use LXCFS's files. */
+  async anyRunning(): Promise<boolean> {
+    const bundles = resolve(this.opts.dataDir, "runtimes") + "/";
+    return this.runc.list().then(
+      (l) => l.some((c) => c.status !== "stopped" && c.bundle.startsWith(bundles)),
+      () => true,
+    );
   }
 
   /** Everything of one runtime except its record: container, mount, directory, cgroups, network. */
@@ -232,92 +261,5 @@ export class Containers {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }
     return end;
-  }
-
-  /**
-   * Changes the limits of a running or paused container and answers what the kernel now holds (read back from the
-   * cgroup). Shrinking memory below what is in use is refused before anything changes.
-   */
-  async resize(rec: RuntimeRecord, req: { vcpus?: number; memoryMib?: number }): Promise<{ vcpus: number; memoryMib: number }> {
-    const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
-    if (req.memoryMib !== undefined && req.memoryMib < rec.memoryMib) {
-      const { memoryBytes } = await cg.usage();
-      if (memoryBytes > mibToBytes(req.memoryMib)) {
-        throw new RuntaError(
-          "failed_precondition",
-          `runtime "${rec.name}" uses ${Math.ceil(memoryBytes / 1048576)} MiB now, more than the ${req.memoryMib} MiB asked for; ` +
-            `the limit stays at ${rec.memoryMib} MiB — free memory inside it or ask for at least ${Math.ceil(memoryBytes / 1048576)} MiB`,
-          { details: { field: "memory_mib", usage_bytes: memoryBytes } },
-        );
-      }
-    }
-    try {
-      // runc orders the cgroup v1 writes: growing sets memory+swap before memory, shrinking memory before
-      // memory+swap, because the kernel refuses a memory limit above memsw at every step.
-      // The cpuset follows the vCPUs (ceil of them, keeping the CPUs it has), so nproc and LXCFS's CPU view do too.
-      const cpus =
-        req.vcpus !== undefined
-          ? await placeCpus(this.opts.cgroupParent, rec.id, req.vcpus, await currentCpus(this.opts.cgroupParent, rec.id))
-          : undefined;
-      await this.runc.update(rec.id, {
-        memoryBytes: req.memoryMib !== undefined ? mibToBytes(req.memoryMib) : undefined,
-        cpuQuota: req.vcpus !== undefined ? cpuQuota(req.vcpus) : undefined,
-        cpuPeriod: req.vcpus !== undefined ? CPU_PERIOD_US : undefined,
-        cpus,
-      });
-    } catch (err) {
-      if (err instanceof RuncError && /device or resource busy|EBUSY/i.test(err.runcMessage)) {
-        throw errors.precondition(
-          `the kernel could not shrink runtime "${rec.name}" to ${req.memoryMib} MiB (memory in use cannot be reclaimed); the limit stays at ${rec.memoryMib} MiB`,
-          { field: "memory_mib" },
-        );
-      }
-      throw err;
-    }
-    const limits = await cg.limits();
-    const memoryMib = Math.round(limits.memoryBytes / 1048576);
-    const vcpus = limits.cpuQuota > 0 ? Math.round((limits.cpuQuota / limits.cpuPeriod) * 100) / 100 : (req.vcpus ?? rec.vcpus);
-    return { vcpus, memoryMib };
-  }
-
-  /**
-   * Grows a runtime's disk to `gib` (the caller holds its lock) and answers its size in MiB for the record; shrinking
-   * is refused, the same size is a no-op. Live, the mounted ext4 grows in place; offline, the root comes off first.
-   */
-  async growDisk(rec: RuntimeRecord, gib: number): Promise<number> {
-    const paths = runtimePaths(this.opts.dataDir, rec.id);
-    if (!existsSync(paths.diskImage)) {
-      throw errors.precondition(`runtime "${rec.name}" was created before runtimes had disks of their own, so it has no disk to grow (it writes to the host's disk)`, { field: "disk_size_gib" });
-    }
-    if (!["running", "paused", "suspended", "shutdown", "crashed"].includes(rec.status)) throw preconditionFor(rec, "grow its disk");
-    // The file's own size: records from before sizes were chosen do not hold it.
-    const current = Math.round((await stat(paths.diskImage)).size / 1048576);
-    const wanted = gib * 1024;
-    if (wanted < current) {
-      throw errors.outOfRange(`runtime "${rec.name}" has a ${current / 1024} GiB disk; disks only grow (shrinking an ext4 disk in use is not supported) — ask for at least ${Math.ceil(current / 1024)} GiB`, {
-        field: "disk_size_gib",
-        min: Math.ceil(current / 1024),
-      });
-    }
-    if (wanted === current) return wanted;
-    const live = rec.status !== "shutdown" && rec.status !== "crashed";
-    if (live) {
-      await this.mountRoot(rec);
-    } else {
-      // Offline: nothing runs, so the root and disk come off. A container that just stopped may still hold the mount
-      // for a moment (the kernel frees its mount namespace asynchronously), and a copy in progress holds it for longer:
-      // the loop device goes only when the last user does, and the disk must not be resized before.
-      await unmountRootfs(paths);
-      for (let waited = 0; await loopDeviceOf(paths.diskImage); waited += 100) {
-        if (waited >= 5000) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
-        await sleep(100);
-      }
-    }
-    try {
-      await growDiskImage(paths.diskImage, wanted);
-    } finally {
-      if (!live) await this.mountRoot(rec);
-    }
-    return wanted;
   }
 }

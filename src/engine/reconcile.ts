@@ -23,6 +23,7 @@ import type { Execs } from "./exec.js";
 import type { RuntimeNetworks } from "./network/network.js";
 import type { RuntimeSecrets } from "./secrets/secrets.js";
 import type { VolumeManager } from "./volumes/manager.js";
+import type { EngineParts, Rooms } from "./wiring.js";
 
 /** What reconciliation needs of the engine. */
 export interface ReconcileDeps {
@@ -139,4 +140,12 @@ async function reconcileOne(deps: ReconcileDeps, rec: RuntimeRecord, c: { pid: n
   }
   // shutdown / crashed / error: no processes may remain; clear stale cgroup directories.
   await removeCgroupDirs(join(deps.cgroupParent, rec.id));
+}
+
+/** The whole reconcile at open: the records against what runs ({@link reconcile}), then the rooms ({@link reconcileRooms}). */
+export async function reconcileEngine(parts: EngineParts, rooms: Pick<Rooms, "containers" | "execs" | "checkpoints" | "volumes">): Promise<void> {
+  const { opts, runc, store, networks, secrets } = parts;
+  const { cgroupParent, logger, dataDir } = opts;
+  await reconcile({ runc, store, containers: rooms.containers, cgroupParent, logger, dataDir, restoreNetwork: (net) => networks.recover(net) });
+  await reconcileRooms({ store, logger, execs: rooms.execs, networks, secrets, checkpoints: rooms.checkpoints, volumes: rooms.volumes });
 }

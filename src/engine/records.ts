@@ -102,8 +102,13 @@ export class RuntimeRecords {
 
   /** Replaces the description: only the record changes, so any status will do (under the lock, like every change). */
   describe(ref: string, description: string): Promise<Runtime> {
+    return this.withRuntime(ref, async (rec) => this.toRuntime(this.mustUpdate(rec.id, { description })));
+  }
+
+  /** Runs `fn` on the runtime `ref` names, under its lock ({@link withLock}), with its record as it is then ({@link current}). */
+  withRuntime<T>(ref: string, fn: (rec: RuntimeRecord) => Promise<T>): Promise<T> {
     const { id } = this.find(ref);
-    return this.withLock(id, async () => this.toRuntime(this.mustUpdate((await this.current(id)).id, { description })));
+    return this.withLock(id, async () => fn(await this.current(id)));
   }
 
   /**

@@ -2,26 +2,24 @@
  * `RuncEngine`: the {@link Engine} on runc, and only the facade that ties the rooms together — each method finds the
  * runtime, takes its lock, checks its status and hands over to a room. runc knows containers; the rooms add what it
  * lacks: provision.ts (the create path) over create.ts (admission and the new record), records.ts (find, lock, crash
- * check), containers.ts (boot, kill, remove, resize, disk growth of one container), usage.ts, exec.ts (buffered,
- * streamed, detached exec), files/ (`runta cp`), checkpoints/, network/, ingress/ (published ports), secrets/, idle/
- * (suspend when idle, wake), pools/ (warm pools), volumes/, images/, lifetime.ts, reconcile.ts, names.ts, refusals.ts and the
- * store. options.ts holds the options and their defaults; wiring.ts opens the parts and builds the rooms.
+ * check), containers.ts (boot, shut down, kill, remove one container), resize.ts (limits, disk growth), removal.ts
+ * (`rm` and what every room forgets), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
+ * checkpoints/, network/, ingress/ (published ports), secrets/, idle/ (suspend when idle, wake, the runtime an exec
+ * enters), pools/ (warm pools), volumes/, images/, lifetime.ts, reconcile.ts, names.ts, refusals.ts and the store.
+ * options.ts holds the options and their defaults; wiring.ts opens the parts and builds the rooms.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
  */
 import type { Readable } from "node:stream";
-import { resolve } from "node:path";
 import {
   LIMITS,
-  errors,
   type Checkpoint,
   type ExecInfo,
   type ExecResult,
   type ExecSignal,
   type FileStat,
   type FilesWritten,
-  type IdleActivityKind,
   type Image,
   type ImageBuildEvent,
   type Pool,
@@ -48,16 +46,17 @@ import type { ImageBuilder } from "./images/packages.js";
 import type { ImageStore } from "./images/store.js";
 import type { Ingress, PublishedConnection } from "./ingress/ingress.js";
 import { LifetimeSweeper } from "./lifetime.js";
-import { shown } from "./names.js";
 import type { RuntimeNetworks } from "./network/network.js";
 import { checkedPolicy } from "./network/policy.js";
 import type { EngineConfig, RuncEngineOptions } from "./options.js";
 import type { PoolManager } from "./pools/manager.js";
 import { shapeWithDefaults } from "./pools/take.js";
 import type { Creations } from "./provision.js";
-import { reconcile, reconcileRooms } from "./reconcile.js";
+import { reconcileEngine } from "./reconcile.js";
 import type { RuntimeRecords } from "./records.js";
-import { diskFull, noNetwork, preconditionFor, validateResources } from "./refusals.js";
+import type { RuntimeRemoval } from "./removal.js";
+import type { RuntimeResizes } from "./resize.js";
+import { noNetwork, preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
 import type { RuntimeSecrets } from "./secrets/secrets.js";
@@ -92,6 +91,10 @@ export class RuncEngine implements Engine {
   private readonly files: RuntimeFiles;
   /** Suspends runtimes idle for their timeout and wakes them (idle/). */
   private readonly idle: IdleKeeper;
+  /** `runta rm` and what it clears in every room (removal.ts). */
+  private readonly removal: RuntimeRemoval;
+  /** `runta resize` (resize.ts). */
+  private readonly resizes: RuntimeResizes;
   readonly checkpoints: CheckpointManager;
   readonly volumes: VolumeManager;
   /** Warm pools (pools/): booted members that creates of their shape take. */
@@ -110,7 +113,6 @@ export class RuncEngine implements Engine {
       delete: (ref) => this.delete(ref),
       wake: (ref) => this.wake(ref),
       activityHold: (id, kind) => this.activityHold(id, kind),
-      removeById: (id) => this.removeById(id),
     });
     ({
       containers: this.containers,
@@ -124,6 +126,8 @@ export class RuncEngine implements Engine {
       creations: this.creations,
       execs: this.execs,
       idle: this.idle,
+      removal: this.removal,
+      resizes: this.resizes,
     } = rooms);
   }
 
@@ -133,7 +137,8 @@ export class RuncEngine implements Engine {
     try {
       const engine = new RuncEngine(parts);
       await parts.runc.removeStaleLogs();
-      await engine.reconcile();
+      const { containers, execs, checkpoints, volumes } = engine;
+      await reconcileEngine(parts, { containers, execs, checkpoints, volumes });
       await engine.ingress.open();
       engine.backups = new DatabaseBackups(parts.store.db, parts.opts.dataDir, parts.opts.logger);
       await engine.backups.start();
@@ -188,18 +193,14 @@ export class RuncEngine implements Engine {
   // Lifecycle
 
   async start(ref: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "running") return this.records.toRuntime(rec);
       if (rec.status !== "shutdown" && rec.status !== "crashed") throw preconditionFor(rec, "boot");
       try {
-        const started = await this.containers.boot(rec);
-        return this.records.toRuntime(this.records.mustUpdate(id, { status: "running", ...started, exitCode: null, lastError: null }));
-      } catch (raw) {
-        const err = diskFull(raw, this.opts.dataDir);
-        await this.containers.remove(id).catch(() => undefined);
-        this.store.update(id, { lastError: `boot failed: ${(err as Error).message}` });
+        const started = await this.containers.bootAgain(rec);
+        return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "running", ...started, exitCode: null, lastError: null }));
+      } catch (err) {
+        this.store.update(rec.id, { lastError: `boot failed: ${(err as Error).message}` });
         throw err;
       }
     });
@@ -207,103 +208,49 @@ export class RuncEngine implements Engine {
 
   /** `ifStartedAt`: only the runtime as started then (a lifetime's end must not stop a later boot). */
   async stop(ref: string, opts: { graceSecs?: number; ifStartedAt?: string } = {}): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "shutdown" || (opts.ifStartedAt !== undefined && rec.startedAt !== opts.ifStartedAt)) return this.records.toRuntime(rec);
       if (!isLive(rec.status) && rec.status !== "crashed") throw preconditionFor(rec, "shut down");
-      const end = rec.status === "crashed" ? undefined : await this.containers.killInit(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
-      await this.containers.remove(id, { initDead: rec.status !== "crashed" });
-      // A crashed runtime keeps the code its crash left.
-      const exitCode = rec.status === "crashed" ? rec.exitCode : await this.containers.initExitCode(id, end);
-      return this.records.toRuntime(this.records.mustUpdate(id, { status: "shutdown", initPid: null, initStartTime: null, exitCode }));
+      const exitCode = await this.containers.shutdown(rec, opts.graceSecs ?? LIMITS.stopGraceSecs);
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "shutdown", initPid: null, initStartTime: null, exitCode }));
     });
   }
 
   async pause(ref: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "paused") return this.records.toRuntime(rec);
       // Already frozen while idle: now the user's pause, which nothing wakes.
-      if (rec.status === "suspended") return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
+      if (rec.status === "suspended") return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "paused" }));
       if (rec.status !== "running") throw preconditionFor(rec, "pause");
-      await this.runc.pause(id);
-      return this.records.toRuntime(this.records.mustUpdate(id, { status: "paused" }));
+      await this.runc.pause(rec.id);
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "paused" }));
     });
   }
 
   async resume(ref: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "running") return this.records.toRuntime(rec);
       if (!isFrozen(rec.status)) throw preconditionFor(rec, "resume");
-      await this.runc.resume(id);
-      this.idle.touch(id, "resume");
-      return this.records.toRuntime(this.records.mustUpdate(id, { status: "running" }));
+      await this.runc.resume(rec.id);
+      this.idle.touch(rec.id, "resume");
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "running" }));
     });
   }
 
   async delete(ref: string): Promise<Runtime> {
-    return this.removeById(this.records.find(ref).id);
+    return this.removal.remove(this.records.find(ref).id);
   }
-
-  /** Kills and tears down a runtime (or a warm pool's member) and deletes its record. */
-  private removeById(id: string): Promise<Runtime> {
-    return this.records.withLock(id, async () => {
-      const rec = this.store.get(id);
-      if (!rec) throw errors.notFound(`runtime ${shown(id)} not found; list runtimes with: runta ps -a`);
-      const deleting = this.records.mustUpdate(id, { status: "deleting" });
-      try {
-        const live = isLive(rec.status);
-        if (live) await this.containers.killInit(rec, 0);
-        await this.containers.teardown(id, { initDead: live });
-      } catch (err) {
-        this.store.update(id, { lastError: `delete failed: ${(err as Error).message}; run 'runta rm ${rec.name}' again` });
-        throw err;
-      }
-      await this.ingress.forget(id);
-      this.store.delete(id);
-      this.execs.forget(id);
-      this.idle.forget(id);
-      this.secrets.forget(id);
-      return this.records.toRuntime(deleting);
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // Resize
 
   async rename(ref: string, name: string): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "deleting") throw preconditionFor(rec, "rename");
-      return this.records.toRuntime(this.records.mustUpdate(id, { name }));
+      return this.records.toRuntime(this.records.mustUpdate(rec.id, { name }));
     });
   }
 
-  async resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      let rec = await this.records.current(id);
-      if (req.diskSizeGib !== undefined) {
-        const diskMib = await this.containers.growDisk(rec, req.diskSizeGib);
-        if (rec.diskMib !== diskMib) rec = this.records.mustUpdate(rec.id, { diskMib });
-      }
-      if (req.vcpus === undefined && req.memoryMib === undefined) return this.records.toRuntime(rec);
-      const vcpus = req.vcpus ?? rec.vcpus;
-      const memoryMib = req.memoryMib ?? rec.memoryMib;
-      validateResources(vcpus, memoryMib);
-      if (rec.status === "shutdown" || rec.status === "crashed") {
-        // Nothing runs: the new values go into the spec at the next boot.
-        return this.records.toRuntime(this.records.mustUpdate(id, { vcpus, memoryMib }));
-      }
-      if (!isLive(rec.status)) throw preconditionFor(rec, "resize");
-      const applied = await this.containers.resize(rec, req);
-      return this.records.toRuntime(this.records.mustUpdate(id, applied));
-    });
+  /** Disk growth, live limits, or the record alone while shut down (resize.ts). */
+  resize(ref: string, req: { vcpus?: number; memoryMib?: number; diskSizeGib?: number }): Promise<Runtime> {
+    return this.resizes.resize(ref, req);
   }
 
   describe(ref: string, description: string): Promise<Runtime> {
@@ -314,11 +261,9 @@ export class RuncEngine implements Engine {
   // Idle (idle/)
 
   async setIdleTimeout(ref: string, secs: number | null): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
+    return this.records.withRuntime(ref, async (rec) => {
       // The clock starts now: a runtime quiet for an hour does not suspend the moment it gets a timeout.
-      this.idle.touch(id, "settings");
+      this.idle.touch(rec.id, "settings");
       return this.records.toRuntime(this.records.mustUpdate(rec.id, { idleTimeoutSecs: secs }));
     });
   }
@@ -334,13 +279,11 @@ export class RuncEngine implements Engine {
   // Published ports (ingress/)
 
   async publishPort(ref: string, port: PortRequest): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.publish(await this.records.current(id), port)));
+    return this.records.withRuntime(ref, async (rec) => this.records.toRuntime(await this.ingress.publish(rec, port)));
   }
 
   async unpublishPort(ref: string, port: number): Promise<Runtime> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => this.records.toRuntime(await this.ingress.unpublish(await this.records.current(id), port)));
+    return this.records.withRuntime(ref, async (rec) => this.records.toRuntime(await this.ingress.unpublish(rec, port)));
   }
 
   openPublished(runtimeId: string, port: number, signal?: AbortSignal): Promise<PublishedConnection> {
@@ -390,26 +333,10 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Exec (exec.ts)
-
-  /**
-   * The record of a runtime an exec may enter: running (a suspended one is woken first), else `failed_precondition`
-   * with the fix. The exec is a moment of activity from here, before it registers, so the idle keeper cannot
-   * suspend the runtime in between.
-   */
-  private async runningFor(ref: string, what: string, kind: IdleActivityKind = "exec"): Promise<RuntimeRecord> {
-    let rec = await this.records.checkAlive(this.records.find(ref));
-    if (rec.status === "suspended") {
-      await this.idle.wake(rec.id);
-      rec = await this.records.checkAlive(this.records.find(rec.id));
-    }
-    if (rec.status !== "running") throw preconditionFor(rec, what);
-    this.idle.touch(rec.id, kind);
-    return rec;
-  }
+  // Exec (exec.ts; idle/ wakes the runtime an exec enters)
 
   async execCaptured(ref: string, spec: ExecSpec): Promise<CapturedExec> {
-    return this.execs.buffered(await this.runningFor(ref, "exec"), spec);
+    return this.execs.buffered(await this.idle.enter(ref, "exec"), spec);
   }
 
   /** A buffered exec's whole result with its output as strings: for in-process callers; the API streams execCaptured. */
@@ -418,11 +345,11 @@ export class RuncEngine implements Engine {
   }
 
   async execStream(ref: string, spec: StreamSpec): Promise<StreamProcess> {
-    return this.execs.stream(await this.runningFor(ref, "exec", spec.tty ? "terminal" : "exec"), spec);
+    return this.execs.stream(await this.idle.enter(ref, "exec", spec.tty ? "terminal" : "exec"), spec);
   }
 
   async execDetached(ref: string, spec: DetachedSpec): Promise<ExecInfo> {
-    return this.execs.detached(await this.runningFor(ref, "exec"), spec);
+    return this.execs.detached(await this.idle.enter(ref, "exec"), spec);
   }
 
   // A runtime in any status lists and shows its execs (the history outlives a shutdown).
@@ -439,7 +366,7 @@ export class RuncEngine implements Engine {
   }
 
   async attachExec(ref: string, id: string): Promise<{ proc: StreamProcess; replay: Buffer }> {
-    return this.execs.attach(await this.runningFor(ref, "attach", "terminal"), id);
+    return this.execs.attach(await this.idle.enter(ref, "attach", "terminal"), id);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -456,13 +383,18 @@ export class RuncEngine implements Engine {
 
   async setEgress(ref: string, input: EgressPolicyInput): Promise<RuntimeEgress> {
     const policy = checkedPolicy(input);
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
-      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "change its egress policy");
-      if (this.networks.describe(id).mode === "none") throw noNetwork(rec, "there is no egress to control");
-      await this.networks.setPolicy(id, policy);
+    return this.withNetwork(ref, "change its egress policy", "there is no egress to control", async (rec) => {
+      await this.networks.setPolicy(rec.id, policy);
       return this.egressOf(rec);
+    });
+  }
+
+  /** `fn` under the lock of a runtime that has a network (refused while it is created or deleted); `why` says what one without lacks. */
+  private withNetwork<T>(ref: string, what: string, why: string, fn: (rec: RuntimeRecord) => Promise<T>): Promise<T> {
+    return this.records.withRuntime(ref, async (rec) => {
+      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, what);
+      if (this.networks.describe(rec.id).mode === "none") throw noNetwork(rec, why);
+      return fn(rec);
     });
   }
 
@@ -514,14 +446,10 @@ export class RuncEngine implements Engine {
 
   /** A rule on a running runtime also puts the egress CA into its trust store now (a boot does it anyway). */
   async setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule> {
-    const { id } = this.records.find(ref);
-    return this.records.withLock(id, async () => {
-      const rec = await this.records.current(id);
-      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, "set a secret rule");
-      if (this.networks.describe(id).mode === "none") throw noNetwork(rec, "it sends no requests to inject into");
-      const set = this.secrets.setRule(id, rec.name, rule);
+    return this.withNetwork(ref, "set a secret rule", "it sends no requests to inject into", async (rec) => {
+      const set = this.secrets.setRule(rec.id, rec.name, rule);
       // Files are written from the host, so a frozen runtime (paused, suspended) takes them as a running one does.
-      if (isLive(rec.status)) await this.secrets.installTrust(runtimePaths(this.opts.dataDir, id).rootfs);
+      if (isLive(rec.status)) await this.secrets.installTrust(runtimePaths(this.opts.dataDir, rec.id).rootfs);
       return set;
     });
   }
@@ -568,32 +496,10 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Daemon: version, reconcile at open, close
+  // Daemon: version, close
 
   async version(): Promise<{ runc: string; kernel: string }> {
     return { runc: await runcVersion(this.runc.path), kernel: kernelVersion() };
-  }
-
-  /** Brings the store in line with what runs, then each room's own state (reconcile.ts); done at open. */
-  async reconcile(): Promise<void> {
-    await reconcile({
-      runc: this.runc,
-      store: this.store,
-      containers: this.containers,
-      cgroupParent: this.opts.cgroupParent,
-      logger: this.opts.logger,
-      dataDir: this.opts.dataDir,
-      restoreNetwork: (net) => this.networks.recover(net),
-    });
-    await reconcileRooms({
-      store: this.store,
-      logger: this.opts.logger,
-      execs: this.execs,
-      networks: this.networks,
-      secrets: this.secrets,
-      checkpoints: this.checkpoints,
-      volumes: this.volumes,
-    });
   }
 
   async close(): Promise<void> {
@@ -609,12 +515,7 @@ export class RuncEngine implements Engine {
     await this.disks.close();
     await this.networks.close();
     // LXCFS outlives the daemon while containers use its files; with none of this data dir's running, nothing needs it.
-    const bundles = resolve(this.opts.dataDir, "runtimes") + "/";
-    const running = await this.runc.list().then(
-      (l) => l.some((c) => c.status !== "stopped" && c.bundle.startsWith(bundles)),
-      () => true,
-    );
-    await this.lxcfs.close({ stop: !running });
+    await this.lxcfs.close({ stop: !(await this.containers.anyRunning()) });
     this.store.close();
   }
 }

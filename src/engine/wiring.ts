@@ -30,6 +30,8 @@ import { prepareHost, resolveOptions, type EngineConfig, type RuncEngineOptions 
 import { PoolManager } from "./pools/manager.js";
 import { Creations } from "./provision.js";
 import { RuntimeRecords } from "./records.js";
+import { RuntimeRemoval } from "./removal.js";
+import { RuntimeResizes } from "./resize.js";
 import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
 import { RuntimeSecrets } from "./secrets/secrets.js";
@@ -110,13 +112,12 @@ export interface Rooms {
   creations: Creations;
   execs: Execs;
   idle: IdleKeeper;
+  removal: RuntimeRemoval;
+  resizes: RuntimeResizes;
 }
 
 /** What rooms call on the facade: its verbs, under its locks and status checks. */
-export type FacadeVerbs = Pick<Engine, "create" | "execStream" | "stop" | "delete" | "wake" | "activityHold"> & {
-  /** Removes a runtime or a warm pool's member by id (the facade's delete). */
-  removeById(id: string): Promise<unknown>;
-};
+export type FacadeVerbs = Pick<Engine, "create" | "execStream" | "stop" | "delete" | "wake" | "activityHold">;
 
 /** Builds the rooms over `parts`. */
 export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
@@ -153,10 +154,7 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
   const checkpoints: CheckpointManager = new CheckpointManager(new CheckpointStore(store.db), {
     dataDir: opts.dataDir,
     logger,
-    withRuntime: (ref, fn) => {
-      const { id } = records.find(ref);
-      return records.withLock(id, async () => fn(await records.current(id)));
-    },
+    withRuntime: (ref, fn) => records.withRuntime(ref, fn),
     upperDir: (rec) => upperDir(runtimePaths(opts.dataDir, rec.id)),
     freeze: (id) => runc.pause(id),
     thaw: (id) => runc.resume(id),
@@ -182,7 +180,7 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
       disks.refill();
     },
     remove: async (rec: RuntimeRecord) => {
-      await facade.removeById(rec.id);
+      await removal.remove(rec.id);
     },
     busy: () => creations.busy(),
   });
@@ -234,5 +232,7 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
     adoptExecs: (rec) => execs.adopt(rec),
     logger,
   });
-  return { containers, ingress, records, files, checkpoints, volumes, pools, builder, creations, execs, idle };
+  const removal = new RuntimeRemoval({ store, records, containers, ingress, execs, idle, secrets });
+  const resizes = new RuntimeResizes({ runc, records, containers, dataDir: opts.dataDir, cgroupParent: opts.cgroupParent });
+  return { containers, ingress, records, files, checkpoints, volumes, pools, builder, creations, execs, idle, removal, resizes };
 }

@@ -99,6 +99,8 @@ function keeperWith(over: Partial<RuntimeRecord> = {}) {
       withLock: async (_id, fn) => fn(),
       current: async () => ({ ...rec }),
       mustUpdate: (id, patch) => update(id, patch),
+      find: () => ({ ...rec }),
+      checkAlive: async (r) => r,
     },
     runc: {
       pause: async () => void calls.push("pause"),
@@ -220,4 +222,18 @@ test("counts that are all zero say nothing is live", () => {
   expect(t.observe("a", zero)).toBe(false);
   expect(t.observe("a", { ...zero, terminals: 1, execs: 1 })).toBe(true);
   expect(t.last("a", { at: null, kind: null, startedAt: null })?.kind).toBe("terminal");
+});
+
+test("an exec enters a running runtime, wakes a suspended one first, and is refused a paused or shut-down one with the fix", async () => {
+  const k = keeperWith({ status: "suspended" });
+  const entered = await k.keeper.enter("web", "exec");
+  expect(entered.status).toBe("running");
+  expect(k.calls.filter((c) => c === "resume")).toHaveLength(1);
+  k.clock.advance(5000);
+  await k.keeper.enter("web", "attach", "terminal");
+  expect(k.keeper.describe(k.rec).idle?.last_activity).toBe("terminal");
+  k.rec.status = "paused";
+  await expect(k.keeper.enter("web", "exec")).rejects.toThrow(/paused, cannot exec.*runta resume web/);
+  k.rec.status = "shutdown";
+  await expect(k.keeper.enter("web", "attach")).rejects.toThrow(/shutdown, cannot attach.*runta boot web/);
 });

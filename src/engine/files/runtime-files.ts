@@ -34,9 +34,7 @@ export class RuntimeFiles {
   /** Opens runtime `ref`'s root as a scope, its volumes mounted in it; the caller closes it. */
   private async root(ref: string, what: string): Promise<Scope> {
     const { records, containers, dataDir } = this.deps;
-    const { id } = records.find(ref);
-    return records.withLock(id, async () => {
-      const rec = await records.current(id);
+    return records.withRuntime(ref, async (rec) => {
       if (!FILES_READY.has(rec.status)) throw preconditionFor(rec, what);
       await containers.mountRoot(rec);
       const mounts = (await this.deps.volumeMounts(rec)).map((v) => ({
@@ -45,7 +43,7 @@ export class RuntimeFiles {
         readOnly: v.readOnly,
         label: `volume "${v.volume}"`,
       }));
-      return Scope.open(runtimePaths(dataDir, id).rootfs, "/", mounts);
+      return Scope.open(runtimePaths(dataDir, rec.id).rootfs, "/", mounts);
     });
   }
 

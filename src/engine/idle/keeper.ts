@@ -27,7 +27,7 @@ export const PERSIST_MS = 10_000;
 export interface IdleKeeperDeps {
   tracker: ActivityTracker;
   store: Pick<RuntimeStore, "withIdleTimeout" | "touchActivity" | "get">;
-  records: Pick<RuntimeRecords, "withLock" | "current" | "mustUpdate">;
+  records: Pick<RuntimeRecords, "withLock" | "current" | "mustUpdate" | "find" | "checkAlive">;
   runc: Pick<Runc, "pause" | "resume">;
   /** The runtime's running execs (all kinds) and attached terminals, from the exec registry. */
   execActivity(runtimeId: string): { execs: number; terminals: number };
@@ -178,6 +178,23 @@ export class IdleKeeper {
         this.deps.logger.warn("cannot record a runtime's last activity", { id: m.id, error: (err as Error).message });
       }
     }
+  }
+
+  /**
+   * The record of a runtime an exec (or an attach) may enter: running (a suspended one is woken first), else
+   * `failed_precondition` with the fix (`what` names the operation). The exec is a moment of activity from here,
+   * before it registers, so the keeper cannot suspend the runtime in between.
+   */
+  async enter(ref: string, what: string, kind: IdleActivityKind = "exec"): Promise<RuntimeRecord> {
+    const { records } = this.deps;
+    let rec = await records.checkAlive(records.find(ref));
+    if (rec.status === "suspended") {
+      await this.wake(rec.id);
+      rec = await records.checkAlive(records.find(rec.id));
+    }
+    if (rec.status !== "running") throw preconditionFor(rec, what);
+    this.touch(rec.id, kind);
+    return rec;
   }
 
   /** Forgets a removed runtime. */
