@@ -110,15 +110,15 @@ export async function printList<T>(ctx: CliContext, rows: T[], spec: ListSpec<T>
   const out = ctx.io.stdout;
   if (format === "json") return printJson(ctx, listJson(spec.noun, rows, spec.raw));
   const tty = ctx.stdoutIsTTY;
+  // One write for the whole list: a write per row is a syscall and a trip through the stream each (200 rows of ps).
   if (format === "quiet") {
-    for (const r of rows) out.write(`${spec.id(r, tty)}\n`);
+    if (rows.length > 0) out.write(rows.map((r) => `${spec.id(r, tty)}\n`).join(""));
     return;
   }
   const cells = rows.map((r) => spec.columns.map((c) => escapeControl(c.value(r, tty))));
   const headers = spec.columns.map((c) => c.header);
   if (!tty) {
-    out.write(`${headers.join("\t")}\n`);
-    for (const line of cells) out.write(`${line.join("\t")}\n`);
+    out.write([headers, ...cells].map((line) => `${line.join("\t")}\n`).join(""));
     return;
   }
   if (ctx.colour) {
