@@ -15,7 +15,7 @@ import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
 import { placeCpus } from "./views/cpuset.js";
-import type { Lxcfs } from "./views/lxcfs.js";
+import type { Lxcfs, ViewMount } from "./views/lxcfs.js";
 import { procStart, sameProcessAlive, signalNumber, sleep, waitProcessExit } from "./proc.js";
 import { diskFull } from "./refusals.js";
 import { isFrozen } from "./status.js";
@@ -38,6 +38,14 @@ const INIT_STATUS_WAIT_MS = 5000;
 
 /** How {@link Containers.killInit} ended an init: its SIGKILL reached it ("killed"), or it ended before (on SIGTERM, or by itself). */
 export type InitEnd = "killed" | "ended";
+
+/** What {@link Containers.prepare} found for the boot. */
+export interface PreparedBoot {
+  agent: { binary: string; socket: string } | null;
+  procViews: ViewMount[];
+  cpus: string;
+  volumes: HostVolumeMount[];
+}
 
 /** What a started container adds to its record. */
 export type StartedContainer = Pick<RuntimeRecord, "initPid" | "initStartTime" | "bootId" | "startedAt">;
@@ -71,23 +79,41 @@ export class Containers {
   }
 
   /**
-   * Mounts the overlay, puts the init, the egress CA and /etc/hosts, hostname and resolv.conf in it, makes sure the runtime's
-   * network is there (a host reboot takes namespaces with it), writes the bundle (with the LXCFS views of /proc and the runtime's CPUs, views/, and its volumes' mounts) and starts
-   * the container detached.
+   * Boots a runtime whose network exists or may need making again (a host reboot takes namespaces with it): its
+   * root prepared meanwhile ({@link prepare}), then {@link start}.
    */
   async boot(rec: RuntimeRecord): Promise<StartedContainer> {
+    const [prepared] = await Promise.all([this.prepare(rec), this.networks.ensure(rec.id)]);
+    return this.start(rec, prepared);
+  }
+
+  /**
+   * What a boot needs that does not depend on the runtime's network: its root mounted with the init and the egress CA
+   * in it, the LXCFS views, its CPUs and its volumes. A create runs this while the network is made (provision.ts).
+   */
+  async prepare(rec: RuntimeRecord): Promise<PreparedBoot> {
     const paths = runtimePaths(this.opts.dataDir, rec.id);
     await this.mountRoot(rec);
     const booting = await this.opts.agents.forBoot(rec.id);
     const agent = isBrowser(rec) ? null : booting;
-    const [net, , , procViews, cpus, volumes] = await Promise.all([
-      this.networks.ensure(rec.id),
+    const [, , procViews, cpus, volumes] = await Promise.all([
       agent ? installInit(paths.rootfs, agent.binary, AGENT_PATH_IN_RUNTIME) : installInit(paths.rootfs, this.opts.initPath),
       this.opts.installTrust(paths.rootfs),
       this.lxcfs.mounts(),
       placeCpus(this.opts.cgroupParent, rec.id, rec.vcpus),
       this.opts.volumeMounts(rec),
     ]);
+    return { agent, procViews, cpus, volumes };
+  }
+
+  /**
+   * Writes /etc/hosts, hostname and resolv.conf into the root and the bundle (the LXCFS views of /proc, the runtime's
+   * CPUs, its volumes' mounts, its network namespace), and starts the container detached. After {@link prepare},
+   * the network made.
+   */
+  async start(rec: RuntimeRecord, { agent, procViews, cpus, volumes }: PreparedBoot): Promise<StartedContainer> {
+    const paths = runtimePaths(this.opts.dataDir, rec.id);
+    const net = this.networks.describe(rec.id);
     const hostname = rec.hostname ?? rec.name;
     for (const [path, text] of Object.entries(this.networks.etcFiles(rec.id, hostname))) await writeIntoRoot(paths.rootfs, path, text, 0o644);
     const spec = buildRuntimeSpec({
@@ -106,9 +132,8 @@ export class Containers {
       // A browser runtime's main process is Chromium under catatonit (browser/); its execs go through runc exec.
       initArgv: isBrowser(rec) ? [INIT_PATH_IN_RUNTIME, "--", ...browserCommand()] : agent ? [AGENT_PATH_IN_RUNTIME] : undefined,
     });
-    await writeFile(paths.config, JSON.stringify(spec));
     // An empty status file: the reaper is to fill it (a missing one means no reaper saw this init: an older daemon's).
-    await Promise.all([rm(paths.pidFile, { force: true }), writeFile(paths.initStatus, "")]);
+    await Promise.all([writeFile(paths.config, JSON.stringify(spec)), rm(paths.pidFile, { force: true }), writeFile(paths.initStatus, "")]);
     try {
       await this.runc.run(rec.id, paths.dir, paths.pidFile, paths.initStatus, { agent: agent ?? undefined });
     } catch (err) {

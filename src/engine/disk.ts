@@ -7,18 +7,17 @@
  * `mount -o loop` attaches a loop device with the autoclear flag: the kernel releases it when the filesystem is
  * unmounted (even lazily, once the last user goes), so there is no loop device to track or detach by hand.
  *
- * A few disks of the default size are formatted ahead of time ({@link DiskPool}) so a create only renames a file into
- * place; another size (`--disk-size-gib`) is formatted at create. A disk grows while mounted ({@link growDisk}).
+ * A few disks of the default size are formatted and mounted ahead of time (disk-pool.ts) so a create only renames a
+ * file and moves a mount into place; another size (`--disk-size-gib`) is formatted at create. A disk grows while
+ * mounted ({@link growDisk}).
  */
 import { execFile } from "node:child_process";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { setPriority } from "node:os";
-import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat, statfs, truncate, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, statfs, truncate, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError, errors } from "../api/index.js";
-import type { Logger } from "../log.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -38,13 +37,7 @@ export async function formatDisk(path: string, sizeMib: number, opts: { backgrou
     await writeFile(path, "", { mode: 0o600 });
     await truncate(path, sizeMib * 1024 * 1024);
     const mkfs = execFileAsync("mkfs.ext4", [...MKFS_ARGS, path]);
-    if (opts.background && mkfs.child.pid !== undefined) {
-      try {
-        setPriority(mkfs.child.pid, 19);
-      } catch {
-        // Already exited: nothing to lower.
-      }
-    }
+    if (opts.background) lowerPriority(mkfs.child.pid);
     await mkfs;
   } catch (err) {
     await rm(path, { force: true });
@@ -60,11 +53,22 @@ export async function formatDisk(path: string, sizeMib: number, opts: { backgrou
 
 /** Mounts the disk image at `mountPoint` through a loop device (the caller checked it is not mounted yet). */
 export async function mountDisk(image: string, mountPoint: string): Promise<void> {
+  await attachDisk(image, mountPoint);
+  await noteIoBase(image, mountPoint);
+}
+
+/**
+ * The mount of {@link mountDisk} alone, without noting the I/O counters (a pooled disk notes them when a runtime takes
+ * it). `background` runs it at the lowest CPU priority, like a pooled format.
+ */
+export async function attachDisk(image: string, mountPoint: string, opts: { background?: boolean } = {}): Promise<void> {
   await mkdir(mountPoint, { recursive: true });
   try {
     // noinit_itable: the inode tables of a sparse file already read as zeros, so the kernel's background zeroing
     // of them (≈ 170 MB of writes per 10 GiB disk, right after each create) would only cost I/O.
-    await execFileAsync("mount", ["-t", "ext4", "-o", "loop,discard,nodev,nosuid,noinit_itable", image, mountPoint]);
+    const mount = execFileAsync("mount", ["-t", "ext4", "-o", "loop,discard,nodev,nosuid,noinit_itable", image, mountPoint]);
+    if (opts.background) lowerPriority(mount.child.pid);
+    await mount;
   } catch (err) {
     const msg = stderrOf(err);
     if (/loop device|\/dev\/loop|loop-control/i.test(msg)) {
@@ -72,8 +76,22 @@ export async function mountDisk(image: string, mountPoint: string): Promise<void
     }
     throw new RuntaError("internal", `cannot mount the runtime disk ${image}: ${msg}`, { cause: err });
   }
+}
+
+/** Notes the counters of the loop device under `mountPoint` now, what {@link diskIo} counts from. */
+export async function noteIoBase(image: string, mountPoint: string): Promise<void> {
   const base = loopCounters(image, mountPoint);
   if (base) await writeFile(ioBaseFile(image), JSON.stringify(base));
+}
+
+/** Runs a started child at the lowest CPU priority, so background work does not slow the requests meanwhile. */
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, 19);
+  } catch {
+    // Already exited: nothing to lower.
+  }
 }
 
 /** Bytes used and the size of the mounted disk at `mountPoint` (what `df` shows). */
@@ -156,86 +174,5 @@ export async function growDisk(image: string, sizeMib: number): Promise<void> {
       );
     }
     throw new RuntaError("internal", `cannot grow the runtime disk ${image}: ${msg}`, { cause: err });
-  }
-}
-
-/**
- * A few disks formatted ahead of time in `<dataDir>/runtimes/.pool/`, so a create takes one with a rename. The
- * engine calls {@link DiskPool.refill} once a create is done (one mkfs at a time, at the lowest priority, never
- * awaited by a request, and not competing with the create's own mounts and runc); an empty pool falls back to
- * formatting inline. Files are named after their size, so a pool made for another size is thrown away at open.
- */
-export class DiskPool {
-  private readonly ready: string[] = [];
-  private filling: Promise<void> | null = null;
-  private closed = false;
-
-  constructor(
-    private readonly dir: string,
-    private readonly sizeMib: number,
-    private readonly target: number,
-    private readonly logger: Logger,
-  ) {}
-
-  private get suffix(): string {
-    return `-${this.sizeMib}m.img`;
-  }
-
-  /**
-   * Adopts the ready disks left by a previous daemon, removes disks of another size and formats a crash left half
-   * done (older than a minute: a format takes milliseconds), and starts a refill.
-   */
-  async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir)) {
-      const file = join(this.dir, name);
-      if (name.endsWith(this.suffix)) {
-        if (this.ready.length < this.target) this.ready.push(file);
-        continue;
-      }
-      const mtime = await stat(file).then((st) => st.mtimeMs, () => Date.now());
-      if (!name.endsWith(".tmp") || Date.now() - mtime > 60_000) await rm(file, { force: true });
-    }
-    this.refill();
-  }
-
-  /** Puts a formatted disk of `sizeMib` at `dest`: a pooled one when there is one of that size, else one formatted now. */
-  async take(dest: string, sizeMib = this.sizeMib): Promise<void> {
-    if (sizeMib !== this.sizeMib) return formatDisk(dest, sizeMib);
-    for (let pooled = this.ready.shift(); pooled; pooled = this.ready.shift()) {
-      try {
-        await rename(pooled, dest);
-        return;
-      } catch (err) {
-        // ENOENT: removed by hand, try the next one; anything else is worth a word.
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.logger.warn("could not take a pooled disk", { file: pooled, error: String(err) });
-        await rm(pooled, { force: true });
-      }
-    }
-    await formatDisk(dest, this.sizeMib);
-  }
-
-  /** Formats disks in the background, one at a time, until the pool is full again; a no-op while one runs. */
-  refill(): void {
-    if (this.filling || this.closed || this.ready.length >= this.target) return;
-    this.filling = (async () => {
-      while (!this.closed && this.ready.length < this.target) {
-        const tmp = join(this.dir, `${randomBytes(6).toString("hex")}.tmp`);
-        await formatDisk(tmp, this.sizeMib, { background: true });
-        const file = tmp.replace(/\.tmp$/, this.suffix);
-        await rename(tmp, file);
-        this.ready.push(file);
-      }
-    })()
-      .catch((err) => this.logger.warn("could not refill the pool of formatted runtime disks; creates will format their own", { error: String((err as Error).message) }))
-      .finally(() => {
-        this.filling = null;
-      });
-  }
-
-  /** Stops refilling and waits for a format in flight (the pooled files stay for the next daemon). */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.filling;
   }
 }

@@ -1,9 +1,9 @@
 /**
- * Mount points of the daemon's mount namespace and the one way the engine unmounts: runtime roots and disks
+ * Mount points of the daemon's mount namespace and the one way the engine unmounts (and moves a mount): runtime roots and disks
  * (rootfs.ts, disk.ts) and what debootstrap leaves mounted in an image being built (images/) all come off here.
  */
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { RuntaError } from "../api/index.js";
 
@@ -53,4 +53,38 @@ export async function unmount(targets: string[]): Promise<void> {
 export async function unmountUnder(dir: string): Promise<void> {
   const below = (await mountPoints()).filter((t) => t === dir || t.startsWith(dir + "/"));
   await unmount(below.sort((a, b) => b.length - a.length));
+}
+
+/** Whether `mount --move` was refused here once (a shared parent mount): later moves go straight to bind + umount. */
+let moveRefused = false;
+
+/**
+ * Moves the mount at `from` to `to` (a directory made here). `mount --move` is refused when a parent mount is shared
+ * (systemd makes `/` shared): then the same mount is bound at `to` and `from` unmounted, which leaves the same one
+ * mount of the filesystem (its loop device stays attached: the bind holds it).
+ */
+export async function moveMount(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  let refused = moveRefused;
+  if (!refused) {
+    try {
+      await execFileAsync("mount", ["--move", from, to]);
+      return;
+    } catch {
+      refused = true;
+    }
+  }
+  try {
+    await execFileAsync("mount", ["--bind", from, to]);
+  } catch (err) {
+    throw new RuntaError("internal", `cannot move the mount ${from} to ${to}: ${stderrOf(err)}`, { cause: err });
+  }
+  // The bind worked where the move did not: this host refuses moves (not a passing failure of mount itself).
+  moveRefused = refused;
+  try {
+    await execFileAsync("umount", [from]);
+  } catch (err) {
+    await execFileAsync("umount", [to]).catch(() => undefined);
+    throw new RuntaError("internal", `cannot move the mount ${from} to ${to}: ${stderrOf(err)}`, { cause: err });
+  }
 }

@@ -13,7 +13,7 @@ import type { RuntimeStore } from "../store/store.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";
 import { admitCreate, asBrowser, withRuntimeVersion } from "./create.js";
-import type { DiskPool } from "./disk.js";
+import type { DiskPool } from "./disk-pool.js";
 import type { ImageBuilder, ImageRequest } from "./images/packages.js";
 import type { ImageStore } from "./images/store.js";
 import type { Ingress } from "./ingress/ingress.js";
@@ -25,6 +25,14 @@ import type { RuntimeRecords } from "./records.js";
 import { diskFull } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { CreateSpec } from "./types.js";
+
+/** Like Promise.all, but a rejection is thrown only once every promise has settled (the first one's reason). */
+async function settledAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
 
 /** The rooms a create goes through. */
 export interface CreationsDeps {
@@ -149,8 +157,8 @@ export class Creations {
   }
 
   /**
-   * Builds its image if needed (the default image, or the derived image of its packages), wires the network, mounts
-   * the root, starts the container; undoes everything on failure. Called under the runtime's lock.
+   * Builds its image if needed (the default image, or the derived image of its packages), then wires the network while
+   * it mounts the disk and root, and starts the container; undoes everything on failure. Called under the runtime's lock.
    */
   async provision(rec: RuntimeRecord, wait: boolean, image: ImageRequest, net: { mode: NetworkMode; policy?: EgressPolicy }): Promise<RuntimeRecord> {
     const { store, records, containers, ingress, logger, dataDir } = this.deps;
@@ -158,10 +166,15 @@ export class Creations {
       await this.deps.builder.ensure(image, rec.name);
       const paths = runtimePaths(dataDir, rec.id);
       await mkdir(paths.dir, { recursive: true });
-      await this.deps.disks.take(paths.diskImage, rec.diskMib ?? this.deps.diskMib);
-      await this.deps.networks.create(rec.id, net.mode, net.policy);
-      rec = await ingress.bindHostPorts(rec);
-      const started = await containers.boot(rec);
+      // The disk and root, the network and the host ports do not wait for each other, only runc waits for all.
+      // Each is awaited to its end before a failure is thrown, so the teardown below never races a step still running.
+      const [prepared, , bound] = await settledAll([
+        this.deps.disks.take(paths.diskImage, rec.diskMib ?? this.deps.diskMib, paths.disk).then(() => containers.prepare(rec)),
+        this.deps.networks.create(rec.id, net.mode, net.policy),
+        ingress.bindHostPorts(rec),
+      ]);
+      rec = bound;
+      const started = await containers.start(rec, prepared);
       return records.mustUpdate(rec.id, { status: "running", ...started, lastError: null });
     } catch (raw) {
       const err = diskFull(raw, dataDir);

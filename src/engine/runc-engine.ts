@@ -35,7 +35,7 @@ import type { RuntimeStore } from "../store/store.js";
 import { browserOf, isBrowser } from "./browser/browser.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";
-import type { DiskPool } from "./disk.js";
+import type { DiskPool } from "./disk-pool.js";
 import type { Execs } from "./exec.js";
 import { wholeResult, type CapturedExec } from "./exec-output.js";
 import type { RuntimeFiles } from "./files/runtime-files.js";

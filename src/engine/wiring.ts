@@ -16,7 +16,7 @@ import { RuntimeStore } from "../store/store.js";
 import { RuntimeAgents } from "./agent/agents.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
 import { Containers } from "./containers.js";
-import { DiskPool } from "./disk.js";
+import { DiskPool } from "./disk-pool.js";
 import { Execs } from "./exec.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
 import { debianMirror, runcVersion } from "./host.js";

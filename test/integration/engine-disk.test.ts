@@ -1,7 +1,8 @@
 /**
  * Each runtime's writable layer on its own disk (a sparse ext4 file on a loop device), against real runc: the size
  * bound (ENOSPC inside, the host untouched), data across stop/start and a remount, delete releasing the loop device
- * and the file, the pool of formatted disks, runtimes from before the disks, and a host without mkfs.ext4 or loop devices.
+ * and the file, the pool of formatted disks mounted ahead (taken by a move, unmounted at close, adopted by the next
+ * engine), runtimes from before the disks, and a host without mkfs.ext4 or loop devices.
  * The engine is opened with 64 MiB disks so filling one stays cheap.
  */
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,7 @@ import { busyboxImage, makeEngineEnv, type EngineEnv } from "../helpers/engine-e
 let env: EngineEnv;
 let engine: RuncEngine;
 const warnings: string[] = [];
-const logger = { info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+const logger = { info() {}, warn: (m: string, f?: object) => warnings.push(`${m} ${JSON.stringify(f ?? {})}`), error: (m: string, f?: object) => warnings.push(`${m} ${JSON.stringify(f ?? {})}`) };
 
 beforeAll(async () => {
   env = await makeEngineEnv();
@@ -38,6 +39,9 @@ async function sh(rt: string, line: string): Promise<{ code: number; out: string
 const runtimeDir = (id: string) => join(env.dataDir, "runtimes", id);
 const poolDir = () => join(env.dataDir, "runtimes", ".pool");
 const readyDisks = () => readdirSync(poolDir()).filter((n) => n.endsWith(".img"));
+
+/** Leaks but the pool's own mounts and loop devices (its ready disks come and go with the refill; tested on their own). */
+const outsidePool = async () => (await env.leaks()).filter((l) => !l.includes("/runtimes/.pool/"));
 
 async function poolFull(): Promise<void> {
   for (let i = 0; i < 200 && readyDisks().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
@@ -108,6 +112,64 @@ test("creates take pre-formatted disks from the pool, which refills in the backg
   expect(warnings).toEqual([]);
 });
 
+test("pooled disks are mounted ahead and a create moves one into place: empty, its loop device on the runtime's file; close unmounts the pool, the next engine adopts it", async () => {
+  await poolFull();
+  const mounted = (await mountPoints()).filter((m) => m.startsWith(poolDir() + "/"));
+  expect(mounted.sort()).toEqual(readyDisks().map((n) => join(poolDir(), n.replace(/\.img$/, ".mnt"))).sort());
+  const pooled = readyDisks();
+  const rt = await engine.create({ name: "moved", image: "busybox", memoryMib: 32 });
+  const dir = runtimeDir(rt.id);
+  const taken = pooled.find((n) => !existsSync(join(poolDir(), n)))!;
+  expect(taken).toBeDefined();
+  // The pool's mount is gone from the pool and is the runtime's disk now; the loop device names the runtime's file.
+  const mounts = await mountPoints();
+  expect(mounts).not.toContain(join(poolDir(), taken.replace(/\.img$/, ".mnt")));
+  expect(mounts).toContain(join(dir, "disk"));
+  const loops = (await env.leaks()).filter((l) => l.startsWith("loop device ") && l.includes(rt.id));
+  expect(loops).toHaveLength(1);
+  expect(loops[0]).toMatch(new RegExp(`${join(dir, "disk.img")}$`));
+  // Clean as a fresh disk: the filesystem's own lost+found and the overlay's dirs, nothing else.
+  expect(readdirSync(join(dir, "disk")).sort()).toEqual(["lost+found", "upper", "work"]);
+  // and in the upper layer only what every boot puts there (the init, the egress CA, the /etc files).
+  expect(readdirSync(join(dir, "disk", "upper")).filter((n) => ![".runta", "etc", "usr"].includes(n))).toEqual([]);
+  // The I/O counters count from the take, on the runtime's own loop device.
+  expect((await sh("moved", "dd if=/dev/zero of=/w bs=1M count=4 conv=fsync 2>/dev/null && echo ok")).out).toBe("ok");
+  await engine.delete("moved");
+  expect((await env.leaks()).filter((l) => l.includes(rt.id))).toEqual([]);
+  // Close: the pool's mounts go, its files stay; the next engine mounts them again instead of formatting new ones.
+  await poolFull();
+  const files = readyDisks().sort();
+  await engine.close();
+  expect((await mountPoints()).filter((m) => m.startsWith(poolDir() + "/"))).toEqual([]);
+  expect((await env.leaks()).filter((l) => l.includes("/.pool/"))).toEqual([]);
+  engine = await RuncEngine.open({ ...env, logger, limits: { diskMib: 64 } });
+  for (let i = 0; i < 200 && (await mountPoints()).filter((m) => m.startsWith(poolDir() + "/")).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(readyDisks().sort()).toEqual(files);
+  expect((await mountPoints()).filter((m) => m.startsWith(poolDir() + "/"))).toHaveLength(2);
+  expect(warnings).toEqual([]);
+});
+
+test("a crash leaves the pool's disks mounted: the next engine unmounts them and mounts its files again, once each", async () => {
+  await poolFull();
+  const files = readyDisks().sort();
+  await engine.close();
+  // What a daemon killed mid-way leaves: its pooled disks mounted where it mounted them.
+  for (const n of files) {
+    mkdirSync(join(poolDir(), n.replace(/\.img$/, ".mnt")));
+    execFileSync("mount", ["-t", "ext4", "-o", "loop", join(poolDir(), n), join(poolDir(), n.replace(/\.img$/, ".mnt"))]);
+  }
+  engine = await RuncEngine.open({ ...env, logger, limits: { diskMib: 64 } });
+  for (let i = 0; i < 200 && (await mountPoints()).filter((m) => m.startsWith(poolDir() + "/")).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(readyDisks().sort()).toEqual(files);
+  expect((await mountPoints()).filter((m) => m.startsWith(poolDir() + "/")), warnings.join("\n")).toHaveLength(2);
+  expect((await env.leaks()).filter((l) => l.startsWith("loop device ") && l.includes("/.pool/"))).toHaveLength(2);
+  const rt = await engine.create({ name: "after-crash", image: "busybox", memoryMib: 32 });
+  expect((await sh("after-crash", "echo ok > /f && cat /f")).out).toBe("ok");
+  await engine.delete("after-crash");
+  expect((await env.leaks()).filter((l) => l.includes(rt.id))).toEqual([]);
+  expect(warnings).toEqual([]);
+});
+
 test("a runtime from before the disks (upper layer directly in its directory) still starts, keeps its data and is deleted cleanly", async () => {
   const rt = await engine.create({ name: "legacy", image: "busybox", memoryMib: 32 });
   const dir = runtimeDir(rt.id);
@@ -135,7 +197,7 @@ test("without mkfs.ext4 a create is unavailable with the fix and leaves nothing 
   for (const n of readyDisks()) rmSync(join(poolDir(), n));
   const path = process.env.PATH;
   const entriesBefore = readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"));
-  const leaksBefore = await env.leaks(); // the engine's own LXCFS, while it is open
+  const leaksBefore = await outsidePool(); // the engine's own LXCFS and network, while it is open
   let err: unknown;
   try {
     process.env.PATH = "/nonexistent";
@@ -150,7 +212,7 @@ test("without mkfs.ext4 a create is unavailable with the fix and leaves nothing 
   expect((err as RuntaError).code).toBe("unavailable");
   expect((err as RuntaError).message).toMatch(/mkfs\.ext4 was not found.*apt-get install e2fsprogs/);
   expect(readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"))).toEqual(entriesBefore);
-  expect(await env.leaks()).toEqual(leaksBefore);
+  expect(await outsidePool()).toEqual(leaksBefore);
   expect((await engine.list()).items).toEqual([]);
   // mkfs.ext4 back: creates work again and the pool fills up.
   await engine.create({ name: "after", image: "busybox", memoryMib: 32 });
@@ -166,7 +228,7 @@ test("without loop devices a create is unavailable with the fix and leaves nothi
   writeFileSync(join(fakeBin, "mount"), '#!/bin/sh\necho "mount: $6: failed to setup loop device for $5." >&2\nexit 32\n', { mode: 0o755 });
   const path = process.env.PATH;
   const entriesBefore = readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"));
-  const leaksBefore = await env.leaks(); // the engine's own LXCFS, while it is open
+  const leaksBefore = await outsidePool(); // the engine's own LXCFS and network, while it is open
   let err: unknown;
   try {
     process.env.PATH = `${fakeBin}:${path}`;
@@ -181,7 +243,7 @@ test("without loop devices a create is unavailable with the fix and leaves nothi
   expect((err as RuntaError).code).toBe("unavailable");
   expect((err as RuntaError).message).toMatch(/loop devices are unavailable.*failed to setup loop device.*modprobe loop/);
   expect(readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"))).toEqual(entriesBefore);
-  expect(await env.leaks()).toEqual(leaksBefore);
+  expect(await outsidePool()).toEqual(leaksBefore);
   expect((await engine.list()).items).toEqual([]);
   rmSync(fakeBin, { recursive: true });
 });
