@@ -40,9 +40,6 @@ const runtimeDir = (id: string) => join(env.dataDir, "runtimes", id);
 const poolDir = () => join(env.dataDir, "runtimes", ".pool");
 const readyDisks = () => readdirSync(poolDir()).filter((n) => n.endsWith(".img"));
 
-/** Leaks but the pool's own mounts and loop devices (its ready disks come and go with the refill; tested on their own). */
-const outsidePool = async () => (await env.leaks()).filter((l) => !l.includes("/runtimes/.pool/"));
-
 async function poolFull(): Promise<void> {
   for (let i = 0; i < 200 && readyDisks().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
   expect(readyDisks(), warnings.join("\n")).toHaveLength(2);
@@ -197,7 +194,7 @@ test("without mkfs.ext4 a create is unavailable with the fix and leaves nothing 
   for (const n of readyDisks()) rmSync(join(poolDir(), n));
   const path = process.env.PATH;
   const entriesBefore = readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"));
-  const leaksBefore = await outsidePool(); // the engine's own LXCFS and network, while it is open
+  const leaksBefore = await env.runtimeLeaks(); // the engine's own LXCFS and network, while it is open
   let err: unknown;
   try {
     process.env.PATH = "/nonexistent";
@@ -212,7 +209,7 @@ test("without mkfs.ext4 a create is unavailable with the fix and leaves nothing 
   expect((err as RuntaError).code).toBe("unavailable");
   expect((err as RuntaError).message).toMatch(/mkfs\.ext4 was not found.*apt-get install e2fsprogs/);
   expect(readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"))).toEqual(entriesBefore);
-  expect(await outsidePool()).toEqual(leaksBefore);
+  expect(await env.runtimeLeaks()).toEqual(leaksBefore);
   expect((await engine.list()).items).toEqual([]);
   // mkfs.ext4 back: creates work again and the pool fills up.
   await engine.create({ name: "after", image: "busybox", memoryMib: 32 });
@@ -228,7 +225,7 @@ test("without loop devices a create is unavailable with the fix and leaves nothi
   writeFileSync(join(fakeBin, "mount"), '#!/bin/sh\necho "mount: $6: failed to setup loop device for $5." >&2\nexit 32\n', { mode: 0o755 });
   const path = process.env.PATH;
   const entriesBefore = readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"));
-  const leaksBefore = await outsidePool(); // the engine's own LXCFS and network, while it is open
+  const leaksBefore = await env.runtimeLeaks(); // the engine's own LXCFS and network, while it is open
   let err: unknown;
   try {
     process.env.PATH = `${fakeBin}:${path}`;
@@ -243,7 +240,7 @@ test("without loop devices a create is unavailable with the fix and leaves nothi
   expect((err as RuntaError).code).toBe("unavailable");
   expect((err as RuntaError).message).toMatch(/loop devices are unavailable.*failed to setup loop device.*modprobe loop/);
   expect(readdirSync(join(env.dataDir, "runtimes")).filter((n) => !n.endsWith(".log"))).toEqual(entriesBefore);
-  expect(await outsidePool()).toEqual(leaksBefore);
+  expect(await env.runtimeLeaks()).toEqual(leaksBefore);
   expect((await engine.list()).items).toEqual([]);
   rmSync(fakeBin, { recursive: true });
 });

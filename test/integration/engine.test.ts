@@ -191,12 +191,12 @@ describe("bad input leaves nothing behind", () => {
     const broken = await RuncEngine.open({ ...env, initPath: notExecutable, execAgent: null, logger });
     try {
       const runtimesBefore = await readdir(join(env.dataDir, "runtimes"));
-      const leaksBefore = await env.leaks();
+      const leaksBefore = await env.runtimeLeaks();
       await rejectsWith(broken.create({ name: "nostart", image: "busybox", memoryMib: 32 }), "internal", /runc run failed: .*permission denied/);
       await rejectsWith(broken.get("nostart"), "not_found");
       expect(await readdir(join(env.dataDir, "runtimes"))).toEqual(runtimesBefore);
       // Containers, mounts and cgroups of the runtimes that were already there, and nothing more.
-      expect(await env.leaks()).toEqual(leaksBefore);
+      expect(await env.runtimeLeaks()).toEqual(leaksBefore);
       const bg = await broken.create({ name: "nostart-bg", image: "busybox", memoryMib: 32 }, { wait: false });
       expect(bg.status).toBe("creating");
       let now = await broken.get("nostart-bg");

@@ -214,26 +214,39 @@ test("while runta holds ip_forward on, forwarding between other interfaces stays
   await nets.remove("rt-fwd");
 });
 
-test("a second daemon's network coexists; the last runtime out removes namespace, link, table and forwarding", async () => {
+test("a second daemon's network coexists; the last runtime out removes namespace and link at once, table and forwarding after keepActiveMs or at close", async () => {
   const otherDir = await mkdtemp(join(tmpdir(), "runta-net-room-other-"));
-  const other = await RuntimeNetworks.open({ dataDir: otherDir });
+  const other = await RuntimeNetworks.open({ dataDir: otherDir, keepActiveMs: 300 });
+  const tables = async () => (await run("nft", ["list", "tables"])).stdout;
   try {
     await nets.create("rt-a", "nat");
     await other.create("rt-b", "nat");
     expect(other.names.table).not.toBe(nets.names.table);
-    const { stdout } = await run("nft", ["list", "tables"]);
-    expect(stdout).toContain(nets.names.table);
-    expect(stdout).toContain(other.names.table);
+    expect(await tables()).toContain(nets.names.table);
+    expect(await tables()).toContain(other.names.table);
     const nsA = nsOf(nets, "rt-a");
+    const nsB = nsOf(other, "rt-b");
     expect((await curl(nsA, "http://allowed.test/")).out).toContain("hello allowed.test");
     await other.remove("rt-b");
+    expect(existsSync(`/run/netns/${nsB}`)).toBe(false);
     expect((await curl(nsA, "http://allowed.test/")).out).toContain("hello allowed.test");
+    // The other daemon's parts go keepActiveMs after its last runtime: by themselves, with the daemon still open.
+    for (let i = 0; i < 100 && (await tables()).includes(other.names.table); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await tables()).not.toContain(other.names.table);
+    expect(existsSync(join(FORWARDING_MARKERS_DIR, other.names.table))).toBe(false);
+    // This one keeps them (the default 30 s) for a next create, which finds them there; close removes them at once.
     await nets.remove("rt-a");
     expect(existsSync(`/run/netns/${nsA}`)).toBe(false);
     expect(existsSync(`/sys/class/net/${nsA}`)).toBe(false);
-    expect((await run("nft", ["list", "tables"])).stdout).not.toMatch(new RegExp(`${nets.names.table}|${other.names.table}`));
+    expect(await tables()).toContain(nets.names.table);
+    await nets.create("rt-again", "nat");
+    expect((await curl(nsOf(nets, "rt-again"), "http://allowed.test/")).out).toContain("hello allowed.test");
+    await nets.remove("rt-again");
+    await nets.close();
+    expect(await tables()).not.toContain(nets.names.table);
     // Other daemons on this machine may hold ip_forward on for their runtimes; ours no longer do.
     for (const t of [nets.names.table, other.names.table]) expect(existsSync(join(FORWARDING_MARKERS_DIR, t))).toBe(false);
+    nets = await RuntimeNetworks.open({ dataDir, hostsFile: join(dataDir, "hosts") });
   } finally {
     await other.close();
     await rm(otherDir, { recursive: true, force: true });

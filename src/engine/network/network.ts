@@ -5,8 +5,10 @@
  * reboot took the namespace: it is made again), at delete, and for the egress routes. Namespaces outlive their
  * containers, so shutdown/boot, pause/resume and daemon restarts keep the runtime's address and policy.
  *
- * Nothing is set up until a runtime needs a network, and the last one out removes the table and gives IPv4
- * forwarding back (forwarding.ts), so a daemon without networked runtimes leaves the host as it found it.
+ * Nothing is set up until a runtime needs a network. The last one out leaves the resolver, proxy and table for
+ * {@link KEEP_ACTIVE_MS} (a next create, as in a create-use-delete loop, then skips setting them up again: 60–120 ms
+ * of a create here under load), then removes the table and gives IPv4 forwarding back (forwarding.ts); stopping the
+ * daemon does so at once. A daemon without networked runtimes leaves the host as it found it.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -61,7 +63,12 @@ export interface RuntimeNetworksOptions {
   logger?: Logger;
   /** Takes over the proxied connections it wants (the secrets room's injection); absent: all are spliced. */
   takeover?: Takeover;
+  /** How long the table, resolver and proxy stay after the last networked runtime is removed (default {@link KEEP_ACTIVE_MS}). */
+  keepActiveMs?: number;
 }
+
+/** How long the daemon's network parts outlive its last networked runtime by default. */
+export const KEEP_ACTIVE_MS = 30_000;
 
 /** A runtime's network as the engine sees it. */
 export interface RuntimeNetwork {
@@ -86,6 +93,8 @@ export class RuntimeNetworks {
   private active: Promise<{ dns: DnsForwarder; proxy: EgressProxy }> | null = null;
   /** Serialises changes of the table and of indexes (allocation reads then writes). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The removal of the parts once no runtime has a network, pending for {@link RuntimeNetworksOptions.keepActiveMs}. */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly opts: RuntimeNetworksOptions & { logger: Logger },
@@ -134,8 +143,9 @@ export class RuntimeNetworks {
     });
   }
 
-  /** Starts the resolver and proxy and (re)builds the table with every runtime; once per daemon. */
+  /** Starts the resolver and proxy and (re)builds the table with every runtime; once per daemon (until deactivated). */
   private activate(): Promise<{ dns: DnsForwarder; proxy: EgressProxy }> {
+    this.keepActive();
     this.active ??= (async () => {
       await this.settleRange();
       const ctx = {
@@ -229,6 +239,7 @@ export class RuntimeNetworks {
       } catch (err) {
         await this.destroy(rec).catch(() => {});
         this.store.remove(runtimeId);
+        await this.lastOut();
         throw err;
       }
       return this.describe(runtimeId);
@@ -347,8 +358,36 @@ export class RuntimeNetworks {
       if (!rec) return;
       await this.destroy(rec);
       this.store.remove(runtimeId);
-      if (!this.store.all().some((r) => r.mode === "nat")) await this.deactivate();
+      await this.lastOut();
     });
+  }
+
+  private networked(): boolean {
+    return this.store.all().some((r) => r.mode === "nat");
+  }
+
+  /** Cancels a pending removal of the parts (a runtime needs them again). */
+  private keepActive(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /**
+   * Once no runtime has a network (the caller holds the queue): removes the parts after keepActiveMs unless a runtime
+   * needs them again meanwhile, or at once with none.
+   */
+  private async lastOut(): Promise<void> {
+    if (this.networked()) return;
+    this.keepActive();
+    const delay = this.opts.keepActiveMs ?? KEEP_ACTIVE_MS;
+    if (delay <= 0) return this.deactivate();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      void this.serial(async () => {
+        if (!this.networked() && !this.idleTimer) await this.deactivate();
+      });
+    }, delay);
+    this.idleTimer.unref();
   }
 
   /** Stops the resolver and proxy, removes the table and gives forwarding back (no runtime needs them any more). */
@@ -392,10 +431,13 @@ export class RuntimeNetworks {
 
   /**
    * Stops the resolver and proxy. The table stays while runtimes have a network: they keep running without the
-   * daemon (only their DNS and ports 80/443 wait for it to come back, refused at once meanwhile).
+   * daemon (only their DNS and ports 80/443 wait for it to come back, refused at once meanwhile). Without any, the
+   * table goes now (not after keepActiveMs).
    */
   async close(): Promise<void> {
+    this.keepActive();
     await this.queue;
+    if (!this.networked()) await this.deactivate();
     const active = await this.active?.catch(() => null);
     this.active = null;
     if (active) await Promise.all([active.dns.close(), active.proxy.close()]);
