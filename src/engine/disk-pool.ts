@@ -17,7 +17,7 @@ import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
 import { attachDisk, formatDisk, noteIoBase } from "./disk.js";
-import { moveMount, unmount, unmountUnder } from "./mounts.js";
+import { mountPoints, moveMount, unmount, unmountUnder } from "./mounts.js";
 
 /** A ready disk: its file, and where it is mounted in the pool (null: not mounted ahead). */
 interface Pooled {
@@ -81,7 +81,8 @@ export class DiskPool {
         await this.discard(pooled);
         continue;
       }
-      if (pooled.mounted) await this.moveInto(pooled.mounted, dest, mountPoint);
+      // Unmounted behind the pool's back (by hand, or by another engine opened on this data dir): taken as a file.
+      if (pooled.mounted && (await mountPoints()).includes(pooled.mounted)) await this.moveInto(pooled.mounted, dest, mountPoint);
       return;
     }
     await formatDisk(dest, this.sizeMib);
