@@ -1,7 +1,8 @@
-/** The command tree: declares every command and wires the global flags into the context. */
+/** The command tree: where every command is defined, the global flags, and how the context learns them. */
 import { Command } from "commander";
 import type { CliContext } from "./context.js";
 import { clientVersion } from "./main.js";
+
 /** How a command module defines its command; `root` gives the whole program (for `completion`). */
 type Define = (ctx: CliContext, root: () => Command) => Command;
 
