@@ -72,7 +72,7 @@ if (/[^\x00-\x7f]/.test(bundle)) throw new Error("the CLI bundle is not ASCII: l
 writeFileSync(BUNDLE, bundle);
 
 // The code cache: V8 serialises every function compiled so far, so warm it with what the common commands run: a
-// plain exec (client, node:http transport, frame decoding) and ps against a stand-in daemon on loopback, and help.
+// plain exec (client, node:http transport, frame decoding) and ps against a stand-in daemon on loopback.
 // A function left out is compiled from source when a command first calls it (measured: ~3 ms of an exec).
 const { exports: cli, script } = loadCli({ useCache: false });
 const { encodeFrame, EXEC_STREAM_CONTENT_TYPE } = await import("../dist/api/exec-frames.js");
@@ -93,7 +93,9 @@ const standIn = createServer((req, res) => {
 await new Promise((resolve) => standIn.listen(0, "127.0.0.1", resolve));
 const env = { RUNTA_ENDPOINT: `http://127.0.0.1:${standIn.address().port}`, RUNTA_TOKEN: "warm-up", HOME: "/nonexistent", NO_COLOR: "1" };
 const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
-for (const argv of [["exec", "warm-up", "--", "true"], ["ps"], ["ps", "--help"], ["run", "--help"]]) {
+// Not help: commander's help renderer would be deserialised by every command for the few that print help (measured:
+// a 11% smaller cache, ~1 ms less of an exec, help no slower).
+for (const argv of [["exec", "warm-up", "--", "true"], ["ps"]]) {
   const code = await cli.run(argv, { io: { stdin: Readable.from([]), stdout: sink(), stderr: sink() }, env });
   if (code !== 0) throw new Error(`warming the code cache: runta ${argv.join(" ")} exited ${code} against the stand-in daemon`);
 }
