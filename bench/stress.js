@@ -147,11 +147,20 @@ async function attackFloods() {
   const exited = new Promise((resolve) => child.once("close", resolve));
   // Let the floods get going before sampling.
   await sleep(1000);
+  const cpu0 = daemonCpuMs();
   const r = await healthSamples(6000);
+  const cpuMs = daemonCpuMs() - cpu0;
   const code = await exited;
   if (code !== 0) throw new Error(`bench/lib/flood.js exited with ${code}`);
   const { bytes_sent, connections } = JSON.parse(out);
-  return { ...r, bytes_sent_mib: Math.round(bytes_sent / 1048576), flood_connections: connections };
+  // How busy the daemon itself was while health was sampled: what it spends on the flood, apart from the host's load.
+  return { ...r, bytes_sent_mib: Math.round(bytes_sent / 1048576), flood_connections: connections, daemon_cpu_percent: Math.round(cpuMs / 60) };
+}
+
+/** CPU time (user + system) the daemon has used, in ms. */
+function daemonCpuMs() {
+  const fields = readFileSync(`/proc/${daemon.proc?.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function attackSessions(runtimes) {

@@ -22,7 +22,7 @@ import { TerminalSession } from "./execs/session.js";
 import { execTimeoutSecs } from "./execs/timeout.js";
 import { tracked } from "./execs/tracked.js";
 import { readRootfsEtc, resolveUser, type ResolvedUser } from "./execs/user.js";
-import { sameProcessAlive, signalName } from "./proc.js";
+import { processEnding, sameProcessAlive, signalName } from "./proc.js";
 import { preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import { execveFailure } from "./runc-failures.js";
@@ -297,8 +297,8 @@ export class Execs {
     if (now.initPid !== rec.initPid || now.initStartTime !== rec.initStartTime) {
       return errors.precondition(`runtime "${rec.name}" restarted while the exec was starting; run the command again`, { status: now.status });
     }
-    // A stop in flight: its record still says running until the stop ends, but its init is gone.
-    if (!sameProcessAlive(now.initPid, now.initStartTime)) {
+    // A stop in flight: its record still says running until the stop ends, but its init is gone or exiting.
+    if (!sameProcessAlive(now.initPid, now.initStartTime) || processEnding(now.initPid)) {
       return errors.precondition(`runtime "${rec.name}" stopped while the exec was starting; check it with 'runta inspect ${rec.name}'`);
     }
     return err;

@@ -42,6 +42,20 @@ export function procStart(pid: number): number | null {
   return Number(fields[19]);
 }
 
+/** The kernel's PF_EXITING: the process is in exit(), its files already closed. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the process is gone or on its way out. A pid namespace's init that exited shows as alive (not yet a zombie)
+ * while the kernel kills and reaps the rest of its namespace, with its sockets already closed: an exec agent that
+ * ended its connections then reads as alive to {@link sameProcessAlive}, but not to this.
+ */
+export function processEnding(pid: number | null): boolean {
+  const fields = pid ? procStatFields(pid) : null;
+  if (!fields || fields[0] === "Z" || fields[0] === "X") return true;
+  return (Number(fields[6]) & PF_EXITING) !== 0;
+}
+
 /** Sends a signal to a process group; a group that is already gone is fine. */
 export function killGroup(pgid: number, sig: NodeJS.Signals): void {
   try {

@@ -12,7 +12,7 @@ import type { IngressInfo } from "../api/ports-spec.js";
 import { bearerAuthenticator, forbiddenOrigin, hostChecker, originChecker, unauthenticated } from "./auth.js";
 import { mapError } from "./errors.js";
 import type { ExecStreamDeps } from "./exec-stream.js";
-import { applyServerTimeouts, closeUnreadBodies, ConnectionGuard, IDLE_CONNECTION_MS, SERVER_OPTIONS, watchBody } from "./guard.js";
+import { applyServerTimeouts, closeUnreadBodies, ConnectionGuard, IDLE_CONNECTION_MS, SERVER_OPTIONS, stopReadingRefusedBody, watchBody } from "./guard.js";
 import { newRequestId, send, type Ctx } from "./http.js";
 import { decodeParams, Router } from "./router.js";
 import { ROUTE_MODULES } from "./routes/index.js";
@@ -133,6 +133,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       } else {
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         send(ctx, status, body);
+        stopReadingRefusedBody(req, res);
       }
     } finally {
       logger.debug("request", { request_id: requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started });

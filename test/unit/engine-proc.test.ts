@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { expect, test } from "vitest";
-import { AliveCache, killGroup, pidAlive, procStart, procStatFields, signalName, signalNumber } from "../../src/engine/proc.js";
+import { AliveCache, killGroup, pidAlive, procStart, procStatFields, processEnding, signalName, signalNumber } from "../../src/engine/proc.js";
 
 test("process facts come from /proc: this process is alive with a start time, a missing pid is not", () => {
   expect(pidAlive(process.pid)).toBe(true);
@@ -42,4 +42,18 @@ test("AliveCache (bulk liveness): a live process stays alive, a reaped one is de
   await exited; // node reaped it: the pid no longer exists, so the probe fails even within the verify window
   expect(cache.alive(pid, start)).toBe(false);
   expect(cache.alive(null, null)).toBe(false);
+});
+
+test("processEnding: a running process is not, a missing one and a zombie are", async () => {
+  expect(processEnding(process.pid)).toBe(false);
+  expect(processEnding(2 ** 22 + 1)).toBe(true);
+  expect(processEnding(null)).toBe(true);
+  // `sleep 0` ends at once and its parent (exec'd into `sleep 5`) never reaps it: a zombie.
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+  const zombie = Number(await new Promise<string>((r) => parent.stdout!.once("data", (d) => r(String(d)))));
+  for (const t0 = Date.now(); procStatFields(zombie)?.[0] !== "Z" && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+  expect(procStatFields(zombie)?.[0]).toBe("Z");
+  expect(processEnding(zombie)).toBe(true);
+  expect(processEnding(parent.pid!)).toBe(false);
+  parent.kill("SIGKILL");
 });

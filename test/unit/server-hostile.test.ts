@@ -3,6 +3,7 @@
  * refused bodies are not read, slow bodies and slow headers are cut, idle and slow connections cannot lock out an
  * authenticated client or health, and 429 says when to retry. Each test failed before its fix.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { RuntaError } from "../../src/api/index.js";
@@ -85,6 +86,21 @@ describe("refused bodies are not read (item 3)", () => {
     // What the kernel had buffered before the close, not the flood.
     expect(bytesRead()).toBeLessThan(32 * 1024 * 1024);
   });
+});
+
+test("a refusal's connection is gone as soon as its answer is out, not read until the client's end (item 3: what a flood costs)", async () => {
+  const { api, port } = await serve();
+  const goneAtFinish: boolean[] = [];
+  api.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    // Right after the answer's last byte was handed over (node alone would half-close and keep reading meanwhile).
+    res.once("finish", () => process.nextTick(() => goneAtFinish.push(req.socket.destroyed)));
+  });
+  const c = await open(port);
+  c.s.write(head(port, "POST", "/v1/runtimes", `Content-Type: application/json\r\nContent-Length: 1000000000000\r\n`));
+  await flood(c.s, 1000);
+  await Promise.race([c.closed, new Promise((r) => setTimeout(r, 3000))]);
+  expect(c.text()).toMatch(/^HTTP\/1.1 401 /);
+  expect(goneAtFinish).toEqual([true]);
 });
 
 describe("slow clients are cut (items 2 and 10)", () => {
