@@ -49,11 +49,11 @@ test("processEnding: a running process is not, a missing one and a zombie are", 
   expect(processEnding(2 ** 22 + 1)).toBe(true);
   expect(processEnding(null)).toBe(true);
   // `sleep 0` ends at once and its parent (exec'd into `sleep 5`) never reaps it: a zombie.
-  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
   const zombie = Number(await new Promise<string>((r) => parent.stdout!.once("data", (d) => r(String(d)))));
-  for (const t0 = Date.now(); procStatFields(zombie)?.[0] !== "Z" && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+  for (const t0 = Date.now(); procStatFields(zombie)?.[0] !== "Z" && Date.now() - t0 < 15_000; ) await new Promise((r) => setTimeout(r, 20));
   expect(procStatFields(zombie)?.[0]).toBe("Z");
   expect(processEnding(zombie)).toBe(true);
   expect(processEnding(parent.pid!)).toBe(false);
   parent.kill("SIGKILL");
-});
+}, 30_000);
