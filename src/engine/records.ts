@@ -4,86 +4,53 @@
  * `Runtime`.
  */
 import { throwIfCallerGone } from "./caller.js";
-import { envDigest, errors, type Runtime, type RuntimeIdle, type VolumeMount } from "../api/index.js";
+import { errors, type Runtime, type RuntimeIdle, type VolumeMount } from "../api/index.js";
 import type { PublishedPort } from "../api/ports-spec.js";
 import type { Logger } from "../log.js";
 import type { RuntimeRecord, RuntimeVolume } from "../store/record.js";
 import type { RuntimeStore } from "../store/store.js";
 import type { Containers } from "./containers.js";
-import { shutdownAt } from "./lifetime.js";
 import { shown } from "./names.js";
 import { AliveCache, sameProcessAlive } from "./proc.js";
+import { RuntimeViews } from "./runtime-view.js";
 import { isLive } from "./status.js";
 
 export class RuntimeRecords {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Liveness for lists (checkAlive's `bulk`): a full /proc check per runtime at most once a second. */
   private readonly aliveInBulk = new AliveCache();
-  /** env_digest per runtime id, computed once per revision (a sha256 per runtime was a tenth of a list of 200). */
-  private readonly digests = new Map<string, { revision: number; digest: string }>();
+  private readonly views: RuntimeViews;
 
   constructor(
     private readonly store: RuntimeStore,
     private readonly containers: Containers,
     private readonly logger: Logger,
     /** The names of what a record refers to by id: a restored runtime's checkpoint, its volumes. */
-    private readonly refs: { checkpointName(id: string): string | null; volumes(v: RuntimeVolume[]): VolumeMount[] },
+    refs: { checkpointName(id: string): string | null; volumes(v: RuntimeVolume[]): VolumeMount[] },
     /** Its latest activity and idle state (idle/keeper.ts). */
-    private readonly idleOf: (rec: RuntimeRecord) => { lastActivityAt: string | null; idle: RuntimeIdle | null } = (rec) => ({
+    idleOf: (rec: RuntimeRecord) => { lastActivityAt: string | null; idle: RuntimeIdle | null } = (rec) => ({
       lastActivityAt: rec.lastActivityAt,
       idle: null,
     }),
     /** Its published ports with their URLs (ingress/). */
-    private readonly ports: (rec: RuntimeRecord) => PublishedPort[] = () => [],
-  ) {}
+    ports: (rec: RuntimeRecord) => PublishedPort[] = () => [],
+  ) {
+    this.views = new RuntimeViews({ checkpointName: (id) => refs.checkpointName(id), volumes: (v) => refs.volumes(v), idleOf, ports });
+  }
 
   /** Waits for every lifecycle operation in flight (before the store closes). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.locks.values()]);
   }
 
+  /** The API's object for a record (runtime-view.ts). */
   toRuntime(rec: RuntimeRecord, usage?: Runtime["usage"]): Runtime {
-    const { lastActivityAt, idle } = this.idleOf(rec);
-    const rt: Runtime = {
-      id: rec.id,
-      name: rec.name,
-      status: rec.status,
-      image: rec.image,
-      resources: { requests: { vcpus: rec.vcpus, memory_mib: rec.memoryMib, disk_size_gib: rec.diskMib === null ? null : rec.diskMib / 1024 } },
-      checkpoint: rec.checkpointId ? (this.refs.checkpointName(rec.checkpointId) ?? rec.checkpointId) : null,
-      volumes: this.refs.volumes(rec.volumes),
-      env_names: Object.keys(rec.env),
-      env_digest: this.envDigestOf(rec),
-      labels: rec.labels,
-      hostname: rec.hostname ?? rec.name,
-      description: rec.description,
-      exec_timeout_secs: rec.execTimeoutSecs,
-      lifetime_secs: rec.lifetimeSecs,
-      shutdown_at: shutdownAt(rec),
-      created_at: rec.createdAt,
-      updated_at: rec.updatedAt,
-      started_at: rec.startedAt,
-      revision: rec.revision,
-      last_error: rec.lastError,
-      idle_timeout_secs: rec.idleTimeoutSecs,
-      last_activity_at: lastActivityAt,
-      pause_reason: rec.status === "paused" ? "user" : rec.status === "suspended" ? "idle" : null,
-      idle,
-      exit_code: rec.exitCode,
-      ports: this.ports(rec),
-    };
-    if (usage !== undefined) rt.usage = usage;
-    if (rec.pool !== null) rt.pool = rec.pool;
-    return rt;
+    return this.views.toRuntime(rec, usage);
   }
 
-  private envDigestOf(rec: RuntimeRecord): string {
-    const known = this.digests.get(rec.id);
-    if (known?.revision === rec.revision) return known.digest;
-    const digest = envDigest(rec.id, rec.env);
-    if (this.digests.size > 4096) this.digests.clear();
-    this.digests.set(rec.id, { revision: rec.revision, digest });
-    return digest;
+  /** The same as JSON text, its fixed part kept per record object (what a list writes). */
+  json(rec: RuntimeRecord, usage?: Runtime["usage"]): string {
+    return this.views.json(rec, usage);
   }
 
   /** Finds a record by name or id; `not_found` with the fix otherwise. */
@@ -135,14 +102,33 @@ export class RuntimeRecords {
 
   /**
    * A running, paused or suspended record whose init died behind the daemon's back becomes `crashed` (its stopped container is
-   * removed so a boot can start a fresh one). Cheap: one read of /proc per record; with `bulk` (a list) usually
-   * a signal-0 probe instead (see AliveCache for the gap that leaves). A death it suspects is confirmed in full.
+   * removed so a boot can start a fresh one). Cheap: one read of /proc per record. A death it suspects is confirmed
+   * under the lock.
    */
-  async checkAlive(rec: RuntimeRecord, opts: { bulk?: boolean } = {}): Promise<RuntimeRecord> {
+  async checkAlive(rec: RuntimeRecord): Promise<RuntimeRecord> {
     if (!isLive(rec.status)) return rec;
-    if (opts.bulk ? this.aliveInBulk.alive(rec.initPid, rec.initStartTime) : sameProcessAlive(rec.initPid, rec.initStartTime)) {
-      return opts.bulk ? rec : this.checkCgroup(rec);
+    if (sameProcessAlive(rec.initPid, rec.initStartTime)) return this.checkCgroup(rec);
+    return this.confirmCrash(rec);
+  }
+
+  /**
+   * {@link checkAlive} for a list: usually a signal-0 probe per record (see AliveCache for the gap that leaves), no
+   * cgroup check, and no promise per record: only a suspected death waits (for its confirmation under the lock).
+   */
+  async checkAliveInBulk(recs: RuntimeRecord[]): Promise<RuntimeRecord[]> {
+    const out = recs.slice();
+    const suspects: Array<Promise<void>> = [];
+    for (let i = 0; i < recs.length; i++) {
+      const rec = recs[i]!;
+      if (!isLive(rec.status) || this.aliveInBulk.alive(rec.initPid, rec.initStartTime)) continue;
+      suspects.push(this.confirmCrash(rec).then((now) => void (out[i] = now)));
     }
+    if (suspects.length) await Promise.all(suspects);
+    return out;
+  }
+
+  /** Under the lock, with the full check: a live record whose init is gone becomes `crashed`. */
+  private confirmCrash(rec: RuntimeRecord): Promise<RuntimeRecord> {
     return this.withLock(rec.id, async () => {
       const now = this.store.get(rec.id);
       if (!now || !isLive(now.status)) return now ?? rec;

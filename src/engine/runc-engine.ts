@@ -59,6 +59,7 @@ import type { RuntimeResizes } from "./resize.js";
 import { noNetwork, preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
+import { listPage } from "./runtime-view.js";
 import type { RuntimeSecrets } from "./secrets/secrets.js";
 import { isFrozen, isLive } from "./status.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
@@ -169,24 +170,26 @@ export class RuncEngine implements Engine {
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
     const page = this.store.list({ status: filter.status, limit, after: filter.after, pooled: filter.pooled });
     // A signal-0 probe per live record, a /proc read at most once a second each: a page of hundreds stays flat.
-    const checked = await Promise.all(page.items.map((rec) => this.records.checkAlive(rec, { bulk: true })));
+    const checked = await this.records.checkAliveInBulk(page.items);
     // A runtime found crashed just now no longer matches a filter on running/paused.
     const matching = checked.filter((rec) => !filter.status?.length || filter.status.includes(rec.status));
-    const items = filter.usage ? await Promise.all(matching.map((rec) => this.withUsage(rec))) : matching.map((rec) => this.records.toRuntime(rec));
-    return { items, nextCursor: page.nextCursor };
+    // Each runtime's JSON, its fixed part kept per record (runtime-view.ts): the route writes them as they are.
+    const json = filter.usage
+      ? await Promise.all(matching.map(async (rec) => this.records.json(rec, await this.usageOf(rec))))
+      : matching.map((rec) => this.records.json(rec));
+    return listPage(json, page.nextCursor);
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {
     const rec = await this.records.checkAlive(this.records.find(ref));
-    const rt = opts.usage ? await this.withUsage(rec) : this.records.toRuntime(rec);
+    const rt = this.records.toRuntime(rec, opts.usage ? await this.usageOf(rec) : undefined);
     return isBrowser(rec) ? { ...rt, browser: await browserOf(rt, this.networks.describe(rt.id).address) } : rt;
   }
 
-
-  /** The record with current usage (usage.ts); null when nothing runs. */
-  private async withUsage(rec: RuntimeRecord): Promise<Runtime> {
-    if (!isLive(rec.status)) return this.records.toRuntime(rec, null);
-    return this.records.toRuntime(rec, await readUsage(rec.id, { cgroupParent: this.opts.cgroupParent, dataDir: this.opts.dataDir, networks: this.networks }));
+  /** Current usage (usage.ts); null when nothing runs. */
+  private async usageOf(rec: RuntimeRecord): Promise<Runtime["usage"]> {
+    if (!isLive(rec.status)) return null;
+    return readUsage(rec.id, { cgroupParent: this.opts.cgroupParent, dataDir: this.opts.dataDir, networks: this.networks });
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -79,7 +79,10 @@ export interface PoolSpec {
 }
 
 export interface ListPage {
-  items: Runtime[];
+  /** Each runtime as the API's JSON text, which the list route writes as it is (runtime-view.ts keeps most of it). */
+  json: string[];
+  /** The same runtimes parsed (for callers inside the daemon and tests). */
+  readonly items: Runtime[];
   nextCursor: string | null;
 }
 

@@ -137,8 +137,8 @@ function* jsonPieces(value: unknown): Generator<string> {
   }
 }
 
-/** Sends already-serialized JSON. */
-export function sendText(ctx: Ctx, status: number, payload: string): void {
+/** Sends already-serialized JSON (a large page as bytes: encoded once, not measured and then encoded again). */
+export function sendText(ctx: Ctx, status: number, payload: string | Buffer): void {
   ctx.res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(payload) });
   ctx.res.end(payload);
 }

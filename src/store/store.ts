@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from "../log.js";
 import { checkWal, unreadableDatabase } from "./integrity.js";
 import type { RecordPage, RecordPatch, RuntimeRecord } from "./record.js";
 import { createRuntimesTable, fromRow, toRow, type Row } from "./runtime-rows.js";
+import { RecordIndex } from "./record-index.js";
 
 /** Encodes a list position as an opaque cursor. */
 export function encodeCursor(createdAt: string, id: string): string {
@@ -28,13 +29,18 @@ export function decodeCursor(cursor: string): [string, string] {
   throw new RuntaError("invalid_argument", "after: not a cursor this server issued; pass next_cursor from the previous page");
 }
 
-/** The SQLite-backed record store. */
+/**
+ * The SQLite-backed record store. Reads come from memory ({@link RecordIndex}): this process is the table's only
+ * writer, and every write is read back from SQLite into the index once committed.
+ */
 export class RuntimeStore {
   /** Also holds the checkpoint and volume tables (store/checkpoints.ts, store/volumes.ts). */
   readonly db: Database.Database;
   private readonly logger: Logger;
   /** Prepared statements by SQL text: preparing costs more than running on the hot paths (get, update). */
   private readonly statements = new Map<string, Database.Statement>();
+  /** Every decodable record, as last committed. */
+  private readonly index = new RecordIndex();
 
   /** Why the write-ahead log was damaged at open (its newest commits were dropped), or null. */
   readonly walDamage: string | null;
@@ -71,6 +77,7 @@ export class RuntimeStore {
       if (check !== "ok") throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
       createRuntimesTable(this.db);
       this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      this.loadAll();
     } catch (err) {
       (this as { db?: Database.Database }).db?.close();
       const code = String((err as { code?: unknown }).code ?? "");
@@ -85,6 +92,7 @@ export class RuntimeStore {
     const cols = Object.keys(row);
     try {
       this.stmt(`INSERT INTO runtimes (${cols.join(", ")}) VALUES (${cols.map((c) => "@" + c).join(", ")})`).run(row);
+      this.reload(rec.id);
     } catch (err) {
       const msg = String((err as Error).message);
       if (/UNIQUE constraint failed: runtimes\.name/.test(msg)) throw nameTaken(rec.name);
@@ -106,17 +114,18 @@ export class RuntimeStore {
       if (patch.name !== undefined && /UNIQUE constraint failed: runtimes\.name/.test(String((err as Error).message))) throw nameTaken(patch.name);
       throw err;
     }
-    return this.get(id);
+    return this.reload(id);
   }
 
   /** Records the latest activity without bumping the revision: activity is not a change of the runtime itself. */
   touchActivity(id: string, at: string, kind: IdleActivityKind | null): void {
     this.stmt("UPDATE runtimes SET last_activity_at = ?, last_activity_kind = ? WHERE id = ?").run(at, kind, id);
+    this.reload(id);
   }
 
   /** One record by id, or null (also when the row is corrupt; a warning is logged). */
   get(id: string): RuntimeRecord | null {
-    return this.decode(this.stmt("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
+    return this.index.get(id);
   }
 
   /** Whether a row with this id exists, decodable or not. */
@@ -126,30 +135,27 @@ export class RuntimeStore {
 
   /** One record by name, or null. */
   getByName(name: string): RuntimeRecord | null {
-    return this.decode(this.stmt("SELECT * FROM runtimes WHERE name = ?").get(name) as Row | undefined);
+    return this.index.getByName(name);
   }
 
   /** The record created with an idempotency key, or null. */
   getByIdempotencyKey(key: string): RuntimeRecord | null {
-    return this.decode(this.stmt("SELECT * FROM runtimes WHERE idempotency_key = ?").get(key) as Row | undefined);
+    return this.index.filter((rec) => rec.idempotencyKey === key)[0] ?? null;
   }
 
   /** Running, paused or suspended records with a lifetime (what the lifetime sweep looks at every second). */
   withLifetime(): RuntimeRecord[] {
-    const rows = this.stmt("SELECT * FROM runtimes WHERE lifetime_secs IS NOT NULL AND status IN ('running', 'paused', 'suspended')").all() as Row[];
-    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+    return this.index.filter((rec) => rec.lifetimeSecs !== null && (rec.status === "running" || rec.status === "paused" || rec.status === "suspended"));
   }
 
   /** Running records with an idle timeout (what the idle keeper looks at every second). */
   withIdleTimeout(): RuntimeRecord[] {
-    const rows = this.stmt("SELECT * FROM runtimes WHERE idle_timeout_secs IS NOT NULL AND status = 'running'").all() as Row[];
-    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+    return this.index.filter((rec) => rec.idleTimeoutSecs !== null && rec.status === "running");
   }
 
   /** Every decodable record, oldest first. */
   all(): RuntimeRecord[] {
-    const rows = this.stmt("SELECT * FROM runtimes ORDER BY created_at, id").all() as Row[];
-    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+    return this.index.filter(() => true);
   }
 
   /** How many records there are, decodable or not (every row holds a runtime's resources). */
@@ -160,27 +166,10 @@ export class RuntimeStore {
   /** A page ordered by (created_at, id), optionally filtered by status. */
   list(opts: { status?: RuntimeStatus[]; limit: number; after?: string; pooled?: boolean }): RecordPage {
     // Warm pool members are not users' runtimes: listed only when asked for (runta ps --pooled).
-    const where: string[] = opts.pooled ? [] : ["pool IS NULL"];
-    const params: unknown[] = [];
-    if (opts.status?.length) {
-      where.push(`status IN (${opts.status.map(() => "?").join(", ")})`);
-      params.push(...opts.status);
-    }
-    if (opts.after) {
-      const [createdAt, id] = decodeCursor(opts.after);
-      where.push("(created_at > ? OR (created_at = ? AND id > ?))");
-      params.push(createdAt, createdAt, id);
-    }
-    const sql = `SELECT * FROM runtimes ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, id LIMIT ?`;
-    const rows = this.stmt(sql).all(...params, opts.limit + 1) as Row[];
-    const more = rows.length > opts.limit;
-    const pageRows = rows.slice(0, opts.limit);
-    const last = pageRows[pageRows.length - 1];
-    return {
-      // Corrupt rows are skipped, but still advance the cursor so a page never repeats.
-      items: pageRows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null),
-      nextCursor: more && last ? encodeCursor(String(last.created_at), String(last.id)) : null,
-    };
+    const after = opts.after ? decodeCursor(opts.after) : undefined;
+    const { items, more } = this.index.page({ ...opts, after: after && { createdAt: after[0], id: after[1] } });
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
   /**
@@ -203,20 +192,18 @@ export class RuntimeStore {
       }
       throw err;
     }
-    return changed ? this.get(id) : null;
+    return changed ? this.reload(id) : null;
   }
 
   /** The members of warm pools (all pools, or one), oldest first. */
   poolMembers(pool?: string): RuntimeRecord[] {
-    const rows = (pool === undefined
-      ? this.stmt("SELECT * FROM runtimes WHERE pool IS NOT NULL ORDER BY created_at, id").all()
-      : this.stmt("SELECT * FROM runtimes WHERE pool = ? ORDER BY created_at, id").all(pool)) as Row[];
-    return rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null);
+    return this.index.filter((rec) => rec.pool !== null && (pool === undefined || rec.pool === pool));
   }
 
   /** Removes a record. */
   delete(id: string): void {
     this.stmt("DELETE FROM runtimes WHERE id = ?").run(id);
+    this.index.remove(id);
   }
 
   /** Reads a value of the small key/value table (e.g. the boot id of the last daemon start). */
@@ -233,6 +220,7 @@ export class RuntimeStore {
   /** Runs raw SQL; only for tests that need to damage a row on purpose. */
   execRawForTests(sql: string, ...params: unknown[]): void {
     this.db.prepare(sql).run(...params);
+    this.loadAll();
   }
 
   /** Closes the database. */
@@ -247,6 +235,20 @@ export class RuntimeStore {
       this.statements.set(sql, st);
     }
     return st;
+  }
+
+  /** Reads every row into the index; one that cannot be decoded is logged and left out. */
+  private loadAll(): void {
+    const rows = this.stmt("SELECT * FROM runtimes").all() as Row[];
+    this.index.reset(rows.map((r) => this.decode(r)).filter((r): r is RuntimeRecord => r !== null));
+  }
+
+  /** Reads a row just written back into the index (a row that cannot be decoded leaves it: a warning is logged). */
+  private reload(id: string): RuntimeRecord | null {
+    const rec = this.decode(this.stmt("SELECT * FROM runtimes WHERE id = ?").get(id) as Row | undefined);
+    if (rec) return this.index.put(rec);
+    this.index.remove(id);
+    return null;
   }
 
   private decode(row: Row | undefined): RuntimeRecord | null {

@@ -19,6 +19,7 @@ import {
 } from "../../src/api/index.js";
 import { CapturedOutput, type CapturedExec } from "../../src/engine/exec-output.js";
 import { ExecRegistry } from "../../src/engine/execs/registry.js";
+import { listPage } from "../../src/engine/runtime-view.js";
 import { TerminalSession } from "../../src/engine/execs/session.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, StreamProcess, StreamSpec } from "../../src/engine/types.js";
 import type { EgressEvent, EgressPolicyInput, RuntimeEgress } from "../../src/api/egress.js";
@@ -174,7 +175,7 @@ export class FakeEngine implements Engine {
     const page = all.slice(0, limit);
     const more = all.length > limit;
     const items = page.map((r) => (filter.usage ? this.withUsage(r) : this.view(r)));
-    return { items, nextCursor: more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null };
+    return listPage(items.map((rt) => JSON.stringify(rt)), more ? Buffer.from(`seq:${page[page.length - 1]!.seq}`).toString("base64url") : null);
   }
 
   async get(ref: string, opts: { usage?: boolean } = {}): Promise<Runtime> {

@@ -187,3 +187,46 @@ test("a runtime's volumes round-trip; the volume table refuses a taken name", ()
   store.execRawForTests("UPDATE runtimes SET volumes = ? WHERE id = ?", '[{"path": 1}]', record(1).id);
   expect(store.get(record(1).id)).toBeNull();
 });
+
+test("reads come from memory, and always match the database: every write is read back once committed", () => {
+  for (let n = 1; n <= 4; n++) store.insert(record(n));
+  store.update(record(2).id, { status: "paused", labels: { team: "y" } });
+  store.touchActivity(record(3).id, "2026-02-01T00:00:00.000Z", "exec");
+  store.delete(record(4).id);
+  store.insert(record(5, { pool: "small" }));
+  store.claimPooled(record(5).id, "small", { name: "claimed", createdAt: "2025-01-01T00:00:00.000Z" });
+  // A second store over the same file reads every row from SQLite.
+  const fresh = new RuntimeStore(dir);
+  try {
+    expect(store.all()).toEqual(fresh.all());
+    expect(store.all().map((r) => r.name)).toEqual(["claimed", "rt1", "rt2", "rt3"]);
+    for (const rec of fresh.all()) expect(store.get(rec.id)).toEqual(rec);
+    expect(store.getByName("rt4")).toBeNull();
+    expect(store.getByName("claimed")?.id).toBe(record(5).id);
+  } finally {
+    fresh.close();
+  }
+});
+
+test("a rename frees the old name at once, and a failed write changes nothing", () => {
+  store.insert(record(1));
+  store.insert(record(2));
+  store.update(record(1).id, { name: "renamed" });
+  expect(store.getByName("rt1")).toBeNull();
+  expect(store.getByName("renamed")?.id).toBe(record(1).id);
+  expect(() => store.update(record(2).id, { name: "renamed" })).toThrowError(/already exists/);
+  expect(store.get(record(2).id)).toMatchObject({ name: "rt2", revision: 1 });
+  expect(store.getByName("renamed")?.id).toBe(record(1).id);
+});
+
+test("records handed out are frozen (maps and lists too): what was derived from one stays true", () => {
+  store.insert(record(1, { volumes: [{ volumeId: "v-1", path: "/w", readOnly: false }] }));
+  const rec = store.get(record(1).id)!;
+  expect(() => ((rec as { name: string }).name = "x")).toThrowError(TypeError);
+  expect(() => (rec.labels.team = "y")).toThrowError(TypeError);
+  expect(() => rec.volumes.push({ volumeId: "v-2", path: "/x", readOnly: true })).toThrowError(TypeError);
+  // A write hands out a new object; the old one is unchanged.
+  const after = store.update(rec.id, { labels: { team: "y" } })!;
+  expect(after).not.toBe(rec);
+  expect(rec.labels).toEqual({ team: "x" });
+});

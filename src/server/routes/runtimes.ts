@@ -17,7 +17,7 @@ import {
 import type { SeedConfig } from "../../api/seed-config.js";
 import type { CreateSpec } from "../../engine/types.js";
 import { encodedPieces } from "../../engine/exec-output.js";
-import { JsonStringPieces, readJson, parseQuery, send, sendStreamed, type Handler, type RouteModule } from "../http.js";
+import { JsonStringPieces, readJson, parseQuery, send, sendStreamed, sendText, type Handler, type RouteModule } from "../http.js";
 import { portsOf } from "./ports.js";
 
 const IDEMPOTENCY_KEY_MAX = 255;
@@ -132,7 +132,9 @@ export const runtimeRoutes: RouteModule = ({ engine }) => {
       handler: async (ctx) => {
         const q = parseQuery(ctx, ListRuntimesQuerySchema);
         const page = await engine.list({ status: q.status, limit: q.limit, after: q.after, usage: q.usage === "true", pooled: q.pooled === "true" });
-        send(ctx, 200, { data: page.items, pagination: { next_cursor: page.nextCursor, has_more: page.nextCursor !== null } });
+        // The runtimes come as JSON text (most of it kept per record by the engine): the page is written around them.
+        const pagination = JSON.stringify({ next_cursor: page.nextCursor, has_more: page.nextCursor !== null });
+        sendText(ctx, 200, Buffer.from(`{"data":[${page.json.join(",")}],"pagination":${pagination}}`));
       },
     },
     {
