@@ -11,6 +11,7 @@ import { AGENT_PATH_IN_RUNTIME, type RuntimeAgents } from "./agent/agents.js";
 import { browserCommand, isBrowser } from "./browser/browser.js";
 import type { Logger } from "../log.js";
 import { RuntimeCgroup, cgroupProblem, removeCgroupDirs } from "./cgroups.js";
+import type { RuntimeFreezer } from "./freezer.js";
 import { bootId } from "./host.js";
 import type { ImageStore } from "./images/store.js";
 import type { RuntimeNetworks } from "./network/network.js";
@@ -62,6 +63,8 @@ export class Containers {
       initPath: string;
       /** Whether runtimes boot with the exec agent as init, and where its socket goes. */
       agents: RuntimeAgents;
+      /** Thaws a frozen runtime before its processes are signalled (freezer.ts). */
+      freezer: RuntimeFreezer;
       logger: Logger;
       /** The frozen layers (top first) of the checkpoint a restored runtime stands on. */
       checkpointLayers: (checkpointId: string) => string[];
@@ -180,7 +183,7 @@ export class Containers {
     if (!state) return;
     if (state.status !== "stopped") {
       await this.runc.kill(id, "KILL").catch(() => undefined);
-      if (state.status === "paused") await this.runc.resume(id).catch(() => undefined);
+      if (state.status === "paused") await this.opts.freezer.thaw(id).catch(() => undefined);
       await waitProcessExit(state.pid, null, 10_000);
     }
     await this.runc.delete(id);
@@ -246,7 +249,7 @@ export class Containers {
   async killInit(rec: RuntimeRecord, graceSecs: number): Promise<InitEnd> {
     const cg = new RuntimeCgroup(this.opts.cgroupParent, rec.id);
     if (graceSecs > 0) {
-      if (isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
+      if (isFrozen(rec.status)) await this.opts.freezer.thaw(rec.id).catch(() => undefined);
       const deadline = Date.now() + graceSecs * 1000;
       let others = (await cg.procs()).filter((p) => p !== rec.initPid);
       for (const pid of others) {
@@ -281,7 +284,7 @@ export class Containers {
         // Exited in between.
       }
     }
-    if (graceSecs <= 0 && isFrozen(rec.status)) await this.runc.resume(rec.id).catch(() => undefined);
+    if (graceSecs <= 0 && isFrozen(rec.status)) await this.opts.freezer.thaw(rec.id).catch(() => undefined);
     if (!(await waitProcessExit(rec.initPid, rec.initStartTime, 10_000))) {
       throw errors.internal(`runtime "${rec.name}" did not exit 10 s after SIGKILL; its processes may be stuck in the kernel (D state)`);
     }

@@ -60,6 +60,7 @@ import { noNetwork, preconditionFor } from "./refusals.js";
 import { runtimePaths } from "./rootfs.js";
 import type { Runc } from "./runc.js";
 import { listPage } from "./runtime-view.js";
+import type { RuntimeFreezer } from "./freezer.js";
 import type { RuntimeSecrets } from "./secrets/secrets.js";
 import { isFrozen, isLive } from "./status.js";
 import type { CreateSpec, DetachedSpec, Engine, ExecSpec, ListFilter, ListPage, PoolSpec, StreamProcess, StreamSpec } from "./types.js";
@@ -78,6 +79,7 @@ export class RuncEngine implements Engine {
   private backups?: DatabaseBackups;
   private readonly opts: EngineConfig;
   readonly runc: Runc;
+  private readonly freezer: RuntimeFreezer;
   readonly store: RuntimeStore;
   readonly images: ImageStore;
   readonly networks: RuntimeNetworks;
@@ -106,7 +108,7 @@ export class RuncEngine implements Engine {
   private closed = false;
 
   private constructor(parts: EngineParts) {
-    ({ opts: this.opts, runc: this.runc, store: this.store, images: this.images, networks: this.networks, disks: this.disks, lxcfs: this.lxcfs, secrets: this.secrets } = parts);
+    ({ opts: this.opts, runc: this.runc, freezer: this.freezer, store: this.store, images: this.images, networks: this.networks, disks: this.disks, lxcfs: this.lxcfs, secrets: this.secrets } = parts);
     const rooms = wireRooms(parts, {
       create: (spec, o) => this.create(spec, o),
       execStream: (ref, spec) => this.execStream(ref, spec),
@@ -225,7 +227,7 @@ export class RuncEngine implements Engine {
       // Already frozen while idle: now the user's pause, which nothing wakes.
       if (rec.status === "suspended") return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "paused" }));
       if (rec.status !== "running") throw preconditionFor(rec, "pause");
-      await this.runc.pause(rec.id);
+      await this.freezer.freeze(rec.id);
       return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "paused" }));
     });
   }
@@ -234,7 +236,7 @@ export class RuncEngine implements Engine {
     return this.records.withRuntime(ref, async (rec) => {
       if (rec.status === "running") return this.records.toRuntime(rec);
       if (!isFrozen(rec.status)) throw preconditionFor(rec, "resume");
-      await this.runc.resume(rec.id);
+      await this.freezer.thaw(rec.id);
       this.idle.touch(rec.id, "resume");
       return this.records.toRuntime(this.records.mustUpdate(rec.id, { status: "running" }));
     });

@@ -144,15 +144,7 @@ export class Runc {
     await this.call("delete", [...(opts.force ? ["--force"] : []), id]);
   }
 
-  /** Freezes every process of the container (cgroup freezer). */
-  async pause(id: string): Promise<void> {
-    await this.call("pause", [id]);
-  }
-
-  /** Thaws a paused container. */
-  async resume(id: string): Promise<void> {
-    await this.call("resume", [id]);
-  }
+  // No pause/resume: the daemon writes the cgroup freezer itself (freezer.ts), as runc would, without a spawn.
 
   /** Changes a running container's limits. runc orders the cgroup v1 memory and memsw writes itself. */
   async update(id: string, res: { memoryBytes?: number; cpuQuota?: number; cpuPeriod?: number; cpus?: string }): Promise<void> {

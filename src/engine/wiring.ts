@@ -34,6 +34,7 @@ import { RuntimeRemoval } from "./removal.js";
 import { RuntimeResizes } from "./resize.js";
 import { runtimePaths, upperDir } from "./rootfs.js";
 import { Runc } from "./runc.js";
+import { RuntimeFreezer } from "./freezer.js";
 import { RuntimeSecrets } from "./secrets/secrets.js";
 import { VolumeStore } from "../store/volumes.js";
 import { VolumeManager } from "./volumes/manager.js";
@@ -47,6 +48,8 @@ const DISK_POOL_SIZE = 2;
 export interface EngineParts {
   opts: EngineConfig;
   runc: Runc;
+  /** Pause, resume, idle suspension and checkpoints freeze runtimes through it (not runc pause: freezer.ts). */
+  freezer: RuntimeFreezer;
   store: RuntimeStore;
   images: ImageStore;
   disks: DiskPool;
@@ -85,7 +88,7 @@ export async function openParts(options: RuncEngineOptions): Promise<EngineParts
       takeover: secrets.takeover,
     });
     const lxcfs = await Lxcfs.open({ dataDir: opts.dataDir, binary: opts.lxcfsPath, logger: opts.logger });
-    return { opts, runc, store, images, disks, networks, lxcfs, activity, secrets, ingress: options.ingress ?? {} };
+    return { opts, runc, freezer: new RuntimeFreezer(opts.cgroupParent), store, images, disks, networks, lxcfs, activity, secrets, ingress: options.ingress ?? {} };
   } catch (err) {
     await closeParts({ disks, networks, store });
     throw err;
@@ -121,13 +124,14 @@ export type FacadeVerbs = Pick<Engine, "create" | "execStream" | "stop" | "delet
 
 /** Builds the rooms over `parts`. */
 export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
-  const { opts, runc, store, images, disks, networks, lxcfs, activity, secrets } = parts;
+  const { opts, runc, freezer, store, images, disks, networks, lxcfs, activity, secrets } = parts;
   const logger: Logger = opts.logger;
   const volumes = new VolumeManager(new VolumeStore(store.db), { dataDir: opts.dataDir, logger, runtimes: () => store.all() });
   const agents = new RuntimeAgents({ binary: opts.execAgent, dataDir: opts.dataDir, cgroupParent: opts.cgroupParent, logger });
   const containers = new Containers(runc, images, networks, lxcfs, {
     ...opts,
     agents,
+    freezer,
     checkpointLayers: (id) => checkpoints.lowerLayers(id),
     installTrust: (rootfs) => secrets.installTrust(rootfs),
     volumeMounts: (rec) => volumes.hostMounts(rec),
@@ -156,14 +160,14 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
     logger,
     withRuntime: (ref, fn) => records.withRuntime(ref, fn),
     upperDir: (rec) => upperDir(runtimePaths(opts.dataDir, rec.id)),
-    freeze: (id) => runc.pause(id),
-    thaw: (id) => runc.resume(id),
+    freeze: (id) => freezer.freeze(id),
+    thaw: (id) => freezer.thaw(id),
     // A runtime a checkpoint paused when the daemon died: thawed and recorded running again.
     thawAfterCrash: (id) =>
       records.withLock(id, async () => {
         const state = await runc.state(id);
         if (state?.status !== "paused") return;
-        await runc.resume(id);
+        await freezer.thaw(id);
         records.mustUpdate(id, { status: "running" });
       }),
     runtimes: () => store.all(),
@@ -227,7 +231,7 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
     tracker: activity,
     store,
     records,
-    runc,
+    freezer,
     execActivity: (id) => execs.activity(id),
     adoptExecs: (rec) => execs.adopt(rec),
     logger,

@@ -24,8 +24,8 @@ case "$*" in
   *" state missing"*) echo '{"level":"error","msg":"container does not exist","time":"t"}' >&2; exit 1 ;;
   *" state "*) echo '{"id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/r"}' ;;
   *" list "*) echo 'null' ;;
-  *" pause stuck"*) echo $$ > ${dir}/stuck.pid; exec sleep 600 ;;
-  *" pause "*) echo '{"level":"error","msg":"container not running","time":"t"}' >&2; exit 1 ;;
+  *" delete stuck"*) echo $$ > ${dir}/stuck.pid; exec sleep 600 ;;
+  *" delete "*) echo '{"level":"error","msg":"container not running","time":"t"}' >&2; exit 1 ;;
   *" run "*) log=$(echo "$*" | sed -n 's/.*--log \\([^ ]*\\).*/\\1/p'); echo '{"level":"error","msg":"container_linux.go: starting container process caused: boom","time":"t"}' > "$log"; exit 1 ;;
 esac
 exit 0
@@ -54,10 +54,10 @@ test("state parses runc's JSON, and a missing container is null rather than an e
 
 test("a failure carries runc's own message", async () => {
   const runc = new Runc({ path: fake, root: "/run/x", logDir: dir });
-  const err = await runc.pause("c1").catch((e: unknown) => e);
+  const err = await runc.delete("c1").catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RuncError);
   expect((err as RuncError).runcMessage).toBe("container not running");
-  expect((err as RuncError).message).toBe("runc pause failed: container not running");
+  expect((err as RuncError).message).toBe("runc delete failed: container not running");
 });
 
 test("a detached run reads the error from its per-call log file and removes the file", async () => {
@@ -70,7 +70,7 @@ test("a detached run reads the error from its per-call log file and removes the 
 
 test("a missing runc binary is unavailable with the fix", async () => {
   const runc = new Runc({ path: join(dir, "nope"), root: "/run/x" });
-  const err = await runc.pause("c1").catch((e: unknown) => e);
+  const err = await runc.delete("c1").catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RuntaError);
   expect((err as RuntaError).code).toBe("unavailable");
   expect((err as RuntaError).message).toMatch(/was not found.*apt-get install runc/);
@@ -144,11 +144,11 @@ test("a bare program name is resolved to an absolute path (sbin included), so ch
 test("a runc call that hangs is killed at its deadline with a clear error, and the next call runs (issue 21, item 4)", async () => {
   const runc = new Runc({ path: fake, root: "/run/x", logDir: dir, callTimeoutMs: 300 });
   const started = Date.now();
-  const err = await runc.pause("stuck").catch((e: unknown) => e);
+  const err = await runc.delete("stuck").catch((e: unknown) => e);
   expect(Date.now() - started).toBeLessThan(3000);
   expect(err).toBeInstanceOf(RuntaError);
-  expect(err).toMatchObject({ code: "deadline_exceeded", details: { runc_verb: "pause", timeout_secs: 0.3 } });
-  expect((err as Error).message).toMatch(/^runc pause did not finish within 0.3 s and was killed/);
+  expect(err).toMatchObject({ code: "deadline_exceeded", details: { runc_verb: "delete", timeout_secs: 0.3 } });
+  expect((err as Error).message).toMatch(/^runc delete did not finish within 0.3 s and was killed/);
   // The hanging fake was killed, not left behind.
   const pid = Number(readFileSync(join(dir, "stuck.pid"), "utf8"));
   await new Promise((r) => setTimeout(r, 100));

@@ -1,4 +1,4 @@
-/** The idle tracker and keeper with a fake clock, store and runc: what counts, when a runtime suspends, how it wakes. */
+/** The idle tracker and keeper with a fake clock, store and freezer: what counts, when a runtime suspends, how it wakes. */
 import { expect, test } from "vitest";
 import type { IdleActive, RuntimeStatus } from "../../src/api/index.js";
 import { IdleKeeper, PERSIST_MS } from "../../src/engine/idle/keeper.js";
@@ -67,7 +67,7 @@ test("moments reach the store at a modest rate: once per PERSIST_MS however many
   expect(t.unpersisted(0)).toHaveLength(1);
 });
 
-/** A keeper over one fake runtime, a fake store, fake runc and a fake exec registry. */
+/** A keeper over one fake runtime, a fake store, a fake freezer and a fake exec registry. */
 function keeperWith(over: Partial<RuntimeRecord> = {}) {
   const c = clock();
   const tracker = new ActivityTracker(c.now);
@@ -102,9 +102,9 @@ function keeperWith(over: Partial<RuntimeRecord> = {}) {
       find: () => ({ ...rec }),
       checkAlive: async (r) => r,
     },
-    runc: {
-      pause: async () => void calls.push("pause"),
-      resume: async () => {
+    freezer: {
+      freeze: async () => void calls.push("pause"),
+      thaw: async () => {
         calls.push("resume");
         await new Promise((r) => setTimeout(r, 5));
       },

@@ -23,7 +23,7 @@ export interface CheckpointHost {
   withRuntime<T>(ref: string, fn: (rec: RuntimeRecord) => Promise<T>): Promise<T>;
   /** The host path of the runtime's writable layer (the overlay's upper dir). */
   upperDir(rec: RuntimeRecord): string;
-  /** Freezes / thaws a running runtime's processes (runc pause / resume), without changing its recorded status. */
+  /** Freezes / thaws a running runtime's processes (the cgroup freezer, freezer.ts), without changing its recorded status. */
   freeze(id: string): Promise<void>;
   thaw(id: string): Promise<void>;
   /** After a crash: thaws the runtime if it is frozen and records it running again. */

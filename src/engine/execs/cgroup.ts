@@ -15,12 +15,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CGROUP_ROOT, isCgroupV2 } from "../cgroups.js";
+import { freezeDir, thawDir } from "../freezer.js";
 import { sleep } from "../proc.js";
 
 const PREFIX = "exec-";
-/** How often a freeze is checked for having taken hold, and for how long at most. */
-const FREEZE_POLL_MS = 5;
-const FREEZE_WAIT_MS = 1000;
+/** How often a kill is checked for having emptied the cgroup, and for how long at most. */
+const KILL_POLL_MS = 5;
+const KILL_WAIT_MS = 1000;
 
 /** The directory of the runtime's cgroup in the hierarchy exec cgroups live in. */
 function runtimeDir(parent: string, runtimeId: string, root: string): string {
@@ -95,7 +96,7 @@ export class ExecCgroup {
         }
       });
     }
-    for (let waited = 0; waited < FREEZE_WAIT_MS && (await this.procs()).length > 0; waited += FREEZE_POLL_MS) await sleep(FREEZE_POLL_MS);
+    for (let waited = 0; waited < KILL_WAIT_MS && (await this.procs()).length > 0; waited += KILL_POLL_MS) await sleep(KILL_POLL_MS);
   }
 
   /**
@@ -104,7 +105,8 @@ export class ExecCgroup {
    * that were still running.
    */
   async release(): Promise<void> {
-    if (!existsSync(this.dir)) return;
+    // Most execs leave nothing behind: then the empty cgroup's rmdir is all (rmdir refuses a populated cgroup).
+    if (await rmdir(this.dir).then(() => true, (err: NodeJS.ErrnoException) => err.code === "ENOENT")) return;
     const move = async (pids: number[]) => {
       for (const pid of pids) await writeFile(join(this.parentDir, "cgroup.procs"), String(pid)).catch(() => undefined);
     };
@@ -118,19 +120,16 @@ export class ExecCgroup {
     await rmdir(this.dir).catch(() => undefined);
   }
 
-  /** Runs `fn` on the members while the cgroup is frozen (v1 freezer), so none can fork out from under it. */
+  /**
+   * Runs `fn` on the members while the cgroup is frozen (v1 freezer), so none can fork out from under it. A freeze
+   * that does not take hold still lets `fn` act on who is there (what it does is the best left to do).
+   */
   private async frozen(fn: (pids: number[]) => Promise<void>): Promise<void> {
-    const state = join(this.dir, "freezer.state");
-    await writeFile(state, "FROZEN").catch(() => undefined);
-    for (let waited = 0; waited < FREEZE_WAIT_MS; waited += FREEZE_POLL_MS) {
-      const now = await readFile(state, "utf8").catch(() => "FROZEN");
-      if (now.trim() === "FROZEN") break;
-      await sleep(FREEZE_POLL_MS);
-    }
+    await freezeDir(this.dir, false).catch(() => undefined);
     try {
       await fn(await this.procs());
     } finally {
-      await writeFile(state, "THAWED").catch(() => undefined);
+      await thawDir(this.dir, false).catch(() => undefined);
     }
   }
 }

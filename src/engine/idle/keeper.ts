@@ -1,8 +1,8 @@
 /**
  * The idle keeper (issue 13, DESIGN §11): suspends a running runtime that had no activity for its idle timeout, and
  * wakes a suspended one when something needs it. What counts as activity is tracker.ts's business; this room looks
- * every second, freezes through the same runc pause as `runta pause` (status `suspended`, pause reason `idle`), and
- * resumes through the same runc resume, once however many callers wait (single-flight).
+ * every second, freezes through the same freezer as `runta pause` (freezer.ts) (status `suspended`, pause reason `idle`), and
+ * thaws through it too, once however many callers wait (single-flight).
  *
  * Restarts: last activity is written to the record at most every PERSIST_MS (and at suspend and close), so a daemon
  * that comes back neither forgets an idle runtime's clock (it suspends when its time is up, counted from before the
@@ -15,7 +15,7 @@ import type { RuntimeRecord } from "../../store/record.js";
 import type { RuntimeStore } from "../../store/store.js";
 import type { RuntimeRecords } from "../records.js";
 import { preconditionFor } from "../refusals.js";
-import type { Runc } from "../runc.js";
+import type { RuntimeFreezer } from "../freezer.js";
 import { ActivityTracker, awakeBecause, type HeldKind } from "./tracker.js";
 
 /** How often runtimes are judged: a runtime suspends within this much after its timeout. */
@@ -28,7 +28,7 @@ export interface IdleKeeperDeps {
   tracker: ActivityTracker;
   store: Pick<RuntimeStore, "withIdleTimeout" | "touchActivity" | "get">;
   records: Pick<RuntimeRecords, "withLock" | "current" | "mustUpdate" | "find" | "checkAlive">;
-  runc: Pick<Runc, "pause" | "resume">;
+  freezer: Pick<RuntimeFreezer, "freeze" | "thaw">;
   /** The runtime's running execs (all kinds) and attached terminals, from the exec registry. */
   execActivity(runtimeId: string): { execs: number; terminals: number };
   /** Lists again the detached execs a previous daemon started (once per runtime), so they count. */
@@ -133,7 +133,7 @@ export class IdleKeeper {
     return this.deps.records.withLock(id, async () => {
       const rec = await this.deps.records.current(id);
       if (!this.due(rec)) return;
-      await this.deps.runc.pause(id);
+      await this.deps.freezer.freeze(id);
       this.deps.records.mustUpdate(id, { status: "suspended" });
       this.persist(0);
       this.deps.logger.info("suspended an idle runtime (it wakes on the next exec or ingress request)", {
@@ -157,7 +157,7 @@ export class IdleKeeper {
           const rec = await this.deps.records.current(id);
           if (rec.status === "running") return;
           if (rec.status !== "suspended") throw preconditionFor(rec, "wake it");
-          await this.deps.runc.resume(id);
+          await this.deps.freezer.thaw(id);
           this.deps.records.mustUpdate(id, { status: "running" });
           this.touch(id, "resume");
           this.deps.logger.info("woke a suspended runtime", { id, name: rec.name });
