@@ -53,12 +53,16 @@
 #define OUT_HIGH (256u << 10)
 #define CHUNK 65536
 #define DONE_KEEP 512
+#define MAX_SPARES 16
+/* Largest spawn request a spare takes (one datagram on its socket); a larger one forks afresh. */
+#define SPARE_MAX (128u << 10)
 
 /* Frame kinds (protocol.ts has the same table). */
 enum {
   K_STDOUT = 1, K_STDERR = 2, K_STARTED = 3, K_EXIT = 4, K_ERROR = 5, K_UNKNOWN = 6, K_PONG = 7,
   K_FORKED = 8,
   K_SPAWN = 16, K_STDIN = 17, K_CLOSE_STDIN = 18, K_SIGNAL = 19, K_RESIZE = 20, K_WAIT = 21, K_PING = 22, K_GO = 23,
+  K_SPARE = 24,
 };
 
 struct buf { unsigned char *p; size_t len, cap; };
@@ -69,6 +73,22 @@ struct conn {
   int closing;          /* done: shut our side down once `out` is flushed, close at the daemon's end of file */
   int shut;             /* our side is shut down */
   struct exec *exec;    /* the exec this connection started, or waits for */
+  struct spare *spare;  /* the spare this connection asked for: it lives as long as the connection */
+};
+
+/*
+ * A spare: a child forked ahead of an exec and held, which the daemon puts in the cgroup of the exec to come (named by
+ * the exec id it chose) before it is let go (K_GO marks it ready; the child itself waits for its spawn request). The
+ * exec that names it then costs no fork, no cgroup move and no host pid lookup: the move, a cgroup v1 write that waits
+ * for an RCU grace period, was made before anyone waited for it. Nothing runs in it but this agent's code until the
+ * request comes, and the agent sends a request only to a ready spare, so no command ever runs outside its cgroup.
+ */
+struct spare {
+  char id[64];
+  pid_t pid;
+  int sock;             /* our end of the spare's socket (SOCK_SEQPACKET): one spawn request and its fds */
+  int ready;            /* the daemon placed it (K_GO) */
+  struct conn *conn;
 };
 
 struct exec {
@@ -86,6 +106,10 @@ struct exec {
 
 static struct conn *conns[MAX_CONNS];
 static struct exec *execs[MAX_CONNS];
+static struct spare *spares[MAX_SPARES];
+/* argv[0] of this process: a spare writes its name over it, so `ps` inside the runtime says what it is. */
+static char *argv0;
+static size_t argv0_len;
 /* Detached execs that ended: id and status, kept for a daemon that restarted and asks (K_WAIT). */
 static struct { char id[64]; int code; } done[DONE_KEEP];
 static int done_next;
@@ -144,6 +168,7 @@ struct spec {
   uid_t uid; gid_t gid;
   gid_t groups[256]; int ngroups;
   int tty, nnp, detached, hold;
+  const char *spare;
   uint64_t bounding, effective, permitted;
   struct { int type; rlim_t soft, hard; } rl[32]; int nrl;
   unsigned short rows, cols;
@@ -176,6 +201,7 @@ static int parse_spec(char *p, size_t n, struct spec *s) {
       case 'h': s->rows = (unsigned short)atoi(v); break;
       case 'w': s->cols = (unsigned short)atoi(v); break;
       case 'i': s->id = v; break;
+      case 'S': s->spare = v; break;
       case 'r':
         if (s->nrl >= 32 || sscanf(v, "%d,%llu,%llu", &s->rl[s->nrl].type, (unsigned long long *)&s->rl[s->nrl].soft, (unsigned long long *)&s->rl[s->nrl].hard) != 3) return -1;
         s->nrl++;
@@ -288,6 +314,120 @@ static void child(struct spec *s, int report, int go, int fds[3], const char *pt
   fail(report, "exec %s: %s", file, err_text(errno));
 }
 
+/* ---- spares ---- */
+
+static struct spare *spare_by_id(const char *id) {
+  for (int i = 0; i < MAX_SPARES; i++)
+    if (spares[i] && strcmp(spares[i]->id, id) == 0) return spares[i];
+  return 0;
+}
+
+static struct spare *spare_by_pid(pid_t pid) {
+  for (int i = 0; i < MAX_SPARES; i++)
+    if (spares[i] && spares[i]->pid == pid) return spares[i];
+  return 0;
+}
+
+/* Forgets a spare; one that was not used (pid still set) is killed: it must not linger in an exec's cgroup. */
+static void spare_drop(struct spare *sp) {
+  if (sp->pid > 0) kill(sp->pid, SIGKILL);
+  close_fd(&sp->sock);
+  if (sp->conn) sp->conn->spare = 0;
+  for (int i = 0; i < MAX_SPARES; i++)
+    if (spares[i] == sp) spares[i] = 0;
+  free(sp);
+}
+
+/* The spare's side: holds nothing of the agent's but its socket, waits for its one spawn request, then becomes the
+   command exactly as a freshly forked child does (child()). Its socket's end of file: it was let go unused. */
+static void spare_child(int sock) __attribute__((noreturn));
+static void spare_child(int sock) {
+  static char msg[SPARE_MAX];
+  static struct spec sp;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, 0);
+  /* A stop's SIGTERM ends it as it ends any process of the runtime. */
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  prctl(PR_SET_NAME, "runta-spare", 0, 0, 0);
+  if (argv0) memset(argv0, 0, argv0_len), memcpy(argv0, "runta-spare", argv0_len < 11 ? argv0_len : 11);
+  /* Other execs' pipes and connections must see their end of file when the agent closes them: only fd 3 stays. */
+  if (dup2(sock, LISTEN_FD) < 0) _exit(127);
+  fcntl(LISTEN_FD, F_SETFD, FD_CLOEXEC);
+  for (int fd = LISTEN_FD + 1; fd < 1024; fd++) close(fd);
+  int got[4] = {-1, -1, -1, -1};
+  char cbuf[CMSG_SPACE(sizeof got)];
+  struct iovec iov = {msg, sizeof msg};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  ssize_t n;
+  do n = recvmsg(LISTEN_FD, &mh, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) _exit(0);
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  size_t nfds = cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS ? (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+  if (nfds < 1 || nfds > 4 || mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) _exit(127);
+  memcpy(got, CMSG_DATA(cm), nfds * sizeof(int));
+  close(LISTEN_FD);
+  /* The request: the terminal's name (empty without one), a NUL, then the spawn payload as the agent received it. */
+  size_t plen = strnlen(msg, (size_t)n);
+  if (plen == (size_t)n) fail(got[0], "agent: malformed spare request");
+  if (parse_spec(msg + plen + 1, (size_t)n - plen - 1, &sp) < 0) fail(got[0], "agent: malformed spawn request");
+  int fds[3] = {got[1], got[2], got[3]};
+  child(&sp, got[0], -1, fds, plen ? msg : 0);
+  _exit(127);
+}
+
+/* K_SPARE: forks a spare for the exec id `id` and tells its pid (K_FORKED); it is ready once the daemon says go. */
+static void spare_new(struct conn *c, const char *id, size_t n) {
+  if (c->exec || c->spare || n == 0 || n >= sizeof c->spare->id || memchr(id, 0, n))
+    return frame_text(c, K_ERROR, "agent: malformed spare request"), (void)(c->closing = 1);
+  int slot = -1;
+  for (int i = 0; i < MAX_SPARES && slot < 0; i++)
+    if (!spares[i]) slot = i;
+  if (slot < 0) return frame_text(c, K_ERROR, "agent: too many spares"), (void)(c->closing = 1);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return frame_text(c, K_ERROR, "agent: socketpair: %s", err_text(errno)), (void)(c->closing = 1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    spare_child(sv[1]);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return frame_text(c, K_ERROR, "agent: fork: %s", err_text(errno)), (void)(c->closing = 1);
+  }
+  struct spare *sp = calloc(1, sizeof *sp);
+  if (!sp) die("calloc");
+  memcpy(sp->id, id, n);
+  sp->pid = pid, sp->sock = sv[0], sp->conn = c;
+  nonblock(sp->sock);
+  spares[slot] = sp;
+  c->spare = sp;
+  frame_text(c, K_FORKED, "%d", (int)pid);
+}
+
+/* Hands a spawn request to a ready spare: one datagram (never blocking: the spare's socket is empty) with the
+   child's ends of its stdio and report pipe. Returns 0 when the spare has it. */
+static int spare_send(struct spare *sp, const char *payload, size_t n, int report, const int fds[3], const char *pts) {
+  size_t plen = pts ? strlen(pts) : 0;
+  if (!sp->ready || plen + 1 + n > SPARE_MAX) return -1;
+  struct iovec iov[2] = {{(void *)(pts ? pts : ""), plen + 1}, {(void *)payload, n}};
+  int list[4] = {report, fds[0], fds[1], fds[2]};
+  size_t nf = pts ? 1 : 4;
+  char cbuf[CMSG_SPACE(sizeof list)];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = CMSG_SPACE(nf * sizeof(int))};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET, cm->cmsg_type = SCM_RIGHTS, cm->cmsg_len = CMSG_LEN(nf * sizeof(int));
+  memcpy(CMSG_DATA(cm), list, nf * sizeof(int));
+  ssize_t w;
+  do w = sendmsg(sp->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  return w == (ssize_t)(plen + 1 + n) ? 0 : -1;
+}
+
 /* ---- execs ---- */
 
 static struct exec *exec_by_pid(pid_t pid) {
@@ -363,15 +503,23 @@ static void spawn(struct conn *c, char *payload, size_t n) {
     fds[2] = p[2][1], ours[2] = p[2][0];
   }
   int go[2] = {-1, -1};
-  if (s.hold && pipe2(go, O_CLOEXEC) < 0) die("pipe2");
-  pid_t pid = fork();
+  pid_t pid = -1;
+  /* The exec's spare, placed in its cgroup ahead: it takes the request instead of a fork. Named but not usable (gone,
+     not placed yet, a request too large): it is killed, and the exec forks afresh and is held for its cgroup. */
+  struct spare *sp = s.spare ? spare_by_id(s.spare) : 0;
+  if (sp && spare_send(sp, payload, n, report[1], fds, pts) == 0) pid = sp->pid, sp->pid = 0;
+  if (sp) spare_drop(sp);
   if (pid < 0) {
-    frame_text(c, K_ERROR, "agent: fork: %s", err_text(errno));
-    c->closing = 1;
-  } else if (pid == 0) {
-    close(report[0]);
-    if (go[1] >= 0) close(go[1]);
-    child(&s, report[1], go[0], fds, pts);
+    if (s.hold && pipe2(go, O_CLOEXEC) < 0) die("pipe2");
+    pid = fork();
+    if (pid < 0) {
+      frame_text(c, K_ERROR, "agent: fork: %s", err_text(errno));
+      c->closing = 1;
+    } else if (pid == 0) {
+      close(report[0]);
+      if (go[1] >= 0) close(go[1]);
+      child(&s, report[1], go[0], fds, pts);
+    }
   }
   close(report[1]);
   if (go[0] >= 0) close(go[0]);
@@ -493,6 +641,8 @@ static void exec_ended(struct exec *e, int status) {
 static void conn_close(int i) {
   struct conn *c = conns[i];
   struct exec *e = c->exec;
+  /* A spare nobody used: the daemon that asked for it is gone (or gave it up). */
+  if (c->spare) spare_drop(c->spare);
   if (e && e->conn == c) {
     e->conn = 0;
     /* A child still held for its cgroup is let go of: it exits (127) without running anything. */
@@ -572,7 +722,9 @@ static void handle_frame(struct conn *c, int kind, char *p, size_t n) {
     case K_PING: frame_text(c, K_PONG, "runta-agent 1"); break;
     case K_GO:
       if (e) release(e);
+      else if (c->spare) c->spare->ready = 1;
       break;
+    case K_SPARE: spare_new(c, p, n); break;
     default: frame_text(c, K_ERROR, "agent: unknown frame kind %d", kind), c->closing = 1;
   }
 }
@@ -656,6 +808,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "runta-agent: runs as a runtime's init (PID 1), or on the host as: runta-agent --listen PATH -- COMMAND...\n");
     return 2;
   }
+  argv0 = argv[0], argv0_len = strlen(argv[0]);
   /* Not dumpable: no process of the runtime may ptrace this one, read its memory or take its fds. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int opt = 0;
@@ -733,7 +886,10 @@ int main(int argc, char **argv) {
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         struct exec *e = exec_by_pid(pid);
+        struct spare *sp = e ? 0 : spare_by_pid(pid);
         if (e) exec_ended(e, status);
+        /* A spare that died unused (killed from inside the runtime, or by the OOM killer): the exec naming it forks. */
+        if (sp) sp->pid = 0, spare_drop(sp);
       }
     }
   }

@@ -11,7 +11,7 @@ import { constants as osConstants } from "node:os";
 import { LIMITS, RuntaError, errors, type ExecInfo, type ExecSignal } from "../api/index.js";
 import type { RuntimeRecord } from "../store/record.js";
 import type { RuntimeStore } from "../store/store.js";
-import type { RuntimeAgents } from "./agent/agents.js";
+import type { RuntimeAgents, Spare } from "./agent/agents.js";
 import { runBuffered } from "./buffered-exec.js";
 import { CapturedOutput, type CapturedExec } from "./exec-output.js";
 import { RuntimeCgroup } from "./cgroups.js";
@@ -105,11 +105,12 @@ export class Execs {
     const paths = runtimePaths(this.deps.dataDir, rec.id);
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const user = await this.user(rec, spec.user);
-    const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty });
-    let proc;
     const process = this.processFor(rec, { ...spec, user });
+    const spare = this.deps.agents.takeSpare(rec);
+    const entry = this.registry.add(rec.id, { kind: spec.tty ? "terminal" : "stream", argv: spec.argv, user: spec.user, tty: spec.tty }, { id: spare?.execId });
+    let proc;
     try {
-      const cgroup = await this.cgroupFor(rec, entry);
+      const cgroup = await this.cgroupFor(rec, entry, spare);
       proc = await this.streamStarts.run(() =>
         startStreamExec({
           cgroup,
@@ -119,10 +120,11 @@ export class Execs {
           process,
           workDir: paths.execDir,
           oomCount: () => cg.oomKills(),
-          launch: () => this.launch(rec, process, cgroup),
+          launch: () => this.launch(rec, process, cgroup, { spare }),
         }),
       );
     } catch (err) {
+      spare?.close();
       this.registry.remove(entry);
       throw this.raced(rec, err);
     }
@@ -145,12 +147,14 @@ export class Execs {
     const user = await this.user(rec, spec.user);
     const proc = this.processFor(rec, { ...spec, tty: false, user });
     const oomBefore = await cg.oomKills();
-    const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false });
+    const spare = this.deps.agents.takeSpare(rec);
+    const entry = this.registry.add(rec.id, { kind: "detached", argv: spec.argv, user: spec.user, tty: false }, { id: spare?.execId });
     let runc: ExecHandle;
     try {
-      const cgroup = await this.cgroupFor(rec, entry);
-      runc = await this.launch(rec, proc, cgroup, { detached: true, execId: entry.id });
+      const cgroup = await this.cgroupFor(rec, entry, spare);
+      runc = await this.launch(rec, proc, cgroup, { detached: true, execId: entry.id, spare });
     } catch (err) {
+      spare?.close();
       this.registry.remove(entry);
       throw this.raced(rec, err);
     }
@@ -276,10 +280,11 @@ export class Execs {
   }
 
   /**
-   * Starts a process in its exec cgroup: through the runtime's agent (which holds the child until the daemon has
-   * put it in the cgroup), or by `runc exec --cgroup` when the runtime has no usable agent (agent/agents.ts).
+   * Starts a process in its exec cgroup: through the runtime's agent (by the spare already in the cgroup, or a child
+   * it holds until the daemon has put it there), or by `runc exec --cgroup` when the runtime has no usable agent
+   * (agent/agents.ts).
    */
-  private launch(rec: RuntimeRecord, proc: OciProcess, cgroup: ExecCgroup, opts: { detached?: boolean; execId?: string } = {}): Promise<ExecHandle> {
+  private launch(rec: RuntimeRecord, proc: OciProcess, cgroup: ExecCgroup, opts: { detached?: boolean; execId?: string; spare?: Spare } = {}): Promise<ExecHandle> {
     const execDir = runtimePaths(this.deps.dataDir, rec.id).execDir;
     const viaRunc = () => this.deps.runc.exec(rec.id, proc, execDir, { detached: opts.detached, cgroup: cgroup.runcArg });
     return this.deps.agents.exec(rec, proc, viaRunc, { ...opts, join: (hostPid) => cgroup.join(hostPid) });
@@ -304,9 +309,12 @@ export class Execs {
     return err;
   }
 
-  /** Gives a new exec its own cgroup under the runtime's (execs/cgroup.ts), which runc puts the command in. */
-  private async cgroupFor(rec: RuntimeRecord, entry: ExecEntry): Promise<ExecCgroup> {
-    entry.cgroup = await ExecCgroup.create(this.deps.cgroupParent, rec.id, entry.id);
+  /**
+   * Gives a new exec its own cgroup under the runtime's (execs/cgroup.ts), which runc or the agent puts the command
+   * in: the spare's, made ahead with the spare in it, or a new one.
+   */
+  private async cgroupFor(rec: RuntimeRecord, entry: ExecEntry, spare?: Spare): Promise<ExecCgroup> {
+    entry.cgroup = spare?.cgroup ?? (await ExecCgroup.create(this.deps.cgroupParent, rec.id, entry.id));
     return entry.cgroup;
   }
 
@@ -366,14 +374,16 @@ export class Execs {
     const cg = new RuntimeCgroup(this.deps.cgroupParent, rec.id);
     const oomBefore = await cg.oomKills();
     const startedAt = Date.now();
-    const entry = this.registry.add(rec.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false });
+    const spare = this.deps.agents.takeSpare(rec);
+    const entry = this.registry.add(rec.id, { kind: "buffered", argv: spec.argv, user: spec.user, tty: false }, { id: spare?.execId });
     const encoding = spec.outputEncoding ?? "utf8";
     let runc;
     let cgroup: ExecCgroup;
     try {
-      cgroup = await this.cgroupFor(rec, entry);
-      runc = await this.launch(rec, proc, cgroup);
+      cgroup = await this.cgroupFor(rec, entry, spare);
+      runc = await this.launch(rec, proc, cgroup, { spare });
     } catch (err) {
+      spare?.close();
       this.registry.remove(entry);
       throw this.raced(rec, err);
     }

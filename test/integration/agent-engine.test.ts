@@ -4,7 +4,7 @@
  * working through `runc exec`, and a hung agent puts its runtime on `runc exec`, logged.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
 import { RuncEngine } from "../../src/engine/runc-engine.js";
@@ -51,6 +51,52 @@ test("the agent is PID 1 and starts execs as its children, in the runtime's name
   expect(await sh("ag", "awk '{print ($1 == $5 && $5 == $6)}' /proc/$$/stat")).toBe("1");
   const limits = await sh("ag", "ulimit -n");
   expect(Number(limits)).toBeGreaterThan(1024);
+});
+
+/** The runtime's spare (agent/agents.ts), seen from the host: its host pid and the freezer cgroup it waits in. */
+async function spareOf(name: string): Promise<{ pid: number; cgroup: string } | null> {
+  const rec = record(name);
+  for (let i = 0; i < 100; i++) {
+    const procs = readFileSync(`/sys/fs/cgroup/pids/${suite.env.cgroupParent}/${rec.id}/cgroup.procs`, "utf8").split("\n").filter(Boolean).map(Number);
+    for (const pid of procs) {
+      let cmdline = "";
+      let cgroups = "";
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "");
+        cgroups = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+      } catch {
+        continue;
+      }
+      const freezer = /:freezer:(.*)$/m.exec(cgroups)?.[1] ?? "";
+      // Ready once the daemon moved it into the next exec's cgroup (the agent is told so just after).
+      if (cmdline === "runta-spare" && /\/exec-[0-9a-f]{12}$/.test(freezer)) return { pid, cgroup: freezer.replace(/^.*\//, "") };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
+}
+
+test("after an exec a spare waits in the next exec's own cgroup; that exec takes it, and one killed meanwhile costs a fresh fork", async () => {
+  await sh("ag", "true");
+  const spare = await spareOf("ag");
+  expect(spare, "a spare after an exec").not.toBeNull();
+  // Let the agent hear that it is placed before the exec that will take it.
+  await new Promise((r) => setTimeout(r, 300));
+  const took = await suite.engine.exec("ag", { argv: ["sh", "-c", "echo $$; cat /proc/self/cgroup"] });
+  expect(took.exit_code).toBe(0);
+  // The exec is the spare itself, as its own exec id names the cgroup the spare waited in.
+  expect(`exec-${took.exec_id}`).toBe(spare!.cgroup);
+  expect(took.stdout).toMatch(new RegExp(`:freezer:/${spare!.cgroup}$`, "m"));
+  // A spare that dies before it is used (the runtime's root killed it, or the OOM killer did): the next exec still
+  // runs, forked afresh and held until the daemon moved it into that exec's cgroup.
+  const next = await spareOf("ag");
+  expect(next).not.toBeNull();
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(next!.pid, "SIGKILL");
+  const fresh = await suite.engine.exec("ag", { argv: ["sh", "-c", "cat /proc/self/cgroup"] });
+  expect(fresh.exit_code).toBe(0);
+  expect(fresh.stdout).toMatch(new RegExp(`:freezer:/exec-${fresh.exec_id}$`, "m"));
+  expect(await parentOfExec("ag")).toBe("1");
 });
 
 test("a runtime's processes cannot reach the agent's socket: not in its filesystem, not through /proc/1, not by ptrace", async () => {

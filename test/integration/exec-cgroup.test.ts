@@ -31,24 +31,42 @@ function runtimeProcs(id: string): number[] {
   return text.split("\n").filter(Boolean).map(Number);
 }
 
-/** Command lines of the runtime's processes other than its init. */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The runtime's spare (agent/agents.ts): a held child of its agent, alone in the cgroup the daemon made for the
+ * runtime's next exec. Not a process any exec started, so not counted here.
+ */
+const SPARE = "runta-spare";
+
+/** Command lines of the runtime's processes other than its init and its spare. */
 function commands(id: string, initPid: number): string[] {
   return runtimeProcs(id)
     .filter((p) => p !== initPid)
-    .map((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-      } catch {
-        return "";
-      }
-    })
-    .filter(Boolean);
+    .map(commandOf)
+    .filter((c) => c && c !== SPARE);
 }
 
-/** Exec cgroups left under the runtime's (freezer hierarchy on this cgroup v1 host). */
+/** Exec cgroups left under the runtime's (freezer hierarchy on this cgroup v1 host), but the spare's. */
 function execCgroups(id: string): string[] {
   const dir = `/sys/fs/cgroup/freezer/${d.cgroupParent}/${id}`;
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith("exec-")) : [];
+  if (!existsSync(dir)) return [];
+  const spareOnly = (name: string) => {
+    let procs: number[];
+    try {
+      procs = readFileSync(join(dir, name, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    } catch {
+      return true; // Removed since the listing: not left.
+    }
+    return procs.length > 0 && procs.every((p) => commandOf(p) === SPARE);
+  };
+  return readdirSync(dir).filter((n) => n.startsWith("exec-") && !spareOnly(n));
 }
 
 async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean, ms = 15_000): Promise<T> {

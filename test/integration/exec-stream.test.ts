@@ -48,14 +48,14 @@ function collect(s: ExecStreamHandle) {
   };
 }
 
-/** The processes in the runtime other than init and the `ps` that lists them. */
+/** The processes in the runtime other than init, its spare (agent/agents.ts) and the `ps` that lists them. */
 async function strayProcesses(target: RuntimeHandleApi = rt): Promise<string[]> {
   const res = await target.exec(["ps", "-o", "pid,args"]);
   return res.stdoutText
     .split("\n")
     .slice(1)
     .map((l) => l.trim())
-    .filter((l) => l && !/^1 /.test(l) && !/ps -o pid,args$/.test(l));
+    .filter((l) => l && !/^1 /.test(l) && !/ps -o pid,args$/.test(l) && !/^\d+ runta-spare$/.test(l));
 }
 
 async function eventually(check: () => Promise<boolean>, ms: number, what: string) {

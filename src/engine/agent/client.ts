@@ -47,9 +47,9 @@ function open(socketPath: string): Promise<Socket> {
 export async function agentExec(
   socketPath: string,
   proc: OciProcess,
-  opts: { detached?: boolean; execId?: string; forked?: (pid: number) => Promise<void> } = {},
+  opts: { detached?: boolean; execId?: string; forked?: (pid: number) => Promise<void>; spare?: string } = {},
 ): Promise<AgentExec> {
-  const request = encodeSpawn(proc, { detached: opts.detached, execId: opts.execId, hold: opts.forked !== undefined });
+  const request = encodeSpawn(proc, { detached: opts.detached, execId: opts.execId, hold: opts.forked !== undefined, spare: opts.spare });
   const sock = await open(socketPath);
   const exec = new AgentExec(sock, { pipes: !opts.detached && !proc.terminal, terminal: proc.terminal, forked: opts.forked });
   // A detached exec's connection only waits for its exit: it must not keep a stopping daemon's event loop alive.
@@ -68,6 +68,49 @@ export async function agentWait(socketPath: string, execId: string): Promise<Age
   sock.unref();
   sock.write(encodeFrame(KIND.wait, execId));
   return exec;
+}
+
+/**
+ * Asks the agent for a spare (agent/runta-agent.c: a child forked ahead of the exec `execId` and held); `place` gets
+ * its pid in the runtime and puts it in the exec's cgroup, then the agent is told it may use it. `ready` resolves
+ * true once it may, false if the agent refused, the placing failed or the connection ended first. The spare lives
+ * as long as this connection: `close` lets the agent kill it if no exec took it; `closed` resolves when it ends.
+ */
+export async function agentSpare(
+  socketPath: string,
+  execId: string,
+  place: (pid: number) => Promise<void>,
+): Promise<{ ready: Promise<boolean>; closed: Promise<void>; close(): void }> {
+  const sock = await open(socketPath);
+  // It waits for an exec that may never come: it must not keep a stopping daemon's event loop alive.
+  sock.unref();
+  let settle!: (ok: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => (settle = resolve));
+  const closed = new Promise<void>((resolve) => sock.once("close", () => resolve()));
+  void closed.then(() => settle(false));
+  const reader = new FrameReader();
+  sock.on("error", () => undefined);
+  sock.on("data", (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = reader.push(chunk);
+    } catch {
+      return void sock.destroy();
+    }
+    for (const f of frames) {
+      if (f.kind !== KIND.forked) return void sock.destroy();
+      place(Number(f.payload.toString())).then(
+        () => {
+          if (sock.destroyed) return;
+          sock.write(encodeFrame(KIND.go));
+          settle(true);
+        },
+        () => sock.destroy(),
+      );
+    }
+  });
+  sock.write(encodeFrame(KIND.spare, execId));
+  return { ready, closed, close: () => sock.destroy() };
 }
 
 /** One exec through the agent: see the module comment. */

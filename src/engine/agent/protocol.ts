@@ -24,6 +24,7 @@ export const KIND = {
   wait: 21,
   ping: 22,
   go: 23,
+  spare: 24,
 } as const;
 
 /** Largest frame either side accepts. */
@@ -115,10 +116,11 @@ export function encodeFrame(kind: number, payload: Buffer | string = Buffer.allo
 }
 
 /**
- * The spawn request of one exec: its process spec, whether it is detached (no stdio), its exec id, and whether the
- * child is held after the fork until the daemon says go (`hold`: it puts the child in the exec's cgroup first).
+ * The spawn request of one exec: its process spec, whether it is detached (no stdio), its exec id, whether the
+ * child is held after the fork until the daemon says go (`hold`: it puts the child in the exec's cgroup first), and
+ * the spare (by the exec id it was made for) that takes the request instead of a fork.
  */
-export function encodeSpawn(proc: OciProcess, opts: { detached?: boolean; execId?: string; hold?: boolean } = {}): Buffer {
+export function encodeSpawn(proc: OciProcess, opts: { detached?: boolean; execId?: string; hold?: boolean; spare?: string } = {}): Buffer {
   const items: string[] = [];
   const item = (key: string, value: string | number) => {
     const text = String(value);
@@ -149,6 +151,7 @@ export function encodeSpawn(proc: OciProcess, opts: { detached?: boolean; execId
   if (opts.detached) item("d", 1);
   if (opts.execId) item("i", opts.execId);
   if (opts.hold) item("H", 1);
+  if (opts.spare) item("S", opts.spare);
   return encodeFrame(KIND.spawn, Buffer.from(items.map((i) => `${i}\0`).join("")));
 }
 

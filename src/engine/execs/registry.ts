@@ -11,6 +11,11 @@ import type { ProcessExit } from "../types.js";
 import type { ExecCgroup } from "./cgroup.js";
 import type { TerminalSession } from "./session.js";
 
+/** A new exec id (also the name of its cgroup, execs/cgroup.ts). */
+export function newExecId(): string {
+  return randomBytes(6).toString("hex");
+}
+
 /** What is known of an exec when it registers. */
 export interface ExecInit {
   kind: ExecKind;
@@ -48,7 +53,7 @@ export class ExecEntry {
     readonly init: ExecInit,
     opts: { id?: string; startedAt?: string; onEnd?: (e: ExecEntry) => void } = {},
   ) {
-    this.id = opts.id ?? randomBytes(6).toString("hex");
+    this.id = opts.id ?? newExecId();
     this.startedAt = opts.startedAt ?? new Date().toISOString();
     this.onEnd = opts.onEnd;
   }
@@ -173,10 +178,14 @@ export class ExecRegistry {
     return this.byRuntime.get(runtimeId)?.has(id) ?? false;
   }
 
-  /** Drops an exec that never ran (runc refused it): it is not part of the history, and its cgroup goes. */
+  /**
+   * Drops an exec that never ran (runc refused it): it is not part of the history, and its cgroup goes, with whatever
+   * is in it (a spare the exec took but never used, which the agent is killing).
+   */
   remove(entry: ExecEntry): void {
     this.byRuntime.get(entry.runtimeId)?.delete(entry.id);
-    void entry.cgroup?.remove().catch(() => undefined);
+    const cgroup = entry.cgroup;
+    void cgroup?.killAll().then(() => cgroup.remove()).catch(() => undefined);
   }
 
   /** A runtime's execs, oldest first. */
