@@ -116,10 +116,19 @@ export class RuntimeCgroup {
     return text.split("\n").filter(Boolean).map(Number);
   }
 
-  /** How many processes the kernel's OOM killer has killed in this cgroup so far (0 if unknown). */
+  /**
+   * How many processes the kernel's OOM killer has killed in this cgroup so far (0 if unknown). Read synchronously,
+   * as usage is: every buffered exec reads it before it starts, and an async read would queue that start on libuv's
+   * 4 threads behind whatever file work the daemon has in flight (a cgroup move waiting for an RCU grace period).
+   */
   async oomKills(): Promise<number> {
     const name = this.v2 ? "memory.events" : "memory.oom_control";
-    const text = await readFile(this.file("memory", name), "utf8").catch(() => "");
+    let text = "";
+    try {
+      text = readFileSync(this.file("memory", name), "utf8");
+    } catch {
+      // The cgroup is gone (the runtime stopped): nothing counted.
+    }
     return keyedValue(text, "oom_kill") ?? 0;
   }
 
