@@ -10,9 +10,17 @@ import { join } from "node:path";
 /** Root of the cgroup filesystems. */
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 
-/** Whether the host runs the unified hierarchy only (cgroup v2). */
+/** What {@link isCgroupV2} found per cgroup root: a host's layout does not change while the daemon runs. */
+const v2Roots = new Map<string, boolean>();
+
+/**
+ * Whether the host runs the unified hierarchy only (cgroup v2). Asked once per root: every cgroup object asks it, a
+ * few per exec, and a stat per ask showed in the daemon's profile under load.
+ */
 export function isCgroupV2(root = CGROUP_ROOT): boolean {
-  return existsSync(join(root, "cgroup.controllers"));
+  let v2 = v2Roots.get(root);
+  if (v2 === undefined) v2Roots.set(root, (v2 = existsSync(join(root, "cgroup.controllers"))));
+  return v2;
 }
 
 /** Current usage of one runtime. */
