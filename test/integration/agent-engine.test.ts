@@ -80,9 +80,13 @@ test("after an exec a spare waits in the next exec's own cgroup; that exec takes
   await sh("ag", "true");
   const spare = await spareOf("ag");
   expect(spare, "a spare after an exec").not.toBeNull();
-  // Let the agent hear that it is placed before the exec that will take it.
-  await new Promise((r) => setTimeout(r, 300));
-  const took = await suite.engine.exec("ag", { argv: ["sh", "-c", "echo $$; cat /proc/self/cgroup"] });
+  // It is ready once the daemon has told the agent it is placed, a moment after the move (later under load): an exec
+  // before that forks afresh, and the spare waits for the next one.
+  let took = await suite.engine.exec("ag", { argv: ["sh", "-c", "echo $$; cat /proc/self/cgroup"] });
+  for (let i = 0; i < 20 && `exec-${took.exec_id}` !== spare!.cgroup; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    took = await suite.engine.exec("ag", { argv: ["sh", "-c", "echo $$; cat /proc/self/cgroup"] });
+  }
   expect(took.exit_code).toBe(0);
   // The exec is the spare itself, as its own exec id names the cgroup the spare waited in.
   expect(`exec-${took.exec_id}`).toBe(spare!.cgroup);
@@ -91,7 +95,6 @@ test("after an exec a spare waits in the next exec's own cgroup; that exec takes
   // runs, forked afresh and held until the daemon moved it into that exec's cgroup.
   const next = await spareOf("ag");
   expect(next).not.toBeNull();
-  await new Promise((r) => setTimeout(r, 300));
   process.kill(next!.pid, "SIGKILL");
   const fresh = await suite.engine.exec("ag", { argv: ["sh", "-c", "cat /proc/self/cgroup"] });
   expect(fresh.exit_code).toBe(0);
