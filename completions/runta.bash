@@ -18,6 +18,7 @@ _runta_value() {
     "checkpoint create"|"snapshot create") case "$3" in --kind) return 0 ;; esac ;;
     "checkpoint restore"|"snapshot restore") case "$3" in --hostname|--description|--exec-timeout|--lifetime|--idle-timeout|--cpus|--memory|-m|--disk-size-gib|--env|-e|--label|--volume|-v|--network|--egress-allow|--egress-deny|--publish|-p) return 0 ;; esac ;;
     "volume create") case "$3" in --size) return 0 ;; esac ;;
+    "volume resize") case "$3" in --size) return 0 ;; esac ;;
     "image build") case "$3" in --package|--parent) return 0 ;; esac ;;
     "pool set") case "$3" in --image|--cpus|--memory|-m|--min|--max) return 0 ;; esac ;;
     "egress set") case "$3" in --mode|--allow|--deny) return 0 ;; esac ;;
@@ -72,12 +73,13 @@ _runta() {
       esac ;;
     volume)
       if [[ -z $sub ]]; then
-        COMPREPLY=($(compgen -W "create ls inspect rm --help -h" -- "$cur")); return
+        COMPREPLY=($(compgen -W "create ls inspect resize rm --help -h" -- "$cur")); return
       fi
       case "$sub" in
         create) opts="--size --json --help -h"; rt=0; words="" ;;
         ls) opts="--quiet -q --json --help -h"; rt=0; words="" ;;
         inspect) opts="--help -h"; rt=0; words="" ;;
+        resize) opts="--size --json --help -h"; rt=0; words="" ;;
         rm) opts="--help -h"; rt=0; words="" ;;
       esac ;;
     rename) opts="--help -h"; rt=2; words="" ;;

@@ -33,3 +33,15 @@ def test_volume_shared_read_only_and_outliving(new_runtime: NewRuntime, client: 
         client.volumes.remove("py-vol")
     with pytest.raises(runta.NotFoundError):
         client.volumes.get("py-vol")
+
+
+def test_volume_resize_grows_and_refuses_shrinking(client: runta.Runta) -> None:
+    client.volumes.create("py-grow", size_mib=16)
+    try:
+        grown = client.volumes.resize("py-grow", 64)
+        assert (grown.name, grown.size_bytes) == ("py-grow", 64 * 2**20)
+        assert client.volumes.get("py-grow").size_bytes == 64 * 2**20
+        with pytest.raises(runta.InvalidArgumentError, match="volumes only grow"):
+            client.volumes.resize("py-grow", 32)
+    finally:
+        client.volumes.remove("py-grow")

@@ -21,7 +21,7 @@ import { ExecRequestSchema, ExecResultSchema } from "./exec-request.js";
 import { ImageBuildRequestSchema, ImageSchema } from "./images.js";
 import { PoolSchema, SetPoolRequestSchema } from "./pools.js";
 import { CheckpointSchema, CreateCheckpointRequestSchema, FileStatSchema, FilesWrittenSchema } from "./files.js";
-import { CreateVolumeRequestSchema, VolumeSchema } from "./volumes.js";
+import { CreateVolumeRequestSchema, ResizeVolumeRequestSchema, VolumeSchema } from "./volumes.js";
 import { SecretRuleRequestSchema, SecretRuleSchema, SecretSchema, SetSecretRequestSchema } from "./secrets.js";
 import { req, res } from "./openapi/common.js";
 import { daemonPaths } from "./openapi/daemon.js";
@@ -74,6 +74,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         EgressEvent: res(EgressEventSchema),
         Volume: res(VolumeSchema),
         CreateVolumeRequest: req(CreateVolumeRequestSchema),
+        ResizeVolumeRequest: req(ResizeVolumeRequestSchema),
         Pool: res(PoolSchema),
         SetPoolRequest: req(SetPoolRequestSchema),
         Secret: res(SecretSchema),

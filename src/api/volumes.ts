@@ -25,6 +25,12 @@ export const CreateVolumeRequestSchema = z.strictObject({
 });
 export type CreateVolumeRequest = z.infer<typeof CreateVolumeRequestSchema>;
 
+/** Body of `PATCH /v1/volumes/{vol}`: grow it to `size_mib` (the create bounds; never smaller than it is). */
+export const ResizeVolumeRequestSchema = z.strictObject({
+  size_mib: VolumeSizeMibSchema,
+});
+export type ResizeVolumeRequest = z.infer<typeof ResizeVolumeRequestSchema>;
+
 /** A mount path inside a runtime, normalised (api/mount-path.ts has the rule). */
 export const MountPathSchema = z.string().transform((p, ctx) => {
   const checked = checkMountPath(p);

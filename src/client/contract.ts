@@ -67,6 +67,8 @@ export interface VolumesApi {
   create(name: string, opts?: VolumeCreateOptions): Promise<Volume>;
   list(): Promise<Volume[]>;
   get(ref: string): Promise<Volume>;
+  /** Grows a volume to `sizeMiB` (online; never smaller than it is). */
+  resize(ref: string, sizeMiB: number): Promise<Volume>;
   remove(ref: string): Promise<Volume>;
 }
 

@@ -22,6 +22,11 @@ export class VolumesClient implements VolumesApi {
     return (await this.http.json<Volume>("GET", `/v1/volumes/${seg(ref)}`)).data;
   }
 
+  /** Grows a volume's disk to `sizeMiB` (16–1048576), online: runtimes mounting it keep running. Smaller than it is: 422. */
+  async resize(ref: string, sizeMiB: number): Promise<Volume> {
+    return (await this.http.json<Volume>("PATCH", `/v1/volumes/${seg(ref)}`, { body: { size_mib: sizeMiB } })).data;
+  }
+
   /** Removes a volume and its contents (refused while any runtime mounts it). */
   async remove(ref: string): Promise<Volume> {
     return (await this.http.json<Volume>("DELETE", `/v1/volumes/${seg(ref)}`)).data;

@@ -18,6 +18,7 @@ import { mkdir, rm, stat, statfs, truncate, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { RuntaError, errors } from "../api/index.js";
+import { sleep } from "./proc.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -144,11 +145,24 @@ export async function loopDeviceOf(image: string): Promise<string | null> {
 }
 
 /**
+ * Waits (up to `timeoutMs`) for no loop device to hold `image` any more: after an unmount, a container that just
+ * stopped may still hold the mount for a moment (the kernel frees its mount namespace asynchronously), and a copy in
+ * progress for longer. False when one still does: the disk must not be resized or mounted again then.
+ */
+export async function loopReleased(image: string, timeoutMs = 5000): Promise<boolean> {
+  for (let waited = 0; await loopDeviceOf(image); waited += 100) {
+    if (waited >= timeoutMs) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/**
  * Grows a runtime's disk image to `sizeMib`; the sparse file is extended (nothing is written). Mounted (the runtime
  * runs): the loop device is told its new capacity and ext4 grown online, which needs CAP_SYS_RESOURCE; without it
  * the answer says to shut the runtime down first. Not mounted: checked and grown offline (the caller unmounted it).
  */
-export async function growDisk(image: string, sizeMib: number): Promise<void> {
+export async function growDisk(image: string, sizeMib: number, what: GrowTarget = RUNTIME_DISK): Promise<void> {
   const device = await loopDeviceOf(image);
   const before = (await stat(image)).size;
   try {
@@ -168,11 +182,27 @@ export async function growDisk(image: string, sizeMib: number): Promise<void> {
     if (device) await execFileAsync("losetup", ["-c", device]).catch(() => undefined);
     const msg = stderrOf(err);
     if (device && /Permission denied to resize/i.test(msg)) {
-      throw errors.precondition(
-        "growing the disk of a running runtime needs CAP_SYS_RESOURCE (ext4 online resize), which this daemon does not have; shut the runtime down, grow it, then boot it",
-        { field: "disk_size_gib" },
-      );
+      throw errors.precondition(`growing ${what.mounted} needs CAP_SYS_RESOURCE (ext4 online resize), which this daemon does not have; ${what.fix}`, { field: what.field });
     }
-    throw new RuntaError("internal", `cannot grow the runtime disk ${image}: ${msg}`, { cause: err });
+    throw new RuntaError("internal", `cannot grow ${what.noun} ${image}: ${msg}`, { cause: err });
   }
 }
+
+/** Whose disk {@link growDisk} grows, for its errors: a runtime's, or a volume's (volumes/manager.ts). */
+export interface GrowTarget {
+  /** "the runtime disk" */
+  noun: string;
+  /** The disk while mounted: "the disk of a running runtime". */
+  mounted: string;
+  /** How to grow it without CAP_SYS_RESOURCE. */
+  fix: string;
+  /** The request field the size came in. */
+  field: string;
+}
+
+const RUNTIME_DISK: GrowTarget = {
+  noun: "the runtime disk",
+  mounted: "the disk of a running runtime",
+  fix: "shut the runtime down, grow it, then boot it",
+  field: "disk_size_gib",
+};

@@ -8,8 +8,7 @@ import { RuntaError, errors, type Runtime } from "../api/index.js";
 import type { RuntimeRecord } from "../store/record.js";
 import { RuntimeCgroup } from "./cgroups.js";
 import type { Containers } from "./containers.js";
-import { growDisk as growDiskImage, loopDeviceOf } from "./disk.js";
-import { sleep } from "./proc.js";
+import { growDisk as growDiskImage, loopReleased } from "./disk.js";
 import type { RuntimeRecords } from "./records.js";
 import { preconditionFor, validateResources } from "./refusals.js";
 import { runtimePaths, unmountRootfs } from "./rootfs.js";
@@ -130,10 +129,7 @@ export class RuntimeResizes {
       // for a moment (the kernel frees its mount namespace asynchronously), and a copy in progress holds it for longer:
       // the loop device goes only when the last user does, and the disk must not be resized before.
       await unmountRootfs(paths);
-      for (let waited = 0; await loopDeviceOf(paths.diskImage); waited += 100) {
-        if (waited >= 5000) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
-        await sleep(100);
-      }
+      if (!(await loopReleased(paths.diskImage))) throw errors.precondition(`runtime "${rec.name}"'s disk is still in use (a copy in progress?); try again when it is done`);
     }
     try {
       await growDiskImage(paths.diskImage, wanted);

@@ -426,6 +426,10 @@ export class RuncEngine implements Engine {
     return this.volumes.remove(ref);
   }
 
+  resizeVolume(ref: string, sizeMib: number): Promise<Volume> {
+    return this.volumes.resize(ref, sizeMib);
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Secrets (secrets/)
 

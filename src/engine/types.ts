@@ -251,11 +251,13 @@ export interface Engine {
   /** Removes a checkpoint (refused while runtimes or checkpoints stand on it). */
   removeCheckpoint(ref: string): Promise<Checkpoint>;
 
-  /** Volumes (volumes/): create one with its size bound, list, get, remove (refused while runtimes mount it). */
+  /** Volumes (volumes/): create one with its size bound, list, get, grow, remove (refused while runtimes mount it). */
   createVolume(name: string, opts?: { sizeMib?: number }): Promise<Volume>;
   listVolumes(): Promise<Volume[]>;
   getVolume(ref: string): Promise<Volume>;
   removeVolume(ref: string): Promise<Volume>;
+  /** Grows a volume's disk (online; refused smaller). */
+  resizeVolume(ref: string, sizeMib: number): Promise<Volume>;
 
   listImages(): Promise<Image[]>;
   /**

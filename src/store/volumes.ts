@@ -61,6 +61,11 @@ export class VolumeStore {
     return (this.db.prepare("SELECT COUNT(*) AS n FROM volumes").get() as { n: number }).n;
   }
 
+  /** Records a grown volume's new size (its disk already grew). */
+  setSize(id: string, sizeMib: number): void {
+    this.db.prepare("UPDATE volumes SET size_mib = ? WHERE id = ?").run(sizeMib, id);
+  }
+
   delete(id: string): void {
     this.db.prepare("DELETE FROM volumes WHERE id = ?").run(id);
   }

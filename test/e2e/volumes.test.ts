@@ -64,3 +64,30 @@ test("the size bound is ENOSPC inside; bad -v and unknown volumes are errors wit
   expect((await runta(["ps", "-a", "-q", "--filter", "name=^bad$"])).stdout).toBe("");
   expect((await runta(["rm", "filler"])).exitCode).toBe(0);
 }, 300_000);
+
+test("volume resize --size grows a mounted volume (shutting its runtime down where online growth is refused); a smaller size is refused with the current one", async () => {
+  expect((await runta(["volume", "create", "growme", "--size", "16m"])).exitCode).toBe(0);
+  expect((await runta(["run", "--name", "g", "--image", "busybox", "-m", "64", "-v", "growme:/g"])).exitCode).toBe(0);
+  expect((await runta(["exec", "g", "--", "dd", "if=/dev/zero", "of=/g/a", "bs=1M", "count=32"])).exitCode).toBe(1);
+  let grown = await runta(["volume", "resize", "growme", "--size", "64m"]);
+  if (grown.exitCode !== 0) {
+    // No CAP_SYS_RESOURCE (this sandbox): the error names the runtime to shut down.
+    expect(String(grown.stderr)).toMatch(/CAP_SYS_RESOURCE.*\(runta shutdown g\), resize it, then boot them/);
+    expect((await runta(["shutdown", "g"])).exitCode).toBe(0);
+    grown = await runta(["volume", "resize", "growme", "--size", "64m"]);
+    expect((await runta(["boot", "g"])).exitCode).toBe(0);
+  }
+  expect(grown.exitCode).toBe(0);
+  expect(grown.stdout).toBe("growme: 64.0MiB\n");
+  expect((await runta(["exec", "g", "--", "sh", "-c", "rm /g/a && dd if=/dev/zero of=/g/b bs=1M count=40 2>/dev/null && echo ok"])).stdout).toBe("ok\n");
+  const shrink = await runta(["volume", "resize", "growme", "--size", "32m"]);
+  expect(shrink.exitCode).toBe(1);
+  expect(String(shrink.stderr)).toBe('runta: volume "growme" is 64 MiB; volumes only grow (shrinking an ext4 disk in use is not supported) — ask for at least 64 MiB, or create a smaller volume and copy\n');
+  const noSize = await runta(["volume", "resize", "growme"]);
+  expect(noSize.exitCode).toBe(2);
+  expect(String(noSize.stderr)).toMatch(/--size/);
+  const json = JSON.parse(String((await runta(["volume", "ls", "--json"])).stdout)) as { volumes: Array<{ name: string; size_bytes: number }> };
+  expect(json.volumes.find((v) => v.name === "growme")?.size_bytes).toBe(64 * 2 ** 20);
+  expect((await runta(["rm", "-f", "g"])).exitCode).toBe(0);
+  expect((await runta(["volume", "rm", "growme"])).exitCode).toBe(0);
+}, 300_000);

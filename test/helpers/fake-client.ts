@@ -493,6 +493,13 @@ export function fakeClient(opts: FakeClientOptions = {}): FakeClient {
       record("volumes.get", ref);
       return findVolume(ref);
     },
+    async resize(ref: string, sizeMiB: number) {
+      record("volumes.resize", ref, sizeMiB);
+      const v = findVolume(ref);
+      if (sizeMiB * 2 ** 20 < v.size_bytes) throw apiErrorFromCode("invalid_argument", `volume "${v.name}" is ${v.size_bytes / 2 ** 20} MiB; volumes only grow`);
+      v.size_bytes = sizeMiB * 2 ** 20;
+      return v;
+    },
     async remove(ref: string) {
       record("volumes.remove", ref);
       const v = findVolume(ref);

@@ -112,6 +112,43 @@ test("the size bound: ENOSPC inside, 507 through cp, the runtime's own disk unto
   await rt.delete();
 }, 180_000);
 
+test("a volume grows (online with CAP_SYS_RESOURCE, else with the runtimes mounting it shut down) and they write past the old bound; shrinking and bad sizes are refused", async () => {
+  await runta.volumes.create("grow", { sizeMiB: 16 });
+  const rt = await runta.runtimes.create("grower", { ...small, volumes: [{ volume: "grow", path: "/g" }] });
+  const full = await sh("grower", "dd if=/dev/zero of=/g/a bs=1M count=32 2>&1; echo rc=$?");
+  expect(full.out).toMatch(/No space left on device[\s\S]*rc=1$/);
+  // Online ext4 growth needs CAP_SYS_RESOURCE; where the daemon lacks it (this sandbox) the answer names the runtimes
+  // to shut down, and the volume grows offline once they are.
+  const grown = await runta.volumes.resize("grow", 128).then(
+    (v) => v,
+    async (err: unknown) => {
+      expect(err).toMatchObject({ code: "failed_precondition", message: expect.stringMatching(/CAP_SYS_RESOURCE.*runta shutdown grower\b/) });
+      expect((await runta.volumes.get("grow")).size_bytes).toBe(16 * 2 ** 20);
+      await runta.runtimes.stop("grower");
+      const v = await runta.volumes.resize("grow", 128);
+      await runta.runtimes.start("grower");
+      return v;
+    },
+  );
+  expect(grown).toMatchObject({ name: "grow", size_bytes: 128 * 2 ** 20, in_use_by: ["grower"] });
+  expect((await runta.runtimes.get("grower")).info.status).toBe("running");
+  // The mount inside sees the new size, keeps what was written and takes 64 MiB more.
+  expect((await sh("grower", "ls /g")).out).toBe("a");
+  const df = await sh("grower", "df -k /g | tail -1");
+  expect(Number(df.out.split(/\s+/)[1])).toBeGreaterThan(100 * 1024);
+  expect(await sh("grower", "rm /g/a && dd if=/dev/zero of=/g/b bs=1M count=64 2>/dev/null && ls -l /g/b | awk '{print $5}'")).toEqual({ code: 0, out: String(64 * 2 ** 20) });
+  expect((await runta.volumes.get("grow")).used_bytes).toBeGreaterThan(64 * 2 ** 20);
+  await expect(runta.volumes.resize("grow", 64)).rejects.toMatchObject({ status: 422, message: expect.stringContaining("volumes only grow") });
+  await expect(runta.volumes.resize("grow", 2 * 1048576)).rejects.toMatchObject({ code: "invalid_argument", message: expect.stringContaining("size_mib: must be between 16 and 1048576") });
+  await expect(runta.volumes.resize("nope", 64)).rejects.toMatchObject({ status: 404 });
+  expect((await runta.volumes.get("grow")).size_bytes).toBe(128 * 2 ** 20);
+  await rt.delete();
+  // A volume no runtime mounts grows whether or not the daemon can grow online, and stays mounted on the host.
+  expect(await runta.volumes.resize("grow", 256)).toMatchObject({ size_bytes: 256 * 2 ** 20, used_bytes: expect.any(Number) });
+  expect(await runta.volumes.resize("grow", 256)).toMatchObject({ size_bytes: 256 * 2 ** 20 });
+  await runta.volumes.remove("grow");
+}, 180_000);
+
 test("mounts survive shutdown/boot and a daemon restart; rm of a runtime keeps its volumes; rm of a volume in use is refused", async () => {
   await runta.volumes.create("durable", { sizeMiB: 32 });
   const rt = await runta.runtimes.create("keeper", { ...small, volumes: [{ volume: "durable", path: "/keep" }] });

@@ -9,7 +9,11 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { CreateRuntimeRequestSchema, CreateVolumeRequestSchema, checkMountPath } from "../../src/api/index.js";
+import Database from "better-sqlite3";
+import { CreateRuntimeRequestSchema, CreateVolumeRequestSchema, ResizeVolumeRequestSchema, checkMountPath } from "../../src/api/index.js";
+import { silentLogger } from "../../src/log.js";
+import { VolumeStore } from "../../src/store/volumes.js";
+import { VolumeManager } from "../../src/engine/volumes/manager.js";
 import { Scope, packPath, statPath, unpackInto, writeFile } from "../../src/engine/files/index.js";
 import { buildRuntimeSpec } from "../../src/engine/spec.js";
 
@@ -47,6 +51,32 @@ test("the create body takes volumes: paths normalised, duplicates and bad paths 
   expect(CreateRuntimeRequestSchema.safeParse({ volumes: [{ volume: "a", path: "/w", mode: "rw" }] }).success).toBe(false);
   expect(CreateVolumeRequestSchema.safeParse({ name: "data", size_mib: 8 }).error?.issues[0]?.message).toMatch(/between 16 and/);
   expect(CreateVolumeRequestSchema.safeParse({ name: "../x" }).success).toBe(false);
+});
+
+test("a resize body is size_mib within the create bounds, nothing else", () => {
+  expect(ResizeVolumeRequestSchema.parse({ size_mib: 4096 })).toEqual({ size_mib: 4096 });
+  expect(ResizeVolumeRequestSchema.safeParse({ size_mib: 8 }).error?.issues[0]?.message).toMatch(/between 16 and 1048576/);
+  expect(ResizeVolumeRequestSchema.safeParse({ size_mib: 2 * 1048576 }).success).toBe(false);
+  expect(ResizeVolumeRequestSchema.safeParse({ size_mib: 1.5 }).success).toBe(false);
+  expect(ResizeVolumeRequestSchema.safeParse({}).success).toBe(false);
+  expect(ResizeVolumeRequestSchema.safeParse({ size_mib: 64, name: "x" }).success).toBe(false);
+});
+
+test("resize refuses a smaller size (naming the least it takes) and an unknown volume before touching any disk; the same size is a no-op", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "runta-volresize-"));
+  try {
+    const store = new VolumeStore(new Database(":memory:"));
+    store.insert({ id: "11111111-1111-4111-8111-111111111111", name: "data", sizeMib: 2048, createdAt: "2026-01-01T00:00:00.000Z" });
+    const mgr = new VolumeManager(store, { dataDir, logger: silentLogger, runtimes: () => [] });
+    await expect(mgr.resize("data", 1024)).rejects.toMatchObject({ code: "invalid_argument", httpStatus: 422, message: expect.stringMatching(/2048 MiB; volumes only grow.*at least 2048 MiB/), details: { field: "size_mib", min: 2048 } });
+    await expect(mgr.resize("nope", 4096)).rejects.toMatchObject({ code: "not_found", message: expect.stringContaining("runta volume ls") });
+    // Same size: answered from the record, no disk needed (this volume has none).
+    expect(await mgr.resize("data", 2048)).toMatchObject({ name: "data", size_bytes: 2048 * 2 ** 20, used_bytes: null });
+    store.setSize("11111111-1111-4111-8111-111111111111", 4096);
+    expect(store.getByName("data")?.sizeMib).toBe(4096);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test("the spec binds each volume at its path, read-only when asked, after the system mounts", () => {

@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/volumes"): "Volumes.create",
     ("GET", "/v1/volumes"): "Volumes.list",
     ("GET", "/v1/volumes/{vol}"): "Volumes.get",
+    ("PATCH", "/v1/volumes/{vol}"): "Volumes.resize",
     ("DELETE", "/v1/volumes/{vol}"): "Volumes.remove",
     ("GET", "/v1/images"): "Images.list",
     ("POST", "/v1/images/build"): "Images.build",

@@ -33,6 +33,11 @@ class Volumes:
         """One volume."""
         return Volume.from_wire(self._http.json("GET", f"/v1/volumes/{seg(volume)}")["data"])
 
+    def resize(self, volume: str, size_mib: int) -> Volume:
+        """Grows a volume's disk to ``size_mib`` online (runtimes mounting it keep running); smaller is refused."""
+        body = _wire.body(size_mib=size_mib)
+        return Volume.from_wire(self._http.json("PATCH", f"/v1/volumes/{seg(volume)}", json_body=body)["data"])
+
     def remove(self, volume: str) -> Volume:
         """Removes a volume and its contents; refused (FailedPreconditionError naming them) while runtimes mount it."""
         return Volume.from_wire(self._http.json("DELETE", f"/v1/volumes/{seg(volume)}")["data"])

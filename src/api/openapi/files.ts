@@ -79,6 +79,13 @@ export const storagePaths = {
   },
   "/v1/volumes/{vol}": {
     get: { operationId: "getVolume", parameters: [volParam], responses: { "200": { description: "the volume", content: json(envelope("Volume")) }, ...errorResponses(404) } },
+    patch: {
+      operationId: "resizeVolume",
+      summary: "grow a volume's disk to size_mib (online: runtimes mounting it keep running); smaller than it is is refused (422)",
+      parameters: [volParam],
+      requestBody: { required: true, content: json(ref("ResizeVolumeRequest")) },
+      responses: { "200": { description: "the grown volume", content: json(envelope("Volume")) }, ...errorResponses(400, 404, 409, 422, 507) },
+    },
     delete: {
       operationId: "removeVolume",
       summary: "remove a volume and its contents; refused (409, naming them) while runtimes mount it",

@@ -6,7 +6,7 @@ import { humanBytes, listFormat, printJson, printList, timeValue, type Column } 
 import { runtimeName, volumeSizeFlag } from "../parse.js";
 import { forEachTarget } from "../targets.js";
 
-/** `runta volume create|ls|inspect|rm`. */
+/** `runta volume create|ls|inspect|resize|rm`. */
 export function volumeCommand(ctx: CliContext): Command {
   const vol = new Command("volume").description("Named, persistent directories that outlive runtimes; mount them with runta run -v NAME:/path").addHelpText(
     "after",
@@ -21,6 +21,7 @@ Examples:
   runta run --name reader -v data:/work:ro
   runta volume ls
   runta volume inspect data
+  runta volume resize data --size 4g
   runta volume rm data`,
   );
   vol
@@ -45,6 +46,14 @@ Examples:
     .argument("<volume...>", "volume names or ids")
     .addHelpText("after", "\nExamples:\n  runta volume inspect data")
     .action((names: string[]) => runVolumeInspect(ctx, names));
+  vol
+    .command("resize")
+    .description("Grow a volume's disk, online: runtimes mounting it keep running (volumes never shrink; as runta resize --disk-size-gib for a runtime's disk)")
+    .argument("<volume>", "volume name or id")
+    .requiredOption("--size <size>", "its new size bound, at least its current one: 512m, 2g, 1t, or a bare number of MiB (at most 1t)", volumeSizeFlag)
+    .option("--json", "print the volume as JSON")
+    .addHelpText("after", "\nExamples:\n  runta volume resize data --size 4g\n  runta volume resize data --size 20g --json")
+    .action((name: string, opts: { size: number; json?: boolean }) => runVolumeResize(ctx, name, opts));
   vol
     .command("rm")
     .alias("remove")
@@ -93,6 +102,14 @@ export async function runVolumeInspect(ctx: CliContext, names: string[]): Promis
   }
   printJson(ctx, found);
   if (failures.length) throw new MultiTargetError(failures);
+}
+
+/** Grows a volume and prints its name and new size (or JSON). */
+export async function runVolumeResize(ctx: CliContext, name: string, opts: { size: number; json?: boolean }): Promise<void> {
+  const runta = await ctx.client();
+  const vol = await runta.volumes.resize(name, opts.size);
+  if (opts.json) printJson(ctx, vol);
+  else ctx.io.stdout.write(`${vol.name}: ${humanBytes(vol.size_bytes, true)}\n`);
 }
 
 /** Removes volumes, each on its own; exits 1 if any failed. */

@@ -19,11 +19,11 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
-import { LIMITS, errors, type Volume, type VolumeMount } from "../../api/index.js";
+import { LIMITS, RuntaError, errors, type Volume, type VolumeMount } from "../../api/index.js";
 import type { RuntimeRecord, RuntimeVolume } from "../../store/record.js";
 import { volumeNameTaken, type VolumeRecord, type VolumeStore } from "../../store/volumes.js";
 import type { Logger } from "../../log.js";
-import { formatDisk, mountDisk } from "../disk.js";
+import { formatDisk, growDisk, loopReleased, mountDisk, type GrowTarget } from "../disk.js";
 import { mountPoints, unmountUnder } from "../mounts.js";
 import { shown, validateName } from "../names.js";
 
@@ -73,10 +73,22 @@ export interface VolumeHost {
   max?: number;
 }
 
+/** Statuses in which no container of the runtime exists, so none holds a volume's disk. */
+const DOWN: readonly string[] = ["shutdown", "crashed", "error"];
+
+/** A volume's disk, for growDisk's errors: it stays mounted on the host, so it only ever grows online. */
+const VOLUME_DISK: GrowTarget = {
+  noun: "the volume disk",
+  mounted: "a volume's disk",
+  fix: "give the daemon that capability, or create a bigger volume and copy the files over",
+  field: "size_mib",
+};
+
 export class VolumeManager {
-  /** Names being created (their record comes once the disk is mounted) and ids being removed. */
+  /** Names being created (their record comes once the disk is mounted), ids being removed and ids being grown. */
   private readonly creating = new Set<string>();
   private readonly removing = new Set<string>();
+  private readonly resizing = new Set<string>();
   /** One mount at a time per volume: two runtimes booting together must not mount its disk twice. */
   private readonly mounting = new Map<string, Promise<void>>();
 
@@ -154,6 +166,7 @@ export class VolumeManager {
         in_use_by: users,
       });
     }
+    if (this.resizing.has(rec.id)) throw errors.precondition(`volume "${rec.name}" is being resized; remove it when that is done`);
     const wire = await this.toWire(rec, new Map(), await mountPoints());
     this.removing.add(rec.id);
     try {
@@ -163,6 +176,66 @@ export class VolumeManager {
       this.removing.delete(rec.id);
     }
     return wire;
+  }
+
+  /**
+   * Grows a volume's disk to `sizeMib` (already within the create bounds: the wire schema checks them) and answers
+   * the volume. Only growth: a smaller size is refused (shrinking ext4 needs it unmounted and is not offered), the
+   * same size is a no-op. The disk grows online, mounted, as a running runtime's does (disk.ts growDisk): runtimes
+   * that mount it keep running and see the new size at once. Online growth needs CAP_SYS_RESOURCE; without it the
+   * disk grows offline when no runtime that could hold it is up (see {@link growOffline}), else the answer names the
+   * runtimes to shut down first.
+   */
+  async resize(ref: string, sizeMib: number): Promise<Volume> {
+    const rec = this.find(ref);
+    if (this.removing.has(rec.id)) throw errors.precondition(`volume "${rec.name}" is being removed`, { volume: rec.name });
+    if (this.resizing.has(rec.id)) throw errors.precondition(`volume "${rec.name}" is already being resized; try again when that is done`, { volume: rec.name });
+    if (sizeMib < rec.sizeMib) {
+      throw errors.outOfRange(
+        `volume "${rec.name}" is ${rec.sizeMib} MiB; volumes only grow (shrinking an ext4 disk in use is not supported) — ask for at least ${rec.sizeMib} MiB, or create a smaller volume and copy`,
+        { field: "size_mib", min: rec.sizeMib },
+      );
+    }
+    if (sizeMib === rec.sizeMib) return this.get(rec.id);
+    this.resizing.add(rec.id);
+    try {
+      await this.ensureMounted(rec);
+      await growDisk(volumePaths(this.host.dataDir, rec.id).image, sizeMib, VOLUME_DISK).catch(async (err: unknown) => {
+        if (!(err instanceof RuntaError && err.code === "failed_precondition")) throw err;
+        const up = this.host.runtimes().filter((rt) => !DOWN.includes(rt.status) && rt.volumes.some((v) => v.volumeId === rec.id)).map((rt) => rt.name);
+        if (up.length) {
+          throw errors.precondition(
+            `growing volume "${rec.name}" while runtimes that mount it are up needs CAP_SYS_RESOURCE (ext4 online resize), which this daemon does not have; shut them down (runta shutdown ${up.join(" ")}), resize it, then boot them`,
+            { field: "size_mib", in_use_by: up },
+          );
+        }
+        await this.growOffline(rec, sizeMib);
+      });
+      this.store.setSize(rec.id, sizeMib);
+    } finally {
+      this.resizing.delete(rec.id);
+    }
+    this.host.logger.info("volume grown", { volume: rec.name, from_mib: rec.sizeMib, to_mib: sizeMib });
+    return this.get(rec.id);
+  }
+
+  /**
+   * Unmounts the disk, checks and grows it, mounts it again. It holds the volume's mount slot throughout, so a runtime
+   * booting meanwhile waits for it (ensureMounted) instead of mounting a disk being resized.
+   */
+  private growOffline(vol: VolumeRecord, sizeMib: number): Promise<void> {
+    const paths = volumePaths(this.host.dataDir, vol.id);
+    const task = (async () => {
+      await unmountUnder(paths.fs);
+      try {
+        if (!(await loopReleased(paths.image))) throw errors.precondition(`volume "${vol.name}"'s disk is still in use (a copy in progress, or a runtime still stopping?); try again when it is done`);
+        await growDisk(paths.image, sizeMib, VOLUME_DISK);
+      } finally {
+        await mountDisk(paths.image, paths.fs);
+      }
+    })().finally(() => this.mounting.delete(vol.id));
+    this.mounting.set(vol.id, task);
+    return task;
   }
 
   /** Unmounts a volume's disk (lazily when a runtime that just stopped still holds it: the kernel lets go later) and deletes it. */
@@ -227,7 +300,8 @@ export class VolumeManager {
 
   private ensureMounted(vol: VolumeRecord): Promise<void> {
     const pending = this.mounting.get(vol.id);
-    if (pending) return pending;
+    // A grow that failed still mounted the disk again; what matters to the waiter is that it is mounted now.
+    if (pending) return pending.catch(() => undefined).then(() => this.ensureMounted(vol));
     const task = (async () => {
       const paths = volumePaths(this.host.dataDir, vol.id);
       if ((await mountPoints()).includes(paths.fs)) return;

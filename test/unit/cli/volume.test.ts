@@ -30,6 +30,25 @@ describe("volume", () => {
     expect((await cli(["volume", "create", "d", "--size", "8m"])).err).toBe('runta: --size must be a size of whole MiB between 16m and 1t (512m, 2g; a bare number is MiB), got "8m"\n');
   });
 
+  test("resize --size grows to docker sizes and prints the new size; --size is required and checked; a shrink is the daemon's error", async () => {
+    // fakeVolume is 10 GiB: 4g is smaller, so the daemon's refusal comes through, exit 1 as any error the daemon answers.
+    const shrink = await cli(["volume", "resize", "data", "--size", "4g"], { client: { volumes: [{ name: "data" }] } });
+    expect(shrink.client.calls.find((c) => c.method === "volumes.resize")!.args).toEqual(["data", 4096]);
+    expect(shrink.code).toBe(1);
+    expect(shrink.err).toContain("volumes only grow");
+    const ok = await cli(["volume", "resize", "data", "--size", "20g", "--json"], { client: { volumes: [{ name: "data" }] } });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ name: "data", size_bytes: 20 * 2 ** 30 });
+    const plain = await cli(["volume", "resize", "data", "--size", "12g"], { client: { volumes: [{ name: "data" }] } });
+    expect(plain.out).toBe("data: 12.0GiB\n");
+    for (const args of [["resize", "data"], ["resize", "data", "--size", "2t"], ["resize", "data", "--size", "8m"]]) {
+      const r = await cli(["volume", ...args], { client: { volumes: [{ name: "data" }] } });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err, args.join(" ")).toMatch(/--size/);
+      expect(r.client.calls.some((c) => c.method === "volumes.resize")).toBe(false);
+    }
+  });
+
   test("rm of a volume in use fails naming the runtimes (exit 1) and goes on with the others", async () => {
     const r = await cli(["volume", "rm", "used", "free"], { client: { volumes: [{ name: "used", in_use_by: ["dev"] }, { name: "free" }] } });
     expect(r.code).toBe(1);
