@@ -36,7 +36,7 @@ complete -c runta -n '__fish_seen_subcommand_from ps' -l quiet -s q -d 'only pri
 complete -c runta -n '__fish_seen_subcommand_from ps' -l json -d 'print {"runtimes": [...]} with the API objects'
 complete -c runta -n '__fish_seen_subcommand_from ps' -l filter -s f -r -d 'filter: status=<status>, name=<substring> (^ and $ anchor it: name=^worker$ is exact), label=<key> or label=<key>=<value> (repeatable; all must match)'
 complete -c runta -n '__fish_seen_subcommand_from ps' -l labels -d 'add a LABELS column'
-complete -c runta -n '__fish_seen_subcommand_from ps' -l pooled -d 'also list warm pools\' waiting runtimes, with a POOL column (runta pool)'
+complete -c runta -n '__fish_seen_subcommand_from ps' -l pooled -d 'also list the daemon\'s own runtimes: warm pools\' waiting ones, with a POOL column (runta pool), and image build runtimes'
 complete -c runta -n '__fish_seen_subcommand_from ps' -l help -s h -d 'show help'
 complete -c runta -n 'not __fish_seen_subcommand_from run ps inspect exec cp attach top kill boot pause resume shutdown restart wait stats rm resize update checkpoint volume rename apply delete image pool egress secret ports daemon dashboard version completion' -a inspect -d 'Print the full records of one or more runtimes as a JSON array (with current cgroup usage)'
 complete -c runta -n '__fish_seen_subcommand_from inspect' -l json -d 'accepted for symmetry: inspect always prints JSON'

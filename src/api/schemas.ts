@@ -74,6 +74,12 @@ export const EnvSchema = z
     { error: `at most ${LIMITS.envMaxBytes} bytes in all` },
   );
 
+/**
+ * Label on a derived image's build runtime (engine/images/packages.ts), its value the image being built; reserved to
+ * the daemon, which hides such runtimes from lists and removes one left by a crash (so a user's runtime cannot have it).
+ */
+export const BUILD_LABEL = "runta.build";
+
 export const LabelsSchema = z
   .record(
     z.string(),
@@ -87,7 +93,8 @@ export const LabelsSchema = z
       }),
   )
   .superRefine(keysMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.\/-]{0,62}$/, "label keys are letters, digits, '_', '.', '/', '-', 1-63 characters"))
-  .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` });
+  .refine((l) => Object.keys(l).length <= LIMITS.labelsMaxEntries, { error: `at most ${LIMITS.labelsMaxEntries} labels` })
+  .refine((l) => l[BUILD_LABEL] === undefined, { error: `label key "${BUILD_LABEL}" is reserved (the daemon marks its image build runtimes with it); pick another key` });
 
 /** Free text about a runtime (LIMITS.descriptionForbidden says what it must not contain). */
 export const DescriptionSchema = z
@@ -319,7 +326,7 @@ export const ListRuntimesQuerySchema = z.strictObject({
   after: z.string().max(200).optional(),
   /** `usage=true` adds each running, paused or suspended runtime's current cgroup usage (default false: a list is cheap). */
   usage: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
-  /** `pooled=true` lists warm pools' waiting members too (each with its `pool`); default false. */
+  /** `pooled=true` lists the daemon's own runtimes too: warm pools' waiting members (each with its `pool`) and image build runtimes; default false. */
   pooled: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
 });
 

@@ -42,7 +42,7 @@ import type { RuntimeFiles } from "./files/runtime-files.js";
 import { kernelVersion, runcVersion } from "./host.js";
 import type { IdleKeeper } from "./idle/keeper.js";
 import { refuseRemovalInUse, withUsers } from "./images/in-use.js";
-import type { ImageBuilder } from "./images/packages.js";
+import { removeLeftoverBuilds, type ImageBuilder } from "./images/packages.js";
 import type { ImageStore } from "./images/store.js";
 import type { Ingress, PublishedConnection } from "./ingress/ingress.js";
 import { LifetimeSweeper } from "./lifetime.js";
@@ -143,6 +143,7 @@ export class RuncEngine implements Engine {
       const { containers, execs, checkpoints, volumes } = engine;
       await reconcileEngine(parts, { containers, execs, checkpoints, volumes });
       await engine.ingress.open();
+      await removeLeftoverBuilds(parts.store.all(), (id) => engine.delete(id), parts.opts.logger);
       engine.backups = new DatabaseBackups(parts.store.db, parts.opts.dataDir, parts.opts.logger);
       await engine.backups.start();
       engine.lifetimes = new LifetimeSweeper(parts.store, (id, startedAt) => engine.stop(id, { ifStartedAt: startedAt }), parts.opts.logger);

@@ -9,7 +9,7 @@
  * true for as long as that object lives.
  */
 import type { RuntimeStatus } from "../api/index.js";
-import type { RuntimeRecord } from "./record.js";
+import { isInternal, type RuntimeRecord } from "./record.js";
 
 /** Where a record sits in list order. */
 type Key = Pick<RuntimeRecord, "createdAt" | "id">;
@@ -68,7 +68,8 @@ export class RecordIndex {
   }
 
   /**
-   * Up to `limit` records after `after` (exclusive) in list order: warm pools' members only with `pooled`, only the
+   * Up to `limit` records after `after` (exclusive) in list order: warm pools' members and build runtimes only with
+   * `pooled`, only the
    * given statuses when some are. `more` says whether another matching record follows.
    */
   page(opts: { status?: RuntimeStatus[]; limit: number; after?: Key; pooled?: boolean }): { items: RuntimeRecord[]; more: boolean } {
@@ -76,7 +77,7 @@ export class RecordIndex {
     const statuses = opts.status?.length ? opts.status : null;
     for (let i = opts.after ? this.position(opts.after, true) : 0; i < this.ordered.length; i++) {
       const rec = this.ordered[i]!;
-      if ((!opts.pooled && rec.pool !== null) || (statuses && !statuses.includes(rec.status))) continue;
+      if ((!opts.pooled && isInternal(rec)) || (statuses && !statuses.includes(rec.status))) continue;
       if (items.length === opts.limit) return { items, more: true };
       items.push(rec);
     }

@@ -2,7 +2,7 @@
  * A runtime record as the store keeps it: the API's view plus what the engine needs. Types only; the table and its
  * row codec are runtime-rows.ts, the store itself store.ts.
  */
-import type { IdleActivityKind, RuntimeStatus } from "../api/index.js";
+import { BUILD_LABEL, type IdleActivityKind, type RuntimeStatus } from "../api/index.js";
 import type { PortBinding } from "../api/ports-spec.js";
 
 /** One runtime as stored: the API's view plus what the engine needs (env values, init pid, boot id). */
@@ -53,6 +53,14 @@ export interface RuntimeRecord {
   pool: string | null;
   /** Its published ports (engine/ingress/), in the order they were published. */
   ports: PortBinding[];
+}
+
+/**
+ * Whether a record is one of the daemon's own runtimes, not a user's: a warm pool's member, or a derived image's
+ * build runtime (BUILD_LABEL). Lists leave them out unless asked (`pooled`).
+ */
+export function isInternal(rec: Pick<RuntimeRecord, "pool" | "labels">): boolean {
+  return rec.pool !== null || rec.labels[BUILD_LABEL] !== undefined;
 }
 
 /** A volume mounted in a runtime, as its record holds it. */

@@ -101,6 +101,35 @@ test("a package that does not exist fails the create with apt's message and leav
   expect(existsSync(join(d.imagesDir, ".tmp"))).toBe(false);
 }, 900_000);
 
+test("a build runtime is hidden from lists (pooled shows it); one a daemon killed mid-build left is removed at the next start", async () => {
+  let runta = d.client();
+  const images = imageDirs();
+  const build = runta.images.build(undefined, { packages: ["cowsay"] }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  let builder: { name: string; labels: Record<string, string> } | undefined;
+  while (!builder) {
+    const all = (await runta.runtimes.list({ pooled: true })).map((r) => r.info);
+    builder = all.find((r) => r.labels["runta.build"] !== undefined && r.status === "running");
+    if (!builder) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(builder.labels["runta.build"]).toMatch(/^default-pkgs-[0-9a-f]{12}$/);
+  expect(await runta.runtimes.list()).toEqual([]);
+  expect((await runta.runtimes.get(builder.name)).info.status).toBe("running");
+  // The daemon dies mid-build (no cleanup at all); the build runtime's container outlives it.
+  await d.kill();
+  expect(await build).toBeInstanceOf(Error);
+  await d.restart();
+  runta = d.client();
+  expect(await runta.runtimes.list({ pooled: true })).toEqual([]);
+  expect(d.logs()).toContain("removing a build runtime a previous daemon left");
+  expect(runtimeDirs()).toEqual([]);
+  // No image came of it: only the dead build's hidden temp dir, which the next build sweeps (images/store.ts).
+  expect(imageDirs().filter((n) => !n.startsWith(".tmp-"))).toEqual(images);
+  expect((await runta.images.list()).map((i) => i.name).sort()).toEqual(images);
+}, 900_000);
+
 test("a pip: package fails with pip's own message: no package index is reachable from the build runtime", async () => {
   const runta = d.client();
   const seen: string[] = [];

@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { CreateRuntimeRequestSchema, normalizePackages, parsePackage } from "../../src/api/index.js";
-import { derivedImageName, installSteps, sourcesHosts, stepFailure } from "../../src/engine/images/packages.js";
+import { CreateRuntimeRequestSchema, LabelsSchema, normalizePackages, parsePackage } from "../../src/api/index.js";
+import { derivedImageName, installSteps, removeLeftoverBuilds, sourcesHosts, stepFailure } from "../../src/engine/images/packages.js";
+import type { RuntimeRecord } from "../../src/store/record.js";
 import { installedVersion, pythonVersion, upstreamVersion } from "../../src/engine/images/python.js";
 import { pickImageForPython, versionMatches } from "../../src/api/runtime-version.js";
 import { ImageStore } from "../../src/engine/images/store.js";
@@ -121,6 +122,26 @@ describe("derived images in the store", () => {
     await expect(s.build("other", () => {})).rejects.toThrow(/only the 'default' image can be built from nothing/);
     await expect(s.build("x", () => {}, { derive: { parent: "missing", packages: ["tree"], install: async () => {} } })).rejects.toThrow(/image 'missing' not found/);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a build runtime a dead daemon left is removed at start (a failed removal logged, the others still removed); users cannot take its label", async () => {
+    const rec = (name: string, labels: Record<string, string>) => ({ id: `id-${name}`, name, labels }) as unknown as RuntimeRecord;
+    const removed: string[] = [];
+    const logged: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => logged.push(`warn ${m}`), error: (m: string) => logged.push(`error ${m}`) };
+    await removeLeftoverBuilds(
+      [rec("mine", { "runta.type": "browser" }), rec("build-a", { "runta.build": "default-pkgs-a" }), rec("build-b", { "runta.build": "default-pkgs-b" })],
+      async (id) => {
+        removed.push(id);
+        if (id === "id-build-a") throw new Error("runc said no");
+      },
+      logger,
+    );
+    expect(removed).toEqual(["id-build-a", "id-build-b"]);
+    expect(logged.filter((l) => l.startsWith("warn removing a build runtime"))).toHaveLength(2);
+    expect(logged).toContain("error could not remove a leftover build runtime");
+    expect(LabelsSchema.safeParse({ "runta.build": "x" }).error?.issues[0]?.message).toMatch(/"runta.build" is reserved/);
+    expect(LabelsSchema.safeParse({ "runta.type": "x", build: "y" }).success).toBe(true);
   });
 
   test("a derived build whose install fails leaves no image and no temp dir", async () => {

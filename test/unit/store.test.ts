@@ -230,3 +230,18 @@ test("records handed out are frozen (maps and lists too): what was derived from 
   expect(after).not.toBe(rec);
   expect(rec.labels).toEqual({ team: "x" });
 });
+
+test("lists leave out the daemon's own runtimes (warm pool members, image build runtimes) unless asked with pooled", () => {
+  store.insert(record(1));
+  store.insert(record(2, { labels: { "runta.build": "default-pkgs-0123456789ab" } }));
+  store.insert(record(3, { pool: "small" }));
+  store.insert(record(4, { labels: { build: "x", "runta.type": "browser" } }));
+  expect(store.list({ limit: 10 }).items.map((r) => r.name)).toEqual(["rt1", "rt4"]);
+  expect(store.list({ limit: 10, pooled: true }).items.map((r) => r.name)).toEqual(["rt1", "rt2", "rt3", "rt4"]);
+  // Paging counts only what is listed: one per page, the hidden ones never take a page's place.
+  const first = store.list({ limit: 1 });
+  expect(first.items.map((r) => r.name)).toEqual(["rt1"]);
+  expect(store.list({ limit: 1, after: first.nextCursor! }).items.map((r) => r.name)).toEqual(["rt4"]);
+  // Still reachable by name or id, as pool members are.
+  expect(store.getByName("rt2")?.labels["runta.build"]).toBe("default-pkgs-0123456789ab");
+});

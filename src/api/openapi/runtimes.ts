@@ -22,7 +22,7 @@ export const runtimePaths = {
         { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: LIMITS.listLimitMax, default: LIMITS.listLimitDefault } },
         { name: "after", in: "query", schema: { type: "string" }, description: "cursor from pagination.next_cursor" },
         { name: "usage", in: "query", schema: { type: "boolean", default: false }, description: "true adds current usage to running and paused runtimes" },
-        { name: "pooled", in: "query", schema: { type: "boolean", default: false }, description: "true lists warm pools' waiting members too (each with its pool)" },
+        { name: "pooled", in: "query", schema: { type: "boolean", default: false }, description: "true lists the daemon's own runtimes too: warm pools' waiting members (each with its pool) and image build runtimes (label runta.build)" },
       ],
       responses: {
         "200": {

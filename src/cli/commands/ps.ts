@@ -31,7 +31,7 @@ export function psCommand(ctx: CliContext): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--labels", "add a LABELS column")
-    .option("--pooled", "also list warm pools' waiting runtimes, with a POOL column (runta pool)")
+    .option("--pooled", "also list the daemon's own runtimes: warm pools' waiting ones, with a POOL column (runta pool), and image build runtimes")
     .addHelpText(
       "after",
       `

@@ -4,7 +4,8 @@
  * runtime network, whose egress policy is an allowlist of the Debian mirror's host alone — so apt and pip run as
  * they would in any runtime and reach nothing else. When they succeed the build runtime is shut down, its writable
  * layer (the overlay's upper dir) is copied out as the image's one layer over its parent (as a checkpoint freezes a
- * layer, checkpoints/layers.ts), and the build runtime is deleted, whatever happened.
+ * layer, checkpoints/layers.ts), and the build runtime is deleted, whatever happened. It carries BUILD_LABEL, so
+ * `runta ps` leaves it out (`--pooled` shows it), and a daemon that died mid-build removes it at its next start.
  *
  * Python packages (`pip:`) install with the parent's pip into the system Python (`--break-system-packages`, Debian's
  * PEP 668 marker otherwise refuses). The allowlist holds no package index: pip fails with its own message unless an
@@ -13,8 +14,9 @@
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { RuntaError, errors, parsePackage, type Image, type ImageBuildEvent, type Runtime } from "../../api/index.js";
+import { BUILD_LABEL, RuntaError, errors, parsePackage, type Image, type ImageBuildEvent, type Runtime } from "../../api/index.js";
 import type { Logger } from "../../log.js";
+import type { RuntimeRecord } from "../../store/record.js";
 import { copyLayer } from "../checkpoints/layers.js";
 import { INIT_PATH_IN_RUNTIME } from "../spec.js";
 import type { CreateSpec, StreamProcess, StreamSpec } from "../types.js";
@@ -31,8 +33,18 @@ export interface BuildRuntimeHost {
   upperDir(id: string): string;
 }
 
-/** Label on build runtimes (they show in `runta ps` while they work), its value the image being built. */
-export const BUILD_LABEL = "runta.build";
+/**
+ * A build runtime left by a daemon that died mid-build (the build's client is gone with it): removed at the next
+ * start, after the reconcile has put its record in line with what runs. Its half-installed layer was never copied
+ * out, so removing the runtime removes all of it.
+ */
+export async function removeLeftoverBuilds(records: RuntimeRecord[], remove: (id: string) => Promise<unknown>, logger: Logger): Promise<void> {
+  for (const rec of records) {
+    if (rec.labels[BUILD_LABEL] === undefined) continue;
+    logger.warn("removing a build runtime a previous daemon left (it died mid-build); the image builds again when asked", { id: rec.id, name: rec.name, image: rec.labels[BUILD_LABEL] });
+    await remove(rec.id).catch((err: Error) => logger.error("could not remove a leftover build runtime", { id: rec.id, name: rec.name, error: err.message }));
+  }
+}
 
 /** A step's time limit: apt-get update/install and pip of a large set (Chromium is ~100 MB) on a slow mirror. */
 const STEP_TIMEOUT_SECS = 1800;
