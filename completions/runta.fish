@@ -152,7 +152,7 @@ complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcom
 complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from ls' -l help -s h -d 'show help'
 complete -c runta -n '__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from create ls inspect resize rm' -a inspect -d 'Print volumes as a JSON array'
 complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from inspect' -l help -s h -d 'show help'
-complete -c runta -n '__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from create ls inspect resize rm' -a resize -d 'Grow a volume\'s disk, online: runtimes mounting it keep running (volumes never shrink; as runta resize --disk-size-gib for a runtime\'s disk)'
+complete -c runta -n '__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from create ls inspect resize rm' -a resize -d 'Grow a volume\'s disk (never shrinks; as runta resize --disk-size-gib grows a runtime\'s): online, runtimes mounting it keep running, where the daemon has CAP_SYS_RESOURCE; else shut those runtimes down first (the error names them)'
 complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from resize' -l size -r -d 'its new size bound, at least its current one: 512m, 2g, 1t, or a bare number of MiB (at most 1t)'
 complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from resize' -l json -d 'print the volume as JSON'
 complete -c runta -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from resize' -l help -s h -d 'show help'

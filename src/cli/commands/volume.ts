@@ -48,7 +48,7 @@ Examples:
     .action((names: string[]) => runVolumeInspect(ctx, names));
   vol
     .command("resize")
-    .description("Grow a volume's disk, online: runtimes mounting it keep running (volumes never shrink; as runta resize --disk-size-gib for a runtime's disk)")
+    .description("Grow a volume's disk (never shrinks; as runta resize --disk-size-gib grows a runtime's): online, runtimes mounting it keep running, where the daemon has CAP_SYS_RESOURCE; else shut those runtimes down first (the error names them)")
     .argument("<volume>", "volume name or id")
     .requiredOption("--size <size>", "its new size bound, at least its current one: 512m, 2g, 1t, or a bare number of MiB (at most 1t)", volumeSizeFlag)
     .option("--json", "print the volume as JSON")
