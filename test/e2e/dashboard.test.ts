@@ -13,15 +13,14 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { launchPersistent, loginLink, screenshot } from "../helpers/browser.js";
 import { runtaBin } from "../helpers/cli.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let profile: string;
 let browser: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   profile = mkdtempSync(join(tmpdir(), "runta-chromium-"));
   browser = await launchPersistent(profile);
   // Keep the page's websockets reachable, so a test can drop one the way a network failure would.
@@ -42,7 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
-  await d?.cleanup();
 });
 
 const row = (name: string) => page.locator(`tr[data-name="${name}"]`);

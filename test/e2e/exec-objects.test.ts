@@ -7,13 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import type { ExecInfo } from "../../src/api/execs.js";
 import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { terminal } from "../helpers/terminal.js";
 
-let d: TestDaemon;
+const suite = daemonSuite();
+const d = suite.daemon;
 let rt = "";
 let home: string;
 const env = () => ({ ...d.env, HOME: home, XDG_CONFIG_HOME: undefined });
@@ -40,16 +41,11 @@ async function execs(all = true): Promise<ExecInfo[]> {
 }
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-exec-objects-"));
-  d = await startTestDaemon();
+  home = suite.scratch;
   rt = `ex-${randomBytes(3).toString("hex")}`;
   await d.client().runtimes.create(rt, { image: "busybox", vcpus: 0.5, memoryMiB: 256 });
 });
 
-afterAll(async () => {
-  rmSync(home, { recursive: true, force: true });
-  await d?.cleanup();
-});
 
 describe("plain runta exec streams bytes", () => {
   test("random bytes come out byte for byte, stdout and stderr apart", async () => {

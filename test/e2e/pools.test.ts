@@ -5,20 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { runtaBin } from "../helpers/cli.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 const runta = (args: string[]) => runtaBin(args, { env: d.env });
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-}, 120_000);
-
-afterAll(async () => {
-  await d?.cleanup();
-}, 120_000);
 
 async function waitReady(name: string, ready: number): Promise<void> {
   for (let i = 0; i < 600; i++) {

@@ -4,17 +4,17 @@
  * `npm run build` first.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { runtaBin } from "../helpers/cli.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const run = promisify(execFile);
-let d: TestDaemon;
+const suite = daemonSuite();
+const d = suite.daemon;
 let home: string;
 const runta = (args: string[]) => runtaBin(args, { env: { ...d.env, HOME: home, XDG_CONFIG_HOME: undefined } });
 
@@ -22,14 +22,8 @@ async function curl(url: string, ...args: string[]): Promise<string> {
   return (await run("curl", ["-sS", "--max-time", "60", ...args, url], { encoding: "utf8" })).stdout;
 }
 
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-ports-e2e-"));
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  rmSync(home, { recursive: true, force: true });
-  await d?.cleanup();
+beforeAll(() => {
+  home = suite.scratch;
 });
 
 test("run -p, then a busybox httpd started with exec -d answers at the URL ports ls prints, over HTTP and HTTPS", async () => {

@@ -5,16 +5,15 @@
  */
 import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { SecretStore } from "../../src/engine/secrets/store.js";
 import { RUNTA_BIN, runtaBin } from "../helpers/cli.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { terminal } from "../helpers/terminal.js";
 
-let d: TestDaemon;
+const suite = daemonSuite();
+const d = suite.daemon;
 let rt = "";
 let home: string;
 const env = () => ({ ...d.env, HOME: home, XDG_CONFIG_HOME: undefined });
@@ -31,16 +30,11 @@ function stored(name: string): string | null {
 }
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "runta-secrets-e2e-"));
-  d = await startTestDaemon();
+  home = suite.scratch;
   rt = `sec-${randomBytes(3).toString("hex")}`;
   await d.client().runtimes.create(rt, { image: "busybox", vcpus: 0.5, memoryMiB: 128 });
 });
 
-afterAll(async () => {
-  rmSync(home, { recursive: true, force: true });
-  await d?.cleanup();
-});
 
 test("set from the environment, stdin and a hidden prompt; the runtime sees only the stub", async () => {
   const fromEnv = await runta(["secret", "set", "E2E_KEY", "--value-env", "SRC"], { env: { SRC: "e2e-value-one" } });

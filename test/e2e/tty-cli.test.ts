@@ -5,12 +5,11 @@
  * after it are visible on the screen.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import type { RuntimeHandleApi } from "../../src/client/contract.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { terminal, type Terminal } from "../helpers/terminal.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -20,21 +19,17 @@ const PROMPT = /[#$] (\x1b\[6n)?$/;
 /** The lflags part of `stty -a`, up to and including echo. */
 const STTY_ECHO = /speed[\s\S]*?-?icanon[\s\S]*?-?echo\b/;
 
-let d: TestDaemon;
+const suite = daemonSuite();
+const d = suite.daemon;
 let rt: RuntimeHandleApi;
 let dir: string;
 const suffix = randomBytes(3).toString("hex");
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "runta-tty-cli-"));
-  d = await startTestDaemon();
+  dir = suite.scratch;
   rt = await d.client().runtimes.create(`tty-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 128 });
 });
 
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await d?.cleanup();
-});
 
 /** A terminal running `cmd` with the test daemon's endpoint and token. */
 function cliTerminal(cmd: string, size?: { cols: number; rows: number }, term?: string): Terminal {

@@ -1,24 +1,14 @@
 /**
- * The set-up the CLI's e2e test files share: one real test daemon per file (test/helpers/daemon.ts), a private HOME,
- * and the built `bin/runta.js` run against them. Call `cliSuite()` once at the top of a test file; it registers the
- * file's beforeAll/afterAll (the daemon's cleanup must leave nothing behind: no runc state, cgroup or data).
+ * The set-up the CLI's e2e test files share: one real test daemon per file with its leak check (daemonSuite(),
+ * daemon-suite.ts), its scratch dir as a private HOME, and the built `bin/runta.js` run against them. Call `cliSuite()`
+ * once at the top of a test file; it registers the file's beforeAll/afterAll.
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect } from "vitest";
+import { expect } from "vitest";
 import { runtaBin } from "./cli.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "./daemon.js";
+import type { TestDaemon } from "./daemon.js";
+import { daemonSuite, type DaemonSuiteOptions } from "./daemon-suite.js";
 
-export interface CliSuiteOptions {
-  /** Runtimes on the default (Debian) image: built once into the shared images dir (minutes, the first time). */
-  defaultImage?: boolean;
-  /**
-   * With `defaultImage`: a private images dir holding the shared default image hard-linked (instant, no copy), for
-   * files that build or remove images, which must not land in the shared dir.
-   */
-  privateImages?: boolean;
+export interface CliSuiteOptions extends Pick<DaemonSuiteOptions, "defaultImage" | "privateImages"> {
   /** Per-command timeout of `runta` (default: runtaBin's 120 s). */
   timeoutMs?: number;
 }
@@ -32,7 +22,7 @@ export interface RunOptions {
 }
 
 export interface CliSuite {
-  /** The file's daemon (set in beforeAll). */
+  /** The file's daemon (started in beforeAll). */
   readonly daemon: TestDaemon;
   /** A private HOME (also a scratch dir the file may write to; removed after the file). */
   readonly home: string;
@@ -45,41 +35,16 @@ export interface CliSuite {
 }
 
 export function cliSuite(opts: CliSuiteOptions = {}): CliSuite {
-  let daemon: TestDaemon | undefined;
-  let home = "";
-
-  beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "runta-e2e-home-"));
-    if (opts.defaultImage) await ensureDefaultImage(SHARED_IMAGES_DIR);
-    let imagesDir = opts.defaultImage ? SHARED_IMAGES_DIR : undefined;
-    if (opts.defaultImage && opts.privateImages) {
-      imagesDir = join(home, "images");
-      mkdirSync(imagesDir);
-      execFileSync("cp", ["-al", join(SHARED_IMAGES_DIR, "default"), join(imagesDir, "default")]);
-    }
-    daemon = await startTestDaemon(imagesDir ? { imagesDir } : {});
-  }, 900_000);
-
-  afterAll(async () => {
-    try {
-      await daemon?.cleanup();
-      if (daemon) expect(await leaks(daemon)).toEqual([]);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
+  const base = daemonSuite({ defaultImage: opts.defaultImage, privateImages: opts.privateImages });
 
   const suite: CliSuite = {
-    get daemon() {
-      if (!daemon) throw new Error("cliSuite: the daemon starts in beforeAll; use it inside tests and hooks");
-      return daemon;
-    },
+    daemon: base.daemon,
     get home() {
-      return home;
+      return base.scratch;
     },
     runta: (args, run = {}) =>
       runtaBin(args, {
-        env: { ...suite.daemon.env, HOME: home, XDG_CONFIG_HOME: undefined, ...run.env },
+        env: { ...suite.daemon.env, HOME: base.scratch, XDG_CONFIG_HOME: undefined, ...run.env },
         input: run.input,
         timeoutMs: run.timeoutMs ?? opts.timeoutMs,
       }),

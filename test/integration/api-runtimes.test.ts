@@ -4,23 +4,16 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { FailedPreconditionError, NotFoundError, Runta, InvalidArgumentError, AlreadyExistsError } from "../../src/client/index.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const execFileAsync = promisify(execFile);
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let runta: Runta;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   runta = d.client();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
 });
 
 describe("runtimes through the real daemon", () => {

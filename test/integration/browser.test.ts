@@ -5,30 +5,12 @@
  * connects to (`connectOverCDP`), opening a `data:` URL and reading its title. Needs the host's Debian mirror; the
  * browser image takes minutes to build (RUNTA_DEBUG_IMAGES=<dir> keeps the images in <dir> across runs while debugging).
  */
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  const imagesDir = process.env.RUNTA_DEBUG_IMAGES ?? join(await mkdtemp(join(tmpdir(), "runta-test-browser-")), "images");
-  await mkdir(imagesDir, { recursive: true });
-  await symlink(join(SHARED_IMAGES_DIR, "default"), join(imagesDir, "default")).catch(() => undefined);
-  d = await startTestDaemon({ imagesDir });
-}, 900_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-  // The images built here (the default image is a link to the shared one, removed as a link).
-  if (!process.env.RUNTA_DEBUG_IMAGES) await rm(join(d.imagesDir, ".."), { recursive: true, force: true });
-});
+// The browser image is built into the file's private images dir (over the shared default image) and removed with it.
+const d = daemonSuite({ defaultImage: true, privateImages: true, privateImagesDir: process.env.RUNTA_DEBUG_IMAGES }).daemon;
 
 test("a browser runtime's CDP URL takes playwright-core's connectOverCDP: a data: page's title is read through the ingress", async () => {
   const runta = d.client();

@@ -8,24 +8,17 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Runta } from "../../src/client/index.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const execFileAsync = promisify(execFile);
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let runta: Runta;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   runta = d.client();
-}, 60_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-}, 120_000);
+});
 
 async function sh(rt: string, line: string): Promise<string> {
   const r = await runta.runtimes.exec(rt, ["sh", "-c", line]);

@@ -6,26 +6,16 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const execFileAsync = promisify(execFile);
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 
 async function runcStatus(id: string): Promise<string> {
   const { stdout } = await execFileAsync("runc", ["--root", d.runcRoot, "state", id]);
   return (JSON.parse(stdout) as { status: string }).status;
 }
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
 
 test("after SIGKILL the runtimes keep running and the restarted daemon adopts them", async () => {
   const runta = d.client();

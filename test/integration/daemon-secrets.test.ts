@@ -5,23 +5,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { Runta } from "../../src/client/index.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const CANARY = `canary-${randomBytes(12).toString("hex")}`;
-let d: TestDaemon;
-
-beforeAll(async () => {
-  // runc exec (the exec agent off) gives the daemon a child that lives as long as its command, whose environment can
-  // be read; with the agent an exec spawns nothing on the host. The runtime's side is checked either way: the
-  // agent is PID 1 of runtimes booted with it, whose environment /proc/1/environ shows.
-  d = await startTestDaemon({ env: { RUNTA_TOKEN: CANARY, RUNTA_EXEC_AGENT: "off" } });
-});
-
-afterAll(async () => {
-  await d?.cleanup();
-});
+// runc exec (the exec agent off) gives the daemon a child that lives as long as its command, whose environment can
+// be read; with the agent an exec spawns nothing on the host. The runtime's side is checked either way: the
+// agent is PID 1 of runtimes booted with it, whose environment /proc/1/environ shows.
+const d = daemonSuite({ env: { RUNTA_TOKEN: CANARY, RUNTA_EXEC_AGENT: "off" } }).daemon;
 
 /** Environments of the daemon's descendants (runc runs under a reaper for some execs), by their command line. */
 async function childEnvironments(ancestor: number): Promise<Array<{ args: string; environ: string }>> {

@@ -6,20 +6,10 @@
  */
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite().daemon;
 
 const wal = () => join(d.dataDir, "runta.db-wal");
 const names = async () => (await d.client().runtimes.list()).map((r) => r.name).sort();

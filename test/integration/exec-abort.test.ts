@@ -2,22 +2,15 @@
  * A buffered exec whose client goes away (Ctrl-C on `runta exec`) is killed with its process group, through the
  * real daemon and runc, instead of running unattended until its timeout.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { beforeAll, expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import type { Runtime } from "../../src/client/index.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let rt: Runtime;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   rt = await d.client().runtimes.create("abort-a", { image: "busybox", memoryMiB: 64 });
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
 });
 
 const sleepers = async () => (await rt.exec(["sh", "-c", "ps -o args | grep -c '^sleep 31[3]'"])).stdoutText.trim();

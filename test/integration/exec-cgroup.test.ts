@@ -7,21 +7,11 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { ExecInfo } from "../../src/api/index.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite().daemon;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,24 +4,17 @@
  * and streamed through the CLI. Arguments no program can receive (a NUL byte, one past the kernel's 128 KiB) are
  * refused before anything runs.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { runtaBin } from "../helpers/cli.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   const runta = d.client();
   await runta.runtimes.create("fails", { image: "busybox", memoryMiB: 64 });
   // An ELF header with nothing behind it, a file of zeros, and a script whose interpreter does not exist.
   await runta.runtimes.exec("fails", ["sh", "-c", "printf '\\177ELF\\002\\001\\001junk' > /bad-elf; head -c 64 /dev/zero > /zeros; printf '#!/nowhere\\n' > /bad-interp; chmod +x /bad-elf /zeros /bad-interp"]);
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
 });
 
 test.each([

@@ -6,9 +6,9 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { ExecInfo } from "../../src/api/index.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const byId = (list: ExecInfo[], id: string) => list.find((e) => e.id === id)!;
 
@@ -16,17 +16,7 @@ describe.each([
   { path: "the agent", agent: true },
   { path: "runc exec", agent: false },
 ])("through $path", ({ agent }) => {
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon({ env: agent ? {} : { RUNTA_EXEC_AGENT: "off" } });
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite({ env: agent ? {} : { RUNTA_EXEC_AGENT: "off" } }).daemon;
 
 test("a daemon restart keeps detached execs running and lists them again, with exit codes learnt meanwhile", async () => {
   let runta = d.client();

@@ -3,20 +3,13 @@
  * chunks read from the command's pipe, so multi-byte characters, escapes and invalid bytes fall across chunk and
  * slice boundaries; the text, the exact bytes (base64) and the invalid-UTF-8 flag must be those of the whole output.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { beforeAll, expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   await d.client().runtimes.create("out", { image: "busybox", memoryMiB: 64 });
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
 });
 
 /** POST /v1/runtimes/out/exec as raw JSON (the SDK always asks for base64). */

@@ -4,29 +4,23 @@
  * runtime is removed mid-session. Run `npm run build` first (startTestDaemon spawns dist/server/main.js).
  */
 import type { Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { randomBytes } from "node:crypto";
 import type { ExecStreamHandle, RuntimeHandleApi } from "../../src/client/contract.js";
 import { FailedPreconditionError, UnavailableError } from "../../src/client/errors.js";
 import { ExecStream } from "../../src/client/exec-stream.js";
 import type { Runta } from "../../src/client/index.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let runta: Runta;
 let rt: RuntimeHandleApi;
 const suffix = randomBytes(3).toString("hex");
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   runta = d.client();
   rt = await runta.runtimes.create(`xs-${suffix}`, { image: "busybox", vcpus: 0.5, memoryMiB: 128 });
-});
-
-afterAll(async () => {
-  // cleanup() deletes every runtime, stops the daemon and throws if containers, cgroups or mounts leaked.
-  await d?.cleanup();
 });
 
 /** Collects a stream's output; `until` waits for it to match. */

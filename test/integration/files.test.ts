@@ -4,31 +4,23 @@
  * shut-down runtimes, and the disk size (`disk_size_gib`) enforced inside, grown live, never shrunk.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Runta } from "../../src/client/index.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const suite = daemonSuite();
+const d = suite.daemon;
 let runta: Runta;
 let hostDir: string;
 
-beforeAll(async () => {
-  d = await startTestDaemon();
+beforeAll(() => {
   runta = d.client();
-  hostDir = mkdtempSync(join(tmpdir(), "runta-files-host-"));
-}, 60_000);
-
-afterAll(async () => {
-  rmSync(hostDir, { recursive: true, force: true });
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-}, 60_000);
+  hostDir = suite.scratch;
+});
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];

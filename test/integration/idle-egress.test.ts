@@ -4,33 +4,24 @@
  * file creates; while it is open the idle timeout does not suspend the runtime and inspect says why; once it closes
  * the runtime suspends. Traffic goes only to the test host's namespace.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 
-let d: TestDaemon;
 let host: TestHost;
-let hostsDir: string;
 
-beforeAll(async () => {
-  await ensureDefaultImage();
-  host = await startTestHost();
-  hostsDir = await mkdtemp(join(tmpdir(), "runta-test-hosts-"));
-  await writeFile(join(hostsDir, "hosts"), `${host.address} model.test\n`);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR, env: { RUNTA_NETWORK_HOSTS: join(hostsDir, "hosts") } });
-}, 900_000);
-
-afterAll(async () => {
-  await rm(hostsDir, { recursive: true, force: true });
-  if (d) {
-    await d.cleanup();
-    expect(await leaks(d)).toEqual([]);
-  }
-  await host?.close();
+const suite = daemonSuite({
+  defaultImage: true,
+  before: async () => {
+    host = await startTestHost();
+    await writeFile(join(suite.scratch, "hosts"), `${host.address} model.test\n`);
+  },
+  env: () => ({ RUNTA_NETWORK_HOSTS: join(suite.scratch, "hosts") }),
+  after: () => host?.close(),
 });
+const d = suite.daemon;
 
 /** Opens a TLS connection to model.test:443 (through the proxy), says nothing for `secs`, then closes it. */
 const HOLD = `

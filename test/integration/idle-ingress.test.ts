@@ -6,23 +6,15 @@
  * again after a resume still answers the first request. Traffic: loopback and the runtimes' own addresses only.
  */
 import http from "node:http";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Runta, Runtime } from "../../src/client/index.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite({ defaultImage: true }).daemon;
 let runta: Runta;
 
 beforeAll(async () => {
-  await ensureDefaultImage();
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
   runta = d.client();
-}, 900_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
 });
 
 const SUSPENDED = { timeout: 30_000, interval: 250 };

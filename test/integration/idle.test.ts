@@ -6,21 +6,11 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const execFileAsync = promisify(execFile);
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite().daemon;
 
 const get = async (name: string) => (await d.client().runtimes.get(name, { usage: false })).info;
 const statusOf = async (name: string) => (await get(name)).status;

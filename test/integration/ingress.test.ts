@@ -6,28 +6,27 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import WebSocket from "ws";
 import type { PublishedPort, Runta, Runtime } from "../../src/client/index.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const run = promisify(execFile);
 const APP = readFileSync(resolve(import.meta.dirname, "../helpers/ingress-app.py"), "utf8");
 /** The daemon's bound on waiting for an app (RUNTA_INGRESS_WAKE_TIMEOUT): short, so the 503 test is quick. */
 const WAKE_SECS = 8;
 
-let d: TestDaemon;
+const suite = daemonSuite({ defaultImage: true, env: { RUNTA_INGRESS_WAKE_TIMEOUT: String(WAKE_SECS) } });
+const d = suite.daemon;
 let runta: Runta;
 let web: Runtime;
 let caFile: string;
-let tmp: string;
 
 /** Starts the test app on `port` inside `rt` (after `delay` seconds), detached like `runta exec -d`. */
 async function startApp(rt: Runtime, port: number, delay = 0): Promise<void> {
@@ -66,11 +65,8 @@ function text(res: http.IncomingMessage): Promise<string> {
 }
 
 beforeAll(async () => {
-  await ensureDefaultImage();
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR, env: { RUNTA_INGRESS_WAKE_TIMEOUT: String(WAKE_SECS) } });
   runta = d.client();
-  tmp = await mkdtemp(join(tmpdir(), "runta-ingress-"));
-  caFile = join(tmp, "ca.pem");
+  caFile = join(suite.scratch, "ca.pem");
   await writeFile(caFile, (await runta.ingress()).ca_certificate);
   web = (await runta.runtimes.create("web", {
     memoryMiB: 256,
@@ -80,13 +76,6 @@ beforeAll(async () => {
   await Promise.all([startApp(web, 8000), startApp(web, 8443), startApp(web, 8001)]);
 });
 
-afterAll(async () => {
-  if (d) {
-    await d.cleanup();
-    expect(await leaks(d)).toEqual([]);
-  }
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
 
 test("inspect shows each published port's full URL; the API lists them", async () => {
   const ports = (await runta.runtimes.get("web")).info.ports;

@@ -2,20 +2,10 @@
  * Lifetimes through the real daemon and runc: a runtime shuts down (filesystem kept) its lifetime after each start,
  * a boot starts a new one, and a daemon that was down when a deadline passed shuts the runtime down once it is back.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite().daemon;
 
 const statusOf = async (name: string) => (await d.client().runtimes.get(name, { usage: false })).info.status;
 

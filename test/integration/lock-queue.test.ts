@@ -6,30 +6,26 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { afterAll, expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
 const fakeDir = mkdtempSync(join(tmpdir(), "fake-runc-"));
 
-beforeAll(async () => {
-  // Passes every call to the real runc, but holds a pause while the "hang" file exists, until "release" appears.
-  writeFileSync(
-    join(fakeDir, "runc"),
-    `#!/bin/sh\nfor a; do if [ "$a" = pause ] && [ -e ${fakeDir}/hang ]; then while [ ! -e ${fakeDir}/release ]; do sleep 0.05; done; fi; done\nexec /usr/sbin/runc "$@"\n`,
-  );
-  chmodSync(join(fakeDir, "runc"), 0o755);
-  d = await startTestDaemon({ env: { PATH: `${fakeDir}:${process.env.PATH}` } });
-});
+const d = daemonSuite({
+  before: () => {
+    // Passes every call to the real runc, but holds a pause while the "hang" file exists, until "release" appears.
+    writeFileSync(
+      join(fakeDir, "runc"),
+      `#!/bin/sh\nfor a; do if [ "$a" = pause ] && [ -e ${fakeDir}/hang ]; then while [ ! -e ${fakeDir}/release ]; do sleep 0.05; done; fi; done\nexec /usr/sbin/runc "$@"\n`,
+    );
+    chmodSync(join(fakeDir, "runc"), 0o755);
+  },
+  env: { PATH: `${fakeDir}:${process.env.PATH}` },
+  after: () => rmSync(fakeDir, { recursive: true, force: true }),
+}).daemon;
 
-afterAll(async () => {
-  writeFileSync(join(fakeDir, "release"), "");
-  if (d) {
-    await d.cleanup();
-    expect(await leaks(d)).toEqual([]);
-  }
-  rmSync(fakeDir, { recursive: true, force: true });
-});
+// Before the daemon's cleanup (hooks after run in reverse order): a pause still held would hold the cleanup too.
+afterAll(() => writeFileSync(join(fakeDir, "release"), ""));
 
 /** POST to a lifecycle route; `abortAfterMs` gives up on it (closes the connection) that long after sending. */
 function post(path: string, abortAfterMs?: number): Promise<number | "gave up"> {

@@ -4,22 +4,21 @@
  */
 import { execFile } from "node:child_process";
 import { connect, createServer, type Server } from "node:net";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Runtime } from "../../src/client/index.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { leaks, startTestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 import { networkNames } from "../../src/engine/network/plan.js";
 
 const run = promisify(execFile);
-let d: TestDaemon;
 let hostA: TestHost;
 let hostB: TestHost;
-let hostsDir: string;
 
 /** A python3 one-liner inside the runtime: GET over HTTP or HTTPS (unverified: the test hosts are self-signed). */
 function fetchIn(rt: Runtime, url: string, opts: { connectTo?: string } = {}) {
@@ -47,23 +46,17 @@ except Exception as e:
   return rt.exec(["python3", "-c", py, url, opts.connectTo ?? ""], { timeoutSecs: 30 }).then((r) => r.stdoutText.trim());
 }
 
-beforeAll(async () => {
-  await ensureDefaultImage();
-  [hostA, hostB] = await Promise.all([startTestHost(), startTestHost()]);
-  // allowed.test and denied.test share one address, as deb.debian.org and registry.npmjs.org do on this machine.
-  hostsDir = await mkdtemp(join(tmpdir(), "runta-test-hosts-"));
-  await writeFile(join(hostsDir, "hosts"), `${hostA.address} allowed.test denied.test\n${hostB.address} other.test\n`);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR, env: { RUNTA_NETWORK_HOSTS: join(hostsDir, "hosts") } });
+const suite = daemonSuite({
+  defaultImage: true,
+  before: async () => {
+    [hostA, hostB] = await Promise.all([startTestHost(), startTestHost()]);
+    // allowed.test and denied.test share one address, as deb.debian.org and registry.npmjs.org do on this machine.
+    await writeFile(join(suite.scratch, "hosts"), `${hostA.address} allowed.test denied.test\n${hostB.address} other.test\n`);
+  },
+  env: () => ({ RUNTA_NETWORK_HOSTS: join(suite.scratch, "hosts") }),
+  after: () => Promise.all([hostA?.close(), hostB?.close()]),
 });
-
-afterAll(async () => {
-  await rm(hostsDir, { recursive: true, force: true });
-  if (d) {
-    await d.cleanup();
-    expect(await leaks(d)).toEqual([]);
-  }
-  await Promise.all([hostA?.close(), hostB?.close()]);
-});
+const d = suite.daemon;
 
 test("default policy: apt-get update from the configured Debian mirror succeeds; hostname -f and resolv.conf work", async () => {
   const rt = await d.client().runtimes.create("apt", { memoryMiB: 512 });

@@ -5,32 +5,15 @@
  * once; a package that does not exist fails the create with apt's message and leaves nothing behind.
  *
  * Needs the host's Debian mirror (as the default image's build does). The default image comes from the shared test
- * image cache (SHARED_IMAGES_DIR), linked into this daemon's private images dir and only read (a lower layer).
+ * image cache (SHARED_IMAGES_DIR), hard-linked into this daemon's private images dir (daemonSuite's privateImages)
+ * and only read (a lower layer).
  */
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  const imagesDir = join(await mkdtemp(join(tmpdir(), "runta-test-pkgimages-")), "images");
-  await mkdir(imagesDir);
-  await symlink(join(SHARED_IMAGES_DIR, "default"), join(imagesDir, "default"));
-  d = await startTestDaemon({ imagesDir });
-}, 900_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-  // The images built here (the default image is a link to the shared one, removed as a link).
-  await rm(join(d.imagesDir, ".."), { recursive: true, force: true });
-});
+const d = daemonSuite({ defaultImage: true, privateImages: true }).daemon;
 
 const imageDirs = () => readdirSync(d.imagesDir).sort();
 const runtimeDirs = () => readdirSync(join(d.dataDir, "runtimes")).filter((n) => !n.startsWith(".") && !n.endsWith(".log"));

@@ -4,19 +4,11 @@
  * running from before; the pool refills; other shapes boot as usual; a restarted daemon adopts the members instead
  * of booting more; removing the pool removes its waiting members.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Runta } from "../../src/client/index.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-}, 120_000);
-
-afterAll(async () => {
-  await d?.cleanup();
-}, 120_000);
+const d = daemonSuite().daemon;
 
 /** Polls the pool until `ready` members wait (bounded; no timing assertion). */
 async function readyPool(runta: Runta, name: string, ready: number) {

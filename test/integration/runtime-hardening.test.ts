@@ -6,20 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-});
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite().daemon;
 
 test("/proc/interrupts reads empty and /sys/fs/cgroup cannot be written inside a runtime", async () => {
   const runta = d.client();

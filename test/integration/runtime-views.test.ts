@@ -5,24 +5,14 @@
  * the default image has the tools agents reach for first.
  */
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Runtime } from "../../src/client/index.js";
 import { hostCores } from "../../src/engine/host.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { SHARED_IMAGES_DIR } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { lxcfsPids } from "../helpers/lxcfs.js";
 
-let d: TestDaemon;
-
-beforeAll(async () => {
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-}, 900_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-});
+const d = daemonSuite({ defaultImage: true }).daemon;
 
 /** stdout of a shell line in the runtime; fails the test on a non-zero exit. */
 async function sh(rt: Runtime, line: string): Promise<string> {

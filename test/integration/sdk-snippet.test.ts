@@ -3,12 +3,11 @@
  * the curl line of issue 3, and the TypeScript snippet of DESIGN §8 imported from the package root ("runta").
  * The default image is built once per machine into a shared images dir (≈ 1 min with debootstrap the first time).
  */
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { beforeAll, expect, test } from "vitest";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -24,20 +23,12 @@ await runtime.pause(); await runtime.resume(); await runtime.stop(); await runti
 await runtime.resizeMemory(4096); await runtime.delete();
 `;
 
-let d: TestDaemon;
+const suite = daemonSuite({ defaultImage: true });
+const d = suite.daemon;
 let scratch: string;
 
-beforeAll(async () => {
-  await ensureDefaultImage(SHARED_IMAGES_DIR);
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-  scratch = await mkdtemp(join(tmpdir(), "runta-snippet-"));
-}, 900_000);
-
-afterAll(async () => {
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
+beforeAll(() => {
+  scratch = suite.scratch;
 });
 
 test("the seed's curl line creates a running runtime", async () => {

@@ -5,40 +5,35 @@
  * Traffic goes only to the test hosts made here.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Runtime } from "../../src/client/index.js";
 import { cgroupDirs } from "../../src/engine/cgroups.js";
 import { runtimePaths } from "../../src/engine/rootfs.js";
-import { ensureDefaultImage, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 
-let d: TestDaemon;
 let api: TestHost;
 let other: TestHost;
 /** A host whose certificate's CA the daemon is not given: injection must refuse to send the value there. */
 let untrusted: TestHost;
-let hostsDir: string;
 /** Values no test writes anywhere but through the API (long and random, so a match is never a coincidence). */
 const VALUE = `sk-live-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}Zq`;
 const ROTATED = `sk-rotated-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}Qz`;
 
-beforeAll(async () => {
-  await ensureDefaultImage();
-  [api, other, untrusted] = await Promise.all([startTestHost({ names: ["api.test"] }), startTestHost({ names: ["other.test"] }), startTestHost({ names: ["untrusted.test"] })]);
-  hostsDir = await mkdtemp(join(tmpdir(), "runta-secrets-hosts-"));
-  await writeFile(join(hostsDir, "hosts"), `${api.address} api.test\n${other.address} other.test\n${untrusted.address} untrusted.test\n`);
-  await writeFile(join(hostsDir, "ca.pem"), (await readFile(api.caFile, "utf8")) + (await readFile(other.caFile, "utf8")));
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR, env: { RUNTA_NETWORK_HOSTS: join(hostsDir, "hosts"), RUNTA_EGRESS_CA_BUNDLE: join(hostsDir, "ca.pem") } });
+const suite = daemonSuite({
+  defaultImage: true,
+  before: async () => {
+    [api, other, untrusted] = await Promise.all([startTestHost({ names: ["api.test"] }), startTestHost({ names: ["other.test"] }), startTestHost({ names: ["untrusted.test"] })]);
+    const hostsDir = suite.scratch;
+    await writeFile(join(hostsDir, "hosts"), `${api.address} api.test\n${other.address} other.test\n${untrusted.address} untrusted.test\n`);
+    await writeFile(join(hostsDir, "ca.pem"), (await readFile(api.caFile, "utf8")) + (await readFile(other.caFile, "utf8")));
+  },
+  env: () => ({ RUNTA_NETWORK_HOSTS: join(suite.scratch, "hosts"), RUNTA_EGRESS_CA_BUNDLE: join(suite.scratch, "ca.pem") }),
+  after: () => Promise.all([api?.close(), other?.close(), untrusted?.close()]),
 });
-
-afterAll(async () => {
-  await d?.cleanup();
-  await Promise.all([api?.close(), other?.close(), untrusted?.close()]);
-  await rm(hostsDir, { recursive: true, force: true });
-});
+const d = suite.daemon;
 
 /** The headers the test host received for `url`, sent by curl inside the runtime with `Authorization: Bearer $API_KEY`. */
 async function curlHeaders(rt: Runtime, url: string, extra = ""): Promise<Record<string, string>> {

@@ -3,14 +3,13 @@
  * show up in the counters, in the right direction. Traffic goes only to a test host in a namespace this file creates.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Runtime } from "../../src/client/index.js";
-import { ensureDefaultImage, leaks, SHARED_IMAGES_DIR, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 import { startTestHost, type TestHost } from "../helpers/test-hosts.js";
 
 const MiB = 1024 * 1024;
 const PORT = 9009;
-let d: TestDaemon;
 let host: TestHost;
 let sink: ChildProcess | null = null;
 
@@ -33,25 +32,21 @@ while True:
 print(n)
 `;
 
-beforeAll(async () => {
-  await ensureDefaultImage();
-  host = await startTestHost();
-  sink = spawn("ip", ["netns", "exec", host.netns, process.execPath, "-e", SERVER, host.address], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    sink!.stdout!.once("data", () => resolve());
-    sink!.once("exit", (code) => reject(new Error(`the test host's sink exited with ${code}`)));
-  });
-  d = await startTestDaemon({ imagesDir: SHARED_IMAGES_DIR });
-});
-
-afterAll(async () => {
-  if (d) {
-    await d.cleanup();
-    expect(await leaks(d)).toEqual([]);
-  }
-  sink?.kill("SIGKILL");
-  await host?.close();
-});
+const d = daemonSuite({
+  defaultImage: true,
+  before: async () => {
+    host = await startTestHost();
+    sink = spawn("ip", ["netns", "exec", host.netns, process.execPath, "-e", SERVER, host.address], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve, reject) => {
+      sink!.stdout!.once("data", () => resolve());
+      sink!.once("exit", (code) => reject(new Error(`the test host's sink exited with ${code}`)));
+    });
+  },
+  after: async () => {
+    sink?.kill("SIGKILL");
+    await host?.close();
+  },
+}).daemon;
 
 async function usage(rt: Runtime) {
   const u = (await rt.refresh()).usage;

@@ -6,24 +6,17 @@
  * resolved within the runtime.
  */
 import tar from "tar-stream";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Runta } from "../../src/client/index.js";
 import { mountPoints } from "../../src/engine/mounts.js";
-import { leaks, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonSuite } from "../helpers/daemon-suite.js";
 
-let d: TestDaemon;
+const d = daemonSuite().daemon;
 let runta: Runta;
 
 beforeAll(async () => {
-  d = await startTestDaemon();
   runta = d.client();
-}, 60_000);
-
-afterAll(async () => {
-  if (!d) return;
-  await d.cleanup();
-  expect(await leaks(d)).toEqual([]);
-}, 120_000);
+});
 
 async function sh(rt: string, line: string): Promise<{ code: number; out: string }> {
   const r = await runta.runtimes.exec(rt, ["sh", "-c", line]);
