@@ -218,29 +218,23 @@ export class ImageStore {
     this.startJob(name);
     if (this.trustWarning) this.logger?.warn(this.trustWarning, { image: name });
     const started = Date.now();
-    let tmp: string | undefined;
     try {
-      tmp = await this.makeTemp(name);
-      const rootfs = join(tmp, "rootfs");
-      await mkdir(rootfs, { mode: 0o755 });
-      await importRootfs(stream, rootfs, this.importMaxBytes);
-      const meta: ImageMeta = {
-        name,
-        created_at: new Date().toISOString(),
-        source: "import",
-        size_bytes: await diskUsage(rootfs),
-        build_ms: Date.now() - started,
-        python_version: await pythonVersion([rootfs]),
-      };
-      await this.commit(tmp, name, meta, false);
-      tmp = undefined;
+      const meta = await this.make(name, `importing image '${name}'`, false, async (rootfs) => {
+        await mkdir(rootfs, { mode: 0o755 });
+        await importRootfs(stream, rootfs, this.importMaxBytes);
+        return {
+          name,
+          created_at: new Date().toISOString(),
+          source: "import",
+          size_bytes: await diskUsage(rootfs),
+          build_ms: Date.now() - started,
+          python_version: await pythonVersion([rootfs]),
+        };
+      });
       this.logger?.info("image imported", { image: name, size_bytes: meta.size_bytes, ms: meta.build_ms });
       return toImage(meta, meta.python_version ?? null);
-    } catch (err) {
-      throw toDiskError(err, `importing image '${name}'`);
     } finally {
       this.busy.delete(name);
-      if (tmp) await removeTree(tmp);
     }
   }
 
@@ -263,33 +257,29 @@ export class ImageStore {
   private async buildDefault(name: string, emit: (ev: ImageBuildEvent) => void, force: boolean): Promise<Image> {
     const started = Date.now();
     const mirror = debianMirror();
-    let tmp: string | undefined;
+    let buildMs = 0;
     try {
-      await ensureDebootstrap();
-      tmp = await this.makeTemp(name);
-      const rootfs = join(tmp, "rootfs");
-      await debootstrapRootfs(rootfs, mirror, name, emit);
-      const size = await diskUsage(rootfs);
-      const buildMs = Date.now() - started;
-      const meta: ImageMeta = {
-        name,
-        created_at: new Date().toISOString(),
-        source: debootstrapSource(mirror),
-        size_bytes: size,
-        build_ms: buildMs,
-        python_version: await pythonVersion([rootfs]),
-      };
-      await this.commit(tmp, name, meta, force);
-      tmp = undefined;
+      const meta = await this.make(name, `building image '${name}'`, force, async (rootfs) => {
+        await ensureDebootstrap();
+        await debootstrapRootfs(rootfs, mirror, name, emit);
+        const size = await diskUsage(rootfs);
+        buildMs = Date.now() - started;
+        return {
+          name,
+          created_at: new Date().toISOString(),
+          source: debootstrapSource(mirror),
+          size_bytes: size,
+          build_ms: buildMs,
+          python_version: await pythonVersion([rootfs]),
+        };
+      });
+      const size = meta.size_bytes;
       emit({ type: "progress", message: `built image '${name}' in ${(buildMs / 1000).toFixed(1)} s (${formatMib(size)})`, percent: 100 });
       this.logger?.info("image built", { image: name, ms: buildMs, size_bytes: size, mirror });
       return toImage(meta, meta.python_version ?? null);
     } catch (err) {
-      const e = toDiskError(err, `building image '${name}'`);
-      this.logger?.error("image build failed", { image: name, error: e.message });
-      throw e;
-    } finally {
-      if (tmp) await removeTree(tmp);
+      this.logger?.error("image build failed", { image: name, error: (err as Error).message });
+      throw err;
     }
   }
 
@@ -299,31 +289,46 @@ export class ImageStore {
    */
   private async buildDerived(name: string, derive: DeriveSpec, emit: (ev: ImageBuildEvent) => void, force: boolean): Promise<Image> {
     const started = Date.now();
-    let tmp: string | undefined;
+    let buildMs = 0;
     try {
-      tmp = await this.makeTemp(name);
-      const layer = join(tmp, "rootfs");
-      await derive.install(layer, emit);
-      const buildMs = Date.now() - started;
-      const meta: ImageMeta = {
-        name,
-        created_at: new Date().toISOString(),
-        source: `packages over ${derive.parent}: ${derive.packages.join(" ")}`,
-        size_bytes: await diskUsage(layer),
-        build_ms: buildMs,
-        parent: derive.parent,
-        packages: derive.packages,
-        python_version: await pythonVersion([layer, ...this.layers(derive.parent)]),
-      };
-      await this.commit(tmp, name, meta, force);
-      tmp = undefined;
+      const meta = await this.make(name, `building image '${name}'`, force, async (layer) => {
+        await derive.install(layer, emit);
+        buildMs = Date.now() - started;
+        return {
+          name,
+          created_at: new Date().toISOString(),
+          source: `packages over ${derive.parent}: ${derive.packages.join(" ")}`,
+          size_bytes: await diskUsage(layer),
+          build_ms: buildMs,
+          parent: derive.parent,
+          packages: derive.packages,
+          python_version: await pythonVersion([layer, ...this.layers(derive.parent)]),
+        };
+      });
       emit({ type: "progress", message: `built image '${name}' in ${(buildMs / 1000).toFixed(1)} s (a ${formatMib(meta.size_bytes)} layer over '${derive.parent}')`, percent: 100 });
       this.logger?.info("image built", { image: name, parent: derive.parent, packages: derive.packages, ms: buildMs, size_bytes: meta.size_bytes });
       return toImage(meta, meta.python_version ?? null);
     } catch (err) {
-      const e = toDiskError(err, `building image '${name}'`);
-      this.logger?.warn("image build failed", { image: name, error: e.message });
-      throw e;
+      this.logger?.warn("image build failed", { image: name, error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /**
+   * Makes image `name` in a fresh temp dir: `fill` puts its root (or its layer over a parent) into the `rootfs` dir it
+   * is given and answers the image's metadata; then the temp dir is committed. A failure leaves nothing behind (no
+   * image, no temp dir), and a full disk is `resource_exhausted` (`doing` names the operation in the message).
+   */
+  private async make(name: string, doing: string, replace: boolean, fill: (rootfs: string) => Promise<ImageMeta>): Promise<ImageMeta> {
+    let tmp: string | undefined;
+    try {
+      tmp = await this.makeTemp(name);
+      const meta = await fill(join(tmp, "rootfs"));
+      await this.commit(tmp, name, meta, replace);
+      tmp = undefined;
+      return meta;
+    } catch (err) {
+      throw toDiskError(err, doing);
     } finally {
       if (tmp) await removeTree(tmp);
     }
