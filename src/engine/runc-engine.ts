@@ -3,10 +3,11 @@
  * runtime, takes its lock, checks its status and hands over to a room. runc knows containers; the rooms add what it
  * lacks: provision.ts (the create path) over create.ts (admission and the new record), records.ts (find, lock, crash
  * check), containers.ts (boot, shut down, kill, remove one container), resize.ts (limits, disk growth), removal.ts
- * (`rm` and what every room forgets), usage.ts, exec.ts (buffered, streamed, detached exec), files/ (`runta cp`),
- * checkpoints/, network/, ingress/ (published ports), secrets/, idle/ (suspend when idle, wake, the runtime an exec
- * enters), pools/ (warm pools), volumes/, images/, lifetime.ts, reconcile.ts, names.ts, refusals.ts and the store.
- * options.ts holds the options and their defaults; wiring.ts opens the parts and builds the rooms.
+ * (`rm` and what every room forgets), egress.ts (egress policy, secret rules), usage.ts, exec.ts (buffered,
+ * streamed, detached exec), files/ (`runta cp`), checkpoints/, network/, ingress/ (published ports), secrets/, idle/
+ * (suspend when idle, wake, the runtime an exec enters), pools/ (warm pools), volumes/, images/, lifetime.ts,
+ * reconcile.ts, names.ts, refusals.ts and the store. options.ts holds the options and their defaults; wiring.ts opens
+ * the parts and builds the rooms.
  *
  * Runtimes are detached: `runc run -d` with /dev/null stdio, so the daemon holds nothing of them and they keep
  * running when it stops or crashes. At open, the store and runc's state root are reconciled.
@@ -35,6 +36,7 @@ import type { RuntimeStore } from "../store/store.js";
 import { browserOf, isBrowser } from "./browser/browser.js";
 import type { CheckpointManager } from "./checkpoints/manager.js";
 import type { Containers } from "./containers.js";
+import type { RuntimeEgressSettings } from "./egress.js";
 import type { DiskPool } from "./disk-pool.js";
 import type { Execs } from "./exec.js";
 import { wholeResult, type CapturedExec } from "./exec-output.js";
@@ -47,7 +49,6 @@ import type { ImageStore } from "./images/store.js";
 import type { Ingress, PublishedConnection } from "./ingress/ingress.js";
 import { LifetimeSweeper } from "./lifetime.js";
 import type { RuntimeNetworks } from "./network/network.js";
-import { checkedPolicy } from "./network/policy.js";
 import type { EngineConfig, RuncEngineOptions } from "./options.js";
 import type { PoolManager } from "./pools/manager.js";
 import { shapeWithDefaults } from "./pools/take.js";
@@ -56,8 +57,7 @@ import { reconcileEngine } from "./reconcile.js";
 import type { RuntimeRecords } from "./records.js";
 import type { RuntimeRemoval } from "./removal.js";
 import type { RuntimeResizes } from "./resize.js";
-import { noNetwork, preconditionFor } from "./refusals.js";
-import { runtimePaths } from "./rootfs.js";
+import { preconditionFor } from "./refusals.js";
 import type { Runc } from "./runc.js";
 import { listPage } from "./runtime-view.js";
 import type { RuntimeFreezer } from "./freezer.js";
@@ -98,6 +98,8 @@ export class RuncEngine implements Engine {
   private readonly removal: RuntimeRemoval;
   /** `runta resize` (resize.ts). */
   private readonly resizes: RuntimeResizes;
+  /** Egress policies and secret rules (egress.ts). */
+  private readonly egressSettings: RuntimeEgressSettings;
   readonly checkpoints: CheckpointManager;
   readonly volumes: VolumeManager;
   /** Warm pools (pools/): booted members that creates of their shape take. */
@@ -131,6 +133,7 @@ export class RuncEngine implements Engine {
       idle: this.idle,
       removal: this.removal,
       resizes: this.resizes,
+      egressSettings: this.egressSettings,
     } = rooms);
   }
 
@@ -376,32 +379,14 @@ export class RuncEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Egress (network/)
-
-  private egressOf(rec: RuntimeRecord): RuntimeEgress {
-    const net = this.networks.describe(rec.id);
-    return { runtime: rec.name, runtime_id: rec.id, network: net.mode, address: net.address, policy: net.policy };
-  }
+  // Egress (egress.ts over network/)
 
   async egress(ref: string): Promise<RuntimeEgress> {
-    return this.egressOf(this.records.find(ref));
+    return this.egressSettings.of(this.records.find(ref));
   }
 
-  async setEgress(ref: string, input: EgressPolicyInput): Promise<RuntimeEgress> {
-    const policy = checkedPolicy(input);
-    return this.withNetwork(ref, "change its egress policy", "there is no egress to control", async (rec) => {
-      await this.networks.setPolicy(rec.id, policy);
-      return this.egressOf(rec);
-    });
-  }
-
-  /** `fn` under the lock of a runtime that has a network (refused while it is created or deleted); `why` says what one without lacks. */
-  private withNetwork<T>(ref: string, what: string, why: string, fn: (rec: RuntimeRecord) => Promise<T>): Promise<T> {
-    return this.records.withRuntime(ref, async (rec) => {
-      if (rec.status === "creating" || rec.status === "deleting") throw preconditionFor(rec, what);
-      if (this.networks.describe(rec.id).mode === "none") throw noNetwork(rec, why);
-      return fn(rec);
-    });
+  setEgress(ref: string, input: EgressPolicyInput): Promise<RuntimeEgress> {
+    return this.egressSettings.setPolicy(ref, input);
   }
 
   async egressEvents(ref: string, opts: { limit?: number; after?: number } = {}): Promise<EgressEvent[]> {
@@ -454,14 +439,8 @@ export class RuncEngine implements Engine {
     return this.secrets.rules(this.records.find(ref).id);
   }
 
-  /** A rule on a running runtime also puts the egress CA into its trust store now (a boot does it anyway). */
-  async setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule> {
-    return this.withNetwork(ref, "set a secret rule", "it sends no requests to inject into", async (rec) => {
-      const set = this.secrets.setRule(rec.id, rec.name, rule);
-      // Files are written from the host, so a frozen runtime (paused, suspended) takes them as a running one does.
-      if (isLive(rec.status)) await this.secrets.installTrust(runtimePaths(this.opts.dataDir, rec.id).rootfs);
-      return set;
-    });
+  setSecretRule(ref: string, rule: SecretRuleRequest): Promise<SecretRule> {
+    return this.egressSettings.setSecretRule(ref, rule);
   }
 
   async removeSecretRule(ref: string, host: string, header: string): Promise<SecretRule> {

@@ -16,6 +16,7 @@ import { RuntimeStore } from "../store/store.js";
 import { RuntimeAgents } from "./agent/agents.js";
 import { CheckpointManager } from "./checkpoints/manager.js";
 import { Containers } from "./containers.js";
+import { RuntimeEgressSettings } from "./egress.js";
 import { DiskPool } from "./disk-pool.js";
 import { Execs } from "./exec.js";
 import { RuntimeFiles } from "./files/runtime-files.js";
@@ -117,6 +118,7 @@ export interface Rooms {
   idle: IdleKeeper;
   removal: RuntimeRemoval;
   resizes: RuntimeResizes;
+  egressSettings: RuntimeEgressSettings;
 }
 
 /** What rooms call on the facade: its verbs, under its locks and status checks. */
@@ -238,5 +240,6 @@ export function wireRooms(parts: EngineParts, facade: FacadeVerbs): Rooms {
   });
   const removal = new RuntimeRemoval({ store, records, containers, ingress, execs, idle, secrets });
   const resizes = new RuntimeResizes({ runc, records, containers, dataDir: opts.dataDir, cgroupParent: opts.cgroupParent });
-  return { containers, ingress, records, files, checkpoints, volumes, pools, builder, creations, execs, idle, removal, resizes };
+  const egressSettings = new RuntimeEgressSettings({ records, networks, secrets, dataDir: opts.dataDir });
+  return { containers, ingress, records, files, checkpoints, volumes, pools, builder, creations, execs, idle, removal, resizes, egressSettings };
 }
