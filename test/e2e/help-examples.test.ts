@@ -102,6 +102,11 @@ async function fixtures(line: string): Promise<void> {
   const makes = /runta volume create (\S+)/.exec(line)?.[1];
   if (makes && volumes.includes(makes)) await sdk.volumes.remove(makes);
   if (/\bdata\b/.test(line) && makes !== "data" && !volumes.includes("data")) await sdk.volumes.create("data", { sizeMiB: 64 });
+  // A resize example grows `data`: an earlier example may have made it at the default size (10g), larger than asked.
+  if (/^runta volume resize data /.test(line) && volumes.includes("data") && (await sdk.volumes.get("data")).size_bytes >= 4 * 1024 ** 3) {
+    await sdk.volumes.remove("data");
+    await sdk.volumes.create("data", { sizeMiB: 64 });
+  }
   // Secret examples: the secrets they name exist, worker has no rules (so `secret rm` may go), except the one `rule rm` removes.
   if (/^runta secret /.test(line)) {
     for (const name of ["OPENAI_API_KEY", "GH_TOKEN", "API_KEY"]) await sdk.secrets.set(name, "sk-example");
