@@ -1,7 +1,8 @@
 /**
- * A client that gave up does not leave its operation queued behind a runtime's lifecycle lock: with a `pause` stuck in
- * runc (a fake runc first on the daemon's PATH holds it until the test releases it), a `resume` whose client went
- * away meanwhile is not run when the pause finally ends; a `resume` whose client still waits is.
+ * A client that gave up does not leave its operation queued behind a runtime's lifecycle lock: with a boot stuck in
+ * `runc run` (a fake runc first on the daemon's PATH holds it until the test releases it), a `stop` whose client went
+ * away meanwhile is not run when the boot finally ends; a `stop` whose client still waits is. (Pause was the stuck
+ * operation until pause stopped calling runc: the daemon freezes the cgroup itself.)
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,10 +14,10 @@ const fakeDir = mkdtempSync(join(tmpdir(), "fake-runc-"));
 
 const d = daemonSuite({
   before: () => {
-    // Passes every call to the real runc, but holds a pause while the "hang" file exists, until "release" appears.
+    // Passes every call to the real runc, but holds a `runc run` while the "hang" file exists, until "release" appears.
     writeFileSync(
       join(fakeDir, "runc"),
-      `#!/bin/sh\nfor a; do if [ "$a" = pause ] && [ -e ${fakeDir}/hang ]; then while [ ! -e ${fakeDir}/release ]; do sleep 0.05; done; fi; done\nexec /usr/sbin/runc "$@"\n`,
+      `#!/bin/sh\nfor a; do if [ "$a" = run ] && [ -e ${fakeDir}/hang ]; then while [ ! -e ${fakeDir}/release ]; do sleep 0.05; done; fi; done\nexec /usr/sbin/runc "$@"\n`,
     );
     chmodSync(join(fakeDir, "runc"), 0o755);
   },
@@ -24,7 +25,7 @@ const d = daemonSuite({
   after: () => rmSync(fakeDir, { recursive: true, force: true }),
 }).daemon;
 
-// Before the daemon's cleanup (hooks after run in reverse order): a pause still held would hold the cleanup too.
+// Before the daemon's cleanup (hooks after run in reverse order): a boot still held would hold the cleanup too.
 afterAll(() => writeFileSync(join(fakeDir, "release"), ""));
 
 /** POST to a lifecycle route; `abortAfterMs` gives up on it (closes the connection) that long after sending. */
@@ -40,25 +41,27 @@ function post(path: string, abortAfterMs?: number): Promise<number | "gave up"> 
 test("an operation whose client gave up while it waited for the lock is not run", async () => {
   const runta = d.client();
   const rt = await runta.runtimes.create("queued", { image: "busybox", memoryMiB: 64 });
+  await runta.runtimes.stop(rt.id, { graceSecs: 0 });
   writeFileSync(join(fakeDir, "hang"), "");
-  const pause = post(`/v1/runtimes/${rt.id}/pause`);
+  const boot = post(`/v1/runtimes/${rt.id}/start`);
   await new Promise((r) => setTimeout(r, 300));
-  expect(await post(`/v1/runtimes/${rt.id}/resume`, 300)).toBe("gave up");
+  expect(await post(`/v1/runtimes/${rt.id}/stop`, 300)).toBe("gave up");
   writeFileSync(join(fakeDir, "release"), "");
-  expect(await pause).toBe(200);
-  // The pause is done; had the abandoned resume run after it, the runtime would be running again.
+  expect(await boot).toBe(200);
+  // The boot is done; had the abandoned stop run after it, the runtime would be shut down again.
   await new Promise((r) => setTimeout(r, 500));
-  expect((await runta.runtimes.get(rt.id)).record.status).toBe("paused");
+  expect((await runta.runtimes.get(rt.id)).record.status).toBe("running");
 
-  // A caller still waiting is served in its turn.
+  // A caller still waiting is served in its turn (its runtime made while runc runs freely).
+  const target = await runta.runtimes.create("queued2", { image: "busybox", memoryMiB: 64 });
+  await runta.runtimes.stop(target.id, { graceSecs: 0 });
   rmSync(join(fakeDir, "release"));
-  const pause2Target = await runta.runtimes.create("queued2", { image: "busybox", memoryMiB: 64 });
-  const pause2 = post(`/v1/runtimes/${pause2Target.id}/pause`);
+  const boot2 = post(`/v1/runtimes/${target.id}/start`);
   await new Promise((r) => setTimeout(r, 300));
-  const resume2 = post(`/v1/runtimes/${pause2Target.id}/resume`);
+  const stop2 = post(`/v1/runtimes/${target.id}/stop`);
   writeFileSync(join(fakeDir, "release"), "");
-  expect(await pause2).toBe(200);
-  expect(await resume2).toBe(200);
-  expect((await runta.runtimes.get(pause2Target.id)).record.status).toBe("running");
+  expect(await boot2).toBe(200);
+  expect(await stop2).toBe(200);
+  expect((await runta.runtimes.get(target.id)).record.status).toBe("shutdown");
   rmSync(join(fakeDir, "hang"));
 });
