@@ -139,5 +139,7 @@ export function unmountRootfs(paths: RuntimePaths): Promise<void> {
 /** Unmounts and removes everything of one runtime on disk (upper layer, bundle, exec files). */
 export async function removeRuntimeDir(paths: RuntimePaths): Promise<void> {
   await unmountRootfs(paths);
-  await rm(paths.dir, { recursive: true, force: true });
+  // An exec admitted just before the removal may still be writing its files into the runtime's exec/ directory (it
+  // then fails, refused with the runtime's state): a removal that meets a new file (ENOTEMPTY) walks the tree again.
+  await rm(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
 }
